@@ -1,0 +1,112 @@
+//! The command line: global options, one file per verb, and the mapping of outcomes to exit codes.
+//!
+//! Commands are thin: they call an operation that returns data and render it. Data goes to stdout,
+//! progress and logs to stderr.
+
+pub mod schema;
+pub mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit status: success, or no changes with `--detailed-exitcode`.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: an error (bad input, AWS failure).
+pub const EXIT_ERROR: u8 = 1;
+/// Exit status: `plan --detailed-exitcode` found changes.
+pub const EXIT_CHANGES: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "landing-zone", version, about = "Plan and apply an AWS landing zone from one YAML spec")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOptions,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOptions {
+    /// The spec file.
+    #[arg(short = 'f', long = "file", global = true, default_value = "landing-zone.yaml")]
+    pub file: PathBuf,
+    /// AWS profile of the management account.
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// AWS region for the organization's API calls (default: the profile's, then the spec's home region).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (an emulator such as moto).
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// How many AWS operations run at once.
+    #[arg(long, global = true, default_value_t = 8)]
+    pub parallelism: usize,
+    /// More logs on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No colour in output (also when NO_COLOR is set).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+impl GlobalOptions {
+    /// Whether output may use ANSI colour.
+    pub fn color(&self) -> bool {
+        use std::io::IsTerminal;
+        !self.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the spec offline: syntax, references and AWS's limits.
+    Validate,
+    /// Print the JSON Schema of the spec.
+    Schema,
+}
+
+/// Runs the parsed command and returns the process exit status.
+pub fn run(cli: Cli) -> u8 {
+    let outcome = match &cli.command {
+        Command::Validate => validate::run(&cli.global),
+        Command::Schema => schema::run(),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("{}", render_error(&error, &cli.global));
+            EXIT_ERROR
+        }
+    }
+}
+
+/// Renders an error for stderr: spec diagnostics with snippets, anything else with its causes.
+pub fn render_error(error: &anyhow::Error, global: &GlobalOptions) -> String {
+    if let Some(spec_errors) = error.downcast_ref::<crate::spec::SpecErrors>() {
+        return render_spec_errors(spec_errors, global);
+    }
+    let mut text = format!("error: {error}");
+    for cause in error.chain().skip(1) {
+        text.push_str(&format!("\n  caused by: {cause}"));
+    }
+    text
+}
+
+/// Every spec diagnostic with its snippet, then a count.
+pub fn render_spec_errors(errors: &crate::spec::SpecErrors, global: &GlobalOptions) -> String {
+    use std::io::IsTerminal;
+    let color = !global.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
+    let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
+    let handler = miette::GraphicalReportHandler::new_themed(theme);
+    let mut out = String::new();
+    for diagnostic in &errors.diagnostics {
+        if handler.render_report(&mut out, diagnostic).is_err() {
+            out.push_str(&format!("error: {diagnostic}\n"));
+        }
+    }
+    out.push_str(&format!("error: {errors}"));
+    out
+}

@@ -1,0 +1,21 @@
+//! `landing-zone validate`: load the spec and report every problem, offline.
+
+use super::{GlobalOptions, EXIT_OK};
+use crate::spec::load_spec;
+
+pub fn run(global: &GlobalOptions) -> anyhow::Result<u8> {
+    let valid = load_spec(&global.file)?;
+    let spec = &valid.spec;
+    println!(
+        "{} is valid: {} units, {} accounts, {} policies",
+        global.file.display(),
+        count_units(&spec.units),
+        spec.accounts.len(),
+        spec.policies.len()
+    );
+    Ok(EXIT_OK)
+}
+
+fn count_units(units: &std::collections::BTreeMap<String, crate::spec::UnitSpec>) -> usize {
+    units.values().map(|unit| 1 + count_units(&unit.units)).sum()
+}

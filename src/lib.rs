@@ -1,0 +1,8 @@
+//! landing-zone: a declarative provisioner for AWS landing zones.
+//!
+//! The pipeline runs one way: `spec` (load + validate) and `live` (read AWS) feed the pure
+//! `plan`ner, whose actions the `apply` executor carries out through `aws` clients. `cli` holds
+//! the thin commands.
+
+pub mod spec;
+pub mod cli;

@@ -1,0 +1,583 @@
+//! The typed shape of `landing-zone.yaml`, version 1 (DESIGN.md §2).
+//!
+//! These types only describe the document: defaults, allowed enum values and unknown-key rejection.
+//! Rules that need the whole document (references, uniqueness, AWS limits) live in `validate.rs`,
+//! and nothing here touches the file system or AWS.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Name of the organization root in `unit:` and `targets.units`.
+pub const ROOT: &str = "Root";
+
+/// The whole spec file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Spec format version; only `1` exists.
+    pub version: u32,
+    /// Organization-wide settings.
+    pub organization: OrganizationSpec,
+    /// The OU tree under the root; the key is the OU name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub units: BTreeMap<String, UnitSpec>,
+    /// Member and management accounts; the key is the account name (unique).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub accounts: BTreeMap<String, AccountSpec>,
+    /// Organization policies of every type; the key is the policy name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, PolicySpec>,
+    /// The security baseline every account carries.
+    #[serde(default, skip_serializing_if = "BaselineSpec::is_empty")]
+    pub baseline: BaselineSpec,
+}
+
+/// `organization:` — settings of the organization itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationSpec {
+    /// `ALL` (required for SCPs and every other policy type) or `CONSOLIDATED_BILLING`.
+    #[serde(default)]
+    pub feature_set: FeatureSet,
+    /// Policy types enabled on the root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_types: Vec<PolicyType>,
+    /// Role the executor assumes in member accounts.
+    #[serde(default = "default_access_role")]
+    pub access_role: String,
+    /// External ID sent when assuming `access_role`, if the role's trust demands one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The account entry that is the organization's management account (matched to the live
+    /// management account whatever its email). When omitted, accounts are matched by email only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_account: Option<String>,
+    /// AWS regions the regional baselines run in; the home region first.
+    pub regions: Vec<String>,
+    /// Extra service principals granted trusted access (baselines add the ones they need).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_services: Vec<String>,
+    /// Extra delegated administrators: service principal -> account name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub delegated_administrators: BTreeMap<String, String>,
+    /// Opt-ins for destructive changes. Each also needs `--allow-destructive` on the command line.
+    #[serde(default, skip_serializing_if = "DestructiveOptIns::is_default")]
+    pub allow: DestructiveOptIns,
+}
+
+/// Destructive changes the spec explicitly opts into (DESIGN.md §3, safety rules).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DestructiveOptIns {
+    /// Close accounts marked `close: true`.
+    #[serde(default)]
+    pub close_accounts: bool,
+    /// Delete OUs that are no longer in the spec, when they are empty.
+    #[serde(default)]
+    pub delete_empty_units: bool,
+    /// Detach or delete a policy that protects the organization trail.
+    #[serde(default)]
+    pub detach_trail_guards: bool,
+}
+
+impl DestructiveOptIns {
+    fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+fn default_access_role() -> String {
+    "OrganizationAccountAccessRole".to_string()
+}
+
+/// The organization's feature set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FeatureSet {
+    #[default]
+    All,
+    ConsolidatedBilling,
+}
+
+/// Every Organizations policy type.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PolicyType {
+    #[default]
+    ServiceControlPolicy,
+    ResourceControlPolicy,
+    TagPolicy,
+    BackupPolicy,
+    #[serde(rename = "AISERVICES_OPT_OUT_POLICY")]
+    AiServicesOptOutPolicy,
+    ChatbotPolicy,
+    #[serde(rename = "DECLARATIVE_POLICY_EC2")]
+    DeclarativePolicyEc2,
+    SecurityhubPolicy,
+    InspectorPolicy,
+    BedrockPolicy,
+    #[serde(rename = "S3_POLICY")]
+    S3Policy,
+}
+
+impl PolicyType {
+    /// All variants, in a stable order.
+    pub const ALL: [PolicyType; 11] = [
+        PolicyType::ServiceControlPolicy,
+        PolicyType::ResourceControlPolicy,
+        PolicyType::TagPolicy,
+        PolicyType::BackupPolicy,
+        PolicyType::AiServicesOptOutPolicy,
+        PolicyType::ChatbotPolicy,
+        PolicyType::DeclarativePolicyEc2,
+        PolicyType::SecurityhubPolicy,
+        PolicyType::InspectorPolicy,
+        PolicyType::BedrockPolicy,
+        PolicyType::S3Policy,
+    ];
+
+    /// The name AWS uses for this type.
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            PolicyType::ServiceControlPolicy => "SERVICE_CONTROL_POLICY",
+            PolicyType::ResourceControlPolicy => "RESOURCE_CONTROL_POLICY",
+            PolicyType::TagPolicy => "TAG_POLICY",
+            PolicyType::BackupPolicy => "BACKUP_POLICY",
+            PolicyType::AiServicesOptOutPolicy => "AISERVICES_OPT_OUT_POLICY",
+            PolicyType::ChatbotPolicy => "CHATBOT_POLICY",
+            PolicyType::DeclarativePolicyEc2 => "DECLARATIVE_POLICY_EC2",
+            PolicyType::SecurityhubPolicy => "SECURITYHUB_POLICY",
+            PolicyType::InspectorPolicy => "INSPECTOR_POLICY",
+            PolicyType::BedrockPolicy => "BEDROCK_POLICY",
+            PolicyType::S3Policy => "S3_POLICY",
+        }
+    }
+
+    /// Parses AWS's name for a type.
+    pub fn from_aws(name: &str) -> Option<PolicyType> {
+        Self::ALL.into_iter().find(|t| t.as_aws() == name)
+    }
+
+    /// Largest document AWS accepts for this type, in characters of the minified JSON.
+    pub fn max_document_chars(self) -> usize {
+        match self {
+            PolicyType::ServiceControlPolicy => 10_240,
+            PolicyType::ResourceControlPolicy => 5_120,
+            PolicyType::AiServicesOptOutPolicy => 2_500,
+            _ => 10_000,
+        }
+    }
+
+    /// Most policies of this type attached directly to one target, the AWS-managed default included,
+    /// where AWS sets such a limit.
+    pub fn max_per_target(self) -> Option<usize> {
+        match self {
+            PolicyType::ServiceControlPolicy => Some(10),
+            PolicyType::ResourceControlPolicy => Some(5),
+            _ => None,
+        }
+    }
+
+    /// The AWS-managed policy attached to every target when the type is enabled, if any.
+    pub fn aws_managed_default(self) -> Option<&'static str> {
+        match self {
+            PolicyType::ServiceControlPolicy => Some("FullAWSAccess"),
+            PolicyType::ResourceControlPolicy => Some("RCPFullAWSAccess"),
+            _ => None,
+        }
+    }
+
+    /// Authorization policies (SCP, RCP) are IAM-style documents with `Version` and `Statement`.
+    pub fn is_authorization(self) -> bool {
+        matches!(self, PolicyType::ServiceControlPolicy | PolicyType::ResourceControlPolicy)
+    }
+}
+
+impl std::fmt::Display for PolicyType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_aws())
+    }
+}
+
+/// One OU; the map key is its name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnitSpec {
+    /// Pins an existing OU (as `import` writes it), so a changed name is a rename, not a new OU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// When present, the OU's tags are exactly these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Child OUs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub units: BTreeMap<String, UnitSpec>,
+}
+
+/// One account; the map key is its name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// Root user email: AWS's unique key for an account.
+    pub email: String,
+    /// Where the account lives: `Root` or an OU path such as `Workloads/Prod`.
+    #[serde(default = "default_unit")]
+    pub unit: String,
+    /// Adopts an existing account (12 digits) instead of creating one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// When present, the account's tags are exactly these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+    /// Close the account (needs `organization.allow.close_accounts` and `--allow-destructive`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub close: bool,
+}
+
+fn default_unit() -> String {
+    ROOT.to_string()
+}
+
+/// One organization policy; the map key is its name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    /// The policy type; `SERVICE_CONTROL_POLICY` when omitted.
+    #[serde(rename = "type", default)]
+    pub policy_type: PolicyType,
+    /// Description shown in the console (at most 512 characters).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// A JSON file path relative to the spec, or the document inline as a mapping. Omitted only for
+    /// the AWS-managed defaults (`FullAWSAccess`, `RCPFullAWSAccess`), whose targets the spec then
+    /// manages exactly.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<DocumentSource>,
+    /// Where the policy is attached: OUs (and everything below them) and accounts.
+    #[serde(default)]
+    pub targets: Targets,
+    /// When present, the policy's tags are exactly these (plus the tool's ownership tag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// A JSON document given as a file path or inline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum DocumentSource {
+    /// Path to a JSON file, relative to the spec file.
+    File(String),
+    /// The document itself.
+    Inline(serde_json::Map<String, serde_json::Value>),
+}
+
+/// The one target shape used everywhere: `units` cover the OU and everything below it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    /// OU paths (`Workloads/Prod`) or `Root`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<String>,
+    /// Account names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    /// Account names or OU paths taken out again (baselines only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+}
+
+impl Targets {
+    pub fn is_empty(&self) -> bool {
+        self.units.is_empty() && self.accounts.is_empty()
+    }
+
+    /// Every account in the organization.
+    pub fn everywhere() -> Targets {
+        Targets { units: vec![ROOT.to_string()], ..Targets::default() }
+    }
+}
+
+/// `baseline:` — the security foundation, section by section. An absent section is not managed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_archive: Option<LogArchiveSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudtrail: Option<CloudTrailSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardduty: Option<GuardDutySpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_hub: Option<SecurityHubSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_analyzer: Option<AccessAnalyzerSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ebs_encryption: Option<TargetedSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_config: Option<AwsConfigSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_block_public_access: Option<BlockPublicAccessSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_policy: Option<PasswordPolicySpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<ContactsSpec>,
+    /// IAM roles in targeted accounts; the key is the role name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<String, RoleSpec>,
+}
+
+impl BaselineSpec {
+    pub fn is_empty(&self) -> bool {
+        self == &BaselineSpec::default()
+    }
+}
+
+/// The log-archive "data bunker".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogArchiveSpec {
+    /// Account name that holds the bunker.
+    pub account: String,
+    /// Log bucket name; `landing-zone-logs-<account id>` when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_name: Option<String>,
+    /// Days objects are kept before expiry (lifecycle); kept forever when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
+    /// S3 Object Lock mode; it can only be set when the bucket is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<ObjectLockMode>,
+    /// Default retention under Object Lock, in days (1-36,500).
+    #[serde(default = "default_object_lock_days")]
+    pub object_lock_days: u32,
+}
+
+fn default_object_lock_days() -> u32 {
+    365
+}
+
+/// S3 Object Lock retention mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectLockMode {
+    Governance,
+    Compliance,
+}
+
+/// The organization trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloudTrailSpec {
+    /// Trail name (3-128 characters).
+    pub name: String,
+    #[serde(default = "yes")]
+    pub multi_region: bool,
+    #[serde(default = "yes")]
+    pub log_file_validation: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// GuardDuty organization-wide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardDutySpec {
+    /// Delegated administrator account name.
+    pub admin_account: String,
+    /// Which members GuardDuty enables itself in.
+    #[serde(default)]
+    pub auto_enable: AutoEnable,
+}
+
+/// GuardDuty's AutoEnableOrganizationMembers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoEnable {
+    #[default]
+    All,
+    New,
+    None,
+}
+
+/// Security Hub organization-wide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityHubSpec {
+    /// Delegated administrator account name.
+    pub admin_account: String,
+    /// Standards enabled in every account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub standards: Vec<SecurityStandard>,
+    /// Enable Security Hub in new member accounts automatically.
+    #[serde(default = "yes")]
+    pub auto_enable: bool,
+}
+
+/// Security Hub standards the tool knows the ARNs of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecurityStandard {
+    AwsFoundationalSecurityBestPractices,
+    CisAwsFoundationsBenchmark,
+    NistSp80053,
+    PciDss,
+}
+
+/// IAM Access Analyzer with an organization analyzer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccessAnalyzerSpec {
+    /// Delegated administrator account name.
+    pub admin_account: String,
+    /// Name of the organization analyzer.
+    #[serde(default = "default_analyzer_name")]
+    pub analyzer_name: String,
+}
+
+fn default_analyzer_name() -> String {
+    "organization".to_string()
+}
+
+/// A baseline that only needs to know where it applies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetedSpec {
+    #[serde(default = "Targets::everywhere")]
+    pub targets: Targets,
+}
+
+/// AWS Config recorder, delivery channel and managed rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfigSpec {
+    #[serde(default = "Targets::everywhere")]
+    pub targets: Targets,
+    /// Managed rule identifier -> input parameters.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rules: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// Account-level S3 Block Public Access.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BlockPublicAccessSpec {
+    #[serde(default = "Targets::everywhere")]
+    pub targets: Targets,
+    #[serde(default = "yes")]
+    pub block_public_acls: bool,
+    #[serde(default = "yes")]
+    pub ignore_public_acls: bool,
+    #[serde(default = "yes")]
+    pub block_public_policy: bool,
+    #[serde(default = "yes")]
+    pub restrict_public_buckets: bool,
+}
+
+/// The IAM account password policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicySpec {
+    /// Accounts that carry the policy; every account when omitted.
+    #[serde(default = "Targets::everywhere")]
+    pub targets: Targets,
+    /// 6-128.
+    #[serde(default = "default_minimum_length")]
+    pub minimum_length: u32,
+    #[serde(default)]
+    pub require_symbols: bool,
+    #[serde(default)]
+    pub require_numbers: bool,
+    #[serde(default)]
+    pub require_uppercase: bool,
+    #[serde(default)]
+    pub require_lowercase: bool,
+    #[serde(default = "yes")]
+    pub allow_users_to_change: bool,
+    /// 1-1,095 days; passwords never expire when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_days: Option<u32>,
+    /// 1-24 previous passwords; no reuse check when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reuse_prevention: Option<u32>,
+    #[serde(default)]
+    pub hard_expiry: bool,
+}
+
+fn default_minimum_length() -> u32 {
+    14
+}
+
+/// Alternate contacts set on every targeted account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactsSpec {
+    #[serde(default = "Targets::everywhere")]
+    pub targets: Targets,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<ContactSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operations: Option<ContactSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing: Option<ContactSpec>,
+}
+
+/// One alternate contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactSpec {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub title: String,
+}
+
+/// One IAM role created in every targeted account; the map key is the role name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSpec {
+    pub targets: Targets,
+    pub trust: TrustSpec,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// Managed policy ARNs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_policies: Vec<String>,
+    /// Inline policies: name -> JSON file path or inline document.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inline_policies: BTreeMap<String, DocumentSource>,
+    /// 3,600-43,200 seconds.
+    #[serde(default = "default_session_duration")]
+    pub max_session_duration: u32,
+}
+
+fn default_session_duration() -> u32 {
+    3600
+}
+
+/// Who may assume a role.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrustSpec {
+    /// Account names from the spec, or 12-digit ids of accounts outside it (third parties).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    /// Roles as `account/RoleName`, the account a spec name and the role one this spec defines
+    /// (or `organization.access_role`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Service principals such as `ec2.amazonaws.com`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+    /// Require `aws:MultiFactorAuthPresent` (roles for humans).
+    #[serde(default)]
+    pub require_mfa: bool,
+    /// Require `sts:ExternalId` (third-party trust).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+}

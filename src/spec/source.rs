@@ -1,0 +1,232 @@
+//! Source text and locations: which line and column each key and value of a YAML file came from.
+//!
+//! serde_yaml reports locations for syntax and type errors only; semantic errors ("unit
+//! `Workloads/Prd` does not exist") need them too. This module walks the YAML event stream once,
+//! records the span of every key and value by its document path, and reports duplicate keys
+//! (which serde would otherwise merge silently into a map). It owns no rules about the spec.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use miette::{NamedSource, SourceSpan};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use super::diagnostic::SpecDiagnostic;
+
+/// A region of a source file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// Byte offset from the start of the file.
+    pub offset: usize,
+    /// Length in bytes (at least 1 where the file has text there).
+    pub len: usize,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+}
+
+impl From<Span> for SourceSpan {
+    fn from(span: Span) -> SourceSpan {
+        SourceSpan::new(span.offset.into(), span.len)
+    }
+}
+
+/// Where a key and its value sit in the file.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeSpans {
+    pub key: Option<Span>,
+    pub value: Span,
+}
+
+/// A loaded text file with its name for messages.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as the user gave it (used in messages).
+    pub path: PathBuf,
+    pub text: Arc<String>,
+}
+
+impl SourceFile {
+    pub fn new(path: &Path, text: String) -> SourceFile {
+        SourceFile { path: path.to_path_buf(), text: Arc::new(text) }
+    }
+
+    pub fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    pub fn named_source(&self) -> NamedSource<Arc<String>> {
+        NamedSource::new(self.name(), Arc::clone(&self.text))
+    }
+
+    /// The span of `len` characters starting at 1-based `line`/`column`.
+    pub fn span_at(&self, line: usize, column: usize, len_chars: usize) -> Span {
+        let mut offset = 0;
+        for (index, text_line) in self.text.split_inclusive('\n').enumerate() {
+            if index + 1 == line {
+                let start = text_line
+                    .char_indices()
+                    .nth(column.saturating_sub(1))
+                    .map_or(text_line.trim_end_matches('\n').len(), |(byte, _)| byte);
+                let rest = &text_line[start..];
+                let len = rest
+                    .char_indices()
+                    .nth(len_chars)
+                    .map_or(rest.trim_end_matches(['\n', '\r']).len(), |(byte, _)| byte);
+                return Span { offset: offset + start, len: len.max(usize::from(rest.is_empty())), line, column };
+            }
+            offset += text_line.len();
+        }
+        Span { offset: self.text.len(), len: 0, line, column }
+    }
+}
+
+/// Every key and value of a YAML document, by path (`["accounts", "security", "email"]`;
+/// sequence items use their index as the segment).
+#[derive(Debug, Default, Clone)]
+pub struct SpanIndex {
+    nodes: HashMap<Vec<String>, NodeSpans>,
+}
+
+impl SpanIndex {
+    /// Span of the value at `path`, or of the nearest ancestor that exists.
+    pub fn value(&self, path: &[&str]) -> Option<Span> {
+        self.nearest(path).map(|node| node.value)
+    }
+
+    /// Span of the key at `path` (falls back to the value, then to the nearest ancestor).
+    pub fn key(&self, path: &[&str]) -> Option<Span> {
+        self.nearest(path).map(|node| node.key.unwrap_or(node.value))
+    }
+
+    /// Whether the document has a node at exactly this path.
+    pub fn contains(&self, path: &[&str]) -> bool {
+        self.nodes.contains_key(&owned(path))
+    }
+
+    fn nearest(&self, path: &[&str]) -> Option<&NodeSpans> {
+        (0..=path.len()).rev().find_map(|end| self.nodes.get(&owned(&path[..end])))
+    }
+}
+
+fn owned(path: &[&str]) -> Vec<String> {
+    path.iter().map(|segment| (*segment).to_string()).collect()
+}
+
+/// Parses the YAML event stream of `source`: the span index, or the syntax error and every
+/// duplicate key found.
+pub fn index_yaml(source: &SourceFile) -> Result<SpanIndex, Vec<SpecDiagnostic>> {
+    let mut walker = Walker { source, index: SpanIndex::default(), stack: Vec::new(), errors: Vec::new() };
+    let mut parser = Parser::new_from_str(&source.text);
+    if let Err(error) = parser.load(&mut walker, false) {
+        let marker = error.marker();
+        let span = source.span_at(marker.line(), marker.col() + 1, 1);
+        return Err(vec![SpecDiagnostic::new(source, span, format!("invalid YAML: {}", error.info()))
+            .with_label("here")]);
+    }
+    if walker.errors.is_empty() {
+        Ok(walker.index)
+    } else {
+        Err(walker.errors)
+    }
+}
+
+enum Frame {
+    Mapping { path: Vec<String>, pending_key: Option<(String, Span)>, seen: HashMap<String, Span> },
+    Sequence { path: Vec<String>, next: usize },
+}
+
+struct Walker<'a> {
+    source: &'a SourceFile,
+    index: SpanIndex,
+    stack: Vec<Frame>,
+    errors: Vec<SpecDiagnostic>,
+}
+
+impl Walker<'_> {
+    fn span(&self, mark: Marker, text_len: usize) -> Span {
+        // yaml-rust2 markers: 1-based line, 0-based column.
+        self.source.span_at(mark.line(), mark.col() + 1, text_len.max(1))
+    }
+
+    /// A node (scalar or collection start) arrived: decide whether it is a key or a value.
+    /// Returns the path of the node when it is a value.
+    fn node(&mut self, key_text: Option<String>, span: Span) -> Option<Vec<String>> {
+        match self.stack.last_mut() {
+            None => {
+                self.index.nodes.insert(Vec::new(), NodeSpans { key: None, value: span });
+                Some(Vec::new())
+            }
+            Some(Frame::Sequence { path, next }) => {
+                let mut item = path.clone();
+                item.push(next.to_string());
+                *next += 1;
+                self.index.nodes.insert(item.clone(), NodeSpans { key: None, value: span });
+                Some(item)
+            }
+            Some(Frame::Mapping { path, pending_key, seen }) => match pending_key.take() {
+                Some((key, key_span)) => {
+                    let mut item = path.clone();
+                    item.push(key);
+                    self.index.nodes.insert(item.clone(), NodeSpans { key: Some(key_span), value: span });
+                    Some(item)
+                }
+                None => {
+                    let key = key_text.unwrap_or_else(|| "<complex key>".to_string());
+                    if let Some(first) = seen.get(&key) {
+                        let message = format!("duplicate key `{key}` (first defined on line {})", first.line);
+                        let diagnostic = SpecDiagnostic::new(self.source, span, message)
+                            .with_label("defined again here")
+                            .with_help("names are map keys and must be unique; rename or merge the two entries");
+                        self.errors.push(diagnostic);
+                    } else {
+                        seen.insert(key.clone(), span);
+                    }
+                    *pending_key = Some((key, span));
+                    None
+                }
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for Walker<'_> {
+    fn on_event(&mut self, event: Event, mark: Marker) {
+        match event {
+            Event::Scalar(text, style, _, _) => {
+                let quoted = matches!(style, TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted);
+                let span = self.span(mark, text.chars().count() + if quoted { 2 } else { 0 });
+                self.node(Some(text), span);
+            }
+            Event::Alias(_) => {
+                let span = self.span(mark, 1);
+                self.node(Some("<alias>".to_string()), span);
+            }
+            Event::MappingStart(..) => {
+                let span = self.span(mark, 1);
+                if let Some(path) = self.node(None, span) {
+                    self.stack.push(Frame::Mapping { path, pending_key: None, seen: HashMap::new() });
+                } else {
+                    // A mapping used as a key: track it so its events stay balanced.
+                    self.stack.push(Frame::Mapping {
+                        path: vec!["<complex key>".to_string()],
+                        pending_key: None,
+                        seen: HashMap::new(),
+                    });
+                }
+            }
+            Event::SequenceStart(..) => {
+                let span = self.span(mark, 1);
+                let path = self.node(None, span).unwrap_or_else(|| vec!["<complex key>".to_string()]);
+                self.stack.push(Frame::Sequence { path, next: 0 });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,805 @@
+//! Semantic validation: the rules AWS enforces (and moto does not), checked offline, all at once.
+//!
+//! Each rule reports the offending value with its location and, where the fix is obvious, a hint.
+//! Nothing here reads files or calls AWS; documents arrive parsed in `ValidSpec`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::Value;
+
+use super::diagnostic::{did_you_mean, SpecDiagnostic};
+use super::load::ValidSpec;
+use super::model::{
+    FeatureSet, PolicyType, Targets, UnitSpec, ROOT,
+};
+use super::regions::{is_aws_region, AWS_REGIONS};
+
+/// Deepest OU nesting AWS allows under the root.
+pub const MAX_UNIT_DEPTH: usize = 5;
+const MAX_TAGS: usize = 50;
+
+/// Every rule violation in the spec.
+pub fn validate(valid: &ValidSpec) -> Vec<SpecDiagnostic> {
+    let mut checker = Checker::new(valid);
+    checker.version();
+    checker.organization();
+    checker.units();
+    checker.accounts();
+    checker.policies();
+    checker.baseline();
+    checker.errors
+}
+
+struct Checker<'a> {
+    valid: &'a ValidSpec,
+    /// Every OU path (`Workloads/Prod`) -> its spans path.
+    unit_paths: BTreeMap<String, Vec<String>>,
+    errors: Vec<SpecDiagnostic>,
+}
+
+/// Turns a unit path into the document path of its key: `A/B` -> units.A.units.B.
+fn unit_document_path(unit_path: &str) -> Vec<String> {
+    unit_path.split('/').flat_map(|name| ["units".to_string(), name.to_string()]).collect()
+}
+
+fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_iam_name(text: &str, max: usize) -> bool {
+    !text.is_empty()
+        && text.chars().count() <= max
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
+
+/// A practical email check: AWS accepts 6-64 characters, one `@`, a dotted domain, no spaces.
+pub fn is_valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    (6..=64).contains(&email.len())
+        && !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && email.chars().all(|c| c.is_ascii_graphic())
+}
+
+impl<'a> Checker<'a> {
+    fn new(valid: &'a ValidSpec) -> Checker<'a> {
+        let mut unit_paths = BTreeMap::new();
+        fn collect(prefix: &str, units: &BTreeMap<String, UnitSpec>, out: &mut BTreeMap<String, Vec<String>>) {
+            for (name, unit) in units {
+                let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+                out.insert(path.clone(), unit_document_path(&path));
+                collect(&path, &unit.units, out);
+            }
+        }
+        collect("", &valid.spec.units, &mut unit_paths);
+        Checker { valid, unit_paths, errors: Vec::new() }
+    }
+
+    fn error(&mut self, path: &[&str], message: String, help: Option<String>) {
+        self.error_at(path, false, message, help);
+    }
+
+    fn error_at(&mut self, path: &[&str], at_key: bool, message: String, help: Option<String>) {
+        let spans = &self.valid.spans;
+        let span = if at_key { spans.key(path) } else { spans.value(path) };
+        let span = span.unwrap_or_else(|| self.valid.source.span_at(1, 1, 1));
+        let mut diagnostic = SpecDiagnostic::new(&self.valid.source, span, message).with_label("here");
+        if let Some(help) = help {
+            diagnostic = diagnostic.with_help(help);
+        }
+        self.errors.push(diagnostic);
+    }
+
+    fn account_exists(&self, name: &str) -> bool {
+        self.valid.spec.accounts.contains_key(name)
+    }
+
+    fn unit_exists(&self, path: &str) -> bool {
+        path == ROOT || self.unit_paths.contains_key(path)
+    }
+
+    /// Checks one account-name reference.
+    fn account_reference(&mut self, path: &[&str], name: &str) {
+        if !self.account_exists(name) {
+            let hint = did_you_mean(name, self.valid.spec.accounts.keys().map(String::as_str))
+                .or_else(|| Some("accounts are referenced by their key under `accounts:`".to_string()));
+            self.error(path, format!("account `{name}` does not exist in the spec"), hint);
+        }
+    }
+
+    /// Checks one unit-path reference.
+    fn unit_reference(&mut self, path: &[&str], unit: &str) {
+        if !self.unit_exists(unit) {
+            let candidates: Vec<&str> =
+                std::iter::once(ROOT).chain(self.unit_paths.keys().map(String::as_str)).collect();
+            let hint = did_you_mean(unit, candidates.iter().copied())
+                .or_else(|| Some("units are `Root` or an OU path such as `Workloads/Prod`".to_string()));
+            self.error(path, format!("unit `{unit}` does not exist in the spec"), hint);
+        }
+    }
+
+    fn targets(&mut self, path: &[&str], targets: &Targets, allow_exclude: bool) {
+        let mut base: Vec<&str> = path.to_vec();
+        base.push("units");
+        for (index, unit) in targets.units.iter().enumerate() {
+            let index = index.to_string();
+            let mut item = base.clone();
+            item.push(&index);
+            self.unit_reference(&item, unit);
+        }
+        base.pop();
+        base.push("accounts");
+        for (index, account) in targets.accounts.iter().enumerate() {
+            let index = index.to_string();
+            let mut item = base.clone();
+            item.push(&index);
+            self.account_reference(&item, account);
+        }
+        base.pop();
+        base.push("exclude");
+        for (index, excluded) in targets.exclude.iter().enumerate() {
+            let index = index.to_string();
+            let mut item = base.clone();
+            item.push(&index);
+            if !allow_exclude {
+                self.error(
+                    &item,
+                    "`exclude` does not apply to policy targets: a policy attached to an OU reaches every account below it".to_string(),
+                    Some("attach the policy to the child OUs or accounts it should reach instead".to_string()),
+                );
+            } else if !self.account_exists(excluded) && !self.unit_exists(excluded) {
+                let candidates: Vec<&str> = self
+                    .valid
+                    .spec
+                    .accounts
+                    .keys()
+                    .map(String::as_str)
+                    .chain(self.unit_paths.keys().map(String::as_str))
+                    .collect();
+                self.error(
+                    &item,
+                    format!("`{excluded}` is neither an account nor a unit in the spec"),
+                    did_you_mean(excluded, candidates.iter().copied()),
+                );
+            }
+        }
+        for (kind, items) in [("units", &targets.units), ("accounts", &targets.accounts)] {
+            let mut seen = BTreeSet::new();
+            for (index, item) in items.iter().enumerate() {
+                if !seen.insert(item) {
+                    let index = index.to_string();
+                    let mut at = path.to_vec();
+                    at.push(kind);
+                    at.push(&index);
+                    self.error(&at, format!("`{item}` is listed twice in `{kind}`"), None);
+                }
+            }
+        }
+    }
+
+    fn tags(&mut self, path: &[&str], tags: &Option<BTreeMap<String, String>>) {
+        let Some(tags) = tags else { return };
+        let mut tags_path = path.to_vec();
+        tags_path.push("tags");
+        if tags.len() > MAX_TAGS {
+            self.error(&tags_path, format!("{} tags; AWS allows at most {MAX_TAGS} per resource", tags.len()), None);
+        }
+        for (key, value) in tags {
+            let mut at = tags_path.clone();
+            at.push(key);
+            if key.is_empty() || key.chars().count() > 128 {
+                self.error_at(&at, true, format!("tag key `{key}` must be 1-128 characters"), None);
+            } else if key.to_lowercase().starts_with("aws:") {
+                self.error_at(&at, true, format!("tag key `{key}` uses the reserved `aws:` prefix"), None);
+            } else if key == crate::spec::OWNERSHIP_TAG {
+                self.error_at(&at, true, format!("tag key `{key}` is reserved for landing-zone's ownership mark"), None);
+            }
+            if value.chars().count() > 256 {
+                self.error(&at, format!("tag value of `{key}` is longer than 256 characters"), None);
+            }
+        }
+    }
+
+    fn version(&mut self) {
+        let version = self.valid.spec.version;
+        if version != 1 {
+            self.error(
+                &["version"],
+                format!("unsupported spec version `{version}`"),
+                Some("this landing-zone understands `version: 1`".to_string()),
+            );
+        }
+    }
+
+    fn organization(&mut self) {
+        let organization = &self.valid.spec.organization;
+        if organization.regions.is_empty() {
+            self.error(
+                &["organization", "regions"],
+                "`organization.regions` is empty".to_string(),
+                Some("list the regions the landing zone allows, home region first, e.g. [us-east-1]".to_string()),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (index, region) in organization.regions.iter().enumerate() {
+            let index = index.to_string();
+            let path = ["organization", "regions", index.as_str()];
+            if !is_aws_region(region) {
+                let hint = did_you_mean(region, AWS_REGIONS.iter().copied());
+                self.error(&path, format!("`{region}` is not an AWS region code"), hint);
+            } else if !seen.insert(region) {
+                self.error(&path, format!("region `{region}` is listed twice"), None);
+            }
+        }
+        let mut types = BTreeSet::new();
+        for (index, policy_type) in organization.policy_types.iter().enumerate() {
+            if !types.insert(policy_type) {
+                let index = index.to_string();
+                self.error(
+                    &["organization", "policy_types", &index],
+                    format!("policy type `{policy_type}` is listed twice"),
+                    None,
+                );
+            }
+        }
+        if organization.feature_set == FeatureSet::ConsolidatedBilling && !organization.policy_types.is_empty() {
+            self.error(
+                &["organization", "feature_set"],
+                "policy types need the `ALL` feature set".to_string(),
+                Some("set `feature_set: ALL` or remove `policy_types`".to_string()),
+            );
+        }
+        if !is_iam_name(&organization.access_role, 64) {
+            self.error(
+                &["organization", "access_role"],
+                format!("`{}` is not a valid IAM role name (1-64 of letters, digits and +=,.@_-)", organization.access_role),
+                None,
+            );
+        }
+        if let Some(external_id) = &organization.external_id {
+            if !(2..=1224).contains(&external_id.len()) {
+                self.error(&["organization", "external_id"], "external ID must be 2-1224 characters".to_string(), None);
+            }
+        }
+        if let Some(management) = &organization.management_account {
+            let management = management.clone();
+            self.account_reference(&["organization", "management_account"], &management);
+        }
+        for (service, account) in &organization.delegated_administrators {
+            let path = ["organization", "delegated_administrators", service.as_str()];
+            if !service.ends_with(".amazonaws.com") {
+                self.error_at(&path, true, format!("`{service}` is not a service principal (`*.amazonaws.com`)"), None);
+            }
+            self.account_reference(&path, account);
+        }
+        for (index, service) in organization.trusted_services.iter().enumerate() {
+            if !service.ends_with(".amazonaws.com") {
+                let index = index.to_string();
+                self.error(
+                    &["organization", "trusted_services", &index],
+                    format!("`{service}` is not a service principal (`*.amazonaws.com`)"),
+                    None,
+                );
+            }
+        }
+    }
+
+    fn units(&mut self) {
+        let unit_paths: Vec<(String, Vec<String>)> =
+            self.unit_paths.iter().map(|(path, doc)| (path.clone(), doc.clone())).collect();
+        let mut ids: HashMap<String, String> = HashMap::new();
+        for (unit_path, document_path) in unit_paths {
+            let document_path: Vec<&str> = document_path.iter().map(String::as_str).collect();
+            let name = unit_path.rsplit('/').next().unwrap_or(&unit_path).to_string();
+            let depth = unit_path.split('/').count();
+            if depth > MAX_UNIT_DEPTH {
+                self.error_at(
+                    &document_path,
+                    true,
+                    format!("OU `{unit_path}` is nested {depth} levels deep; AWS allows {MAX_UNIT_DEPTH} under the root"),
+                    Some("flatten the tree: move this OU up a level".to_string()),
+                );
+            }
+            if name.is_empty() || name.chars().count() > 128 {
+                self.error_at(&document_path, true, format!("OU name `{name}` must be 1-128 characters"), None);
+            }
+            if name.contains('/') {
+                self.error_at(
+                    &document_path,
+                    true,
+                    format!("OU name `{name}` contains `/`, which separates OU paths"),
+                    Some("nest the OU under `units:` of its parent instead".to_string()),
+                );
+            }
+            if name == ROOT {
+                self.error_at(
+                    &document_path,
+                    true,
+                    "`Root` is reserved for the organization root and cannot name an OU".to_string(),
+                    None,
+                );
+            }
+            if name.chars().any(char::is_control) {
+                self.error_at(&document_path, true, format!("OU name `{}` contains control characters", name.escape_default()), None);
+            }
+            let unit = self.unit_at(&unit_path);
+            let (id, tags) = (unit.and_then(|u| u.id.clone()), unit.and_then(|u| u.tags.clone()));
+            if let Some(id) = id {
+                let mut id_path = document_path.clone();
+                id_path.push("id");
+                if !is_unit_id(&id) {
+                    self.error(&id_path, format!("`{id}` is not an OU id (ou-xxxx-xxxxxxxx)"), None);
+                } else if let Some(other) = ids.insert(id.clone(), unit_path.clone()) {
+                    self.error(&id_path, format!("OU id `{id}` is also pinned by `{other}`"), None);
+                }
+            }
+            self.tags(&document_path, &tags);
+        }
+        // Sibling names that differ only in case read as the same OU to people and are easy to
+        // create by accident; AWS's own uniqueness check is exact, which the map keys guarantee.
+        let mut siblings: HashMap<(String, String), String> = HashMap::new();
+        let paths: Vec<String> = self.unit_paths.keys().cloned().collect();
+        for path in paths {
+            let (parent, name) = path.rsplit_once('/').unwrap_or(("", &path));
+            if let Some(other) = siblings.insert((parent.to_string(), name.to_lowercase()), path.clone()) {
+                let document_path = unit_document_path(&path);
+                let document_path: Vec<&str> = document_path.iter().map(String::as_str).collect();
+                self.error_at(
+                    &document_path,
+                    true,
+                    format!("sibling OUs `{other}` and `{path}` differ only in letter case"),
+                    Some("give sibling OUs distinct names".to_string()),
+                );
+            }
+        }
+    }
+
+    fn unit_at(&self, path: &str) -> Option<&'a UnitSpec> {
+        let mut units = &self.valid.spec.units;
+        let mut found = None;
+        for name in path.split('/') {
+            let unit = units.get(name)?;
+            found = Some(unit);
+            units = &unit.units;
+        }
+        found
+    }
+
+    fn accounts(&mut self) {
+        let spec = &self.valid.spec;
+        let mut emails: HashMap<String, String> = HashMap::new();
+        let mut ids: HashMap<String, String> = HashMap::new();
+        for (name, account) in &spec.accounts {
+            let path = ["accounts", name.as_str()];
+            if name.is_empty() || name.chars().count() > 50 {
+                self.error_at(&path, true, format!("account name `{name}` must be 1-50 characters"), None);
+            } else if !name.chars().all(|c| (' '..='~').contains(&c)) {
+                self.error_at(&path, true, format!("account name `{}` must be printable ASCII", name.escape_default()), None);
+            }
+            let email_path = ["accounts", name.as_str(), "email"];
+            if !is_valid_email(&account.email) {
+                self.error(
+                    &email_path,
+                    format!("`{}` is not a valid email address", account.email),
+                    Some("AWS needs 6-64 characters: local part, `@`, and a dotted domain".to_string()),
+                );
+            } else if let Some(other) = emails.insert(account.email.to_lowercase(), name.clone()) {
+                self.error(
+                    &email_path,
+                    format!("email `{}` is also used by account `{other}`", account.email),
+                    Some("AWS identifies accounts by email, case-insensitively: each needs its own".to_string()),
+                );
+            }
+            let unit = account.unit.clone();
+            self.unit_reference(&["accounts", name, "unit"], &unit);
+            if let Some(id) = &account.id {
+                if !is_account_id(id) {
+                    self.error(&["accounts", name, "id"], format!("`{id}` is not a 12-digit account id"), None);
+                } else if let Some(other) = ids.insert(id.clone(), name.clone()) {
+                    self.error(&["accounts", name, "id"], format!("account id `{id}` is also used by `{other}`"), None);
+                }
+            }
+            if account.close && !spec.organization.allow.close_accounts {
+                self.error(
+                    &["accounts", name, "close"],
+                    format!("account `{name}` is marked `close: true` but closing accounts is not allowed"),
+                    Some("set `organization.allow.close_accounts: true` (and pass --allow-destructive) to close it".to_string()),
+                );
+            }
+            if account.close && spec.organization.management_account.as_deref() == Some(name) {
+                self.error(&["accounts", name, "close"], "the management account cannot be closed".to_string(), None);
+            }
+            self.tags(&path, &account.tags);
+        }
+    }
+
+    fn policies(&mut self) {
+        let spec = &self.valid.spec;
+        let enabled: BTreeSet<PolicyType> = spec.organization.policy_types.iter().copied().collect();
+        // (type, target) -> policies attached directly to that target.
+        let mut per_target: BTreeMap<(PolicyType, String), Vec<String>> = BTreeMap::new();
+        let mut managed_defaults = BTreeSet::new();
+        for (name, policy) in &spec.policies {
+            let path = ["policies", name.as_str()];
+            if name.is_empty() || name.chars().count() > 128 {
+                self.error_at(&path, true, format!("policy name `{name}` must be 1-128 characters"), None);
+            }
+            if policy.description.chars().count() > 512 {
+                self.error(&["policies", name, "description"], "description is longer than 512 characters".to_string(), None);
+            }
+            if !enabled.contains(&policy.policy_type) {
+                let at = if self.valid.spans.contains(&["policies", name, "type"]) { "type" } else { "document" };
+                self.error(
+                    &["policies", name, at],
+                    format!("policy `{name}` is a {} but that type is not enabled in `organization.policy_types`", policy.policy_type),
+                    Some(format!("add {} to organization.policy_types", policy.policy_type)),
+                );
+            }
+            let aws_default = policy.policy_type.aws_managed_default();
+            match (&policy.document, aws_default) {
+                (None, Some(default)) if default == name => {
+                    managed_defaults.insert(policy.policy_type);
+                }
+                (None, _) => self.error_at(
+                    &path,
+                    true,
+                    format!("policy `{name}` has no `document`"),
+                    Some("give a JSON file path or an inline mapping; only FullAWSAccess/RCPFullAWSAccess may omit it".to_string()),
+                ),
+                (Some(_), Some(default)) if default == name => self.error(
+                    &["policies", name, "document"],
+                    format!("`{name}` is AWS-managed; its document cannot be set"),
+                    Some("omit `document` to manage only its targets, or choose another name".to_string()),
+                ),
+                (Some(_), _) => {
+                    if let Some(document) = self.valid.policy_documents.get(name) {
+                        self.policy_document(name, policy.policy_type, document);
+                    }
+                }
+            }
+            self.targets(&["policies", name, "targets"], &policy.targets, false);
+            self.tags(&path, &policy.tags);
+            for unit in &policy.targets.units {
+                per_target.entry((policy.policy_type, format!("unit {unit}"))).or_default().push(name.clone());
+            }
+            for account in &policy.targets.accounts {
+                per_target.entry((policy.policy_type, format!("account {account}"))).or_default().push(name.clone());
+            }
+        }
+        for ((policy_type, target), names) in per_target {
+            let Some(max) = policy_type.max_per_target() else { continue };
+            // The AWS-managed default stays attached unless the spec manages its targets itself.
+            let implicit = usize::from(!managed_defaults.contains(&policy_type));
+            let managed_default_here = names.iter().any(|n| Some(n.as_str()) == policy_type.aws_managed_default());
+            let count = names.len() + if managed_default_here { 0 } else { implicit };
+            if count > max {
+                let last = names.last().cloned().unwrap_or_default();
+                let default = policy_type.aws_managed_default().unwrap_or("the AWS default");
+                self.error(
+                    &["policies", &last, "targets"],
+                    format!(
+                        "{target} would have {count} {policy_type}s attached ({} plus {default}); AWS allows {max}",
+                        names.join(", ")
+                    ),
+                    Some("merge statements into fewer policies, or attach some to a parent OU instead".to_string()),
+                );
+            }
+        }
+    }
+
+    fn policy_document(&mut self, name: &str, policy_type: PolicyType, document: &Value) {
+        let path = ["policies", name, "document"];
+        if policy_type.is_authorization() {
+            let object = document.as_object();
+            for key in ["Version", "Statement"] {
+                if !object.is_some_and(|o| o.contains_key(key)) {
+                    self.error(
+                        &path,
+                        format!("{policy_type} `{name}` has no `{key}`"),
+                        Some(if key == "Version" {
+                            "add \"Version\": \"2012-10-17\"".to_string()
+                        } else {
+                            "add a \"Statement\" list".to_string()
+                        }),
+                    );
+                }
+            }
+            if let Some(version) = object.and_then(|o| o.get("Version")) {
+                if version != "2012-10-17" {
+                    self.error(&path, format!("policy `{name}` has Version {version}; AWS requires \"2012-10-17\""), None);
+                }
+            }
+        }
+        let minified = document.to_string();
+        let size = minified.chars().count();
+        let max = policy_type.max_document_chars();
+        if size > max {
+            self.error(
+                &path,
+                format!("policy `{name}` is {size} characters minified; a {policy_type} may have {max}"),
+                Some("split it into two policies or use wildcards to shorten action lists".to_string()),
+            );
+        }
+    }
+
+    fn baseline(&mut self) {
+        let baseline = &self.valid.spec.baseline;
+        if let Some(log_archive) = &baseline.log_archive {
+            self.account_reference(&["baseline", "log_archive", "account"], &log_archive.account);
+            if let Some(days) = log_archive.retention_days {
+                if days == 0 {
+                    self.error(&["baseline", "log_archive", "retention_days"], "retention_days must be at least 1".to_string(), None);
+                }
+                if log_archive.object_lock.is_some() && days < log_archive.object_lock_days {
+                    self.error(
+                        &["baseline", "log_archive", "retention_days"],
+                        format!("retention_days {days} is shorter than object_lock_days {}: expiry would fight the lock", log_archive.object_lock_days),
+                        None,
+                    );
+                }
+            }
+            if !(1..=36_500).contains(&log_archive.object_lock_days) {
+                self.error(&["baseline", "log_archive", "object_lock_days"], "object_lock_days must be 1-36,500".to_string(), None);
+            }
+            if let Some(bucket) = &log_archive.bucket_name {
+                if !is_bucket_name(bucket) {
+                    self.error(
+                        &["baseline", "log_archive", "bucket_name"],
+                        format!("`{bucket}` is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)"),
+                        None,
+                    );
+                }
+            }
+        }
+        if let Some(trail) = &baseline.cloudtrail {
+            let valid_name = (3..=128).contains(&trail.name.len())
+                && trail.name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                && trail.name.starts_with(|c: char| c.is_ascii_alphanumeric());
+            if !valid_name {
+                self.error(
+                    &["baseline", "cloudtrail", "name"],
+                    format!("`{}` is not a valid trail name (3-128 of letters, digits, . _ -, starting with a letter or digit)", trail.name),
+                    None,
+                );
+            }
+            if baseline.log_archive.is_none() {
+                self.error_at(
+                    &["baseline", "cloudtrail"],
+                    true,
+                    "the organization trail needs `baseline.log_archive` to write into".to_string(),
+                    Some("add `log_archive: { account: <log archive account> }`".to_string()),
+                );
+            }
+        }
+        if let Some(guardduty) = &baseline.guardduty {
+            self.account_reference(&["baseline", "guardduty", "admin_account"], &guardduty.admin_account);
+        }
+        if let Some(hub) = &baseline.security_hub {
+            self.account_reference(&["baseline", "security_hub", "admin_account"], &hub.admin_account);
+            let mut seen = BTreeSet::new();
+            for (index, standard) in hub.standards.iter().enumerate() {
+                if !seen.insert(standard) {
+                    let index = index.to_string();
+                    self.error(&["baseline", "security_hub", "standards", &index], "standard listed twice".to_string(), None);
+                }
+            }
+        }
+        if let Some(analyzer) = &baseline.access_analyzer {
+            self.account_reference(&["baseline", "access_analyzer", "admin_account"], &analyzer.admin_account);
+            if !is_iam_name(&analyzer.analyzer_name, 255) {
+                self.error(&["baseline", "access_analyzer", "analyzer_name"], "analyzer name must be 1-255 of letters, digits, . _ -".to_string(), None);
+            }
+        }
+        if let Some(ebs) = &baseline.ebs_encryption {
+            self.targets(&["baseline", "ebs_encryption", "targets"], &ebs.targets, true);
+        }
+        if let Some(config) = &baseline.aws_config {
+            self.targets(&["baseline", "aws_config", "targets"], &config.targets, true);
+            for rule in config.rules.keys() {
+                if rule.is_empty() || !rule.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+                    self.error_at(
+                        &["baseline", "aws_config", "rules", rule],
+                        true,
+                        format!("`{rule}` is not a managed rule identifier (UPPER_SNAKE_CASE, e.g. ACCESS_KEYS_ROTATED)"),
+                        None,
+                    );
+                }
+            }
+            if baseline.log_archive.is_none() {
+                self.error_at(
+                    &["baseline", "aws_config"],
+                    true,
+                    "AWS Config delivers into the bunker bucket: `baseline.log_archive` is required".to_string(),
+                    None,
+                );
+            }
+        }
+        if let Some(bpa) = &baseline.s3_block_public_access {
+            self.targets(&["baseline", "s3_block_public_access", "targets"], &bpa.targets, true);
+        }
+        if let Some(password) = &baseline.password_policy {
+            let base = ["baseline", "password_policy"];
+            self.targets(&[base[0], base[1], "targets"], &password.targets, true);
+            if !(6..=128).contains(&password.minimum_length) {
+                self.error(
+                    &[base[0], base[1], "minimum_length"],
+                    format!("minimum_length {} is outside AWS's range 6-128", password.minimum_length),
+                    None,
+                );
+            }
+            if let Some(days) = password.max_age_days {
+                if !(1..=1095).contains(&days) {
+                    self.error(&[base[0], base[1], "max_age_days"], format!("max_age_days {days} is outside AWS's range 1-1,095"), None);
+                }
+            }
+            if let Some(reuse) = password.reuse_prevention {
+                if !(1..=24).contains(&reuse) {
+                    self.error(&[base[0], base[1], "reuse_prevention"], format!("reuse_prevention {reuse} is outside AWS's range 1-24"), None);
+                }
+            }
+        }
+        if let Some(contacts) = &baseline.contacts {
+            self.targets(&["baseline", "contacts", "targets"], &contacts.targets, true);
+            if contacts.security.is_none() && contacts.operations.is_none() && contacts.billing.is_none() {
+                self.error_at(&["baseline", "contacts"], true, "`contacts` sets no contact".to_string(), Some("add `security: { name, email, phone, title }`".to_string()));
+            }
+            for (kind, contact) in [("security", &contacts.security), ("operations", &contacts.operations), ("billing", &contacts.billing)] {
+                let Some(contact) = contact else { continue };
+                if !is_valid_email(&contact.email) {
+                    self.error(&["baseline", "contacts", kind, "email"], format!("`{}` is not a valid email address", contact.email), None);
+                }
+                if contact.phone.is_empty() || !contact.phone.chars().all(|c| c.is_ascii_digit() || " ()+-".contains(c)) {
+                    self.error(&["baseline", "contacts", kind, "phone"], format!("`{}` is not a phone number (digits, spaces, + ( ) -)", contact.phone), None);
+                }
+                for (field, value, max) in [("name", &contact.name, 64), ("title", &contact.title, 50)] {
+                    if value.is_empty() || value.chars().count() > max {
+                        self.error(&["baseline", "contacts", kind, field], format!("contact {field} must be 1-{max} characters"), None);
+                    }
+                }
+            }
+        }
+        self.roles();
+    }
+
+    fn roles(&mut self) {
+        let spec = &self.valid.spec;
+        for (name, role) in &spec.baseline.roles {
+            let base = ["baseline", "roles", name.as_str()];
+            if !is_iam_name(name, 64) {
+                self.error_at(&base, true, format!("`{name}` is not a valid IAM role name (1-64 of letters, digits and +=,.@_-)"), None);
+            }
+            if name == &spec.organization.access_role {
+                self.error_at(
+                    &base,
+                    true,
+                    format!("`{name}` is the executor's access role; managing it here could lock the tool out"),
+                    Some("pick another role name".to_string()),
+                );
+            }
+            self.targets(&[base[0], base[1], base[2], "targets"], &role.targets, true);
+            if role.targets.is_empty() {
+                self.error(&[base[0], base[1], base[2], "targets"], format!("role `{name}` targets no account"), None);
+            }
+            let trust = &role.trust;
+            if trust.accounts.is_empty() && trust.roles.is_empty() && trust.services.is_empty() {
+                self.error(
+                    &[base[0], base[1], base[2], "trust"],
+                    format!("role `{name}` trusts nobody"),
+                    Some("list `accounts`, `roles` or `services` under `trust`".to_string()),
+                );
+            }
+            for (index, account) in trust.accounts.iter().enumerate() {
+                if !is_account_id(account) {
+                    let index = index.to_string();
+                    self.account_reference(&[base[0], base[1], base[2], "trust", "accounts", &index], account);
+                }
+            }
+            for (index, reference) in trust.roles.iter().enumerate() {
+                let index = index.to_string();
+                let at = [base[0], base[1], base[2], "trust", "roles", index.as_str()];
+                match reference.split_once('/') {
+                    Some((account, role_name)) => {
+                        if !is_account_id(account) {
+                            self.account_reference(&at, account);
+                        }
+                        let known = role_name == spec.organization.access_role || spec.baseline.roles.contains_key(role_name);
+                        if !known && !is_account_id(account) {
+                            let candidates: Vec<&str> = spec
+                                .baseline
+                                .roles
+                                .keys()
+                                .map(String::as_str)
+                                .chain(std::iter::once(spec.organization.access_role.as_str()))
+                                .collect();
+                            self.error(
+                                &at,
+                                format!("role `{role_name}` is not defined in the spec"),
+                                did_you_mean(role_name, candidates.iter().copied())
+                                    .or_else(|| Some("trusted roles must be `baseline.roles` entries or `organization.access_role`".to_string())),
+                            );
+                        }
+                    }
+                    None => self.error(
+                        &at,
+                        format!("`{reference}` is not of the form `account/RoleName`"),
+                        Some("e.g. `security/SecurityAuditor`".to_string()),
+                    ),
+                }
+            }
+            for (index, service) in trust.services.iter().enumerate() {
+                if !service.ends_with(".amazonaws.com") {
+                    let index = index.to_string();
+                    self.error(&[base[0], base[1], base[2], "trust", "services", &index], format!("`{service}` is not a service principal"), None);
+                }
+            }
+            if let Some(external_id) = &trust.external_id {
+                if !(2..=1224).contains(&external_id.len()) {
+                    self.error(&[base[0], base[1], base[2], "trust", "external_id"], "external ID must be 2-1224 characters".to_string(), None);
+                }
+            }
+            for (index, arn) in role.managed_policies.iter().enumerate() {
+                let valid = arn.starts_with("arn:aws") && arn.contains(":iam::") && arn.contains(":policy/");
+                if !valid {
+                    let index = index.to_string();
+                    self.error(
+                        &[base[0], base[1], base[2], "managed_policies", &index],
+                        format!("`{arn}` is not an IAM policy ARN"),
+                        Some("e.g. arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()),
+                    );
+                }
+            }
+            if role.managed_policies.len() > 20 {
+                self.error(&[base[0], base[1], base[2], "managed_policies"], "a role may have at most 20 managed policies".to_string(), None);
+            }
+            if !(3600..=43_200).contains(&role.max_session_duration) {
+                self.error(
+                    &[base[0], base[1], base[2], "max_session_duration"],
+                    format!("max_session_duration {} is outside AWS's range 3,600-43,200 seconds", role.max_session_duration),
+                    None,
+                );
+            }
+        }
+    }
+}
+
+fn is_unit_id(id: &str) -> bool {
+    let mut parts = id.split('-');
+    let (Some("ou"), Some(root), Some(suffix), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let ok = |s: &str, min: usize| s.len() >= min && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    ok(root, 4) && ok(suffix, 8)
+}
+
+fn is_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !name.contains("..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(is_valid_email("aws+log@example.com"));
+        assert!(!is_valid_email("aws@localhost"));
+        assert!(!is_valid_email("a b@example.com"));
+        assert!(!is_valid_email("@example.com"));
+        assert!(!is_valid_email("x@@example.com"));
+    }
+
+    #[test]
+    fn unit_ids() {
+        assert!(is_unit_id("ou-abcd-12345678"));
+        assert!(!is_unit_id("ou-ab-12345678"));
+        assert!(!is_unit_id("r-abcd"));
+    }
+}
