@@ -2,7 +2,12 @@
 //!
 //! The pipeline runs one way: `spec` (load + validate) and `live` (read AWS) feed the pure
 //! `plan`ner, whose actions the `apply` executor carries out through `aws` clients. `cli` holds
-//! the thin commands.
+//! the thin commands; `operations` joins the stages for them.
 
-pub mod spec;
+pub mod apply;
+pub mod aws;
 pub mod cli;
+pub mod live;
+pub mod operations;
+pub mod plan;
+pub mod spec;

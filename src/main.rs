@@ -19,6 +19,6 @@ fn init_tracing(verbose: u8) {
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("LANDING_ZONE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("landing_zone={level},warn")));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("landing_zone={level},aws_config=error,warn")));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }

@@ -3,6 +3,8 @@
 //! Commands are thin: they call an operation that returns data and render it. Data goes to stdout,
 //! progress and logs to stderr.
 
+pub mod apply;
+pub mod plan;
 pub mod schema;
 pub mod validate;
 
@@ -53,6 +55,16 @@ pub struct GlobalOptions {
 }
 
 impl GlobalOptions {
+    /// How to reach AWS.
+    pub fn connect_options(&self) -> crate::aws::ConnectOptions {
+        crate::aws::ConnectOptions {
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            fallback_region: None,
+        }
+    }
+
     /// Whether output may use ANSI colour.
     pub fn color(&self) -> bool {
         use std::io::IsTerminal;
@@ -66,6 +78,15 @@ pub enum Command {
     Validate,
     /// Print the JSON Schema of the spec.
     Schema,
+    /// Show what apply would change, attribute by attribute.
+    Plan(plan::PlanArgs),
+    /// Converge the organization to the spec.
+    Apply(apply::ApplyArgs),
+}
+
+/// A tokio runtime for one command.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 /// Runs the parsed command and returns the process exit status.
@@ -73,6 +94,8 @@ pub fn run(cli: Cli) -> u8 {
     let outcome = match &cli.command {
         Command::Validate => validate::run(&cli.global),
         Command::Schema => schema::run(),
+        Command::Plan(args) => plan::run(&cli.global, args),
+        Command::Apply(args) => apply::run(&cli.global, args),
     };
     match outcome {
         Ok(code) => code,

@@ -1,0 +1,63 @@
+//! The one place that builds SDK configuration and clients, and that knows AWS's error vocabulary.
+//!
+//! Other modules receive clients from here and ask `errors` whether a failure is "already exists",
+//! "not found" or worth a retry; none of them builds an SDK config of its own.
+
+pub mod errors;
+pub mod retry;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// Where and as whom to talk to AWS.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// Used when neither `region` nor the profile names one (the spec's home region).
+    pub fallback_region: Option<String>,
+}
+
+/// Loads the standard credential chain (env, profile, SSO, IMDS...) with the overrides given.
+///
+/// The SDK's own retries are off: every call goes through `retry::with_retry`, whose decisions are a
+/// tested pure function and whose attempts the benchmarks can count.
+pub async fn load_config(options: &ConnectOptions) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled());
+    if let Some(profile) = &options.profile {
+        loader = loader.profile_name(profile);
+    }
+    // Region: --region, then AWS_REGION / the profile, then the spec's home region. Instance
+    // metadata is not asked: a provisioner runs on a workstation or in CI, where it only times out.
+    let fallback = options.fallback_region.clone().unwrap_or_else(|| "us-east-1".to_string());
+    let mut profile_region = aws_config::profile::ProfileFileRegionProvider::builder();
+    if let Some(profile) = &options.profile {
+        profile_region = profile_region.profile_name(profile);
+    }
+    let region = aws_config::meta::region::RegionProviderChain::first_try(options.region.clone().map(Region::new))
+        .or_else(aws_config::environment::EnvironmentVariableRegionProvider::new())
+        .or_else(profile_region.build())
+        .or_else(Region::new(fallback));
+    loader = loader.region(region);
+    if let Some(endpoint) = &options.endpoint_url {
+        loader = loader.endpoint_url(endpoint.clone());
+    }
+    loader.load().await
+}
+
+/// The organization-level clients, all made from one config (the management account).
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub organizations: aws_sdk_organizations::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Clients {
+        Clients {
+            organizations: aws_sdk_organizations::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! Reads the organization with the fewest calls (AWS-FACTS.md, "the read floor"): a breadth-first
+//! walk with ListOrganizationalUnitsForParent + ListAccountsForParent per container, ListPolicies
+//! per enabled type, ListTargetsForPolicy per policy, DescribePolicy and tags only for
+//! customer-managed policies, and tags of OUs and accounts only where the spec manages them.
+//!
+//! Calls run concurrently up to `parallelism`, every list is paginated to the end (AWS returns
+//! empty pages that still carry a NextToken), and every call goes through the retry policy.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context, Result};
+use aws_sdk_organizations::types::{CreateAccountState, PolicyType as AwsPolicyType};
+use aws_sdk_organizations::Client;
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use super::model::{
+    LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, PendingAccountCreation, RootInfo,
+};
+use crate::aws::errors::{describe, is_no_organization};
+use crate::aws::retry::{with_retry, RetryPolicy};
+use crate::spec::PolicyType;
+
+/// Which optional reads to make.
+#[derive(Debug, Clone, Default)]
+pub struct ReadScope {
+    /// OU paths whose tags the spec manages.
+    pub unit_tags: BTreeSet<String>,
+    /// Account emails (lower-case) and ids whose tags the spec manages.
+    pub account_tags: BTreeSet<String>,
+    /// Read tags of every OU and account (for `import`).
+    pub all_tags: bool,
+}
+
+/// Reads the whole organization.
+pub async fn read_organization(client: &Client, scope: &ReadScope, parallelism: usize) -> Result<LiveOrganization> {
+    let reader = Reader { client, retry: RetryPolicy::default(), parallelism: parallelism.max(1) };
+    let Some(organization) = reader.organization().await? else {
+        return Ok(LiveOrganization::default());
+    };
+    let root = reader.root().await?;
+    let mut live = LiveOrganization { organization: Some(organization), root: Some(root.clone()), ..Default::default() };
+
+    let tree = reader.walk_tree(&root.id);
+    let policies = reader.policies(&root);
+    let services = reader.trusted_services();
+    let admins = reader.delegated_administrators();
+    let pending = reader.pending_account_creations();
+    let ((units, accounts), policies, services, admins, pending) =
+        futures::try_join!(tree, policies, services, admins, pending)?;
+    live.units = units;
+    live.accounts = accounts;
+    live.policies = policies;
+    live.trusted_services = services;
+    live.delegated_administrators = admins;
+    live.pending_account_creations = pending;
+    reader.container_tags(&mut live, scope).await?;
+    Ok(live)
+}
+
+struct Reader<'a> {
+    client: &'a Client,
+    retry: RetryPolicy,
+    parallelism: usize,
+}
+
+impl Reader<'_> {
+    async fn organization(&self) -> Result<Option<OrganizationInfo>> {
+        let result =
+            with_retry(&self.retry, "DescribeOrganization", || self.client.describe_organization().send()).await;
+        let output = match result {
+            Ok(output) => output,
+            Err(error) if is_no_organization(&error) => return Ok(None),
+            Err(error) => return Err(anyhow::anyhow!(describe(&error))).context("DescribeOrganization failed"),
+        };
+        let organization = output.organization.context("DescribeOrganization returned no organization")?;
+        Ok(Some(OrganizationInfo {
+            id: organization.id.unwrap_or_default(),
+            management_account_id: organization.master_account_id.unwrap_or_default(),
+            management_account_email: organization.master_account_email.unwrap_or_default(),
+            all_features: organization.feature_set.is_some_and(|set| set.as_str() == "ALL"),
+        }))
+    }
+
+    async fn root(&self) -> Result<RootInfo> {
+        let output = with_retry(&self.retry, "ListRoots", || self.client.list_roots().send())
+            .await
+            .map_err(|error| anyhow::anyhow!(describe(&error)))
+            .context("ListRoots failed")?;
+        let root = output.roots.unwrap_or_default().into_iter().next().context("the organization has no root")?;
+        let policy_types = root
+            .policy_types
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|summary| {
+                let policy_type = PolicyType::from_aws(summary.r#type()?.as_str())?;
+                Some((policy_type, summary.status()?.as_str().to_string()))
+            })
+            .collect();
+        Ok(RootInfo { id: root.id.unwrap_or_default(), policy_types })
+    }
+
+    /// Breadth-first: each round lists the children of every container found in the last round.
+    async fn walk_tree(&self, root_id: &str) -> Result<(BTreeMap<String, LiveUnit>, BTreeMap<String, LiveAccount>)> {
+        let mut units = BTreeMap::new();
+        let mut accounts = BTreeMap::new();
+        let mut frontier = vec![root_id.to_string()];
+        while !frontier.is_empty() {
+            let results: Vec<(Vec<LiveUnit>, Vec<LiveAccount>)> = stream::iter(frontier.iter())
+                .map(|parent| async move {
+                    let (children, members) =
+                        futures::try_join!(self.child_units(parent), self.child_accounts(parent))?;
+                    Ok::<_, anyhow::Error>((children, members))
+                })
+                .buffer_unordered(self.parallelism)
+                .try_collect()
+                .await?;
+            frontier = Vec::new();
+            for (children, members) in results {
+                for unit in children {
+                    frontier.push(unit.id.clone());
+                    units.insert(unit.id.clone(), unit);
+                }
+                for account in members {
+                    accounts.insert(account.id.clone(), account);
+                }
+            }
+            frontier.sort();
+        }
+        Ok((units, accounts))
+    }
+
+    async fn child_units(&self, parent: &str) -> Result<Vec<LiveUnit>> {
+        let mut units = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let output = with_retry(&self.retry, "ListOrganizationalUnitsForParent", || {
+                self.client.list_organizational_units_for_parent().parent_id(parent).set_next_token(token.clone()).send()
+            })
+            .await
+            .map_err(|error| anyhow::anyhow!(describe(&error)))
+            .with_context(|| format!("ListOrganizationalUnitsForParent `{parent}` failed"))?;
+            for unit in output.organizational_units.unwrap_or_default() {
+                units.push(LiveUnit {
+                    id: unit.id.unwrap_or_default(),
+                    name: unit.name.unwrap_or_default(),
+                    parent_id: parent.to_string(),
+                    tags: None,
+                });
+            }
+            token = output.next_token;
+            if token.is_none() {
+                return Ok(units);
+            }
+        }
+    }
+
+    async fn child_accounts(&self, parent: &str) -> Result<Vec<LiveAccount>> {
+        let mut accounts = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let output = with_retry(&self.retry, "ListAccountsForParent", || {
+                self.client.list_accounts_for_parent().parent_id(parent).set_next_token(token.clone()).send()
+            })
+            .await
+            .map_err(|error| anyhow::anyhow!(describe(&error)))
+            .with_context(|| format!("ListAccountsForParent `{parent}` failed"))?;
+            for account in output.accounts.unwrap_or_default() {
+                accounts.push(LiveAccount {
+                    id: account.id.unwrap_or_default(),
+                    name: account.name.unwrap_or_default(),
+                    email: account.email.unwrap_or_default(),
+                    status: account.status.map(|status| status.as_str().to_string()).unwrap_or_default(),
+                    parent_id: parent.to_string(),
+                    tags: None,
+                });
+            }
+            token = output.next_token;
+            if token.is_none() {
+                return Ok(accounts);
+            }
+        }
+    }
+
+    async fn policies(&self, root: &RootInfo) -> Result<BTreeMap<String, LivePolicy>> {
+        let mut summaries = Vec::new();
+        for policy_type in root.policy_types.iter().filter(|(_, status)| *status == "ENABLED").map(|(t, _)| *t) {
+            let mut token: Option<String> = None;
+            loop {
+                let output = with_retry(&self.retry, "ListPolicies", || {
+                    self.client
+                        .list_policies()
+                        .filter(AwsPolicyType::from(policy_type.as_aws()))
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await
+                .map_err(|error| anyhow::anyhow!(describe(&error)))
+                .with_context(|| format!("ListPolicies {policy_type} failed"))?;
+                summaries.extend(output.policies.unwrap_or_default().into_iter().map(|s| (policy_type, s)));
+                token = output.next_token;
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+        let policies: Vec<LivePolicy> = stream::iter(summaries)
+            .map(|(policy_type, summary)| async move {
+                let id = summary.id.clone().unwrap_or_default();
+                let aws_managed = summary.aws_managed;
+                let targets = self.policy_targets(&id);
+                let details = async {
+                    if aws_managed {
+                        Ok((None, None))
+                    } else {
+                        let (document, tags) = futures::try_join!(self.policy_document(&id), self.tags(&id))?;
+                        Ok::<_, anyhow::Error>((Some(document), Some(tags)))
+                    }
+                };
+                let (targets, (document, tags)) = futures::try_join!(targets, details)?;
+                Ok::<_, anyhow::Error>(LivePolicy {
+                    id,
+                    name: summary.name.unwrap_or_default(),
+                    policy_type,
+                    description: summary.description.unwrap_or_default(),
+                    aws_managed,
+                    document,
+                    targets,
+                    tags,
+                })
+            })
+            .buffer_unordered(self.parallelism)
+            .try_collect()
+            .await?;
+        Ok(policies.into_iter().map(|policy| (policy.id.clone(), policy)).collect())
+    }
+
+    async fn policy_targets(&self, policy_id: &str) -> Result<BTreeSet<String>> {
+        let mut targets = BTreeSet::new();
+        let mut token: Option<String> = None;
+        loop {
+            let output = with_retry(&self.retry, "ListTargetsForPolicy", || {
+                self.client.list_targets_for_policy().policy_id(policy_id).set_next_token(token.clone()).send()
+            })
+            .await
+            .map_err(|error| anyhow::anyhow!(describe(&error)))
+            .with_context(|| format!("ListTargetsForPolicy `{policy_id}` failed"))?;
+            targets.extend(output.targets.unwrap_or_default().into_iter().filter_map(|target| target.target_id));
+            token = output.next_token;
+            if token.is_none() {
+                return Ok(targets);
+            }
+        }
+    }
+
+    async fn policy_document(&self, policy_id: &str) -> Result<serde_json::Value> {
+        let output =
+            with_retry(&self.retry, "DescribePolicy", || self.client.describe_policy().policy_id(policy_id).send())
+                .await
+                .map_err(|error| anyhow::anyhow!(describe(&error)))
+                .with_context(|| format!("DescribePolicy `{policy_id}` failed"))?;
+        let content = output.policy.and_then(|policy| policy.content).unwrap_or_default();
+        // A document AWS holds but we cannot parse is kept as a string, so it shows as a change.
+        Ok(serde_json::from_str(&content).unwrap_or(serde_json::Value::String(content)))
+    }
+
+    async fn tags(&self, resource_id: &str) -> Result<BTreeMap<String, String>> {
+        let mut tags = BTreeMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let output = with_retry(&self.retry, "ListTagsForResource", || {
+                self.client.list_tags_for_resource().resource_id(resource_id).set_next_token(token.clone()).send()
+            })
+            .await
+            .map_err(|error| anyhow::anyhow!(describe(&error)))
+            .with_context(|| format!("ListTagsForResource `{resource_id}` failed"))?;
+            tags.extend(output.tags.unwrap_or_default().into_iter().map(|tag| (tag.key, tag.value)));
+            token = output.next_token;
+            if token.is_none() {
+                return Ok(tags);
+            }
+        }
+    }
+
+    async fn trusted_services(&self) -> Result<BTreeSet<String>> {
+        let mut services = BTreeSet::new();
+        let mut token: Option<String> = None;
+        loop {
+            let output = with_retry(&self.retry, "ListAWSServiceAccessForOrganization", || {
+                self.client.list_aws_service_access_for_organization().set_next_token(token.clone()).send()
+            })
+            .await
+            .map_err(|error| anyhow::anyhow!(describe(&error)))
+            .context("ListAWSServiceAccessForOrganization failed")?;
+            services.extend(output.enabled_service_principals.unwrap_or_default().into_iter().filter_map(|p| p.service_principal));
+            token = output.next_token;
+            if token.is_none() {
+                return Ok(services);
+            }
+        }
+    }
+
+    /// Delegated administrators with the services each administers.
+    async fn delegated_administrators(&self) -> Result<BTreeSet<(String, String)>> {
+        let mut admins = BTreeSet::new();
+        let mut token: Option<String> = None;
+        let mut accounts = Vec::new();
+        loop {
+            let output = with_retry(&self.retry, "ListDelegatedAdministrators", || {
+                self.client.list_delegated_administrators().set_next_token(token.clone()).send()
+            })
+            .await
+            .map_err(|error| anyhow::anyhow!(describe(&error)))
+            .context("ListDelegatedAdministrators failed")?;
+            accounts.extend(output.delegated_administrators.unwrap_or_default().into_iter().filter_map(|a| a.id));
+            token = output.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        for account in accounts {
+            let output = with_retry(&self.retry, "ListDelegatedServicesForAccount", || {
+                self.client.list_delegated_services_for_account().account_id(&account).send()
+            })
+            .await
+            .map_err(|error| anyhow::anyhow!(describe(&error)))
+            .context("ListDelegatedServicesForAccount failed")?;
+            for service in output.delegated_services.unwrap_or_default() {
+                if let Some(principal) = service.service_principal {
+                    admins.insert((principal, account.clone()));
+                }
+            }
+        }
+        Ok(admins)
+    }
+
+    async fn pending_account_creations(&self) -> Result<Vec<PendingAccountCreation>> {
+        let mut pending = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let output = with_retry(&self.retry, "ListCreateAccountStatus", || {
+                self.client
+                    .list_create_account_status()
+                    .states(CreateAccountState::InProgress)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(|error| anyhow::anyhow!(describe(&error)))
+            .context("ListCreateAccountStatus failed")?;
+            for status in output.create_account_statuses.unwrap_or_default() {
+                if status.state == Some(CreateAccountState::InProgress) {
+                    if let (Some(request_id), Some(account_name)) = (status.id, status.account_name) {
+                        pending.push(PendingAccountCreation { request_id, account_name });
+                    }
+                }
+            }
+            token = output.next_token;
+            if token.is_none() {
+                return Ok(pending);
+            }
+        }
+    }
+
+    /// Tags of the OUs and accounts whose tags the spec manages, concurrently.
+    async fn container_tags(&self, live: &mut LiveOrganization, scope: &ReadScope) -> Result<()> {
+        let unit_paths = live.units_by_path();
+        let mut wanted: Vec<String> = unit_paths
+            .iter()
+            .filter(|(path, _)| scope.all_tags || scope.unit_tags.contains(*path))
+            .map(|(_, unit)| unit.id.clone())
+            .collect();
+        wanted.extend(
+            live.accounts
+                .values()
+                .filter(|account| {
+                    scope.all_tags
+                        || scope.account_tags.contains(&account.id)
+                        || scope.account_tags.contains(&account.email.to_lowercase())
+                })
+                .map(|account| account.id.clone()),
+        );
+        let tags: Vec<(String, BTreeMap<String, String>)> = stream::iter(wanted)
+            .map(|id| async move { self.tags(&id).await.map(|tags| (id, tags)) })
+            .buffer_unordered(self.parallelism)
+            .try_collect()
+            .await?;
+        for (id, tags) in tags {
+            if let Some(unit) = live.units.get_mut(&id) {
+                unit.tags = Some(tags);
+            } else if let Some(account) = live.accounts.get_mut(&id) {
+                account.tags = Some(tags);
+            }
+        }
+        Ok(())
+    }
+}

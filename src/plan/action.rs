@@ -1,0 +1,252 @@
+//! The planning vocabulary: one `Action` enum, references to things that exist or are planned, and
+//! the `Plan` that orders them with explicit dependencies. Serializable: the JSON plan format
+//! (docs/plan-format.md) is exactly these types.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::spec::PolicyType;
+
+/// Version of the JSON plan format.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// An OU or the root: one that exists (by id) or one an earlier action creates (by path).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum UnitRef {
+    Existing { id: String, path: String },
+    Planned { path: String },
+}
+
+impl UnitRef {
+    pub fn path(&self) -> &str {
+        match self {
+            UnitRef::Existing { path, .. } | UnitRef::Planned { path } => path,
+        }
+    }
+}
+
+/// An account that exists (by id) or that an earlier action creates (by spec name).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AccountRef {
+    Existing { id: String, name: String },
+    Planned { name: String },
+}
+
+impl AccountRef {
+    pub fn name(&self) -> &str {
+        match self {
+            AccountRef::Existing { name, .. } | AccountRef::Planned { name } => name,
+        }
+    }
+}
+
+/// A policy that exists (by id) or that an earlier action creates (by name).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PolicyRef {
+    Existing { id: String, name: String },
+    Planned { name: String },
+}
+
+impl PolicyRef {
+    pub fn name(&self) -> &str {
+        match self {
+            PolicyRef::Existing { name, .. } | PolicyRef::Planned { name } => name,
+        }
+    }
+}
+
+/// Where a policy attaches.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TargetRef {
+    Unit { unit: UnitRef },
+    Account { account: AccountRef },
+}
+
+impl TargetRef {
+    /// `Root`, `unit Workloads/Prod`, `account app-prod`.
+    pub fn label(&self) -> String {
+        match self {
+            TargetRef::Unit { unit } if unit.path() == crate::spec::ROOT => "Root".to_string(),
+            TargetRef::Unit { unit } => format!("unit {}", unit.path()),
+            TargetRef::Account { account } => format!("account {}", account.name()),
+        }
+    }
+}
+
+/// A before/after pair of one attribute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change<T> {
+    pub before: T,
+    pub after: T,
+}
+
+/// Everything the executor can do. Each action is idempotent on retry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Action {
+    /// The caller's account becomes the management account, known in the spec as `management_account`.
+    CreateOrganization { management_account: Option<String> },
+    EnablePolicyType { policy_type: PolicyType },
+    EnableServiceAccess { service: String },
+    RegisterDelegatedAdministrator { service: String, account: AccountRef },
+    CreateUnit { path: String, name: String, parent: UnitRef, tags: BTreeMap<String, String> },
+    RenameUnit { id: String, path: String, name: Change<String> },
+    DeleteUnit { id: String, path: String },
+    CreateAccount {
+        name: String,
+        email: String,
+        tags: BTreeMap<String, String>,
+        /// An IN_PROGRESS CreateAccount request for this name, found after a crash: adopted, not repeated.
+        pending_request: Option<String>,
+    },
+    MoveAccount { account: AccountRef, from: UnitRef, to: UnitRef },
+    CloseAccount { id: String, name: String },
+    CreatePolicy {
+        name: String,
+        policy_type: PolicyType,
+        description: String,
+        document: Value,
+        tags: BTreeMap<String, String>,
+    },
+    UpdatePolicy {
+        id: String,
+        name: String,
+        policy_type: PolicyType,
+        description: Option<Change<String>>,
+        document: Option<Change<Value>>,
+    },
+    DeletePolicy { id: String, name: String, policy_type: PolicyType },
+    AttachPolicy { policy: PolicyRef, policy_type: PolicyType, target: TargetRef },
+    DetachPolicy { policy: PolicyRef, policy_type: PolicyType, target: TargetRef },
+    UpdateTags {
+        resource_id: String,
+        /// Display-only: `unit Security`, `account app-prod`, `policy deny-leave`.
+        resource: String,
+        tags: Change<BTreeMap<String, String>>,
+    },
+}
+
+/// How an action shows in the summary line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Add,
+    Change,
+    Destroy,
+}
+
+impl Action {
+    pub fn change_kind(&self) -> ChangeKind {
+        match self {
+            Action::CreateOrganization { .. }
+            | Action::EnablePolicyType { .. }
+            | Action::EnableServiceAccess { .. }
+            | Action::RegisterDelegatedAdministrator { .. }
+            | Action::CreateUnit { .. }
+            | Action::CreateAccount { .. }
+            | Action::CreatePolicy { .. }
+            | Action::AttachPolicy { .. } => ChangeKind::Add,
+            Action::RenameUnit { .. }
+            | Action::MoveAccount { .. }
+            | Action::UpdatePolicy { .. }
+            | Action::UpdateTags { .. } => ChangeKind::Change,
+            Action::DeleteUnit { .. }
+            | Action::CloseAccount { .. }
+            | Action::DeletePolicy { .. }
+            | Action::DetachPolicy { .. } => ChangeKind::Destroy,
+        }
+    }
+
+    /// A short address for the thing the action touches: `unit Workloads/Prod`, `policy x -> Root`.
+    pub fn address(&self) -> String {
+        match self {
+            Action::CreateOrganization { .. } => "organization".to_string(),
+            Action::EnablePolicyType { policy_type } => format!("policy type {policy_type}"),
+            Action::EnableServiceAccess { service } => format!("trusted access {service}"),
+            Action::RegisterDelegatedAdministrator { service, account } => {
+                format!("delegated administrator {service} = {}", account.name())
+            }
+            Action::CreateUnit { path, .. } | Action::DeleteUnit { path, .. } | Action::RenameUnit { path, .. } => {
+                format!("unit {path}")
+            }
+            Action::CreateAccount { name, .. } | Action::CloseAccount { name, .. } => format!("account {name}"),
+            Action::MoveAccount { account, .. } => format!("account {}", account.name()),
+            Action::CreatePolicy { name, .. } | Action::UpdatePolicy { name, .. } | Action::DeletePolicy { name, .. } => {
+                format!("policy {name}")
+            }
+            Action::AttachPolicy { policy, target, .. } | Action::DetachPolicy { policy, target, .. } => {
+                format!("attachment {} -> {}", policy.name(), target.label())
+            }
+            Action::UpdateTags { resource, .. } => format!("tags of {resource}"),
+        }
+    }
+}
+
+/// One action in the plan, with what it waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedAction {
+    /// Position in `Plan::actions`.
+    pub index: usize,
+    #[serde(flatten)]
+    pub action: Action,
+    /// Indices of actions that must finish first.
+    pub depends_on: Vec<usize>,
+    /// Display-only: how many accounts the change reaches (policies: every account under the target).
+    pub reaches_accounts: usize,
+}
+
+/// Something the plan will not change but the reader should know.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub resource: String,
+    pub message: String,
+}
+
+/// The planner's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub actions: Vec<PlannedAction>,
+    /// Risks the reviewer must see first (lock-out, blocked destructive changes).
+    pub warnings: Vec<String>,
+    /// Unmanaged resources and changes the tool cannot make.
+    pub notes: Vec<Note>,
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for planned in &self.actions {
+            match planned.action.change_kind() {
+                ChangeKind::Add => summary.add += 1,
+                ChangeKind::Change => summary.change += 1,
+                ChangeKind::Destroy => summary.destroy += 1,
+            }
+        }
+        summary
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Plan: {} to add, {} to change, {} to destroy.", self.add, self.change, self.destroy)
+    }
+}

@@ -1,0 +1,138 @@
+//! The desired organization: the spec flattened into what the planner compares (OU paths in
+//! parent-first order, accounts with their unit path, policies with parsed documents and resolved
+//! targets). Pure: built from a `ValidSpec`, or directly by tests.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::spec::{DestructiveOptIns, PolicyType, UnitSpec, ValidSpec, ROOT};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DesiredOrganization {
+    pub policy_types: BTreeSet<PolicyType>,
+    pub trusted_services: BTreeSet<String>,
+    /// (service principal, account name).
+    pub delegated_administrators: BTreeSet<(String, String)>,
+    /// Parent-first (sorted by depth, then path).
+    pub units: Vec<DesiredUnit>,
+    pub accounts: Vec<DesiredAccount>,
+    pub policies: Vec<DesiredPolicy>,
+    pub management_account: Option<String>,
+    pub allow: DestructiveOptIns,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredUnit {
+    pub path: String,
+    pub name: String,
+    /// `Root` or the parent's path.
+    pub parent_path: String,
+    pub id: Option<String>,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredAccount {
+    pub name: String,
+    pub email: String,
+    pub unit_path: String,
+    pub id: Option<String>,
+    pub tags: Option<BTreeMap<String, String>>,
+    pub close: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredPolicy {
+    pub name: String,
+    pub policy_type: PolicyType,
+    pub description: String,
+    /// None for an AWS-managed default whose targets the spec manages.
+    pub document: Option<Value>,
+    pub target_units: BTreeSet<String>,
+    pub target_accounts: BTreeSet<String>,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+impl DesiredOrganization {
+    /// Flattens a validated spec.
+    pub fn from_spec(valid: &ValidSpec) -> DesiredOrganization {
+        let spec = &valid.spec;
+        let mut units = Vec::new();
+        flatten_units(ROOT, &spec.units, &mut units);
+        units.sort_by(|a, b| depth(&a.path).cmp(&depth(&b.path)).then_with(|| a.path.cmp(&b.path)));
+        let accounts = spec
+            .accounts
+            .iter()
+            .map(|(name, account)| DesiredAccount {
+                name: name.clone(),
+                email: account.email.clone(),
+                unit_path: account.unit.clone(),
+                id: account.id.clone(),
+                tags: account.tags.clone(),
+                close: account.close,
+            })
+            .collect();
+        let policies = spec
+            .policies
+            .iter()
+            .map(|(name, policy)| DesiredPolicy {
+                name: name.clone(),
+                policy_type: policy.policy_type,
+                description: policy.description.clone(),
+                document: valid.policy_documents.get(name).cloned(),
+                target_units: policy.targets.units.iter().cloned().collect(),
+                target_accounts: policy.targets.accounts.iter().cloned().collect(),
+                tags: policy.tags.clone(),
+            })
+            .collect();
+        let mut trusted_services: BTreeSet<String> = spec.organization.trusted_services.iter().cloned().collect();
+        let delegated_administrators: BTreeSet<(String, String)> = spec
+            .organization
+            .delegated_administrators
+            .iter()
+            .map(|(service, account)| (service.clone(), account.clone()))
+            .collect();
+        trusted_services.extend(delegated_administrators.iter().map(|(service, _)| service.clone()));
+        DesiredOrganization {
+            policy_types: spec.organization.policy_types.iter().copied().collect(),
+            trusted_services,
+            delegated_administrators,
+            units,
+            accounts,
+            policies,
+            management_account: spec.organization.management_account.clone(),
+            allow: spec.organization.allow.clone(),
+        }
+    }
+
+    /// Names of the accounts at or below `unit_path` (`Root` covers all).
+    pub fn accounts_under(&self, unit_path: &str) -> usize {
+        self.accounts
+            .iter()
+            .filter(|account| {
+                unit_path == ROOT
+                    || account.unit_path == unit_path
+                    || account.unit_path.starts_with(&format!("{unit_path}/"))
+            })
+            .count()
+    }
+}
+
+fn depth(path: &str) -> usize {
+    path.split('/').count()
+}
+
+fn flatten_units(parent: &str, units: &BTreeMap<String, UnitSpec>, out: &mut Vec<DesiredUnit>) {
+    for (name, unit) in units {
+        let path = if parent == ROOT { name.clone() } else { format!("{parent}/{name}") };
+        out.push(DesiredUnit {
+            path: path.clone(),
+            name: name.clone(),
+            parent_path: parent.to_string(),
+            id: unit.id.clone(),
+            tags: unit.tags.clone(),
+        });
+        flatten_units(&path, &unit.units, out);
+    }
+}

@@ -1,0 +1,14 @@
+//! Planning: the action vocabulary, the desired model, the pure planner, and the renderers.
+//!
+//! Nothing in this module performs I/O or names an `aws_sdk_*` type; it is tested without tokio or
+//! an emulator. The executor (`apply`) carries out exactly the actions a `Plan` lists.
+
+pub mod action;
+pub mod desired;
+pub mod planner;
+pub mod render;
+pub mod simulate;
+
+pub use action::{Action, Plan, PlannedAction, Summary};
+pub use desired::DesiredOrganization;
+pub use planner::{plan, PlanError, PlanOptions};
