@@ -29,6 +29,7 @@ pub fn read_scope(valid: &ValidSpec) -> ReadScope {
             .flat_map(|account| std::iter::once(account.email.to_lowercase()).chain(account.id.clone()))
             .collect(),
         all_tags: false,
+        policy_types: desired.policy_types.clone(),
     }
 }
 
@@ -43,7 +44,12 @@ pub async fn connect(connect: &ConnectOptions, valid: Option<&ValidSpec>) -> Cli
 }
 
 /// Reads the live organization and plans the spec against it.
-pub async fn make_plan(valid: &ValidSpec, clients: &Clients, options: PlanOptions, parallelism: usize) -> Result<PlanOutcome> {
+pub async fn make_plan(
+    valid: &ValidSpec,
+    clients: &Clients,
+    options: PlanOptions,
+    parallelism: usize,
+) -> Result<PlanOutcome> {
     let live = read_organization(&clients.organizations, &read_scope(valid), parallelism)
         .await
         .context("reading the live organization failed")?;
@@ -53,6 +59,11 @@ pub async fn make_plan(valid: &ValidSpec, clients: &Clients, options: PlanOption
 }
 
 /// Applies a plan.
-pub async fn apply_plan(plan: &Plan, clients: &Clients, parallelism: usize, reporter: Arc<dyn Reporter>) -> ApplyReport {
+pub async fn apply_plan(
+    plan: &Plan,
+    clients: &Clients,
+    parallelism: usize,
+    reporter: Arc<dyn Reporter>,
+) -> ApplyReport {
     execute(plan, clients, ApplyOptions { parallelism }, reporter).await
 }

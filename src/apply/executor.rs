@@ -48,7 +48,12 @@ impl ApplyReport {
 }
 
 /// Runs every action of `plan`.
-pub async fn execute(plan: &Plan, clients: &Clients, options: ApplyOptions, reporter: Arc<dyn Reporter>) -> ApplyReport {
+pub async fn execute(
+    plan: &Plan,
+    clients: &Clients,
+    options: ApplyOptions,
+    reporter: Arc<dyn Reporter>,
+) -> ApplyReport {
     let resolution = Arc::new(Mutex::new(Resolution::default()));
     let mut waiting_on: BTreeMap<usize, BTreeSet<usize>> =
         plan.actions.iter().map(|a| (a.index, a.depends_on.iter().copied().collect())).collect();
@@ -70,19 +75,24 @@ pub async fn execute(plan: &Plan, clients: &Clients, options: ApplyOptions, repo
 
     loop {
         while !stopping && running.len() < parallelism {
-            let Some(index) = ready.pop_front() else { break };
+            let Some(index) = ready.pop_front() else {
+                break;
+            };
             let planned = plan.actions[index].clone();
             let clients = clients.clone();
             let resolution = Arc::clone(&resolution);
             let reporter = Arc::clone(&reporter);
             running.spawn(async move {
                 reporter.started(&planned);
-                let outcome = run_step(&planned.action, &clients, &resolution).await.map_err(|error| format!("{error:#}"));
+                let outcome =
+                    run_step(&planned.action, &clients, &resolution).await.map_err(|error| format!("{error:#}"));
                 reporter.finished(&planned, &outcome);
                 (planned.index, outcome)
             });
         }
-        let Some(joined) = running.join_next().await else { break };
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
         let (index, outcome) = match joined {
             Ok(result) => result,
             Err(join_error) => {

@@ -8,9 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use aws_sdk_organizations::types::{
-    CreateAccountState, PolicyType as AwsPolicyType, PolicyTypeStatus, Tag,
-};
+use aws_sdk_organizations::types::{CreateAccountState, PolicyType as AwsPolicyType, PolicyTypeStatus, Tag};
 use tokio::sync::Mutex;
 
 use crate::aws::errors::{describe, is_already_exists, is_not_found};
@@ -38,13 +36,9 @@ async fn unit_id(unit: &UnitRef, resolution: &Mutex<Resolution>) -> Result<Strin
         UnitRef::Planned { path } if path == ROOT => {
             resolution.lock().await.root_id.clone().context("the root id is not known yet")
         }
-        UnitRef::Planned { path } => resolution
-            .lock()
-            .await
-            .units
-            .get(path)
-            .cloned()
-            .with_context(|| format!("unit `{path}` was not created")),
+        UnitRef::Planned { path } => {
+            resolution.lock().await.units.get(path).cloned().with_context(|| format!("unit `{path}` was not created"))
+        }
     }
 }
 
@@ -83,7 +77,9 @@ async fn target_id(target: &TargetRef, resolution: &Mutex<Resolution>) -> Result
 
 fn aws_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
     tags.iter()
-        .map(|(key, value)| Tag::builder().key(key).value(value).build().map_err(|error| anyhow!("bad tag `{key}`: {error}")))
+        .map(|(key, value)| {
+            Tag::builder().key(key).value(value).build().map_err(|error| anyhow!("bad tag `{key}`: {error}"))
+        })
         .collect()
 }
 
@@ -105,11 +101,12 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
                     bail!("CreateOrganization failed: {}", describe(&error));
                 }
             }
-            let organization = with_retry(&retry, "DescribeOrganization", || organizations.describe_organization().send())
-                .await
-                .map_err(|error| anyhow!("DescribeOrganization failed: {}", describe(&error)))?
-                .organization
-                .context("DescribeOrganization returned nothing")?;
+            let organization =
+                with_retry(&retry, "DescribeOrganization", || organizations.describe_organization().send())
+                    .await
+                    .map_err(|error| anyhow!("DescribeOrganization failed: {}", describe(&error)))?
+                    .organization
+                    .context("DescribeOrganization returned nothing")?;
             let roots = with_retry(&retry, "ListRoots", || organizations.list_roots().send())
                 .await
                 .map_err(|error| anyhow!("ListRoots failed: {}", describe(&error)))?;
@@ -128,7 +125,11 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
                 Err(_) => current_root(clients).await?,
             };
             let enabled = with_retry(&retry, "EnablePolicyType", || {
-                organizations.enable_policy_type().root_id(&root).policy_type(AwsPolicyType::from(policy_type.as_aws())).send()
+                organizations
+                    .enable_policy_type()
+                    .root_id(&root)
+                    .policy_type(AwsPolicyType::from(policy_type.as_aws()))
+                    .send()
             })
             .await;
             if let Err(error) = enabled {
@@ -213,7 +214,10 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
                         })
                         .await
                         .map_err(|error| anyhow!("CreateAccount `{name}` failed: {}", describe(&error)))?;
-                        output.create_account_status.and_then(|status| status.id).context("CreateAccount returned no request id")?
+                        output
+                            .create_account_status
+                            .and_then(|status| status.id)
+                            .context("CreateAccount returned no request id")?
                     }
                 },
             };
@@ -310,7 +314,9 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
             {
                 Ok(_) => Ok(()),
                 Err(error) if is_already_exists(&error) => Ok(()),
-                Err(error) => bail!("AttachPolicy `{}` to {} failed: {}", policy.name(), target.label(), describe(&error)),
+                Err(error) => {
+                    bail!("AttachPolicy `{}` to {} failed: {}", policy.name(), target.label(), describe(&error))
+                }
             }
         }
         Action::DetachPolicy { policy, target, .. } => {
@@ -323,7 +329,9 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
             {
                 Ok(_) => Ok(()),
                 Err(error) if is_not_found(&error) => Ok(()),
-                Err(error) => bail!("DetachPolicy `{}` from {} failed: {}", policy.name(), target.label(), describe(&error)),
+                Err(error) => {
+                    bail!("DetachPolicy `{}` from {} failed: {}", policy.name(), target.label(), describe(&error))
+                }
             }
         }
         Action::UpdateTags { resource_id, resource, tags } => {
@@ -393,11 +401,18 @@ async fn find_unit(clients: &Clients, parent_id: &str, name: &str) -> Result<Str
     let mut token: Option<String> = None;
     loop {
         let output = with_retry(&RetryPolicy::default(), "ListOrganizationalUnitsForParent", || {
-            clients.organizations.list_organizational_units_for_parent().parent_id(parent_id).set_next_token(token.clone()).send()
+            clients
+                .organizations
+                .list_organizational_units_for_parent()
+                .parent_id(parent_id)
+                .set_next_token(token.clone())
+                .send()
         })
         .await
         .map_err(|error| anyhow!("ListOrganizationalUnitsForParent failed: {}", describe(&error)))?;
-        if let Some(id) = output.organizational_units().iter().find(|unit| unit.name() == Some(name)).and_then(|unit| unit.id.clone()) {
+        if let Some(id) =
+            output.organizational_units().iter().find(|unit| unit.name() == Some(name)).and_then(|unit| unit.id.clone())
+        {
             return Ok(id);
         }
         token = output.next_token;
@@ -420,7 +435,9 @@ async fn find_policy(clients: &Clients, policy_type: PolicyType, name: &str) -> 
         })
         .await
         .map_err(|error| anyhow!("ListPolicies failed: {}", describe(&error)))?;
-        if let Some(id) = output.policies().iter().find(|policy| policy.name() == Some(name)).and_then(|policy| policy.id.clone()) {
+        if let Some(id) =
+            output.policies().iter().find(|policy| policy.name() == Some(name)).and_then(|policy| policy.id.clone())
+        {
             return Ok(id);
         }
         token = output.next_token;
@@ -456,7 +473,9 @@ async fn find_in_progress_request(clients: &Clients, name: &str) -> Result<Optio
         if let Some(request) = output
             .create_account_statuses()
             .iter()
-            .find(|status| status.account_name() == Some(name) && status.state() == Some(&CreateAccountState::InProgress))
+            .find(|status| {
+                status.account_name() == Some(name) && status.state() == Some(&CreateAccountState::InProgress)
+            })
             .and_then(|status| status.id.clone())
         {
             return Ok(Some(request));

@@ -23,8 +23,8 @@ pub struct ConnectOptions {
 /// The SDK's own retries are off: every call goes through `retry::with_retry`, whose decisions are a
 /// tested pure function and whose attempts the benchmarks can count.
 pub async fn load_config(options: &ConnectOptions) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(aws_config::retry::RetryConfig::disabled());
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).retry_config(aws_config::retry::RetryConfig::disabled());
     if let Some(profile) = &options.profile {
         loader = loader.profile_name(profile);
     }
@@ -55,9 +55,6 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(config: &SdkConfig) -> Clients {
-        Clients {
-            organizations: aws_sdk_organizations::Client::new(config),
-            sts: aws_sdk_sts::Client::new(config),
-        }
+        Clients { organizations: aws_sdk_organizations::Client::new(config), sts: aws_sdk_sts::Client::new(config) }
     }
 }

@@ -77,7 +77,8 @@ impl RetryPolicy {
 
 /// Facts of an SDK error.
 pub fn facts_of<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> ErrorFacts<'_> {
-    let transport = matches!(error, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_));
+    let transport =
+        matches!(error, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_));
     let http_status = match error {
         SdkError::ServiceError(_) => error.raw_response().map(|response| response.status().as_u16()),
         _ => None,

@@ -60,7 +60,9 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
 
 fn confirm() -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
-        anyhow::bail!("refusing to apply without confirmation: stdin is not a terminal\nhint: pass --auto-approve in CI");
+        anyhow::bail!(
+            "refusing to apply without confirmation: stdin is not a terminal\nhint: pass --auto-approve in CI"
+        );
     }
     print!("\nApply these changes? Only `yes` is accepted: ");
     std::io::stdout().flush()?;

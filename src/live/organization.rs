@@ -29,6 +29,9 @@ pub struct ReadScope {
     pub account_tags: BTreeSet<String>,
     /// Read tags of every OU and account (for `import`).
     pub all_tags: bool,
+    /// Policy types to list even when not (yet) enabled on the root: policies of a disabled type
+    /// still exist, and an interrupted apply may have created them before enabling the type.
+    pub policy_types: BTreeSet<PolicyType>,
 }
 
 /// Reads the whole organization.
@@ -38,10 +41,11 @@ pub async fn read_organization(client: &Client, scope: &ReadScope, parallelism: 
         return Ok(LiveOrganization::default());
     };
     let root = reader.root().await?;
-    let mut live = LiveOrganization { organization: Some(organization), root: Some(root.clone()), ..Default::default() };
+    let mut live =
+        LiveOrganization { organization: Some(organization), root: Some(root.clone()), ..Default::default() };
 
     let tree = reader.walk_tree(&root.id);
-    let policies = reader.policies(&root);
+    let policies = reader.policies(&root, &scope.policy_types);
     let services = reader.trusted_services();
     let admins = reader.delegated_administrators();
     let pending = reader.pending_account_creations();
@@ -134,7 +138,11 @@ impl Reader<'_> {
         let mut token: Option<String> = None;
         loop {
             let output = with_retry(&self.retry, "ListOrganizationalUnitsForParent", || {
-                self.client.list_organizational_units_for_parent().parent_id(parent).set_next_token(token.clone()).send()
+                self.client
+                    .list_organizational_units_for_parent()
+                    .parent_id(parent)
+                    .set_next_token(token.clone())
+                    .send()
             })
             .await
             .map_err(|error| anyhow::anyhow!(describe(&error)))
@@ -181,9 +189,11 @@ impl Reader<'_> {
         }
     }
 
-    async fn policies(&self, root: &RootInfo) -> Result<BTreeMap<String, LivePolicy>> {
+    async fn policies(&self, root: &RootInfo, wanted: &BTreeSet<PolicyType>) -> Result<BTreeMap<String, LivePolicy>> {
         let mut summaries = Vec::new();
-        for policy_type in root.policy_types.iter().filter(|(_, status)| *status == "ENABLED").map(|(t, _)| *t) {
+        let enabled = root.policy_types.iter().filter(|(_, status)| *status == "ENABLED").map(|(t, _)| *t);
+        let types: BTreeSet<PolicyType> = enabled.chain(wanted.iter().copied()).collect();
+        for policy_type in types {
             let mut token: Option<String> = None;
             loop {
                 let output = with_retry(&self.retry, "ListPolicies", || {
@@ -291,7 +301,9 @@ impl Reader<'_> {
             .await
             .map_err(|error| anyhow::anyhow!(describe(&error)))
             .context("ListAWSServiceAccessForOrganization failed")?;
-            services.extend(output.enabled_service_principals.unwrap_or_default().into_iter().filter_map(|p| p.service_principal));
+            services.extend(
+                output.enabled_service_principals.unwrap_or_default().into_iter().filter_map(|p| p.service_principal),
+            );
             token = output.next_token;
             if token.is_none() {
                 return Ok(services);

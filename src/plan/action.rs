@@ -91,13 +91,34 @@ pub struct Change<T> {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Action {
     /// The caller's account becomes the management account, known in the spec as `management_account`.
-    CreateOrganization { management_account: Option<String> },
-    EnablePolicyType { policy_type: PolicyType },
-    EnableServiceAccess { service: String },
-    RegisterDelegatedAdministrator { service: String, account: AccountRef },
-    CreateUnit { path: String, name: String, parent: UnitRef, tags: BTreeMap<String, String> },
-    RenameUnit { id: String, path: String, name: Change<String> },
-    DeleteUnit { id: String, path: String },
+    CreateOrganization {
+        management_account: Option<String>,
+    },
+    EnablePolicyType {
+        policy_type: PolicyType,
+    },
+    EnableServiceAccess {
+        service: String,
+    },
+    RegisterDelegatedAdministrator {
+        service: String,
+        account: AccountRef,
+    },
+    CreateUnit {
+        path: String,
+        name: String,
+        parent: UnitRef,
+        tags: BTreeMap<String, String>,
+    },
+    RenameUnit {
+        id: String,
+        path: String,
+        name: Change<String>,
+    },
+    DeleteUnit {
+        id: String,
+        path: String,
+    },
     CreateAccount {
         name: String,
         email: String,
@@ -105,8 +126,15 @@ pub enum Action {
         /// An IN_PROGRESS CreateAccount request for this name, found after a crash: adopted, not repeated.
         pending_request: Option<String>,
     },
-    MoveAccount { account: AccountRef, from: UnitRef, to: UnitRef },
-    CloseAccount { id: String, name: String },
+    MoveAccount {
+        account: AccountRef,
+        from: UnitRef,
+        to: UnitRef,
+    },
+    CloseAccount {
+        id: String,
+        name: String,
+    },
     CreatePolicy {
         name: String,
         policy_type: PolicyType,
@@ -121,9 +149,21 @@ pub enum Action {
         description: Option<Change<String>>,
         document: Option<Change<Value>>,
     },
-    DeletePolicy { id: String, name: String, policy_type: PolicyType },
-    AttachPolicy { policy: PolicyRef, policy_type: PolicyType, target: TargetRef },
-    DetachPolicy { policy: PolicyRef, policy_type: PolicyType, target: TargetRef },
+    DeletePolicy {
+        id: String,
+        name: String,
+        policy_type: PolicyType,
+    },
+    AttachPolicy {
+        policy: PolicyRef,
+        policy_type: PolicyType,
+        target: TargetRef,
+    },
+    DetachPolicy {
+        policy: PolicyRef,
+        policy_type: PolicyType,
+        target: TargetRef,
+    },
     UpdateTags {
         resource_id: String,
         /// Display-only: `unit Security`, `account app-prod`, `policy deny-leave`.
@@ -175,9 +215,13 @@ impl Action {
             Action::CreateUnit { path, .. } | Action::DeleteUnit { path, .. } | Action::RenameUnit { path, .. } => {
                 format!("unit {path}")
             }
-            Action::CreateAccount { name, .. } | Action::CloseAccount { name, .. } => format!("account {name}"),
+            Action::CreateAccount { name, .. } | Action::CloseAccount { name, .. } => {
+                format!("account {name}")
+            }
             Action::MoveAccount { account, .. } => format!("account {}", account.name()),
-            Action::CreatePolicy { name, .. } | Action::UpdatePolicy { name, .. } | Action::DeletePolicy { name, .. } => {
+            Action::CreatePolicy { name, .. }
+            | Action::UpdatePolicy { name, .. }
+            | Action::DeletePolicy { name, .. } => {
                 format!("policy {name}")
             }
             Action::AttachPolicy { policy, target, .. } | Action::DetachPolicy { policy, target, .. } => {

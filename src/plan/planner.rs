@@ -153,7 +153,8 @@ impl<'a> Planner<'a> {
                 if !self.desired.policy_types.contains(policy_type) && status == "ENABLED" {
                     self.notes.push(Note {
                         resource: format!("policy type {policy_type}"),
-                        message: "enabled in the organization but not in `organization.policy_types`; left as is".to_string(),
+                        message: "enabled in the organization but not in `organization.policy_types`; left as is"
+                            .to_string(),
                     });
                 }
             }
@@ -171,10 +172,11 @@ impl<'a> Planner<'a> {
 
     fn units(&mut self) -> Result<(), PlanError> {
         for unit in &self.desired.units {
-            let parent = self.units.get(&unit.parent_path).cloned().unwrap_or_else(|| Resolved {
-                reference: self.root(),
-                created_by: self.create_organization,
-            });
+            let parent = self
+                .units
+                .get(&unit.parent_path)
+                .cloned()
+                .unwrap_or_else(|| Resolved { reference: self.root(), created_by: self.create_organization });
             let parent_id = match &parent.reference {
                 UnitRef::Existing { id, .. } => Some(id.clone()),
                 UnitRef::Planned { .. } => None,
@@ -190,7 +192,10 @@ impl<'a> Planner<'a> {
                         return Err(PlanError::UnitMoved {
                             path: unit.path.clone(),
                             id: id.clone(),
-                            live_parent: self.live.path_of(&live_unit.parent_id).unwrap_or_else(|| live_unit.parent_id.clone()),
+                            live_parent: self
+                                .live
+                                .path_of(&live_unit.parent_id)
+                                .unwrap_or_else(|| live_unit.parent_id.clone()),
                         });
                     }
                     Some(live_unit)
@@ -254,12 +259,8 @@ impl<'a> Planner<'a> {
     }
 
     fn accounts(&mut self) -> Result<(), PlanError> {
-        let by_email: BTreeMap<String, &str> = self
-            .live
-            .accounts
-            .values()
-            .map(|account| (account.email.to_lowercase(), account.id.as_str()))
-            .collect();
+        let by_email: BTreeMap<String, &str> =
+            self.live.accounts.values().map(|account| (account.email.to_lowercase(), account.id.as_str())).collect();
         for account in &self.desired.accounts {
             let is_management = self.desired.management_account.as_deref() == Some(account.name.as_str());
             let live_id: Option<String> = match &account.id {
@@ -280,14 +281,19 @@ impl<'a> Planner<'a> {
                 Some(live_account) => {
                     self.matched_account_ids.insert(live_account.id.clone());
                     let reference = AccountRef::Existing { id: live_account.id.clone(), name: account.name.clone() };
-                    self.accounts.insert(account.name.clone(), Resolved { reference: reference.clone(), created_by: None });
+                    self.accounts
+                        .insert(account.name.clone(), Resolved { reference: reference.clone(), created_by: None });
                     if live_account.status != "ACTIVE" {
-                        self.note(format!("account {}", account.name), format!("status is {}; left as is", live_account.status));
+                        self.note(
+                            format!("account {}", account.name),
+                            format!("status is {}; left as is", live_account.status),
+                        );
                         continue;
                     }
                     if account.close {
                         if self.desired.allow.close_accounts && self.options.allow_destructive {
-                            let action = Action::CloseAccount { id: live_account.id.clone(), name: account.name.clone() };
+                            let action =
+                                Action::CloseAccount { id: live_account.id.clone(), name: account.name.clone() };
                             self.push(action, [], 1);
                         } else {
                             self.warnings.push(format!(
@@ -300,12 +306,19 @@ impl<'a> Planner<'a> {
                     if live_account.name != account.name {
                         self.note(
                             format!("account {}", account.name),
-                            format!("AWS names this account `{}`; the spec's name is used only inside the spec", live_account.name),
+                            format!(
+                                "AWS names this account `{}`; the spec's name is used only inside the spec",
+                                live_account.name
+                            ),
                         );
                     }
-                    let in_place = matches!(&target.reference, UnitRef::Existing { id, .. } if *id == live_account.parent_id);
+                    let in_place =
+                        matches!(&target.reference, UnitRef::Existing { id, .. } if *id == live_account.parent_id);
                     if !in_place {
-                        let from_path = self.live.path_of(&live_account.parent_id).unwrap_or_else(|| live_account.parent_id.clone());
+                        let from_path = self
+                            .live
+                            .path_of(&live_account.parent_id)
+                            .unwrap_or_else(|| live_account.parent_id.clone());
                         let action = Action::MoveAccount {
                             account: reference,
                             from: UnitRef::Existing { id: live_account.parent_id.clone(), path: from_path },
@@ -324,7 +337,8 @@ impl<'a> Planner<'a> {
                     let created_by = self.create_organization;
                     self.accounts.insert(account.name.clone(), Resolved { reference: reference.clone(), created_by });
                     if account.unit_path != ROOT {
-                        let action = Action::MoveAccount { account: reference, from: self.root(), to: target.reference.clone() };
+                        let action =
+                            Action::MoveAccount { account: reference, from: self.root(), to: target.reference.clone() };
                         self.push(action, [target.created_by], 1);
                     }
                     if let Some(tags) = &account.tags {
@@ -350,9 +364,13 @@ impl<'a> Planner<'a> {
                     };
                     let create = self.push(action, [], 1);
                     let reference = AccountRef::Planned { name: account.name.clone() };
-                    self.accounts.insert(account.name.clone(), Resolved { reference: reference.clone(), created_by: Some(create) });
+                    self.accounts.insert(
+                        account.name.clone(),
+                        Resolved { reference: reference.clone(), created_by: Some(create) },
+                    );
                     if account.unit_path != ROOT {
-                        let action = Action::MoveAccount { account: reference, from: self.root(), to: target.reference.clone() };
+                        let action =
+                            Action::MoveAccount { account: reference, from: self.root(), to: target.reference.clone() };
                         let moved = self.push(action, [Some(create), target.created_by], 1);
                         // Later actions on this account (attachments) wait for it to be in place.
                         if let Some(resolved) = self.accounts.get_mut(&account.name) {
@@ -412,7 +430,9 @@ impl<'a> Planner<'a> {
             }
         }
         for policy_type in PolicyType::ALL {
-            let Some(default_name) = policy_type.aws_managed_default() else { continue };
+            let Some(default_name) = policy_type.aws_managed_default() else {
+                continue;
+            };
             if !self.type_is_active(policy_type) {
                 continue;
             }
@@ -481,7 +501,8 @@ impl<'a> Planner<'a> {
                 }
                 ledger.attach(desired.policy_type, &desired.name, key.clone());
                 let reaches = self.reaches(&target);
-                let action = Action::AttachPolicy { policy: policy_ref.clone(), policy_type: desired.policy_type, target };
+                let action =
+                    Action::AttachPolicy { policy: policy_ref.clone(), policy_type: desired.policy_type, target };
                 let index = self.push(action, [created_by, target_created_by, type_action], reaches);
                 attach_actions.push((desired.policy_type, key, index));
             }
@@ -490,7 +511,9 @@ impl<'a> Planner<'a> {
                 if wanted_keys.contains(&key) {
                     continue;
                 }
-                let Some(target) = self.target_from_key(&key) else { continue };
+                let Some(target) = self.target_from_key(&key) else {
+                    continue;
+                };
                 if self.is_trail_guard(live_policy) && !self.trail_guard_detach_allowed() {
                     self.warnings.push(format!(
                         "not detaching `{}` from {}: it guards the organization trail; set `organization.allow.detach_trail_guards` and pass --allow-destructive",
@@ -502,7 +525,8 @@ impl<'a> Planner<'a> {
                 ledger.detach(desired.policy_type, &desired.name, &key);
                 let reaches = self.reaches(&target);
                 let target_created_by = self.created_by_of(&target);
-                let action = Action::DetachPolicy { policy: policy_ref.clone(), policy_type: desired.policy_type, target };
+                let action =
+                    Action::DetachPolicy { policy: policy_ref.clone(), policy_type: desired.policy_type, target };
                 let index = self.push(action, [created_by, target_created_by, type_action], reaches);
                 detach_actions.push((desired.policy_type, key.clone(), index));
                 detaches_by_policy.entry(desired.name.clone()).or_default().push(index);
@@ -512,7 +536,9 @@ impl<'a> Planner<'a> {
         // Customer-managed policies the spec does not name: delete what the tool owns, note the rest.
         let live_policies: Vec<&LivePolicy> = self.live.policies.values().collect();
         for live_policy in live_policies {
-            if live_policy.aws_managed || planned_policies.contains(&(live_policy.policy_type, live_policy.name.clone())) {
+            if live_policy.aws_managed
+                || planned_policies.contains(&(live_policy.policy_type, live_policy.name.clone()))
+            {
                 continue;
             }
             if !live_policy.owned_by_tool() {
@@ -536,10 +562,13 @@ impl<'a> Planner<'a> {
             let policy_ref = PolicyRef::Existing { id: live_policy.id.clone(), name: live_policy.name.clone() };
             let mut detaches = Vec::new();
             for key in ledger.targets_of(live_policy.policy_type, &live_policy.name) {
-                let Some(target) = self.target_from_key(&key) else { continue };
+                let Some(target) = self.target_from_key(&key) else {
+                    continue;
+                };
                 ledger.detach(live_policy.policy_type, &live_policy.name, &key);
                 let reaches = self.reaches(&target);
-                let action = Action::DetachPolicy { policy: policy_ref.clone(), policy_type: live_policy.policy_type, target };
+                let action =
+                    Action::DetachPolicy { policy: policy_ref.clone(), policy_type: live_policy.policy_type, target };
                 let index = self.push(action, [], reaches);
                 detach_actions.push((live_policy.policy_type, key, index));
                 detaches.push(index);
@@ -608,7 +637,9 @@ impl<'a> Planner<'a> {
     fn created_by_of(&self, target: &TargetRef) -> Option<usize> {
         match target {
             TargetRef::Unit { unit } => self.units.get(unit.path()).and_then(|resolved| resolved.created_by),
-            TargetRef::Account { account } => self.accounts.get(account.name()).and_then(|resolved| resolved.created_by),
+            TargetRef::Account { account } => {
+                self.accounts.get(account.name()).and_then(|resolved| resolved.created_by)
+            }
         }
     }
 
@@ -690,11 +721,8 @@ impl<'a> Planner<'a> {
         detaches: &[(PolicyType, String, usize)],
     ) {
         for (policy_type, key, detach) in detaches {
-            let same_target: Vec<usize> = attaches
-                .iter()
-                .filter(|(t, k, _)| t == policy_type && k == key)
-                .map(|(_, _, index)| *index)
-                .collect();
+            let same_target: Vec<usize> =
+                attaches.iter().filter(|(t, k, _)| t == policy_type && k == key).map(|(_, _, index)| *index).collect();
             if same_target.is_empty() {
                 continue;
             }
@@ -716,14 +744,19 @@ impl<'a> Planner<'a> {
 
     fn delegated_administrators(&mut self) {
         for (service, account_name) in self.desired.delegated_administrators.clone() {
-            let Some(account) = self.accounts.get(&account_name).cloned() else { continue };
+            let Some(account) = self.accounts.get(&account_name).cloned() else {
+                continue;
+            };
             let registered = match &account.reference {
-                AccountRef::Existing { id, .. } => self.live.delegated_administrators.contains(&(service.clone(), id.clone())),
+                AccountRef::Existing { id, .. } => {
+                    self.live.delegated_administrators.contains(&(service.clone(), id.clone()))
+                }
                 AccountRef::Planned { .. } => false,
             };
             if !registered {
                 let service_action = self.service_actions.get(&service).copied();
-                let action = Action::RegisterDelegatedAdministrator { service: service.clone(), account: account.reference };
+                let action =
+                    Action::RegisterDelegatedAdministrator { service: service.clone(), account: account.reference };
                 self.push(action, [service_action, account.created_by], 0);
             }
         }
@@ -743,13 +776,8 @@ impl<'a> Planner<'a> {
         let allowed = self.desired.allow.delete_empty_units && self.options.allow_destructive;
         let mut deletions: BTreeMap<String, usize> = BTreeMap::new();
         for (path, id) in unmatched {
-            let children: Vec<&str> = self
-                .live
-                .units
-                .values()
-                .filter(|unit| unit.parent_id == id)
-                .map(|unit| unit.id.as_str())
-                .collect();
+            let children: Vec<&str> =
+                self.live.units.values().filter(|unit| unit.parent_id == id).map(|unit| unit.id.as_str()).collect();
             let has_accounts = self.live.accounts.values().any(|account| account.parent_id == id);
             let children_deleted = children.iter().all(|child| deletions.contains_key(*child));
             if allowed && !has_accounts && children_deleted {
@@ -786,7 +814,9 @@ impl AttachmentLedger {
         let attached: BTreeSet<(PolicyType, String, String)> = live
             .policies
             .values()
-            .flat_map(|policy| policy.targets.iter().map(move |target| (policy.policy_type, policy.name.clone(), target.clone())))
+            .flat_map(|policy| {
+                policy.targets.iter().map(move |target| (policy.policy_type, policy.name.clone(), target.clone()))
+            })
             .collect();
         AttachmentLedger { live: attached.clone(), attached }
     }
@@ -822,7 +852,8 @@ impl AttachmentLedger {
 
 /// Whether a policy document denies stopping, deleting or changing CloudTrail trails.
 pub fn guards_trail(document: &Value) -> bool {
-    const GUARDED: &[&str] = &["cloudtrail:stoplogging", "cloudtrail:deletetrail", "cloudtrail:*", "cloudtrail:updatetrail"];
+    const GUARDED: &[&str] =
+        &["cloudtrail:stoplogging", "cloudtrail:deletetrail", "cloudtrail:*", "cloudtrail:updatetrail"];
     let statements = match document.get("Statement") {
         Some(Value::Array(statements)) => statements.clone(),
         Some(statement @ Value::Object(_)) => vec![statement.clone()],

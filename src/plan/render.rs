@@ -97,7 +97,9 @@ fn render_action(out: &mut String, planned: &PlannedAction, options: TextOptions
                 detail(out, "adopts in-progress request", request.clone());
             }
         }
-        Action::MoveAccount { from, to, .. } => detail(out, "unit", format!("{} → {}", unit_label(from), unit_label(to))),
+        Action::MoveAccount { from, to, .. } => {
+            detail(out, "unit", format!("{} → {}", unit_label(from), unit_label(to)))
+        }
         Action::CloseAccount { id, .. } => detail(out, "id", id.clone()),
         Action::CreatePolicy { policy_type, description, document, tags, .. } => {
             detail(out, "type", policy_type.to_string());

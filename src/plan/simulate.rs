@@ -10,7 +10,13 @@ use crate::spec::{PolicyType, ROOT};
 
 /// Applies every action of `plan` to a copy of `live`, in order, and returns the result.
 pub fn simulate(live: &LiveOrganization, plan: &Plan) -> LiveOrganization {
-    let mut model = Model { live: live.clone(), units: BTreeMap::new(), accounts: BTreeMap::new(), policies: BTreeMap::new(), next_id: 0 };
+    let mut model = Model {
+        live: live.clone(),
+        units: BTreeMap::new(),
+        accounts: BTreeMap::new(),
+        policies: BTreeMap::new(),
+        next_id: 0,
+    };
     for planned in &plan.actions {
         model.apply(&planned.action);
     }
@@ -35,7 +41,9 @@ impl Model {
     fn unit_id(&self, unit: &UnitRef) -> String {
         match unit {
             UnitRef::Existing { id, .. } => id.clone(),
-            UnitRef::Planned { path } if path == ROOT => self.live.root.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
+            UnitRef::Planned { path } if path == ROOT => {
+                self.live.root.as_ref().map(|r| r.id.clone()).unwrap_or_default()
+            }
             UnitRef::Planned { path } => self.units.get(path).cloned().unwrap_or_default(),
         }
     }
@@ -63,7 +71,8 @@ impl Model {
 
     /// AWS attaches the default policy of each enabled type to every new target.
     fn attach_defaults(&mut self, target_id: &str) {
-        let enabled: Vec<PolicyType> = PolicyType::ALL.into_iter().filter(|t| self.live.policy_type_enabled(*t)).collect();
+        let enabled: Vec<PolicyType> =
+            PolicyType::ALL.into_iter().filter(|t| self.live.policy_type_enabled(*t)).collect();
         for policy_type in enabled {
             if let Some(name) = policy_type.aws_managed_default() {
                 let id = format!("p-{name}");

@@ -49,7 +49,7 @@ impl ValidSpec {
 
 /// Loads and validates the spec at `path`.
 pub fn load_spec(path: &Path) -> Result<ValidSpec, SpecErrors> {
-    let text = read_text(path).map_err(|diagnostic| SpecErrors::new(vec![diagnostic]))?;
+    let text = read_text(path).map_err(|diagnostic| SpecErrors::new(vec![*diagnostic]))?;
     load_spec_from_str(path, text)
 }
 
@@ -57,9 +57,8 @@ pub fn load_spec(path: &Path) -> Result<ValidSpec, SpecErrors> {
 pub fn load_spec_from_str(path: &Path, text: String) -> Result<ValidSpec, SpecErrors> {
     let source = SourceFile::new(path, text);
     let spans = index_yaml(&source).map_err(SpecErrors::new)?;
-    let spec: Spec = serde_yaml::from_str(&source.text).map_err(|error| {
-        SpecErrors::new(vec![deserialize_diagnostic(&source, &spans, &error)])
-    })?;
+    let spec: Spec = serde_yaml::from_str(&source.text)
+        .map_err(|error| SpecErrors::new(vec![deserialize_diagnostic(&source, &spans, &error)]))?;
 
     let mut loader = DocumentLoader { spec_dir: spec_dir(path), source: &source, spans: &spans, errors: Vec::new() };
     let mut policy_documents = BTreeMap::new();
@@ -93,22 +92,20 @@ fn spec_dir(path: &Path) -> PathBuf {
     path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-fn read_text(path: &Path) -> Result<String, SpecDiagnostic> {
+fn read_text(path: &Path) -> Result<String, Box<SpecDiagnostic>> {
     let name = path.display().to_string();
+    let fail = |message: String| Box::new(SpecDiagnostic::whole_file(&name, message));
     let metadata = std::fs::metadata(path).map_err(|error| {
-        SpecDiagnostic::whole_file(&name, format!("cannot read `{name}`: {error}"))
-            .with_help("pass the spec with `-f FILE`; the default is `landing-zone.yaml` in the current directory")
+        Box::new(
+            SpecDiagnostic::whole_file(&name, format!("cannot read `{name}`: {error}"))
+                .with_help("pass the spec with `-f FILE`; the default is `landing-zone.yaml` in the current directory"),
+        )
     })?;
     if metadata.len() > MAX_SPEC_BYTES {
-        return Err(SpecDiagnostic::whole_file(
-            &name,
-            format!("`{name}` is {} bytes; the limit is {MAX_SPEC_BYTES}", metadata.len()),
-        ));
+        return Err(fail(format!("`{name}` is {} bytes; the limit is {MAX_SPEC_BYTES}", metadata.len())));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|error| SpecDiagnostic::whole_file(&name, format!("cannot read `{name}`: {error}")))?;
-    String::from_utf8(bytes)
-        .map_err(|error| SpecDiagnostic::whole_file(&name, format!("`{name}` is not UTF-8 text: {error}")))
+    let bytes = std::fs::read(path).map_err(|error| fail(format!("cannot read `{name}`: {error}")))?;
+    String::from_utf8(bytes).map_err(|error| fail(format!("`{name}` is not UTF-8 text: {error}")))
 }
 
 /// Turns a serde_yaml error (syntax, unknown key, wrong type) into a located diagnostic.

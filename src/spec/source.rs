@@ -124,8 +124,9 @@ pub fn index_yaml(source: &SourceFile) -> Result<SpanIndex, Vec<SpecDiagnostic>>
     if let Err(error) = parser.load(&mut walker, false) {
         let marker = error.marker();
         let span = source.span_at(marker.line(), marker.col() + 1, 1);
-        return Err(vec![SpecDiagnostic::new(source, span, format!("invalid YAML: {}", error.info()))
-            .with_label("here")]);
+        return Err(vec![
+            SpecDiagnostic::new(source, span, format!("invalid YAML: {}", error.info())).with_label("here")
+        ]);
     }
     if walker.errors.is_empty() {
         Ok(walker.index)

@@ -9,9 +9,7 @@ use serde_json::Value;
 
 use super::diagnostic::{did_you_mean, SpecDiagnostic};
 use super::load::ValidSpec;
-use super::model::{
-    FeatureSet, PolicyType, Targets, UnitSpec, ROOT,
-};
+use super::model::{FeatureSet, PolicyType, Targets, UnitSpec, ROOT};
 use super::regions::{is_aws_region, AWS_REGIONS};
 
 /// Deepest OU nesting AWS allows under the root.
@@ -54,7 +52,9 @@ fn is_iam_name(text: &str, max: usize) -> bool {
 
 /// A practical email check: AWS accepts 6-64 characters, one `@`, a dotted domain, no spaces.
 pub fn is_valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
     (6..=64).contains(&email.len())
         && !local.is_empty()
         && !domain.contains('@')
@@ -196,7 +196,12 @@ impl<'a> Checker<'a> {
             } else if key.to_lowercase().starts_with("aws:") {
                 self.error_at(&at, true, format!("tag key `{key}` uses the reserved `aws:` prefix"), None);
             } else if key == crate::spec::OWNERSHIP_TAG {
-                self.error_at(&at, true, format!("tag key `{key}` is reserved for landing-zone's ownership mark"), None);
+                self.error_at(
+                    &at,
+                    true,
+                    format!("tag key `{key}` is reserved for landing-zone's ownership mark"),
+                    None,
+                );
             }
             if value.chars().count() > 256 {
                 self.error(&at, format!("tag value of `{key}` is longer than 256 characters"), None);
@@ -256,7 +261,10 @@ impl<'a> Checker<'a> {
         if !is_iam_name(&organization.access_role, 64) {
             self.error(
                 &["organization", "access_role"],
-                format!("`{}` is not a valid IAM role name (1-64 of letters, digits and +=,.@_-)", organization.access_role),
+                format!(
+                    "`{}` is not a valid IAM role name (1-64 of letters, digits and +=,.@_-)",
+                    organization.access_role
+                ),
                 None,
             );
         }
@@ -300,7 +308,9 @@ impl<'a> Checker<'a> {
                 self.error_at(
                     &document_path,
                     true,
-                    format!("OU `{unit_path}` is nested {depth} levels deep; AWS allows {MAX_UNIT_DEPTH} under the root"),
+                    format!(
+                        "OU `{unit_path}` is nested {depth} levels deep; AWS allows {MAX_UNIT_DEPTH} under the root"
+                    ),
                     Some("flatten the tree: move this OU up a level".to_string()),
                 );
             }
@@ -324,7 +334,12 @@ impl<'a> Checker<'a> {
                 );
             }
             if name.chars().any(char::is_control) {
-                self.error_at(&document_path, true, format!("OU name `{}` contains control characters", name.escape_default()), None);
+                self.error_at(
+                    &document_path,
+                    true,
+                    format!("OU name `{}` contains control characters", name.escape_default()),
+                    None,
+                );
             }
             let unit = self.unit_at(&unit_path);
             let (id, tags) = (unit.and_then(|u| u.id.clone()), unit.and_then(|u| u.tags.clone()));
@@ -378,7 +393,12 @@ impl<'a> Checker<'a> {
             if name.is_empty() || name.chars().count() > 50 {
                 self.error_at(&path, true, format!("account name `{name}` must be 1-50 characters"), None);
             } else if !name.chars().all(|c| (' '..='~').contains(&c)) {
-                self.error_at(&path, true, format!("account name `{}` must be printable ASCII", name.escape_default()), None);
+                self.error_at(
+                    &path,
+                    true,
+                    format!("account name `{}` must be printable ASCII", name.escape_default()),
+                    None,
+                );
             }
             let email_path = ["accounts", name.as_str(), "email"];
             if !is_valid_email(&account.email) {
@@ -407,7 +427,10 @@ impl<'a> Checker<'a> {
                 self.error(
                     &["accounts", name, "close"],
                     format!("account `{name}` is marked `close: true` but closing accounts is not allowed"),
-                    Some("set `organization.allow.close_accounts: true` (and pass --allow-destructive) to close it".to_string()),
+                    Some(
+                        "set `organization.allow.close_accounts: true` (and pass --allow-destructive) to close it"
+                            .to_string(),
+                    ),
                 );
             }
             if account.close && spec.organization.management_account.as_deref() == Some(name) {
@@ -429,13 +452,20 @@ impl<'a> Checker<'a> {
                 self.error_at(&path, true, format!("policy name `{name}` must be 1-128 characters"), None);
             }
             if policy.description.chars().count() > 512 {
-                self.error(&["policies", name, "description"], "description is longer than 512 characters".to_string(), None);
+                self.error(
+                    &["policies", name, "description"],
+                    "description is longer than 512 characters".to_string(),
+                    None,
+                );
             }
             if !enabled.contains(&policy.policy_type) {
                 let at = if self.valid.spans.contains(&["policies", name, "type"]) { "type" } else { "document" };
                 self.error(
                     &["policies", name, at],
-                    format!("policy `{name}` is a {} but that type is not enabled in `organization.policy_types`", policy.policy_type),
+                    format!(
+                        "policy `{name}` is a {} but that type is not enabled in `organization.policy_types`",
+                        policy.policy_type
+                    ),
                     Some(format!("add {} to organization.policy_types", policy.policy_type)),
                 );
             }
@@ -448,7 +478,10 @@ impl<'a> Checker<'a> {
                     &path,
                     true,
                     format!("policy `{name}` has no `document`"),
-                    Some("give a JSON file path or an inline mapping; only FullAWSAccess/RCPFullAWSAccess may omit it".to_string()),
+                    Some(
+                        "give a JSON file path or an inline mapping; only FullAWSAccess/RCPFullAWSAccess may omit it"
+                            .to_string(),
+                    ),
                 ),
                 (Some(_), Some(default)) if default == name => self.error(
                     &["policies", name, "document"],
@@ -471,7 +504,9 @@ impl<'a> Checker<'a> {
             }
         }
         for ((policy_type, target), names) in per_target {
-            let Some(max) = policy_type.max_per_target() else { continue };
+            let Some(max) = policy_type.max_per_target() else {
+                continue;
+            };
             // The AWS-managed default stays attached unless the spec manages its targets itself.
             let implicit = usize::from(!managed_defaults.contains(&policy_type));
             let managed_default_here = names.iter().any(|n| Some(n.as_str()) == policy_type.aws_managed_default());
@@ -510,7 +545,11 @@ impl<'a> Checker<'a> {
             }
             if let Some(version) = object.and_then(|o| o.get("Version")) {
                 if version != "2012-10-17" {
-                    self.error(&path, format!("policy `{name}` has Version {version}; AWS requires \"2012-10-17\""), None);
+                    self.error(
+                        &path,
+                        format!("policy `{name}` has Version {version}; AWS requires \"2012-10-17\""),
+                        None,
+                    );
                 }
             }
         }
@@ -532,24 +571,37 @@ impl<'a> Checker<'a> {
             self.account_reference(&["baseline", "log_archive", "account"], &log_archive.account);
             if let Some(days) = log_archive.retention_days {
                 if days == 0 {
-                    self.error(&["baseline", "log_archive", "retention_days"], "retention_days must be at least 1".to_string(), None);
+                    self.error(
+                        &["baseline", "log_archive", "retention_days"],
+                        "retention_days must be at least 1".to_string(),
+                        None,
+                    );
                 }
                 if log_archive.object_lock.is_some() && days < log_archive.object_lock_days {
                     self.error(
                         &["baseline", "log_archive", "retention_days"],
-                        format!("retention_days {days} is shorter than object_lock_days {}: expiry would fight the lock", log_archive.object_lock_days),
+                        format!(
+                            "retention_days {days} is shorter than object_lock_days {}: expiry would fight the lock",
+                            log_archive.object_lock_days
+                        ),
                         None,
                     );
                 }
             }
             if !(1..=36_500).contains(&log_archive.object_lock_days) {
-                self.error(&["baseline", "log_archive", "object_lock_days"], "object_lock_days must be 1-36,500".to_string(), None);
+                self.error(
+                    &["baseline", "log_archive", "object_lock_days"],
+                    "object_lock_days must be 1-36,500".to_string(),
+                    None,
+                );
             }
             if let Some(bucket) = &log_archive.bucket_name {
                 if !is_bucket_name(bucket) {
                     self.error(
                         &["baseline", "log_archive", "bucket_name"],
-                        format!("`{bucket}` is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)"),
+                        format!(
+                            "`{bucket}` is not a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)"
+                        ),
                         None,
                     );
                 }
@@ -584,14 +636,22 @@ impl<'a> Checker<'a> {
             for (index, standard) in hub.standards.iter().enumerate() {
                 if !seen.insert(standard) {
                     let index = index.to_string();
-                    self.error(&["baseline", "security_hub", "standards", &index], "standard listed twice".to_string(), None);
+                    self.error(
+                        &["baseline", "security_hub", "standards", &index],
+                        "standard listed twice".to_string(),
+                        None,
+                    );
                 }
             }
         }
         if let Some(analyzer) = &baseline.access_analyzer {
             self.account_reference(&["baseline", "access_analyzer", "admin_account"], &analyzer.admin_account);
             if !is_iam_name(&analyzer.analyzer_name, 255) {
-                self.error(&["baseline", "access_analyzer", "analyzer_name"], "analyzer name must be 1-255 of letters, digits, . _ -".to_string(), None);
+                self.error(
+                    &["baseline", "access_analyzer", "analyzer_name"],
+                    "analyzer name must be 1-255 of letters, digits, . _ -".to_string(),
+                    None,
+                );
             }
         }
         if let Some(ebs) = &baseline.ebs_encryption {
@@ -604,7 +664,9 @@ impl<'a> Checker<'a> {
                     self.error_at(
                         &["baseline", "aws_config", "rules", rule],
                         true,
-                        format!("`{rule}` is not a managed rule identifier (UPPER_SNAKE_CASE, e.g. ACCESS_KEYS_ROTATED)"),
+                        format!(
+                            "`{rule}` is not a managed rule identifier (UPPER_SNAKE_CASE, e.g. ACCESS_KEYS_ROTATED)"
+                        ),
                         None,
                     );
                 }
@@ -633,31 +695,59 @@ impl<'a> Checker<'a> {
             }
             if let Some(days) = password.max_age_days {
                 if !(1..=1095).contains(&days) {
-                    self.error(&[base[0], base[1], "max_age_days"], format!("max_age_days {days} is outside AWS's range 1-1,095"), None);
+                    self.error(
+                        &[base[0], base[1], "max_age_days"],
+                        format!("max_age_days {days} is outside AWS's range 1-1,095"),
+                        None,
+                    );
                 }
             }
             if let Some(reuse) = password.reuse_prevention {
                 if !(1..=24).contains(&reuse) {
-                    self.error(&[base[0], base[1], "reuse_prevention"], format!("reuse_prevention {reuse} is outside AWS's range 1-24"), None);
+                    self.error(
+                        &[base[0], base[1], "reuse_prevention"],
+                        format!("reuse_prevention {reuse} is outside AWS's range 1-24"),
+                        None,
+                    );
                 }
             }
         }
         if let Some(contacts) = &baseline.contacts {
             self.targets(&["baseline", "contacts", "targets"], &contacts.targets, true);
             if contacts.security.is_none() && contacts.operations.is_none() && contacts.billing.is_none() {
-                self.error_at(&["baseline", "contacts"], true, "`contacts` sets no contact".to_string(), Some("add `security: { name, email, phone, title }`".to_string()));
+                self.error_at(
+                    &["baseline", "contacts"],
+                    true,
+                    "`contacts` sets no contact".to_string(),
+                    Some("add `security: { name, email, phone, title }`".to_string()),
+                );
             }
-            for (kind, contact) in [("security", &contacts.security), ("operations", &contacts.operations), ("billing", &contacts.billing)] {
+            for (kind, contact) in
+                [("security", &contacts.security), ("operations", &contacts.operations), ("billing", &contacts.billing)]
+            {
                 let Some(contact) = contact else { continue };
                 if !is_valid_email(&contact.email) {
-                    self.error(&["baseline", "contacts", kind, "email"], format!("`{}` is not a valid email address", contact.email), None);
+                    self.error(
+                        &["baseline", "contacts", kind, "email"],
+                        format!("`{}` is not a valid email address", contact.email),
+                        None,
+                    );
                 }
-                if contact.phone.is_empty() || !contact.phone.chars().all(|c| c.is_ascii_digit() || " ()+-".contains(c)) {
-                    self.error(&["baseline", "contacts", kind, "phone"], format!("`{}` is not a phone number (digits, spaces, + ( ) -)", contact.phone), None);
+                if contact.phone.is_empty() || !contact.phone.chars().all(|c| c.is_ascii_digit() || " ()+-".contains(c))
+                {
+                    self.error(
+                        &["baseline", "contacts", kind, "phone"],
+                        format!("`{}` is not a phone number (digits, spaces, + ( ) -)", contact.phone),
+                        None,
+                    );
                 }
                 for (field, value, max) in [("name", &contact.name, 64), ("title", &contact.title, 50)] {
                     if value.is_empty() || value.chars().count() > max {
-                        self.error(&["baseline", "contacts", kind, field], format!("contact {field} must be 1-{max} characters"), None);
+                        self.error(
+                            &["baseline", "contacts", kind, field],
+                            format!("contact {field} must be 1-{max} characters"),
+                            None,
+                        );
                     }
                 }
             }
@@ -670,7 +760,12 @@ impl<'a> Checker<'a> {
         for (name, role) in &spec.baseline.roles {
             let base = ["baseline", "roles", name.as_str()];
             if !is_iam_name(name, 64) {
-                self.error_at(&base, true, format!("`{name}` is not a valid IAM role name (1-64 of letters, digits and +=,.@_-)"), None);
+                self.error_at(
+                    &base,
+                    true,
+                    format!("`{name}` is not a valid IAM role name (1-64 of letters, digits and +=,.@_-)"),
+                    None,
+                );
             }
             if name == &spec.organization.access_role {
                 self.error_at(
@@ -706,7 +801,8 @@ impl<'a> Checker<'a> {
                         if !is_account_id(account) {
                             self.account_reference(&at, account);
                         }
-                        let known = role_name == spec.organization.access_role || spec.baseline.roles.contains_key(role_name);
+                        let known =
+                            role_name == spec.organization.access_role || spec.baseline.roles.contains_key(role_name);
                         if !known && !is_account_id(account) {
                             let candidates: Vec<&str> = spec
                                 .baseline
@@ -718,8 +814,12 @@ impl<'a> Checker<'a> {
                             self.error(
                                 &at,
                                 format!("role `{role_name}` is not defined in the spec"),
-                                did_you_mean(role_name, candidates.iter().copied())
-                                    .or_else(|| Some("trusted roles must be `baseline.roles` entries or `organization.access_role`".to_string())),
+                                did_you_mean(role_name, candidates.iter().copied()).or_else(|| {
+                                    Some(
+                                        "trusted roles must be `baseline.roles` entries or `organization.access_role`"
+                                            .to_string(),
+                                    )
+                                }),
                             );
                         }
                     }
@@ -733,12 +833,20 @@ impl<'a> Checker<'a> {
             for (index, service) in trust.services.iter().enumerate() {
                 if !service.ends_with(".amazonaws.com") {
                     let index = index.to_string();
-                    self.error(&[base[0], base[1], base[2], "trust", "services", &index], format!("`{service}` is not a service principal"), None);
+                    self.error(
+                        &[base[0], base[1], base[2], "trust", "services", &index],
+                        format!("`{service}` is not a service principal"),
+                        None,
+                    );
                 }
             }
             if let Some(external_id) = &trust.external_id {
                 if !(2..=1224).contains(&external_id.len()) {
-                    self.error(&[base[0], base[1], base[2], "trust", "external_id"], "external ID must be 2-1224 characters".to_string(), None);
+                    self.error(
+                        &[base[0], base[1], base[2], "trust", "external_id"],
+                        "external ID must be 2-1224 characters".to_string(),
+                        None,
+                    );
                 }
             }
             for (index, arn) in role.managed_policies.iter().enumerate() {
@@ -753,12 +861,19 @@ impl<'a> Checker<'a> {
                 }
             }
             if role.managed_policies.len() > 20 {
-                self.error(&[base[0], base[1], base[2], "managed_policies"], "a role may have at most 20 managed policies".to_string(), None);
+                self.error(
+                    &[base[0], base[1], base[2], "managed_policies"],
+                    "a role may have at most 20 managed policies".to_string(),
+                    None,
+                );
             }
             if !(3600..=43_200).contains(&role.max_session_duration) {
                 self.error(
                     &[base[0], base[1], base[2], "max_session_duration"],
-                    format!("max_session_duration {} is outside AWS's range 3,600-43,200 seconds", role.max_session_duration),
+                    format!(
+                        "max_session_duration {} is outside AWS's range 3,600-43,200 seconds",
+                        role.max_session_duration
+                    ),
                     None,
                 );
             }
@@ -771,7 +886,9 @@ fn is_unit_id(id: &str) -> bool {
     let (Some("ou"), Some(root), Some(suffix), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return false;
     };
-    let ok = |s: &str, min: usize| s.len() >= min && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let ok = |s: &str, min: usize| {
+        s.len() >= min && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
     ok(root, 4) && ok(suffix, 8)
 }
 

@@ -1,0 +1,149 @@
+//! Test support: a moto server per test on a free loopback port, SDK configs pointed at it, and
+//! helpers to run the built binary against it.
+//!
+//! The server is killed when the `Moto` value drops, which also happens when a test panics.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+
+/// A running moto server.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+    pub endpoint: String,
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn moto_binary() -> PathBuf {
+    let path = repo_root().join(".venv/bin/moto_server");
+    assert!(
+        path.exists(),
+        "moto is not installed: run scripts/install-emulator.sh (the README's test command does it)"
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+impl Moto {
+    /// Starts moto without AWS-managed IAM policies (fast, small).
+    pub fn start() -> Moto {
+        Moto::start_with_env(&[])
+    }
+
+    /// Starts moto with extra environment (e.g. MOTO_IAM_LOAD_MANAGED_POLICIES=true).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut command = Command::new(moto_binary());
+            command.args(["-H", "127.0.0.1", "-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null());
+            for (key, value) in env {
+                command.env(key, value);
+            }
+            let child = command.spawn().expect("start moto_server");
+            let mut moto = Moto { child, port, endpoint: format!("http://127.0.0.1:{port}") };
+            if moto.wait_until_ready(Duration::from_secs(30)) {
+                return moto;
+            }
+            // The port was taken between our probe and moto's bind: try another.
+            let _ = moto.child.kill();
+        }
+        panic!("moto_server did not start");
+    }
+
+    fn wait_until_ready(&mut self, timeout: Duration) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < timeout {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
+            }
+            if http_get(self.port, "/moto-api/").is_some_and(|status| status.contains("200")) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// An SDK config for the management account (moto's default account) pointed at this server.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .load()
+            .await
+    }
+
+    /// Runs the built binary with this server as its endpoint.
+    pub fn run(&self, args: &[&str], dir: &Path) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_landing-zone"))
+            .args(args)
+            .current_dir(dir)
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run landing-zone")
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The status line of a GET, or None if nothing answered.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut buffer = [0u8; 64];
+    let read = stream.read(&mut buffer).ok()?;
+    Some(String::from_utf8_lossy(&buffer[..read]).lines().next()?.to_string())
+}
+
+/// Copies the repository's spec and policies into a fresh directory, applying text edits to the spec.
+pub fn spec_workspace(edits: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = repo_root();
+    let mut text = std::fs::read_to_string(root.join("landing-zone.yaml")).expect("read landing-zone.yaml");
+    for (from, to) in edits {
+        assert!(text.contains(from), "edit target `{from}` not found in landing-zone.yaml");
+        text = text.replacen(from, to, 1);
+    }
+    std::fs::write(dir.path().join("landing-zone.yaml"), text).expect("write spec");
+    std::fs::create_dir_all(dir.path().join("policies")).expect("policies dir");
+    for entry in std::fs::read_dir(root.join("policies")).expect("read policies") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), dir.path().join("policies").join(entry.file_name())).expect("copy policy");
+    }
+    dir
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
