@@ -6,6 +6,7 @@
 
 pub mod apply;
 pub mod aws;
+pub mod baseline;
 pub mod cli;
 pub mod live;
 pub mod operations;

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use super::steps::{run_step, Resolution};
 use crate::aws::Clients;
+use crate::baseline::KnownIds;
 use crate::plan::{Plan, PlannedAction};
 
 /// Receives progress; the CLI shows it, tests record it.
@@ -48,13 +49,19 @@ impl ApplyReport {
 }
 
 /// Runs every action of `plan`.
+/// `known` seeds the ids of things that existed before this apply (accounts by spec name).
 pub async fn execute(
     plan: &Plan,
     clients: &Clients,
     options: ApplyOptions,
     reporter: Arc<dyn Reporter>,
+    known: &KnownIds,
 ) -> ApplyReport {
-    let resolution = Arc::new(Mutex::new(Resolution::default()));
+    let resolution = Arc::new(Mutex::new(Resolution {
+        accounts: known.accounts.clone(),
+        organization_id: known.organization.clone(),
+        ..Resolution::default()
+    }));
     let mut waiting_on: BTreeMap<usize, BTreeSet<usize>> =
         plan.actions.iter().map(|a| (a.index, a.depends_on.iter().copied().collect())).collect();
     let mut dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();

@@ -14,6 +14,7 @@ use tokio::sync::Mutex;
 use crate::aws::errors::{describe, is_already_exists, is_not_found};
 use crate::aws::retry::{with_retry, RetryPolicy};
 use crate::aws::Clients;
+use crate::baseline::{has_placeholders, resolve, Context as BaselineContext, ControlKey, KnownIds};
 use crate::plan::action::{AccountRef, Action, PolicyRef, TargetRef, UnitRef};
 use crate::spec::{PolicyType, ROOT};
 
@@ -21,6 +22,9 @@ use crate::spec::{PolicyType, ROOT};
 #[derive(Debug, Default)]
 pub struct Resolution {
     pub root_id: Option<String>,
+    pub organization_id: Option<String>,
+    /// Accounts created by this apply: they may refuse calls for a while (AWS-FACTS.md).
+    pub created_accounts: std::collections::BTreeSet<String>,
     pub units: BTreeMap<String, String>,
     pub accounts: BTreeMap<String, String>,
     pub policies: BTreeMap<String, String>,
@@ -111,8 +115,12 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
                 .await
                 .map_err(|error| anyhow!("ListRoots failed: {}", describe(&error)))?;
             let root_id = roots.roots().first().and_then(|root| root.id.clone()).context("no root")?;
+            if let Some(id) = &organization.master_account_id {
+                clients.sessions.set_management_account(id).await;
+            }
             let mut resolution = resolution.lock().await;
             resolution.root_id = Some(root_id);
+            resolution.organization_id = organization.id.clone();
             if let (Some(name), Some(id)) = (management_account, organization.master_account_id) {
                 resolution.accounts.insert(name.clone(), id);
             }
@@ -222,7 +230,9 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
                 },
             };
             let id = wait_for_account(clients, name, &request_id).await?;
-            resolution.lock().await.accounts.insert(name.clone(), id);
+            let mut resolution = resolution.lock().await;
+            resolution.accounts.insert(name.clone(), id);
+            resolution.created_accounts.insert(name.clone());
             Ok(())
         }
         Action::MoveAccount { account, from, to } => {
@@ -334,6 +344,9 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
                 }
             }
         }
+        Action::ConfigureControl { control, before, after, .. } => {
+            configure_control(clients, resolution, control, before.as_ref(), after).await
+        }
         Action::UpdateTags { resource_id, resource, tags } => {
             let removed: Vec<String> =
                 tags.before.keys().filter(|key| !tags.after.contains_key(*key)).cloned().collect();
@@ -361,6 +374,47 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
             Ok(())
         }
     }
+}
+
+/// How long a just-created account may refuse the executor's role before apply gives up.
+const NEW_ACCOUNT_ACCESS_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+async fn configure_control(
+    clients: &Clients,
+    resolution: &Mutex<Resolution>,
+    control: &ControlKey,
+    before: Option<&serde_json::Value>,
+    after: &serde_json::Value,
+) -> Result<()> {
+    let (ids, new_account) = {
+        let resolution = resolution.lock().await;
+        let ids = KnownIds { accounts: resolution.accounts.clone(), organization: resolution.organization_id.clone() };
+        (ids, resolution.created_accounts.contains(&control.account))
+    };
+    let after = resolve(after, &ids);
+    if has_placeholders(&after) {
+        bail!("{}: an id it refers to is still unknown: {after}", control.label());
+    }
+    let context = BaselineContext { sessions: &clients.sessions, ids: &ids };
+    let started = tokio::time::Instant::now();
+    let mut delay = Duration::from_secs(2);
+    loop {
+        match crate::baseline::apply(&context, control, &after, before).await {
+            Ok(()) => return Ok(()),
+            // A new account's role can be refused for minutes after SUCCEEDED.
+            Err(error) if new_account && is_access_denied_text(&error) && started.elapsed() < NEW_ACCOUNT_ACCESS_TIMEOUT => {
+                tracing::info!(control = %control.label(), "new account refuses access yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+fn is_access_denied_text(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}");
+    text.contains("AccessDenied") || text.contains("not authorized")
 }
 
 async fn current_root(clients: &Clients) -> Result<String> {

@@ -5,6 +5,7 @@
 
 pub mod errors;
 pub mod retry;
+pub mod session;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
@@ -46,15 +47,21 @@ pub async fn load_config(options: &ConnectOptions) -> SdkConfig {
     loader.load().await
 }
 
-/// The organization-level clients, all made from one config (the management account).
+/// The organization-level clients (the management account) and sessions into every account.
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub organizations: aws_sdk_organizations::Client,
     pub sts: aws_sdk_sts::Client,
+    pub sessions: std::sync::Arc<session::Sessions>,
 }
 
 impl Clients {
-    pub fn new(config: &SdkConfig) -> Clients {
-        Clients { organizations: aws_sdk_organizations::Client::new(config), sts: aws_sdk_sts::Client::new(config) }
+    /// `access_role` (and `external_id`) are used to assume into member accounts.
+    pub fn new(config: &SdkConfig, access_role: &str, external_id: Option<String>) -> Clients {
+        Clients {
+            organizations: aws_sdk_organizations::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
+            sessions: std::sync::Arc::new(session::Sessions::new(config.clone(), access_role.to_string(), external_id)),
+        }
     }
 }

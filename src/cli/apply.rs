@@ -39,7 +39,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
     }
     let reporter: Arc<dyn Reporter> = Arc::new(ProgressReporter::new(outcome.plan.actions.len()));
     let started = Instant::now();
-    let report = runtime.block_on(apply_plan(&outcome.plan, &clients, global.parallelism, reporter));
+    let report = runtime.block_on(apply_plan(&outcome.plan, &clients, global.parallelism, reporter, &outcome.known));
     println!(
         "\nApply {}: {} done, {} failed, {} skipped in {:.1} s.",
         if report.succeeded() { "complete" } else { "stopped" },

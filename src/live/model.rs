@@ -26,6 +26,27 @@ pub struct LiveOrganization {
     pub delegated_administrators: BTreeSet<(String, String)>,
     /// CreateAccount requests still IN_PROGRESS (after a crash, these are adopted, never repeated).
     pub pending_account_creations: Vec<PendingAccountCreation>,
+    /// Baseline controls read in existing accounts (None: the control does not exist there).
+    #[serde(default, with = "control_map")]
+    pub controls: BTreeMap<crate::baseline::ControlKey, Option<Value>>,
+}
+
+/// JSON objects need string keys: controls serialize as a list of (key, value) pairs.
+mod control_map {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    use crate::baseline::ControlKey;
+
+    pub fn serialize<S: Serializer>(map: &BTreeMap<ControlKey, Option<Value>>, serializer: S) -> Result<S::Ok, S::Error> {
+        map.iter().collect::<Vec<_>>().serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<ControlKey, Option<Value>>, D::Error> {
+        Ok(Vec::<(ControlKey, Option<Value>)>::deserialize(deserializer)?.into_iter().collect())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

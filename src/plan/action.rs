@@ -164,6 +164,15 @@ pub enum Action {
         policy_type: PolicyType,
         target: TargetRef,
     },
+    /// Make one baseline control (in one account and region) match the spec.
+    ConfigureControl {
+        control: crate::baseline::ControlKey,
+        account: AccountRef,
+        /// Live attributes; None when the control does not exist yet.
+        before: Option<Value>,
+        /// Desired attributes; `{{account:NAME}}` placeholders are filled in at apply time.
+        after: Value,
+    },
     UpdateTags {
         resource_id: String,
         /// Display-only: `unit Security`, `account app-prod`, `policy deny-leave`.
@@ -192,7 +201,9 @@ impl Action {
             | Action::CreateAccount { .. }
             | Action::CreatePolicy { .. }
             | Action::AttachPolicy { .. } => ChangeKind::Add,
+            Action::ConfigureControl { before: None, .. } => ChangeKind::Add,
             Action::RenameUnit { .. }
+            | Action::ConfigureControl { .. }
             | Action::MoveAccount { .. }
             | Action::UpdatePolicy { .. }
             | Action::UpdateTags { .. } => ChangeKind::Change,
@@ -228,6 +239,7 @@ impl Action {
                 format!("attachment {} -> {}", policy.name(), target.label())
             }
             Action::UpdateTags { resource, .. } => format!("tags of {resource}"),
+            Action::ConfigureControl { control, .. } => control.label(),
         }
     }
 }

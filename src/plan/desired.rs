@@ -20,6 +20,10 @@ pub struct DesiredOrganization {
     pub policies: Vec<DesiredPolicy>,
     pub management_account: Option<String>,
     pub allow: DestructiveOptIns,
+    /// Baseline controls, in dependency order.
+    pub controls: Vec<crate::baseline::DesiredControl>,
+    /// The role the executor assumes in member accounts (for the SCP lock-out check).
+    pub access_role: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +65,7 @@ impl DesiredOrganization {
         let mut units = Vec::new();
         flatten_units(ROOT, &spec.units, &mut units);
         units.sort_by(|a, b| depth(&a.path).cmp(&depth(&b.path)).then_with(|| a.path.cmp(&b.path)));
-        let accounts = spec
+        let accounts: Vec<DesiredAccount> = spec
             .accounts
             .iter()
             .map(|(name, account)| DesiredAccount {
@@ -93,7 +97,15 @@ impl DesiredOrganization {
             .iter()
             .map(|(service, account)| (service.clone(), account.clone()))
             .collect();
+        let mut delegated_administrators = delegated_administrators;
+        delegated_administrators.extend(crate::baseline::delegated_administrators(spec));
+        trusted_services.extend(crate::baseline::trusted_services(spec));
         trusted_services.extend(delegated_administrators.iter().map(|(service, _)| service.clone()));
+        let controls = crate::baseline::desired_controls(&crate::baseline::Inputs {
+            spec,
+            accounts: &accounts,
+            role_documents: &valid.role_documents,
+        });
         DesiredOrganization {
             policy_types: spec.organization.policy_types.iter().copied().collect(),
             trusted_services,
@@ -103,6 +115,8 @@ impl DesiredOrganization {
             policies,
             management_account: spec.organization.management_account.clone(),
             allow: spec.organization.allow.clone(),
+            controls,
+            access_role: spec.organization.access_role.clone(),
         }
     }
 

@@ -14,6 +14,7 @@ use super::action::{
 };
 use super::desired::{DesiredOrganization, DesiredPolicy};
 use crate::live::model::{LiveOrganization, LivePolicy};
+use crate::baseline::{resolve, ControlKey, KnownIds};
 use crate::spec::{PolicyType, OWNERSHIP_TAG, OWNERSHIP_VALUE, ROOT};
 
 /// Choices made on the command line.
@@ -49,6 +50,8 @@ pub fn plan(desired: &DesiredOrganization, live: &LiveOrganization, options: Pla
     planner.accounts()?;
     planner.policies()?;
     planner.delegated_administrators();
+    planner.controls();
+    planner.order_scps_after_controls();
     planner.unmanaged_units();
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
@@ -79,6 +82,8 @@ struct Planner<'a> {
     accounts: BTreeMap<String, Resolved<AccountRef>>,
     matched_unit_ids: BTreeSet<String>,
     matched_account_ids: BTreeSet<String>,
+    delegated_admin_actions: BTreeMap<String, Vec<usize>>,
+    control_actions: BTreeMap<ControlKey, usize>,
 }
 
 impl<'a> Planner<'a> {
@@ -97,6 +102,8 @@ impl<'a> Planner<'a> {
             accounts: BTreeMap::new(),
             matched_unit_ids: BTreeSet::new(),
             matched_account_ids: BTreeSet::new(),
+            delegated_admin_actions: BTreeMap::new(),
+            control_actions: BTreeMap::new(),
         }
     }
 
@@ -762,6 +769,98 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Ids known before apply: accounts that exist, the organization.
+    fn known_ids(&self) -> KnownIds {
+        let accounts = self
+            .accounts
+            .iter()
+            .filter_map(|(name, resolved)| match &resolved.reference {
+                AccountRef::Existing { id, .. } => Some((name.clone(), id.clone())),
+                AccountRef::Planned { .. } => None,
+            })
+            .collect();
+        KnownIds { accounts, organization: self.live.organization.as_ref().map(|org| org.id.clone()) }
+    }
+
+    /// Baseline controls: configure each one whose live attributes differ from the spec's.
+    fn controls(&mut self) {
+        let ids = self.known_ids();
+        for control in &self.desired.controls {
+            let Some(account) = self.accounts.get(&control.key.account).cloned() else { continue };
+            let after = resolve(&control.attributes, &ids);
+            let before = self.live.controls.get(&control.key).cloned().flatten();
+            if before.as_ref() == Some(&after) {
+                continue;
+            }
+            let mut depends: Vec<Option<usize>> = vec![account.created_by];
+            for service in &control.after_services {
+                depends.push(self.service_actions.get(service).copied());
+                depends.extend(self.delegated_admin_actions.get(service).into_iter().flatten().map(|i| Some(*i)));
+            }
+            depends.extend(control.after.iter().map(|key| self.control_actions.get(key).copied()));
+            let action = Action::ConfigureControl { control: control.key.clone(), account: account.reference, before, after };
+            let index = self.push(action, depends, 1);
+            self.control_actions.insert(control.key.clone(), index);
+        }
+    }
+
+    /// An SCP that denies what the executor does for a control in an account is attached only
+    /// after that control is configured there; without an exemption for the executor's role the
+    /// plan warns that later repairs of that control will be refused (DESIGN.md §3, lock-out).
+    fn order_scps_after_controls(&mut self) {
+        let management = self.desired.management_account.clone();
+        let attaches: Vec<(usize, String, TargetRef)> = self
+            .actions
+            .iter()
+            .filter_map(|planned| match &planned.action {
+                Action::AttachPolicy { policy, policy_type: PolicyType::ServiceControlPolicy, target } => {
+                    Some((planned.index, policy.name().to_string(), target.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut warned = BTreeSet::new();
+        for (attach, policy_name, target) in attaches {
+            let Some(document) = self.desired.policies.iter().find(|p| p.name == policy_name).and_then(|p| p.document.clone())
+            else {
+                continue;
+            };
+            for control in &self.desired.controls {
+                if Some(&control.key.account) == management.as_ref() || !self.target_covers(&target, &control.key.account) {
+                    continue;
+                }
+                let Some(denial) = control.needs.iter().find_map(|action| denies(&document, action, &self.desired.access_role)) else {
+                    continue;
+                };
+                if let Some(index) = self.control_actions.get(&control.key).copied() {
+                    self.actions[attach].depends_on.push(index);
+                    self.actions[attach].depends_on.sort_unstable();
+                    self.actions[attach].depends_on.dedup();
+                }
+                let family = control.key.control.split('/').next().unwrap_or_default().to_string();
+                if !denial.exempts_executor && warned.insert((policy_name.clone(), family.clone())) {
+                    self.warnings.push(format!(
+                        "lock-out: SCP `{policy_name}` denies `{}` to every principal in the accounts it reaches, landing-zone's `{}` role included; `{family}` is configured before it is attached, but later drift there cannot be repaired — exempt the role with an `ArnNotLike` condition on `aws:PrincipalArn`",
+                        denial.action, self.desired.access_role
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Whether a policy target reaches an account (by spec name), as the spec places accounts.
+    fn target_covers(&self, target: &TargetRef, account: &str) -> bool {
+        match target {
+            TargetRef::Account { account: reference } => reference.name() == account,
+            TargetRef::Unit { unit } => self.desired.accounts.iter().any(|desired| {
+                desired.name == account
+                    && (unit.path() == ROOT
+                        || desired.unit_path == unit.path()
+                        || desired.unit_path.starts_with(&format!("{}/", unit.path())))
+            }),
+        }
+    }
+
     /// Live OUs the spec does not name: deleted when empty and opted in, otherwise noted.
     fn unmanaged_units(&mut self) {
         let mut unmatched: Vec<(String, String)> = self
@@ -868,4 +967,64 @@ pub fn guards_trail(document: &Value) -> bool {
         };
         denies && actions.iter().any(|action| GUARDED.contains(&action.as_str()))
     })
+}
+
+/// An SCP statement that denies an action the executor needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub action: String,
+    /// The statement carries a condition naming the executor's role (an exemption).
+    pub exempts_executor: bool,
+}
+
+/// Whether `document` denies `action` (IAM wildcards, case-insensitive). Statements limited to
+/// regions (`aws:RequestedRegion`) are not counted: the executor works only in the spec's regions.
+pub fn denies(document: &Value, action: &str, access_role: &str) -> Option<Denial> {
+    let statements = match document.get("Statement") {
+        Some(Value::Array(statements)) => statements.clone(),
+        Some(statement @ Value::Object(_)) => vec![statement.clone()],
+        _ => return None,
+    };
+    let wanted = action.to_lowercase();
+    statements.iter().find_map(|statement| {
+        if statement.get("Effect").and_then(Value::as_str) != Some("Deny") {
+            return None;
+        }
+        let patterns: Vec<String> = match statement.get("Action") {
+            Some(Value::String(pattern)) => vec![pattern.to_lowercase()],
+            Some(Value::Array(patterns)) => patterns.iter().filter_map(Value::as_str).map(str::to_lowercase).collect(),
+            _ => return None,
+        };
+        if !patterns.iter().any(|pattern| wildcard_match(pattern, &wanted)) {
+            return None;
+        }
+        let condition = statement.get("Condition").map(Value::to_string).unwrap_or_default();
+        if condition.contains("aws:RequestedRegion") {
+            return None;
+        }
+        Some(Denial { action: action.to_string(), exempts_executor: condition.contains(access_role) })
+    })
+}
+
+/// IAM-style `*` and `?` matching.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let (pattern, text): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut p, mut t, mut star, mut mark) = (0, 0, None, 0);
+    while t < text.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
+            p += 1;
+            t += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some(p);
+            mark = t;
+            p += 1;
+        } else if let Some(star_at) = star {
+            p = star_at + 1;
+            mark += 1;
+            t = mark;
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
 }

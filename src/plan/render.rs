@@ -135,6 +135,77 @@ fn render_action(out: &mut String, planned: &PlannedAction, options: TextOptions
         Action::UpdateTags { tags, .. } => {
             detail(out, "tags", format!("{} → {}", format_tags(&tags.before), format_tags(&tags.after)));
         }
+        Action::ConfigureControl { before, after, .. } => render_attributes(out, before.as_ref(), after, options),
+    }
+}
+
+/// Attribute-level before → after; long documents as a unified diff.
+fn render_attributes(out: &mut String, before: Option<&Value>, after: &Value, options: TextOptions) {
+    let empty = serde_json::Map::new();
+    let before_map = before.and_then(Value::as_object).unwrap_or(&empty);
+    let Some(after_map) = after.as_object() else {
+        let _ = writeln!(out, "      value: {after}");
+        return;
+    };
+    for (key, value) in after_map {
+        let old = before_map.get(key);
+        if old == Some(value) {
+            continue;
+        }
+        let shown = |value: &Value| shorten(&crate::plan::render::display_value(value));
+        match old {
+            None => {
+                let _ = writeln!(out, "      {key}: {}", shown(value));
+            }
+            Some(old) if old.is_object() && value.is_object() => {
+                let _ = writeln!(out, "      {key}:");
+                for line in document_diff(old, value).lines() {
+                    let colored = match line.chars().next() {
+                        Some('+') if !line.starts_with("+++") => paint(line, "32", options),
+                        Some('-') if !line.starts_with("---") => paint(line, "31", options),
+                        _ => line.to_string(),
+                    };
+                    let _ = writeln!(out, "        {colored}");
+                }
+            }
+            Some(old) => {
+                let _ = writeln!(out, "      {key}: {} → {}", shown(old), shown(value));
+            }
+        }
+    }
+}
+
+/// A value for display: placeholders read as "(known after apply)".
+pub fn display_value(value: &Value) -> String {
+    let text = value.to_string();
+    if text.contains("{{") {
+        let mut shown = String::new();
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("{{") {
+            shown.push_str(&rest[..start]);
+            match rest[start..].find("}}") {
+                Some(end) => {
+                    shown.push_str(&format!("(known after apply: {})", &rest[start + 2..start + end]));
+                    rest = &rest[start + end + 2..];
+                }
+                None => {
+                    shown.push_str(&rest[start..]);
+                    rest = "";
+                }
+            }
+        }
+        shown.push_str(rest);
+        return shown;
+    }
+    text
+}
+
+fn shorten(text: &str) -> String {
+    const LIMIT: usize = 160;
+    if text.chars().count() <= LIMIT {
+        text.to_string()
+    } else {
+        format!("{}… ({} characters)", text.chars().take(LIMIT).collect::<String>(), text.chars().count())
     }
 }
 

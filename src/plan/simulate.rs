@@ -238,6 +238,13 @@ impl Model {
                     policy.targets.remove(&target_id);
                 }
             }
+            Action::ConfigureControl { control, after, .. } => {
+                let ids = crate::baseline::KnownIds {
+                    accounts: self.accounts.clone(),
+                    organization: self.live.organization.as_ref().map(|org| org.id.clone()),
+                };
+                self.live.controls.insert(control.clone(), Some(crate::baseline::resolve(after, &ids)));
+            }
             Action::UpdateTags { resource_id, tags, .. } => {
                 let after = Some(tags.after.clone());
                 if let Some(unit) = self.live.units.get_mut(resource_id) {

@@ -1,0 +1,24 @@
+//! `baseline.access_analyzer` (being written).
+
+use anyhow::Result;
+use serde_json::Value;
+
+use super::{Context, ControlKey, DesiredControl, Inputs};
+
+pub const CONTROL: &str = "access_analyzer";
+pub const SERVICE: &str = "access-analyzer.amazonaws.com";
+
+pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+    let _ = inputs;
+    Vec::new()
+}
+
+pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
+    let _ = (context, key);
+    Ok(None)
+}
+
+pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
+    let _ = (context, key, attributes);
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! `baseline.contacts`: alternate contacts (security, operations, billing) on every targeted
+//! account, set through the Account API from the management account (trusted access required).
+
+use anyhow::Result;
+use aws_sdk_account::types::AlternateContactType;
+use serde_json::{json, Value};
+
+use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+use crate::aws::errors::is_not_found;
+use crate::spec::ContactSpec;
+
+pub const CONTROL: &str = "alternate_contact";
+pub const SERVICE: &str = "account.amazonaws.com";
+
+fn kinds(contacts: &crate::spec::ContactsSpec) -> Vec<(&'static str, &ContactSpec)> {
+    let mut kinds = Vec::new();
+    if let Some(contact) = &contacts.security {
+        kinds.push(("SECURITY", contact));
+    }
+    if let Some(contact) = &contacts.operations {
+        kinds.push(("OPERATIONS", contact));
+    }
+    if let Some(contact) = &contacts.billing {
+        kinds.push(("BILLING", contact));
+    }
+    kinds
+}
+
+pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+    let Some(contacts) = &inputs.spec.baseline.contacts else { return Vec::new() };
+    let mut controls = Vec::new();
+    for account in inputs.accounts_for(&contacts.targets) {
+        for (kind, contact) in kinds(contacts) {
+            let attributes = json!({
+                "name": contact.name, "email": contact.email, "phone": contact.phone, "title": contact.title,
+            });
+            controls.push(
+                DesiredControl::new(ControlKey::new(format!("{CONTROL}/{kind}"), &account, None), attributes)
+                    .after_service(SERVICE),
+            );
+        }
+    }
+    controls
+}
+
+fn contact_type(key: &ControlKey) -> AlternateContactType {
+    AlternateContactType::from(key.control.split('/').nth(1).unwrap_or("SECURITY"))
+}
+
+/// The Account API takes no account id for the caller's own account.
+async fn target_account(context: &Context<'_>, key: &ControlKey) -> Result<Option<String>> {
+    let account_id = context.account_id(&key.account)?.to_string();
+    let management = context.sessions.management_account().await;
+    Ok((management.as_deref() != Some(account_id.as_str())).then_some(account_id))
+}
+
+async fn management_client(context: &Context<'_>) -> Result<aws_sdk_account::Client> {
+    let management = context.sessions.management_account().await.unwrap_or_default();
+    Ok(context.sessions.account(&management).await)
+}
+
+pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
+    let client = management_client(context).await?;
+    let account = target_account(context, key).await?;
+    match client.get_alternate_contact().set_account_id(account).alternate_contact_type(contact_type(key)).send().await {
+        Ok(output) => Ok(output.alternate_contact.map(|contact| {
+            json!({
+                "name": contact.name.unwrap_or_default(),
+                "email": contact.email_address.unwrap_or_default(),
+                "phone": contact.phone_number.unwrap_or_default(),
+                "title": contact.title.unwrap_or_default(),
+            })
+        })),
+        Err(error) if is_not_found(&error) || error.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(error) => Err(aws_error("GetAlternateContact", error)),
+    }
+}
+
+pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
+    let client = management_client(context).await?;
+    let account = target_account(context, key).await?;
+    let text = |name: &str| attributes[name].as_str().unwrap_or_default().to_string();
+    client
+        .put_alternate_contact()
+        .set_account_id(account)
+        .alternate_contact_type(contact_type(key))
+        .name(text("name"))
+        .email_address(text("email"))
+        .phone_number(text("phone"))
+        .title(text("title"))
+        .send()
+        .await
+        .map_err(|error| aws_error("PutAlternateContact", error))?;
+    Ok(())
+}
+
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;

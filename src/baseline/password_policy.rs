@@ -1,0 +1,74 @@
+//! `baseline.password_policy`: the IAM account password policy in every targeted account.
+
+use anyhow::Result;
+use serde_json::{json, Value};
+
+use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+use crate::aws::errors::is_not_found;
+
+pub const CONTROL: &str = "password_policy";
+
+pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+    let Some(policy) = &inputs.spec.baseline.password_policy else { return Vec::new() };
+    let attributes = json!({
+        "minimum_length": policy.minimum_length,
+        "require_symbols": policy.require_symbols,
+        "require_numbers": policy.require_numbers,
+        "require_uppercase": policy.require_uppercase,
+        "require_lowercase": policy.require_lowercase,
+        "allow_users_to_change": policy.allow_users_to_change,
+        "max_age_days": policy.max_age_days,
+        "reuse_prevention": policy.reuse_prevention,
+        "hard_expiry": policy.hard_expiry,
+    });
+    inputs
+        .accounts_for(&policy.targets)
+        .iter()
+        .map(|account| {
+            DesiredControl::new(ControlKey::new(CONTROL, account, None), attributes.clone())
+                .needs(&["iam:UpdateAccountPasswordPolicy"])
+        })
+        .collect()
+}
+
+pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
+    let iam = context.sessions.iam(context.account_id(&key.account)?).await;
+    let policy = match iam.get_account_password_policy().send().await {
+        Ok(output) => output.password_policy,
+        Err(error) if is_not_found(&error) => return Ok(None),
+        Err(error) => return Err(aws_error("GetAccountPasswordPolicy", error)),
+    };
+    Ok(policy.map(|policy| {
+        json!({
+            "minimum_length": policy.minimum_password_length.unwrap_or(6),
+            "require_symbols": policy.require_symbols,
+            "require_numbers": policy.require_numbers,
+            "require_uppercase": policy.require_uppercase_characters,
+            "require_lowercase": policy.require_lowercase_characters,
+            "allow_users_to_change": policy.allow_users_to_change_password,
+            "max_age_days": policy.max_password_age.filter(|days| *days > 0),
+            "reuse_prevention": policy.password_reuse_prevention.filter(|count| *count > 0),
+            "hard_expiry": policy.hard_expiry.unwrap_or(false),
+        })
+    }))
+}
+
+pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
+    let iam = context.sessions.iam(context.account_id(&key.account)?).await;
+    let flag = |name: &str| attributes[name].as_bool().unwrap_or(false);
+    let number = |name: &str| attributes[name].as_i64().and_then(|n| i32::try_from(n).ok());
+    iam.update_account_password_policy()
+        .set_minimum_password_length(number("minimum_length"))
+        .require_symbols(flag("require_symbols"))
+        .require_numbers(flag("require_numbers"))
+        .require_uppercase_characters(flag("require_uppercase"))
+        .require_lowercase_characters(flag("require_lowercase"))
+        .allow_users_to_change_password(flag("allow_users_to_change"))
+        .set_max_password_age(number("max_age_days"))
+        .set_password_reuse_prevention(number("reuse_prevention"))
+        .hard_expiry(flag("hard_expiry"))
+        .send()
+        .await
+        .map_err(|error| aws_error("UpdateAccountPasswordPolicy", error))?;
+    Ok(())
+}

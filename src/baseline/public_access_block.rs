@@ -1,0 +1,68 @@
+//! `baseline.s3_block_public_access`: account-level S3 Block Public Access (S3 Control API).
+//!
+//! Must be set before an SCP that freezes it is attached to the account: the planner orders that
+//! through `needs`, and warns when such an SCP would lock the executor out of later repairs.
+
+use anyhow::Result;
+use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde_json::{json, Value};
+
+use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+
+pub const CONTROL: &str = "s3_account_public_access_block";
+
+pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+    let Some(block) = &inputs.spec.baseline.s3_block_public_access else { return Vec::new() };
+    let attributes = json!({
+        "block_public_acls": block.block_public_acls,
+        "ignore_public_acls": block.ignore_public_acls,
+        "block_public_policy": block.block_public_policy,
+        "restrict_public_buckets": block.restrict_public_buckets,
+    });
+    inputs
+        .accounts_for(&block.targets)
+        .iter()
+        .map(|account| {
+            DesiredControl::new(ControlKey::new(CONTROL, account, None), attributes.clone())
+                .needs(&["s3:PutAccountPublicAccessBlock"])
+        })
+        .collect()
+}
+
+pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
+    let account_id = context.account_id(&key.account)?;
+    let client = context.sessions.s3control(account_id).await;
+    match client.get_public_access_block().account_id(account_id).send().await {
+        Ok(output) => Ok(output.public_access_block_configuration.map(|block| {
+            json!({
+                "block_public_acls": block.block_public_acls.unwrap_or(false),
+                "ignore_public_acls": block.ignore_public_acls.unwrap_or(false),
+                "block_public_policy": block.block_public_policy.unwrap_or(false),
+                "restrict_public_buckets": block.restrict_public_buckets.unwrap_or(false),
+            })
+        })),
+        Err(error) if error.code() == Some("NoSuchPublicAccessBlockConfiguration") => Ok(None),
+        Err(error) => Err(aws_error("GetPublicAccessBlock", error)),
+    }
+}
+
+pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
+    let account_id = context.account_id(&key.account)?;
+    let client = context.sessions.s3control(account_id).await;
+    let flag = |name: &str| attributes[name].as_bool().unwrap_or(true);
+    let configuration = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(flag("block_public_acls"))
+        .ignore_public_acls(flag("ignore_public_acls"))
+        .block_public_policy(flag("block_public_policy"))
+        .restrict_public_buckets(flag("restrict_public_buckets"))
+        .build();
+    client
+        .put_public_access_block()
+        .account_id(account_id)
+        .public_access_block_configuration(configuration)
+        .send()
+        .await
+        .map_err(|error| aws_error("PutPublicAccessBlock", error))?;
+    Ok(())
+}
