@@ -51,7 +51,12 @@ pub async fn connect(connect: &ConnectOptions, valid: Option<&ValidSpec>) -> Cli
 }
 
 /// Reads the live organization and every baseline control in existing accounts, then plans.
-pub async fn make_plan(valid: &ValidSpec, clients: &Clients, options: PlanOptions, parallelism: usize) -> Result<PlanOutcome> {
+pub async fn make_plan(
+    valid: &ValidSpec,
+    clients: &Clients,
+    options: PlanOptions,
+    parallelism: usize,
+) -> Result<PlanOutcome> {
     let mut live = read_organization(&clients.organizations, &read_scope(valid), parallelism)
         .await
         .context("reading the live organization failed")?;
@@ -98,13 +103,18 @@ async fn read_controls(
     parallelism: usize,
 ) -> Result<BTreeMap<ControlKey, Option<serde_json::Value>>> {
     let context = BaselineContext { sessions: &clients.sessions, ids: known };
-    let keys: Vec<&ControlKey> =
-        desired.controls.iter().map(|control| &control.key).filter(|key| known.accounts.contains_key(&key.account)).collect();
+    let keys: Vec<&ControlKey> = desired
+        .controls
+        .iter()
+        .map(|control| &control.key)
+        .filter(|key| known.accounts.contains_key(&key.account))
+        .collect();
     let results: Vec<(ControlKey, Option<serde_json::Value>)> = stream::iter(keys)
         .map(|key| {
             let context = &context;
             async move {
-                let value = crate::baseline::read(context, key).await.with_context(|| format!("reading {}", key.label()))?;
+                let value =
+                    crate::baseline::read(context, key).await.with_context(|| format!("reading {}", key.label()))?;
                 Ok::<_, anyhow::Error>((key.clone(), value))
             }
         })

@@ -85,7 +85,7 @@ fn plan_exit(moto: &Moto, dir: &std::path::Path) -> i32 {
 
 #[tokio::test]
 async fn applies_the_root_landing_zone_and_converges() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_managed_policies();
     let workspace = spec_workspace(&[]);
     let dir = workspace.path();
     assert_eq!(plan_exit(&moto, dir), 2, "an empty emulator needs changes");
@@ -151,7 +151,7 @@ async fn applies_the_root_landing_zone_and_converges() {
 
 #[tokio::test]
 async fn repairs_drift_and_reports_unmanaged_resources() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_managed_policies();
     let workspace = spec_workspace(&[]);
     let dir = workspace.path();
     apply(&moto, dir);
@@ -210,7 +210,7 @@ async fn repairs_drift_and_reports_unmanaged_resources() {
 
 #[tokio::test]
 async fn adopts_what_an_interrupted_apply_created() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_managed_policies();
     let workspace = spec_workspace(&[]);
     let dir = workspace.path();
     let client = Client::new(&moto.sdk_config().await);
@@ -276,7 +276,7 @@ async fn adopts_what_an_interrupted_apply_created() {
 
 #[tokio::test]
 async fn deletes_only_owned_policies_and_keeps_every_target_guarded() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_managed_policies();
     let extra = "policies:\n  scratch-guardrail:\n    description: temporary\n    document: { Version: \"2012-10-17\", Statement: [{ Effect: Deny, Action: \"gamelift:*\", Resource: \"*\" }] }\n    targets: { units: [Sandbox] }\n";
     let workspace = spec_workspace(&[("policies:\n", extra)]);
     let dir = workspace.path();
@@ -300,7 +300,7 @@ async fn deletes_only_owned_policies_and_keeps_every_target_guarded() {
 
 #[tokio::test]
 async fn refuses_to_leave_a_target_without_an_scp() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_managed_policies();
     let minimal = "version: 1\norganization:\n  policy_types: [SERVICE_CONTROL_POLICY]\n  regions: [us-east-1]\nunits:\n  Lonely: {}\npolicies:\n  FullAWSAccess:\n    targets: { units: [Root] }\n";
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("landing-zone.yaml"), minimal).expect("write");
@@ -315,7 +315,7 @@ async fn refuses_to_leave_a_target_without_an_scp() {
 
 #[tokio::test]
 async fn bad_input_makes_no_aws_call() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_managed_policies();
     let workspace = spec_workspace(&[("unit: Workloads/Prod", "unit: Workloads/Prd")]);
     for command in [&["plan"][..], &["apply", "--auto-approve"][..]] {
         let output = moto.run(command, workspace.path());

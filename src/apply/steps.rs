@@ -402,7 +402,9 @@ async fn configure_control(
         match crate::baseline::apply(&context, control, &after, before).await {
             Ok(()) => return Ok(()),
             // A new account's role can be refused for minutes after SUCCEEDED.
-            Err(error) if new_account && is_access_denied_text(&error) && started.elapsed() < NEW_ACCOUNT_ACCESS_TIMEOUT => {
+            Err(error)
+                if new_account && is_access_denied_text(&error) && started.elapsed() < NEW_ACCOUNT_ACCESS_TIMEOUT =>
+            {
                 tracing::info!(control = %control.label(), "new account refuses access yet; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(30));

@@ -62,7 +62,8 @@ async fn management_client(context: &Context<'_>) -> Result<aws_sdk_account::Cli
 pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
     let client = management_client(context).await?;
     let account = target_account(context, key).await?;
-    match client.get_alternate_contact().set_account_id(account).alternate_contact_type(contact_type(key)).send().await {
+    match client.get_alternate_contact().set_account_id(account).alternate_contact_type(contact_type(key)).send().await
+    {
         Ok(output) => Ok(output.alternate_contact.map(|contact| {
             json!({
                 "name": contact.name.unwrap_or_default(),

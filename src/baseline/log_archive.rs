@@ -7,7 +7,6 @@ use super::{Context, ControlKey, DesiredControl, Inputs};
 
 pub const CONTROL: &str = "log_archive";
 
-
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let _ = inputs;
     Vec::new()

@@ -277,7 +277,13 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
 }
 
 /// `Err(e)` -> a readable message with the AWS code.
-pub fn aws_error<E>(what: &str, error: aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>) -> anyhow::Error
+pub fn aws_error<E>(
+    what: &str,
+    error: aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> anyhow::Error
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {

@@ -93,8 +93,14 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             .map(|(account, role_name)| (account.to_string(), role_name.to_string()))
             .collect();
         for account in inputs.accounts_for(&role.targets) {
-            let mut control = DesiredControl::new(ControlKey::new(format!("{CONTROL}/{name}"), &account, None), attributes.clone())
-                .needs(&["iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePolicy"]);
+            let mut control =
+                DesiredControl::new(ControlKey::new(format!("{CONTROL}/{name}"), &account, None), attributes.clone())
+                    .needs(&[
+                        "iam:CreateRole",
+                        "iam:UpdateAssumeRolePolicy",
+                        "iam:AttachRolePolicy",
+                        "iam:PutRolePolicy",
+                    ]);
             for (trusted_account, trusted_role) in &trusted_roles {
                 control = control.after(ControlKey::new(format!("{CONTROL}/{trusted_role}"), trusted_account, None));
             }
@@ -148,7 +154,8 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
     let mut managed: Vec<String> =
         attached.attached_policies.unwrap_or_default().into_iter().filter_map(|policy| policy.policy_arn).collect();
     managed.sort();
-    let names = iam.list_role_policies().role_name(name).send().await.map_err(|error| aws_error("ListRolePolicies", error))?;
+    let names =
+        iam.list_role_policies().role_name(name).send().await.map_err(|error| aws_error("ListRolePolicies", error))?;
     let mut inline = BTreeMap::new();
     for policy_name in names.policy_names {
         let policy = iam
@@ -170,7 +177,10 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
 }
 
 fn string_set(value: &Value) -> BTreeSet<String> {
-    value.as_array().map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect()).unwrap_or_default()
+    value
+        .as_array()
+        .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
@@ -185,7 +195,13 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
         .assume_role_policy_document(&trust)
         .description(&description)
         .max_session_duration(duration)
-        .tags(aws_sdk_iam::types::Tag::builder().key(OWNERSHIP_TAG).value(OWNERSHIP_VALUE).build().map_err(|e| anyhow::anyhow!("{e}"))?)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key(OWNERSHIP_TAG)
+                .value(OWNERSHIP_VALUE)
+                .build()
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        )
         .send()
         .await;
     let existed = match created {
@@ -204,7 +220,9 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
                 .await
                 .map_err(|error| aws_error("UpdateAssumeRolePolicy", error))?;
         }
-        if before["description"] != attributes["description"] || before["max_session_duration"] != attributes["max_session_duration"] {
+        if before["description"] != attributes["description"]
+            || before["max_session_duration"] != attributes["max_session_duration"]
+        {
             iam.update_role()
                 .role_name(name)
                 .description(&description)
@@ -217,7 +235,12 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
     let wanted = string_set(&attributes["managed_policies"]);
     let present = string_set(&before["managed_policies"]);
     for arn in wanted.difference(&present) {
-        iam.attach_role_policy().role_name(name).policy_arn(arn).send().await.map_err(|error| aws_error("AttachRolePolicy", error))?;
+        iam.attach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|error| aws_error("AttachRolePolicy", error))?;
     }
     for arn in present.difference(&wanted) {
         match iam.detach_role_policy().role_name(name).policy_arn(arn).send().await {

@@ -40,11 +40,16 @@ mod control_map {
 
     use crate::baseline::ControlKey;
 
-    pub fn serialize<S: Serializer>(map: &BTreeMap<ControlKey, Option<Value>>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<ControlKey, Option<Value>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         map.iter().collect::<Vec<_>>().serialize(serializer)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<ControlKey, Option<Value>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<ControlKey, Option<Value>>, D::Error> {
         Ok(Vec::<(ControlKey, Option<Value>)>::deserialize(deserializer)?.into_iter().collect())
     }
 }

@@ -13,8 +13,8 @@ use super::action::{
     AccountRef, Action, Change, Note, Plan, PlannedAction, PolicyRef, TargetRef, UnitRef, PLAN_FORMAT_VERSION,
 };
 use super::desired::{DesiredOrganization, DesiredPolicy};
-use crate::live::model::{LiveOrganization, LivePolicy};
 use crate::baseline::{resolve, ControlKey, KnownIds};
+use crate::live::model::{LiveOrganization, LivePolicy};
 use crate::spec::{PolicyType, OWNERSHIP_TAG, OWNERSHIP_VALUE, ROOT};
 
 /// Choices made on the command line.
@@ -798,7 +798,8 @@ impl<'a> Planner<'a> {
                 depends.extend(self.delegated_admin_actions.get(service).into_iter().flatten().map(|i| Some(*i)));
             }
             depends.extend(control.after.iter().map(|key| self.control_actions.get(key).copied()));
-            let action = Action::ConfigureControl { control: control.key.clone(), account: account.reference, before, after };
+            let action =
+                Action::ConfigureControl { control: control.key.clone(), account: account.reference, before, after };
             let index = self.push(action, depends, 1);
             self.control_actions.insert(control.key.clone(), index);
         }
@@ -821,15 +822,20 @@ impl<'a> Planner<'a> {
             .collect();
         let mut warned = BTreeSet::new();
         for (attach, policy_name, target) in attaches {
-            let Some(document) = self.desired.policies.iter().find(|p| p.name == policy_name).and_then(|p| p.document.clone())
+            let Some(document) =
+                self.desired.policies.iter().find(|p| p.name == policy_name).and_then(|p| p.document.clone())
             else {
                 continue;
             };
             for control in &self.desired.controls {
-                if Some(&control.key.account) == management.as_ref() || !self.target_covers(&target, &control.key.account) {
+                if Some(&control.key.account) == management.as_ref()
+                    || !self.target_covers(&target, &control.key.account)
+                {
                     continue;
                 }
-                let Some(denial) = control.needs.iter().find_map(|action| denies(&document, action, &self.desired.access_role)) else {
+                let Some(denial) =
+                    control.needs.iter().find_map(|action| denies(&document, action, &self.desired.access_role))
+                else {
                     continue;
                 };
                 if let Some(index) = self.control_actions.get(&control.key).copied() {
