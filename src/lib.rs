@@ -5,9 +5,11 @@
 //! the thin commands; `operations` joins the stages for them.
 
 pub mod apply;
+pub mod audit;
 pub mod aws;
 pub mod baseline;
 pub mod cli;
+pub mod import;
 pub mod live;
 pub mod operations;
 pub mod plan;

@@ -134,3 +134,49 @@ pub async fn apply_plan(
 ) -> ApplyReport {
     execute(plan, clients, ApplyOptions { parallelism }, reporter, known).await
 }
+
+/// Who is calling: the account and ARN of the credentials in use.
+#[derive(Debug, Clone)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+}
+
+pub async fn caller_identity(clients: &Clients) -> Result<CallerIdentity> {
+    let output = crate::aws::retry::with_retry(&crate::aws::retry::RetryPolicy::default(), "GetCallerIdentity", || {
+        clients.sts.get_caller_identity().send()
+    })
+    .await
+    .map_err(|error| anyhow::anyhow!("GetCallerIdentity failed: {}", crate::aws::errors::describe(&error)))?;
+    Ok(CallerIdentity { account: output.account.unwrap_or_default(), arn: output.arn.unwrap_or_default() })
+}
+
+/// The current time as RFC 3339 UTC.
+pub fn now_rfc3339() -> String {
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    crate::plan::saved::rfc3339(seconds)
+}
+
+/// The management account's IAM password policy, as the spec would write it.
+pub async fn read_management_password_policy(clients: &Clients) -> Result<Option<crate::spec::PasswordPolicySpec>> {
+    let caller = caller_identity(clients).await?;
+    clients.sessions.set_management_account(&caller.account).await;
+    let iam = clients.sessions.iam(&caller.account).await;
+    let policy = match iam.get_account_password_policy().send().await {
+        Ok(output) => output.password_policy,
+        Err(error) if crate::aws::errors::is_not_found(&error) => None,
+        Err(error) => anyhow::bail!("GetAccountPasswordPolicy failed: {}", crate::aws::errors::describe(&error)),
+    };
+    Ok(policy.map(|policy| crate::spec::PasswordPolicySpec {
+        targets: crate::spec::Targets::everywhere(),
+        minimum_length: policy.minimum_password_length.and_then(|n| u32::try_from(n).ok()).unwrap_or(6),
+        require_symbols: policy.require_symbols,
+        require_numbers: policy.require_numbers,
+        require_uppercase: policy.require_uppercase_characters,
+        require_lowercase: policy.require_lowercase_characters,
+        allow_users_to_change: policy.allow_users_to_change_password,
+        max_age_days: policy.max_password_age.filter(|days| *days > 0).and_then(|n| u32::try_from(n).ok()),
+        reuse_prevention: policy.password_reuse_prevention.filter(|n| *n > 0).and_then(|n| u32::try_from(n).ok()),
+        hard_expiry: policy.hard_expiry.unwrap_or(false),
+    }))
+}

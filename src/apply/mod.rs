@@ -1,6 +1,7 @@
 //! The executor: the only code that writes to AWS. It runs exactly the actions of a `Plan`.
 
 pub mod executor;
+pub mod lock;
 pub mod steps;
 
 pub use executor::{execute, ApplyOptions, ApplyReport, Reporter, SilentReporter};

@@ -4,6 +4,11 @@
 //! progress and logs to stderr.
 
 pub mod apply;
+pub mod audit;
+pub mod force_unlock;
+pub mod graph;
+pub mod import;
+pub mod permissions;
 pub mod plan;
 pub mod schema;
 pub mod validate;
@@ -82,6 +87,16 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Converge the organization to the spec.
     Apply(apply::ApplyArgs),
+    /// Draw the OU tree of the spec (or the live organization) as Mermaid or DOT.
+    Graph(graph::GraphArgs),
+    /// Print the IAM policy `plan` or `apply` needs.
+    Permissions(permissions::PermissionsArgs),
+    /// Report the security posture of every account (read-only); exit 1 when a control fails.
+    Audit(audit::AuditArgs),
+    /// Write a spec from an existing organization (brownfield adoption).
+    Import(import::ImportArgs),
+    /// Free the apply lock of an apply that died.
+    ForceUnlock(force_unlock::ForceUnlockArgs),
 }
 
 /// A tokio runtime for one command.
@@ -96,6 +111,11 @@ pub fn run(cli: Cli) -> u8 {
         Command::Schema => schema::run(),
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Apply(args) => apply::run(&cli.global, args),
+        Command::Graph(args) => graph::run(&cli.global, args),
+        Command::Import(args) => import::run(&cli.global, args),
+        Command::Audit(args) => audit::run(&cli.global, args),
+        Command::Permissions(args) => permissions::run(args),
+        Command::ForceUnlock(args) => force_unlock::run(&cli.global, args),
     };
     match outcome {
         Ok(code) => code,

@@ -1,17 +1,24 @@
-//! `landing-zone plan`: read the live organization, plan the spec against it, render the plan.
+//! `landing-zone plan`: read the live organization, plan the spec against it, render the plan,
+//! and optionally save it (with digests of what it was made from) for `apply FILE`.
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::{runtime, GlobalOptions, EXIT_CHANGES, EXIT_OK};
-use crate::operations::{connect, make_plan};
+use crate::operations::{connect, make_plan, now_rfc3339};
+use crate::plan::graph::Tree;
+use crate::plan::markdown::render_markdown;
 use crate::plan::render::{render_json, render_text, TextOptions};
-use crate::plan::PlanOptions;
+use crate::plan::saved::{live_digests, SavedPlan, SAVED_PLAN_VERSION};
+use crate::plan::{DesiredOrganization, PlanOptions};
 use crate::spec::load_spec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
     Text,
     Json,
+    /// A pull-request comment (GitHub-flavoured Markdown with a Mermaid tree).
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -25,6 +32,9 @@ pub struct PlanArgs {
     /// Permit the destructive changes the spec opts into under `organization.allow`.
     #[arg(long)]
     pub allow_destructive: bool,
+    /// Save the plan for `landing-zone apply FILE`.
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
 }
 
 pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
@@ -36,6 +46,25 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
     match args.format {
         PlanFormat::Text => print!("{}", render_text(&outcome.plan, TextOptions { color: global.color() })),
         PlanFormat::Json => println!("{}", render_json(&outcome.plan)),
+        PlanFormat::Markdown => {
+            let tree = Tree::from_desired(&DesiredOrganization::from_spec(&valid));
+            print!("{}", render_markdown(&outcome.plan, tree));
+        }
+    }
+    if let Some(path) = &args.out {
+        let saved = SavedPlan {
+            format_version: SAVED_PLAN_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at: now_rfc3339(),
+            spec_digest: valid.content_digest(),
+            live_digests: live_digests(&outcome.live),
+            known_accounts: outcome.known.accounts.clone(),
+            known_organization: outcome.known.organization.clone(),
+            plan: outcome.plan.clone(),
+        };
+        std::fs::write(path, serde_json::to_string_pretty(&saved)?)
+            .with_context(|| format!("writing the plan to `{}`", path.display()))?;
+        eprintln!("saved the plan to {}; apply it with `landing-zone apply {}`", path.display(), path.display());
     }
     Ok(if args.detailed_exitcode && !outcome.plan.is_empty() { EXIT_CHANGES } else { EXIT_OK })
 }

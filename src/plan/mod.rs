@@ -5,8 +5,11 @@
 
 pub mod action;
 pub mod desired;
+pub mod graph;
+pub mod markdown;
 pub mod planner;
 pub mod render;
+pub mod saved;
 pub mod simulate;
 
 pub use action::{Action, Plan, PlannedAction, Summary};

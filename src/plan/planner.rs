@@ -617,10 +617,16 @@ impl<'a> Planner<'a> {
             };
             self.push(action, [], reaches);
         }
-        let before = live_policy.tags.clone().unwrap_or_default();
-        let mut after = desired.tags.clone().unwrap_or_else(|| before.clone());
-        after.insert(OWNERSHIP_TAG.to_string(), OWNERSHIP_VALUE.to_string());
-        self.update_tags(&live_policy.id, format!("policy {}", desired.name), before, after);
+        // Tags are managed when the spec lists them; the ownership mark is only ever set at
+        // creation, so a policy the tool adopted (by name or through `import`) is never deleted.
+        if let Some(tags) = &desired.tags {
+            let before = live_policy.tags.clone().unwrap_or_default();
+            let mut after = tags.clone();
+            if let Some(mark) = before.get(OWNERSHIP_TAG) {
+                after.insert(OWNERSHIP_TAG.to_string(), mark.clone());
+            }
+            self.update_tags(&live_policy.id, format!("policy {}", desired.name), before, after);
+        }
     }
 
     fn trail_guard_detach_allowed(&self) -> bool {

@@ -1,0 +1,235 @@
+//! The apply lock and the change history, both kept in a state bucket the tool owns in the
+//! management account (encrypted, versioned, public access blocked).
+//!
+//! The lock is one object written with a conditional write (`If-None-Match: *`), so two applies can
+//! never both hold it; it records who holds it and since when. Every apply appends a record of
+//! what it did under `history/`: the organization's change history.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    VersioningConfiguration,
+};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde::{Deserialize, Serialize};
+
+use crate::aws::retry::{with_retry, RetryPolicy};
+use crate::aws::session::Sessions;
+
+const LOCK_KEY: &str = "lock.json";
+
+/// Who holds the lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    pub id: String,
+    pub holder: String,
+    pub since: String,
+    pub host: String,
+    pub pid: u32,
+}
+
+/// The state bucket of an organization: `landing-zone-state-<management account>-<region>`.
+pub fn state_bucket_name(management_account_id: &str, region: &str) -> String {
+    format!("landing-zone-state-{management_account_id}-{region}")
+}
+
+/// Where the lock and history live.
+pub struct StateStore {
+    client: aws_sdk_s3::Client,
+    pub bucket: String,
+    region: String,
+}
+
+impl StateStore {
+    pub async fn new(sessions: &Sessions, management_account_id: &str, region: &str) -> StateStore {
+        StateStore {
+            client: sessions.s3(management_account_id, Some(region)).await,
+            bucket: state_bucket_name(management_account_id, region),
+            region: region.to_string(),
+        }
+    }
+
+    /// Creates and hardens the bucket if needed (idempotent).
+    pub async fn ensure_bucket(&self) -> Result<()> {
+        let retry = RetryPolicy::default();
+        let mut create = self.client.create_bucket().bucket(&self.bucket);
+        if self.region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(self.region.as_str()))
+                    .build(),
+            );
+        }
+        match create.send().await {
+            Ok(_) => {}
+            Err(error) if matches!(error.code(), Some("BucketAlreadyOwnedByYou")) => {}
+            Err(error) => {
+                bail!("creating state bucket `{}` failed: {}", self.bucket, crate::aws::errors::describe(&error))
+            }
+        }
+        let block = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        with_retry(&retry, "PutPublicAccessBlock", || {
+            self.client
+                .put_public_access_block()
+                .bucket(&self.bucket)
+                .public_access_block_configuration(block.clone())
+                .send()
+        })
+        .await
+        .map_err(|error| {
+            anyhow!("PutPublicAccessBlock on the state bucket failed: {}", crate::aws::errors::describe(&error))
+        })?;
+        let encryption = ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(
+                        ServerSideEncryptionByDefault::builder()
+                            .sse_algorithm(ServerSideEncryption::Aes256)
+                            .build()
+                            .map_err(|error| anyhow!("{error}"))?,
+                    )
+                    .build(),
+            )
+            .build()
+            .map_err(|error| anyhow!("{error}"))?;
+        with_retry(&retry, "PutBucketEncryption", || {
+            self.client
+                .put_bucket_encryption()
+                .bucket(&self.bucket)
+                .server_side_encryption_configuration(encryption.clone())
+                .send()
+        })
+        .await
+        .map_err(|error| {
+            anyhow!("PutBucketEncryption on the state bucket failed: {}", crate::aws::errors::describe(&error))
+        })?;
+        with_retry(&retry, "PutBucketVersioning", || {
+            self.client
+                .put_bucket_versioning()
+                .bucket(&self.bucket)
+                .versioning_configuration(
+                    VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build(),
+                )
+                .send()
+        })
+        .await
+        .map_err(|error| {
+            anyhow!("PutBucketVersioning on the state bucket failed: {}", crate::aws::errors::describe(&error))
+        })?;
+        Ok(())
+    }
+
+    /// Takes the lock, waiting up to `timeout` for a holder to release it.
+    pub async fn acquire(&self, info: &LockInfo, timeout: Duration) -> Result<()> {
+        let body = serde_json::to_vec_pretty(info)?;
+        let started = tokio::time::Instant::now();
+        let mut delay = Duration::from_millis(500);
+        loop {
+            let written = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(LOCK_KEY)
+                .if_none_match("*")
+                .body(ByteStream::from(body.clone()))
+                .content_type("application/json")
+                .send()
+                .await;
+            match written {
+                Ok(_) => return Ok(()),
+                Err(error)
+                    if matches!(error.code(), Some("PreconditionFailed") | Some("ConditionalRequestConflict")) =>
+                {
+                    if started.elapsed() >= timeout {
+                        let holder = self.holder().await.ok().flatten();
+                        let who = holder.map_or_else(
+                            || "another apply".to_string(),
+                            |lock| {
+                                format!(
+                                    "{} since {} (lock id {}, host {}, pid {})",
+                                    lock.holder, lock.since, lock.id, lock.host, lock.pid
+                                )
+                            },
+                        );
+                        bail!(
+                            "the organization is locked by {who}\nhint: wait for it to finish, raise --lock-timeout, or if its holder died run `landing-zone force-unlock <lock id>`"
+                        );
+                    }
+                    tokio::time::sleep(
+                        delay.min(timeout.saturating_sub(started.elapsed()).max(Duration::from_millis(50))),
+                    )
+                    .await;
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+                Err(error) => bail!("taking the lock failed: {}", crate::aws::errors::describe(&error)),
+            }
+        }
+    }
+
+    /// The current holder, if any.
+    pub async fn holder(&self) -> Result<Option<LockInfo>> {
+        match self.client.get_object().bucket(&self.bucket).key(LOCK_KEY).send().await {
+            Ok(output) => {
+                let bytes = output.body.collect().await.context("reading the lock object")?.into_bytes();
+                Ok(Some(serde_json::from_slice(&bytes).context("the lock object is not landing-zone's")?))
+            }
+            Err(error) if matches!(error.code(), Some("NoSuchKey") | Some("NoSuchBucket")) => Ok(None),
+            Err(error) => bail!("reading the lock failed: {}", crate::aws::errors::describe(&error)),
+        }
+    }
+
+    /// Releases the lock if `id` still holds it; `force` (force-unlock) names the id to free.
+    pub async fn release(&self, id: &str) -> Result<bool> {
+        match self.holder().await? {
+            Some(lock) if lock.id == id => {
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(LOCK_KEY)
+                    .send()
+                    .await
+                    .map_err(|error| anyhow!("releasing the lock failed: {}", crate::aws::errors::describe(&error)))?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Appends a record to the change history.
+    pub async fn record(&self, name: &str, record: &serde_json::Value) -> Result<()> {
+        let body = serde_json::to_vec_pretty(record)?;
+        with_retry(&RetryPolicy::default(), "PutObject", || {
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(format!("history/{name}.json"))
+                .body(ByteStream::from(body.clone()))
+                .content_type("application/json")
+                .send()
+        })
+        .await
+        .map_err(|error| anyhow!("writing the change history failed: {}", crate::aws::errors::describe(&error)))?;
+        Ok(())
+    }
+
+    /// Keys of the change history, oldest first.
+    pub async fn history(&self) -> Result<Vec<String>> {
+        let output =
+            self.client.list_objects_v2().bucket(&self.bucket).prefix("history/").send().await.map_err(|error| {
+                anyhow!("listing the change history failed: {}", crate::aws::errors::describe(&error))
+            })?;
+        let mut keys: Vec<String> =
+            output.contents.unwrap_or_default().into_iter().filter_map(|object| object.key).collect();
+        keys.sort();
+        Ok(keys)
+    }
+}

@@ -1,0 +1,452 @@
+//! `audit`: the posture report of DESIGN.md §1 — per account and control, whether the landing zone
+//! holds. Read-only by construction: every call here is a Get/List/Describe.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::aws::Clients;
+use crate::live::LiveOrganization;
+use crate::plan::planner::{denies, guards_trail};
+use crate::spec::{PolicyType, ValidSpec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The check could not be made (access denied, service not available).
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// `organization` or `<account name> (<id>)`.
+    pub scope: String,
+    pub control: String,
+    pub region: Option<String>,
+    pub status: Status,
+    pub detail: String,
+}
+
+impl Finding {
+    fn new(scope: &str, control: &str, region: Option<&str>, status: Status, detail: impl Into<String>) -> Finding {
+        Finding {
+            scope: scope.to_string(),
+            control: control.to_string(),
+            region: region.map(str::to_string),
+            status,
+            detail: detail.into(),
+        }
+    }
+}
+
+fn check(scope: &str, control: &str, region: Option<&str>, ok: bool, pass: &str, fail: &str) -> Finding {
+    if ok {
+        Finding::new(scope, control, region, Status::Pass, pass)
+    } else {
+        Finding::new(scope, control, region, Status::Fail, fail)
+    }
+}
+
+fn errored(scope: &str, control: &str, region: Option<&str>, error: impl std::fmt::Display) -> Finding {
+    Finding::new(scope, control, region, Status::Error, error.to_string())
+}
+
+/// Organization-level guardrails: SCPs attached to the root that guard the trail, restrict
+/// regions and freeze account-level Block Public Access. Pure.
+pub fn guardrail_findings(live: &LiveOrganization) -> Vec<Finding> {
+    let root = live.root.as_ref().map(|root| root.id.clone()).unwrap_or_default();
+    let attached_at_root: Vec<&Value> = live
+        .policies
+        .values()
+        .filter(|policy| policy.policy_type == PolicyType::ServiceControlPolicy && policy.targets.contains(&root))
+        .filter_map(|policy| policy.document.as_ref())
+        .collect();
+    let all_scps: Vec<&Value> = live
+        .policies
+        .values()
+        .filter(|policy| policy.policy_type == PolicyType::ServiceControlPolicy && !policy.targets.is_empty())
+        .filter_map(|policy| policy.document.as_ref())
+        .collect();
+    let restricts_regions = |document: &&Value| document.to_string().contains("aws:RequestedRegion");
+    vec![
+        check(
+            "organization",
+            "scp: organization trail protected",
+            None,
+            attached_at_root.iter().any(|document| guards_trail(document)),
+            "an SCP attached to the root denies stopping or deleting trails",
+            "no SCP attached to the root denies cloudtrail:StopLogging / DeleteTrail",
+        ),
+        check(
+            "organization",
+            "scp: region allow-list",
+            None,
+            all_scps.iter().any(restricts_regions),
+            "an attached SCP restricts aws:RequestedRegion",
+            "no attached SCP restricts regions",
+        ),
+        check(
+            "organization",
+            "scp: S3 Block Public Access frozen",
+            None,
+            all_scps.iter().any(|document| denies(document, "s3:PutAccountPublicAccessBlock", "").is_some()),
+            "an attached SCP denies changing account-level Block Public Access",
+            "no attached SCP denies s3:PutAccountPublicAccessBlock",
+        ),
+    ]
+}
+
+/// Reads everything the report needs and evaluates each control.
+pub async fn audit(
+    clients: &Clients,
+    live: &LiveOrganization,
+    valid: Option<&ValidSpec>,
+    regions: &[String],
+    parallelism: usize,
+) -> Result<Vec<Finding>> {
+    let mut findings = guardrail_findings(live);
+    let Some(organization) = &live.organization else {
+        findings.push(Finding::new("organization", "organization", None, Status::Fail, "no organization exists"));
+        return Ok(findings);
+    };
+    let management = organization.management_account_id.clone();
+    clients.sessions.set_management_account(&management).await;
+    let home = regions.first().cloned().unwrap_or_else(|| "us-east-1".to_string());
+    findings.extend(trail_findings(clients, &management, &home).await);
+
+    // Accounts the spec names, to report the others.
+    let spec_names: BTreeMap<String, String> = valid
+        .map(|valid| {
+            let desired = crate::plan::DesiredOrganization::from_spec(valid);
+            crate::operations::match_accounts(&desired, live).into_iter().map(|(name, id)| (id, name)).collect()
+        })
+        .unwrap_or_default();
+    let accounts: Vec<(String, String)> = live
+        .accounts
+        .values()
+        .filter(|account| account.status == "ACTIVE")
+        .map(|account| {
+            (account.id.clone(), format!("{} ({})", spec_names.get(&account.id).unwrap_or(&account.name), account.id))
+        })
+        .collect();
+    if valid.is_some() {
+        for (id, scope) in &accounts {
+            if !spec_names.contains_key(id) {
+                findings.push(Finding::new(scope, "in the spec", None, Status::Fail, "account is not in the spec"));
+            }
+        }
+    }
+    let per_account: Vec<Vec<Finding>> = stream::iter(accounts.iter())
+        .map(|(id, scope)| account_findings(clients, id, scope, &management, regions))
+        .buffer_unordered(parallelism.max(1))
+        .collect()
+        .await;
+    findings.extend(per_account.into_iter().flatten());
+
+    if let Some(log_archive) = valid.and_then(|valid| valid.spec.baseline.log_archive.as_ref()) {
+        let desired = valid.map(crate::plan::DesiredOrganization::from_spec);
+        let bunker_id = desired
+            .and_then(|desired| crate::operations::match_accounts(&desired, live).get(&log_archive.account).cloned());
+        match bunker_id {
+            Some(id) => {
+                let bucket = log_archive.bucket_name.clone().unwrap_or_else(|| format!("landing-zone-logs-{id}"));
+                findings.extend(bunker_findings(clients, &id, &bucket, &home).await);
+            }
+            None => findings.push(Finding::new(
+                "organization",
+                "log archive",
+                None,
+                Status::Fail,
+                "the log-archive account does not exist",
+            )),
+        }
+    }
+    findings.sort_by(|a, b| {
+        (a.scope.as_str(), a.control.as_str(), &a.region).cmp(&(b.scope.as_str(), b.control.as_str(), &b.region))
+    });
+    Ok(findings)
+}
+
+async fn trail_findings(clients: &Clients, management: &str, region: &str) -> Vec<Finding> {
+    let control = "organization trail";
+    let client = clients.sessions.cloudtrail(management, Some(region)).await;
+    let trails = match client.describe_trails().include_shadow_trails(true).send().await {
+        Ok(output) => output.trail_list.unwrap_or_default(),
+        Err(error) => return vec![errored("organization", control, None, crate::aws::errors::describe(&error))],
+    };
+    let Some(trail) = trails
+        .iter()
+        .find(|trail| trail.is_organization_trail == Some(true) && trail.is_multi_region_trail == Some(true))
+    else {
+        return vec![Finding::new("organization", control, None, Status::Fail, "no multi-region organization trail")];
+    };
+    let name = trail.name.clone().unwrap_or_default();
+    let logging =
+        match client.get_trail_status().name(trail.trail_arn.clone().unwrap_or_else(|| name.clone())).send().await {
+            Ok(status) => status.is_logging == Some(true),
+            Err(error) => return vec![errored("organization", control, None, crate::aws::errors::describe(&error))],
+        };
+    vec![
+        check("organization", control, None, true, &format!("`{name}` covers the organization in every region"), ""),
+        check(
+            "organization",
+            "organization trail: log file validation",
+            None,
+            trail.log_file_validation_enabled == Some(true),
+            "enabled",
+            "log file validation is off",
+        ),
+        check("organization", "organization trail: logging", None, logging, "logging", "the trail is not logging"),
+    ]
+}
+
+async fn account_findings(
+    clients: &Clients,
+    id: &str,
+    scope: &str,
+    management: &str,
+    regions: &[String],
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let iam = clients.sessions.iam(id).await;
+    match iam.get_account_summary().send().await {
+        Ok(output) => {
+            let summary = output.summary_map.unwrap_or_default();
+            let value =
+                |key: &str| summary.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| *v).unwrap_or_default();
+            findings.push(check(
+                scope,
+                "root MFA",
+                None,
+                value("AccountMFAEnabled") == 1,
+                "enabled",
+                "the root user has no MFA",
+            ));
+            findings.push(check(
+                scope,
+                "no root access keys",
+                None,
+                value("AccountAccessKeysPresent") == 0,
+                "none",
+                "the root user has access keys",
+            ));
+        }
+        Err(error) => findings.push(errored(scope, "root MFA", None, crate::aws::errors::describe(&error))),
+    }
+    match iam.get_account_password_policy().send().await {
+        Ok(output) => {
+            let length = output.password_policy.and_then(|p| p.minimum_password_length).unwrap_or(0);
+            findings.push(check(
+                scope,
+                "password policy",
+                None,
+                length >= 14,
+                &format!("minimum length {length}"),
+                &format!("minimum length {length} is below 14"),
+            ));
+        }
+        Err(error) if crate::aws::errors::is_not_found(&error) => {
+            findings.push(Finding::new(scope, "password policy", None, Status::Fail, "no password policy"));
+        }
+        Err(error) => findings.push(errored(scope, "password policy", None, crate::aws::errors::describe(&error))),
+    }
+    let s3control = clients.sessions.s3control(id).await;
+    match s3control.get_public_access_block().account_id(id).send().await {
+        Ok(output) => {
+            let block = output.public_access_block_configuration;
+            let all = block.is_some_and(|b| {
+                b.block_public_acls == Some(true)
+                    && b.ignore_public_acls == Some(true)
+                    && b.block_public_policy == Some(true)
+                    && b.restrict_public_buckets == Some(true)
+            });
+            findings.push(check(
+                scope,
+                "S3 Block Public Access",
+                None,
+                all,
+                "all four settings on",
+                "not every setting is on",
+            ));
+        }
+        Err(error) if error.code() == Some("NoSuchPublicAccessBlockConfiguration") => {
+            findings.push(Finding::new(scope, "S3 Block Public Access", None, Status::Fail, "not configured"));
+        }
+        Err(error) => {
+            findings.push(errored(scope, "S3 Block Public Access", None, crate::aws::errors::describe(&error)))
+        }
+    }
+    let account = clients.sessions.account(management).await;
+    let request =
+        account.get_alternate_contact().alternate_contact_type(aws_sdk_account::types::AlternateContactType::Security);
+    let request = if id == management { request } else { request.account_id(id) };
+    match request.send().await {
+        Ok(output) => findings.push(check(
+            scope,
+            "security contact",
+            None,
+            output.alternate_contact.is_some(),
+            "set",
+            "no security contact",
+        )),
+        Err(error) if error.code() == Some("ResourceNotFoundException") => {
+            findings.push(Finding::new(scope, "security contact", None, Status::Fail, "no security contact"));
+        }
+        Err(error) => findings.push(errored(scope, "security contact", None, crate::aws::errors::describe(&error))),
+    }
+    for region in regions {
+        let guardduty = clients.sessions.guardduty(id, Some(region)).await;
+        match guardduty.list_detectors().send().await {
+            Ok(output) => findings.push(check(
+                scope,
+                "GuardDuty",
+                Some(region),
+                output.detector_ids.is_some_and(|ids| !ids.is_empty()),
+                "detector present",
+                "no detector",
+            )),
+            Err(error) => {
+                findings.push(errored(scope, "GuardDuty", Some(region), crate::aws::errors::describe(&error)))
+            }
+        }
+        let hub = clients.sessions.securityhub(id, Some(region)).await;
+        match hub.describe_hub().send().await {
+            Ok(_) => findings.push(Finding::new(scope, "Security Hub", Some(region), Status::Pass, "enabled")),
+            Err(error)
+                if matches!(error.code(), Some("InvalidAccessException") | Some("ResourceNotFoundException")) =>
+            {
+                findings.push(Finding::new(scope, "Security Hub", Some(region), Status::Fail, "not enabled"));
+            }
+            Err(error) => {
+                findings.push(errored(scope, "Security Hub", Some(region), crate::aws::errors::describe(&error)))
+            }
+        }
+    }
+    findings
+}
+
+async fn bunker_findings(clients: &Clients, account: &str, bucket: &str, region: &str) -> Vec<Finding> {
+    let scope = format!("log archive ({account})");
+    let s3 = clients.sessions.s3(account, Some(region)).await;
+    let mut findings = Vec::new();
+    match s3.get_bucket_versioning().bucket(bucket).send().await {
+        Ok(output) => findings.push(check(
+            &scope,
+            "bunker bucket: versioning",
+            None,
+            output.status.is_some_and(|s| s.as_str() == "Enabled"),
+            "enabled",
+            "versioning is not enabled",
+        )),
+        Err(error) => {
+            findings.push(errored(
+                &scope,
+                "bunker bucket",
+                None,
+                format!("`{bucket}`: {}", crate::aws::errors::describe(&error)),
+            ));
+            return findings;
+        }
+    }
+    let kms = match s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(output) => output.server_side_encryption_configuration.is_some_and(|configuration| {
+            configuration.rules.iter().any(|rule| {
+                rule.apply_server_side_encryption_by_default
+                    .as_ref()
+                    .is_some_and(|d| d.sse_algorithm.as_str() == "aws:kms")
+            })
+        }),
+        Err(_) => false,
+    };
+    findings.push(check(
+        &scope,
+        "bunker bucket: SSE-KMS",
+        None,
+        kms,
+        "aws:kms by default",
+        "not encrypted with KMS by default",
+    ));
+    let blocked = match s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(output) => output.public_access_block_configuration.is_some_and(|b| {
+            b.block_public_acls == Some(true)
+                && b.block_public_policy == Some(true)
+                && b.restrict_public_buckets == Some(true)
+        }),
+        Err(_) => false,
+    };
+    findings.push(check(
+        &scope,
+        "bunker bucket: public access blocked",
+        None,
+        blocked,
+        "blocked",
+        "public access not blocked",
+    ));
+    let tls = match s3.get_bucket_policy().bucket(bucket).send().await {
+        Ok(output) => output.policy.unwrap_or_default().contains("aws:SecureTransport"),
+        Err(_) => false,
+    };
+    findings.push(check(
+        &scope,
+        "bunker bucket: TLS only",
+        None,
+        tls,
+        "non-TLS access denied",
+        "no aws:SecureTransport deny",
+    ));
+    findings
+}
+
+/// Whether any finding failed or could not be checked.
+pub fn has_failures(findings: &[Finding]) -> bool {
+    findings.iter().any(|finding| finding.status != Status::Pass)
+}
+
+/// A plain text table.
+pub fn render_table(findings: &[Finding]) -> String {
+    let widths = findings.iter().fold((5, 7, 6), |(s, c, r), f| {
+        (s.max(f.scope.len()), c.max(f.control.len()), r.max(f.region.as_deref().map_or(1, str::len)))
+    });
+    let mut out = format!(
+        "{:<w0$}  {:<w1$}  {:<w2$}  {:<6}  DETAIL\n",
+        "SCOPE",
+        "CONTROL",
+        "REGION",
+        "STATUS",
+        w0 = widths.0,
+        w1 = widths.1,
+        w2 = widths.2
+    );
+    for finding in findings {
+        let status = match finding.status {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Error => "ERROR",
+        };
+        out.push_str(&format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:<6}  {}\n",
+            finding.scope,
+            finding.control,
+            finding.region.as_deref().unwrap_or("-"),
+            status,
+            finding.detail,
+            w0 = widths.0,
+            w1 = widths.1,
+            w2 = widths.2
+        ));
+    }
+    let failed = findings.iter().filter(|f| f.status != Status::Pass).count();
+    out.push_str(&format!(
+        "\n{} checks, {} passed, {} failed or not checkable.\n",
+        findings.len(),
+        findings.len() - failed,
+        failed
+    ));
+    out
+}

@@ -1,0 +1,48 @@
+//! `landing-zone audit`: the posture report, as a table or JSON; exits 1 when a control fails.
+
+use clap::{Args, ValueEnum};
+
+use super::{runtime, GlobalOptions, EXIT_ERROR, EXIT_OK};
+use crate::audit::{audit, has_failures, render_table};
+use crate::live::{read_organization, ReadScope};
+use crate::operations::connect;
+use crate::spec::load_spec;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+    pub format: AuditFormat,
+    /// Regions to check regional services in (default: the spec's, else the session's).
+    #[arg(long = "regions", value_delimiter = ',')]
+    pub regions: Vec<String>,
+}
+
+pub fn run(global: &GlobalOptions, args: &AuditArgs) -> anyhow::Result<u8> {
+    // The spec is optional: without it, the report covers what the organization has.
+    let valid = if global.file.exists() { Some(load_spec(&global.file)?) } else { None };
+    let findings = runtime()?.block_on(async {
+        let clients = connect(&global.connect_options(), valid.as_ref()).await;
+        let live = read_organization(&clients.organizations, &ReadScope::default(), global.parallelism).await?;
+        let mut regions = args.regions.clone();
+        if regions.is_empty() {
+            regions = match &valid {
+                Some(valid) => valid.spec.organization.regions.clone(),
+                None => clients.organizations.config().region().map(|r| vec![r.to_string()]).unwrap_or_default(),
+            };
+        }
+        audit(&clients, &live, valid.as_ref(), &regions, global.parallelism).await
+    })?;
+    match args.format {
+        AuditFormat::Text => print!("{}", render_table(&findings)),
+        AuditFormat::Json => {
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "findings": findings }))?)
+        }
+    }
+    Ok(if has_failures(&findings) { EXIT_ERROR } else { EXIT_OK })
+}

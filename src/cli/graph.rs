@@ -1,0 +1,43 @@
+//! `landing-zone graph`: draw the spec's (or with `--live`, the organization's) OU tree.
+
+use clap::{Args, ValueEnum};
+
+use super::{runtime, GlobalOptions, EXIT_OK};
+use crate::live::{read_organization, ReadScope};
+use crate::operations::connect;
+use crate::plan::graph::{dot, mermaid, Tree};
+use crate::plan::DesiredOrganization;
+use crate::spec::load_spec;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
+    /// Draw the live organization instead of the spec.
+    #[arg(long)]
+    pub live: bool,
+}
+
+pub fn run(global: &GlobalOptions, args: &GraphArgs) -> anyhow::Result<u8> {
+    let tree = if args.live {
+        let valid = load_spec(&global.file).ok();
+        let live = runtime()?.block_on(async {
+            let clients = connect(&global.connect_options(), valid.as_ref()).await;
+            read_organization(&clients.organizations, &ReadScope::default(), global.parallelism).await
+        })?;
+        Tree::from_live(&live)
+    } else {
+        Tree::from_desired(&DesiredOrganization::from_spec(&load_spec(&global.file)?))
+    };
+    match args.format {
+        GraphFormat::Mermaid => print!("{}", mermaid(&tree)),
+        GraphFormat::Dot => print!("{}", dot(&tree)),
+    }
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,181 @@
+//! Draws an organization tree (from the spec or from the live organization) as Mermaid or
+//! Graphviz DOT, with the nodes a plan touches marked. Pure: text in, text out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use super::action::{Action, Plan, TargetRef};
+use super::desired::DesiredOrganization;
+use crate::live::LiveOrganization;
+use crate::spec::ROOT;
+
+/// OUs by path and accounts with the path of their OU.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tree {
+    pub units: BTreeSet<String>,
+    /// Account name -> OU path (`Root` for the root).
+    pub accounts: BTreeMap<String, String>,
+    /// Node keys (`unit:<path>`, `account:<name>`) to highlight.
+    pub touched: BTreeSet<String>,
+}
+
+impl Tree {
+    pub fn from_desired(desired: &DesiredOrganization) -> Tree {
+        Tree {
+            units: desired.units.iter().map(|unit| unit.path.clone()).collect(),
+            accounts: desired.accounts.iter().map(|a| (a.name.clone(), a.unit_path.clone())).collect(),
+            touched: BTreeSet::new(),
+        }
+    }
+
+    pub fn from_live(live: &LiveOrganization) -> Tree {
+        Tree {
+            units: live.units_by_path().into_keys().collect(),
+            accounts: live
+                .accounts
+                .values()
+                .map(|account| {
+                    (account.name.clone(), live.path_of(&account.parent_id).unwrap_or_else(|| ROOT.to_string()))
+                })
+                .collect(),
+            touched: BTreeSet::new(),
+        }
+    }
+
+    /// Marks every OU and account a plan changes (attachments mark their target).
+    pub fn mark(mut self, plan: &Plan) -> Tree {
+        for planned in &plan.actions {
+            let key = match &planned.action {
+                Action::CreateUnit { path, .. } | Action::RenameUnit { path, .. } | Action::DeleteUnit { path, .. } => {
+                    format!("unit:{path}")
+                }
+                Action::CreateAccount { name, .. } | Action::CloseAccount { name, .. } => format!("account:{name}"),
+                Action::MoveAccount { account, .. } => format!("account:{}", account.name()),
+                Action::ConfigureControl { control, .. } => format!("account:{}", control.account),
+                Action::AttachPolicy { target, .. } | Action::DetachPolicy { target, .. } => match target {
+                    TargetRef::Unit { unit } => format!("unit:{}", unit.path()),
+                    TargetRef::Account { account } => format!("account:{}", account.name()),
+                },
+                Action::UpdateTags { resource, .. } => resource.replacen(' ', ":", 1),
+                _ => continue,
+            };
+            self.touched.insert(key);
+        }
+        self
+    }
+
+    fn parent_of(path: &str) -> String {
+        path.rsplit_once('/').map_or_else(|| ROOT.to_string(), |(parent, _)| parent.to_string())
+    }
+
+    fn name_of(path: &str) -> &str {
+        path.rsplit('/').next().unwrap_or(path)
+    }
+
+    /// Stable node ids (`n0`, `n1`…) by key, Root first.
+    fn ids(&self) -> BTreeMap<String, String> {
+        let mut ids = BTreeMap::new();
+        ids.insert(format!("unit:{ROOT}"), "n0".to_string());
+        for (index, path) in self.units.iter().enumerate() {
+            ids.insert(format!("unit:{path}"), format!("u{index}"));
+        }
+        for (index, name) in self.accounts.keys().enumerate() {
+            ids.insert(format!("account:{name}"), format!("a{index}"));
+        }
+        ids
+    }
+}
+
+fn escape(label: &str) -> String {
+    label.replace('"', "'")
+}
+
+/// A Mermaid flowchart; touched nodes carry the `changed` class.
+pub fn mermaid(tree: &Tree) -> String {
+    let ids = tree.ids();
+    let mut out = String::from("flowchart TD\n");
+    let _ = writeln!(out, "  n0[\"Root\"]");
+    for path in &tree.units {
+        let _ = writeln!(out, "  {}[\"{}\"]", ids[&format!("unit:{path}")], escape(Tree::name_of(path)));
+    }
+    for name in tree.accounts.keys() {
+        let _ = writeln!(out, "  {}([\"{}\"])", ids[&format!("account:{name}")], escape(name));
+    }
+    for path in &tree.units {
+        let parent = ids.get(&format!("unit:{}", Tree::parent_of(path))).cloned().unwrap_or_else(|| "n0".to_string());
+        let _ = writeln!(out, "  {parent} --> {}", ids[&format!("unit:{path}")]);
+    }
+    for (name, unit) in &tree.accounts {
+        let parent = ids.get(&format!("unit:{unit}")).cloned().unwrap_or_else(|| "n0".to_string());
+        let _ = writeln!(out, "  {parent} --> {}", ids[&format!("account:{name}")]);
+    }
+    let touched: Vec<&String> = tree.touched.iter().filter_map(|key| ids.get(key)).collect();
+    if !touched.is_empty() {
+        out.push_str("  classDef changed fill:#fff3bf,stroke:#e67700,stroke-width:2px\n");
+        let _ = writeln!(out, "  class {} changed", touched.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(","));
+    }
+    out
+}
+
+/// A Graphviz digraph; touched nodes are filled.
+pub fn dot(tree: &Tree) -> String {
+    let ids = tree.ids();
+    let style = |key: &str| if tree.touched.contains(key) { ", style=filled, fillcolor=\"#fff3bf\"" } else { "" };
+    let mut out = String::from("digraph organization {\n  rankdir=TB;\n  n0 [label=\"Root\", shape=box];\n");
+    for path in &tree.units {
+        let key = format!("unit:{path}");
+        let _ = writeln!(out, "  {} [label=\"{}\", shape=box{}];", ids[&key], escape(Tree::name_of(path)), style(&key));
+    }
+    for name in tree.accounts.keys() {
+        let key = format!("account:{name}");
+        let _ = writeln!(out, "  {} [label=\"{}\", shape=ellipse{}];", ids[&key], escape(name), style(&key));
+    }
+    for path in &tree.units {
+        let parent = ids.get(&format!("unit:{}", Tree::parent_of(path))).cloned().unwrap_or_else(|| "n0".to_string());
+        let _ = writeln!(out, "  {parent} -> {};", ids[&format!("unit:{path}")]);
+    }
+    for (name, unit) in &tree.accounts {
+        let parent = ids.get(&format!("unit:{unit}")).cloned().unwrap_or_else(|| "n0".to_string());
+        let _ = writeln!(out, "  {parent} -> {};", ids[&format!("account:{name}")]);
+    }
+    out.push_str("}\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> Tree {
+        Tree {
+            units: ["Workloads", "Workloads/Prod"].iter().map(|s| s.to_string()).collect(),
+            accounts: [("app-prod", "Workloads/Prod"), ("management", "Root")]
+                .iter()
+                .map(|(a, u)| (a.to_string(), u.to_string()))
+                .collect(),
+            touched: ["account:app-prod".to_string()].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn mermaid_links_units_and_accounts_and_marks_changes() {
+        let text = mermaid(&tree());
+        assert!(text.starts_with("flowchart TD\n"));
+        assert!(
+            text.contains("n0 --> u0")
+                && text.contains("u0 --> u1")
+                && text.contains("u1 --> a0")
+                && text.contains("n0 --> a1"),
+            "{text}"
+        );
+        assert!(text.contains("class a0 changed"), "{text}");
+    }
+
+    #[test]
+    fn dot_is_a_digraph_with_filled_changes() {
+        let text = dot(&tree());
+        assert!(text.starts_with("digraph organization {"));
+        assert!(text.contains("a0 [label=\"app-prod\", shape=ellipse, style=filled"), "{text}");
+        assert!(text.contains("u1 -> a0;"));
+    }
+}
