@@ -1,0 +1,347 @@
+//! The team workflow against moto: saved plans refused when the world moved, pull-request
+//! markdown, graphs, the apply lock (waiting, refusing, force-unlock) and change history, and
+//! `import` round trips (of an applied spec and of an organization built by hand).
+
+mod support;
+
+use aws_sdk_organizations::types::{OrganizationFeatureSet, PolicyType, Tag};
+use aws_sdk_organizations::Client;
+use support::{spec_workspace, stderr, stdout, Moto};
+
+const MANAGEMENT: &str = "123456789012";
+
+fn state_bucket() -> String {
+    format!("landing-zone-state-{MANAGEMENT}-us-east-1")
+}
+
+async fn account_id(client: &Client, email: &str) -> String {
+    let accounts = client.list_accounts().send().await.expect("accounts").accounts.unwrap_or_default();
+    accounts.into_iter().find(|a| a.email.as_deref() == Some(email)).and_then(|a| a.id).expect("account")
+}
+
+async fn parent_of(client: &Client, id: &str) -> String {
+    client.list_parents().child_id(id).send().await.expect("parents").parents.expect("p")[0].id.clone().expect("id")
+}
+
+#[tokio::test]
+async fn saved_plans_apply_only_if_nothing_changed() {
+    let moto = Moto::start_with_managed_policies();
+    let workspace = spec_workspace(&[]);
+    let dir = workspace.path();
+    let output = moto.run(&["apply", "--auto-approve"], dir);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    // A reviewed change: sandbox moves to Workloads/Dev.
+    let spec = std::fs::read_to_string(dir.join("landing-zone.yaml")).expect("spec");
+    let moved = spec.replacen("unit: Sandbox", "unit: Workloads/Dev", 1);
+    assert_ne!(spec, moved, "the edit applies");
+    std::fs::write(dir.join("landing-zone.yaml"), &moved).expect("write");
+    let saved = moto.run(&["plan", "--out", "reviewed.plan"], dir);
+    assert_eq!(saved.status.code(), Some(0), "{}", stderr(&saved));
+    let text = std::fs::read_to_string(dir.join("reviewed.plan")).expect("plan file");
+    assert!(!text.contains("testing"), "a saved plan holds no credentials");
+
+    // Someone changes the organization by hand before the plan is applied: it is refused.
+    let client = Client::new(&moto.sdk_config().await);
+    let app_dev = account_id(&client, "aws+app-dev@example.com").await;
+    let before = parent_of(&client, &app_dev).await;
+    let root = client.list_roots().send().await.expect("roots").roots.expect("r")[0].id.clone().expect("id");
+    client
+        .move_account()
+        .account_id(&app_dev)
+        .source_parent_id(&before)
+        .destination_parent_id(&root)
+        .send()
+        .await
+        .expect("move");
+    let refused = moto.run(&["apply", "reviewed.plan"], dir);
+    assert_eq!(refused.status.code(), Some(1));
+    let message = stderr(&refused);
+    assert!(message.contains("changed since the saved plan") && message.contains("app-dev"), "{message}");
+    let sandbox = account_id(&client, "aws+sandbox@example.com").await;
+    let sandbox_parent = parent_of(&client, &sandbox).await;
+    assert_ne!(
+        client
+            .describe_organizational_unit()
+            .organizational_unit_id(&sandbox_parent)
+            .send()
+            .await
+            .expect("ou")
+            .organizational_unit
+            .expect("ou")
+            .name
+            .as_deref(),
+        Some("Dev"),
+        "nothing of the refused plan was applied"
+    );
+
+    // Put it back, re-plan, and the saved plan applies exactly.
+    client
+        .move_account()
+        .account_id(&app_dev)
+        .source_parent_id(&root)
+        .destination_parent_id(&before)
+        .send()
+        .await
+        .expect("move back");
+    let saved = moto.run(&["plan", "--out", "reviewed.plan"], dir);
+    assert_eq!(saved.status.code(), Some(0));
+    let applied = moto.run(&["apply", "reviewed.plan"], dir);
+    assert_eq!(applied.status.code(), Some(0), "{}\n{}", stdout(&applied), stderr(&applied));
+    let dev_name = client
+        .describe_organizational_unit()
+        .organizational_unit_id(parent_of(&client, &sandbox).await)
+        .send()
+        .await
+        .expect("ou")
+        .organizational_unit
+        .expect("ou")
+        .name;
+    assert_eq!(dev_name.as_deref(), Some("Dev"));
+
+    // A plan made for another spec is refused before any call.
+    std::fs::write(dir.join("landing-zone.yaml"), &spec).expect("write");
+    let stale = moto.run(&["apply", "reviewed.plan"], dir);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(stderr(&stale).contains("the spec changed"), "{}", stderr(&stale));
+}
+
+#[tokio::test]
+async fn markdown_and_graphs_show_the_change_on_the_tree() {
+    let moto = Moto::start_with_managed_policies();
+    let workspace = spec_workspace(&[]);
+    let dir = workspace.path();
+    assert_eq!(moto.run(&["apply", "--auto-approve"], dir).status.code(), Some(0));
+    let client = Client::new(&moto.sdk_config().await);
+    let policies = client.list_policies().filter(PolicyType::ServiceControlPolicy).send().await.expect("policies");
+    let leave = policies
+        .policies
+        .unwrap_or_default()
+        .into_iter()
+        .find(|p| p.name.as_deref() == Some("deny-leave-organization"))
+        .expect("policy");
+    client
+        .update_policy()
+        .policy_id(leave.id.expect("id"))
+        .content(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#)
+        .send()
+        .await
+        .expect("update");
+    let spec = std::fs::read_to_string(dir.join("landing-zone.yaml")).expect("spec");
+    std::fs::write(dir.join("landing-zone.yaml"), spec.replacen("unit: Sandbox", "unit: Workloads/Dev", 1))
+        .expect("write");
+
+    let markdown = stdout(&moto.run(&["plan", "--format", "markdown"], dir));
+    // Moving sandbox under Workloads also brings it the DeploymentRole that Workloads carries.
+    assert!(markdown.contains("**Plan: 1 to add, 2 to change, 0 to destroy.**"), "{markdown}");
+    assert!(markdown.contains("iam_role/DeploymentRole in sandbox"), "{markdown}");
+    assert!(
+        markdown
+            .contains("<details><summary><code>~</code> policy deny-leave-organization — reaches 8 accounts</summary>"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("```diff") && markdown.contains("-      \"Action\": \"s3:*\","), "{markdown}");
+    assert!(markdown.contains("```mermaid\nflowchart TD"), "{markdown}");
+    assert!(markdown.contains("| `move_account` | 1 |"), "{markdown}");
+    let changed_line =
+        markdown.lines().find(|line| line.contains("changed") && line.starts_with("  class ")).expect("marked nodes");
+    assert!(!changed_line.is_empty());
+
+    let mermaid = stdout(&moto.run(&["graph"], dir));
+    assert!(
+        mermaid.starts_with("flowchart TD")
+            && mermaid.contains("[\"Workloads\"]")
+            && mermaid.contains("([\"sandbox\"])"),
+        "{mermaid}"
+    );
+    let dot = stdout(&moto.run(&["graph", "--format", "dot", "--live"], dir));
+    assert!(dot.starts_with("digraph organization") && dot.contains("label=\"Prod\""), "{dot}");
+}
+
+#[tokio::test]
+async fn applies_never_interleave() {
+    let moto = Moto::start_with_managed_policies();
+    let workspace = spec_workspace(&[]);
+    let dir = workspace.path();
+    assert_eq!(moto.run(&["apply", "--auto-approve"], dir).status.code(), Some(0));
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&moto.sdk_config().await).force_path_style(true).build(),
+    );
+    let history = s3.list_objects_v2().bucket(state_bucket()).prefix("history/").send().await.expect("history");
+    assert_eq!(history.key_count(), Some(1), "the first apply left one history record");
+    assert!(s3.get_object().bucket(state_bucket()).key("lock.json").send().await.is_err(), "the lock was released");
+
+    // Somebody else holds the lock: apply waits, then refuses, naming the holder.
+    let held = r#"{"id":"deadbeef00000001","holder":"arn:aws:iam::123456789012:user/alice","since":"2026-11-22T10:00:00Z","host":"ci-7","pid":4242}"#;
+    s3.put_object()
+        .bucket(state_bucket())
+        .key("lock.json")
+        .body(held.as_bytes().to_vec().into())
+        .send()
+        .await
+        .expect("lock");
+    let spec = std::fs::read_to_string(dir.join("landing-zone.yaml")).expect("spec");
+    std::fs::write(dir.join("landing-zone.yaml"), spec.replacen("unit: Sandbox", "unit: Workloads/Dev", 1))
+        .expect("write");
+    let blocked = moto.run(&["apply", "--auto-approve", "--lock-timeout", "1"], dir);
+    assert_eq!(blocked.status.code(), Some(1));
+    let message = stderr(&blocked);
+    assert!(
+        message.contains("user/alice") && message.contains("deadbeef00000001") && message.contains("force-unlock"),
+        "{message}"
+    );
+    assert_eq!(moto.run(&["plan", "--detailed-exitcode"], dir).status.code(), Some(2), "nothing was applied");
+
+    let wrong = moto.run(&["force-unlock", "0000000000000000"], dir);
+    assert_eq!(wrong.status.code(), Some(1), "a wrong id frees nothing");
+    let freed = moto.run(&["force-unlock", "deadbeef00000001"], dir);
+    assert_eq!(freed.status.code(), Some(0), "{}", stderr(&freed));
+
+    // Two applies at once: one waits for the other; the second then finds nothing to do.
+    let binary = env!("CARGO_BIN_EXE_landing-zone");
+    let spawn = || {
+        std::process::Command::new(binary)
+            .args(["apply", "--auto-approve", "--lock-timeout", "120"])
+            .current_dir(dir)
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+    };
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(spawn);
+        let second = scope.spawn(spawn);
+        (first.join().expect("join").expect("run"), second.join().expect("join").expect("run"))
+    });
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    let moves =
+        [&first, &second].iter().filter(|output| stdout(output).contains("unit: Sandbox → Workloads/Dev")).count();
+    assert!(moves >= 1, "one of them moved the account");
+    let applied = [&first, &second].iter().filter(|output| stdout(output).contains("Apply complete")).count();
+    assert_eq!(applied, 1, "the other re-planned under the lock and found nothing to do");
+    assert_eq!(moto.run(&["plan", "--detailed-exitcode"], dir).status.code(), Some(0));
+}
+
+#[tokio::test]
+async fn import_round_trips_an_applied_spec() {
+    let moto = Moto::start_with_managed_policies();
+    let workspace = spec_workspace(&[]);
+    assert_eq!(moto.run(&["apply", "--auto-approve"], workspace.path()).status.code(), Some(0));
+    let imported = tempfile::tempdir().expect("dir");
+    let output = moto.run(&["import", "--out", ".", "--regions", "us-east-1,eu-west-1"], imported.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(imported.path().join("policies/region-allow-list.json").exists());
+    assert_eq!(moto.run(&["validate"], imported.path()).status.code(), Some(0));
+    let plan = moto.run(&["plan", "--detailed-exitcode"], imported.path());
+    assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
+}
+
+#[tokio::test]
+async fn import_adopts_an_organization_built_by_hand() {
+    let moto = Moto::start();
+    let client = Client::new(&moto.sdk_config().await);
+    client.create_organization().feature_set(OrganizationFeatureSet::All).send().await.expect("org");
+    let root = client.list_roots().send().await.expect("roots").roots.expect("r")[0].id.clone().expect("id");
+    client.enable_policy_type().root_id(&root).policy_type(PolicyType::ServiceControlPolicy).send().await.expect("scp");
+    let team = client.create_organizational_unit().parent_id(&root).name("Team A").send().await.expect("ou");
+    let team = team.organizational_unit.expect("ou").id.expect("id");
+    let nested = client.create_organizational_unit().parent_id(&team).name("Nested").send().await.expect("ou");
+    let nested = nested.organizational_unit.expect("ou").id.expect("id");
+    client
+        .tag_resource()
+        .resource_id(&nested)
+        .tags(Tag::builder().key("owner").value("team-a").build().expect("tag"))
+        .send()
+        .await
+        .expect("tag");
+    for (name, email) in [("alpha", "alpha@example.com"), ("alpha", "alpha2@example.com")] {
+        let created = client.create_account().account_name(name).email(email).send().await.expect("account");
+        let id = created.create_account_status.expect("status").account_id.expect("id");
+        client
+            .move_account()
+            .account_id(&id)
+            .source_parent_id(&root)
+            .destination_parent_id(&nested)
+            .send()
+            .await
+            .expect("move");
+    }
+    let policy = client
+        .create_policy()
+        .name("no ec2/rds")
+        .description("hand made")
+        .content(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["ec2:*","rds:*"],"Resource":"*"}]}"#,
+        )
+        .r#type(PolicyType::ServiceControlPolicy)
+        .tags(Tag::builder().key("team").value("a").build().expect("tag"))
+        .send()
+        .await
+        .expect("policy");
+    let policy = policy.policy.expect("p").policy_summary.expect("s").id.expect("id");
+    client.attach_policy().policy_id(&policy).target_id(&team).send().await.expect("attach");
+
+    let dir = tempfile::tempdir().expect("dir");
+    let output = moto.run(&["import", "--out", "."], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let spec = std::fs::read_to_string(dir.path().join("landing-zone.yaml")).expect("spec");
+    assert!(spec.contains("Team A:") && spec.contains("owner: team-a"), "{spec}");
+    assert!(spec.contains("alpha-"), "two accounts named alike get distinct keys: {spec}");
+    let validate = moto.run(&["validate"], dir.path());
+    assert_eq!(validate.status.code(), Some(0), "{}", stderr(&validate));
+    let plan = moto.run(&["plan", "--detailed-exitcode"], dir.path());
+    assert_eq!(plan.status.code(), Some(0), "{}\n{}", stdout(&plan), stderr(&plan));
+
+    // Removing the adopted policy from the spec does not delete it: the tool did not create it.
+    let without: String = std::fs::read_to_string(dir.path().join("landing-zone.yaml"))
+        .expect("spec")
+        .split("\npolicies:\n")
+        .next()
+        .expect("head")
+        .to_string();
+    let rest = spec.split("\npolicies:\n").nth(1).expect("policies section");
+    let after_policies =
+        rest.split_once("\nbaseline:").map(|(_, tail)| format!("\nbaseline:{tail}")).unwrap_or_default();
+    std::fs::write(dir.path().join("landing-zone.yaml"), format!("{without}\n{after_policies}")).expect("write");
+    let plan = moto.run(&["plan", "--format", "json"], dir.path());
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&plan)).expect("json");
+    assert_eq!(plan["actions"].as_array().map(Vec::len), Some(0), "{plan:#}");
+    assert!(plan["notes"].to_string().contains("no ec2/rds"), "reported as unmanaged: {plan:#}");
+}
+
+#[tokio::test]
+async fn audit_reports_the_posture_and_fails_on_gaps() {
+    let moto = Moto::start_with_managed_policies();
+    let workspace = spec_workspace(&[]);
+    let dir = workspace.path();
+    let before = moto.run(&["audit", "--format", "json"], dir);
+    assert_eq!(before.status.code(), Some(1), "no organization yet is a failing posture");
+
+    assert_eq!(moto.run(&["apply", "--auto-approve"], dir).status.code(), Some(0));
+    let output = moto.run(&["audit", "--format", "json"], dir);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json");
+    let findings = report["findings"].as_array().expect("findings");
+    let status = |scope_part: &str, control: &str| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| f["scope"].as_str().unwrap_or("").contains(scope_part) && f["control"] == control)
+            .map(|f| f["status"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert_eq!(status("app-prod", "password policy"), ["PASS"]);
+    assert_eq!(status("sandbox", "S3 Block Public Access"), ["PASS"]);
+    assert_eq!(status("security", "security contact"), ["PASS"]);
+    assert_eq!(status("organization", "scp: organization trail protected"), ["PASS"]);
+    assert_eq!(status("organization", "scp: region allow-list"), ["PASS"]);
+    assert_eq!(status("organization", "scp: S3 Block Public Access frozen"), ["PASS"]);
+    // moto's root users have no MFA: the report says so and the exit status fails.
+    assert_eq!(status("app-prod", "root MFA"), ["FAIL"]);
+    assert_eq!(output.status.code(), Some(1));
+
+    let text = stdout(&moto.run(&["audit"], dir));
+    assert!(text.starts_with("SCOPE") && text.contains("PASS") && text.contains("checks,"), "{text}");
+}
