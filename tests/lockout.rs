@@ -1,0 +1,95 @@
+//! The planner orders SCPs that freeze a setting after the executor has set it, and warns when
+//! such an SCP does not exempt the executor's role (DESIGN.md §3, lock-out). Pure: no emulator.
+
+use std::path::Path;
+
+use landing_zone::plan::{plan, Action, DesiredOrganization, PlanOptions};
+use landing_zone::spec::load_spec_from_str;
+
+fn spec(condition: &str) -> String {
+    format!(
+        r#"version: 1
+organization:
+  policy_types: [SERVICE_CONTROL_POLICY]
+  management_account: management
+  regions: [us-east-1]
+units:
+  Workloads: {{}}
+accounts:
+  management: {{ email: root@example.com }}
+  app: {{ email: app@example.com, unit: Workloads }}
+policies:
+  freeze-bpa:
+    document:
+      Version: "2012-10-17"
+      Statement:
+        - Effect: Deny
+          Action: s3:PutAccountPublicAccessBlock
+          Resource: "*"
+          {condition}
+    targets: {{ units: [Workloads] }}
+baseline:
+  s3_block_public_access: {{ targets: {{ units: [Root] }} }}
+"#
+    )
+}
+
+fn planned(condition: &str) -> landing_zone::plan::Plan {
+    let valid = load_spec_from_str(Path::new("landing-zone.yaml"), spec(condition)).expect("valid spec");
+    let desired = DesiredOrganization::from_spec(&valid);
+    plan(&desired, &Default::default(), PlanOptions::default()).expect("plan")
+}
+
+#[test]
+fn freezing_scp_waits_for_the_setting_and_warns_without_an_exemption() {
+    let plan = planned("");
+    let control = plan
+        .actions
+        .iter()
+        .find(|a| matches!(&a.action, Action::ConfigureControl { control, .. } if control.account == "app"))
+        .expect("BPA in app");
+    let attach = plan
+        .actions
+        .iter()
+        .find(|a| matches!(&a.action, Action::AttachPolicy { policy, .. } if policy.name() == "freeze-bpa"))
+        .expect("attachment");
+    assert!(attach.depends_on.contains(&control.index), "attach waits for the BPA setting: {attach:?}");
+    assert!(
+        plan.warnings.iter().any(|w| w.contains("lock-out")
+            && w.contains("freeze-bpa")
+            && w.contains("s3:PutAccountPublicAccessBlock")),
+        "{:?}",
+        plan.warnings
+    );
+}
+
+#[test]
+fn an_exemption_for_the_executor_role_silences_the_warning_but_keeps_the_order() {
+    let plan = planned(
+        "Condition: { ArnNotLike: { \"aws:PrincipalArn\": \"arn:aws:iam::*:role/OrganizationAccountAccessRole\" } }",
+    );
+    assert!(plan.warnings.iter().all(|w| !w.contains("lock-out")), "{:?}", plan.warnings);
+    let control = plan
+        .actions
+        .iter()
+        .find(|a| matches!(&a.action, Action::ConfigureControl { control, .. } if control.account == "app"))
+        .expect("BPA in app");
+    let attach = plan.actions.iter().find(|a| matches!(&a.action, Action::AttachPolicy { .. })).expect("attachment");
+    assert!(attach.depends_on.contains(&control.index));
+}
+
+#[test]
+fn the_management_account_is_never_restricted_by_scps() {
+    let plan = planned("");
+    let management_control = plan
+        .actions
+        .iter()
+        .find(|a| matches!(&a.action, Action::ConfigureControl { control, .. } if control.account == "management"))
+        .expect("BPA in management");
+    assert!(
+        plan.actions
+            .iter()
+            .all(|a| !a.depends_on.contains(&management_control.index)
+                || !matches!(a.action, Action::AttachPolicy { .. }))
+    );
+}
