@@ -73,27 +73,7 @@ pub async fn make_plan(
     Ok(PlanOutcome { plan, live, known })
 }
 
-/// Spec account name -> live account id, matched as the planner matches (pinned id, email,
-/// management account).
-pub fn match_accounts(desired: &DesiredOrganization, live: &LiveOrganization) -> BTreeMap<String, String> {
-    let by_email: BTreeMap<String, &str> =
-        live.accounts.values().map(|account| (account.email.to_lowercase(), account.id.as_str())).collect();
-    desired
-        .accounts
-        .iter()
-        .filter_map(|account| {
-            let id = match &account.id {
-                Some(id) => live.accounts.contains_key(id).then(|| id.clone()),
-                None => by_email.get(&account.email.to_lowercase()).map(|id| (*id).to_string()).or_else(|| {
-                    (desired.management_account.as_deref() == Some(account.name.as_str()))
-                        .then(|| live.organization.as_ref().map(|org| org.management_account_id.clone()))
-                        .flatten()
-                }),
-            };
-            id.map(|id| (account.name.clone(), id))
-        })
-        .collect()
-}
+pub use crate::plan::planner::match_accounts;
 
 /// Reads the live attributes of every desired control in accounts that exist, concurrently.
 async fn read_controls(

@@ -348,6 +348,20 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
             configure_control(clients, resolution, control, before.as_ref(), after).await
         }
         Action::UpdateTags { resource_id, resource, tags } => {
+            // The management account of an organization this apply created is named by placeholder.
+            let resource_id = &if resource_id.contains("{{") {
+                let resolution = resolution.lock().await;
+                let ids = KnownIds {
+                    accounts: resolution.accounts.clone(),
+                    organization: resolution.organization_id.clone(),
+                };
+                crate::baseline::resolve(&serde_json::Value::String(resource_id.clone()), &ids)
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            } else {
+                resource_id.clone()
+            };
             let removed: Vec<String> =
                 tags.before.keys().filter(|key| !tags.after.contains_key(*key)).cloned().collect();
             if !removed.is_empty() {

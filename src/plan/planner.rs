@@ -34,6 +34,12 @@ pub enum PlanError {
     UnitIdNotFound { path: String, id: String },
     #[error("unit `{path}` (id `{id}`) sits under `{live_parent}` in AWS; AWS cannot move an OU to another parent")]
     UnitMoved { path: String, id: String, live_parent: String },
+    #[error("account `{name}` ({email}) would be account `{id}`, which the spec already assigns to `{claimant}`; fix the email or the pinned id")]
+    EmailClaimed { name: String, email: String, id: String, claimant: String },
+    #[error("unit `{path}` (id `{id}`) cannot be renamed: its sibling `{other}` already has that name; rename or remove the sibling first")]
+    NameTaken { path: String, id: String, other: String },
+    #[error("the spec manages the targets of an AWS-managed default policy and creates the organization, but does not name `organization.management_account`; the account CreateOrganization makes would be left unplanned")]
+    UnnamedManagementAccount,
     #[error("{target} would be left without any service control policy; AWS requires at least one (keep FullAWSAccess or attach another)")]
     LastScp { target: String },
     #[error("{target} would have {count} {policy_type}s attached; AWS allows {max}")]
@@ -220,6 +226,18 @@ impl<'a> Planner<'a> {
                     let reference = UnitRef::Existing { id: live_unit.id.clone(), path: unit.path.clone() };
                     self.units.insert(unit.path.clone(), Resolved { reference, created_by: None });
                     if live_unit.name != unit.name {
+                        let taken = self.live.units.values().find(|other| {
+                            other.parent_id == live_unit.parent_id
+                                && other.id != live_unit.id
+                                && other.name == unit.name
+                        });
+                        if let Some(other) = taken {
+                            return Err(PlanError::NameTaken {
+                                path: unit.path.clone(),
+                                id: live_unit.id.clone(),
+                                other: other.id.clone(),
+                            });
+                        }
                         let name = Change { before: live_unit.name.clone(), after: unit.name.clone() };
                         let action = Action::RenameUnit { id: live_unit.id.clone(), path: unit.path.clone(), name };
                         self.push(action, [], 0);
@@ -266,23 +284,42 @@ impl<'a> Planner<'a> {
     }
 
     fn accounts(&mut self) -> Result<(), PlanError> {
-        let by_email: BTreeMap<String, &str> =
-            self.live.accounts.values().map(|account| (account.email.to_lowercase(), account.id.as_str())).collect();
+        let mut pinned: BTreeMap<&str, &str> = BTreeMap::new();
+        for account in &self.desired.accounts {
+            if let Some(id) = &account.id {
+                if !self.live.accounts.contains_key(id) {
+                    return Err(PlanError::AccountIdNotFound { name: account.name.clone(), id: id.clone() });
+                }
+                if let Some(first) = pinned.insert(id, &account.name) {
+                    return Err(PlanError::EmailClaimed {
+                        name: account.name.clone(),
+                        email: account.email.clone(),
+                        id: id.clone(),
+                        claimant: first.to_string(),
+                    });
+                }
+            }
+        }
+        let matches = match_accounts(self.desired, self.live);
+        // An email that belongs to a live account another spec entry claims cannot be created
+        // again: AWS would refuse it (EMAIL_ALREADY_EXISTS) mid-apply.
+        for account in self.desired.accounts.iter().filter(|account| !matches.contains_key(&account.name)) {
+            let owner = self.live.accounts.values().find(|live| live.email.eq_ignore_ascii_case(&account.email));
+            if let Some(owner) = owner {
+                if let Some((claimant, _)) = matches.iter().find(|(_, id)| **id == owner.id) {
+                    return Err(PlanError::EmailClaimed {
+                        name: account.name.clone(),
+                        email: account.email.clone(),
+                        id: owner.id.clone(),
+                        claimant: claimant.clone(),
+                    });
+                }
+            }
+        }
+        let management_id = self.live.organization.as_ref().map(|org| org.management_account_id.clone());
         for account in &self.desired.accounts {
             let is_management = self.desired.management_account.as_deref() == Some(account.name.as_str());
-            let live_id: Option<String> = match &account.id {
-                Some(id) => {
-                    if !self.live.accounts.contains_key(id) {
-                        return Err(PlanError::AccountIdNotFound { name: account.name.clone(), id: id.clone() });
-                    }
-                    Some(id.clone())
-                }
-                None => by_email.get(&account.email.to_lowercase()).map(|id| (*id).to_string()).or_else(|| {
-                    is_management
-                        .then(|| self.live.organization.as_ref().map(|org| org.management_account_id.clone()))
-                        .flatten()
-                }),
-            };
+            let live_id: Option<String> = matches.get(&account.name).cloned();
             let target = self.unit_for(&account.unit_path);
             match live_id.and_then(|id| self.live.accounts.get(&id)) {
                 Some(live_account) => {
@@ -297,7 +334,12 @@ impl<'a> Planner<'a> {
                         );
                         continue;
                     }
-                    if account.close {
+                    if account.close && management_id.as_deref() == Some(live_account.id.as_str()) {
+                        self.warnings.push(format!(
+                            "account `{}` is the management account and cannot be closed; `close: true` is ignored",
+                            account.name
+                        ));
+                    } else if account.close {
                         if self.desired.allow.close_accounts && self.options.allow_destructive {
                             let action =
                                 Action::CloseAccount { id: live_account.id.clone(), name: account.name.clone() };
@@ -349,11 +391,14 @@ impl<'a> Planner<'a> {
                         self.push(action, [target.created_by], 1);
                     }
                     if let Some(tags) = &account.tags {
-                        self.warnings.push(format!(
-                            "tags of the management account `{}` are set on the next apply, once the organization exists ({} tags)",
-                            account.name,
-                            tags.len()
-                        ));
+                        // Its id is known once the organization exists: a placeholder the executor fills.
+                        let resource_id = format!("{{{{account:{}}}}}", account.name);
+                        self.update_tags(
+                            &resource_id,
+                            format!("account {}", account.name),
+                            BTreeMap::new(),
+                            tags.clone(),
+                        );
                     }
                 }
                 None => {
@@ -422,6 +467,10 @@ impl<'a> Planner<'a> {
     }
 
     fn policies(&mut self) -> Result<(), PlanError> {
+        let manages_default = self.desired.policies.iter().any(|policy| policy.document.is_none());
+        if manages_default && self.live.organization.is_none() && self.desired.management_account.is_none() {
+            return Err(PlanError::UnnamedManagementAccount);
+        }
         let mut ledger = AttachmentLedger::from_live(self.live);
         // Targets AWS attaches its default policy to on its own: every new OU and account, and every
         // existing target when the type is enabled by this plan.
@@ -453,6 +502,9 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+
+        // What each target holds before the plan's own attachments: live, plus AWS's defaults.
+        ledger.live = ledger.attached.clone();
 
         let mut planned_policies: BTreeSet<(PolicyType, String)> = BTreeSet::new();
         let mut attach_actions: Vec<(PolicyType, String, usize)> = Vec::new();
@@ -599,12 +651,22 @@ impl<'a> Planner<'a> {
         }
         let description = (live_policy.description != desired.description)
             .then(|| Change { before: live_policy.description.clone(), after: desired.description.clone() });
-        let document = match (&desired.document, &live_policy.document) {
+        let mut document = match (&desired.document, &live_policy.document) {
             (Some(after), before) if before.as_ref() != Some(after) => {
                 Some(Change { before: before.clone().unwrap_or(Value::Null), after: after.clone() })
             }
             _ => None,
         };
+        // Rewriting a trail guard into something that no longer guards is a detachment in effect.
+        let removes_guard =
+            document.as_ref().is_some_and(|change| guards_trail(&change.before) && !guards_trail(&change.after));
+        if removes_guard && !self.trail_guard_detach_allowed() {
+            self.warnings.push(format!(
+                "not rewriting `{}`: the new document no longer guards the organization trail; set `organization.allow.detach_trail_guards` and pass --allow-destructive",
+                desired.name
+            ));
+            document = None;
+        }
         if description.is_some() || document.is_some() {
             let reaches = desired.target_units.iter().map(|unit| self.desired.accounts_under(unit)).sum::<usize>()
                 + desired.target_accounts.len();
@@ -693,8 +755,13 @@ impl<'a> Planner<'a> {
     fn check_attachment_rules(&self, ledger: &AttachmentLedger) -> Result<(), PlanError> {
         let mut targets: Vec<String> = self.existing_target_keys();
         targets.retain(|key| {
-            // Accounts the plan closes no longer count.
-            !self.actions.iter().any(|planned| matches!(&planned.action, Action::CloseAccount { id, .. } if id == key))
+            // Closed (suspended) accounts, and those the plan closes, are outside AWS's rule.
+            let inactive = self.live.accounts.get(key).is_some_and(|account| account.status != "ACTIVE");
+            let closing = self
+                .actions
+                .iter()
+                .any(|planned| matches!(&planned.action, Action::CloseAccount { id, .. } if id == key));
+            !inactive && !closing
         });
         for resolved in self.units.values() {
             if let UnitRef::Planned { path } = &resolved.reference {
@@ -725,32 +792,49 @@ impl<'a> Planner<'a> {
         Ok(())
     }
 
-    /// On each target, attach before detaching (never zero SCPs), unless the attachments would
-    /// exceed AWS's per-target limit first; then detach first.
+    /// On each target, orders its attachments and detachments into one chain so the count of
+    /// policies of a type never passes AWS's limit nor drops to zero in between: attach while there
+    /// is room, then detach one to make room, and so on.
     fn order_attachments(
         &mut self,
         ledger: &AttachmentLedger,
         attaches: &[(PolicyType, String, usize)],
         detaches: &[(PolicyType, String, usize)],
     ) {
-        for (policy_type, key, detach) in detaches {
-            let same_target: Vec<usize> =
-                attaches.iter().filter(|(t, k, _)| t == policy_type && k == key).map(|(_, _, index)| *index).collect();
-            if same_target.is_empty() {
+        let mut targets: BTreeSet<(PolicyType, &str)> = BTreeSet::new();
+        targets.extend(attaches.iter().map(|(t, k, _)| (*t, k.as_str())));
+        targets.extend(detaches.iter().map(|(t, k, _)| (*t, k.as_str())));
+        for (policy_type, key) in targets {
+            let mut pending_attaches: Vec<usize> =
+                attaches.iter().filter(|(t, k, _)| *t == policy_type && k == key).map(|(_, _, i)| *i).collect();
+            let mut pending_detaches: Vec<usize> =
+                detaches.iter().filter(|(t, k, _)| *t == policy_type && k == key).map(|(_, _, i)| *i).collect();
+            if pending_attaches.is_empty() || pending_detaches.is_empty() {
                 continue;
             }
-            let live_count = ledger.live_count(*policy_type, key);
+            pending_attaches.reverse();
+            pending_detaches.reverse();
             let max = policy_type.max_per_target().unwrap_or(usize::MAX);
-            if live_count + same_target.len() <= max {
-                self.actions[*detach].depends_on.extend(same_target);
-                self.actions[*detach].depends_on.sort_unstable();
-                self.actions[*detach].depends_on.dedup();
-            } else {
-                for attach in same_target {
-                    self.actions[attach].depends_on.push(*detach);
-                    self.actions[attach].depends_on.sort_unstable();
-                    self.actions[attach].depends_on.dedup();
+            let mut count = ledger.live_count(policy_type, key);
+            let mut previous: Option<usize> = None;
+            while !pending_attaches.is_empty() || !pending_detaches.is_empty() {
+                let attach_now =
+                    !pending_attaches.is_empty() && (count < max || pending_detaches.is_empty() || count <= 1);
+                let next = if attach_now {
+                    count += 1;
+                    pending_attaches.pop()
+                } else {
+                    count = count.saturating_sub(1);
+                    pending_detaches.pop()
+                };
+                let Some(next) = next else { break };
+                if let Some(previous) = previous {
+                    let depends_on = &mut self.actions[next].depends_on;
+                    depends_on.push(previous);
+                    depends_on.sort_unstable();
+                    depends_on.dedup();
                 }
+                previous = Some(next);
             }
         }
     }
@@ -889,10 +973,29 @@ impl<'a> Planner<'a> {
         for (path, id) in unmatched {
             let children: Vec<&str> =
                 self.live.units.values().filter(|unit| unit.parent_id == id).map(|unit| unit.id.as_str()).collect();
-            let has_accounts = self.live.accounts.values().any(|account| account.parent_id == id);
+            // Accounts this plan moves out do not keep the OU from being deleted; the deletion waits for them.
+            let moves_out: BTreeMap<&str, usize> = self
+                .actions
+                .iter()
+                .filter_map(|planned| match &planned.action {
+                    Action::MoveAccount {
+                        account: AccountRef::Existing { id: account, .. },
+                        from: UnitRef::Existing { id: from, .. },
+                        ..
+                    } if *from == id => Some((account.as_str(), planned.index)),
+                    _ => None,
+                })
+                .collect();
+            let has_accounts = self
+                .live
+                .accounts
+                .values()
+                .any(|account| account.parent_id == id && !moves_out.contains_key(account.id.as_str()));
             let children_deleted = children.iter().all(|child| deletions.contains_key(*child));
             if allowed && !has_accounts && children_deleted {
-                let depends: Vec<Option<usize>> = children.iter().map(|child| deletions.get(*child).copied()).collect();
+                let mut depends: Vec<Option<usize>> =
+                    children.iter().map(|child| deletions.get(*child).copied()).collect();
+                depends.extend(moves_out.values().map(|index| Some(*index)));
                 let index = self.push(Action::DeleteUnit { id: id.clone(), path: path.clone() }, depends, 0);
                 deletions.insert(id, index);
             } else if allowed {
@@ -902,6 +1005,38 @@ impl<'a> Planner<'a> {
             }
         }
     }
+}
+
+/// Spec account name -> live account id. Pinned ids claim first, then emails (case-insensitive),
+/// then the spec's `management_account` falls back to the live management account; a live account
+/// is never claimed twice.
+pub fn match_accounts(desired: &DesiredOrganization, live: &LiveOrganization) -> BTreeMap<String, String> {
+    let mut matches: BTreeMap<String, String> = BTreeMap::new();
+    let mut claimed: BTreeSet<String> = BTreeSet::new();
+    for account in &desired.accounts {
+        if let Some(id) = account.id.as_ref().filter(|id| live.accounts.contains_key(*id)) {
+            if claimed.insert(id.clone()) {
+                matches.insert(account.name.clone(), id.clone());
+            }
+        }
+    }
+    let by_email: BTreeMap<String, &str> =
+        live.accounts.values().map(|account| (account.email.to_lowercase(), account.id.as_str())).collect();
+    for account in desired.accounts.iter().filter(|account| account.id.is_none()) {
+        if let Some(id) = by_email.get(&account.email.to_lowercase()) {
+            if claimed.insert((*id).to_string()) {
+                matches.insert(account.name.clone(), (*id).to_string());
+            }
+        }
+    }
+    if let (Some(name), Some(organization)) = (&desired.management_account, &live.organization) {
+        let unmatched = !matches.contains_key(name);
+        let pinned_elsewhere = desired.accounts.iter().any(|account| &account.name == name && account.id.is_some());
+        if unmatched && !pinned_elsewhere && claimed.insert(organization.management_account_id.clone()) {
+            matches.insert(name.clone(), organization.management_account_id.clone());
+        }
+    }
+    matches
 }
 
 /// The ledger key of a target: the live id, or `unit:<path>` / `account:<name>` for planned ones.

@@ -247,6 +247,15 @@ impl Model {
             }
             Action::UpdateTags { resource_id, tags, .. } => {
                 let after = Some(tags.after.clone());
+                let resource_id = &if resource_id.contains("{{") {
+                    let ids = crate::baseline::KnownIds { accounts: self.accounts.clone(), organization: None };
+                    crate::baseline::resolve(&serde_json::Value::String(resource_id.clone()), &ids)
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string()
+                } else {
+                    resource_id.clone()
+                };
                 if let Some(unit) = self.live.units.get_mut(resource_id) {
                     unit.tags = after;
                 } else if let Some(account) = self.live.accounts.get_mut(resource_id) {
