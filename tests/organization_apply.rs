@@ -301,7 +301,7 @@ async fn deletes_only_owned_policies_and_keeps_every_target_guarded() {
 #[tokio::test]
 async fn refuses_to_leave_a_target_without_an_scp() {
     let moto = Moto::start_with_managed_policies();
-    let minimal = "version: 1\norganization:\n  policy_types: [SERVICE_CONTROL_POLICY]\n  regions: [us-east-1]\nunits:\n  Lonely: {}\npolicies:\n  FullAWSAccess:\n    targets: { units: [Root] }\n";
+    let minimal = "version: 1\norganization:\n  policy_types: [SERVICE_CONTROL_POLICY]\n  management_account: management\n  regions: [us-east-1]\nunits:\n  Lonely: {}\naccounts:\n  management: { email: root@example.com }\npolicies:\n  FullAWSAccess:\n    targets: { units: [Root], accounts: [management] }\n";
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("landing-zone.yaml"), minimal).expect("write");
     let output = moto.run(&["plan"], dir.path());
