@@ -327,3 +327,32 @@ async fn bad_input_makes_no_aws_call() {
     let client = Client::new(&moto.sdk_config().await);
     assert!(client.describe_organization().send().await.is_err(), "nothing was created");
 }
+
+#[tokio::test]
+async fn deletes_an_emptied_ou_only_with_both_opt_ins() {
+    let moto = Moto::start();
+    let spec = |units: &str, allow: &str| {
+        format!(
+            "version: 1\norganization:\n  policy_types: [SERVICE_CONTROL_POLICY]\n  management_account: management\n  regions: [us-east-1]\n{allow}units:\n  Keep: {{}}\n{units}accounts:\n  management: {{ email: root@example.com }}\n  worker: {{ email: worker@example.com, unit: Keep }}\n"
+        )
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("landing-zone.yaml");
+    std::fs::write(&path, spec("  Temp: {}\n", "")).expect("write");
+    let output = moto.run(&["apply", "--auto-approve"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+
+    std::fs::write(&path, spec("", "")).expect("write");
+    let noted = stdout(&moto.run(&["plan", "--allow-destructive"], dir.path()));
+    assert!(noted.contains("unit Temp: not in the spec; left alone"), "no spec opt-in: {noted}");
+    std::fs::write(&path, spec("", "  allow: { delete_empty_units: true }\n")).expect("write");
+    let noted = stdout(&moto.run(&["plan"], dir.path()));
+    assert!(noted.contains("unit Temp: not in the spec; left alone"), "no flag: {noted}");
+    let planned = stdout(&moto.run(&["plan", "--allow-destructive"], dir.path()));
+    assert!(planned.contains("- unit Temp") && planned.contains("0 to add, 0 to change, 1 to destroy"), "{planned}");
+    let output = moto.run(&["apply", "--auto-approve", "--allow-destructive"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let client = Client::new(&moto.sdk_config().await);
+    assert!(!observe(&client).await.units.contains_key("Temp"));
+    assert!(observe(&client).await.units.contains_key("Keep"), "only the OU that left the spec");
+}
