@@ -83,18 +83,19 @@ async fn read_controls(
     parallelism: usize,
 ) -> Result<BTreeMap<ControlKey, Option<serde_json::Value>>> {
     let context = BaselineContext { sessions: &clients.sessions, ids: known };
-    let keys: Vec<&ControlKey> = desired
+    let controls: Vec<(&ControlKey, serde_json::Value)> = desired
         .controls
         .iter()
-        .map(|control| &control.key)
-        .filter(|key| known.accounts.contains_key(&key.account))
+        .filter(|control| known.accounts.contains_key(&control.key.account))
+        .map(|control| (&control.key, crate::baseline::resolve(&control.attributes, known)))
         .collect();
-    let results: Vec<(ControlKey, Option<serde_json::Value>)> = stream::iter(keys)
-        .map(|key| {
+    let results: Vec<(ControlKey, Option<serde_json::Value>)> = stream::iter(controls)
+        .map(|(key, attributes)| {
             let context = &context;
             async move {
-                let value =
-                    crate::baseline::read(context, key).await.with_context(|| format!("reading {}", key.label()))?;
+                let value = crate::baseline::read(context, key, &attributes)
+                    .await
+                    .with_context(|| format!("reading {}", key.label()))?;
                 Ok::<_, anyhow::Error>((key.clone(), value))
             }
         })

@@ -1,24 +1,122 @@
-//! `baseline.cloudtrail` (being written).
+//! `baseline.cloudtrail`: the organization trail in the management account (home region):
+//! organization-wide, multi-region, log-file validation, KMS-encrypted with the bunker key, writing
+//! to the bunker bucket, logging started. Ordered after trusted access, the bucket and the key.
 
-use anyhow::Result;
-use serde_json::Value;
+use anyhow::{anyhow, Result};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde_json::{json, Value};
 
-use super::{Context, ControlKey, DesiredControl, Inputs};
+use super::log_archive::{bucket_name, key_alias_arn, BUCKET_CONTROL, KEY_CONTROL};
+use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
 
 pub const CONTROL: &str = "cloudtrail";
+pub const TRAIL_CONTROL: &str = "cloudtrail/trail";
 pub const SERVICE: &str = "cloudtrail.amazonaws.com";
 
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
-    let _ = inputs;
-    Vec::new()
+    let spec = inputs.spec;
+    let (Some(trail), Some(log_archive), Some(management)) =
+        (&spec.baseline.cloudtrail, &spec.baseline.log_archive, &spec.organization.management_account)
+    else {
+        return Vec::new();
+    };
+    let region = inputs.home_region();
+    let attributes = json!({
+        "name": trail.name,
+        "bucket": bucket_name(log_archive),
+        "kms_key": key_alias_arn(spec, log_archive),
+        "organization": true,
+        "multi_region": trail.multi_region,
+        "log_file_validation": trail.log_file_validation,
+        "global_service_events": true,
+        "logging": true,
+    });
+    vec![DesiredControl::new(ControlKey::new(TRAIL_CONTROL, management, Some(region)), attributes)
+        .after(ControlKey::new(BUCKET_CONTROL, &log_archive.account, Some(region)))
+        .after(ControlKey::new(KEY_CONTROL, &log_archive.account, Some(region)))
+        .after_service(SERVICE)]
 }
 
-pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
-    let _ = (context, key);
-    Ok(None)
+/// Reads the live trail; `desired` names it.
+pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
+    let client = context.sessions.cloudtrail(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let name = desired["name"].as_str().ok_or_else(|| anyhow!("trail control without a name"))?;
+    let trails = client
+        .describe_trails()
+        .trail_name_list(name)
+        .send()
+        .await
+        .map_err(|error| aws_error("DescribeTrails", error))?
+        .trail_list
+        .unwrap_or_default();
+    let Some(trail) = trails.into_iter().find(|trail| trail.name.as_deref() == Some(name)) else { return Ok(None) };
+    let logging = match client.get_trail_status().name(name).send().await {
+        Ok(status) => status.is_logging.unwrap_or(false),
+        Err(error) if error.code() == Some("TrailNotFoundException") => return Ok(None),
+        Err(error) => return Err(aws_error("GetTrailStatus", error)),
+    };
+    Ok(Some(json!({
+        "name": name,
+        "bucket": trail.s3_bucket_name,
+        "kms_key": trail.kms_key_id,
+        "organization": trail.is_organization_trail.unwrap_or(false),
+        "multi_region": trail.is_multi_region_trail.unwrap_or(false),
+        "log_file_validation": trail.log_file_validation_enabled.unwrap_or(false),
+        "global_service_events": trail.include_global_service_events.unwrap_or(false),
+        "logging": logging,
+    })))
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
-    let _ = (context, key, attributes, before);
+    let client = context.sessions.cloudtrail(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let text = |name: &str| attributes[name].as_str().map(str::to_string);
+    let flag = |name: &str| attributes[name].as_bool().unwrap_or(true);
+    let name = text("name").ok_or_else(|| anyhow!("trail control without a name"))?;
+    let mut configuration_differs = before.is_none();
+    if let Some(before) = before {
+        let mut live = before.clone();
+        let mut wanted = attributes.clone();
+        if let (Some(live), Some(wanted)) = (live.as_object_mut(), wanted.as_object_mut()) {
+            live.remove("logging");
+            wanted.remove("logging");
+        }
+        configuration_differs = live != wanted;
+    }
+    if before.is_none() {
+        let created = client
+            .create_trail()
+            .name(&name)
+            .s3_bucket_name(text("bucket").unwrap_or_default())
+            .set_kms_key_id(text("kms_key"))
+            .is_organization_trail(flag("organization"))
+            .is_multi_region_trail(flag("multi_region"))
+            .enable_log_file_validation(flag("log_file_validation"))
+            .include_global_service_events(flag("global_service_events"))
+            .send()
+            .await;
+        match created {
+            Ok(_) => configuration_differs = false,
+            Err(error) if error.code() == Some("TrailAlreadyExistsException") => {}
+            Err(error) => return Err(aws_error("CreateTrail", error)),
+        }
+    }
+    if configuration_differs {
+        client
+            .update_trail()
+            .name(&name)
+            .s3_bucket_name(text("bucket").unwrap_or_default())
+            .set_kms_key_id(text("kms_key"))
+            .is_organization_trail(flag("organization"))
+            .is_multi_region_trail(flag("multi_region"))
+            .enable_log_file_validation(flag("log_file_validation"))
+            .include_global_service_events(flag("global_service_events"))
+            .send()
+            .await
+            .map_err(|error| aws_error("UpdateTrail", error))?;
+    }
+    let logging = before.and_then(|before| before["logging"].as_bool()).unwrap_or(false);
+    if flag("logging") && !logging {
+        client.start_logging().name(&name).send().await.map_err(|error| aws_error("StartLogging", error))?;
+    }
     Ok(())
 }

@@ -238,16 +238,17 @@ impl Context<'_> {
     }
 }
 
-/// Reads one control's live attributes (None: absent).
-pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
+/// Reads one control's live attributes (None: absent). `desired` is the control's desired
+/// attributes with known ids filled in; readers use it to find what they read (a bucket's name).
+pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
     let family = key.control.split('/').next().unwrap_or_default();
     match family {
         password_policy::CONTROL => password_policy::read(context, key).await,
         public_access_block::CONTROL => public_access_block::read(context, key).await,
         contacts::CONTROL => contacts::read(context, key).await,
         roles::CONTROL => roles::read(context, key).await,
-        log_archive::CONTROL => log_archive::read(context, key).await,
-        cloudtrail::CONTROL => cloudtrail::read(context, key).await,
+        log_archive::CONTROL => log_archive::read(context, key, desired).await,
+        cloudtrail::CONTROL => cloudtrail::read(context, key, desired).await,
         guardduty::CONTROL => guardduty::read(context, key).await,
         security_hub::CONTROL => security_hub::read(context, key).await,
         access_analyzer::CONTROL => access_analyzer::read(context, key).await,

@@ -618,6 +618,14 @@ impl<'a> Checker<'a> {
                     None,
                 );
             }
+            if self.valid.spec.organization.management_account.is_none() {
+                self.error_at(
+                    &["baseline", "cloudtrail"],
+                    true,
+                    "the organization trail lives in the management account: `organization.management_account` must name it".to_string(),
+                    Some("add `management_account: <name of the management account entry>` under `organization`".to_string()),
+                );
+            }
             if baseline.log_archive.is_none() {
                 self.error_at(
                     &["baseline", "cloudtrail"],
