@@ -68,7 +68,9 @@ pub async fn make_plan(
         accounts: match_accounts(&desired, &live),
         organization: live.organization.as_ref().map(|org| org.id.clone()),
     };
-    live.controls = read_controls(&desired, &known, clients, parallelism).await?;
+    let (controls, unsupported) = read_controls(&desired, &known, clients, parallelism).await?;
+    live.controls = controls;
+    live.unsupported_controls = unsupported;
     let plan = plan(&desired, &live, options)?;
     Ok(PlanOutcome { plan, live, known })
 }
@@ -81,7 +83,7 @@ async fn read_controls(
     known: &KnownIds,
     clients: &Clients,
     parallelism: usize,
-) -> Result<BTreeMap<ControlKey, Option<serde_json::Value>>> {
+) -> Result<(BTreeMap<ControlKey, Option<serde_json::Value>>, BTreeMap<ControlKey, String>)> {
     let context = BaselineContext { sessions: &clients.sessions, ids: known };
     let controls: Vec<(&ControlKey, serde_json::Value)> = desired
         .controls
@@ -89,20 +91,36 @@ async fn read_controls(
         .filter(|control| known.accounts.contains_key(&control.key.account))
         .map(|control| (&control.key, crate::baseline::resolve(&control.attributes, known)))
         .collect();
-    let results: Vec<(ControlKey, Option<serde_json::Value>)> = stream::iter(controls)
+    type Read = (ControlKey, Result<Option<serde_json::Value>, String>);
+    let results: Vec<Read> = stream::iter(controls)
         .map(|(key, attributes)| {
             let context = &context;
             async move {
-                let value = crate::baseline::read(context, key, &attributes)
-                    .await
-                    .with_context(|| format!("reading {}", key.label()))?;
-                Ok::<_, anyhow::Error>((key.clone(), value))
+                match crate::baseline::read(context, key, &attributes).await {
+                    Ok(value) => Ok::<Read, anyhow::Error>((key.clone(), Ok(value))),
+                    Err(error) => match crate::baseline::unimplemented(&error) {
+                        Some(missing) => Ok((key.clone(), Err(missing.operation.clone()))),
+                        None => Err(error.context(format!("reading {}", key.label()))),
+                    },
+                }
             }
         })
         .buffer_unordered(parallelism.max(1))
         .try_collect()
         .await?;
-    Ok(results.into_iter().collect())
+    let mut controls = BTreeMap::new();
+    let mut unsupported = BTreeMap::new();
+    for (key, result) in results {
+        match result {
+            Ok(value) => {
+                controls.insert(key, value);
+            }
+            Err(operation) => {
+                unsupported.insert(key, operation);
+            }
+        }
+    }
+    Ok((controls, unsupported))
 }
 
 /// Applies a plan.

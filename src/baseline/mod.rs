@@ -249,11 +249,11 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         roles::CONTROL => roles::read(context, key).await,
         log_archive::CONTROL => log_archive::read(context, key, desired).await,
         cloudtrail::CONTROL => cloudtrail::read(context, key, desired).await,
-        guardduty::CONTROL => guardduty::read(context, key).await,
+        guardduty::CONTROL => guardduty::read(context, key, desired).await,
         security_hub::CONTROL => security_hub::read(context, key).await,
-        access_analyzer::CONTROL => access_analyzer::read(context, key).await,
+        access_analyzer::CONTROL => access_analyzer::read(context, key, desired).await,
         ebs_encryption::CONTROL => ebs_encryption::read(context, key).await,
-        aws_config::CONTROL => aws_config::read(context, key).await,
+        aws_config::CONTROL => aws_config::read(context, key, desired).await,
         other => bail!("unknown control family `{other}`"),
     }
 }
@@ -277,7 +277,16 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
     }
 }
 
-/// `Err(e)` -> a readable message with the AWS code.
+/// The endpoint answered an operation with an HTML error page instead of an AWS error: it does
+/// not implement the operation. AWS never does this; emulators (moto) do for operations they lack.
+/// Readers and steps report it so the plan can say the control is not managed there.
+#[derive(Debug, thiserror::Error)]
+#[error("the endpoint does not implement {operation} (AWS does; this happens against emulators)")]
+pub struct Unimplemented {
+    pub operation: String,
+}
+
+/// `Err(e)` -> a readable message with the AWS code, or `Unimplemented`.
 pub fn aws_error<E>(
     what: &str,
     error: aws_smithy_runtime_api::client::result::SdkError<
@@ -288,7 +297,20 @@ pub fn aws_error<E>(
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    let html = error
+        .raw_response()
+        .filter(|response| matches!(response.status().as_u16(), 404 | 500 | 501))
+        .and_then(|response| response.body().bytes())
+        .is_some_and(|body| body.starts_with(b"<!doctype html>") || body.starts_with(b"<!DOCTYPE html>"));
+    if html {
+        return anyhow::Error::new(Unimplemented { operation: what.to_string() });
+    }
     anyhow::anyhow!("{what} failed: {}", crate::aws::errors::describe(&error))
+}
+
+/// Whether an error (anywhere in its chain) is `Unimplemented`.
+pub fn unimplemented(error: &anyhow::Error) -> Option<&Unimplemented> {
+    error.chain().find_map(|cause| cause.downcast_ref::<Unimplemented>())
 }
 
 #[cfg(test)]

@@ -1,24 +1,186 @@
-//! `baseline.security_hub` (being written).
+//! `baseline.security_hub`: Security Hub organization-wide, per region — the hub in the management
+//! and admin accounts, the admin account as delegated administrator, the organization
+//! configuration (auto-enable), and the standards the spec lists, enabled in the admin account.
 
-use anyhow::Result;
-use serde_json::Value;
+use std::collections::BTreeSet;
 
-use super::{Context, ControlKey, DesiredControl, Inputs};
+use anyhow::{anyhow, bail, Result};
+use aws_sdk_securityhub::types::{AutoEnableStandards, StandardsSubscriptionRequest};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde_json::{json, Value};
+
+use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+use crate::aws::session::partition_of;
+use crate::spec::SecurityStandard;
 
 pub const CONTROL: &str = "security_hub";
 pub const SERVICE: &str = "securityhub.amazonaws.com";
+const HUB: &str = "security_hub/hub";
+const ADMIN: &str = "security_hub/admin";
+const ORGANIZATION: &str = "security_hub/organization_configuration";
+const STANDARDS: &str = "security_hub/standards";
+
+/// The ARN of a standard in a region.
+pub fn standard_arn(standard: SecurityStandard, region: &str) -> String {
+    let path = match standard {
+        SecurityStandard::AwsFoundationalSecurityBestPractices => "aws-foundational-security-best-practices/v/1.0.0",
+        SecurityStandard::CisAwsFoundationsBenchmark => "cis-aws-foundations-benchmark/v/3.0.0",
+        SecurityStandard::NistSp80053 => "nist-800-53/v/5.0.0",
+        SecurityStandard::PciDss => "pci-dss/v/3.2.1",
+    };
+    format!("arn:{}:securityhub:{region}::standards/{path}", partition_of(region))
+}
 
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
-    let _ = inputs;
-    Vec::new()
+    let (Some(hub), Some(management)) =
+        (&inputs.spec.baseline.security_hub, &inputs.spec.organization.management_account)
+    else {
+        return Vec::new();
+    };
+    let admin = hub.admin_account.as_str();
+    let mut controls = Vec::new();
+    for region in inputs.regions() {
+        let at = Some(region.as_str());
+        let mut hub_accounts = vec![management.as_str()];
+        if admin != management {
+            hub_accounts.push(admin);
+        }
+        for account in &hub_accounts {
+            controls.push(
+                DesiredControl::new(ControlKey::new(HUB, account, at), json!({ "enabled": true }))
+                    .needs(&["securityhub:EnableSecurityHub"]),
+            );
+        }
+        controls.push(
+            DesiredControl::new(
+                ControlKey::new(ADMIN, management, at),
+                json!({ "admin_account_id": format!("{{{{account:{admin}}}}}") }),
+            )
+            .after(ControlKey::new(HUB, management, at))
+            .after_service(SERVICE),
+        );
+        controls.push(
+            DesiredControl::new(
+                ControlKey::new(ORGANIZATION, admin, at),
+                json!({ "auto_enable": hub.auto_enable, "auto_enable_standards": "NONE" }),
+            )
+            .after(ControlKey::new(ADMIN, management, at))
+            .after(ControlKey::new(HUB, admin, at))
+            .needs(&["securityhub:UpdateOrganizationConfiguration"]),
+        );
+        let standards: BTreeSet<String> =
+            hub.standards.iter().map(|standard| standard_arn(*standard, region)).collect();
+        controls.push(
+            DesiredControl::new(ControlKey::new(STANDARDS, admin, at), json!({ "standards": standards }))
+                .after(ControlKey::new(HUB, admin, at))
+                .needs(&["securityhub:BatchEnableStandards"]),
+        );
+    }
+    controls
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
-    let _ = (context, key);
-    Ok(None)
+    let client = context.sessions.securityhub(context.account_id(&key.account)?, key.region.as_deref()).await;
+    match key.control.as_str() {
+        HUB => match client.describe_hub().send().await {
+            Ok(_) => Ok(Some(json!({ "enabled": true }))),
+            Err(error)
+                if matches!(error.code(), Some("InvalidAccessException") | Some("ResourceNotFoundException")) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(aws_error("DescribeHub", error)),
+        },
+        ADMIN => {
+            let admins = client
+                .list_organization_admin_accounts()
+                .send()
+                .await
+                .map_err(|error| aws_error("ListOrganizationAdminAccounts", error))?;
+            Ok(admins
+                .admin_accounts
+                .unwrap_or_default()
+                .into_iter()
+                .find(|admin| admin.status.as_ref().is_some_and(|status| status.as_str() == "ENABLED"))
+                .map(|admin| json!({ "admin_account_id": admin.account_id })))
+        }
+        ORGANIZATION => match client.describe_organization_configuration().send().await {
+            Ok(configuration) => Ok(Some(json!({
+                "auto_enable": configuration.auto_enable.unwrap_or(false),
+                "auto_enable_standards": configuration.auto_enable_standards.map_or("NONE".to_string(), |s| s.as_str().to_string()),
+            }))),
+            Err(error) if matches!(error.code(), Some("ResourceNotFoundException")) => Ok(None),
+            Err(error) => Err(aws_error("DescribeOrganizationConfiguration", error)),
+        },
+        STANDARDS => {
+            let enabled =
+                client.get_enabled_standards().send().await.map_err(|error| aws_error("GetEnabledStandards", error))?;
+            let standards: BTreeSet<String> = enabled
+                .standards_subscriptions
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|s| s.standards_arn)
+                .collect();
+            Ok(Some(json!({ "standards": standards })))
+        }
+        other => bail!("unknown control `{other}`"),
+    }
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
-    let _ = (context, key, attributes, before);
-    Ok(())
+    let client = context.sessions.securityhub(context.account_id(&key.account)?, key.region.as_deref()).await;
+    match key.control.as_str() {
+        HUB => match client.enable_security_hub().enable_default_standards(false).send().await {
+            Ok(_) => Ok(()),
+            Err(error) if error.code() == Some("ResourceConflictException") => Ok(()),
+            Err(error) => Err(aws_error("EnableSecurityHub", error)),
+        },
+        ADMIN => {
+            let admin = attributes["admin_account_id"].as_str().ok_or_else(|| anyhow!("no admin account id"))?;
+            client
+                .enable_organization_admin_account()
+                .admin_account_id(admin)
+                .send()
+                .await
+                .map_err(|error| aws_error("EnableOrganizationAdminAccount", error))?;
+            Ok(())
+        }
+        ORGANIZATION => {
+            client
+                .update_organization_configuration()
+                .auto_enable(attributes["auto_enable"].as_bool().unwrap_or(true))
+                .auto_enable_standards(AutoEnableStandards::from(
+                    attributes["auto_enable_standards"].as_str().unwrap_or("NONE"),
+                ))
+                .send()
+                .await
+                .map_err(|error| aws_error("UpdateOrganizationConfiguration", error))?;
+            Ok(())
+        }
+        STANDARDS => {
+            let present: BTreeSet<&str> = before
+                .and_then(|before| before["standards"].as_array())
+                .map(|items| items.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let missing: Vec<StandardsSubscriptionRequest> = attributes["standards"]
+                .as_array()
+                .map(|items| {
+                    items.iter().filter_map(Value::as_str).filter(|arn| !present.contains(arn)).collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+                .into_iter()
+                .map(|arn| StandardsSubscriptionRequest::builder().standards_arn(arn).build())
+                .collect();
+            if !missing.is_empty() {
+                client
+                    .batch_enable_standards()
+                    .set_standards_subscription_requests(Some(missing))
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("BatchEnableStandards", error))?;
+            }
+            Ok(())
+        }
+        other => bail!("unknown control `{other}`"),
+    }
 }

@@ -29,6 +29,10 @@ pub struct LiveOrganization {
     /// Baseline controls read in existing accounts (None: the control does not exist there).
     #[serde(default, with = "control_map")]
     pub controls: BTreeMap<crate::baseline::ControlKey, Option<Value>>,
+    /// Controls the endpoint cannot read because it does not implement the operation (emulators
+    /// only): the operation's name. The planner notes them instead of planning them.
+    #[serde(skip)]
+    pub unsupported_controls: BTreeMap<crate::baseline::ControlKey, String>,
 }
 
 /// JSON objects need string keys: controls serialize as a list of (key, value) pairs.

@@ -877,6 +877,13 @@ impl<'a> Planner<'a> {
         let ids = self.known_ids();
         for control in &self.desired.controls {
             let Some(account) = self.accounts.get(&control.key.account).cloned() else { continue };
+            if let Some(operation) = self.live.unsupported_controls.get(&control.key) {
+                self.notes.push(Note {
+                    resource: control.key.label(),
+                    message: format!("not managed here: the endpoint does not implement {operation}"),
+                });
+                continue;
+            }
             let after = resolve(&control.attributes, &ids);
             let before = self.live.controls.get(&control.key).cloned().flatten();
             if before.as_ref() == Some(&after) {
