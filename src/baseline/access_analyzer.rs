@@ -33,13 +33,17 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         bail!("unknown control `{}`", key.control);
     }
     let client = context.sessions.access_analyzer(context.account_id(&key.account)?, key.region.as_deref()).await;
+    read_analyzer(&client, desired["name"].as_str().unwrap_or_default()).await
+}
+
+/// The organization analyzer named `name`, if it exists.
+pub async fn read_analyzer(client: &aws_sdk_accessanalyzer::Client, name: &str) -> Result<Option<Value>> {
     let analyzers = client
         .list_analyzers()
         .r#type(AnalyzerType::Organization)
         .send()
         .await
         .map_err(|error| aws_error("ListAnalyzers", error))?;
-    let name = desired["name"].as_str().unwrap_or_default();
     Ok(analyzers
         .analyzers
         .into_iter()
@@ -49,7 +53,11 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
     let client = context.sessions.access_analyzer(context.account_id(&key.account)?, key.region.as_deref()).await;
-    let name = attributes["name"].as_str().unwrap_or("organization");
+    create_analyzer(&client, attributes["name"].as_str().unwrap_or("organization")).await
+}
+
+/// Creates the organization analyzer; an existing one with that name is success.
+pub async fn create_analyzer(client: &aws_sdk_accessanalyzer::Client, name: &str) -> Result<()> {
     match client.create_analyzer().analyzer_name(name).r#type(AnalyzerType::Organization).send().await {
         Ok(_) => Ok(()),
         Err(error)

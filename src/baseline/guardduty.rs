@@ -85,16 +85,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
             });
             Ok(enabled.map(|admin| json!({ "admin_account_id": admin.admin_account_id })))
         }
-        ORGANIZATION => {
-            let Some(id) = detector_id(&client).await? else { return Ok(None) };
-            let configuration = client
-                .describe_organization_configuration()
-                .detector_id(&id)
-                .send()
-                .await
-                .map_err(|error| aws_error("DescribeOrganizationConfiguration", error))?;
-            Ok(configuration.auto_enable_organization_members.map(|members| json!({ "auto_enable": members.as_str() })))
-        }
+        ORGANIZATION => read_organization_configuration(&client).await,
         other => bail!("unknown control `{other}`"),
     }
 }
@@ -133,18 +124,33 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
                 .map_err(|error| aws_error("EnableOrganizationAdminAccount", error))?;
             Ok(())
         }
-        ORGANIZATION => {
-            let id = detector_id(&client).await?.ok_or_else(|| anyhow!("the admin account has no detector"))?;
-            let members = AutoEnableMembers::from(attributes["auto_enable"].as_str().unwrap_or("ALL"));
-            client
-                .update_organization_configuration()
-                .detector_id(id)
-                .auto_enable_organization_members(members)
-                .send()
-                .await
-                .map_err(|error| aws_error("UpdateOrganizationConfiguration", error))?;
-            Ok(())
-        }
+        ORGANIZATION => apply_organization_configuration(&client, attributes).await,
         other => bail!("unknown control `{other}`"),
     }
+}
+
+/// The admin account's organization auto-enable setting (None without a detector).
+pub async fn read_organization_configuration(client: &aws_sdk_guardduty::Client) -> Result<Option<Value>> {
+    let Some(id) = detector_id(client).await? else { return Ok(None) };
+    let configuration = client
+        .describe_organization_configuration()
+        .detector_id(&id)
+        .send()
+        .await
+        .map_err(|error| aws_error("DescribeOrganizationConfiguration", error))?;
+    Ok(configuration.auto_enable_organization_members.map(|members| json!({ "auto_enable": members.as_str() })))
+}
+
+/// Sets AutoEnableOrganizationMembers (ALL | NEW | NONE) on the admin account's detector.
+pub async fn apply_organization_configuration(client: &aws_sdk_guardduty::Client, attributes: &Value) -> Result<()> {
+    let id = detector_id(client).await?.ok_or_else(|| anyhow!("the admin account has no detector"))?;
+    let members = AutoEnableMembers::from(attributes["auto_enable"].as_str().unwrap_or("ALL"));
+    client
+        .update_organization_configuration()
+        .detector_id(id)
+        .auto_enable_organization_members(members)
+        .send()
+        .await
+        .map_err(|error| aws_error("UpdateOrganizationConfiguration", error))?;
+    Ok(())
 }

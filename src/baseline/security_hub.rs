@@ -112,17 +112,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
             Err(error) if matches!(error.code(), Some("ResourceNotFoundException")) => Ok(None),
             Err(error) => Err(aws_error("DescribeOrganizationConfiguration", error)),
         },
-        STANDARDS => {
-            let enabled =
-                client.get_enabled_standards().send().await.map_err(|error| aws_error("GetEnabledStandards", error))?;
-            let standards: BTreeSet<String> = enabled
-                .standards_subscriptions
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|s| s.standards_arn)
-                .collect();
-            Ok(Some(json!({ "standards": standards })))
-        }
+        STANDARDS => read_standards(&client).await,
         other => bail!("unknown control `{other}`"),
     }
 }
@@ -157,30 +147,54 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
                 .map_err(|error| aws_error("UpdateOrganizationConfiguration", error))?;
             Ok(())
         }
-        STANDARDS => {
-            let present: BTreeSet<&str> = before
-                .and_then(|before| before["standards"].as_array())
-                .map(|items| items.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let missing: Vec<StandardsSubscriptionRequest> = attributes["standards"]
-                .as_array()
-                .map(|items| {
-                    items.iter().filter_map(Value::as_str).filter(|arn| !present.contains(arn)).collect::<Vec<_>>()
-                })
-                .unwrap_or_default()
-                .into_iter()
-                .map(|arn| StandardsSubscriptionRequest::builder().standards_arn(arn).build())
-                .collect();
-            if !missing.is_empty() {
-                client
-                    .batch_enable_standards()
-                    .set_standards_subscription_requests(Some(missing))
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("BatchEnableStandards", error))?;
-            }
-            Ok(())
-        }
+        STANDARDS => enable_standards(&client, attributes, before).await,
         other => bail!("unknown control `{other}`"),
     }
+}
+
+/// The standards enabled in the account, as a sorted set of ARNs.
+pub async fn read_standards(client: &aws_sdk_securityhub::Client) -> Result<Option<Value>> {
+    let mut standards = BTreeSet::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .get_enabled_standards()
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|error| aws_error("GetEnabledStandards", error))?;
+        standards.extend(page.standards_subscriptions.unwrap_or_default().into_iter().filter_map(|s| s.standards_arn));
+        token = page.next_token.filter(|next| !next.is_empty());
+        if token.is_none() {
+            return Ok(Some(json!({ "standards": standards })));
+        }
+    }
+}
+
+/// Enables the standards the spec lists that `before` lacks.
+pub async fn enable_standards(
+    client: &aws_sdk_securityhub::Client,
+    attributes: &Value,
+    before: Option<&Value>,
+) -> Result<()> {
+    let present: BTreeSet<&str> = before
+        .and_then(|before| before["standards"].as_array())
+        .map(|items| items.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let missing: Vec<StandardsSubscriptionRequest> = attributes["standards"]
+        .as_array()
+        .map(|items| items.iter().filter_map(Value::as_str).filter(|arn| !present.contains(arn)).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|arn| StandardsSubscriptionRequest::builder().standards_arn(arn).build())
+        .collect();
+    if !missing.is_empty() {
+        client
+            .batch_enable_standards()
+            .set_standards_subscription_requests(Some(missing))
+            .send()
+            .await
+            .map_err(|error| aws_error("BatchEnableStandards", error))?;
+    }
+    Ok(())
 }
