@@ -143,7 +143,8 @@ pub fn render_spec_errors(errors: &crate::spec::SpecErrors, global: &GlobalOptio
     use std::io::IsTerminal;
     let color = !global.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
     let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
-    let handler = miette::GraphicalReportHandler::new_themed(theme);
+    // Long messages stay on one line so `file:line:column: message` can be searched for.
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_wrap_lines(false);
     let mut out = String::new();
     for diagnostic in &errors.diagnostics {
         if handler.render_report(&mut out, diagnostic).is_err() {

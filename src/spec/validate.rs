@@ -296,7 +296,28 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Raw OU names, checked before paths are built from them (a `/` inside a name would make
+    /// the path lie about the tree).
+    fn unit_names(&mut self, parent: &[String], units: &'a BTreeMap<String, UnitSpec>) {
+        for (name, unit) in units {
+            let mut path = parent.to_vec();
+            path.push("units".to_string());
+            path.push(name.clone());
+            if name.contains('/') {
+                let document_path: Vec<&str> = path.iter().map(String::as_str).collect();
+                self.error_at(
+                    &document_path,
+                    true,
+                    format!("OU name `{name}` contains `/`, which separates OU paths"),
+                    Some("nest the OU under `units:` of its parent instead".to_string()),
+                );
+            }
+            self.unit_names(&path, &unit.units);
+        }
+    }
+
     fn units(&mut self) {
+        self.unit_names(&[], &self.valid.spec.units);
         let unit_paths: Vec<(String, Vec<String>)> =
             self.unit_paths.iter().map(|(path, doc)| (path.clone(), doc.clone())).collect();
         let mut ids: HashMap<String, String> = HashMap::new();
@@ -316,14 +337,6 @@ impl<'a> Checker<'a> {
             }
             if name.is_empty() || name.chars().count() > 128 {
                 self.error_at(&document_path, true, format!("OU name `{name}` must be 1-128 characters"), None);
-            }
-            if name.contains('/') {
-                self.error_at(
-                    &document_path,
-                    true,
-                    format!("OU name `{name}` contains `/`, which separates OU paths"),
-                    Some("nest the OU under `units:` of its parent instead".to_string()),
-                );
             }
             if name == ROOT {
                 self.error_at(
