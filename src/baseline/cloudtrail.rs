@@ -34,7 +34,8 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     vec![DesiredControl::new(ControlKey::new(TRAIL_CONTROL, management, Some(region)), attributes)
         .after(ControlKey::new(BUCKET_CONTROL, &log_archive.account, Some(region)))
         .after(ControlKey::new(KEY_CONTROL, &log_archive.account, Some(region)))
-        .after_service(SERVICE)]
+        .after_service(SERVICE)
+        .needs(&["cloudtrail:CreateTrail", "cloudtrail:UpdateTrail", "cloudtrail:StartLogging"])]
 }
 
 /// Reads the live trail; `desired` names it.
@@ -55,16 +56,45 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         Err(error) if error.code() == Some("TrailNotFoundException") => return Ok(None),
         Err(error) => return Err(aws_error("GetTrailStatus", error)),
     };
+    let kms_key = match (trail.kms_key_id, desired["kms_key"].as_str()) {
+        (Some(live), Some(wanted)) if live != wanted => Some(same_key(context, live, wanted).await?),
+        (live, _) => live,
+    };
     Ok(Some(json!({
         "name": name,
         "bucket": trail.s3_bucket_name,
-        "kms_key": trail.kms_key_id,
+        "kms_key": kms_key,
         "organization": trail.is_organization_trail.unwrap_or(false),
         "multi_region": trail.is_multi_region_trail.unwrap_or(false),
         "log_file_validation": trail.log_file_validation_enabled.unwrap_or(false),
         "global_service_events": trail.include_global_service_events.unwrap_or(false),
         "logging": logging,
     })))
+}
+
+/// The trail's key as the spec names it when both name the same key, else the live value.
+///
+/// CloudTrail is given the bunker key's alias ARN but AWS reports the key ARN it resolved
+/// (`arn:aws:kms:<region>:<account>:key/<id>`; moto reports what it was given). The alias is
+/// resolved in the account the alias ARN names (the bunker), where the executor may DescribeKey.
+async fn same_key(context: &Context<'_>, live: String, wanted: &str) -> Result<String> {
+    let parts: Vec<&str> = wanted.split(':').collect();
+    let (Some(region), Some(account_id), Some(resource)) = (parts.get(3), parts.get(4), parts.get(5)) else {
+        return Ok(live);
+    };
+    if !resource.starts_with("alias/") || !live.contains(":key/") {
+        return Ok(live);
+    }
+    let kms = context.sessions.kms(account_id, Some(region)).await;
+    match kms.describe_key().key_id(wanted).send().await {
+        Ok(output) => {
+            let resolved = output.key_metadata.and_then(|metadata| metadata.arn);
+            Ok(if resolved.as_deref() == Some(live.as_str()) { wanted.to_string() } else { live })
+        }
+        // The alias is gone (or points elsewhere): the live key is shown as it is, and differs.
+        Err(error) if error.code() == Some("NotFoundException") => Ok(live),
+        Err(error) => Err(aws_error("DescribeKey", error)),
+    }
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
@@ -119,4 +149,69 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
         client.start_logging().name(&name).send().await.map_err(|error| aws_error("StartLogging", error))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::spec::Spec;
+
+    const SPEC: &str = r#"
+version: 1
+organization: { management_account: management, regions: [eu-west-1, us-east-1] }
+accounts:
+  management: { email: root@example.com }
+  log-archive: { email: logs@example.com }
+baseline:
+  log_archive: { account: log-archive }
+  cloudtrail: { name: org-trail, multi_region: false }
+"#;
+
+    fn desired_for(text: &str) -> Vec<DesiredControl> {
+        let spec: Spec = match serde_yaml::from_str(text) {
+            Ok(spec) => spec,
+            Err(error) => panic!("test spec: {error}"),
+        };
+        let role_documents = BTreeMap::new();
+        desired(&Inputs { spec: &spec, accounts: &[], role_documents: &role_documents })
+    }
+
+    #[test]
+    fn one_organization_trail_in_the_management_account_home_region() {
+        let controls = desired_for(SPEC);
+        assert_eq!(controls.len(), 1);
+        let trail = &controls[0];
+        assert_eq!(trail.key, ControlKey::new(TRAIL_CONTROL, "management", Some("eu-west-1")));
+        assert_eq!(
+            trail.attributes,
+            json!({
+                "name": "org-trail",
+                "bucket": "landing-zone-logs-{{account:log-archive}}",
+                "kms_key": "arn:aws:kms:eu-west-1:{{account:log-archive}}:alias/landing-zone-logs",
+                "organization": true,
+                "multi_region": false,
+                "log_file_validation": true,
+                "global_service_events": true,
+                "logging": true,
+            })
+        );
+        assert_eq!(
+            trail.after,
+            [
+                ControlKey::new(BUCKET_CONTROL, "log-archive", Some("eu-west-1")),
+                ControlKey::new(KEY_CONTROL, "log-archive", Some("eu-west-1")),
+            ]
+        );
+        assert_eq!(trail.after_services, [SERVICE]);
+        assert!(trail.needs.contains(&"cloudtrail:StartLogging"));
+    }
+
+    #[test]
+    fn no_trail_without_a_management_account_or_a_bunker() {
+        // `validate` rejects both specs with a message; desired() must still not invent an account.
+        assert!(desired_for(&SPEC.replace("management_account: management, ", "")).is_empty());
+        assert!(desired_for(&SPEC.replace("  log_archive: { account: log-archive }\n", "")).is_empty());
+    }
 }

@@ -71,7 +71,10 @@ fn key_policy(spec: &Spec, log_archive: &LogArchiveSpec, partition: &str) -> Val
         "Action": "kms:*",
         "Resource": "*",
     })];
-    if let Some(management) = &spec.organization.management_account {
+    // Only when there is a trail to write, as in the bucket policy: a key is not open to a service
+    // the spec does not use.
+    let trail_account = spec.baseline.cloudtrail.as_ref().and(spec.organization.management_account.as_ref());
+    if let Some(management) = trail_account {
         statements.push(json!({
             "Sid": "CloudTrailEncrypts",
             "Effect": "Allow",
@@ -162,7 +165,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
         "object_lock": null,
         "versioning": "Enabled",
         // S3 server access logs cannot be delivered to SSE-KMS buckets.
-        "encryption": { "algorithm": "AES256", "key": null },
+        "encryption": { "algorithm": "AES256", "key": null, "bucket_key": false },
         "public_access_blocked": true,
         "policy": { "Version": "2012-10-17", "Statement": [
             deny_insecure_transport(&access_log_arn),
@@ -185,7 +188,8 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             "days": log_archive.object_lock_days,
         })),
         "versioning": "Enabled",
-        "encryption": { "algorithm": "aws:kms", "key": key_alias_arn(spec, log_archive) },
+        // S3 Bucket Keys cut the KMS requests (and their cost) for every delivered log object.
+        "encryption": { "algorithm": "aws:kms", "key": key_alias_arn(spec, log_archive), "bucket_key": true },
         "public_access_blocked": true,
         "policy": bucket_policy(spec, &bucket, partition),
         "lifecycle_days": log_archive.retention_days,
@@ -206,7 +210,13 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             key.clone(),
             json!({ "alias": KEY_ALIAS, "rotation": true, "policy": key_policy(spec, log_archive, partition) }),
         )
-        .needs(&["kms:CreateKey", "kms:CreateAlias", "kms:EnableKeyRotation", "kms:PutKeyPolicy"]),
+        .needs(&[
+            "kms:CreateKey",
+            "kms:TagResource",
+            "kms:CreateAlias",
+            "kms:EnableKeyRotation",
+            "kms:PutKeyPolicy",
+        ]),
         DesiredControl::new(access_log_key.clone(), access_log_bucket).needs(bucket_needs),
         DesiredControl::new(ControlKey::new(BUCKET_CONTROL, account, Some(region)), log_bucket)
             .after(key)
@@ -278,8 +288,17 @@ async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option<Val
         Ok(output) => output
             .server_side_encryption_configuration
             .and_then(|configuration| configuration.rules.into_iter().next())
-            .and_then(|rule| rule.apply_server_side_encryption_by_default)
-            .map(|default| json!({ "algorithm": default.sse_algorithm.as_str(), "key": default.kms_master_key_id }))
+            .and_then(|rule| {
+                let bucket_key = rule.bucket_key_enabled.unwrap_or(false);
+                rule.apply_server_side_encryption_by_default.map(|default| (default, bucket_key))
+            })
+            .map(|(default, bucket_key)| {
+                json!({
+                    "algorithm": default.sse_algorithm.as_str(),
+                    "key": default.kms_master_key_id,
+                    "bucket_key": bucket_key,
+                })
+            })
             .unwrap_or(Value::Null),
         Err(error) if missing(&error, &["ServerSideEncryptionConfigurationNotFoundError"]) => Value::Null,
         Err(error) => return Err(aws_error("GetBucketEncryption", error)),
@@ -489,7 +508,7 @@ async fn apply_bucket(s3: &aws_sdk_s3::Client, region: &str, attributes: &Value,
         }
         let rule = ServerSideEncryptionRule::builder()
             .apply_server_side_encryption_by_default(default.build().map_err(|error| anyhow!("{error}"))?)
-            .bucket_key_enabled(encryption["key"].is_string())
+            .bucket_key_enabled(encryption["bucket_key"].as_bool().unwrap_or(false))
             .build();
         let configuration =
             ServerSideEncryptionConfiguration::builder().rules(rule).build().map_err(|error| anyhow!("{error}"))?;
@@ -557,28 +576,293 @@ async fn apply_bucket(s3: &aws_sdk_s3::Client, region: &str, attributes: &Value,
             .await
             .map_err(|error| aws_error("PutBucketLogging", error))?;
     }
-    if changed("object_lock") && !lock.is_null() {
-        if exists && before["object_lock"].is_null() {
+    if changed("object_lock") {
+        apply_object_lock(s3, bucket, lock, before.get("object_lock").unwrap_or(&Value::Null)).await?;
+    }
+    Ok(())
+}
+
+/// Sets (or, when `lock` is null, removes) the bucket's default Object Lock retention.
+///
+/// Object Lock is turned on at CreateBucket (`ObjectLockEnabledForBucket`). S3 can also turn it on
+/// for an existing versioned bucket, but that can never be undone (nor versioning suspended again),
+/// so the executor does not do it behind the user's back: it fails and says how to proceed, and the
+/// bunker is never reported converged without the lock the spec asks for.
+async fn apply_object_lock(s3: &aws_sdk_s3::Client, bucket: &str, lock: &Value, live: &Value) -> Result<()> {
+    let mut configuration = ObjectLockConfiguration::builder().object_lock_enabled(ObjectLockEnabled::Enabled);
+    if lock.is_null() {
+        // A bucket's Object Lock cannot be disabled; without a rule, new objects get no default
+        // retention, and versions already locked stay locked until their date.
+        if live.is_null() {
+            return Ok(());
+        }
+    } else {
+        // A bucket created with Object Lock but whose rule was never written (a crash between the
+        // two calls) reads as `null` too: ask S3 whether the bucket itself has it.
+        if live.is_null() && !object_lock_enabled(s3, bucket).await? {
             bail!(
-                "bucket `{bucket}` exists without Object Lock, which S3 only enables when a bucket is created; create a new bucket (set `bucket_name`) or remove `object_lock` from the spec"
+                "bucket `{bucket}` exists without Object Lock, and landing-zone does not turn it on for an existing bucket (it can never be turned off, and versioning can never be suspended again)\nhint: enable it deliberately (`aws s3api put-object-lock-configuration --bucket {bucket} --object-lock-configuration ObjectLockEnabled=Enabled`) and apply again, or set `baseline.log_archive.bucket_name` to a new bucket, or remove `object_lock` from the spec"
             );
         }
         let mode = ObjectLockRetentionMode::from(lock["mode"].as_str().unwrap_or("GOVERNANCE"));
-        let days = lock["days"].as_i64().and_then(|days| i32::try_from(days).ok()).unwrap_or(365);
-        let configuration = ObjectLockConfiguration::builder()
-            .object_lock_enabled(ObjectLockEnabled::Enabled)
-            .rule(
-                ObjectLockRule::builder()
-                    .default_retention(DefaultRetention::builder().mode(mode).days(days).build())
-                    .build(),
-            )
-            .build();
-        s3.put_object_lock_configuration()
-            .bucket(bucket)
-            .object_lock_configuration(configuration)
-            .send()
-            .await
-            .map_err(|error| aws_error("PutObjectLockConfiguration", error))?;
+        let days = lock["days"]
+            .as_i64()
+            .and_then(|days| i32::try_from(days).ok())
+            .ok_or_else(|| anyhow!("object lock of bucket `{bucket}` without a number of days"))?;
+        configuration = configuration.rule(
+            ObjectLockRule::builder()
+                .default_retention(DefaultRetention::builder().mode(mode).days(days).build())
+                .build(),
+        );
     }
+    s3.put_object_lock_configuration()
+        .bucket(bucket)
+        .object_lock_configuration(configuration.build())
+        .send()
+        .await
+        .map_err(|error| aws_error(&format!("PutObjectLockConfiguration `{bucket}`"), error))?;
     Ok(())
+}
+
+/// Whether Object Lock is enabled on the bucket (with or without a default retention rule).
+async fn object_lock_enabled(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<bool> {
+    match s3.get_object_lock_configuration().bucket(bucket).send().await {
+        Ok(output) => Ok(output
+            .object_lock_configuration
+            .and_then(|configuration| configuration.object_lock_enabled)
+            .is_some_and(|enabled| enabled == ObjectLockEnabled::Enabled)),
+        Err(error) if missing(&error, &["ObjectLockConfigurationNotFoundError"]) => Ok(false),
+        Err(error) => Err(aws_error("GetObjectLockConfiguration", error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::baseline::{has_placeholders, resolve, KnownIds};
+
+    const SPEC: &str = r#"
+version: 1
+organization: { management_account: management, regions: [eu-west-1, us-east-1] }
+accounts:
+  management: { email: root@example.com }
+  log-archive: { email: logs@example.com }
+baseline:
+  log_archive: { account: log-archive, retention_days: 400, object_lock: compliance, object_lock_days: 30 }
+  cloudtrail: { name: org-trail }
+  aws_config: {}
+"#;
+
+    fn spec(edits: &[(&str, &str)]) -> Spec {
+        let mut text = SPEC.to_string();
+        for (from, to) in edits {
+            assert!(text.contains(from), "`{from}` not in the test spec");
+            text = text.replacen(from, to, 1);
+        }
+        match serde_yaml::from_str(&text) {
+            Ok(spec) => spec,
+            Err(error) => panic!("test spec: {error}"),
+        }
+    }
+
+    fn controls(spec: &Spec) -> BTreeMap<String, DesiredControl> {
+        let role_documents = BTreeMap::new();
+        let inputs = Inputs { spec, accounts: &[], role_documents: &role_documents };
+        desired(&inputs).into_iter().map(|control| (control.key.control.clone(), control)).collect()
+    }
+
+    fn statement(policy: &Value, sid: &str) -> Value {
+        policy["Statement"].as_array().into_iter().flatten().find(|s| s["Sid"] == sid).cloned().unwrap_or(Value::Null)
+    }
+
+    fn sids(policy: &Value) -> Vec<String> {
+        policy["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|statement| statement["Sid"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn three_controls_in_the_bunker_home_region_in_dependency_order() {
+        let spec = spec(&[]);
+        let role_documents = BTreeMap::new();
+        let inputs = Inputs { spec: &spec, accounts: &[], role_documents: &role_documents };
+        let all = desired(&inputs);
+        let names: Vec<&str> = all.iter().map(|control| control.key.control.as_str()).collect();
+        assert_eq!(names, [KEY_CONTROL, ACCESS_LOG_CONTROL, BUCKET_CONTROL]);
+        for control in &all {
+            assert_eq!(control.key.account, "log-archive");
+            assert_eq!(control.key.region.as_deref(), Some("eu-west-1"), "home region = regions[0]");
+            assert!(!control.needs.is_empty());
+        }
+        let bucket = &all[2];
+        assert_eq!(
+            bucket.after,
+            [
+                ControlKey::new(KEY_CONTROL, "log-archive", Some("eu-west-1")),
+                ControlKey::new(ACCESS_LOG_CONTROL, "log-archive", Some("eu-west-1")),
+            ]
+        );
+        assert!(
+            bucket.needs.contains(&"s3:PutBucketPolicy") && bucket.needs.contains(&"s3:PutEncryptionConfiguration")
+        );
+        assert!(all[0].needs.contains(&"kms:CreateKey"));
+    }
+
+    #[test]
+    fn the_log_bucket_is_encrypted_with_the_key_alias_versioned_blocked_logged_and_expiring() {
+        let controls = controls(&spec(&[]));
+        let bucket = &controls[BUCKET_CONTROL].attributes;
+        assert_eq!(bucket["name"], "landing-zone-logs-{{account:log-archive}}");
+        assert_eq!(
+            bucket["encryption"],
+            json!({
+                "algorithm": "aws:kms",
+                "key": "arn:aws:kms:eu-west-1:{{account:log-archive}}:alias/landing-zone-logs",
+                "bucket_key": true,
+            })
+        );
+        assert_eq!(bucket["versioning"], "Enabled");
+        assert_eq!(bucket["public_access_blocked"], true);
+        assert_eq!(bucket["lifecycle_days"], 400);
+        assert_eq!(
+            bucket["logging"],
+            json!({ "bucket": "landing-zone-logs-{{account:log-archive}}-access-logs", "prefix": "log-bucket/" })
+        );
+        assert_eq!(bucket["object_lock"], json!({ "mode": "COMPLIANCE", "days": 30 }));
+
+        let named = controls_for_bucket_name("audit-logs");
+        assert_eq!(named[BUCKET_CONTROL].attributes["name"], "audit-logs");
+        assert_eq!(named[ACCESS_LOG_CONTROL].attributes["name"], "audit-logs-access-logs");
+    }
+
+    fn controls_for_bucket_name(name: &str) -> BTreeMap<String, DesiredControl> {
+        let replacement = format!("account: log-archive, bucket_name: {name},");
+        controls(&spec(&[("account: log-archive,", replacement.as_str())]))
+    }
+
+    #[test]
+    fn without_object_lock_or_retention_the_attributes_are_null() {
+        let controls =
+            controls(&spec(&[(", object_lock: compliance, object_lock_days: 30", ""), ("retention_days: 400", "")]));
+        let bucket = &controls[BUCKET_CONTROL].attributes;
+        assert_eq!(bucket["object_lock"], Value::Null);
+        assert_eq!(bucket["lifecycle_days"], Value::Null);
+        assert_eq!(controls[ACCESS_LOG_CONTROL].attributes["lifecycle_days"], Value::Null);
+    }
+
+    #[test]
+    fn the_bucket_policy_denies_plain_http_and_admits_only_the_organization_trail_and_config() {
+        let controls = controls(&spec(&[]));
+        let policy = &controls[BUCKET_CONTROL].attributes["policy"];
+        assert_eq!(
+            sids(policy),
+            ["DenyInsecureTransport", "CloudTrailAclCheck", "CloudTrailWrite", "ConfigAclCheck", "ConfigWrite"]
+        );
+        let bucket_arn = "arn:aws:s3:::landing-zone-logs-{{account:log-archive}}";
+        let deny = statement(policy, "DenyInsecureTransport");
+        assert_eq!(deny["Effect"], "Deny");
+        assert_eq!(deny["Action"], "s3:*");
+        assert_eq!(deny["Condition"], json!({ "Bool": { "aws:SecureTransport": "false" } }));
+        assert_eq!(deny["Resource"], json!([bucket_arn, format!("{bucket_arn}/*")]));
+
+        let trail_arn = "arn:aws:cloudtrail:eu-west-1:{{account:management}}:trail/org-trail";
+        let acl = statement(policy, "CloudTrailAclCheck");
+        assert_eq!(acl["Principal"], json!({ "Service": "cloudtrail.amazonaws.com" }));
+        assert_eq!(acl["Action"], "s3:GetBucketAcl");
+        assert_eq!(acl["Resource"], bucket_arn);
+        let write = statement(policy, "CloudTrailWrite");
+        assert_eq!(write["Action"], "s3:PutObject");
+        assert_eq!(
+            write["Resource"],
+            json!([
+                format!("{bucket_arn}/AWSLogs/{{{{account:management}}}}/*"),
+                format!("{bucket_arn}/AWSLogs/{{{{organization}}}}/*")
+            ])
+        );
+        assert_eq!(
+            write["Condition"],
+            json!({ "StringEquals": { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn } })
+        );
+
+        let config = statement(policy, "ConfigWrite");
+        assert_eq!(config["Principal"], json!({ "Service": "config.amazonaws.com" }));
+        assert_eq!(config["Resource"], format!("{bucket_arn}/AWSLogs/*/Config/*"));
+        assert_eq!(config["Condition"]["StringEquals"]["s3:x-amz-acl"], "bucket-owner-full-control");
+        assert_eq!(statement(policy, "ConfigAclCheck")["Action"], json!(["s3:GetBucketAcl", "s3:ListBucket"]));
+    }
+
+    #[test]
+    fn statements_for_absent_services_are_left_out() {
+        let controls = controls(&spec(&[("  cloudtrail: { name: org-trail }\n", ""), ("  aws_config: {}\n", "")]));
+        assert_eq!(sids(&controls[BUCKET_CONTROL].attributes["policy"]), ["DenyInsecureTransport"]);
+        assert_eq!(sids(&controls[KEY_CONTROL].attributes["policy"]), ["BunkerAccountAdministers"]);
+    }
+
+    #[test]
+    fn the_key_rotates_and_lets_the_management_accounts_trails_and_config_encrypt() {
+        let controls = controls(&spec(&[]));
+        let key = &controls[KEY_CONTROL].attributes;
+        assert_eq!(key["alias"], KEY_ALIAS);
+        assert_eq!(key["rotation"], true);
+        let policy = &key["policy"];
+        assert_eq!(
+            sids(policy),
+            ["BunkerAccountAdministers", "CloudTrailEncrypts", "CloudTrailDescribesKey", "ConfigEncrypts"]
+        );
+        let admin = statement(policy, "BunkerAccountAdministers");
+        assert_eq!(admin["Principal"], json!({ "AWS": "arn:aws:iam::{{account:log-archive}}:root" }));
+        assert_eq!(admin["Action"], "kms:*");
+        let encrypt = statement(policy, "CloudTrailEncrypts");
+        assert_eq!(encrypt["Action"], "kms:GenerateDataKey*");
+        assert_eq!(
+            encrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:cloudtrail:arn"],
+            "arn:aws:cloudtrail:*:{{account:management}}:trail/*"
+        );
+        assert_eq!(statement(policy, "CloudTrailDescribesKey")["Action"], "kms:DescribeKey");
+        assert_eq!(statement(policy, "ConfigEncrypts")["Action"], json!(["kms:Decrypt", "kms:GenerateDataKey"]));
+    }
+
+    #[test]
+    fn the_access_log_bucket_is_sse_s3_and_writable_only_by_s3_logging_for_the_bunker() {
+        let controls = controls(&spec(&[]));
+        let bucket = &controls[ACCESS_LOG_CONTROL].attributes;
+        assert_eq!(bucket["name"], "landing-zone-logs-{{account:log-archive}}-access-logs");
+        assert_eq!(bucket["encryption"], json!({ "algorithm": "AES256", "key": null, "bucket_key": false }));
+        assert_eq!(bucket["versioning"], "Enabled");
+        assert_eq!(bucket["public_access_blocked"], true);
+        assert_eq!(bucket["object_lock"], Value::Null, "Object Lock buckets cannot receive server access logs");
+        assert_eq!(bucket["logging"], Value::Null);
+        let policy = &bucket["policy"];
+        assert_eq!(sids(policy), ["DenyInsecureTransport", "ServerAccessLogsWrite"]);
+        let write = statement(policy, "ServerAccessLogsWrite");
+        assert_eq!(write["Principal"], json!({ "Service": "logging.s3.amazonaws.com" }));
+        assert_eq!(write["Action"], "s3:PutObject");
+        assert_eq!(write["Condition"], json!({ "StringEquals": { "aws:SourceAccount": "{{account:log-archive}}" } }));
+    }
+
+    #[test]
+    fn every_placeholder_resolves_once_the_ids_are_known() {
+        let controls = controls(&spec(&[]));
+        let mut ids = KnownIds::default();
+        ids.accounts.insert("log-archive".to_string(), "222222222222".to_string());
+        ids.accounts.insert("management".to_string(), "111111111111".to_string());
+        let partial = resolve(&controls[BUCKET_CONTROL].attributes, &ids);
+        assert!(has_placeholders(&partial), "the organization id is still unknown");
+        ids.organization = Some("o-abcdef1234".to_string());
+        for control in controls.values() {
+            let resolved = resolve(&control.attributes, &ids);
+            assert!(!has_placeholders(&resolved), "{}: {resolved}", control.key.control);
+        }
+        let resolved = resolve(&controls[BUCKET_CONTROL].attributes, &ids);
+        assert_eq!(resolved["name"], "landing-zone-logs-222222222222");
+        assert_eq!(
+            statement(&resolved["policy"], "CloudTrailWrite")["Resource"][1],
+            "arn:aws:s3:::landing-zone-logs-222222222222/AWSLogs/o-abcdef1234/*"
+        );
+    }
 }

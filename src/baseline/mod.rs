@@ -250,7 +250,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         log_archive::CONTROL => log_archive::read(context, key, desired).await,
         cloudtrail::CONTROL => cloudtrail::read(context, key, desired).await,
         guardduty::CONTROL => guardduty::read(context, key, desired).await,
-        security_hub::CONTROL => security_hub::read(context, key).await,
+        security_hub::CONTROL => security_hub::read(context, key, desired).await,
         access_analyzer::CONTROL => access_analyzer::read(context, key, desired).await,
         ebs_encryption::CONTROL => ebs_encryption::read(context, key).await,
         aws_config::CONTROL => aws_config::read(context, key, desired).await,

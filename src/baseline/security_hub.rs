@@ -79,7 +79,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     controls
 }
 
-pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
+pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
     let client = context.sessions.securityhub(context.account_id(&key.account)?, key.region.as_deref()).await;
     match key.control.as_str() {
         HUB => match client.describe_hub().send().await {
@@ -92,24 +92,39 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
             Err(error) => Err(aws_error("DescribeHub", error)),
         },
         ADMIN => {
-            let admins = client
-                .list_organization_admin_accounts()
-                .send()
-                .await
-                .map_err(|error| aws_error("ListOrganizationAdminAccounts", error))?;
-            Ok(admins
-                .admin_accounts
-                .unwrap_or_default()
-                .into_iter()
-                .find(|admin| admin.status.as_ref().is_some_and(|status| status.as_str() == "ENABLED"))
-                .map(|admin| json!({ "admin_account_id": admin.account_id })))
+            let listed = client.list_organization_admin_accounts().send().await;
+            match listed {
+                Ok(admins) => Ok(admins
+                    .admin_accounts
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|admin| admin.status.as_ref().is_some_and(|status| status.as_str() == "ENABLED"))
+                    .map(|admin| json!({ "admin_account_id": admin.account_id }))),
+                Err(error) => {
+                    let error = aws_error("ListOrganizationAdminAccounts", error);
+                    if super::unimplemented(&error).is_none() {
+                        return Err(error);
+                    }
+                    // The endpoint cannot list admins (moto): only the delegated administrator may
+                    // read the organization configuration, so asking as the admin tells the same.
+                    let admin = desired["admin_account_id"].as_str().unwrap_or_default();
+                    let as_admin = context.sessions.securityhub(admin, key.region.as_deref()).await;
+                    match as_admin.describe_organization_configuration().send().await {
+                        Ok(_) => Ok(Some(json!({ "admin_account_id": admin }))),
+                        Err(_) => Ok(None),
+                    }
+                }
+            }
         }
         ORGANIZATION => match client.describe_organization_configuration().send().await {
             Ok(configuration) => Ok(Some(json!({
                 "auto_enable": configuration.auto_enable.unwrap_or(false),
                 "auto_enable_standards": configuration.auto_enable_standards.map_or("NONE".to_string(), |s| s.as_str().to_string()),
             }))),
-            Err(error) if matches!(error.code(), Some("ResourceNotFoundException")) => Ok(None),
+            // Not (yet) the delegated administrator: nothing is configured from this account.
+            Err(error) if matches!(error.code(), Some("ResourceNotFoundException") | Some("AccessDeniedException")) => {
+                Ok(None)
+            }
             Err(error) => Err(aws_error("DescribeOrganizationConfiguration", error)),
         },
         STANDARDS => read_standards(&client).await,
