@@ -8,7 +8,13 @@ use landing_zone::cli::{run, Cli};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.global.verbose);
-    ExitCode::from(run(cli))
+    let status = run(cli);
+    if std::env::var_os("LANDING_ZONE_CALL_STATS").is_some() {
+        // Organizations calls by operation (attempts included), for benchmarks: one JSON line.
+        let counts = landing_zone::aws::retry::call_counts();
+        eprintln!("call-stats {}", serde_json::to_string(&counts).unwrap_or_default());
+    }
+    ExitCode::from(status)
 }
 
 fn init_tracing(verbose: u8) {

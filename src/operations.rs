@@ -35,6 +35,12 @@ pub fn read_scope(valid: &ValidSpec) -> ReadScope {
             .collect(),
         all_tags: false,
         policy_types: desired.policy_types.clone(),
+        skip_policy_tags: desired
+            .policies
+            .iter()
+            .filter(|policy| policy.tags.is_none())
+            .map(|policy| (policy.policy_type, policy.name.clone()))
+            .collect(),
     }
 }
 

@@ -86,6 +86,21 @@ pub fn facts_of<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> E
     ErrorFacts { code: error.code(), http_status, transport }
 }
 
+/// Calls made per operation (attempts included), for `LANDING_ZONE_CALL_STATS` and benchmarks.
+static CALLS: std::sync::Mutex<std::collections::BTreeMap<String, u64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn count_call(operation: &str) {
+    if let Ok(mut calls) = CALLS.lock() {
+        *calls.entry(operation.to_string()).or_default() += 1;
+    }
+}
+
+/// A snapshot of the calls made so far, by operation.
+pub fn call_counts() -> std::collections::BTreeMap<String, u64> {
+    CALLS.lock().map(|calls| calls.clone()).unwrap_or_default()
+}
+
 /// Runs `operation` until it succeeds, fails fatally, or runs out of attempts.
 pub async fn with_retry<T, E, F, Fut>(
     policy: &RetryPolicy,
@@ -99,6 +114,7 @@ where
 {
     let mut attempt = 0;
     loop {
+        count_call(what);
         match operation().await {
             Ok(value) => return Ok(value),
             Err(error) => {

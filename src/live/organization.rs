@@ -32,6 +32,9 @@ pub struct ReadScope {
     /// Policy types to list even when not (yet) enabled on the root: policies of a disabled type
     /// still exist, and an interrupted apply may have created them before enabling the type.
     pub policy_types: BTreeSet<PolicyType>,
+    /// Customer policies (type, name) the spec names without `tags:`: their tags are not needed
+    /// (ownership only matters for policies outside the spec), so they are not read.
+    pub skip_policy_tags: BTreeSet<(PolicyType, String)>,
 }
 
 /// Reads the whole organization.
@@ -45,7 +48,7 @@ pub async fn read_organization(client: &Client, scope: &ReadScope, parallelism: 
         LiveOrganization { organization: Some(organization), root: Some(root.clone()), ..Default::default() };
 
     let tree = reader.walk_tree(&root.id);
-    let policies = reader.policies(&root, &scope.policy_types);
+    let policies = reader.policies(&root, scope);
     let services = reader.trusted_services();
     let admins = reader.delegated_administrators();
     let pending = reader.pending_account_creations();
@@ -189,7 +192,8 @@ impl Reader<'_> {
         }
     }
 
-    async fn policies(&self, root: &RootInfo, wanted: &BTreeSet<PolicyType>) -> Result<BTreeMap<String, LivePolicy>> {
+    async fn policies(&self, root: &RootInfo, scope: &ReadScope) -> Result<BTreeMap<String, LivePolicy>> {
+        let wanted = &scope.policy_types;
         let mut summaries = Vec::new();
         let enabled = root.policy_types.iter().filter(|(_, status)| *status == "ENABLED").map(|(t, _)| *t);
         let types: BTreeSet<PolicyType> = enabled.chain(wanted.iter().copied()).collect();
@@ -218,9 +222,13 @@ impl Reader<'_> {
                 let id = summary.id.clone().unwrap_or_default();
                 let aws_managed = summary.aws_managed;
                 let targets = self.policy_targets(&id);
+                let skip_tags =
+                    scope.skip_policy_tags.contains(&(policy_type, summary.name.clone().unwrap_or_default()));
                 let details = async {
                     if aws_managed {
                         Ok((None, None))
+                    } else if skip_tags {
+                        Ok::<_, anyhow::Error>((Some(self.policy_document(&id).await?), None))
                     } else {
                         let (document, tags) = futures::try_join!(self.policy_document(&id), self.tags(&id))?;
                         Ok::<_, anyhow::Error>((Some(document), Some(tags)))
