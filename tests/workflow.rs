@@ -322,6 +322,7 @@ async fn audit_reports_the_posture_and_fails_on_gaps() {
     assert_eq!(before.status.code(), Some(1), "no organization yet is a failing posture");
 
     assert_eq!(moto.run(&["apply", "--auto-approve"], dir).status.code(), Some(0));
+    let before_audit = emulator_state(&moto);
     let output = moto.run(&["audit", "--format", "json"], dir);
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json");
     let findings = report["findings"].as_array().expect("findings");
@@ -344,4 +345,32 @@ async fn audit_reports_the_posture_and_fails_on_gaps() {
 
     let text = stdout(&moto.run(&["audit"], dir));
     assert!(text.starts_with("SCOPE") && text.contains("PASS") && text.contains("checks,"), "{text}");
+    // Read-only: the emulator's whole state (every service but STS sessions) is unchanged.
+    let after_audit = emulator_state(&moto);
+    let changed: Vec<&String> = after_audit
+        .as_object()
+        .expect("object")
+        .iter()
+        .filter(|(service, state)| before_audit.get(service.as_str()) != Some(*state))
+        .map(|(service, _)| service)
+        .collect();
+    assert!(changed.is_empty(), "audit changed the state of {changed:?}");
+}
+
+/// moto's dump of the state of every service the tool writes to. Left out: STS and IAM (assumed
+/// sessions and "role last used" change on every read), S3 (the bunker's server access logging
+/// writes log objects when the audit reads the bucket, as AWS does) and ELB/EC2 (regional backends
+/// moto creates on first touch).
+fn emulator_state(moto: &Moto) -> serde_json::Value {
+    let output = std::process::Command::new("curl")
+        .args(["-sf", &format!("{}/moto-api/data.json", moto.endpoint)])
+        .output()
+        .expect("curl");
+    let mut state: serde_json::Value = serde_json::from_slice(&output.stdout).expect("state json");
+    if let Some(map) = state.as_object_mut() {
+        let kept = ["organizations", "cloudtrail", "guardduty", "securityhub", "config", "kms", "account", "s3control"];
+        map.retain(|service, _| kept.contains(&service.as_str()));
+    }
+    assert!(state.get("organizations").is_some(), "the dump covers the organization");
+    state
 }
