@@ -346,7 +346,8 @@ pub struct LogArchiveSpec {
     /// Days objects are kept before expiry (lifecycle); kept forever when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_days: Option<u32>,
-    /// S3 Object Lock mode; it can only be set when the bucket is created.
+    /// S3 Object Lock mode, set when the tool creates the bucket (it refuses to turn Object Lock on
+    /// for an existing bucket: that cannot be undone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object_lock: Option<ObjectLockMode>,
     /// Default retention under Object Lock, in days (1-36,500).
