@@ -7,7 +7,7 @@ SPEC="${1:-landing-zone.yaml}"
 
 scripts/install-emulator.sh
 cargo build --quiet --bin landing-zone
-BIN=target/debug/landing-zone
+BIN="${CARGO_TARGET_DIR:-target}/debug/landing-zone"
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 MOTO_IAM_LOAD_MANAGED_POLICIES=true .venv/bin/moto_server -H 127.0.0.1 -p "$PORT" >/tmp/landing-zone-moto.log 2>&1 &
