@@ -1,9 +1,27 @@
-"""Seeds moto with the benchmark organization: 1,000 accounts in 60 OUs (4 levels), 40 customer
-SCPs attached to 1-3 targets each. Prints the shape needed for the read floor as JSON."""
+"""Seeds moto with a benchmark organization and prints its shape and read floor as JSON.
+
+    bench_seed.py ENDPOINT [full|small]
+
+full (the benchmark of issue 6): 1,000 accounts (the management account included) in 60 OUs, 4
+levels deep, and 40 customer SCPs attached to 1-3 targets each. small (the benchmark's smoke run
+under `cargo test`): 40 accounts in 9 OUs, 5 SCPs.
+
+The read floor is AWS-FACTS.md's, per operation, at AWS's page size of 20 items; no tags are
+managed by the spec `landing-zone import` writes, so ListTagsForResource's term is 0.
+"""
 import json, math, random, sys
 import boto3
 
 endpoint = sys.argv[1]
+size = sys.argv[2] if len(sys.argv) > 2 else "full"
+if size == "full":
+    # (children per parent at each level, how many parents of the level above get children)
+    levels, accounts, policies = [(5, None), (3, None), (2, None), (1, 10)], 1000, 40
+elif size == "small":
+    levels, accounts, policies = [(2, None), (2, None), (1, 2), (1, 1)], 40, 5
+else:
+    sys.exit(f"unknown size {size!r}: full or small")
+
 random.seed(7)
 kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 org = boto3.client("organizations", **kw)
@@ -17,17 +35,17 @@ def ou(parent, name):
     children[parent].append(unit)
     children[unit] = []
     return unit
-level1 = [ou(root, f"L1-{i}") for i in range(5)]
-level2 = [ou(p, f"L2-{i}-{j}") for i, p in enumerate(level1) for j in range(3)]
-level3 = [ou(p, f"L3-{i}-{j}") for i, p in enumerate(level2) for j in range(2)]
-level4 = [ou(p, f"L4-{i}") for i, p in enumerate(level3[:10])]
-units = level1 + level2 + level3 + level4
-assert len(units) == 60
+
+units, parents = [], [root]
+for depth, (fanout, limit) in enumerate(levels, start=1):
+    level = [ou(parent, f"L{depth}-{p}-{j}") for p, parent in enumerate(parents[:limit]) for j in range(fanout)]
+    units += level
+    parents = level
 
 containers = [root] + units
 accounts_in = {c: 0 for c in containers}
 account_ids = []
-for n in range(999):  # + the management account = 1,000
+for n in range(accounts - 1):  # + the management account
     status = org.create_account(AccountName=f"acct-{n:04d}", Email=f"acct-{n:04d}@example.com")["CreateAccountStatus"]
     account = status["AccountId"]
     target = containers[n % len(containers)]
@@ -38,7 +56,7 @@ for n in range(999):  # + the management account = 1,000
 accounts_in[root] += 1
 
 targets_of = []
-for p in range(40):
+for p in range(policies):
     doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": f"service{p}:*", "Resource": "*"}]})
     policy = org.create_policy(Name=f"guardrail-{p:02d}", Description=f"guardrail {p}", Content=doc, Type="SERVICE_CONTROL_POLICY")
     policy_id = policy["Policy"]["PolicySummary"]["Id"]
@@ -47,13 +65,18 @@ for p in range(40):
         org.attach_policy(PolicyId=policy_id, TargetId=target)
     targets_of.append(len(chosen))
 
+pages = lambda items: math.ceil(max(items, 1) / 20)
 # FullAWSAccess is attached to the root, every OU and every account.
-full_access_targets = 1 + len(units) + 1000
-floor = 2
-for c in containers:
-    floor += math.ceil(max(len(children[c]), 1) / 20) + math.ceil(max(accounts_in[c], 1) / 20)
-floor += math.ceil(41 / 20)                       # ListPolicies (1 type, 41 policies)
-floor += 40                                       # DescribePolicy per customer policy
-floor += sum(math.ceil(max(t, 1) / 20) for t in targets_of) + math.ceil(full_access_targets / 20)
-print(json.dumps({"accounts": 1000, "units": len(units), "policies": 40, "read_floor": floor,
-                  "floor_breakdown": {"hierarchy": floor - 40 - sum(math.ceil(max(t, 1) / 20) for t in targets_of) - math.ceil(full_access_targets / 20) - math.ceil(41/20)}}))
+full_access_targets = 1 + len(units) + accounts
+floor = {
+    "DescribeOrganization": 1,
+    "ListRoots": 1,
+    "ListOrganizationalUnitsForParent": sum(pages(len(children[c])) for c in containers),
+    "ListAccountsForParent": sum(pages(accounts_in[c]) for c in containers),
+    "ListPolicies": pages(policies + 1),  # one policy type; FullAWSAccess included
+    "DescribePolicy": policies,  # customer-managed only: AWS-managed content is known
+    "ListTargetsForPolicy": sum(pages(t) for t in targets_of) + pages(full_access_targets),
+    "ListTagsForResource": 0,
+}
+print(json.dumps({"accounts": accounts, "units": len(units), "policies": policies,
+                  "read_floor": sum(floor.values()), "floor": floor}))

@@ -33,6 +33,7 @@ fn apply_and_kill(moto: &Moto, dir: &std::path::Path, after_done: usize) -> (Opt
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
         .env("NO_COLOR", "1")
+        .env("LANDING_ZONE_RATE_LIMIT", "off")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -1,30 +1,70 @@
 //! Operations moto 5.2.5 lacks, tested against recorded AWS responses (aws-smithy-mocks): GuardDuty
-//! organization configuration, Security Hub standards, IAM Access Analyzer analyzers. The product
-//! implements them fully; these tests pin their reading, idempotency and requests.
+//! organization configuration, Security Hub standards and delegated-administrator listing, IAM
+//! Access Analyzer analyzers. Also the AWS error answers moto gives differently (codes of "not the
+//! administrator", "not subscribed", "name taken"). The product implements all of these fully;
+//! these tests pin their reading, their idempotency and the requests they send.
+//!
+//! Modeled outputs are built with the SDK builders; AWS errors are the HTTP responses AWS sends
+//! (status, `x-amzn-errortype`, JSON body), so the SDK parses them as it would in production.
+//! docs/testing.md lists every operation covered here.
 
 use aws_sdk_accessanalyzer::operation::create_analyzer::CreateAnalyzerOutput;
 use aws_sdk_accessanalyzer::operation::list_analyzers::ListAnalyzersOutput;
 use aws_sdk_accessanalyzer::types::{AnalyzerStatus, AnalyzerSummary, Type};
 use aws_sdk_guardduty::operation::describe_organization_configuration::DescribeOrganizationConfigurationOutput;
+use aws_sdk_guardduty::operation::enable_organization_admin_account::EnableOrganizationAdminAccountOutput;
 use aws_sdk_guardduty::operation::list_detectors::ListDetectorsOutput;
 use aws_sdk_guardduty::operation::update_organization_configuration::UpdateOrganizationConfigurationOutput;
 use aws_sdk_guardduty::types::AutoEnableMembers;
 use aws_sdk_securityhub::operation::batch_enable_standards::BatchEnableStandardsOutput;
 use aws_sdk_securityhub::operation::get_enabled_standards::GetEnabledStandardsOutput;
-use aws_sdk_securityhub::types::{StandardsStatus, StandardsSubscription};
+use aws_sdk_securityhub::operation::list_organization_admin_accounts::ListOrganizationAdminAccountsOutput;
+use aws_sdk_securityhub::types::{AdminStatus, StandardsStatus, StandardsSubscription};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
 use landing_zone::baseline::{access_analyzer, guardduty, security_hub};
 use serde_json::json;
 
+const DETECTOR: &str = "12abc34d567e8fa901bc2d34e56789f0";
+const ADMIN: &str = "222222222222";
+const OTHER_ADMIN: &str = "999999999999";
 const FSBP: &str = "arn:aws:securityhub:us-east-1::standards/aws-foundational-security-best-practices/v/1.0.0";
 const CIS: &str = "arn:aws:securityhub:us-east-1::standards/cis-aws-foundations-benchmark/v/3.0.0";
+const NIST: &str = "arn:aws:securityhub:us-east-1::standards/nist-800-53/v/5.0.0";
+const CIS_1_2: &str = "arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/v/1.2.0";
+
+/// An AWS error as a restJson1 service sends it.
+fn aws_error(status: u16, code: &'static str, message: &str) -> HttpResponse {
+    let body = json!({ "__type": code, "message": message }).to_string();
+    let mut response = HttpResponse::new(StatusCode::try_from(status).expect("status"), SdkBody::from(body));
+    response.headers_mut().insert("content-type", "application/json");
+    response.headers_mut().insert("x-amzn-errortype", code);
+    response
+}
+
+fn guardduty_detectors() -> aws_smithy_mocks::Rule {
+    mock!(aws_sdk_guardduty::Client::list_detectors)
+        .then_output(|| ListDetectorsOutput::builder().detector_ids(DETECTOR).build())
+}
+
+fn subscription(arn: &str, status: StandardsStatus) -> StandardsSubscription {
+    let name = arn.rsplit_once("standards/").map_or(arn, |(_, name)| name);
+    StandardsSubscription::builder()
+        .standards_subscription_arn(format!("arn:aws:securityhub:us-east-1:{ADMIN}:subscription/{name}"))
+        .standards_arn(arn)
+        .standards_status(status)
+        .build()
+}
+
+// ---- GuardDuty: DescribeOrganizationConfiguration, UpdateOrganizationConfiguration ----
 
 #[tokio::test]
 async fn guardduty_organization_configuration_is_read_and_set_on_the_admin_detector() {
-    let detectors = mock!(aws_sdk_guardduty::Client::list_detectors)
-        .then_output(|| ListDetectorsOutput::builder().detector_ids("12abc34d567e8fa901bc2d34e56789f0").build());
+    let detectors = guardduty_detectors();
     let describe = mock!(aws_sdk_guardduty::Client::describe_organization_configuration)
-        .match_requests(|request| request.detector_id() == Some("12abc34d567e8fa901bc2d34e56789f0"))
+        .match_requests(|request| request.detector_id() == Some(DETECTOR))
         .then_output(|| {
             DescribeOrganizationConfigurationOutput::builder()
                 .auto_enable_organization_members(AutoEnableMembers::New)
@@ -37,13 +77,18 @@ async fn guardduty_organization_configuration_is_read_and_set_on_the_admin_detec
 
     let update = mock!(aws_sdk_guardduty::Client::update_organization_configuration)
         .match_requests(|request| {
-            request.detector_id() == Some("12abc34d567e8fa901bc2d34e56789f0")
+            request.detector_id() == Some(DETECTOR)
                 && request.auto_enable_organization_members() == Some(&AutoEnableMembers::All)
         })
         .then_output(|| UpdateOrganizationConfigurationOutput::builder().build());
     let client = mock_client!(aws_sdk_guardduty, RuleMode::MatchAny, [&detectors, &update]);
     guardduty::apply_organization_configuration(&client, &json!({ "auto_enable": "ALL" })).await.expect("apply");
     assert_eq!(update.num_calls(), 1, "one UpdateOrganizationConfiguration with ALL");
+    assert!(
+        guardduty::apply_organization_configuration(&client, &json!({ "auto_enable": "SOME" })).await.is_err(),
+        "an unknown value is refused before any write"
+    );
+    assert_eq!(update.num_calls(), 1);
 }
 
 #[tokio::test]
@@ -59,27 +104,137 @@ async fn guardduty_without_an_admin_detector_reads_as_absent() {
 }
 
 #[tokio::test]
-async fn security_hub_standards_enable_only_what_is_missing() {
-    let pages = mock!(aws_sdk_securityhub::Client::get_enabled_standards)
+async fn guardduty_organization_configuration_reads_as_absent_before_the_account_is_administrator() {
+    let detectors = guardduty_detectors();
+    let refused = mock!(aws_sdk_guardduty::Client::describe_organization_configuration).then_http_response(|| {
+        aws_error(
+            400,
+            "BadRequestException",
+            "The request failed because you do not have required AWS Organization master permission.",
+        )
+    });
+    let client = mock_client!(aws_sdk_guardduty, RuleMode::MatchAny, [&detectors, &refused]);
+    assert_eq!(guardduty::read_organization_configuration(&client).await.expect("read"), None);
+    assert_eq!(refused.num_calls(), 1);
+
+    let broken = mock!(aws_sdk_guardduty::Client::describe_organization_configuration)
+        .then_http_response(|| aws_error(500, "InternalServerErrorException", "Internal server error"));
+    let client = mock_client!(aws_sdk_guardduty, RuleMode::MatchAny, [&detectors, &broken]);
+    let error = guardduty::read_organization_configuration(&client).await.expect_err("other errors are errors");
+    assert!(format!("{error:#}").contains("DescribeOrganizationConfiguration"), "{error:#}");
+}
+
+#[tokio::test]
+async fn guardduty_legacy_auto_enable_boolean_reads_as_new_members() {
+    let detectors = guardduty_detectors();
+    // An organization configured before AutoEnableOrganizationMembers: only the boolean comes back.
+    let legacy = mock!(aws_sdk_guardduty::Client::describe_organization_configuration).then_http_response(|| {
+        HttpResponse::new(
+            StatusCode::try_from(200).expect("status"),
+            SdkBody::from(r#"{"autoEnable":true,"memberAccountLimitReached":false}"#),
+        )
+    });
+    let client = mock_client!(aws_sdk_guardduty, RuleMode::MatchAny, [&detectors, &legacy]);
+    assert_eq!(
+        guardduty::read_organization_configuration(&client).await.expect("read"),
+        Some(json!({ "auto_enable": "NEW" }))
+    );
+}
+
+// ---- GuardDuty: ListOrganizationAdminAccounts (paging, status), EnableOrganizationAdminAccount ----
+
+#[tokio::test]
+async fn guardduty_admin_is_the_enabled_one_across_pages_and_is_never_replaced() {
+    use aws_sdk_guardduty::operation::list_organization_admin_accounts::ListOrganizationAdminAccountsOutput;
+    use aws_sdk_guardduty::types::{AdminAccount, AdminStatus};
+    let admins = mock!(aws_sdk_guardduty::Client::list_organization_admin_accounts)
         .sequence()
         .output(|| {
-            GetEnabledStandardsOutput::builder()
-                .standards_subscriptions(
-                    StandardsSubscription::builder()
-                        .standards_subscription_arn("arn:aws:securityhub:us-east-1:111111111111:subscription/aws-foundational-security-best-practices/v/1.0.0")
-                        .standards_arn(FSBP)
-                        .standards_status(StandardsStatus::Ready)
+            ListOrganizationAdminAccountsOutput::builder()
+                .admin_accounts(
+                    AdminAccount::builder()
+                        .admin_account_id("333333333333")
+                        .admin_status(AdminStatus::DisableInProgress)
                         .build(),
                 )
                 .next_token("page-2")
                 .build()
         })
-        .output(|| GetEnabledStandardsOutput::builder().build())
+        .output(|| {
+            ListOrganizationAdminAccountsOutput::builder()
+                .admin_accounts(
+                    AdminAccount::builder().admin_account_id(OTHER_ADMIN).admin_status(AdminStatus::Enabled).build(),
+                )
+                .build()
+        })
+        .repeatedly()
+        .build();
+    let enable = mock!(aws_sdk_guardduty::Client::enable_organization_admin_account)
+        .then_output(|| EnableOrganizationAdminAccountOutput::builder().build());
+    let client = mock_client!(aws_sdk_guardduty, RuleMode::MatchAny, [&admins, &enable]);
+    assert_eq!(
+        guardduty::read_admin(&client).await.expect("read"),
+        Some(json!({ "admin_account_id": OTHER_ADMIN })),
+        "a disabling administrator is not the administrator; the next page is read"
+    );
+    let error = guardduty::apply_admin(&client, "eu-west-1", &json!({ "admin_account_id": ADMIN }))
+        .await
+        .expect_err("another administrator is not replaced");
+    let text = error.to_string();
+    assert!(text.contains(OTHER_ADMIN) && text.contains("\nhint: "), "{text}");
+    guardduty::apply_admin(&client, "eu-west-1", &json!({ "admin_account_id": OTHER_ADMIN })).await.expect("same");
+    assert_eq!(enable.num_calls(), 0, "no write when refused or already so");
+
+    let none = mock!(aws_sdk_guardduty::Client::list_organization_admin_accounts)
+        .then_output(|| ListOrganizationAdminAccountsOutput::builder().build());
+    let enable = mock!(aws_sdk_guardduty::Client::enable_organization_admin_account)
+        .match_requests(|request| request.admin_account_id() == Some(ADMIN))
+        .then_output(|| EnableOrganizationAdminAccountOutput::builder().build());
+    let client = mock_client!(aws_sdk_guardduty, RuleMode::MatchAny, [&none, &enable]);
+    guardduty::apply_admin(&client, "eu-west-1", &json!({ "admin_account_id": ADMIN })).await.expect("designate");
+    assert_eq!(enable.num_calls(), 1);
+}
+
+// ---- Security Hub: GetEnabledStandards, BatchEnableStandards ----
+
+#[tokio::test]
+async fn security_hub_standards_read_the_spec_standards_that_are_enabled() {
+    let pages = mock!(aws_sdk_securityhub::Client::get_enabled_standards)
+        .sequence()
+        .output(|| {
+            GetEnabledStandardsOutput::builder()
+                .standards_subscriptions(subscription(FSBP, StandardsStatus::Ready))
+                // Enabled by someone else, not in the spec: not landing-zone's, not shown.
+                .standards_subscriptions(subscription(CIS_1_2, StandardsStatus::Ready))
+                .next_token("page-2")
+                .build()
+        })
+        .output(|| {
+            GetEnabledStandardsOutput::builder()
+                // A failed subscription is not enabled: it reads as missing, so it is enabled again.
+                .standards_subscriptions(subscription(CIS, StandardsStatus::Failed))
+                .standards_subscriptions(subscription(NIST, StandardsStatus::Incomplete))
+                .build()
+        })
         .build();
     let client = mock_client!(aws_sdk_securityhub, [&pages]);
-    let live = security_hub::read_standards(&client).await.expect("read");
-    assert_eq!(live, Some(json!({ "standards": [FSBP] })), "pages are followed to the end");
+    let desired = json!({ "standards": [FSBP, CIS, NIST] });
+    let live = security_hub::read_standards(&client, &desired).await.expect("read");
+    assert_eq!(live, Some(json!({ "standards": [FSBP, NIST] })), "pages are followed to the end");
+    assert_eq!(pages.num_calls(), 2);
+}
 
+#[tokio::test]
+async fn security_hub_standards_read_as_absent_without_a_hub() {
+    let refused = mock!(aws_sdk_securityhub::Client::get_enabled_standards).then_http_response(|| {
+        aws_error(401, "InvalidAccessException", "Account 222222222222 is not subscribed to AWS Security Hub")
+    });
+    let client = mock_client!(aws_sdk_securityhub, [&refused]);
+    assert_eq!(security_hub::read_standards(&client, &json!({ "standards": [FSBP] })).await.expect("read"), None);
+}
+
+#[tokio::test]
+async fn security_hub_standards_enable_only_what_is_missing() {
     let enable = mock!(aws_sdk_securityhub::Client::batch_enable_standards)
         .match_requests(|request| {
             let arns: Vec<&str> =
@@ -88,57 +243,149 @@ async fn security_hub_standards_enable_only_what_is_missing() {
         })
         .then_output(|| BatchEnableStandardsOutput::builder().build());
     let client = mock_client!(aws_sdk_securityhub, [&enable]);
-    security_hub::enable_standards(&client, &json!({ "standards": [FSBP, CIS] }), live.as_ref()).await.expect("enable");
+    let before = json!({ "standards": [FSBP] });
+    security_hub::apply_standards(&client, &json!({ "standards": [CIS, FSBP] }), Some(&before)).await.expect("enable");
     assert_eq!(enable.num_calls(), 1, "only CIS was missing");
+
+    let all = mock!(aws_sdk_securityhub::Client::batch_enable_standards)
+        .match_requests(|request| request.standards_subscription_requests().len() == 2)
+        .then_output(|| BatchEnableStandardsOutput::builder().build());
+    let client = mock_client!(aws_sdk_securityhub, [&all]);
+    security_hub::apply_standards(&client, &json!({ "standards": [CIS, FSBP] }), None).await.expect("enable");
+    assert_eq!(all.num_calls(), 1, "without a hub before, every standard in one call");
 
     let none = mock!(aws_sdk_securityhub::Client::batch_enable_standards)
         .then_output(|| BatchEnableStandardsOutput::builder().build());
     let client = mock_client!(aws_sdk_securityhub, [&none]);
-    let all = json!({ "standards": [FSBP, CIS] });
-    security_hub::enable_standards(&client, &all, Some(&all)).await.expect("nothing to do");
+    let every = json!({ "standards": [FSBP, CIS] });
+    security_hub::apply_standards(&client, &every, Some(&every)).await.expect("nothing to do");
     assert_eq!(none.num_calls(), 0, "no call when every standard is enabled");
 }
 
+// ---- Security Hub: ListOrganizationAdminAccounts, EnableOrganizationAdminAccount ----
+
 #[tokio::test]
-async fn access_analyzer_finds_or_creates_the_organization_analyzer() {
+async fn security_hub_admin_is_read_and_never_replaced() {
+    use aws_sdk_securityhub::operation::enable_organization_admin_account::EnableOrganizationAdminAccountOutput;
+    use aws_sdk_securityhub::types::AdminAccount;
+    let admins = mock!(aws_sdk_securityhub::Client::list_organization_admin_accounts).then_output(|| {
+        ListOrganizationAdminAccountsOutput::builder()
+            .admin_accounts(AdminAccount::builder().account_id(OTHER_ADMIN).status(AdminStatus::Enabled).build())
+            .build()
+    });
+    let enable = mock!(aws_sdk_securityhub::Client::enable_organization_admin_account)
+        .then_output(|| EnableOrganizationAdminAccountOutput::builder().build());
+    let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&admins, &enable]);
+    assert_eq!(
+        security_hub::read_admin(&client).await.expect("read"),
+        Some(json!({ "admin_account_id": OTHER_ADMIN }))
+    );
+    let error = security_hub::apply_admin(&client, "us-east-1", &json!({ "admin_account_id": ADMIN }))
+        .await
+        .expect_err("refused");
+    assert!(error.to_string().contains("disable-organization-admin-account"), "{error}");
+    assert_eq!(enable.num_calls(), 0);
+
+    let none = mock!(aws_sdk_securityhub::Client::list_organization_admin_accounts)
+        .then_output(|| ListOrganizationAdminAccountsOutput::builder().build());
+    let enable = mock!(aws_sdk_securityhub::Client::enable_organization_admin_account)
+        .match_requests(|request| request.admin_account_id() == Some(ADMIN))
+        .then_output(|| EnableOrganizationAdminAccountOutput::builder().build());
+    let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&none, &enable]);
+    assert_eq!(security_hub::read_admin(&client).await.expect("read"), None);
+    security_hub::apply_admin(&client, "us-east-1", &json!({ "admin_account_id": ADMIN })).await.expect("designate");
+    assert_eq!(enable.num_calls(), 1);
+}
+
+// ---- Security Hub: AWS's own error codes for "not subscribed" and "not the administrator" ----
+
+#[tokio::test]
+async fn security_hub_reads_aws_refusals_as_absent() {
+    let no_hub = mock!(aws_sdk_securityhub::Client::describe_hub).then_http_response(|| {
+        aws_error(401, "InvalidAccessException", "Account 222222222222 is not subscribed to AWS Security Hub")
+    });
+    let not_admin = mock!(aws_sdk_securityhub::Client::describe_organization_configuration).then_http_response(|| {
+        aws_error(401, "InvalidAccessException", "Account 222222222222 is not an administrator for this organization")
+    });
+    let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&no_hub, &not_admin]);
+    assert_eq!(security_hub::read_hub(&client).await.expect("read"), None);
+    assert_eq!(security_hub::read_organization_configuration(&client).await.expect("read"), None);
+
+    let already = mock!(aws_sdk_securityhub::Client::enable_security_hub).then_http_response(|| {
+        aws_error(409, "ResourceConflictException", "Account 222222222222 is already subscribed to Security Hub")
+    });
+    let client = mock_client!(aws_sdk_securityhub, [&already]);
+    security_hub::apply_hub(&client).await.expect("already enabled is success");
+}
+
+// ---- IAM Access Analyzer: ListAnalyzers, CreateAnalyzer ----
+
+fn organization_analyzer(name: &str) -> AnalyzerSummary {
+    AnalyzerSummary::builder()
+        .arn(format!("arn:aws:access-analyzer:us-east-1:{ADMIN}:analyzer/{name}"))
+        .name(name)
+        .r#type(Type::Organization)
+        .created_at(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+        .status(AnalyzerStatus::Active)
+        .build()
+        .expect("summary")
+}
+
+#[tokio::test]
+async fn access_analyzer_finds_the_organization_analyzer_across_pages() {
     let listed = mock!(aws_sdk_accessanalyzer::Client::list_analyzers)
         .match_requests(|request| request.r#type() == Some(&Type::Organization))
         .sequence()
         .output(|| {
             ListAnalyzersOutput::builder()
-                .analyzers(
-                    AnalyzerSummary::builder()
-                        .arn("arn:aws:access-analyzer:us-east-1:222222222222:analyzer/organization")
-                        .name("organization")
-                        .r#type(Type::Organization)
-                        .created_at(aws_smithy_types::DateTime::from_secs(1_700_000_000))
-                        .status(AnalyzerStatus::Active)
-                        .build()
-                        .expect("summary"),
-                )
+                .analyzers(organization_analyzer("legacy"))
+                .next_token("page-2")
                 .build()
                 .expect("output")
         })
-        .repeatedly()
+        .output(|| ListAnalyzersOutput::builder().analyzers(organization_analyzer("organization")).build().expect("o"))
         .build();
     let client = mock_client!(aws_sdk_accessanalyzer, [&listed]);
     assert_eq!(
         access_analyzer::read_analyzer(&client, "organization").await.expect("read"),
         Some(json!({ "name": "organization", "type": "ORGANIZATION" }))
     );
-    let client = mock_client!(aws_sdk_accessanalyzer, [&listed]);
-    assert_eq!(access_analyzer::read_analyzer(&client, "other").await.expect("read"), None);
+    assert_eq!(listed.num_calls(), 2);
 
+    let empty = mock!(aws_sdk_accessanalyzer::Client::list_analyzers)
+        .then_output(|| ListAnalyzersOutput::builder().set_analyzers(Some(Vec::new())).build().expect("output"));
+    let client = mock_client!(aws_sdk_accessanalyzer, [&empty]);
+    assert_eq!(access_analyzer::read_analyzer(&client, "organization").await.expect("read"), None);
+}
+
+#[tokio::test]
+async fn access_analyzer_creates_the_organization_analyzer_once() {
     let created = mock!(aws_sdk_accessanalyzer::Client::create_analyzer)
         .match_requests(|request| {
             request.analyzer_name() == Some("organization") && request.r#type() == Some(&Type::Organization)
         })
         .then_output(|| {
             CreateAnalyzerOutput::builder()
-                .arn("arn:aws:access-analyzer:us-east-1:222222222222:analyzer/organization")
+                .arn(format!("arn:aws:access-analyzer:us-east-1:{ADMIN}:analyzer/organization"))
                 .build()
         });
     let client = mock_client!(aws_sdk_accessanalyzer, [&created]);
     access_analyzer::create_analyzer(&client, "organization").await.expect("create");
     assert_eq!(created.num_calls(), 1);
+
+    // The name is taken by the analyzer wanted (an earlier, interrupted run): success.
+    let conflict = mock!(aws_sdk_accessanalyzer::Client::create_analyzer)
+        .then_http_response(|| aws_error(409, "ConflictException", "Analyzer organization already exists"));
+    let listed = mock!(aws_sdk_accessanalyzer::Client::list_analyzers).then_output(|| {
+        ListAnalyzersOutput::builder().analyzers(organization_analyzer("organization")).build().expect("o")
+    });
+    let client = mock_client!(aws_sdk_accessanalyzer, RuleMode::MatchAny, [&conflict, &listed]);
+    access_analyzer::create_analyzer(&client, "organization").await.expect("already there");
+
+    // Taken by an analyzer of another type: refused with a hint, nothing replaced.
+    let none = mock!(aws_sdk_accessanalyzer::Client::list_analyzers)
+        .then_output(|| ListAnalyzersOutput::builder().set_analyzers(Some(Vec::new())).build().expect("output"));
+    let client = mock_client!(aws_sdk_accessanalyzer, RuleMode::MatchAny, [&conflict, &none]);
+    let error = access_analyzer::create_analyzer(&client, "organization").await.expect_err("another type");
+    assert!(error.to_string().contains("\nhint: "), "{error}");
 }

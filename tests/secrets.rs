@@ -20,6 +20,7 @@ fn run(moto: &Moto, dir: &std::path::Path, args: &[&str]) -> String {
         .env("AWS_SESSION_TOKEN", "SESSIONtokenSESSIONtoken0001")
         .env("AWS_REGION", "us-east-1")
         .env("NO_COLOR", "1")
+        .env("LANDING_ZONE_RATE_LIMIT", "off")
         .output()
         .expect("run");
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))

@@ -208,6 +208,7 @@ async fn applies_never_interleave() {
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
             .env("NO_COLOR", "1")
+            .env("LANDING_ZONE_RATE_LIMIT", "off")
             .stdin(std::process::Stdio::null())
             .output()
     };

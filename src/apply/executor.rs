@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 use super::steps::{run_step, Resolution};
 use crate::aws::Clients;
 use crate::baseline::KnownIds;
+use crate::plan::action::Action;
 use crate::plan::{Plan, PlannedAction};
 
 /// Receives progress; the CLI shows it, tests record it.
@@ -48,6 +49,13 @@ impl ApplyReport {
     }
 }
 
+/// CreateAccount requests AWS lets be in progress at once (AWS-FACTS.md).
+pub const ACCOUNT_CREATIONS_IN_FLIGHT: usize = 5;
+
+fn is_account_creation(action: &PlannedAction) -> bool {
+    matches!(action.action, Action::CreateAccount { .. })
+}
+
 /// Runs every action of `plan`.
 /// `known` seeds the ids of things that existed before this apply (accounts by spec name).
 pub async fn execute(
@@ -80,11 +88,21 @@ pub async fn execute(
     let mut stopping = false;
     let parallelism = options.parallelism.max(1);
 
+    let mut creations_in_flight = 0;
+
     loop {
         while !stopping && running.len() < parallelism {
-            let Some(index) = ready.pop_front() else {
+            // AWS refuses a sixth CreateAccount while five are in progress: past that, the next
+            // ready action that is not a creation goes first, and creations wait for a slot.
+            let admissible = ready.iter().position(|index| {
+                !is_account_creation(&plan.actions[*index]) || creations_in_flight < ACCOUNT_CREATIONS_IN_FLIGHT
+            });
+            let Some(index) = admissible.and_then(|position| ready.remove(position)) else {
                 break;
             };
+            if is_account_creation(&plan.actions[index]) {
+                creations_in_flight += 1;
+            }
             let planned = plan.actions[index].clone();
             let clients = clients.clone();
             let resolution = Arc::clone(&resolution);
@@ -101,7 +119,12 @@ pub async fn execute(
             break;
         };
         let (index, outcome) = match joined {
-            Ok(result) => result,
+            Ok(result) => {
+                if is_account_creation(&plan.actions[result.0]) {
+                    creations_in_flight -= 1;
+                }
+                result
+            }
             Err(join_error) => {
                 // A panicking step is a bug; record it as a failure of an unknown action.
                 stopping = true;

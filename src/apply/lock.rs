@@ -149,6 +149,11 @@ impl StateStore {
                 Err(error)
                     if matches!(error.code(), Some("PreconditionFailed") | Some("ConditionalRequestConflict")) =>
                 {
+                    // The write may have succeeded with its response lost, and the retry found our
+                    // own lock: that is the lock taken, not a wait for ourselves.
+                    if self.holder().await.ok().flatten().is_some_and(|holder| holder.id == info.id) {
+                        return Ok(());
+                    }
                     if started.elapsed() >= timeout {
                         let holder = self.holder().await.ok().flatten();
                         let who = holder.map_or_else(

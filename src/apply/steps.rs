@@ -12,7 +12,7 @@ use aws_sdk_organizations::types::{CreateAccountState, PolicyType as AwsPolicyTy
 use tokio::sync::Mutex;
 
 use crate::aws::errors::{describe, is_already_exists, is_not_found};
-use crate::aws::retry::{with_retry, RetryPolicy};
+use crate::aws::retry::{classify, facts_of, with_retry, RetryClass, RetryPolicy};
 use crate::aws::Clients;
 use crate::baseline::{has_placeholders, resolve, Context as BaselineContext, ControlKey, KnownIds};
 use crate::plan::action::{AccountRef, Action, PolicyRef, TargetRef, UnitRef};
@@ -209,25 +209,9 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
         Action::CreateAccount { name, email, tags, pending_request } => {
             let request_id = match pending_request {
                 Some(request) => request.clone(),
-                None => match find_in_progress_request(clients, name).await? {
-                    Some(request) => request,
-                    None => {
-                        let output = with_retry(&retry, "CreateAccount", || {
-                            organizations
-                                .create_account()
-                                .account_name(name)
-                                .email(email)
-                                .set_tags(aws_tags(tags).ok())
-                                .send()
-                        })
-                        .await
-                        .map_err(|error| anyhow!("CreateAccount `{name}` failed: {}", describe(&error)))?;
-                        output
-                            .create_account_status
-                            .and_then(|status| status.id)
-                            .context("CreateAccount returned no request id")?
-                    }
-                },
+                // The plan was made under the apply lock from a fresh read, which adopts any
+                // IN_PROGRESS request of an earlier run (`pending_request`): none is left to find.
+                None => request_account(clients, name, email, tags).await?,
             };
             let id = wait_for_account(clients, name, &request_id).await?;
             let mut resolution = resolution.lock().await;
@@ -531,34 +515,96 @@ async fn current_parent(clients: &Clients, account_id: &str) -> Result<String> {
     output.parents().first().and_then(|parent| parent.id.clone()).context("account has no parent")
 }
 
-/// An IN_PROGRESS CreateAccount request for this account name, if an earlier run started one.
-async fn find_in_progress_request(clients: &Clients, name: &str) -> Result<Option<String>> {
+/// Sends CreateAccount once, and never twice for one account: when an attempt may have reached
+/// AWS without its answer coming back (a dropped connection, a 5xx), the next attempt first looks
+/// for the request it may have started, by name, and for a finished one by email as well.
+/// Throttles and concurrent-modification refusals did not create anything and are simply retried.
+async fn request_account(
+    clients: &Clients,
+    name: &str,
+    email: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<String> {
+    let policy = RetryPolicy::default();
+    let once = RetryPolicy { max_attempts: 1, ..policy };
+    let mut maybe_sent = false;
+    for attempt in 0..policy.max_attempts {
+        if maybe_sent {
+            if let Some(request) = find_account_request(clients, name, email).await? {
+                tracing::info!(name, request, "adopting the CreateAccount request an unanswered attempt started");
+                return Ok(request);
+            }
+        }
+        let sent = with_retry(&once, "CreateAccount", || {
+            clients.organizations.create_account().account_name(name).email(email).set_tags(aws_tags(tags).ok()).send()
+        })
+        .await;
+        let error = match sent {
+            Ok(output) => {
+                return output
+                    .create_account_status
+                    .and_then(|status| status.id)
+                    .context("CreateAccount returned no request id");
+            }
+            Err(error) => error,
+        };
+        match classify(facts_of(&error)) {
+            RetryClass::Fatal => bail!("CreateAccount `{name}` failed: {}", describe(&error)),
+            RetryClass::Transient => maybe_sent = true,
+            RetryClass::Throttled | RetryClass::ConcurrentModification => {}
+        }
+        tracing::debug!(name, attempt, error = %describe(&error), "retrying CreateAccount");
+        tokio::time::sleep(policy.delay(attempt, fastrand::f64())).await;
+    }
+    bail!("CreateAccount `{name}` failed after {} attempts", policy.max_attempts)
+}
+
+/// The CreateAccount request an unanswered attempt may have started: one IN_PROGRESS for `name`,
+/// or one SUCCEEDED for `name` whose account has `email` (it finished before the answer was lost).
+async fn find_account_request(clients: &Clients, name: &str, email: &str) -> Result<Option<String>> {
+    let states = vec![CreateAccountState::InProgress, CreateAccountState::Succeeded];
     let mut token: Option<String> = None;
     loop {
         let output = with_retry(&RetryPolicy::default(), "ListCreateAccountStatus", || {
             clients
                 .organizations
                 .list_create_account_status()
-                .states(CreateAccountState::InProgress)
+                .set_states(Some(states.clone()))
                 .set_next_token(token.clone())
                 .send()
         })
         .await
         .map_err(|error| anyhow!("ListCreateAccountStatus failed: {}", describe(&error)))?;
-        if let Some(request) = output
-            .create_account_statuses()
-            .iter()
-            .find(|status| {
-                status.account_name() == Some(name) && status.state() == Some(&CreateAccountState::InProgress)
-            })
-            .and_then(|status| status.id.clone())
-        {
-            return Ok(Some(request));
+        for status in output.create_account_statuses() {
+            if status.account_name() != Some(name) {
+                continue;
+            }
+            let Some(request) = status.id.clone() else { continue };
+            if status.state() == Some(&CreateAccountState::InProgress) {
+                return Ok(Some(request));
+            }
+            if let (Some(CreateAccountState::Succeeded), Some(account)) = (status.state(), status.account_id()) {
+                if account_email(clients, account).await?.is_some_and(|found| found.eq_ignore_ascii_case(email)) {
+                    return Ok(Some(request));
+                }
+            }
         }
         token = output.next_token;
         if token.is_none() {
             return Ok(None);
         }
+    }
+}
+
+async fn account_email(clients: &Clients, account_id: &str) -> Result<Option<String>> {
+    let output = with_retry(&RetryPolicy::default(), "DescribeAccount", || {
+        clients.organizations.describe_account().account_id(account_id).send()
+    })
+    .await;
+    match output {
+        Ok(output) => Ok(output.account.and_then(|account| account.email)),
+        Err(error) if is_not_found(&error) => Ok(None),
+        Err(error) => bail!("DescribeAccount `{account_id}` failed: {}", describe(&error)),
     }
 }
 

@@ -55,12 +55,23 @@ pub fn is_access_denied<E: ProvideErrorMetadata>(error: &E) -> bool {
     code_is(error, &["AccessDenied", "AccessDeniedException", "AccessDeniedForDependencyException"])
 }
 
-/// Renders an SDK error with its code and message, never its raw request (which could hold secrets).
+/// Renders an SDK error with its code and message, never its raw request or response (which
+/// could hold secrets: an STS answer that failed to parse carries the session credentials).
 pub fn describe<E: ProvideErrorMetadata + std::error::Error>(error: &E) -> String {
     match (error.code(), error.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_string(),
-        // Transport and credential failures: the chain of causes says what went wrong.
-        _ => aws_smithy_types::error::display::DisplayErrorContext(error).to_string(),
+        // Transport and credential failures: the chain of causes says what went wrong. Only their
+        // Display, not `DisplayErrorContext`, whose Debug suffix dumps the raw HTTP response.
+        _ => {
+            let mut text = error.to_string();
+            let mut source = error.source();
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            text
+        }
     }
 }

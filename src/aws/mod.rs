@@ -4,6 +4,7 @@
 //! "not found" or worth a retry; none of them builds an SDK config of its own.
 
 pub mod errors;
+pub mod rate_limit;
 pub mod retry;
 pub mod session;
 
@@ -21,8 +22,9 @@ pub struct ConnectOptions {
 
 /// Loads the standard credential chain (env, profile, SSO, IMDS...) with the overrides given.
 ///
-/// The SDK's own retries are off: every call goes through `retry::with_retry`, whose decisions are a
-/// tested pure function and whose attempts the benchmarks can count.
+/// The SDK's own retries are off here: every Organizations call goes through `retry::with_retry`,
+/// whose decisions are a tested pure function and whose attempts the benchmarks can count. Sessions
+/// (`session::Sessions`, used by the baselines) turn the SDK's standard retries back on.
 pub async fn load_config(options: &ConnectOptions) -> SdkConfig {
     let mut loader =
         aws_config::defaults(BehaviorVersion::latest()).retry_config(aws_config::retry::RetryConfig::disabled());

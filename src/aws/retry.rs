@@ -2,7 +2,8 @@
 //! loop that applies it with exponential backoff and full jitter.
 //!
 //! Throttles (TooManyRequestsException), ConcurrentModificationException under parallel writes,
-//! 5xx and dropped connections are retried; everything else is the caller's to judge.
+//! 5xx and dropped connections are retried; everything else is the caller's to judge. Every
+//! attempt first waits for the operation's published rate (`rate_limit`), so throttles stay rare.
 
 use std::future::Future;
 use std::time::Duration;
@@ -114,6 +115,7 @@ where
 {
     let mut attempt = 0;
     loop {
+        super::rate_limit::acquire(what).await;
         count_call(what);
         match operation().await {
             Ok(value) => return Ok(value),

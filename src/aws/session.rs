@@ -1,6 +1,9 @@
 //! Sessions in member accounts: one assumed-role credential provider per account, cached, refreshed
 //! by the SDK before expiry, with session names that identify the tool, and per-region SDK configs.
 //!
+//! Every call made through a session is retried by the SDK's standard retry mode (throttles, 5xx,
+//! dropped connections): baseline code calls the SDK directly, not through `retry::with_retry`.
+//!
 //! The management account uses the caller's own credentials. Client constructors here also fix
 //! the emulator quirks of S3 (path-style addressing) and S3 Control (the account id in the host).
 
@@ -30,6 +33,11 @@ const SESSION_LENGTH: Duration = Duration::from_secs(3600);
 impl Sessions {
     pub fn new(base: SdkConfig, access_role: String, external_id: Option<String>) -> Sessions {
         let endpoint_override = base.endpoint_url().map(str::to_string);
+        // Baseline calls (IAM, S3, KMS, CloudTrail... and the STS calls behind each session) do
+        // not go through `retry::with_retry`: they get the SDK's standard retries, which cover
+        // throttling codes, 5xx and dropped connections. Without them one throttle anywhere in a
+        // member account fails the plan or the apply.
+        let base = base.to_builder().retry_config(baseline_retry_config()).build();
         Sessions {
             base,
             access_role,
@@ -133,6 +141,15 @@ impl Sessions {
     pub async fn ec2(&self, account_id: &str, region: Option<&str>) -> aws_sdk_ec2::Client {
         aws_sdk_ec2::Client::new(&self.config(account_id, region).await)
     }
+}
+
+/// Retries of every call made through a session: the SDK's standard mode (exponential backoff
+/// with full jitter), more attempts and a shorter first backoff than its defaults.
+pub fn baseline_retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(5)
+        .with_initial_backoff(Duration::from_millis(100))
+        .with_max_backoff(Duration::from_secs(5))
 }
 
 /// The ARN partition of a region.

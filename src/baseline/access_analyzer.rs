@@ -1,16 +1,22 @@
-//! `baseline.access_analyzer`: an organization analyzer in the delegated administrator account,
-//! per region. The delegated administrator itself is registered through Organizations by the
-//! organization planner (see `delegated_administrators` in the baseline registry).
+//! `baseline.access_analyzer`: an IAM Access Analyzer organization analyzer in the delegated
+//! administrator account, in every region of `organization.regions` (`access_analyzer/analyzer`).
+//!
+//! The delegated administrator itself is registered through Organizations by the organization
+//! planner (`delegated_administrators` in the baseline registry); `after_service` makes the
+//! analyzer wait for that registration. It never deletes or renames an analyzer. `read_analyzer` /
+//! `create_analyzer` take the SDK client, so they are tested against recorded responses (moto has
+//! no analyzers).
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use aws_sdk_accessanalyzer::types::Type as AnalyzerType;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
 use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
 
 pub const CONTROL: &str = "access_analyzer";
 pub const SERVICE: &str = "access-analyzer.amazonaws.com";
-const ANALYZER: &str = "access_analyzer/analyzer";
+pub const ANALYZER: &str = "access_analyzer/analyzer";
 
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let Some(analyzer) = &inputs.spec.baseline.access_analyzer else { return Vec::new() };
@@ -23,7 +29,8 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
                 json!({ "name": analyzer.analyzer_name, "type": "ORGANIZATION" }),
             )
             .after_service(SERVICE)
-            .needs(&["access-analyzer:CreateAnalyzer"])
+            // The first analyzer creates AWSServiceRoleForAccessAnalyzer.
+            .needs(&["access-analyzer:CreateAnalyzer", "iam:CreateServiceLinkedRole"])
         })
         .collect()
 }
@@ -32,38 +39,54 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
     if key.control != ANALYZER {
         bail!("unknown control `{}`", key.control);
     }
+    let name = desired["name"].as_str().ok_or_else(|| anyhow!("analyzer control without a name"))?;
     let client = context.sessions.access_analyzer(context.account_id(&key.account)?, key.region.as_deref()).await;
-    read_analyzer(&client, desired["name"].as_str().unwrap_or_default()).await
-}
-
-/// The organization analyzer named `name`, if it exists.
-pub async fn read_analyzer(client: &aws_sdk_accessanalyzer::Client, name: &str) -> Result<Option<Value>> {
-    let analyzers = client
-        .list_analyzers()
-        .r#type(AnalyzerType::Organization)
-        .send()
-        .await
-        .map_err(|error| aws_error("ListAnalyzers", error))?;
-    Ok(analyzers
-        .analyzers
-        .into_iter()
-        .find(|analyzer| analyzer.name == name)
-        .map(|analyzer| json!({ "name": analyzer.name, "type": analyzer.r#type.as_str() })))
+    read_analyzer(&client, name).await
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
+    if key.control != ANALYZER {
+        bail!("unknown control `{}`", key.control);
+    }
+    let name = attributes["name"].as_str().ok_or_else(|| anyhow!("analyzer control without a name"))?;
     let client = context.sessions.access_analyzer(context.account_id(&key.account)?, key.region.as_deref()).await;
-    create_analyzer(&client, attributes["name"].as_str().unwrap_or("organization")).await
+    create_analyzer(&client, name).await
 }
 
-/// Creates the organization analyzer; an existing one with that name is success.
+/// `{ name, type: ORGANIZATION }` when the account has an organization analyzer named `name`.
+pub async fn read_analyzer(client: &aws_sdk_accessanalyzer::Client, name: &str) -> Result<Option<Value>> {
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_analyzers()
+            .r#type(AnalyzerType::Organization)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|error| aws_error("ListAnalyzers", error))?;
+        if let Some(analyzer) = page.analyzers.iter().find(|analyzer| analyzer.name == name) {
+            return Ok(Some(json!({ "name": analyzer.name, "type": analyzer.r#type.as_str() })));
+        }
+        token = page.next_token.filter(|next| !next.is_empty());
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+/// Creates the organization analyzer. ConflictException means the name is taken in this account
+/// and region: by the analyzer wanted (a concurrent or earlier run: success), or by an analyzer of
+/// another type, which landing-zone does not replace.
 pub async fn create_analyzer(client: &aws_sdk_accessanalyzer::Client, name: &str) -> Result<()> {
     match client.create_analyzer().analyzer_name(name).r#type(AnalyzerType::Organization).send().await {
         Ok(_) => Ok(()),
-        Err(error)
-            if aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&error) == Some("ConflictException") =>
-        {
-            Ok(())
+        Err(error) if error.code() == Some("ConflictException") => {
+            if read_analyzer(client, name).await?.is_some() {
+                return Ok(());
+            }
+            bail!(
+                "an analyzer named `{name}` that is not an organization analyzer already exists\nhint: set `baseline.access_analyzer.analyzer_name` to another name, or delete that analyzer deliberately"
+            )
         }
         Err(error) => Err(aws_error("CreateAnalyzer", error)),
     }

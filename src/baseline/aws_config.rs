@@ -1,62 +1,98 @@
-//! `baseline.aws_config`: AWS Config in every targeted account and region — a recorder (all
-//! supported resources; global types in the home region only) using the service-linked role, a
-//! delivery channel into the bunker bucket, recording started, and the managed rules the spec lists.
+//! `baseline.aws_config`: AWS Config in every targeted account and region of `organization.regions`.
+//!
+//! Controls per account and region: `aws_config/recorder` (recorder `default`: every supported
+//! resource type, global types only in the home region so IAM is not recorded once per region,
+//! through the service-linked role, and recording); `aws_config/delivery_channel` (channel
+//! `default` into the bunker bucket); `aws_config/rule/<IDENTIFIER>` (an AWS-managed rule named
+//! after its identifier, with the spec's input parameters), after the recorder.
+//!
+//! AWS accepts a channel only once a recorder exists and starts a recorder only once a channel
+//! exists, so the recorder's apply starts recording when it can and the channel's apply starts it
+//! right after creating the channel: after both, `recording` reads true.
+//!
+//! Config allows one recorder and one channel per account and region: one under another name (from
+//! Control Tower, say) is reported and refused, never renamed or deleted. Rules not in the spec are
+//! not read. This module does not touch the bucket: the log-archive baseline owns it and its policy.
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_config::types::{ConfigRule, ConfigurationRecorder, DeliveryChannel, Owner, RecordingGroup, Source};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
-use super::log_archive::{bucket_name, BUCKET_CONTROL};
 use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
 use crate::aws::session::partition_of;
+use crate::spec::LogArchiveSpec;
 
 pub const CONTROL: &str = "aws_config";
-const RECORDER: &str = "aws_config/recorder";
-const CHANNEL: &str = "aws_config/delivery_channel";
-const RULE: &str = "aws_config/rule";
-const NAME: &str = "default";
+pub const RECORDER: &str = "aws_config/recorder";
+pub const CHANNEL: &str = "aws_config/delivery_channel";
+/// Rules are `aws_config/rule/<IDENTIFIER>`.
+pub const RULE_PREFIX: &str = "aws_config/rule/";
+/// The name of the recorder and of the channel landing-zone manages.
+pub const NAME: &str = "default";
+/// The bunker bucket's control (owned by the log-archive baseline), which the channel waits for.
+const BUNKER_BUCKET_CONTROL: &str = "log_archive/bucket";
+const SERVICE_LINKED_ROLE_SERVICE: &str = "config.amazonaws.com";
+
+/// The bunker bucket's name: the spec's `bucket_name`, else `landing-zone-logs-<bunker account id>`.
+/// The log-archive baseline names the bucket by the same formula; this is agreed by formula and the
+/// emulator test checks the channel points at the bucket that baseline created.
+pub fn bunker_bucket_name(log_archive: &LogArchiveSpec) -> String {
+    log_archive
+        .bucket_name
+        .clone()
+        .unwrap_or_else(|| format!("landing-zone-logs-{{{{account:{}}}}}", log_archive.account))
+}
 
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+    // Without the bunker there is nowhere to deliver; `validate` demands `log_archive`.
     let (Some(config), Some(log_archive)) = (&inputs.spec.baseline.aws_config, &inputs.spec.baseline.log_archive)
     else {
         return Vec::new();
     };
-    let home = inputs.home_region().to_string();
-    let partition = partition_of(&home);
-    let bucket = bucket_name(log_archive);
-    let bunker_bucket = ControlKey::new(BUCKET_CONTROL, &log_archive.account, Some(&home));
+    let home = inputs.home_region();
+    let partition = partition_of(home);
+    let bucket = bunker_bucket_name(log_archive);
+    let bunker_bucket = ControlKey::new(BUNKER_BUCKET_CONTROL, &log_archive.account, Some(home));
     let mut controls = Vec::new();
     for account in inputs.accounts_for(&config.targets) {
+        let role_arn = format!(
+            "arn:{partition}:iam::{{{{account:{account}}}}}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"
+        );
         for region in inputs.regions() {
             let at = Some(region.as_str());
             let recorder = ControlKey::new(RECORDER, &account, at);
-            let channel = ControlKey::new(CHANNEL, &account, at);
             controls.push(
                 DesiredControl::new(
                     recorder.clone(),
                     json!({
                         "name": NAME,
-                        "role_arn": format!("arn:{partition}:iam::{{{{account:{account}}}}}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"),
+                        "role_arn": role_arn,
                         "all_supported": true,
-                        "include_global_resource_types": *region == home,
+                        "include_global_resource_types": region == home,
+                        "recording": true,
                     }),
                 )
-                .needs(&["config:PutConfigurationRecorder", "iam:CreateServiceLinkedRole"]),
+                .needs(&[
+                    "config:PutConfigurationRecorder",
+                    "config:StartConfigurationRecorder",
+                    "iam:CreateServiceLinkedRole",
+                    "iam:PassRole",
+                ]),
             );
             controls.push(
-                DesiredControl::new(channel.clone(), json!({ "name": NAME, "bucket": bucket, "recording": true }))
-                    .after(recorder)
+                DesiredControl::new(ControlKey::new(CHANNEL, &account, at), json!({ "name": NAME, "bucket": bucket }))
+                    .after(recorder.clone())
                     .after(bunker_bucket.clone())
                     .needs(&["config:PutDeliveryChannel", "config:StartConfigurationRecorder"]),
             );
             for (identifier, parameters) in &config.rules {
                 controls.push(
                     DesiredControl::new(
-                        ControlKey::new(format!("{RULE}/{identifier}"), &account, at),
-                        json!({ "identifier": identifier, "parameters": parameters }),
+                        ControlKey::new(format!("{RULE_PREFIX}{identifier}"), &account, at),
+                        json!({ "identifier": identifier, "owner": "AWS", "parameters": parameters }),
                     )
-                    .after(channel.clone())
+                    .after(recorder.clone())
                     .needs(&["config:PutConfigRule"]),
                 );
             }
@@ -67,137 +103,249 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
     let client = context.sessions.config_service(context.account_id(&key.account)?, key.region.as_deref()).await;
-    if key.control == RECORDER {
-        let recorders = client
-            .describe_configuration_recorders()
-            .send()
-            .await
-            .map_err(|error| aws_error("DescribeConfigurationRecorders", error))?;
-        return Ok(recorders
-            .configuration_recorders
-            .unwrap_or_default()
-            .into_iter()
-            .find(|r| r.name.as_deref() == Some(NAME))
-            .map(|recorder| {
-                let group = recorder.recording_group;
-                json!({
-                    "name": NAME,
-                    "role_arn": recorder.role_arn,
-                    "all_supported": group.as_ref().is_some_and(|g| g.all_supported),
-                    "include_global_resource_types": group.as_ref().is_some_and(|g| g.include_global_resource_types),
-                })
-            }));
+    match key.control.as_str() {
+        RECORDER => read_recorder(&client).await,
+        CHANNEL => read_channel(&client).await,
+        control if control.starts_with(RULE_PREFIX) => {
+            let identifier = desired["identifier"].as_str().ok_or_else(|| anyhow!("rule without an identifier"))?;
+            read_rule(&client, identifier).await
+        }
+        other => bail!("unknown control `{other}`"),
     }
-    if key.control == CHANNEL {
-        let channels = client
-            .describe_delivery_channels()
-            .send()
-            .await
-            .map_err(|error| aws_error("DescribeDeliveryChannels", error))?;
-        let Some(channel) =
-            channels.delivery_channels.unwrap_or_default().into_iter().find(|c| c.name.as_deref() == Some(NAME))
-        else {
-            return Ok(None);
-        };
-        let status = client
-            .describe_configuration_recorder_status()
-            .send()
-            .await
-            .map_err(|error| aws_error("DescribeConfigurationRecorderStatus", error))?;
-        let recording = status
-            .configuration_recorders_status
-            .unwrap_or_default()
-            .iter()
-            .any(|s| s.name.as_deref() == Some(NAME) && s.recording);
-        return Ok(Some(json!({ "name": NAME, "bucket": channel.s3_bucket_name, "recording": recording })));
-    }
-    if key.control.starts_with(RULE) {
-        let identifier = desired["identifier"].as_str().unwrap_or_default();
-        let rules = match client.describe_config_rules().config_rule_names(identifier).send().await {
-            Ok(output) => output.config_rules.unwrap_or_default(),
-            Err(error) if error.code() == Some("NoSuchConfigRuleException") => return Ok(None),
-            Err(error) => return Err(aws_error("DescribeConfigRules", error)),
-        };
-        return Ok(rules.into_iter().find(|rule| rule.config_rule_name.as_deref() == Some(identifier)).map(|rule| {
-            let parameters: Value = rule
-                .input_parameters
-                .as_deref()
-                .and_then(|text| serde_json::from_str(text).ok())
-                .unwrap_or_else(|| json!({}));
-            json!({
-                "identifier": rule.source.and_then(|source| source.source_identifier).unwrap_or_default(),
-                "parameters": parameters,
-            })
-        }));
-    }
-    bail!("unknown control `{}`", key.control)
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
     let account_id = context.account_id(&key.account)?;
     let client = context.sessions.config_service(account_id, key.region.as_deref()).await;
-    if key.control == RECORDER {
-        let iam = context.sessions.iam(account_id).await;
-        match iam.create_service_linked_role().aws_service_name("config.amazonaws.com").send().await {
+    match key.control.as_str() {
+        RECORDER => {
+            refuse_other_name(RECORDER_KIND, before, key)?;
+            ensure_service_linked_role(&context.sessions.iam(account_id).await).await?;
+            apply_recorder(&client, attributes).await
+        }
+        CHANNEL => {
+            refuse_other_name(CHANNEL_KIND, before, key)?;
+            apply_channel(&client, attributes).await
+        }
+        control if control.starts_with(RULE_PREFIX) => apply_rule(&client, attributes).await,
+        other => bail!("unknown control `{other}`"),
+    }
+}
+
+/// What Config allows one of per account and region: its name in messages, and the AWS CLI
+/// command (with the name option) that deletes one.
+struct Singleton {
+    what: &'static str,
+    delete: &'static str,
+}
+
+const RECORDER_KIND: Singleton =
+    Singleton { what: "configuration recorder", delete: "delete-configuration-recorder --configuration-recorder-name" };
+const CHANNEL_KIND: Singleton =
+    Singleton { what: "delivery channel", delete: "delete-delivery-channel --delivery-channel-name" };
+
+/// Config allows one recorder and one channel per account and region: one of another name is not
+/// landing-zone's, and a second cannot be created next to it.
+fn refuse_other_name(kind: Singleton, before: Option<&Value>, key: &ControlKey) -> Result<()> {
+    let Some(name) = before.and_then(|before| before["name"].as_str()).filter(|name| *name != NAME) else {
+        return Ok(());
+    };
+    let (what, delete, account) = (kind.what, kind.delete, &key.account);
+    let region = key.region.as_deref().unwrap_or_default();
+    bail!(
+        "{account} already has the AWS Config {what} `{name}` in {region}, and Config allows one per account and region; landing-zone manages only `{NAME}` and does not take over or delete another\nhint: if nothing else manages `{name}`, delete it (`aws configservice {delete} {name} --region {region}`) and apply again; otherwise leave `{account}` out of `baseline.aws_config.targets`"
+    )
+}
+
+/// Creates AWSServiceRoleForConfig; already there is success.
+async fn ensure_service_linked_role(iam: &aws_sdk_iam::Client) -> Result<()> {
+    match iam.create_service_linked_role().aws_service_name(SERVICE_LINKED_ROLE_SERVICE).send().await {
+        Ok(_) => Ok(()),
+        Err(error) if is_service_linked_role_taken(error.code(), error.message()) => Ok(()),
+        Err(error) => Err(aws_error("CreateServiceLinkedRole", error)),
+    }
+}
+
+/// IAM answers a second CreateServiceLinkedRole with InvalidInput "Service role name
+/// AWSServiceRoleForConfig has been taken in this account" (EntityAlreadyExists in some emulators).
+fn is_service_linked_role_taken(code: Option<&str>, message: Option<&str>) -> bool {
+    match code {
+        Some("EntityAlreadyExists") => true,
+        Some("InvalidInput") => message.is_some_and(|message| message.contains("has been taken")),
+        _ => false,
+    }
+}
+
+/// The account's customer-managed recorder (service-linked recorders belong to other services).
+async fn current_recorder(client: &aws_sdk_config::Client) -> Result<Option<ConfigurationRecorder>> {
+    let recorders = client
+        .describe_configuration_recorders()
+        .send()
+        .await
+        .map_err(|error| aws_error("DescribeConfigurationRecorders", error))?;
+    let mut recorders: Vec<ConfigurationRecorder> = recorders
+        .configuration_recorders
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|recorder| recorder.service_principal.is_none())
+        .collect();
+    // Ours first, should AWS ever list more than one.
+    recorders.sort_by_key(|recorder| recorder.name.as_deref() != Some(NAME));
+    Ok(recorders.into_iter().next())
+}
+
+/// `{ name, role_arn, all_supported, include_global_resource_types, recording }`; None without one.
+pub async fn read_recorder(client: &aws_sdk_config::Client) -> Result<Option<Value>> {
+    let Some(recorder) = current_recorder(client).await? else { return Ok(None) };
+    let name = recorder.name.clone().unwrap_or_default();
+    let status = client
+        .describe_configuration_recorder_status()
+        .configuration_recorder_names(&name)
+        .send()
+        .await
+        .map_err(|error| aws_error("DescribeConfigurationRecorderStatus", error))?;
+    let recording = status
+        .configuration_recorders_status
+        .unwrap_or_default()
+        .iter()
+        .any(|status| status.name.as_deref() == Some(name.as_str()) && status.recording);
+    let group = recorder.recording_group.as_ref();
+    Ok(Some(json!({
+        "name": name,
+        "role_arn": recorder.role_arn,
+        "all_supported": group.is_some_and(|group| group.all_supported),
+        "include_global_resource_types": group.is_some_and(|group| group.include_global_resource_types),
+        "recording": recording,
+    })))
+}
+
+/// Puts the recorder and starts it if a delivery channel exists (else the channel's apply does).
+pub async fn apply_recorder(client: &aws_sdk_config::Client, attributes: &Value) -> Result<()> {
+    let flag = |name: &str| attributes[name].as_bool().ok_or_else(|| anyhow!("recorder without `{name}`"));
+    let role_arn = attributes["role_arn"].as_str().ok_or_else(|| anyhow!("recorder without a role"))?;
+    let recorder = ConfigurationRecorder::builder()
+        .name(NAME)
+        .role_arn(role_arn)
+        .recording_group(
+            RecordingGroup::builder()
+                .all_supported(flag("all_supported")?)
+                .include_global_resource_types(flag("include_global_resource_types")?)
+                .build(),
+        )
+        .build();
+    client
+        .put_configuration_recorder()
+        .configuration_recorder(recorder)
+        .send()
+        .await
+        .map_err(|error| aws_error("PutConfigurationRecorder", error))?;
+    if flag("recording")? {
+        match client.start_configuration_recorder().configuration_recorder_name(NAME).send().await {
             Ok(_) => {}
-            Err(error) if matches!(error.code(), Some("InvalidInput") | Some("EntityAlreadyExists")) => {}
-            Err(error) => return Err(aws_error("CreateServiceLinkedRole", error)),
+            // No channel yet: the delivery channel control starts the recorder once it exists.
+            Err(error) if error.code() == Some("NoAvailableDeliveryChannelException") => {}
+            Err(error) => return Err(aws_error("StartConfigurationRecorder", error)),
         }
-        let recorder = ConfigurationRecorder::builder()
-            .name(NAME)
-            .role_arn(attributes["role_arn"].as_str().unwrap_or_default())
-            .recording_group(
-                RecordingGroup::builder()
-                    .all_supported(attributes["all_supported"].as_bool().unwrap_or(true))
-                    .include_global_resource_types(
-                        attributes["include_global_resource_types"].as_bool().unwrap_or(false),
-                    )
-                    .build(),
-            )
-            .build();
-        client
-            .put_configuration_recorder()
-            .configuration_recorder(recorder)
-            .send()
-            .await
-            .map_err(|error| aws_error("PutConfigurationRecorder", error))?;
-        return Ok(());
     }
-    if key.control == CHANNEL {
-        let bucket = attributes["bucket"].as_str().ok_or_else(|| anyhow!("delivery channel without a bucket"))?;
-        if before.map(|before| &before["bucket"]) != Some(&attributes["bucket"]) {
-            let channel = DeliveryChannel::builder().name(NAME).s3_bucket_name(bucket).build();
-            client
-                .put_delivery_channel()
-                .delivery_channel(channel)
-                .send()
-                .await
-                .map_err(|error| aws_error("PutDeliveryChannel", error))?;
-        }
-        client
-            .start_configuration_recorder()
-            .configuration_recorder_name(NAME)
-            .send()
-            .await
-            .map_err(|error| aws_error("StartConfigurationRecorder", error))?;
-        return Ok(());
+    Ok(())
+}
+
+/// `{ name, bucket }` of the account's delivery channel; None without one.
+pub async fn read_channel(client: &aws_sdk_config::Client) -> Result<Option<Value>> {
+    let channels = client
+        .describe_delivery_channels()
+        .send()
+        .await
+        .map_err(|error| aws_error("DescribeDeliveryChannels", error))?;
+    let mut channels = channels.delivery_channels.unwrap_or_default();
+    channels.sort_by_key(|channel| channel.name.as_deref() != Some(NAME));
+    Ok(channels.into_iter().next().map(|channel| json!({ "name": channel.name, "bucket": channel.s3_bucket_name })))
+}
+
+/// Puts the channel, then starts the recorder (which AWS refuses while no channel exists).
+pub async fn apply_channel(client: &aws_sdk_config::Client, attributes: &Value) -> Result<()> {
+    let bucket = attributes["bucket"].as_str().ok_or_else(|| anyhow!("delivery channel without a bucket"))?;
+    let channel = DeliveryChannel::builder().name(NAME).s3_bucket_name(bucket).build();
+    client
+        .put_delivery_channel()
+        .delivery_channel(channel)
+        .send()
+        .await
+        .map_err(|error| aws_error("PutDeliveryChannel", error))?;
+    client
+        .start_configuration_recorder()
+        .configuration_recorder_name(NAME)
+        .send()
+        .await
+        .map_err(|error| aws_error("StartConfigurationRecorder", error))?;
+    Ok(())
+}
+
+/// `{ identifier, owner, parameters }` of the rule named `identifier`; None without one.
+pub async fn read_rule(client: &aws_sdk_config::Client, identifier: &str) -> Result<Option<Value>> {
+    let rules = match client.describe_config_rules().config_rule_names(identifier).send().await {
+        Ok(output) => output.config_rules.unwrap_or_default(),
+        Err(error) if error.code() == Some("NoSuchConfigRuleException") => return Ok(None),
+        Err(error) => return Err(aws_error("DescribeConfigRules", error)),
+    };
+    let Some(rule) = rules.into_iter().find(|rule| rule.config_rule_name.as_deref() == Some(identifier)) else {
+        return Ok(None);
+    };
+    // AWS returns the parameters as the JSON text it was given ("{}" or absent when there are none).
+    let parameters: Value = match rule.input_parameters.as_deref().map(str::trim) {
+        None | Some("") => json!({}),
+        Some(text) => serde_json::from_str(text)
+            .map_err(|error| anyhow!("rule `{identifier}` has input parameters that are not JSON: {error}"))?,
+    };
+    let source = rule.source.as_ref();
+    Ok(Some(json!({
+        "identifier": source.and_then(|source| source.source_identifier.as_deref()).unwrap_or_default(),
+        // A custom rule under this name reads as a change, and is replaced by the managed rule.
+        "owner": source.map(|source| source.owner.as_str()).unwrap_or_default(),
+        "parameters": parameters,
+    })))
+}
+
+/// Puts the AWS-managed rule, named after its identifier, with its parameters.
+pub async fn apply_rule(client: &aws_sdk_config::Client, attributes: &Value) -> Result<()> {
+    let identifier = attributes["identifier"].as_str().ok_or_else(|| anyhow!("rule without an identifier"))?;
+    let source = Source::builder()
+        .owner(Owner::Aws)
+        .source_identifier(identifier)
+        .build()
+        .map_err(|error| anyhow!("rule `{identifier}`: {error}"))?;
+    // Always sent, `{}` included: leaving it out would keep parameters the spec no longer lists.
+    let parameters = match &attributes["parameters"] {
+        Value::Object(map) => Value::Object(map.clone()).to_string(),
+        _ => "{}".to_string(),
+    };
+    let rule = ConfigRule::builder().config_rule_name(identifier).source(source).input_parameters(parameters).build();
+    client.put_config_rule().config_rule(rule).send().await.map_err(|error| aws_error("PutConfigRule", error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_existing_service_linked_role_is_success() {
+        let taken =
+            "Service role name AWSServiceRoleForConfig has been taken in this account, please try a different suffix.";
+        assert!(is_service_linked_role_taken(Some("InvalidInput"), Some(taken)));
+        assert!(is_service_linked_role_taken(Some("EntityAlreadyExists"), None));
+        assert!(!is_service_linked_role_taken(Some("InvalidInput"), Some("Invalid service name")));
+        assert!(!is_service_linked_role_taken(Some("AccessDenied"), None));
     }
-    if key.control.starts_with(RULE) {
-        let identifier = attributes["identifier"].as_str().ok_or_else(|| anyhow!("rule without an identifier"))?;
-        let parameters = &attributes["parameters"];
-        let mut rule = ConfigRule::builder().config_rule_name(identifier).source(
-            Source::builder().owner(Owner::Aws).source_identifier(identifier).build().map_err(|e| anyhow!("{e}"))?,
-        );
-        if parameters.as_object().is_some_and(|map| !map.is_empty()) {
-            rule = rule.input_parameters(parameters.to_string());
-        }
-        client
-            .put_config_rule()
-            .config_rule(rule.build())
-            .send()
-            .await
-            .map_err(|error| aws_error("PutConfigRule", error))?;
-        return Ok(());
+
+    #[test]
+    fn another_recorder_is_refused_with_a_hint() {
+        let key = ControlKey::new(RECORDER, "app-prod", Some("eu-west-1"));
+        let theirs = json!({ "name": "aws-controltower-BaselineConfigRecorder" });
+        let error = refuse_other_name(RECORDER_KIND, Some(&theirs), &key).expect_err("refused");
+        let text = error.to_string();
+        assert!(text.contains("aws-controltower-BaselineConfigRecorder") && text.contains("\nhint: "), "{text}");
+        assert!(refuse_other_name(RECORDER_KIND, Some(&json!({ "name": NAME })), &key).is_ok());
+        assert!(refuse_other_name(CHANNEL_KIND, None, &key).is_ok());
     }
-    bail!("unknown control `{}`", key.control)
 }

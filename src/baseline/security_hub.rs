@@ -1,6 +1,16 @@
-//! `baseline.security_hub`: Security Hub organization-wide, per region — the hub in the management
-//! and admin accounts, the admin account as delegated administrator, the organization
-//! configuration (auto-enable), and the standards the spec lists, enabled in the admin account.
+//! `baseline.security_hub`: Security Hub organization-wide, in every region of `organization.regions`.
+//!
+//! Controls per region: `security_hub/hub` in the management and admin accounts (Security Hub
+//! enabled, without AWS's default standards: the spec says which); `security_hub/admin` in the
+//! management account (the delegated administrator, set per region through Security Hub's own API);
+//! `security_hub/organization_configuration` in the admin account (LOCAL configuration: auto-enable
+//! new members, no default standards for them); `security_hub/standards` in the admin account (the
+//! spec's standards enabled).
+//!
+//! It never disables Security Hub or a standard and never replaces a delegated administrator it
+//! finds. Standards enabled outside the spec are left alone and not shown: the standards control
+//! reads only the spec's standards. The `read_*` / `apply_*` functions take the SDK client, so the
+//! operations moto lacks are tested against recorded responses (tests/recorded_responses.rs).
 
 use std::collections::BTreeSet;
 
@@ -9,16 +19,20 @@ use aws_sdk_securityhub::types::{AutoEnableStandards, StandardsSubscriptionReque
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
-use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+use super::{aws_error, has_placeholders, Context, ControlKey, DesiredControl, Inputs};
 use crate::aws::session::partition_of;
 use crate::spec::SecurityStandard;
 
 pub const CONTROL: &str = "security_hub";
 pub const SERVICE: &str = "securityhub.amazonaws.com";
-const HUB: &str = "security_hub/hub";
-const ADMIN: &str = "security_hub/admin";
-const ORGANIZATION: &str = "security_hub/organization_configuration";
-const STANDARDS: &str = "security_hub/standards";
+pub const HUB: &str = "security_hub/hub";
+pub const ADMIN: &str = "security_hub/admin";
+pub const ORGANIZATION: &str = "security_hub/organization_configuration";
+pub const STANDARDS: &str = "security_hub/standards";
+
+/// Subscription states that count as enabled: PENDING is on its way, INCOMPLETE is subscribed with
+/// some controls failing. DELETING and FAILED are not enabled (BatchEnableStandards again).
+const ENABLED_STATES: [&str; 3] = ["READY", "PENDING", "INCOMPLETE"];
 
 /// The ARN of a standard in a region.
 pub fn standard_arn(standard: SecurityStandard, region: &str) -> String {
@@ -32,24 +46,26 @@ pub fn standard_arn(standard: SecurityStandard, region: &str) -> String {
 }
 
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+    // Without a management account there is nobody to delegate from; `validate` demands one.
     let (Some(hub), Some(management)) =
         (&inputs.spec.baseline.security_hub, &inputs.spec.organization.management_account)
     else {
         return Vec::new();
     };
     let admin = hub.admin_account.as_str();
+    let mut hub_accounts = vec![management.as_str()];
+    if admin != management {
+        hub_accounts.push(admin);
+    }
     let mut controls = Vec::new();
     for region in inputs.regions() {
         let at = Some(region.as_str());
-        let mut hub_accounts = vec![management.as_str()];
-        if admin != management {
-            hub_accounts.push(admin);
-        }
         for account in &hub_accounts {
-            controls.push(
-                DesiredControl::new(ControlKey::new(HUB, account, at), json!({ "enabled": true }))
-                    .needs(&["securityhub:EnableSecurityHub"]),
-            );
+            controls.push(DesiredControl::new(ControlKey::new(HUB, account, at), json!({ "enabled": true })).needs(&[
+                "securityhub:EnableSecurityHub",
+                // Enabling creates AWSServiceRoleForSecurityHub.
+                "iam:CreateServiceLinkedRole",
+            ]));
         }
         controls.push(
             DesiredControl::new(
@@ -57,7 +73,12 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
                 json!({ "admin_account_id": format!("{{{{account:{admin}}}}}") }),
             )
             .after(ControlKey::new(HUB, management, at))
-            .after_service(SERVICE),
+            .after_service(SERVICE)
+            .needs(&[
+                "securityhub:EnableOrganizationAdminAccount",
+                "organizations:EnableAWSServiceAccess",
+                "organizations:RegisterDelegatedAdministrator",
+            ]),
         );
         controls.push(
             DesiredControl::new(
@@ -66,15 +87,20 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             )
             .after(ControlKey::new(ADMIN, management, at))
             .after(ControlKey::new(HUB, admin, at))
+            .after_service(SERVICE)
             .needs(&["securityhub:UpdateOrganizationConfiguration"]),
         );
-        let standards: BTreeSet<String> =
-            hub.standards.iter().map(|standard| standard_arn(*standard, region)).collect();
-        controls.push(
-            DesiredControl::new(ControlKey::new(STANDARDS, admin, at), json!({ "standards": standards }))
-                .after(ControlKey::new(HUB, admin, at))
-                .needs(&["securityhub:BatchEnableStandards"]),
-        );
+        // No standards listed: nothing to enable, so no control (never "disable the others").
+        if !hub.standards.is_empty() {
+            let standards: BTreeSet<String> =
+                hub.standards.iter().map(|standard| standard_arn(*standard, region)).collect();
+            controls.push(
+                DesiredControl::new(ControlKey::new(STANDARDS, admin, at), json!({ "standards": standards }))
+                    .after(ControlKey::new(HUB, admin, at))
+                    .after_service(SERVICE)
+                    .needs(&["securityhub:BatchEnableStandards"]),
+            );
+        }
     }
     controls
 }
@@ -82,52 +108,23 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
     let client = context.sessions.securityhub(context.account_id(&key.account)?, key.region.as_deref()).await;
     match key.control.as_str() {
-        HUB => match client.describe_hub().send().await {
-            Ok(_) => Ok(Some(json!({ "enabled": true }))),
-            Err(error)
-                if matches!(error.code(), Some("InvalidAccessException") | Some("ResourceNotFoundException")) =>
-            {
-                Ok(None)
-            }
-            Err(error) => Err(aws_error("DescribeHub", error)),
-        },
-        ADMIN => {
-            let listed = client.list_organization_admin_accounts().send().await;
-            match listed {
-                Ok(admins) => Ok(admins
-                    .admin_accounts
-                    .unwrap_or_default()
-                    .into_iter()
-                    .find(|admin| admin.status.as_ref().is_some_and(|status| status.as_str() == "ENABLED"))
-                    .map(|admin| json!({ "admin_account_id": admin.account_id }))),
-                Err(error) => {
-                    let error = aws_error("ListOrganizationAdminAccounts", error);
-                    if super::unimplemented(&error).is_none() {
-                        return Err(error);
-                    }
-                    // The endpoint cannot list admins (moto): only the delegated administrator may
-                    // read the organization configuration, so asking as the admin tells the same.
-                    let admin = desired["admin_account_id"].as_str().unwrap_or_default();
-                    let as_admin = context.sessions.securityhub(admin, key.region.as_deref()).await;
-                    match as_admin.describe_organization_configuration().send().await {
-                        Ok(_) => Ok(Some(json!({ "admin_account_id": admin }))),
-                        Err(_) => Ok(None),
-                    }
+        HUB => read_hub(&client).await,
+        ADMIN => match read_admin(&client).await {
+            Err(error) if super::unimplemented(&error).is_some() => {
+                // The endpoint cannot list administrators (moto). Only the delegated administrator
+                // may read the organization configuration, so asking as that account tells the same.
+                let admin = desired["admin_account_id"].as_str().unwrap_or_default();
+                if admin.is_empty() || has_placeholders(&desired["admin_account_id"]) {
+                    return Ok(None);
                 }
+                let as_admin = context.sessions.securityhub(admin, key.region.as_deref()).await;
+                let configured = as_admin.describe_organization_configuration().send().await;
+                Ok(configured.ok().map(|_| json!({ "admin_account_id": admin })))
             }
-        }
-        ORGANIZATION => match client.describe_organization_configuration().send().await {
-            Ok(configuration) => Ok(Some(json!({
-                "auto_enable": configuration.auto_enable.unwrap_or(false),
-                "auto_enable_standards": configuration.auto_enable_standards.map_or("NONE".to_string(), |s| s.as_str().to_string()),
-            }))),
-            // Not (yet) the delegated administrator: nothing is configured from this account.
-            Err(error) if matches!(error.code(), Some("ResourceNotFoundException") | Some("AccessDeniedException")) => {
-                Ok(None)
-            }
-            Err(error) => Err(aws_error("DescribeOrganizationConfiguration", error)),
+            other => other,
         },
-        STANDARDS => read_standards(&client).await,
+        ORGANIZATION => read_organization_configuration(&client).await,
+        STANDARDS => read_standards(&client, desired).await,
         other => bail!("unknown control `{other}`"),
     }
 }
@@ -135,59 +132,160 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
     let client = context.sessions.securityhub(context.account_id(&key.account)?, key.region.as_deref()).await;
     match key.control.as_str() {
-        HUB => match client.enable_security_hub().enable_default_standards(false).send().await {
-            Ok(_) => Ok(()),
-            Err(error) if error.code() == Some("ResourceConflictException") => Ok(()),
-            Err(error) => Err(aws_error("EnableSecurityHub", error)),
-        },
-        ADMIN => {
-            let admin = attributes["admin_account_id"].as_str().ok_or_else(|| anyhow!("no admin account id"))?;
-            client
-                .enable_organization_admin_account()
-                .admin_account_id(admin)
-                .send()
-                .await
-                .map_err(|error| aws_error("EnableOrganizationAdminAccount", error))?;
-            Ok(())
-        }
-        ORGANIZATION => {
-            client
-                .update_organization_configuration()
-                .auto_enable(attributes["auto_enable"].as_bool().unwrap_or(true))
-                .auto_enable_standards(AutoEnableStandards::from(
-                    attributes["auto_enable_standards"].as_str().unwrap_or("NONE"),
-                ))
-                .send()
-                .await
-                .map_err(|error| aws_error("UpdateOrganizationConfiguration", error))?;
-            Ok(())
-        }
-        STANDARDS => enable_standards(&client, attributes, before).await,
+        HUB => apply_hub(&client).await,
+        ADMIN => apply_admin(&client, key.region.as_deref().unwrap_or_default(), attributes).await,
+        ORGANIZATION => apply_organization_configuration(&client, attributes).await,
+        STANDARDS => apply_standards(&client, attributes, before).await,
         other => bail!("unknown control `{other}`"),
     }
 }
 
-/// The standards enabled in the account, as a sorted set of ARNs.
-pub async fn read_standards(client: &aws_sdk_securityhub::Client) -> Result<Option<Value>> {
-    let mut standards = BTreeSet::new();
+/// `{ enabled: true }` when the account is subscribed to Security Hub; None when it is not.
+pub async fn read_hub(client: &aws_sdk_securityhub::Client) -> Result<Option<Value>> {
+    match client.describe_hub().send().await {
+        Ok(_) => Ok(Some(json!({ "enabled": true }))),
+        // "Account ... is not subscribed to AWS Security Hub" (InvalidAccessException, 401).
+        Err(error) if matches!(error.code(), Some("InvalidAccessException" | "ResourceNotFoundException")) => Ok(None),
+        Err(error) => Err(aws_error("DescribeHub", error)),
+    }
+}
+
+/// Enables Security Hub without the default standards; already enabled is success.
+pub async fn apply_hub(client: &aws_sdk_securityhub::Client) -> Result<()> {
+    match client.enable_security_hub().enable_default_standards(false).send().await {
+        Ok(_) => Ok(()),
+        // "Account ... is already subscribed to Security Hub".
+        Err(error) if error.code() == Some("ResourceConflictException") => Ok(()),
+        Err(error) => Err(aws_error("EnableSecurityHub", error)),
+    }
+}
+
+/// `{ admin_account_id }` of the region's delegated administrator (whoever it is); None without one.
+pub async fn read_admin(client: &aws_sdk_securityhub::Client) -> Result<Option<Value>> {
     let mut token: Option<String> = None;
     loop {
-        let page = client
-            .get_enabled_standards()
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|error| aws_error("GetEnabledStandards", error))?;
-        standards.extend(page.standards_subscriptions.unwrap_or_default().into_iter().filter_map(|s| s.standards_arn));
+        let page = match client.list_organization_admin_accounts().set_next_token(token.take()).send().await {
+            Ok(page) => page,
+            // The management account is not subscribed in this region: nothing is delegated from it.
+            Err(error) if error.code() == Some("InvalidAccessException") => return Ok(None),
+            Err(error) => return Err(aws_error("ListOrganizationAdminAccounts", error)),
+        };
+        // DISABLE_IN_PROGRESS is on its way out: it is not the administrator any more.
+        let enabled = page.admin_accounts.unwrap_or_default().into_iter().find(|admin| {
+            admin.status.as_ref().is_some_and(|status| status.as_str() == "ENABLED") && admin.account_id.is_some()
+        });
+        if let Some(admin) = enabled {
+            return Ok(Some(json!({ "admin_account_id": admin.account_id })));
+        }
         token = page.next_token.filter(|next| !next.is_empty());
         if token.is_none() {
-            return Ok(Some(json!({ "standards": standards })));
+            return Ok(None);
         }
     }
 }
 
-/// Enables the standards the spec lists that `before` lacks.
-pub async fn enable_standards(
+/// Designates the delegated administrator; refuses to replace another one (read afresh, so an
+/// administrator set since the plan is not overridden either).
+pub async fn apply_admin(client: &aws_sdk_securityhub::Client, region: &str, attributes: &Value) -> Result<()> {
+    let admin = attributes["admin_account_id"].as_str().ok_or_else(|| anyhow!("no admin account id"))?;
+    let current = match read_admin(client).await {
+        Ok(current) => current,
+        // An endpoint that cannot list administrators (moto) cannot tell: designate.
+        Err(error) if super::unimplemented(&error).is_some() => None,
+        Err(error) => return Err(error),
+    };
+    if let Some(current) = current.as_ref().and_then(|current| current["admin_account_id"].as_str()) {
+        if current == admin {
+            return Ok(());
+        }
+        bail!(
+            "Security Hub in {region} already has account {current} as delegated administrator, not {admin}; landing-zone does not replace a delegated administrator\nhint: run `aws securityhub disable-organization-admin-account --admin-account-id {current} --region {region}` from the management account deliberately, or set `baseline.security_hub.admin_account` to that account"
+        );
+    }
+    client
+        .enable_organization_admin_account()
+        .admin_account_id(admin)
+        .send()
+        .await
+        .map_err(|error| aws_error("EnableOrganizationAdminAccount", error))?;
+    Ok(())
+}
+
+/// `{ auto_enable, auto_enable_standards }` as the delegated administrator sees them; None while
+/// the account is not (yet) the administrator.
+pub async fn read_organization_configuration(client: &aws_sdk_securityhub::Client) -> Result<Option<Value>> {
+    match client.describe_organization_configuration().send().await {
+        Ok(configuration) => Ok(Some(json!({
+            "auto_enable": configuration.auto_enable.unwrap_or(false),
+            "auto_enable_standards": configuration
+                .auto_enable_standards
+                .map_or_else(|| "NONE".to_string(), |standards| standards.as_str().to_string()),
+        }))),
+        // AWS: "Account ... is not an administrator for this organization" (InvalidAccessException);
+        // moto says AccessDeniedException.
+        Err(error)
+            if matches!(
+                error.code(),
+                Some("InvalidAccessException" | "AccessDeniedException" | "ResourceNotFoundException")
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(aws_error("DescribeOrganizationConfiguration", error)),
+    }
+}
+
+/// Sets auto-enable for new members (LOCAL configuration) and the standards they get.
+pub async fn apply_organization_configuration(client: &aws_sdk_securityhub::Client, attributes: &Value) -> Result<()> {
+    let auto_enable =
+        attributes["auto_enable"].as_bool().ok_or_else(|| anyhow!("organization configuration without auto_enable"))?;
+    let standards = match attributes["auto_enable_standards"].as_str() {
+        Some("NONE") => AutoEnableStandards::None,
+        Some("DEFAULT") => AutoEnableStandards::Default,
+        other => bail!("Security Hub auto-enable standards must be NONE or DEFAULT, not {other:?}"),
+    };
+    client
+        .update_organization_configuration()
+        .auto_enable(auto_enable)
+        .auto_enable_standards(standards)
+        .send()
+        .await
+        .map_err(|error| aws_error("UpdateOrganizationConfiguration", error))?;
+    Ok(())
+}
+
+/// `{ standards }`: which of the desired standards are enabled, as a sorted set of ARNs. Standards
+/// the spec does not list are not reported (they are not landing-zone's to change). None while the
+/// account is not subscribed to Security Hub.
+pub async fn read_standards(client: &aws_sdk_securityhub::Client, desired: &Value) -> Result<Option<Value>> {
+    let wanted: BTreeSet<&str> = desired["standards"]
+        .as_array()
+        .map(|items| items.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut enabled = BTreeSet::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = match client.get_enabled_standards().set_next_token(token.take()).send().await {
+            Ok(page) => page,
+            Err(error) if error.code() == Some("InvalidAccessException") => return Ok(None),
+            Err(error) => return Err(aws_error("GetEnabledStandards", error)),
+        };
+        for subscription in page.standards_subscriptions.unwrap_or_default() {
+            let active =
+                subscription.standards_status.as_ref().is_some_and(|status| ENABLED_STATES.contains(&status.as_str()));
+            if let Some(arn) = subscription.standards_arn.filter(|arn| active && wanted.contains(arn.as_str())) {
+                enabled.insert(arn);
+            }
+        }
+        token = page.next_token.filter(|next| !next.is_empty());
+        if token.is_none() {
+            return Ok(Some(json!({ "standards": enabled })));
+        }
+    }
+}
+
+/// Enables the desired standards that `before` lacks (all of them without `before`), in one call.
+pub async fn apply_standards(
     client: &aws_sdk_securityhub::Client,
     attributes: &Value,
     before: Option<&Value>,
@@ -198,18 +296,45 @@ pub async fn enable_standards(
         .unwrap_or_default();
     let missing: Vec<StandardsSubscriptionRequest> = attributes["standards"]
         .as_array()
-        .map(|items| items.iter().filter_map(Value::as_str).filter(|arn| !present.contains(arn)).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
+        .ok_or_else(|| anyhow!("standards control without a list of standards"))?
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|arn| !present.contains(arn))
         .map(|arn| StandardsSubscriptionRequest::builder().standards_arn(arn).build())
         .collect();
-    if !missing.is_empty() {
-        client
-            .batch_enable_standards()
-            .set_standards_subscription_requests(Some(missing))
-            .send()
-            .await
-            .map_err(|error| aws_error("BatchEnableStandards", error))?;
+    if missing.is_empty() {
+        return Ok(());
     }
+    client
+        .batch_enable_standards()
+        .set_standards_subscription_requests(Some(missing))
+        .send()
+        .await
+        .map_err(|error| aws_error("BatchEnableStandards", error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_arns_are_regional_and_partitioned() {
+        assert_eq!(
+            standard_arn(SecurityStandard::AwsFoundationalSecurityBestPractices, "eu-west-1"),
+            "arn:aws:securityhub:eu-west-1::standards/aws-foundational-security-best-practices/v/1.0.0"
+        );
+        assert_eq!(
+            standard_arn(SecurityStandard::CisAwsFoundationsBenchmark, "us-east-1"),
+            "arn:aws:securityhub:us-east-1::standards/cis-aws-foundations-benchmark/v/3.0.0"
+        );
+        assert_eq!(
+            standard_arn(SecurityStandard::NistSp80053, "us-gov-west-1"),
+            "arn:aws-us-gov:securityhub:us-gov-west-1::standards/nist-800-53/v/5.0.0"
+        );
+        assert_eq!(
+            standard_arn(SecurityStandard::PciDss, "us-east-1"),
+            "arn:aws:securityhub:us-east-1::standards/pci-dss/v/3.2.1"
+        );
+    }
 }

@@ -424,6 +424,8 @@ pub struct SecurityHubSpec {
 pub enum SecurityStandard {
     AwsFoundationalSecurityBestPractices,
     CisAwsFoundationsBenchmark,
+    // The name docs/spec.md promises; kebab-case of the variant would be `nist-sp80053`.
+    #[serde(rename = "nist-sp800-53")]
     NistSp80053,
     PciDss,
 }

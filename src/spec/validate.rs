@@ -648,6 +648,23 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        // GuardDuty and Security Hub delegate their administrator per region from the management
+        // account; Access Analyzer's is registered through Organizations, also from there.
+        let management = self.valid.spec.organization.management_account.clone();
+        for (section, service, present) in [
+            ("guardduty", "GuardDuty", baseline.guardduty.is_some()),
+            ("security_hub", "Security Hub", baseline.security_hub.is_some()),
+            ("access_analyzer", "IAM Access Analyzer", baseline.access_analyzer.is_some()),
+        ] {
+            if present && management.is_none() {
+                self.error_at(
+                    &["baseline", section],
+                    true,
+                    format!("{service}'s delegated administrator is designated from the management account: `organization.management_account` must name it"),
+                    Some("add `management_account: <name of the management account entry>` under `organization`".to_string()),
+                );
+            }
+        }
         if let Some(guardduty) = &baseline.guardduty {
             self.account_reference(&["baseline", "guardduty", "admin_account"], &guardduty.admin_account);
         }
@@ -667,6 +684,18 @@ impl<'a> Checker<'a> {
         }
         if let Some(analyzer) = &baseline.access_analyzer {
             self.account_reference(&["baseline", "access_analyzer", "admin_account"], &analyzer.admin_account);
+            // Organizations refuses to register the management account as a delegated
+            // administrator (ConstraintViolationException CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR).
+            if management.as_deref() == Some(analyzer.admin_account.as_str()) {
+                self.error(
+                    &["baseline", "access_analyzer", "admin_account"],
+                    format!(
+                        "`{}` is the management account, which Organizations cannot register as a delegated administrator",
+                        analyzer.admin_account
+                    ),
+                    Some("name a member account, such as the security account".to_string()),
+                );
+            }
             if !is_iam_name(&analyzer.analyzer_name, 255) {
                 self.error(
                     &["baseline", "access_analyzer", "analyzer_name"],

@@ -2,7 +2,10 @@
 //! helpers to run the built binary against it.
 //!
 //! The server is killed when the `Moto` value drops, which also happens when a test panics.
+//! `proxy` puts a counting, fault-injecting proxy in front of a server.
 #![allow(dead_code)] // each test binary uses a different subset
+
+pub mod proxy;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -122,18 +125,32 @@ impl Moto {
 
     /// Runs the built binary with this server as its endpoint.
     pub fn run(&self, args: &[&str], dir: &Path) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_landing-zone"))
+        self.run_with_endpoint(args, dir, &self.endpoint)
+    }
+
+    /// Runs the built binary against `endpoint` (a proxy in front of this server).
+    pub fn run_with_endpoint(&self, args: &[&str], dir: &Path, endpoint: &str) -> Output {
+        self.command(args, dir, endpoint).output().expect("run landing-zone")
+    }
+
+    /// The built binary, ready to run against `endpoint`. Client-side rate limiting is off
+    /// (`LANDING_ZONE_RATE_LIMIT=off`): moto never throttles, and AWS's CreateAccount rate
+    /// (0.1/s) would add a minute to every apply; tests that want it set the variable back.
+    pub fn command(&self, args: &[&str], dir: &Path, endpoint: &str) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_landing-zone"));
+        command
             .args(args)
             .current_dir(dir)
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ENDPOINT_URL", endpoint)
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
             .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env("LANDING_ZONE_RATE_LIMIT", "off")
             .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run landing-zone")
+            .stdin(Stdio::null());
+        command
     }
 }
 

@@ -1,0 +1,320 @@
+//! The large-organization benchmark (issue 6; figures in docs/performance.md). Not a timed test:
+//! it measures and reports, and under `cargo test` only checks that its figures hold together.
+//!
+//! It seeds moto (scripts/bench_seed.py) with 1,000 accounts in 60 OUs up to 4 levels deep and 40
+//! customer SCPs on 1-3 targets each, writes the matching spec with `landing-zone import`, and runs
+//! the release binary through the test proxy (tests/support/proxy.rs), which pages like AWS (20
+//! items) and counts calls per operation:
+//!
+//! 1. `plan`, no changes, unthrottled: wall time, peak memory, calls per operation against the read
+//!    floor of AWS-FACTS.md;
+//! 2. the same through the proxy enforcing AWS's published rates with 50 ms latency, client-side
+//!    rate limiting on: wall time against the floor's time at those rates, and throttles met;
+//! 3. both again after one changed policy and one moved account (reads must not grow);
+//! 4. `apply` creating 100 accounts with asynchronous creation (the proxy keeps each IN_PROGRESS
+//!    for `BENCH_CREATION_SECONDS`, default 30, and refuses a sixth in flight, as AWS), at AWS's
+//!    published rates: wall time against the rate and in-flight floors.
+//!
+//! `cargo bench --bench organization` (scripts/bench.sh) runs all of it; `cargo test` runs it on a
+//! 40-account organization creating 3 accounts and asserts the calls stay within the floor (+3
+//! documented extra reads), no throttle is met, and no sixth creation is ever in flight.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::proxy::{organizations_rate, Faults, Proxy, Stats};
+use support::{repo_root, Moto};
+
+/// Organizations reads the tool makes beyond the floor's terms, once per plan: trusted access,
+/// delegated administrators, and IN_PROGRESS account creations (adopted after a crash).
+const EXTRA_READS: &[&str] =
+    &["ListAWSServiceAccessForOrganization", "ListDelegatedAdministrators", "ListCreateAccountStatus"];
+
+struct Size {
+    /// scripts/bench_seed.py's size argument.
+    seed: &'static str,
+    new_accounts: usize,
+    creation_time: Duration,
+}
+
+/// The seeded organization as bench_seed.py reports it.
+struct Shape {
+    summary: String,
+    floor: BTreeMap<String, u64>,
+}
+
+impl Shape {
+    fn read_floor(&self) -> u64 {
+        self.floor.values().sum()
+    }
+}
+
+/// One run of the binary.
+struct Measured {
+    wall: Duration,
+    peak_rss_kib: u64,
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+    /// The proxy's counts during this run.
+    stats: Stats,
+}
+
+impl Measured {
+    fn organization_calls(&self) -> BTreeMap<String, u64> {
+        self.stats.calls_of("organizations")
+    }
+
+    fn plan_line(&self) -> String {
+        let line = self.stdout.lines().find(|line| line.starts_with("Plan:") || line.starts_with("No changes"));
+        line.unwrap_or("(no plan line)").to_string()
+    }
+}
+
+fn main() {
+    let full = std::env::args().any(|argument| argument == "--bench");
+    let size = if full {
+        let seconds = std::env::var("BENCH_CREATION_SECONDS").ok().and_then(|value| value.parse().ok());
+        Size { seed: "full", new_accounts: 100, creation_time: Duration::from_secs(seconds.unwrap_or(30)) }
+    } else {
+        Size { seed: "small", new_accounts: 3, creation_time: Duration::from_secs(2) }
+    };
+    let moto = Moto::start();
+    let started = Instant::now();
+    let shape = seed(&moto, size.seed);
+    println!("seeded in {:.1} s: {}", started.elapsed().as_secs_f64(), shape.summary);
+    let workspace = tempfile::tempdir().expect("workspace");
+    let dir = workspace.path();
+    let imported = moto.run(&["import", "--out", "."], dir);
+    assert_eq!(imported.status.code(), Some(0), "import: {}", support::stderr(&imported));
+
+    let counting = Faults { aws_page_size: true, ..Faults::none() };
+    let published = Faults {
+        aws_page_size: true,
+        aws_rates: true,
+        latency: Some((Duration::from_millis(50), Duration::from_millis(50))),
+        ..Faults::none()
+    };
+    let proxy = Proxy::start(moto.port, counting.clone());
+
+    let unchanged = plan_pair(&moto, &proxy, dir, &counting, &published);
+    report("plan, no changes", &shape, &unchanged);
+    change_one_policy_and_move_one_account(dir);
+    let changed = plan_pair(&moto, &proxy, dir, &counting, &published);
+    report("plan, one changed policy and one moved account", &shape, &changed);
+
+    add_accounts(dir, size.new_accounts);
+    proxy.set_faults(Faults { account_creation_time: Some(size.creation_time), ..published.clone() });
+    let applied = measure(&proxy, moto.command(&["apply", "--auto-approve"], dir, &proxy.endpoint), true);
+    report_apply(&size, &shape, &applied);
+
+    // The figures must hold together, whatever the size (under `cargo test` this is the check).
+    for (label, (direct, limited)) in [("unchanged", &unchanged), ("changed", &changed)] {
+        assert!(direct.status.is_some_and(|code| code == 0 || code == 2), "{label}: plan failed: {}", direct.stderr);
+        let calls: u64 = direct.organization_calls().values().sum();
+        let allowed = shape.read_floor() + EXTRA_READS.len() as u64;
+        assert!(calls <= allowed, "{label}: {calls} Organizations calls, floor {} + extras", shape.read_floor());
+        assert_eq!(direct.organization_calls(), limited.organization_calls(), "{label}: rates change no call");
+        assert_eq!(limited.stats.total_rate_throttled(), 0, "{label}: throttled {:?}", limited.stats.rate_throttled);
+    }
+    assert_eq!(unchanged.0.organization_calls(), changed.0.organization_calls(), "reads do not grow with the change");
+    assert!(unchanged.0.plan_line().starts_with("No changes"), "{}", unchanged.0.stdout);
+    assert!(changed.0.plan_line().contains("2 to change") || changed.0.plan_line().contains("to change"));
+    assert_eq!(applied.status, Some(0), "apply: {}", applied.stderr);
+    assert!(applied.stats.most_creations_in_flight <= 5, "{} in flight", applied.stats.most_creations_in_flight);
+    assert_eq!(applied.stats.injected.get("creation-limit"), None, "a sixth creation was sent");
+    assert_eq!(applied.stats.total_rate_throttled(), 0, "apply throttled {:?}", applied.stats.rate_throttled);
+    let after = moto.run(&["plan", "--detailed-exitcode"], dir);
+    assert_eq!(after.status.code(), Some(0), "converged: {}", support::stdout(&after));
+}
+
+fn seed(moto: &Moto, size: &str) -> Shape {
+    let python = repo_root().join(".venv/bin/python");
+    let output = Command::new(python)
+        .arg(repo_root().join("scripts/bench_seed.py"))
+        .args([moto.endpoint.as_str(), size])
+        .output()
+        .expect("run scripts/bench_seed.py");
+    assert!(output.status.success(), "seeding failed: {}", String::from_utf8_lossy(&output.stderr));
+    let summary = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let value: Value = serde_json::from_str(&summary).expect("seed summary");
+    let floor = value["floor"]
+        .as_object()
+        .expect("floor")
+        .iter()
+        .map(|(operation, calls)| (operation.clone(), calls.as_u64().unwrap_or(0)))
+        .collect();
+    Shape { summary, floor }
+}
+
+/// `plan` through the counting proxy (limiter off), then through the proxy at AWS's rates (limiter on).
+fn plan_pair(moto: &Moto, proxy: &Proxy, dir: &Path, counting: &Faults, published: &Faults) -> (Measured, Measured) {
+    proxy.set_faults(counting.clone());
+    let direct = measure(proxy, moto.command(&["plan", "--detailed-exitcode"], dir, &proxy.endpoint), false);
+    proxy.set_faults(published.clone());
+    let limited = measure(proxy, moto.command(&["plan", "--detailed-exitcode"], dir, &proxy.endpoint), true);
+    (direct, limited)
+}
+
+/// Runs `command` to its end; peak memory from the kernel's accounting of that one child.
+#[expect(clippy::zombie_processes, reason = "the child is reaped by wait4 in `wait_with_peak_memory`")]
+fn measure(proxy: &Proxy, mut command: Command, rate_limited: bool) -> Measured {
+    if rate_limited {
+        command.env_remove("LANDING_ZONE_RATE_LIMIT");
+    }
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    proxy.reset_stats();
+    let started = Instant::now();
+    let mut child = command.spawn().expect("start landing-zone");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = out.read_to_string(&mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = err.read_to_string(&mut text);
+        text
+    });
+    let (status, peak_rss_kib) = wait_with_peak_memory(child.id());
+    let wall = started.elapsed();
+    Measured {
+        wall,
+        peak_rss_kib,
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        stats: proxy.stats(),
+    }
+}
+
+/// Waits for the child `pid` and returns its exit code and peak resident set (KiB).
+fn wait_with_peak_memory(pid: u32) -> (Option<i32>, u64) {
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain data the kernel fills in; `pid` is our own unwaited child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid as libc::pid_t, "wait4: {}", std::io::Error::last_os_error());
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (code, usage.ru_maxrss.max(0) as u64)
+}
+
+/// The floor's time at AWS's published rates: each operation's floor calls at its sustained rate
+/// after its burst, the slowest operation bounding the whole (they can run side by side).
+fn floor_seconds(floor: &BTreeMap<String, u64>) -> (f64, String) {
+    floor
+        .iter()
+        .filter_map(|(operation, calls)| {
+            let (per_second, burst) = organizations_rate(operation)?;
+            Some(((*calls as f64 - burst).max(0.0) / per_second, operation.clone()))
+        })
+        .fold((0.0, String::new()), |slowest, next| if next.0 > slowest.0 { next } else { slowest })
+}
+
+fn report(label: &str, shape: &Shape, (direct, limited): &(Measured, Measured)) {
+    let calls = direct.organization_calls();
+    let total: u64 = calls.values().sum();
+    let floor = shape.read_floor();
+    println!("\n== {label}: {}", direct.plan_line());
+    println!(
+        "unthrottled: wall {:.2} s, peak RSS {:.1} MiB, {total} Organizations calls, read floor {floor} ({:+.1}%)",
+        direct.wall.as_secs_f64(),
+        direct.peak_rss_kib as f64 / 1024.0,
+        100.0 * (total as f64 - floor as f64) / floor as f64
+    );
+    println!("  {:<40} {:>6} {:>6}", "operation", "calls", "floor");
+    for (operation, count) in &calls {
+        let floor = shape.floor.get(operation).map_or("-".to_string(), u64::to_string);
+        println!("  {operation:<40} {count:>6} {floor:>6}");
+    }
+    let (seconds, slowest) = floor_seconds(&shape.floor);
+    println!(
+        "at AWS's rates + 50 ms latency: wall {:.1} s, floor {seconds:.1} s ({slowest}), {:.2}x; throttles met: {}; peak RSS {:.1} MiB",
+        limited.wall.as_secs_f64(),
+        limited.wall.as_secs_f64() / seconds.max(0.001),
+        limited.stats.total_rate_throttled(),
+        limited.peak_rss_kib as f64 / 1024.0
+    );
+}
+
+fn report_apply(size: &Size, shape: &Shape, applied: &Measured) {
+    let calls = applied.organization_calls();
+    let (per_second, burst) = organizations_rate("CreateAccount").unwrap_or((0.1, 3.0));
+    let accounts = size.new_accounts as f64;
+    let creation = size.creation_time.as_secs_f64();
+    // The last request goes out once the rate allows it, and then takes the creation time; five in
+    // flight at most bound it too. Before that, apply reads the organization twice (a preview
+    // without the lock, then the plan under it).
+    let rate_floor = (accounts - burst).max(0.0) / per_second + creation;
+    let in_flight_floor = (accounts / 5.0).ceil() * creation;
+    let reads_floor = 2.0 * floor_seconds(&shape.floor).0;
+    let floor = reads_floor + rate_floor.max(in_flight_floor);
+    println!(
+        "\n== apply creating {} accounts ({creation:.0} s each, 5 in flight, AWS's rates, 50 ms latency)",
+        size.new_accounts
+    );
+    println!(
+        "exit {:?}; wall {:.1} s, floor {floor:.1} s (two reads {reads_floor:.1} s + creations: rate {rate_floor:.1} s, in flight {in_flight_floor:.1} s), {:.2}x; peak RSS {:.1} MiB",
+        applied.status,
+        applied.wall.as_secs_f64(),
+        applied.wall.as_secs_f64() / floor,
+        applied.peak_rss_kib as f64 / 1024.0
+    );
+    println!(
+        "most creations in flight {}; throttles met {}; injected {:?}",
+        applied.stats.most_creations_in_flight,
+        applied.stats.total_rate_throttled(),
+        applied.stats.injected
+    );
+    for operation in ["CreateAccount", "DescribeCreateAccountStatus", "MoveAccount", "ListCreateAccountStatus"] {
+        println!("  {operation:<40} {:>6}", calls.get(operation).copied().unwrap_or(0));
+    }
+}
+
+/// Edits the imported spec: the first guardrail's document changes, and `acct-0001` moves to the root.
+fn change_one_policy_and_move_one_account(dir: &Path) {
+    let mut spec = read_spec(dir);
+    let document = spec["policies"]["guardrail-00"]["document"].as_str().expect("guardrail-00's document").to_string();
+    let path = dir.join(document);
+    let text = std::fs::read_to_string(&path).expect("read guardrail-00");
+    let changed = text.replace("service0:*", "service0:Delete*");
+    assert_ne!(text, changed, "guardrail-00 names service0:*");
+    std::fs::write(&path, changed).expect("write guardrail-00");
+    spec["accounts"]["acct-0001"]["unit"] = serde_yaml::Value::String("Root".to_string());
+    write_spec(dir, &spec);
+}
+
+/// Adds `count` accounts to the spec, spread over the OUs the seeded accounts use.
+fn add_accounts(dir: &Path, count: usize) {
+    let mut spec = read_spec(dir);
+    let accounts = spec["accounts"].as_mapping_mut().expect("accounts");
+    let mut units: Vec<serde_yaml::Value> =
+        accounts.values().filter_map(|account| account.get("unit").cloned()).collect();
+    units.sort_by_key(|unit| unit.as_str().unwrap_or_default().to_string());
+    units.dedup();
+    for index in 0..count {
+        let mut account = serde_yaml::Mapping::new();
+        account.insert("email".into(), format!("new-{index:03}@example.com").into());
+        account.insert("unit".into(), units[index % units.len()].clone());
+        accounts.insert(format!("new-{index:03}").into(), account.into());
+    }
+    write_spec(dir, &spec);
+}
+
+fn read_spec(dir: &Path) -> serde_yaml::Value {
+    let text = std::fs::read_to_string(dir.join("landing-zone.yaml")).expect("read the imported spec");
+    serde_yaml::from_str(&text).expect("parse the imported spec")
+}
+
+fn write_spec(dir: &Path, spec: &serde_yaml::Value) {
+    std::fs::write(dir.join("landing-zone.yaml"), serde_yaml::to_string(spec).expect("spec")).expect("write spec");
+}

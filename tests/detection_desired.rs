@@ -1,0 +1,161 @@
+//! The detection baselines' desired controls for the repository's landing zone, as a pure function
+//! (no emulator): which controls exist in which account and region, what they wait for, and the
+//! IAM actions they declare for the lock-out check. The emulator test proves they converge; this
+//! one pins the shape, including the cross-baseline agreement on the bunker bucket.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use landing_zone::baseline::{aws_config, guardduty, security_hub, ControlKey, DesiredControl};
+use landing_zone::plan::desired::DesiredOrganization;
+use landing_zone::spec::load_spec_from_str;
+
+fn controls(edits: &[(&str, &str)]) -> Vec<DesiredControl> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("landing-zone.yaml");
+    let mut text = std::fs::read_to_string(&path).expect("landing-zone.yaml");
+    for (from, to) in edits {
+        assert!(text.contains(from), "`{from}` not in landing-zone.yaml");
+        text = text.replacen(from, to, 1);
+    }
+    let valid = load_spec_from_str(&path, text).unwrap_or_else(|errors| panic!("{:?}", errors.diagnostics));
+    DesiredOrganization::from_spec(&valid).controls
+}
+
+fn family(control: &DesiredControl) -> &str {
+    control.key.control.split('/').next().unwrap_or_default()
+}
+
+fn label(key: &ControlKey) -> String {
+    format!("{} {} {}", key.control, key.account, key.region.as_deref().unwrap_or("-"))
+}
+
+#[test]
+fn guardduty_and_security_hub_controls_per_region() {
+    let all = controls(&[]);
+    let labels: BTreeSet<String> = all
+        .iter()
+        .filter(|control| ["guardduty", "security_hub"].contains(&family(control)))
+        .map(|control| label(&control.key))
+        .collect();
+    let mut expected = BTreeSet::new();
+    for region in ["us-east-1", "eu-west-1"] {
+        for control in [
+            "guardduty/detector management",
+            "guardduty/detector security",
+            "guardduty/admin management",
+            "guardduty/organization_configuration security",
+            "security_hub/hub management",
+            "security_hub/hub security",
+            "security_hub/admin management",
+            "security_hub/organization_configuration security",
+            "security_hub/standards security",
+        ] {
+            expected.insert(format!("{control} {region}"));
+        }
+    }
+    assert_eq!(labels, expected);
+
+    let by_key: BTreeMap<String, &DesiredControl> = all.iter().map(|control| (label(&control.key), control)).collect();
+    let admin = by_key["guardduty/admin management eu-west-1"];
+    assert_eq!(admin.attributes["admin_account_id"], "{{account:security}}");
+    assert_eq!(admin.after, [ControlKey::new(guardduty::DETECTOR, "management", Some("eu-west-1"))]);
+    assert_eq!(admin.after_services, [guardduty::SERVICE]);
+    let organization = by_key["guardduty/organization_configuration security eu-west-1"];
+    assert_eq!(organization.attributes, serde_json::json!({ "auto_enable": "ALL" }));
+    assert!(organization.after.contains(&ControlKey::new(guardduty::ADMIN, "management", Some("eu-west-1"))));
+    let standards = by_key["security_hub/standards security eu-west-1"];
+    assert_eq!(
+        standards.attributes["standards"],
+        serde_json::json!([
+            "arn:aws:securityhub:eu-west-1::standards/aws-foundational-security-best-practices/v/1.0.0",
+            "arn:aws:securityhub:eu-west-1::standards/cis-aws-foundations-benchmark/v/3.0.0",
+        ])
+    );
+    assert!(standards.after.contains(&ControlKey::new(security_hub::HUB, "security", Some("eu-west-1"))));
+    assert_eq!(
+        by_key["security_hub/organization_configuration security us-east-1"].attributes,
+        serde_json::json!({ "auto_enable": true, "auto_enable_standards": "NONE" })
+    );
+}
+
+#[test]
+fn no_standards_control_without_standards() {
+    let all = controls(&[(
+        "    standards:\n      - aws-foundational-security-best-practices\n      - cis-aws-foundations-benchmark\n",
+        "",
+    )]);
+    assert!(all.iter().all(|control| control.key.control != security_hub::STANDARDS));
+    assert!(all.iter().any(|control| control.key.control == security_hub::HUB));
+}
+
+#[test]
+fn access_analyzer_in_the_admin_account_per_region_after_the_delegation() {
+    let all = controls(&[]);
+    let analyzers: Vec<&DesiredControl> = all.iter().filter(|control| family(control) == "access_analyzer").collect();
+    let labels: Vec<String> = analyzers.iter().map(|control| label(&control.key)).collect();
+    assert_eq!(labels, ["access_analyzer/analyzer security us-east-1", "access_analyzer/analyzer security eu-west-1"]);
+    for analyzer in analyzers {
+        assert_eq!(analyzer.attributes, serde_json::json!({ "name": "organization", "type": "ORGANIZATION" }));
+        assert_eq!(analyzer.after_services, ["access-analyzer.amazonaws.com"]);
+    }
+}
+
+#[test]
+fn aws_config_everywhere_delivering_to_the_bunker_bucket() {
+    let all = controls(&[]);
+    let keys: BTreeSet<ControlKey> = all.iter().map(|control| control.key.clone()).collect();
+    let config: Vec<&DesiredControl> = all.iter().filter(|control| family(control) == "aws_config").collect();
+    // 8 accounts x 2 regions x (recorder, channel, 2 rules).
+    assert_eq!(config.len(), 8 * 2 * 4);
+    let bucket_control = all
+        .iter()
+        .find(|control| control.key.control == "log_archive/bucket")
+        .expect("the log-archive baseline's bucket control");
+    for control in &config {
+        for after in &control.after {
+            assert!(
+                keys.contains(after),
+                "{} waits for {}, which no baseline produces",
+                label(&control.key),
+                label(after)
+            );
+        }
+        let home = control.key.region.as_deref() == Some("us-east-1");
+        match control.key.control.as_str() {
+            aws_config::RECORDER => {
+                assert_eq!(control.attributes["include_global_resource_types"], home, "{}", label(&control.key));
+                assert_eq!(control.attributes["recording"], true);
+                assert_eq!(
+                    control.attributes["role_arn"],
+                    format!(
+                        "arn:aws:iam::{{{{account:{}}}}}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig",
+                        control.key.account
+                    )
+                );
+                assert!(
+                    control.needs.contains(&"iam:CreateServiceLinkedRole") && control.needs.contains(&"iam:PassRole")
+                );
+            }
+            aws_config::CHANNEL => {
+                assert!(control.after.contains(&bucket_control.key), "the channel waits for the bunker bucket");
+                assert_eq!(control.attributes["bucket"], bucket_control.attributes["name"], "same bucket name");
+            }
+            rule => {
+                assert!(rule.starts_with(aws_config::RULE_PREFIX), "{rule}");
+                let recorder =
+                    ControlKey::new(aws_config::RECORDER, &control.key.account, control.key.region.as_deref());
+                assert_eq!(control.after, [recorder], "rules need the recorder only");
+                assert_eq!(control.attributes["owner"], "AWS");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_detection_control_declares_what_it_does() {
+    for control in controls(&[]) {
+        if ["guardduty", "security_hub", "access_analyzer", "aws_config"].contains(&family(&control)) {
+            assert!(!control.needs.is_empty(), "{} declares no IAM actions", label(&control.key));
+        }
+    }
+}

@@ -1,0 +1,984 @@
+//! A fault-injecting HTTP/1.1 proxy in front of moto, on a free loopback port: the tool (or an SDK
+//! client) talks to the proxy, the proxy to moto.
+//!
+//! For every request it names the operation (JSON protocols: `X-Amz-Target`; query protocols:
+//! `Action=` in the form body; REST: method and path shape, with S3's operations spelled out),
+//! counts calls per operation, and, drawn from a seeded RNG: answers TooManyRequestsException (or
+//! the protocol's throttling error), ConcurrentModificationException on the Organizations writes
+//! that raise it, HTTP 500/503, closes the connection without an answer, or forwards and then
+//! loses the answer; it adds latency; it enforces AWS's published Organizations rates as token
+//! buckets (an independent copy of AWS-FACTS.md's table, so the product's limiter is checked, not
+//! trusted); it can hold every request after the k-th write, so a test can SIGKILL the client at
+//! a precise point; and it keeps the credentials STS hands out, so tests can scan output for them.
+//!
+//! It must not change what moto answers, except where a fault is injected. It runs on its own
+//! tokio runtime in a background thread, so blocking tests can use it, and stops when dropped.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the proxy injects. Probabilities are per request, drawn in the order listed.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    pub seed: u64,
+    /// Close the connection without forwarding or answering.
+    pub drop_connection: f64,
+    /// Answer the protocol's throttling error (Organizations: TooManyRequestsException).
+    pub throttle: f64,
+    /// Answer ConcurrentModificationException (only Attach/Detach/CreatePolicy/MoveAccount).
+    pub concurrent_modification: f64,
+    /// Answer HTTP 500 or 503.
+    pub server_error: f64,
+    /// Forward the request, then close the connection without the answer (the write happened).
+    /// Only operations in `lose_response_on` (moto accepts duplicates where AWS refuses them, so a
+    /// lost CreateAccount or CreateOrganizationalUnit answer cannot be emulated faithfully).
+    pub lose_response: f64,
+    pub lose_response_on: BTreeSet<String>,
+    /// A uniform delay in [min, max] before each request is handled.
+    pub latency: Option<(Duration, Duration)>,
+    /// Enforce AWS's published Organizations rates (token buckets per operation).
+    pub aws_rates: bool,
+    /// Inject faults only into these signing services (`organizations`, `iam`, `s3`...); all when None.
+    pub services: Option<BTreeSet<String>>,
+    /// Make CreateAccount asynchronous: IN_PROGRESS for this long, at most 5 in flight (as AWS).
+    pub account_creation_time: Option<Duration>,
+    /// Page Organizations List* answers at AWS's 20 items: a request without `MaxResults` gets
+    /// `MaxResults: 20` (moto's own pages are larger), so call counts compare with the read floor.
+    pub aws_page_size: bool,
+}
+
+impl Faults {
+    /// No faults: a counting proxy.
+    pub fn none() -> Faults {
+        Faults::default()
+    }
+
+    /// The mix of issue 6: 10% throttles, 5% concurrent modification, 2% 500/503, 1% dropped
+    /// connections, 50-200 ms latency.
+    pub fn issue_mix(seed: u64) -> Faults {
+        Faults {
+            seed,
+            drop_connection: 0.01,
+            throttle: 0.10,
+            concurrent_modification: 0.05,
+            server_error: 0.02,
+            latency: Some((Duration::from_millis(50), Duration::from_millis(200))),
+            ..Faults::default()
+        }
+    }
+}
+
+/// Counters, shared with the test.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Every request received, by operation (faulted ones included).
+    pub calls: BTreeMap<String, u64>,
+    /// TooManyRequestsException answered because the operation's token bucket was empty.
+    pub rate_throttled: BTreeMap<String, u64>,
+    /// Injected faults by kind (`throttle`, `concurrent-modification`, `500`, `503`, `drop`, `lost-response`).
+    pub injected: BTreeMap<String, u64>,
+    /// Writes forwarded to moto and answered by it, in order.
+    pub writes: Vec<String>,
+    /// Most asynchronous CreateAccount requests in progress at once.
+    pub most_creations_in_flight: usize,
+}
+
+impl Stats {
+    /// Calls of one signing service (`organizations`...), by operation.
+    pub fn calls_of(&self, service: &str) -> BTreeMap<String, u64> {
+        let prefix = format!("{service}:");
+        self.calls
+            .iter()
+            .filter_map(|(operation, count)| operation.strip_prefix(&prefix).map(|name| (name.to_string(), *count)))
+            .collect()
+    }
+
+    pub fn total_rate_throttled(&self) -> u64 {
+        self.rate_throttled.values().sum()
+    }
+}
+
+/// The operation a request carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    /// The SigV4 signing service (`organizations`, `iam`, `sts`, `s3`...).
+    pub service: String,
+    /// `ListRoots`, `PutBucketVersioning`, or for REST-JSON services `POST /detector/{id}/admin`.
+    pub name: String,
+    pub write: bool,
+}
+
+impl Operation {
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.service, self.name)
+    }
+}
+
+/// When to stop answering: after the n-th write, or after the n-th write of one operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HoldPoint {
+    Writes(usize),
+    /// The operation's key (`kms:CreateKey`) and which of its writes (1 = the first).
+    Operation(String, usize),
+}
+
+#[derive(Default)]
+struct Hold {
+    /// Hold everything once this point was passed.
+    point: Option<HoldPoint>,
+    held: bool,
+    /// Bumped by `release`: held connections then close.
+    generation: u64,
+}
+
+struct Shared {
+    upstream_port: u16,
+    faults: Mutex<Faults>,
+    rng: Mutex<fastrand::Rng>,
+    stats: Mutex<Stats>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+    hold: Mutex<Hold>,
+    hold_changed: Condvar,
+    release: tokio::sync::watch::Sender<u64>,
+    secrets: Mutex<BTreeSet<String>>,
+    /// Asynchronous CreateAccount: request id -> when it completes.
+    creations: Mutex<HashMap<String, Instant>>,
+    started: Instant,
+}
+
+/// A running proxy; stops when dropped.
+pub struct Proxy {
+    pub port: u16,
+    pub endpoint: String,
+    shared: Arc<Shared>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Proxy {
+    /// Starts a proxy forwarding to moto on `upstream_port`.
+    pub fn start(upstream_port: u16, faults: Faults) -> Proxy {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("fault-proxy")
+            .build()
+            .expect("proxy runtime");
+        // Bound here, served on the proxy's runtime (a test may itself be inside a runtime).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port for the proxy");
+        listener.set_nonblocking(true).expect("non-blocking listener");
+        let port = listener.local_addr().expect("proxy address").port();
+        let (release, _) = tokio::sync::watch::channel(0);
+        let shared = Arc::new(Shared {
+            upstream_port,
+            rng: Mutex::new(fastrand::Rng::with_seed(faults.seed)),
+            faults: Mutex::new(faults),
+            stats: Mutex::new(Stats::default()),
+            buckets: Mutex::new(HashMap::new()),
+            hold: Mutex::new(Hold::default()),
+            hold_changed: Condvar::new(),
+            release,
+            secrets: Mutex::new(BTreeSet::new()),
+            creations: Mutex::new(HashMap::new()),
+            started: Instant::now(),
+        });
+        let serving = Arc::clone(&shared);
+        runtime.spawn(async move {
+            let Ok(listener) = TcpListener::from_std(listener) else { return };
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let shared = Arc::clone(&serving);
+                tokio::spawn(async move {
+                    let _ = handle(stream, shared).await;
+                });
+            }
+        });
+        Proxy { port, endpoint: format!("http://127.0.0.1:{port}"), shared, runtime: Some(runtime) }
+    }
+
+    /// Replaces the fault configuration (the RNG is reseeded from it; token buckets refill).
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.shared.rng) = fastrand::Rng::with_seed(faults.seed);
+        *lock(&self.shared.faults) = faults;
+        lock(&self.shared.buckets).clear();
+    }
+
+    pub fn stats(&self) -> Stats {
+        lock(&self.shared.stats).clone()
+    }
+
+    pub fn reset_stats(&self) {
+        *lock(&self.shared.stats) = Stats::default();
+    }
+
+    /// Every secret access key and session token STS handed out through this proxy.
+    pub fn issued_secrets(&self) -> BTreeSet<String> {
+        lock(&self.shared.secrets).clone()
+    }
+
+    /// From now on, once `writes` writes (counted since the last `reset_stats`) were answered by
+    /// moto, answer nothing more: the last write happened, its answer and everything after it
+    /// hang until `release`.
+    pub fn hold_after_writes(&self, writes: usize) {
+        self.hold_after(HoldPoint::Writes(writes));
+    }
+
+    /// Like `hold_after_writes`, at any `HoldPoint`.
+    pub fn hold_after(&self, point: HoldPoint) {
+        let mut hold = lock(&self.shared.hold);
+        hold.point = Some(point);
+        hold.held = false;
+    }
+
+    /// Waits until the hold engaged; false on timeout.
+    pub fn wait_until_held(&self, timeout: Duration) -> bool {
+        let hold = lock(&self.shared.hold);
+        let (hold, _) = self
+            .shared
+            .hold_changed
+            .wait_timeout_while(hold, timeout, |hold| !hold.held)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        hold.held
+    }
+
+    /// Ends a hold: held connections close without an answer; new requests flow again.
+    pub fn release(&self) {
+        let mut hold = lock(&self.shared.hold);
+        hold.point = None;
+        hold.held = false;
+        hold.generation += 1;
+        let generation = hold.generation;
+        drop(hold);
+        self.shared.release.send_replace(generation);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.release();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+// ---------------------------------------------------------------------------------------------
+// AWS's published Organizations rates (AWS-FACTS.md), independent of the product's table:
+// (requests per second, burst).
+
+#[derive(Debug, Clone)]
+struct Bucket {
+    per_second: f64,
+    burst: f64,
+    tokens: f64,
+    updated: Instant,
+}
+
+pub fn organizations_rate(operation: &str) -> Option<(f64, f64)> {
+    Some(match operation {
+        "CreateAccount" => (0.1, 3.0),
+        "CloseAccount" => (0.05, 1.0),
+        "DescribeCreateAccountStatus" => (2.0, 2.0),
+        "DescribeAccount" => (20.0, 30.0),
+        "ListAccounts" => (8.0, 12.0),
+        "ListChildren" => (6.0, 10.0),
+        "ListParents" | "ListAccountsForParent" | "ListOrganizationalUnitsForParent" => (5.0, 8.0),
+        "ListRoots" | "DescribeOrganization" => (1.0, 2.0),
+        "ListTagsForResource" => (10.0, 15.0),
+        "ListPolicies" | "ListPoliciesForTarget" | "ListTargetsForPolicy" => (5.0, 8.0),
+        "DescribePolicy" => (2.0, 2.0),
+        "CreatePolicy" | "UpdatePolicy" | "DeletePolicy" | "AttachPolicy" | "DetachPolicy" => (2.0, 3.0),
+        "MoveAccount" => (2.0, 3.0),
+        "EnablePolicyType" => (1.0, 1.0),
+        "CreateOrganizationalUnit" => (1.0, 2.0),
+        "RegisterDelegatedAdministrator" => (1.0, 2.0),
+        "EnableAWSServiceAccess" => (1.0, 2.0),
+        _ => return None,
+    })
+}
+
+/// Takes a token for `operation` if its bucket has one (true), or answers that it is empty.
+fn take_token(shared: &Shared, operation: &str) -> bool {
+    let Some((per_second, burst)) = organizations_rate(operation) else { return true };
+    let now = Instant::now();
+    let mut buckets = lock(&shared.buckets);
+    let bucket =
+        buckets.entry(operation.to_string()).or_insert(Bucket { per_second, burst, tokens: burst, updated: now });
+    let refill = now.duration_since(bucket.updated).as_secs_f64() * bucket.per_second;
+    bucket.tokens = (bucket.tokens + refill).min(bucket.burst);
+    bucket.updated = now;
+    if bucket.tokens >= 1.0 {
+        bucket.tokens -= 1.0;
+        true
+    } else {
+        false
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP/1.1, one request per connection (every answer says `connection: close`).
+
+struct Request {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+    }
+}
+
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|window| window == needle)
+}
+
+/// Reads one message head; returns (head lines, bytes already read past the head).
+async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<(Vec<String>, Vec<u8>)>> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = find(&buffer, b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).to_string();
+            let rest = buffer[end + 4..].to_vec();
+            return Ok(Some((head.split("\r\n").map(str::to_string).collect(), rest)));
+        }
+        let read = stream.read(&mut chunk).await?;
+        if read == 0 {
+            return Ok(None);
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+    }
+}
+
+fn parse_headers(lines: &[String]) -> Vec<(String, String)> {
+    lines
+        .iter()
+        .filter_map(|line| line.split_once(':').map(|(key, value)| (key.trim().to_string(), value.trim().to_string())))
+        .collect()
+}
+
+/// Reads a body framed by Content-Length or chunked encoding (decoded), or until EOF when
+/// `until_eof` and neither is given.
+async fn read_body(
+    stream: &mut TcpStream,
+    headers: &[(String, String)],
+    mut buffered: Vec<u8>,
+    until_eof: bool,
+) -> std::io::Result<Vec<u8>> {
+    let header = |name: &str| headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    let mut chunk = [0u8; 16 * 1024];
+    if header("transfer-encoding").is_some_and(|value| value.to_ascii_lowercase().contains("chunked")) {
+        let mut body = Vec::new();
+        loop {
+            while find(&buffered, b"\r\n").is_none() {
+                let read = stream.read(&mut chunk).await?;
+                if read == 0 {
+                    return Ok(body);
+                }
+                buffered.extend_from_slice(&chunk[..read]);
+            }
+            let line_end = find(&buffered, b"\r\n").unwrap_or(0);
+            let size_text = String::from_utf8_lossy(&buffered[..line_end]).to_string();
+            let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("0").trim(), 16).unwrap_or(0);
+            buffered.drain(..line_end + 2);
+            if size == 0 {
+                return Ok(body);
+            }
+            while buffered.len() < size + 2 {
+                let read = stream.read(&mut chunk).await?;
+                if read == 0 {
+                    return Ok(body);
+                }
+                buffered.extend_from_slice(&chunk[..read]);
+            }
+            body.extend_from_slice(&buffered[..size]);
+            buffered.drain(..size + 2);
+        }
+    }
+    if let Some(length) = header("content-length").and_then(|value| value.parse::<usize>().ok()) {
+        while buffered.len() < length {
+            let read = stream.read(&mut chunk).await?;
+            if read == 0 {
+                break;
+            }
+            buffered.extend_from_slice(&chunk[..read]);
+        }
+        buffered.truncate(length);
+        return Ok(buffered);
+    }
+    if until_eof {
+        stream.read_to_end(&mut buffered).await?;
+    }
+    Ok(buffered)
+}
+
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Request>> {
+    let Some((lines, rest)) = read_head(stream).await? else { return Ok(None) };
+    let mut first = lines.first().map(|line| line.split(' ')).into_iter().flatten();
+    let method = first.next().unwrap_or_default().to_string();
+    let target = first.next().unwrap_or_default().to_string();
+    let headers = parse_headers(&lines[1..]);
+    if headers
+        .iter()
+        .any(|(key, value)| key.eq_ignore_ascii_case("expect") && value.eq_ignore_ascii_case("100-continue"))
+    {
+        stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+    }
+    let body = read_body(stream, &headers, rest, false).await?;
+    Ok(Some(Request { method, target, headers, body }))
+}
+
+async fn forward(port: u16, request: &Request) -> std::io::Result<Response> {
+    let mut upstream = TcpStream::connect(("127.0.0.1", port)).await?;
+    let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.target);
+    for (key, value) in &request.headers {
+        let skip = ["connection", "content-length", "transfer-encoding", "expect", "keep-alive"];
+        if !skip.iter().any(|name| key.eq_ignore_ascii_case(name)) {
+            head.push_str(&format!("{key}: {value}\r\n"));
+        }
+    }
+    head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", request.body.len()));
+    upstream.write_all(head.as_bytes()).await?;
+    upstream.write_all(&request.body).await?;
+    let Some((lines, rest)) = read_head(&mut upstream).await? else {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "moto closed without answering"));
+    };
+    let status =
+        lines.first().and_then(|line| line.split(' ').nth(1)).and_then(|code| code.parse().ok()).unwrap_or(502);
+    let headers = parse_headers(&lines[1..]);
+    let body = read_body(&mut upstream, &headers, rest, true).await?;
+    Ok(Response { status, headers, body })
+}
+
+async fn respond(stream: &mut TcpStream, response: &Response) -> std::io::Result<()> {
+    let reason = match response.status {
+        200 => "OK",
+        400 => "Bad Request",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    };
+    let mut head = format!("HTTP/1.1 {} {reason}\r\n", response.status);
+    for (key, value) in &response.headers {
+        let skip = ["connection", "content-length", "transfer-encoding", "keep-alive"];
+        if !skip.iter().any(|name| key.eq_ignore_ascii_case(name)) {
+            head.push_str(&format!("{key}: {value}\r\n"));
+        }
+    }
+    head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", response.body.len()));
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(&response.body).await?;
+    stream.flush().await?;
+    stream.shutdown().await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Naming operations.
+
+const WRITE_PREFIXES: &[&str] = &[
+    "Create",
+    "Put",
+    "Attach",
+    "Detach",
+    "Move",
+    "Enable",
+    "Disable",
+    "Register",
+    "Deregister",
+    "Update",
+    "Tag",
+    "Untag",
+    "Delete",
+    "Set",
+    "Start",
+    "Stop",
+    "Associate",
+    "Disassociate",
+    "Batch",
+    "Accept",
+    "Invite",
+    "Close",
+    "Leave",
+    "Upload",
+    "Add",
+    "Remove",
+    "Modify",
+    "Reset",
+    "Change",
+    "Decline",
+    "Cancel",
+];
+
+fn is_write_name(name: &str) -> bool {
+    WRITE_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+}
+
+fn signing_service(request: &Request) -> String {
+    request
+        .header("authorization")
+        .and_then(|value| value.split("Credential=").nth(1))
+        .and_then(|credential| credential.split('/').nth(3))
+        .unwrap_or("unsigned")
+        .to_string()
+}
+
+fn camel(word: &str) -> String {
+    word.split(['-', '_'])
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map(|first| first.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// A path segment that names an instance (a detector id, an account id) rather than a resource kind.
+fn is_instance_segment(segment: &str) -> bool {
+    segment.len() >= 12 && segment.chars().any(|c| c.is_ascii_digit())
+}
+
+pub fn identify(method: &str, target: &str, headers: &[(String, String)], body: &[u8]) -> Operation {
+    let request = Request {
+        method: method.to_string(),
+        target: target.to_string(),
+        headers: headers.to_vec(),
+        body: body.to_vec(),
+    };
+    identify_request(&request)
+}
+
+fn identify_request(request: &Request) -> Operation {
+    let service = signing_service(request);
+    if let Some(amz_target) = request.header("x-amz-target") {
+        let name = amz_target.rsplit('.').next().unwrap_or(amz_target).to_string();
+        return Operation { write: is_write_name(&name), service, name };
+    }
+    let body = String::from_utf8_lossy(&request.body);
+    if let Some(action) = body.split('&').find_map(|pair| pair.strip_prefix("Action=")) {
+        let name = action.to_string();
+        return Operation { write: is_write_name(&name), service, name };
+    }
+    let (path, query) = request.target.split_once('?').unwrap_or((request.target.as_str(), ""));
+    let verb = camel(&request.method.to_ascii_lowercase());
+    let segments: Vec<&str> = path.split('/').filter(|segment| !segment.is_empty()).collect();
+    let query_keys: Vec<&str> =
+        query.split('&').filter(|pair| !pair.is_empty()).map(|pair| pair.split('=').next().unwrap_or(pair)).collect();
+    if service == "s3" && segments.first() == Some(&"v20180820") {
+        // S3 Control: /v20180820/configuration/publicAccessBlock and the like.
+        let name = format!("{verb}{}", camel(segments.last().unwrap_or(&"")));
+        return Operation { write: is_write_name(&name), service: "s3control".to_string(), name };
+    }
+    if service == "s3" {
+        let name = if let Some(id) = query.split('&').find_map(|pair| pair.strip_prefix("x-id=")) {
+            id.to_string()
+        } else if segments.len() > 1 {
+            format!("{verb}Object")
+        } else if query_keys.contains(&"list-type") {
+            "ListObjectsV2".to_string()
+        } else if let Some(sub) = query_keys.first() {
+            format!("{verb}Bucket{}", camel(sub))
+        } else {
+            match request.method.as_str() {
+                "PUT" => "CreateBucket".to_string(),
+                "GET" if segments.is_empty() => "ListBuckets".to_string(),
+                "GET" => "ListObjects".to_string(),
+                _ => format!("{verb}Bucket"),
+            }
+        };
+        return Operation { write: is_write_name(&name), service, name };
+    }
+    // REST-JSON services: the method and the path shape.
+    let shape: Vec<&str> =
+        segments.iter().map(|segment| if is_instance_segment(segment) { "{id}" } else { segment }).collect();
+    let name = format!("{} /{}", request.method, shape.join("/"));
+    let last = segments.last().map(|segment| segment.to_ascii_lowercase()).unwrap_or_default();
+    let reads = ["get", "list", "describe"];
+    let write = !matches!(request.method.as_str(), "GET" | "HEAD") && !reads.iter().any(|read| last.starts_with(read));
+    Operation { service, name, write }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault answers, per protocol.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Json,
+    Query,
+    Ec2,
+    S3,
+    /// S3 Control: REST, with errors wrapped like the query protocols' (`<ErrorResponse>`).
+    S3Control,
+    RestJson,
+}
+
+fn protocol_of(request: &Request, operation: &Operation) -> Protocol {
+    if request.header("x-amz-target").is_some() {
+        Protocol::Json
+    } else if operation.service == "ec2" {
+        Protocol::Ec2
+    } else if String::from_utf8_lossy(&request.body).contains("Action=") {
+        Protocol::Query
+    } else if operation.service == "s3control" {
+        Protocol::S3Control
+    } else if operation.service == "s3" {
+        Protocol::S3
+    } else {
+        Protocol::RestJson
+    }
+}
+
+fn error_response(protocol: Protocol, status: u16, code: &str, message: &str) -> Response {
+    let request_id = "fa017fa0-0000-4000-8000-000000000000";
+    let (content_type, body, mut headers) = match protocol {
+        Protocol::Json => (
+            "application/x-amz-json-1.1",
+            serde_json::json!({ "__type": code, "Message": message }).to_string(),
+            vec![],
+        ),
+        Protocol::Query | Protocol::S3Control => (
+            "text/xml",
+            format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"),
+            vec![],
+        ),
+        Protocol::Ec2 => (
+            "text/xml",
+            format!("<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"),
+            vec![],
+        ),
+        Protocol::S3 => (
+            "application/xml",
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"),
+            vec![],
+        ),
+        Protocol::RestJson => (
+            "application/json",
+            serde_json::json!({ "message": message }).to_string(),
+            vec![("x-amzn-ErrorType".to_string(), code.to_string())],
+        ),
+    };
+    headers.push(("content-type".to_string(), content_type.to_string()));
+    headers.push(("x-amzn-RequestId".to_string(), request_id.to_string()));
+    Response { status, headers, body: body.into_bytes() }
+}
+
+fn throttle_response(protocol: Protocol, operation: &Operation) -> Response {
+    match protocol {
+        Protocol::Json if operation.service == "organizations" => {
+            error_response(protocol, 400, "TooManyRequestsException", "Rate exceeded")
+        }
+        Protocol::Json => error_response(protocol, 400, "ThrottlingException", "Rate exceeded"),
+        Protocol::Query => error_response(protocol, 400, "Throttling", "Rate exceeded"),
+        Protocol::Ec2 => error_response(protocol, 503, "RequestLimitExceeded", "Request limit exceeded."),
+        Protocol::S3 | Protocol::S3Control => {
+            error_response(protocol, 503, "SlowDown", "Please reduce your request rate.")
+        }
+        Protocol::RestJson => error_response(protocol, 429, "TooManyRequestsException", "Rate exceeded"),
+    }
+}
+
+fn server_error_response(protocol: Protocol, status: u16) -> Response {
+    let code = if status == 503 { "ServiceUnavailable" } else { "InternalFailure" };
+    let code = match protocol {
+        Protocol::Json if status == 500 => "ServiceException",
+        Protocol::S3 | Protocol::S3Control if status == 500 => "InternalError",
+        _ => code,
+    };
+    error_response(protocol, status, code, "injected by the test proxy")
+}
+
+const CONCURRENT_MODIFICATION_OPERATIONS: &[&str] = &["AttachPolicy", "DetachPolicy", "CreatePolicy", "MoveAccount"];
+
+// ---------------------------------------------------------------------------------------------
+// Handling one connection.
+
+enum Fault {
+    Drop,
+    Answer(Response, &'static str),
+    LoseResponse,
+}
+
+fn roll(shared: &Shared, operation: &Operation, protocol: Protocol) -> (Option<Fault>, Duration) {
+    let faults = lock(&shared.faults).clone();
+    let mut rng = lock(&shared.rng);
+    let latency = faults.latency.map_or(Duration::ZERO, |(low, high)| {
+        let span = high.saturating_sub(low).as_secs_f64();
+        low + Duration::from_secs_f64(span * rng.f64())
+    });
+    let faulted = faults.services.as_ref().is_none_or(|services| services.contains(&operation.service));
+    if !faulted {
+        return (None, latency);
+    }
+    let draw = rng.f64();
+    let lose = rng.f64();
+    let five_hundred = rng.bool();
+    drop(rng);
+    let mut threshold = faults.drop_connection;
+    if draw < threshold {
+        return (Some(Fault::Drop), latency);
+    }
+    threshold += faults.throttle;
+    if draw < threshold {
+        return (Some(Fault::Answer(throttle_response(protocol, operation), "throttle")), latency);
+    }
+    if operation.service == "organizations" && CONCURRENT_MODIFICATION_OPERATIONS.contains(&operation.name.as_str()) {
+        threshold += faults.concurrent_modification;
+        if draw < threshold {
+            let response = error_response(
+                protocol,
+                400,
+                "ConcurrentModificationException",
+                "AWS Organizations can't complete your request because it conflicts with another attempt to modify the same entity. Try again later.",
+            );
+            return (Some(Fault::Answer(response, "concurrent-modification")), latency);
+        }
+    }
+    threshold += faults.server_error;
+    if draw < threshold {
+        let (status, kind) = if five_hundred { (500, "500") } else { (503, "503") };
+        return (Some(Fault::Answer(server_error_response(protocol, status), kind)), latency);
+    }
+    if lose < faults.lose_response && faults.lose_response_on.contains(&operation.name) {
+        return (Some(Fault::LoseResponse), latency);
+    }
+    (None, latency)
+}
+
+fn count_injected(shared: &Shared, kind: &str) {
+    *lock(&shared.stats).injected.entry(kind.to_string()).or_default() += 1;
+}
+
+/// Waits for `release` (held connections then close unanswered).
+async fn wait_for_release(shared: &Shared) {
+    let mut receiver = shared.release.subscribe();
+    let _ = receiver.changed().await;
+}
+
+fn is_held(shared: &Shared) -> bool {
+    lock(&shared.hold).held
+}
+
+async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
+    let Some(mut request) = read_request(&mut stream).await? else { return Ok(()) };
+    let operation = identify_request(&request);
+    if lock(&shared.faults).aws_page_size {
+        page_like_aws(&mut request, &operation);
+    }
+    *lock(&shared.stats).calls.entry(operation.key()).or_default() += 1;
+    let protocol = protocol_of(&request, &operation);
+    let (fault, latency) = roll(&shared, &operation, protocol);
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if is_held(&shared) {
+        wait_for_release(&shared).await;
+        return Ok(());
+    }
+    let rates = lock(&shared.faults).aws_rates;
+    if rates && operation.service == "organizations" && !take_token(&shared, &operation.name) {
+        *lock(&shared.stats).rate_throttled.entry(operation.name.clone()).or_default() += 1;
+        return respond(&mut stream, &throttle_response(protocol, &operation)).await;
+    }
+    let mut lose_response = false;
+    match fault {
+        Some(Fault::Drop) => {
+            count_injected(&shared, "drop");
+            return Ok(()); // the socket closes unanswered
+        }
+        Some(Fault::Answer(response, kind)) => {
+            count_injected(&shared, kind);
+            return respond(&mut stream, &response).await;
+        }
+        Some(Fault::LoseResponse) => lose_response = true,
+        None => {}
+    }
+    if let Some(response) = asynchronous_account_creation(&shared, &operation, &request) {
+        return respond(&mut stream, &response).await;
+    }
+    let mut response = match forward(shared.upstream_port, &request).await {
+        Ok(response) => response,
+        Err(_) => return Ok(()),
+    };
+    capture_secrets(&shared, &response.body);
+    if operation.write && record_write(&shared, &operation) {
+        wait_for_release(&shared).await;
+        return Ok(());
+    }
+    if is_held(&shared) {
+        wait_for_release(&shared).await;
+        return Ok(());
+    }
+    if lose_response {
+        count_injected(&shared, "lost-response");
+        return Ok(());
+    }
+    track_account_creation(&shared, &operation, &mut response);
+    if lock(&shared.faults).aws_page_size {
+        page_unpaged_answer(&operation, &request, &mut response);
+    }
+    respond(&mut stream, &response).await
+}
+
+/// AWS answers every Organizations List* call with at most 20 items (AWS-FACTS.md).
+const AWS_PAGE_SIZE: u64 = 20;
+
+fn page_like_aws(request: &mut Request, operation: &Operation) {
+    if operation.service != "organizations" || !operation.name.starts_with("List") {
+        return;
+    }
+    let Ok(serde_json::Value::Object(mut body)) = serde_json::from_slice::<serde_json::Value>(&request.body) else {
+        return;
+    };
+    if !body.contains_key("MaxResults") {
+        body.insert("MaxResults".to_string(), AWS_PAGE_SIZE.into());
+        request.body = serde_json::Value::Object(body).to_string().into_bytes();
+    }
+}
+
+/// moto answers ListTargetsForPolicy with every target at once; AWS pages it like the others. The
+/// proxy cuts moto's whole answer into pages, with its own `NextToken` (the offset), which moto
+/// ignores when it comes back.
+fn page_unpaged_answer(operation: &Operation, request: &Request, response: &mut Response) {
+    if operation.service != "organizations" || operation.name != "ListTargetsForPolicy" || response.status != 200 {
+        return;
+    }
+    let Ok(request_body) = serde_json::from_slice::<serde_json::Value>(&request.body) else { return };
+    let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&response.body) else { return };
+    let Some(targets) = body["Targets"].as_array().cloned() else { return };
+    let size = request_body["MaxResults"].as_u64().unwrap_or(AWS_PAGE_SIZE).clamp(1, AWS_PAGE_SIZE) as usize;
+    let offset = request_body["NextToken"]
+        .as_str()
+        .and_then(|token| token.strip_prefix("proxy-offset-"))
+        .and_then(|offset| offset.parse::<usize>().ok())
+        .unwrap_or(0);
+    let page: Vec<serde_json::Value> = targets.iter().skip(offset).take(size).cloned().collect();
+    body["Targets"] = serde_json::Value::Array(page);
+    if offset + size < targets.len() {
+        body["NextToken"] = serde_json::Value::String(format!("proxy-offset-{}", offset + size));
+    } else if let Some(object) = body.as_object_mut() {
+        object.remove("NextToken");
+    }
+    response.body = body.to_string().into_bytes();
+}
+
+/// Counts a write moto answered; true when it engaged (or found) the hold.
+fn record_write(shared: &Shared, operation: &Operation) -> bool {
+    let mut hold = lock(&shared.hold);
+    let mut stats = lock(&shared.stats);
+    let key = operation.key();
+    stats.writes.push(key.clone());
+    let passed = match &hold.point {
+        None => false,
+        Some(HoldPoint::Writes(after)) => stats.writes.len() >= *after,
+        Some(HoldPoint::Operation(wanted, nth)) => {
+            *wanted == key && stats.writes.iter().filter(|write| **write == key).count() >= *nth
+        }
+    };
+    if passed && !hold.held {
+        hold.held = true;
+        shared.hold_changed.notify_all();
+    }
+    hold.held
+}
+
+/// Remembers every secret access key and session token in an STS answer.
+fn capture_secrets(shared: &Shared, body: &[u8]) {
+    let text = String::from_utf8_lossy(body);
+    for tag in ["SecretAccessKey", "SessionToken"] {
+        let open = format!("<{tag}>");
+        let close = format!("</{tag}>");
+        let mut rest = text.as_ref();
+        while let Some(start) = rest.find(&open) {
+            let after = &rest[start + open.len()..];
+            let Some(end) = after.find(&close) else { break };
+            lock(&shared.secrets).insert(after[..end].to_string());
+            rest = &after[end..];
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Asynchronous CreateAccount (moto's is synchronous): IN_PROGRESS for a while, 5 in flight.
+
+const ACCOUNT_CREATIONS_IN_FLIGHT: usize = 5;
+
+/// Refuses a CreateAccount beyond 5 in flight, and answers DescribeCreateAccountStatus
+/// IN_PROGRESS while a creation is not due yet. None: forward to moto.
+fn asynchronous_account_creation(shared: &Shared, operation: &Operation, request: &Request) -> Option<Response> {
+    lock(&shared.faults).account_creation_time?;
+    if operation.service != "organizations" {
+        return None;
+    }
+    let now = Instant::now();
+    let mut creations = lock(&shared.creations);
+    creations.retain(|_, due| *due > now - Duration::from_secs(3600));
+    match operation.name.as_str() {
+        "CreateAccount" => {
+            let in_flight = creations.values().filter(|due| **due > now).count();
+            (in_flight >= ACCOUNT_CREATIONS_IN_FLIGHT).then(|| {
+                *lock(&shared.stats).injected.entry("creation-limit".to_string()).or_default() += 1;
+                error_response(
+                    Protocol::Json,
+                    400,
+                    "TooManyRequestsException",
+                    "You have exceeded the allowed number of concurrent account creations",
+                )
+            })
+        }
+        "DescribeCreateAccountStatus" => {
+            let body: serde_json::Value = serde_json::from_slice(&request.body).ok()?;
+            let id = body["CreateAccountRequestId"].as_str()?;
+            let due = *creations.get(id)?;
+            (due > now).then(|| {
+                let status = serde_json::json!({ "CreateAccountStatus": { "Id": id, "State": "IN_PROGRESS" } });
+                Response {
+                    status: 200,
+                    headers: vec![("content-type".to_string(), "application/x-amz-json-1.1".to_string())],
+                    body: status.to_string().into_bytes(),
+                }
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A CreateAccount moto completed is reported IN_PROGRESS (without the account id) and becomes
+/// due after `account_creation_time`.
+fn track_account_creation(shared: &Shared, operation: &Operation, response: &mut Response) {
+    let Some(duration) = lock(&shared.faults).account_creation_time else { return };
+    if operation.service != "organizations" || operation.name != "CreateAccount" || response.status != 200 {
+        return;
+    }
+    let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&response.body) else { return };
+    let Some(id) = body["CreateAccountStatus"]["Id"].as_str().map(str::to_string) else { return };
+    let now = Instant::now();
+    let mut creations = lock(&shared.creations);
+    creations.insert(id, now + duration);
+    let in_flight = creations.values().filter(|due| **due > now).count();
+    drop(creations);
+    let mut stats = lock(&shared.stats);
+    stats.most_creations_in_flight = stats.most_creations_in_flight.max(in_flight);
+    drop(stats);
+    if let Some(status) = body["CreateAccountStatus"].as_object_mut() {
+        status.insert("State".to_string(), serde_json::Value::String("IN_PROGRESS".to_string()));
+        status.remove("AccountId");
+        status.remove("CompletedTimestamp");
+    }
+    response.body = body.to_string().into_bytes();
+}
