@@ -159,3 +159,54 @@ fn every_detection_control_declares_what_it_does() {
         }
     }
 }
+
+/// Every configured control runs after the creation of each account it names: the Security Hub
+/// administrator control lives in the management account but names the security account, and
+/// once ran before that account existed ("an id it refers to is still unknown").
+#[test]
+fn controls_wait_for_the_accounts_they_name() {
+    use landing_zone::live::model::LiveOrganization;
+    use landing_zone::plan::{plan, Action, PlanOptions};
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("landing-zone.yaml");
+    let text = std::fs::read_to_string(&path).expect("landing-zone.yaml");
+    let valid = load_spec_from_str(&path, text).unwrap_or_else(|errors| panic!("{:?}", errors.diagnostics));
+    let desired = DesiredOrganization::from_spec(&valid);
+    let plan = plan(&desired, &LiveOrganization::default(), PlanOptions::default()).expect("plan");
+    let created: BTreeMap<String, usize> = plan
+        .actions
+        .iter()
+        .filter_map(|planned| match &planned.action {
+            Action::CreateAccount { name, .. } => Some((name.clone(), planned.index)),
+            _ => None,
+        })
+        .collect();
+    let before = |index: usize| {
+        let mut seen = BTreeSet::new();
+        let mut frontier = vec![index];
+        while let Some(next) = frontier.pop() {
+            for dependency in &plan.actions[next].depends_on {
+                if seen.insert(*dependency) {
+                    frontier.push(*dependency);
+                }
+            }
+        }
+        seen
+    };
+    let mut checked = 0;
+    for planned in &plan.actions {
+        let Action::ConfigureControl { control, after, .. } = &planned.action else { continue };
+        let text = after.to_string();
+        for (name, creation) in &created {
+            if text.contains(&format!("{{{{account:{name}}}}}")) {
+                checked += 1;
+                assert!(
+                    before(planned.index).contains(creation),
+                    "{} names `{name}` but does not wait for its creation",
+                    label(control)
+                );
+            }
+        }
+    }
+    assert!(checked >= 4, "controls naming other accounts were checked: {checked}");
+}

@@ -471,6 +471,75 @@ async fn plan_and_apply_stay_within_the_published_rates() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Asynchronous account creation, as AWS does it.
+
+/// A spec with `count` new accounts in one OU, and nothing else to do.
+fn spec_with_accounts(count: usize) -> String {
+    let mut spec = String::from(
+        "version: 1\norganization:\n  feature_set: ALL\n  management_account: management\n  regions: [us-east-1]\nunits:\n  Workloads: {}\naccounts:\n  management: { email: aws-root@example.com, unit: Root }\n",
+    );
+    for index in 0..count {
+        spec.push_str(&format!(
+            "  member-{index:02}: {{ email: aws+member-{index:02}@example.com, unit: Workloads }}\n"
+        ));
+    }
+    spec
+}
+
+/// Every account's email in the organization, duplicates included.
+async fn organization_emails(moto: &Moto) -> Vec<String> {
+    let client = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let mut emails = Vec::new();
+    let mut pages = client.list_accounts().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        emails.extend(page.expect("accounts").accounts.unwrap_or_default().into_iter().filter_map(|a| a.email));
+    }
+    emails.sort();
+    emails
+}
+
+#[tokio::test]
+async fn account_creation_keeps_five_in_flight_and_never_repeats_a_request_whose_answer_was_lost() {
+    const ACCOUNTS: usize = 12;
+    let moto = Moto::start();
+    let workspace = tempfile::tempdir().expect("workspace");
+    let dir = workspace.path();
+    std::fs::write(dir.join("landing-zone.yaml"), spec_with_accounts(ACCOUNTS)).expect("spec");
+    // Every CreateAccount answer is lost after moto created the account; each stays IN_PROGRESS
+    // for 3 s; a sixth creation in flight is refused, as AWS does.
+    let faults = Faults {
+        seed: 6,
+        lose_response: 1.0,
+        lose_response_on: ["CreateAccount".to_string()].into(),
+        services: Some(["organizations".to_string()].into()),
+        account_creation_time: Some(Duration::from_secs(3)),
+        ..Faults::none()
+    };
+    let proxy = Proxy::start(moto.port, faults);
+    let started = Instant::now();
+    let applied = moto.run_with_endpoint(&["apply", "--auto-approve"], dir, &proxy.endpoint);
+    assert_eq!(applied.status.code(), Some(0), "{}\n{}", stdout(&applied), stderr(&applied));
+    let stats = proxy.stats();
+    eprintln!(
+        "{ACCOUNTS} accounts in {:.1} s; most in flight {}; injected {:?}",
+        started.elapsed().as_secs_f64(),
+        stats.most_creations_in_flight,
+        stats.injected
+    );
+    let created = stats.writes.iter().filter(|write| *write == "organizations:CreateAccount").count();
+    assert_eq!(created, ACCOUNTS, "one CreateAccount per account reached moto, none repeated");
+    assert_eq!(stats.injected.get("lost-response").copied(), Some(ACCOUNTS as u64), "every answer was lost");
+    assert_eq!(stats.most_creations_in_flight, 5, "creations run five at a time");
+    assert_eq!(stats.injected.get("creation-limit"), None, "no sixth creation was sent");
+
+    let emails = organization_emails(&moto).await;
+    assert!(duplicates(&emails).is_empty(), "accounts created twice: {emails:?}");
+    assert_eq!(emails.len(), ACCOUNTS + 1, "the management account and the spec's: {emails:?}");
+    let plan = moto.run(&["plan", "--detailed-exitcode"], dir);
+    assert_eq!(plan.status.code(), Some(0), "converged:\n{}", stdout(&plan));
+}
+
+// ---------------------------------------------------------------------------------------------
 // (b) Crashes: SIGKILL right after the k-th write reached moto.
 
 /// Which kill points a crash test runs.

@@ -173,9 +173,7 @@ pub async fn apply_admin(client: &aws_sdk_guardduty::Client, region: &str, attri
         if current == admin {
             return Ok(());
         }
-        bail!(
-            "GuardDuty in {region} already has account {current} as delegated administrator, not {admin}; landing-zone does not replace a delegated administrator\nhint: run `aws guardduty disable-organization-admin-account --admin-account-id {current} --region {region}` from the management account deliberately, or set `baseline.guardduty.admin_account` to that account"
-        );
+        return Err(super::another_administrator("GuardDuty", "guardduty", "guardduty", region, current, admin));
     }
     client
         .enable_organization_admin_account()

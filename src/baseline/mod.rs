@@ -213,6 +213,30 @@ fn resolve_text(text: &str, ids: &KnownIds) -> String {
     out
 }
 
+/// The accounts (by spec name) whose ids `value` still waits for: its `{{account:NAME}}`
+/// placeholders. A control that names one must run after that account exists.
+pub fn referenced_accounts(value: &Value) -> BTreeSet<String> {
+    fn collect(value: &Value, names: &mut BTreeSet<String>) {
+        match value {
+            Value::String(text) => {
+                let mut rest = text.as_str();
+                while let Some(start) = rest.find("{{account:") {
+                    let after = &rest[start + "{{account:".len()..];
+                    let Some(end) = after.find("}}") else { return };
+                    names.insert(after[..end].to_string());
+                    rest = &after[end + 2..];
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| collect(item, names)),
+            Value::Object(map) => map.values().for_each(|item| collect(item, names)),
+            _ => {}
+        }
+    }
+    let mut names = BTreeSet::new();
+    collect(value, &mut names);
+    names
+}
+
 /// Whether any placeholder is left.
 pub fn has_placeholders(value: &Value) -> bool {
     match value {
@@ -286,6 +310,22 @@ pub struct Unimplemented {
     pub operation: String,
 }
 
+/// The refusal to replace another delegated administrator: doing so has organization-wide effects
+/// and must be deliberate. `service` is the display name, `cli` the AWS CLI's service name and
+/// `section` the spec's `baseline.<section>`.
+pub fn another_administrator(
+    service: &str,
+    cli: &str,
+    section: &str,
+    region: &str,
+    current: &str,
+    admin: &str,
+) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{service} in {region} already has account {current} as delegated administrator, not {admin}; landing-zone does not replace a delegated administrator\nhint: run `aws {cli} disable-organization-admin-account --admin-account-id {current} --region {region}` from the management account deliberately, or set `baseline.{section}.admin_account` to that account"
+    )
+}
+
 /// `Err(e)` -> a readable message with the AWS code, or `Unimplemented`.
 pub fn aws_error<E>(
     what: &str,
@@ -328,5 +368,17 @@ mod tests {
         assert!(has_placeholders(&resolved));
         ids.organization = Some("o-abc".to_string());
         assert!(!has_placeholders(&resolve(&value, &ids)));
+    }
+
+    #[test]
+    fn referenced_accounts_are_the_unresolved_account_placeholders() {
+        let value = serde_json::json!({
+            "admin": "{{account:security}}",
+            "arns": ["arn:aws:iam::{{account:log-archive}}:root", "x{{account:security}}y{{organization}}"],
+            "broken": "{{account:unclosed",
+        });
+        let names: Vec<String> = referenced_accounts(&value).into_iter().collect();
+        assert_eq!(names, ["log-archive", "security"]);
+        assert!(referenced_accounts(&serde_json::json!({"id": "111111111111"})).is_empty());
     }
 }

@@ -198,9 +198,14 @@ pub async fn apply_admin(client: &aws_sdk_securityhub::Client, region: &str, att
         if current == admin {
             return Ok(());
         }
-        bail!(
-            "Security Hub in {region} already has account {current} as delegated administrator, not {admin}; landing-zone does not replace a delegated administrator\nhint: run `aws securityhub disable-organization-admin-account --admin-account-id {current} --region {region}` from the management account deliberately, or set `baseline.security_hub.admin_account` to that account"
-        );
+        return Err(super::another_administrator(
+            "Security Hub",
+            "securityhub",
+            "security_hub",
+            region,
+            current,
+            admin,
+        ));
     }
     client
         .enable_organization_admin_account()

@@ -13,7 +13,7 @@ use super::action::{
     AccountRef, Action, Change, Note, Plan, PlannedAction, PolicyRef, TargetRef, UnitRef, PLAN_FORMAT_VERSION,
 };
 use super::desired::{DesiredOrganization, DesiredPolicy};
-use crate::baseline::{resolve, ControlKey, KnownIds};
+use crate::baseline::{referenced_accounts, resolve, ControlKey, KnownIds};
 use crate::live::model::{LiveOrganization, LivePolicy};
 use crate::spec::{PolicyType, OWNERSHIP_TAG, OWNERSHIP_VALUE, ROOT};
 
@@ -890,6 +890,11 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let mut depends: Vec<Option<usize>> = vec![account.created_by];
+            // An id this control names (a delegated administrator, a bucket owner) that does not
+            // exist yet: the account is created first.
+            for name in referenced_accounts(&after) {
+                depends.push(self.accounts.get(&name).and_then(|referenced| referenced.created_by));
+            }
             for service in &control.after_services {
                 depends.push(self.service_actions.get(service).copied());
                 depends.extend(self.delegated_admin_actions.get(service).into_iter().flatten().map(|i| Some(*i)));

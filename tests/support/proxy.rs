@@ -824,11 +824,12 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
         wait_for_release(&shared).await;
         return Ok(());
     }
+    // A creation whose answer is lost is still in progress at AWS.
+    track_account_creation(&shared, &operation, &mut response);
     if lose_response {
         count_injected(&shared, "lost-response");
         return Ok(());
     }
-    track_account_creation(&shared, &operation, &mut response);
     if lock(&shared.faults).aws_page_size {
         page_unpaged_answer(&operation, &request, &mut response);
     }
