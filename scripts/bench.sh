@@ -6,6 +6,7 @@
 #   scripts/bench.sh                      release build (what docs/performance.md records)
 #   BENCH_PROFILE=dev scripts/bench.sh    reuse the debug build of the tests
 #   BENCH_CREATION_SECONDS=60 ...         how long the proxy keeps each new account IN_PROGRESS
+#   BENCH_NEW_ACCOUNTS=0 ...              skip the account creations (a two-minute run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-emulator.sh
