@@ -216,6 +216,8 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             "kms:CreateAlias",
             "kms:EnableKeyRotation",
             "kms:PutKeyPolicy",
+            "kms:ListKeys",
+            "kms:ListResourceTags",
         ]),
         DesiredControl::new(access_log_key.clone(), access_log_bucket).needs(bucket_needs),
         DesiredControl::new(ControlKey::new(BUCKET_CONTROL, account, Some(region)), log_bucket)

@@ -42,6 +42,9 @@ pub const READ_ACTIONS: &[&str] = &[
     "kms:GetKeyPolicy",
     "kms:GetKeyRotationStatus",
     "kms:ListAliases",
+    // Apply's adoption of a bunker key a stopped apply left without its alias.
+    "kms:ListKeys",
+    "kms:ListResourceTags",
     "cloudtrail:DescribeTrails",
     "cloudtrail:GetTrailStatus",
     "guardduty:List*",
