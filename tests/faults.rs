@@ -317,7 +317,7 @@ async fn the_proxy_throttles_past_the_published_rates() {
         .build();
     let client = aws_sdk_organizations::Client::new(&config);
     client.create_organization().send().await.expect("organization");
-    proxy.set_faults(Faults { aws_rates: true, ..Faults::none() }); // full buckets
+    proxy.set_faults(Faults { aws_rates: true, ..Faults::none() }); // full buckets again
                                                                     // ListRoots: 1 per second, burst 2. Ten at once: two pass.
     let calls = (0..10).map(|_| client.list_roots().send());
     let results = futures::future::join_all(calls).await;

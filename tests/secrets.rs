@@ -3,24 +3,17 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::{spec_workspace, Moto};
 
 const ACCESS_KEY: &str = "AKIALANDINGZONETEST1";
 const SECRET_KEY: &str = "SECRETsecretSECRETsecretSECRETsecret0001";
 
 fn run(moto: &Moto, dir: &std::path::Path, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_landing-zone"))
-        .args(args)
-        .current_dir(dir)
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+    let output = moto
+        .command(args, dir, &moto.endpoint)
         .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         .env("AWS_SESSION_TOKEN", "SESSIONtokenSESSIONtoken0001")
-        .env("AWS_REGION", "us-east-1")
-        .env("NO_COLOR", "1")
-        .env("LANDING_ZONE_RATE_LIMIT", "off")
         .output()
         .expect("run");
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))

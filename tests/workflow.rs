@@ -198,20 +198,7 @@ async fn applies_never_interleave() {
     assert_eq!(freed.status.code(), Some(0), "{}", stderr(&freed));
 
     // Two applies at once: one waits for the other; the second then finds nothing to do.
-    let binary = env!("CARGO_BIN_EXE_landing-zone");
-    let spawn = || {
-        std::process::Command::new(binary)
-            .args(["apply", "--auto-approve", "--lock-timeout", "120"])
-            .current_dir(dir)
-            .env("AWS_ENDPOINT_URL", &moto.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("NO_COLOR", "1")
-            .env("LANDING_ZONE_RATE_LIMIT", "off")
-            .stdin(std::process::Stdio::null())
-            .output()
-    };
+    let spawn = || moto.command(&["apply", "--auto-approve", "--lock-timeout", "120"], dir, &moto.endpoint).output();
     let (first, second) = std::thread::scope(|scope| {
         let first = scope.spawn(spawn);
         let second = scope.spawn(spawn);

@@ -12,7 +12,7 @@ use aws_sdk_organizations::types::{CreateAccountState, PolicyType as AwsPolicyTy
 use tokio::sync::Mutex;
 
 use crate::aws::errors::{describe, is_already_exists, is_not_found};
-use crate::aws::retry::{classify, facts_of, with_retry, RetryClass, RetryPolicy};
+use crate::aws::retry::{call_once, classify, facts_of, with_retry, RetryClass, RetryPolicy};
 use crate::aws::Clients;
 use crate::baseline::{has_placeholders, resolve, Context as BaselineContext, ControlKey, KnownIds};
 use crate::plan::action::{AccountRef, Action, PolicyRef, TargetRef, UnitRef};
@@ -526,19 +526,17 @@ async fn request_account(
     tags: &BTreeMap<String, String>,
 ) -> Result<String> {
     let policy = RetryPolicy::default();
-    let once = RetryPolicy { max_attempts: 1, ..policy };
     let mut maybe_sent = false;
-    for attempt in 0..policy.max_attempts {
+    for tries in 1..=policy.max_attempts {
         if maybe_sent {
             if let Some(request) = find_account_request(clients, name, email).await? {
                 tracing::info!(name, request, "adopting the CreateAccount request an unanswered attempt started");
                 return Ok(request);
             }
         }
-        let sent = with_retry(&once, "CreateAccount", || {
-            clients.organizations.create_account().account_name(name).email(email).set_tags(aws_tags(tags).ok()).send()
-        })
-        .await;
+        let create =
+            clients.organizations.create_account().account_name(name).email(email).set_tags(aws_tags(tags).ok());
+        let sent = call_once("CreateAccount", create.send()).await;
         let error = match sent {
             Ok(output) => {
                 return output
@@ -553,8 +551,8 @@ async fn request_account(
             RetryClass::Transient => maybe_sent = true,
             RetryClass::Throttled | RetryClass::ConcurrentModification => {}
         }
-        tracing::debug!(name, attempt, error = %describe(&error), "retrying CreateAccount");
-        tokio::time::sleep(policy.delay(attempt, fastrand::f64())).await;
+        tracing::debug!(name, tries, error = %describe(&error), "retrying CreateAccount");
+        tokio::time::sleep(policy.delay(tries, fastrand::f64())).await;
     }
     bail!("CreateAccount `{name}` failed after {} attempts", policy.max_attempts)
 }

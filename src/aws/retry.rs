@@ -102,6 +102,17 @@ pub fn call_counts() -> std::collections::BTreeMap<String, u64> {
     CALLS.lock().map(|calls| calls.clone()).unwrap_or_default()
 }
 
+/// One call, not retried: waits for the operation's published rate and counts the call. For
+/// callers with their own retry loop (a write that must not be repeated blindly).
+pub async fn call_once<T, E, Fut>(what: &str, call: Fut) -> Result<T, SdkError<E, HttpResponse>>
+where
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+{
+    super::rate_limit::acquire(what).await;
+    count_call(what);
+    call.await
+}
+
 /// Runs `operation` until it succeeds, fails fatally, or runs out of attempts.
 pub async fn with_retry<T, E, F, Fut>(
     policy: &RetryPolicy,
@@ -115,9 +126,7 @@ where
 {
     let mut attempt = 0;
     loop {
-        super::rate_limit::acquire(what).await;
-        count_call(what);
-        match operation().await {
+        match call_once(what, operation()).await {
             Ok(value) => return Ok(value),
             Err(error) => {
                 let class = classify(facts_of(&error));

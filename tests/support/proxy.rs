@@ -826,6 +826,7 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
     }
     // A creation whose answer is lost is still in progress at AWS.
     track_account_creation(&shared, &operation, &mut response);
+    list_creations_in_progress(&shared, &operation, &mut response);
     if lose_response {
         count_injected(&shared, "lost-response");
         return Ok(());
@@ -957,6 +958,32 @@ fn asynchronous_account_creation(shared: &Shared, operation: &Operation, request
         }
         _ => None,
     }
+}
+
+/// ListCreateAccountStatus reports a creation that is not due yet as IN_PROGRESS, as AWS would
+/// (moto, synchronous, says SUCCEEDED with the account id).
+fn list_creations_in_progress(shared: &Shared, operation: &Operation, response: &mut Response) {
+    if lock(&shared.faults).account_creation_time.is_none()
+        || operation.service != "organizations"
+        || operation.name != "ListCreateAccountStatus"
+        || response.status != 200
+    {
+        return;
+    }
+    let Ok(mut body) = serde_json::from_slice::<serde_json::Value>(&response.body) else { return };
+    let now = Instant::now();
+    let creations = lock(&shared.creations);
+    let Some(statuses) = body["CreateAccountStatuses"].as_array_mut() else { return };
+    for status in statuses {
+        let due = status["Id"].as_str().and_then(|id| creations.get(id)).is_some_and(|due| *due > now);
+        if let (true, Some(status)) = (due, status.as_object_mut()) {
+            status.insert("State".to_string(), serde_json::Value::String("IN_PROGRESS".to_string()));
+            status.remove("AccountId");
+            status.remove("CompletedTimestamp");
+        }
+    }
+    drop(creations);
+    response.body = body.to_string().into_bytes();
 }
 
 /// A CreateAccount moto completed is reported IN_PROGRESS (without the account id) and becomes
