@@ -3,7 +3,7 @@
 //!
 //! It seeds moto (scripts/bench_seed.py) with 1,000 accounts in 60 OUs up to 4 levels deep and 40
 //! customer SCPs on 1-3 targets each, writes the matching spec with `landing-zone import`, and runs
-//! the release binary through the test proxy (tests/support/proxy.rs), which pages like AWS (20
+//! the release binary through the test proxy (tests/testsuite/support/proxy.rs), which pages like AWS (20
 //! items) and counts calls per operation:
 //!
 //! 1. `plan`, no changes, unthrottled: wall time, peak memory, calls per operation against the read
@@ -21,7 +21,7 @@
 //! 40-account organization creating 3 accounts and asserts the calls stay within the floor (+3
 //! documented extra reads), no throttle is met, and no sixth creation is ever in flight.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/testsuite/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;

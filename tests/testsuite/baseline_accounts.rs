@@ -2,12 +2,11 @@
 //! alternate contacts, EBS encryption by default) applied through cross-account roles, checked by
 //! independent reads with assumed-role credentials, then broken by hand and repaired.
 
-mod support;
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use support::{spec_workspace, stderr, stdout, Moto};
+use crate::support::{spec_workspace, stderr, stdout, Moto};
 
 /// S3 Control puts the account id in the host; against moto the endpoint is used as given.
 #[derive(Debug)]

@@ -1,12 +1,11 @@
 //! The data bunker and the organization trail against moto: every hardening setting read back
 //! independently (assumed role into the log-archive account), then broken by hand and repaired.
 
-mod support;
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use support::{spec_workspace, stderr, stdout, Moto};
+use crate::support::{spec_workspace, stderr, stdout, Moto};
 
 fn plan_controls(moto: &Moto, dir: &std::path::Path) -> BTreeSet<String> {
     let output = moto.run(&["plan", "--format", "json"], dir);

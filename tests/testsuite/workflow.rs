@@ -2,11 +2,10 @@
 //! markdown, graphs, the apply lock (waiting, refusing, force-unlock) and change history, and
 //! `import` round trips (of an applied spec and of an organization built by hand).
 
-mod support;
 
 use aws_sdk_organizations::types::{OrganizationFeatureSet, PolicyType, Tag};
 use aws_sdk_organizations::Client;
-use support::{spec_workspace, stderr, stdout, Moto};
+use crate::support::{spec_workspace, stderr, stdout, Moto};
 
 const MANAGEMENT: &str = "123456789012";
 

@@ -1,8 +1,7 @@
 //! Proves the emulator harness: moto starts on a loopback port, the SDK reaches it, and it stops.
 
-mod support;
 
-use support::Moto;
+use crate::support::Moto;
 
 #[tokio::test]
 async fn creates_an_organization_through_the_sdk() {

@@ -1,4 +1,4 @@
-//! Reliability through the fault-injecting proxy (tests/support/proxy.rs) in front of moto:
+//! Reliability through the fault-injecting proxy (tests/testsuite/support/proxy.rs) in front of moto:
 //!
 //! - `apply` converges under the fault mix of issue 6 (10% throttles, 5% concurrent modification,
 //!   2% 500/503, 1% dropped connections, 50-200 ms latency), in seeded runs: an apply may stop,
@@ -14,7 +14,6 @@
 //! Every test here has its own moto and proxy. Specs without `managed_policies` run on a moto
 //! without AWS-managed IAM policies (loading them costs moto ~1.3 s per account and apply).
 
-mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -22,8 +21,8 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_organizations::types::PolicyType;
-use support::proxy::{identify, Faults, HoldPoint, Proxy};
-use support::{spec_workspace, stderr, stdout, Moto};
+use crate::support::proxy::{identify, Faults, HoldPoint, Proxy};
+use crate::support::{spec_workspace, stderr, stdout, Moto};
 
 // ---------------------------------------------------------------------------------------------
 // What the root spec asks for (landing-zone.yaml), and how to observe it independently.

@@ -8,13 +8,12 @@
 //! left out without GuardDuty; moto lacks its operations, so the plan notes it as not managed.
 //! Those operations are tested in `recorded_responses.rs`.
 
-mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::{Region, SdkConfig};
 use serde_json::Value;
-use support::{spec_workspace, stderr, stdout, Moto};
+use crate::support::{spec_workspace, stderr, stdout, Moto};
 
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 const HOME: &str = "us-east-1";

@@ -1,13 +1,12 @@
 //! `plan` and `apply` of the organization (OUs, accounts, policies) against moto, checked through
 //! independent SDK reads: convergence, idempotence, drift repair, adoption after a crash, safety.
 
-mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_organizations::Client;
 use serde_json::Value;
-use support::{spec_workspace, stderr, stdout, Moto};
+use crate::support::{spec_workspace, stderr, stdout, Moto};
 
 /// The organization as an independent reader sees it.
 #[derive(Debug, Default)]

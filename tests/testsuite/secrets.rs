@@ -1,9 +1,8 @@
 //! No credential ever reaches output: plan and apply at `-vvv`, the saved plan and the change
 //! history are scanned for the access key, the secret key and the session tokens STS handed out.
 
-mod support;
 
-use support::{spec_workspace, Moto};
+use crate::support::{spec_workspace, Moto};
 
 const ACCESS_KEY: &str = "AKIALANDINGZONETEST1";
 const SECRET_KEY: &str = "SECRETsecretSECRETsecretSECRETsecret0001";

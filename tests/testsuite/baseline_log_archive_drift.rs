@@ -3,12 +3,11 @@
 //! control of the bunker and the trail planned exactly and repaired, and Object Lock asked of a
 //! bucket that exists without it refused with a message rather than skipped.
 
-mod support;
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use support::{repo_root, spec_workspace, stderr, stdout, Moto};
+use crate::support::{repo_root, spec_workspace, stderr, stdout, Moto};
 
 /// moto's default account, where the executor (and the organization trail) lives.
 const MANAGEMENT: &str = "123456789012";

@@ -1,0 +1,20 @@
+//! The integration test suite, one binary (cargo's `testsuite` layout): every module links the
+//! SDK crates once instead of once per file. `support` holds the emulator harness and the test proxy.
+
+mod support;
+mod bad_inputs;
+mod baseline_accounts;
+mod baseline_detection;
+mod baseline_log_archive;
+mod baseline_log_archive_drift;
+mod detection_desired;
+mod emulator_harness;
+mod faults;
+mod loader_fuzz;
+mod lockout;
+mod organization_apply;
+mod planner_properties;
+mod recorded_responses;
+mod schema;
+mod secrets;
+mod workflow;
