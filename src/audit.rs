@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::Clients;
-use crate::live::LiveOrganization;
 use crate::plan::planner::{denies, guards_trail};
+use crate::plan::state::LiveOrganization;
 use crate::spec::{PolicyType, ValidSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -123,7 +123,7 @@ pub async fn audit(
     // Accounts the spec names, to report the others.
     let spec_names: BTreeMap<String, String> = valid
         .map(|valid| {
-            let desired = crate::plan::DesiredOrganization::from_spec(valid);
+            let desired = crate::baseline::desired_organization(valid);
             crate::operations::match_accounts(&desired, live).into_iter().map(|(name, id)| (id, name)).collect()
         })
         .unwrap_or_default();
@@ -150,7 +150,7 @@ pub async fn audit(
     findings.extend(per_account.into_iter().flatten());
 
     if let Some(log_archive) = valid.and_then(|valid| valid.spec.baseline.log_archive.as_ref()) {
-        let desired = valid.map(crate::plan::DesiredOrganization::from_spec);
+        let desired = valid.map(crate::baseline::desired_organization);
         let bunker_id = desired
             .and_then(|desired| crate::operations::match_accounts(&desired, live).get(&log_archive.account).cloned());
         match bunker_id {

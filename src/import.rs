@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::live::LiveOrganization;
+use crate::plan::state::LiveOrganization;
 use crate::spec::{
     AccountSpec, BaselineSpec, DestructiveOptIns, DocumentSource, FeatureSet, OrganizationSpec, PasswordPolicySpec,
     PolicySpec, Spec, Targets, UnitSpec, OWNERSHIP_TAG, ROOT,

@@ -9,8 +9,9 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::apply::{execute, ApplyOptions, ApplyReport, Reporter};
 use crate::aws::{load_config, Clients, ConnectOptions};
-use crate::baseline::{Context as BaselineContext, ControlKey, KnownIds};
+use crate::baseline::Context as BaselineContext;
 use crate::live::{read_organization, LiveOrganization, ReadScope};
+use crate::plan::control::{ControlKey, KnownIds};
 use crate::plan::{plan, DesiredOrganization, Plan, PlanOptions};
 use crate::spec::ValidSpec;
 
@@ -24,7 +25,7 @@ pub struct PlanOutcome {
 
 /// The tags the spec manages decide which tags are read.
 pub fn read_scope(valid: &ValidSpec) -> ReadScope {
-    let desired = DesiredOrganization::from_spec(valid);
+    let desired = crate::baseline::desired_organization(valid);
     ReadScope {
         unit_tags: desired.units.iter().filter(|unit| unit.tags.is_some()).map(|unit| unit.path.clone()).collect(),
         account_tags: desired
@@ -69,7 +70,7 @@ pub async fn make_plan(
     if let Some(organization) = &live.organization {
         clients.sessions.set_management_account(&organization.management_account_id).await;
     }
-    let desired = DesiredOrganization::from_spec(valid);
+    let desired = crate::baseline::desired_organization(valid);
     let known = KnownIds {
         accounts: match_accounts(&desired, &live),
         organization: live.organization.as_ref().map(|org| org.id.clone()),
@@ -95,7 +96,7 @@ async fn read_controls(
         .controls
         .iter()
         .filter(|control| known.accounts.contains_key(&control.key.account))
-        .map(|control| (&control.key, crate::baseline::resolve(&control.attributes, known)))
+        .map(|control| (&control.key, crate::plan::control::resolve(&control.attributes, known)))
         .collect();
     type Read = (ControlKey, Result<Option<serde_json::Value>, String>);
     let results: Vec<Read> = stream::iter(controls)

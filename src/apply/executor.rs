@@ -12,8 +12,8 @@ use tokio::task::JoinSet;
 
 use super::steps::{run_step, Resolution};
 use crate::aws::Clients;
-use crate::baseline::KnownIds;
 use crate::plan::action::Action;
+use crate::plan::control::KnownIds;
 use crate::plan::{Plan, PlannedAction};
 
 /// Receives progress; the CLI shows it, tests record it.

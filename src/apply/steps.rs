@@ -14,8 +14,9 @@ use tokio::sync::Mutex;
 use crate::aws::errors::{describe, is_already_exists, is_not_found};
 use crate::aws::retry::{call_once, classify, facts_of, with_retry, RetryClass, RetryPolicy};
 use crate::aws::Clients;
-use crate::baseline::{has_placeholders, resolve, Context as BaselineContext, ControlKey, KnownIds};
+use crate::baseline::Context as BaselineContext;
 use crate::plan::action::{AccountRef, Action, PolicyRef, TargetRef, UnitRef};
+use crate::plan::control::{has_placeholders, resolve, ControlKey, KnownIds};
 use crate::spec::{PolicyType, ROOT};
 
 /// Ids of things created during this apply, by the names the plan uses for them.
@@ -339,7 +340,7 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
                     accounts: resolution.accounts.clone(),
                     organization: resolution.organization_id.clone(),
                 };
-                crate::baseline::resolve(&serde_json::Value::String(resource_id.clone()), &ids)
+                crate::plan::control::resolve(&serde_json::Value::String(resource_id.clone()), &ids)
                     .as_str()
                     .unwrap_or_default()
                     .to_string()

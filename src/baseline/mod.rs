@@ -1,13 +1,14 @@
 //! Security baselines: each folder owns one section of `baseline:` — its desired controls (pure),
-//! its live reader and its write steps — so adding a baseline is adding one folder.
+//! its live reader, its write steps and the IAM actions those make — behind one trait, listed once
+//! in [`REGISTRY`]. The registry drives desired controls, trusted access, delegated administrators,
+//! reading, writing and `landing-zone permissions`; adding a baseline is one folder, one registry
+//! line and its serde field in `spec::model` (docs/architecture.md).
 //!
-//! A *control* is one configurable thing in one account (and region): the password policy of an
-//! account, a role, a bucket, a trail. Desired and live controls are JSON attribute maps of the same
-//! shape, so the planner compares them generically and the renderer shows attribute-level diffs.
-//! Ids that are unknown until apply (account ids of new accounts, the organization id) appear as
-//! placeholders (`{{account:log-archive}}`, `{{organization}}`) that `resolve` fills in.
+//! The control vocabulary (keys, desired controls, placeholders) is the planner's, in
+//! `plan::control`; this module adds what needs AWS: the [`Context`] readers and writers get.
 
 pub mod access_analyzer;
+pub mod attributes;
 pub mod aws_config;
 pub mod cloudtrail;
 pub mod contacts;
@@ -19,232 +20,143 @@ pub mod public_access_block;
 pub mod roles;
 pub mod security_hub;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::pin::Pin;
 
 use anyhow::{bail, Result};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::aws::session::Sessions;
-use crate::plan::desired::DesiredAccount;
-use crate::spec::{Spec, Targets, ROOT};
+use crate::plan::control::{ControlKey, DesiredControl, Inputs, KnownIds};
+use crate::plan::desired::{BaselineDemands, DesiredOrganization};
+use crate::spec::{Spec, ValidSpec};
 
-/// Identifies one control: what, in which account (spec name), in which region.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ControlKey {
-    /// `password_policy`, `iam_role/SecurityAuditor`, `guardduty/detector`...
-    pub control: String,
-    pub account: String,
-    pub region: Option<String>,
+/// A future a baseline's reader or writer returns (boxed: the registry holds trait objects).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// IAM actions, by what they do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Actions {
+    /// Made by `plan`, `audit` and `import` as well as by `apply`.
+    pub read: &'static [&'static str],
+    /// Made by `apply` only.
+    pub write: &'static [&'static str],
 }
 
-impl ControlKey {
-    pub fn new(control: impl Into<String>, account: &str, region: Option<&str>) -> ControlKey {
-        ControlKey { control: control.into(), account: account.to_string(), region: region.map(str::to_string) }
+/// The IAM actions a baseline's calls need, split by whose credentials make them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Permissions {
+    /// Made from the management account with the caller's own credentials, whatever account the
+    /// control is in (designating a delegated administrator, the Account API).
+    pub management: Actions,
+    /// Made in the account that holds the control: through `organization.access_role` in a member
+    /// account, with the caller's own credentials when the control is in the management account.
+    pub in_account: Actions,
+}
+
+/// One section of `baseline:`. Implementations are unit structs listed in [`REGISTRY`].
+pub trait Baseline: Sync {
+    /// The control family: the first segment of every control name it owns (`iam_role/X`).
+    fn family(&self) -> &'static str;
+
+    /// Its key under `baseline:` in the spec.
+    fn section(&self) -> &'static str;
+
+    /// One line for docs and `permissions`: what it manages.
+    fn summary(&self) -> &'static str;
+
+    /// Every control the spec wants (empty when its section is absent), dependencies first.
+    fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl>;
+
+    /// Trusted-access service principals it needs when its section is present.
+    fn trusted_services(&self, _spec: &Spec) -> Vec<&'static str> {
+        Vec::new()
     }
 
-    /// `password_policy in app-prod`, `guardduty/detector in security (eu-west-1)`.
-    pub fn label(&self) -> String {
-        match &self.region {
-            Some(region) => format!("{} in {} ({region})", self.control, self.account),
-            None => format!("{} in {}", self.control, self.account),
-        }
+    /// Delegated administrators it registers through Organizations: (service principal, account
+    /// name). Services that designate theirs through their own API (GuardDuty, Security Hub) do it
+    /// as a control instead.
+    fn delegated_administrators(&self, _spec: &Spec) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// The IAM actions its readers and writers call.
+    fn permissions(&self) -> Permissions;
+
+    /// Reads one control's live attributes (None: absent). `desired` is the control's desired
+    /// attributes with known ids filled in; readers use it to find what they read (a bucket's name).
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        desired: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>>>;
+
+    /// Makes one control match `attributes` (placeholders already resolved).
+    fn apply<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        attributes: &'a Value,
+        before: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<()>>;
+}
+
+/// Every baseline, in the order their controls are planned (a control's `after` come first).
+pub static REGISTRY: &[&dyn Baseline] = &[
+    &password_policy::PasswordPolicy,
+    &public_access_block::PublicAccessBlock,
+    &contacts::Contacts,
+    &roles::Roles,
+    &log_archive::LogArchive,
+    &cloudtrail::CloudTrail,
+    &guardduty::GuardDuty,
+    &security_hub::SecurityHub,
+    &access_analyzer::AccessAnalyzer,
+    &ebs_encryption::EbsEncryption,
+    &aws_config::AwsConfig,
+];
+
+/// The baseline that owns a control (by its family, the name's first segment).
+pub fn owner(key: &ControlKey) -> Result<&'static dyn Baseline> {
+    let family = key.control.split('/').next().unwrap_or_default();
+    match REGISTRY.iter().find(|baseline| baseline.family() == family) {
+        Some(baseline) => Ok(*baseline),
+        None => bail!("unknown control family `{family}`"),
     }
 }
 
-/// What the spec wants one control to be.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DesiredControl {
-    pub key: ControlKey,
-    /// Attribute map; may hold placeholders.
-    pub attributes: Value,
-    /// Controls that must be in place first.
-    pub after: Vec<ControlKey>,
-    /// Trusted-access service principals that must be enabled first.
-    pub after_services: Vec<String>,
-    /// IAM actions the executor performs for this control (for the SCP lock-out check).
-    pub needs: Vec<&'static str>,
+/// What the baselines ask of the organization and its accounts, from the registry.
+pub fn demands(valid: &ValidSpec, inputs: &Inputs<'_>) -> BaselineDemands {
+    let spec = &valid.spec;
+    let mut demands = BaselineDemands::default();
+    for baseline in REGISTRY {
+        demands.controls.extend(baseline.desired(inputs));
+        demands.trusted_services.extend(baseline.trusted_services(spec).into_iter().map(str::to_string));
+        demands.delegated_administrators.extend(baseline.delegated_administrators(spec));
+    }
+    demands
 }
 
-impl DesiredControl {
-    pub fn new(key: ControlKey, attributes: Value) -> DesiredControl {
-        DesiredControl { key, attributes, after: Vec::new(), after_services: Vec::new(), needs: Vec::new() }
-    }
-
-    pub fn after(mut self, key: ControlKey) -> DesiredControl {
-        self.after.push(key);
-        self
-    }
-
-    pub fn after_service(mut self, service: &str) -> DesiredControl {
-        self.after_services.push(service.to_string());
-        self
-    }
-
-    pub fn needs(mut self, actions: &[&'static str]) -> DesiredControl {
-        self.needs.extend_from_slice(actions);
-        self
-    }
+/// The desired organization with every baseline's controls: the planner's input.
+pub fn desired_organization(valid: &ValidSpec) -> DesiredOrganization {
+    DesiredOrganization::from_spec(valid, |inputs| demands(valid, inputs))
 }
 
-/// What the pure desired functions see.
-pub struct Inputs<'a> {
-    pub spec: &'a Spec,
-    pub accounts: &'a [DesiredAccount],
-    /// Parsed inline role policies by (role, policy name).
-    pub role_documents: &'a BTreeMap<(String, String), Value>,
-}
-
-impl Inputs<'_> {
-    /// Account names the targets cover (units cover their subtree), minus exclusions, in spec order.
-    pub fn accounts_for(&self, targets: &Targets) -> Vec<String> {
-        let covers = |unit: &str, account_unit: &str| {
-            unit == ROOT || account_unit == unit || account_unit.starts_with(&format!("{unit}/"))
-        };
-        self.accounts
-            .iter()
-            .filter(|account| !account.close)
-            .filter(|account| {
-                targets.accounts.contains(&account.name)
-                    || targets.units.iter().any(|unit| covers(unit, &account.unit_path))
-            })
-            .filter(|account| {
-                !targets.exclude.iter().any(|excluded| {
-                    excluded == &account.name || (excluded != ROOT && covers(excluded, &account.unit_path))
-                })
-            })
-            .map(|account| account.name.clone())
-            .collect()
-    }
-
-    pub fn regions(&self) -> &[String] {
-        &self.spec.organization.regions
-    }
-
-    pub fn home_region(&self) -> &str {
-        self.spec.organization.regions.first().map_or("us-east-1", String::as_str)
-    }
-}
-
-/// Every control the spec's baselines want, in dependency order (a control's `after` come first).
-pub fn desired_controls(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
-    let mut controls = Vec::new();
-    controls.extend(password_policy::desired(inputs));
-    controls.extend(public_access_block::desired(inputs));
-    controls.extend(contacts::desired(inputs));
-    controls.extend(roles::desired(inputs));
-    controls.extend(log_archive::desired(inputs));
-    controls.extend(cloudtrail::desired(inputs));
-    controls.extend(guardduty::desired(inputs));
-    controls.extend(security_hub::desired(inputs));
-    controls.extend(access_analyzer::desired(inputs));
-    controls.extend(ebs_encryption::desired(inputs));
-    controls.extend(aws_config::desired(inputs));
-    controls
-}
-
-/// Service principals the baselines need trusted access for.
+/// Service principals the spec's baselines need trusted access for.
 pub fn trusted_services(spec: &Spec) -> BTreeSet<String> {
-    let baseline = &spec.baseline;
-    let mut services = BTreeSet::new();
-    let mut add = |present: bool, service: &str| {
-        if present {
-            services.insert(service.to_string());
-        }
-    };
-    add(baseline.cloudtrail.is_some(), cloudtrail::SERVICE);
-    add(baseline.guardduty.is_some(), guardduty::SERVICE);
-    add(baseline.security_hub.is_some(), security_hub::SERVICE);
-    add(baseline.access_analyzer.is_some(), access_analyzer::SERVICE);
-    add(baseline.contacts.is_some(), contacts::SERVICE);
-    services
+    REGISTRY.iter().flat_map(|baseline| baseline.trusted_services(spec)).map(str::to_string).collect()
 }
 
-/// Delegated administrators registered through Organizations (service principal, account name).
-/// GuardDuty and Security Hub register theirs through their own APIs (controls of their own).
-pub fn delegated_administrators(spec: &Spec) -> BTreeSet<(String, String)> {
-    let mut admins = BTreeSet::new();
-    if let Some(analyzer) = &spec.baseline.access_analyzer {
-        admins.insert((access_analyzer::SERVICE.to_string(), analyzer.admin_account.clone()));
-    }
-    admins
+/// Reads one control through the baseline that owns it.
+pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
+    owner(key)?.read(context, key, desired).await
 }
 
-/// Ids a placeholder can name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct KnownIds {
-    /// Account spec name -> id.
-    pub accounts: BTreeMap<String, String>,
-    pub organization: Option<String>,
-}
-
-/// Replaces every placeholder whose id is known; unknown ones stay (shown as "known after apply").
-pub fn resolve(value: &Value, ids: &KnownIds) -> Value {
-    match value {
-        Value::String(text) if text.contains("{{") => Value::String(resolve_text(text, ids)),
-        Value::Array(items) => Value::Array(items.iter().map(|item| resolve(item, ids)).collect()),
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), resolve(v, ids))).collect()),
-        other => other.clone(),
-    }
-}
-
-fn resolve_text(text: &str, ids: &KnownIds) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find("}}") else {
-            out.push_str(&rest[start..]);
-            return out;
-        };
-        let name = &rest[start + 2..start + end];
-        let replacement = match name.split_once(':') {
-            Some(("account", account)) => ids.accounts.get(account).cloned(),
-            None if name == "organization" => ids.organization.clone(),
-            _ => None,
-        };
-        match replacement {
-            Some(id) => out.push_str(&id),
-            None => out.push_str(&rest[start..start + end + 2]),
-        }
-        rest = &rest[start + end + 2..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The accounts (by spec name) whose ids `value` still waits for: its `{{account:NAME}}`
-/// placeholders. A control that names one must run after that account exists.
-pub fn referenced_accounts(value: &Value) -> BTreeSet<String> {
-    fn collect(value: &Value, names: &mut BTreeSet<String>) {
-        match value {
-            Value::String(text) => {
-                let mut rest = text.as_str();
-                while let Some(start) = rest.find("{{account:") {
-                    let after = &rest[start + "{{account:".len()..];
-                    let Some(end) = after.find("}}") else { return };
-                    names.insert(after[..end].to_string());
-                    rest = &after[end + 2..];
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|item| collect(item, names)),
-            Value::Object(map) => map.values().for_each(|item| collect(item, names)),
-            _ => {}
-        }
-    }
-    let mut names = BTreeSet::new();
-    collect(value, &mut names);
-    names
-}
-
-/// Whether any placeholder is left.
-pub fn has_placeholders(value: &Value) -> bool {
-    match value {
-        Value::String(text) => text.contains("{{"),
-        Value::Array(items) => items.iter().any(has_placeholders),
-        Value::Object(map) => map.values().any(has_placeholders),
-        _ => false,
-    }
+/// Configures one control through the baseline that owns it.
+pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
+    owner(key)?.apply(context, key, attributes, before).await
 }
 
 /// What readers and steps get: sessions, and the ids of every account by spec name.
@@ -259,45 +171,6 @@ impl Context<'_> {
             Some(id) => Ok(id),
             None => bail!("the id of account `{account}` is not known"),
         }
-    }
-}
-
-/// Reads one control's live attributes (None: absent). `desired` is the control's desired
-/// attributes with known ids filled in; readers use it to find what they read (a bucket's name).
-pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
-    let family = key.control.split('/').next().unwrap_or_default();
-    match family {
-        password_policy::CONTROL => password_policy::read(context, key).await,
-        public_access_block::CONTROL => public_access_block::read(context, key).await,
-        contacts::CONTROL => contacts::read(context, key).await,
-        roles::CONTROL => roles::read(context, key).await,
-        log_archive::CONTROL => log_archive::read(context, key, desired).await,
-        cloudtrail::CONTROL => cloudtrail::read(context, key, desired).await,
-        guardduty::CONTROL => guardduty::read(context, key, desired).await,
-        security_hub::CONTROL => security_hub::read(context, key, desired).await,
-        access_analyzer::CONTROL => access_analyzer::read(context, key, desired).await,
-        ebs_encryption::CONTROL => ebs_encryption::read(context, key).await,
-        aws_config::CONTROL => aws_config::read(context, key, desired).await,
-        other => bail!("unknown control family `{other}`"),
-    }
-}
-
-/// Makes one control match `attributes` (placeholders already resolved).
-pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
-    let family = key.control.split('/').next().unwrap_or_default();
-    match family {
-        password_policy::CONTROL => password_policy::apply(context, key, attributes).await,
-        public_access_block::CONTROL => public_access_block::apply(context, key, attributes).await,
-        contacts::CONTROL => contacts::apply(context, key, attributes).await,
-        roles::CONTROL => roles::apply(context, key, attributes, before).await,
-        log_archive::CONTROL => log_archive::apply(context, key, attributes, before).await,
-        cloudtrail::CONTROL => cloudtrail::apply(context, key, attributes, before).await,
-        guardduty::CONTROL => guardduty::apply(context, key, attributes).await,
-        security_hub::CONTROL => security_hub::apply(context, key, attributes, before).await,
-        access_analyzer::CONTROL => access_analyzer::apply(context, key, attributes).await,
-        ebs_encryption::CONTROL => ebs_encryption::apply(context, key, attributes).await,
-        aws_config::CONTROL => aws_config::apply(context, key, attributes, before).await,
-        other => bail!("unknown control family `{other}`"),
     }
 }
 
@@ -351,34 +224,4 @@ where
 /// Whether an error (anywhere in its chain) is `Unimplemented`.
 pub fn unimplemented(error: &anyhow::Error) -> Option<&Unimplemented> {
     error.chain().find_map(|cause| cause.downcast_ref::<Unimplemented>())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_resolve_when_known() {
-        let mut ids = KnownIds::default();
-        ids.accounts.insert("log-archive".to_string(), "111111111111".to_string());
-        let value = serde_json::json!({"arn": "arn:aws:s3:::logs-{{account:log-archive}}", "org": "{{organization}}"});
-        let resolved = resolve(&value, &ids);
-        assert_eq!(resolved["arn"], "arn:aws:s3:::logs-111111111111");
-        assert_eq!(resolved["org"], "{{organization}}");
-        assert!(has_placeholders(&resolved));
-        ids.organization = Some("o-abc".to_string());
-        assert!(!has_placeholders(&resolve(&value, &ids)));
-    }
-
-    #[test]
-    fn referenced_accounts_are_the_unresolved_account_placeholders() {
-        let value = serde_json::json!({
-            "admin": "{{account:security}}",
-            "arns": ["arn:aws:iam::{{account:log-archive}}:root", "x{{account:security}}y{{organization}}"],
-            "broken": "{{account:unclosed",
-        });
-        let names: Vec<String> = referenced_accounts(&value).into_iter().collect();
-        assert_eq!(names, ["log-archive", "security"]);
-        assert!(referenced_accounts(&serde_json::json!({"id": "111111111111"})).is_empty());
-    }
 }

@@ -6,7 +6,6 @@ use super::{runtime, GlobalOptions, EXIT_OK};
 use crate::live::{read_organization, ReadScope};
 use crate::operations::connect;
 use crate::plan::graph::{dot, mermaid, Tree};
-use crate::plan::DesiredOrganization;
 use crate::spec::load_spec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -33,7 +32,7 @@ pub fn run(global: &GlobalOptions, args: &GraphArgs) -> anyhow::Result<u8> {
         })?;
         Tree::from_live(&live)
     } else {
-        Tree::from_desired(&DesiredOrganization::from_spec(&load_spec(&global.file)?))
+        Tree::from_desired(&crate::baseline::desired_organization(&load_spec(&global.file)?))
     };
     match args.format {
         GraphFormat::Mermaid => print!("{}", mermaid(&tree)),

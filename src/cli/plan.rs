@@ -10,7 +10,7 @@ use crate::plan::graph::Tree;
 use crate::plan::markdown::render_markdown;
 use crate::plan::render::{render_json, render_text, TextOptions};
 use crate::plan::saved::{live_digests, SavedPlan, SAVED_PLAN_VERSION};
-use crate::plan::{DesiredOrganization, PlanOptions};
+use crate::plan::PlanOptions;
 use crate::spec::load_spec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,7 +47,7 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
         PlanFormat::Text => print!("{}", render_text(&outcome.plan, TextOptions { color: global.color() })),
         PlanFormat::Json => println!("{}", render_json(&outcome.plan)),
         PlanFormat::Markdown => {
-            let tree = Tree::from_desired(&DesiredOrganization::from_spec(&valid));
+            let tree = Tree::from_desired(&crate::baseline::desired_organization(&valid));
             print!("{}", render_markdown(&outcome.plan, tree));
         }
     }

@@ -1,7 +1,8 @@
-//! The live organization: its model and the readers that fill it from AWS.
+//! The live readers: the organization (tree, accounts, policies, tags, trusted access) and every
+//! baseline control in the accounts that exist, through the baseline registry. They fill
+//! `plan::state`, the plain-data live model the planner reads.
 
-pub mod model;
 pub mod organization;
 
-pub use model::LiveOrganization;
+pub use crate::plan::state::LiveOrganization;
 pub use organization::{read_organization, ReadScope};

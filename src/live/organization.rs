@@ -13,11 +13,11 @@ use aws_sdk_organizations::types::{CreateAccountState, PolicyType as AwsPolicyTy
 use aws_sdk_organizations::Client;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use super::model::{
-    LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, PendingAccountCreation, RootInfo,
-};
 use crate::aws::errors::{describe, is_no_organization};
 use crate::aws::retry::{with_retry, RetryPolicy};
+use crate::plan::state::{
+    LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, PendingAccountCreation, RootInfo,
+};
 use crate::spec::PolicyType;
 
 /// Which optional reads to make.

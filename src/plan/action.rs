@@ -166,7 +166,7 @@ pub enum Action {
     },
     /// Make one baseline control (in one account and region) match the spec.
     ConfigureControl {
-        control: crate::baseline::ControlKey,
+        control: crate::plan::control::ControlKey,
         account: AccountRef,
         /// Live attributes; None when the control does not exist yet.
         before: Option<Value>,

@@ -6,7 +6,20 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::plan::control::{DesiredControl, Inputs};
 use crate::spec::{DestructiveOptIns, PolicyType, UnitSpec, ValidSpec, ROOT};
+
+/// What the baselines ask of the organization: their controls, the trusted access they need, the
+/// delegated administrators they register. Built by `baseline::demands` from the registry; the
+/// planner's side only sees this data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BaselineDemands {
+    /// In dependency order (a control's `after` come first).
+    pub controls: Vec<DesiredControl>,
+    pub trusted_services: BTreeSet<String>,
+    /// (service principal, account name).
+    pub delegated_administrators: BTreeSet<(String, String)>,
+}
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DesiredOrganization {
@@ -21,7 +34,7 @@ pub struct DesiredOrganization {
     pub management_account: Option<String>,
     pub allow: DestructiveOptIns,
     /// Baseline controls, in dependency order.
-    pub controls: Vec<crate::baseline::DesiredControl>,
+    pub controls: Vec<DesiredControl>,
     /// The role the executor assumes in member accounts (for the SCP lock-out check).
     pub access_role: String,
 }
@@ -59,8 +72,9 @@ pub struct DesiredPolicy {
 }
 
 impl DesiredOrganization {
-    /// Flattens a validated spec.
-    pub fn from_spec(valid: &ValidSpec) -> DesiredOrganization {
+    /// Flattens a validated spec; `baselines` turns the flattened accounts into the baselines'
+    /// demands (`baseline::desired_organization` passes the registry's).
+    pub fn from_spec(valid: &ValidSpec, baselines: impl FnOnce(&Inputs<'_>) -> BaselineDemands) -> DesiredOrganization {
         let spec = &valid.spec;
         let mut units = Vec::new();
         flatten_units(ROOT, &spec.units, &mut units);
@@ -98,14 +112,11 @@ impl DesiredOrganization {
             .map(|(service, account)| (service.clone(), account.clone()))
             .collect();
         let mut delegated_administrators = delegated_administrators;
-        delegated_administrators.extend(crate::baseline::delegated_administrators(spec));
-        trusted_services.extend(crate::baseline::trusted_services(spec));
+        let demands = baselines(&Inputs { spec, accounts: &accounts, role_documents: &valid.role_documents });
+        delegated_administrators.extend(demands.delegated_administrators);
+        trusted_services.extend(demands.trusted_services);
         trusted_services.extend(delegated_administrators.iter().map(|(service, _)| service.clone()));
-        let controls = crate::baseline::desired_controls(&crate::baseline::Inputs {
-            spec,
-            accounts: &accounts,
-            role_documents: &valid.role_documents,
-        });
+        let controls = demands.controls;
         DesiredOrganization {
             policy_types: spec.organization.policy_types.iter().copied().collect(),
             trusted_services,

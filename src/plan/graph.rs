@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::action::{Action, Plan, TargetRef};
 use super::desired::DesiredOrganization;
-use crate::live::LiveOrganization;
+use crate::plan::state::LiveOrganization;
 use crate::spec::ROOT;
 
 /// OUs by path and accounts with the path of their OU.

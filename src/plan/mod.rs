@@ -4,6 +4,7 @@
 //! an emulator. The executor (`apply`) carries out exactly the actions a `Plan` lists.
 
 pub mod action;
+pub mod control;
 pub mod desired;
 pub mod graph;
 pub mod markdown;
@@ -11,6 +12,7 @@ pub mod planner;
 pub mod render;
 pub mod saved;
 pub mod simulate;
+pub mod state;
 
 pub use action::{Action, Plan, PlannedAction, Summary};
 pub use desired::DesiredOrganization;

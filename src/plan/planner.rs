@@ -13,8 +13,8 @@ use super::action::{
     AccountRef, Action, Change, Note, Plan, PlannedAction, PolicyRef, TargetRef, UnitRef, PLAN_FORMAT_VERSION,
 };
 use super::desired::{DesiredOrganization, DesiredPolicy};
-use crate::baseline::{referenced_accounts, resolve, ControlKey, KnownIds};
-use crate::live::model::{LiveOrganization, LivePolicy};
+use crate::plan::control::{referenced_accounts, resolve, ControlKey, KnownIds};
+use crate::plan::state::{LiveOrganization, LivePolicy};
 use crate::spec::{PolicyType, OWNERSHIP_TAG, OWNERSHIP_VALUE, ROOT};
 
 /// Choices made on the command line.

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::action::Plan;
-use crate::baseline::KnownIds;
-use crate::live::LiveOrganization;
+use crate::plan::control::KnownIds;
+use crate::plan::state::LiveOrganization;
 
 /// Version of the saved-plan file format.
 pub const SAVED_PLAN_VERSION: u32 = 1;

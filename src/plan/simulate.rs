@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::action::{AccountRef, Action, Plan, PolicyRef, TargetRef, UnitRef};
-use crate::live::model::{LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, RootInfo};
+use crate::plan::state::{LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, RootInfo};
 use crate::spec::{PolicyType, ROOT};
 
 /// Applies every action of `plan` to a copy of `live`, in order, and returns the result.
@@ -239,17 +239,17 @@ impl Model {
                 }
             }
             Action::ConfigureControl { control, after, .. } => {
-                let ids = crate::baseline::KnownIds {
+                let ids = crate::plan::control::KnownIds {
                     accounts: self.accounts.clone(),
                     organization: self.live.organization.as_ref().map(|org| org.id.clone()),
                 };
-                self.live.controls.insert(control.clone(), Some(crate::baseline::resolve(after, &ids)));
+                self.live.controls.insert(control.clone(), Some(crate::plan::control::resolve(after, &ids)));
             }
             Action::UpdateTags { resource_id, tags, .. } => {
                 let after = Some(tags.after.clone());
                 let resource_id = &if resource_id.contains("{{") {
-                    let ids = crate::baseline::KnownIds { accounts: self.accounts.clone(), organization: None };
-                    crate::baseline::resolve(&serde_json::Value::String(resource_id.clone()), &ids)
+                    let ids = crate::plan::control::KnownIds { accounts: self.accounts.clone(), organization: None };
+                    crate::plan::control::resolve(&serde_json::Value::String(resource_id.clone()), &ids)
                         .as_str()
                         .unwrap_or_default()
                         .to_string()

@@ -2,11 +2,10 @@
 //! alternate contacts, EBS encryption by default) applied through cross-account roles, checked by
 //! independent reads with assumed-role credentials, then broken by hand and repaired.
 
-
 use std::collections::BTreeSet;
 
-use serde_json::Value;
 use crate::support::{spec_workspace, stderr, stdout, Moto};
+use serde_json::Value;
 
 /// S3 Control puts the account id in the host; against moto the endpoint is used as given.
 #[derive(Debug)]

@@ -8,12 +8,11 @@
 //! left out without GuardDuty; moto lacks its operations, so the plan notes it as not managed.
 //! Those operations are tested in `recorded_responses.rs`.
 
-
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::support::{spec_workspace, stderr, stdout, Moto};
 use aws_config::{Region, SdkConfig};
 use serde_json::Value;
-use crate::support::{spec_workspace, stderr, stdout, Moto};
 
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 const HOME: &str = "us-east-1";

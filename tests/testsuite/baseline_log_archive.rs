@@ -1,11 +1,10 @@
 //! The data bunker and the organization trail against moto: every hardening setting read back
 //! independently (assumed role into the log-archive account), then broken by hand and repaired.
 
-
 use std::collections::BTreeSet;
 
-use serde_json::Value;
 use crate::support::{spec_workspace, stderr, stdout, Moto};
+use serde_json::Value;
 
 fn plan_controls(moto: &Moto, dir: &std::path::Path) -> BTreeSet<String> {
     let output = moto.run(&["plan", "--format", "json"], dir);

@@ -3,11 +3,10 @@
 //! control of the bunker and the trail planned exactly and repaired, and Object Lock asked of a
 //! bucket that exists without it refused with a message rather than skipped.
 
-
 use std::collections::BTreeSet;
 
-use serde_json::Value;
 use crate::support::{repo_root, spec_workspace, stderr, stdout, Moto};
+use serde_json::Value;
 
 /// moto's default account, where the executor (and the organization trail) lives.
 const MANAGEMENT: &str = "123456789012";

@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use landing_zone::baseline::{aws_config, guardduty, security_hub, ControlKey, DesiredControl};
-use landing_zone::plan::desired::DesiredOrganization;
+use landing_zone::baseline::{aws_config, guardduty, security_hub};
+use landing_zone::plan::control::{ControlKey, DesiredControl};
 use landing_zone::spec::load_spec_from_str;
 
 fn controls(edits: &[(&str, &str)]) -> Vec<DesiredControl> {
@@ -18,7 +18,7 @@ fn controls(edits: &[(&str, &str)]) -> Vec<DesiredControl> {
         text = text.replacen(from, to, 1);
     }
     let valid = load_spec_from_str(&path, text).unwrap_or_else(|errors| panic!("{:?}", errors.diagnostics));
-    DesiredOrganization::from_spec(&valid).controls
+    landing_zone::baseline::desired_organization(&valid).controls
 }
 
 fn family(control: &DesiredControl) -> &str {
@@ -165,13 +165,13 @@ fn every_detection_control_declares_what_it_does() {
 /// once ran before that account existed ("an id it refers to is still unknown").
 #[test]
 fn controls_wait_for_the_accounts_they_name() {
-    use landing_zone::live::model::LiveOrganization;
+    use landing_zone::plan::state::LiveOrganization;
     use landing_zone::plan::{plan, Action, PlanOptions};
 
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("landing-zone.yaml");
     let text = std::fs::read_to_string(&path).expect("landing-zone.yaml");
     let valid = load_spec_from_str(&path, text).unwrap_or_else(|errors| panic!("{:?}", errors.diagnostics));
-    let desired = DesiredOrganization::from_spec(&valid);
+    let desired = landing_zone::baseline::desired_organization(&valid);
     let plan = plan(&desired, &LiveOrganization::default(), PlanOptions::default()).expect("plan");
     let created: BTreeMap<String, usize> = plan
         .actions

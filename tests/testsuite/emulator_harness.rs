@@ -1,6 +1,5 @@
 //! Proves the emulator harness: moto starts on a loopback port, the SDK reaches it, and it stops.
 
-
 use crate::support::Moto;
 
 #[tokio::test]

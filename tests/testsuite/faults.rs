@@ -14,15 +14,14 @@
 //! Every test here has its own moto and proxy. Specs without `managed_policies` run on a moto
 //! without AWS-managed IAM policies (loading them costs moto ~1.3 s per account and apply).
 
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_organizations::types::PolicyType;
 use crate::support::proxy::{identify, Faults, HoldPoint, Proxy};
 use crate::support::{spec_workspace, stderr, stdout, Moto};
+use aws_sdk_organizations::types::PolicyType;
 
 // ---------------------------------------------------------------------------------------------
 // What the root spec asks for (landing-zone.yaml), and how to observe it independently.

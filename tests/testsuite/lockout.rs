@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use landing_zone::plan::{plan, Action, DesiredOrganization, PlanOptions};
+use landing_zone::plan::{plan, Action, PlanOptions};
 use landing_zone::spec::load_spec_from_str;
 
 fn spec(condition: &str) -> String {
@@ -36,7 +36,7 @@ baseline:
 
 fn planned(condition: &str) -> landing_zone::plan::Plan {
     let valid = load_spec_from_str(Path::new("landing-zone.yaml"), spec(condition)).expect("valid spec");
-    let desired = DesiredOrganization::from_spec(&valid);
+    let desired = landing_zone::baseline::desired_organization(&valid);
     plan(&desired, &Default::default(), PlanOptions::default()).expect("plan")
 }
 

@@ -1,7 +1,6 @@
 //! The integration test suite, one binary (cargo's `testsuite` layout): every module links the
 //! SDK crates once instead of once per file. `support` holds the emulator harness and the test proxy.
 
-mod support;
 mod bad_inputs;
 mod baseline_accounts;
 mod baseline_detection;
@@ -17,4 +16,5 @@ mod planner_properties;
 mod recorded_responses;
 mod schema;
 mod secrets;
+mod support;
 mod workflow;

@@ -1,12 +1,11 @@
 //! `plan` and `apply` of the organization (OUs, accounts, policies) against moto, checked through
 //! independent SDK reads: convergence, idempotence, drift repair, adoption after a crash, safety.
 
-
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::support::{spec_workspace, stderr, stdout, Moto};
 use aws_sdk_organizations::Client;
 use serde_json::Value;
-use crate::support::{spec_workspace, stderr, stdout, Moto};
 
 /// The organization as an independent reader sees it.
 #[derive(Debug, Default)]

@@ -1,7 +1,6 @@
 //! No credential ever reaches output: plan and apply at `-vvv`, the saved plan and the change
 //! history are scanned for the access key, the secret key and the session tokens STS handed out.
 
-
 use crate::support::{spec_workspace, Moto};
 
 const ACCESS_KEY: &str = "AKIALANDINGZONETEST1";

@@ -2,10 +2,9 @@
 //! markdown, graphs, the apply lock (waiting, refusing, force-unlock) and change history, and
 //! `import` round trips (of an applied spec and of an organization built by hand).
 
-
+use crate::support::{spec_workspace, stderr, stdout, Moto};
 use aws_sdk_organizations::types::{OrganizationFeatureSet, PolicyType, Tag};
 use aws_sdk_organizations::Client;
-use crate::support::{spec_workspace, stderr, stdout, Moto};
 
 const MANAGEMENT: &str = "123456789012";
 

@@ -1,4 +1,4 @@
-//! The live organization as plain data: what the readers found, with no SDK types, so the planner
+//! The live organization as plain data (`live/` fills it): what the readers found, with no SDK types, so the planner
 //! and its tests can build and inspect it freely.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,11 +28,11 @@ pub struct LiveOrganization {
     pub pending_account_creations: Vec<PendingAccountCreation>,
     /// Baseline controls read in existing accounts (None: the control does not exist there).
     #[serde(default, with = "control_map")]
-    pub controls: BTreeMap<crate::baseline::ControlKey, Option<Value>>,
+    pub controls: BTreeMap<crate::plan::control::ControlKey, Option<Value>>,
     /// Controls the endpoint cannot read because it does not implement the operation (emulators
     /// only): the operation's name. The planner notes them instead of planning them.
     #[serde(skip)]
-    pub unsupported_controls: BTreeMap<crate::baseline::ControlKey, String>,
+    pub unsupported_controls: BTreeMap<crate::plan::control::ControlKey, String>,
 }
 
 /// JSON objects need string keys: controls serialize as a list of (key, value) pairs.
@@ -42,7 +42,7 @@ mod control_map {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use serde_json::Value;
 
-    use crate::baseline::ControlKey;
+    use crate::plan::control::ControlKey;
 
     pub fn serialize<S: Serializer>(
         map: &BTreeMap<ControlKey, Option<Value>>,

@@ -15,8 +15,9 @@ use aws_sdk_guardduty::types::AutoEnableMembers;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
-use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
-use crate::spec::AutoEnable;
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::{AutoEnable, Spec};
 
 pub const CONTROL: &str = "guardduty";
 pub const SERVICE: &str = "guardduty.amazonaws.com";
@@ -227,6 +228,76 @@ pub async fn apply_organization_configuration(client: &aws_sdk_guardduty::Client
         .await
         .map_err(|error| aws_error("UpdateOrganizationConfiguration", error))?;
     Ok(())
+}
+
+/// The `baseline.guardduty` section in the registry.
+pub struct GuardDuty;
+
+impl Baseline for GuardDuty {
+    fn family(&self) -> &'static str {
+        CONTROL
+    }
+
+    fn section(&self) -> &'static str {
+        "guardduty"
+    }
+
+    fn summary(&self) -> &'static str {
+        "GuardDuty detectors, delegated administrator and organization auto-enable in every region"
+    }
+
+    fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+        desired(inputs)
+    }
+
+    fn trusted_services(&self, spec: &Spec) -> Vec<&'static str> {
+        if spec.baseline.guardduty.is_some() {
+            vec![SERVICE]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn permissions(&self) -> Permissions {
+        Permissions {
+            management: Actions {
+                read: &["guardduty:ListOrganizationAdminAccounts"],
+                write: &["guardduty:EnableOrganizationAdminAccount", "iam:CreateServiceLinkedRole"],
+            },
+            in_account: Actions {
+                read: &[
+                    "guardduty:ListDetectors",
+                    "guardduty:GetDetector",
+                    "guardduty:DescribeOrganizationConfiguration",
+                ],
+                write: &[
+                    "guardduty:CreateDetector",
+                    "guardduty:UpdateDetector",
+                    "guardduty:UpdateOrganizationConfiguration",
+                    "iam:CreateServiceLinkedRole",
+                ],
+            },
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        desired: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(read(context, key, desired))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        attributes: &'a Value,
+        _before: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(apply(context, key, attributes))
+    }
 }
 
 #[cfg(test)]

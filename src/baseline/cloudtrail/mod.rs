@@ -7,7 +7,9 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
 use super::log_archive::{bucket_name, key_alias_arn, BUCKET_CONTROL, KEY_CONTROL};
-use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::Spec;
 
 pub const CONTROL: &str = "cloudtrail";
 pub const TRAIL_CONTROL: &str = "cloudtrail/trail";
@@ -149,6 +151,70 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
         client.start_logging().name(&name).send().await.map_err(|error| aws_error("StartLogging", error))?;
     }
     Ok(())
+}
+
+/// The `baseline.cloudtrail` section in the registry.
+pub struct CloudTrail;
+
+impl Baseline for CloudTrail {
+    fn family(&self) -> &'static str {
+        CONTROL
+    }
+
+    fn section(&self) -> &'static str {
+        "cloudtrail"
+    }
+
+    fn summary(&self) -> &'static str {
+        "the organization trail into the bunker, from the management account"
+    }
+
+    fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+        desired(inputs)
+    }
+
+    fn trusted_services(&self, spec: &Spec) -> Vec<&'static str> {
+        if spec.baseline.cloudtrail.is_some() {
+            vec![SERVICE]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn permissions(&self) -> Permissions {
+        Permissions {
+            management: Actions { read: &[], write: &[] },
+            in_account: Actions {
+                read: &["cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "kms:DescribeKey"],
+                write: &[
+                    "cloudtrail:CreateTrail",
+                    "cloudtrail:UpdateTrail",
+                    "cloudtrail:StartLogging",
+                    "iam:CreateServiceLinkedRole",
+                    "iam:GetRole",
+                ],
+            },
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        desired: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(read(context, key, desired))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        attributes: &'a Value,
+        before: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(apply(context, key, attributes, before))
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use aws_sdk_accessanalyzer::types::Type as AnalyzerType;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
-use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::Spec;
 
 pub const CONTROL: &str = "access_analyzer";
 pub const SERVICE: &str = "access-analyzer.amazonaws.com";
@@ -89,5 +91,71 @@ pub async fn create_analyzer(client: &aws_sdk_accessanalyzer::Client, name: &str
             )
         }
         Err(error) => Err(aws_error("CreateAnalyzer", error)),
+    }
+}
+
+/// The `baseline.access_analyzer` section in the registry.
+pub struct AccessAnalyzer;
+
+impl Baseline for AccessAnalyzer {
+    fn family(&self) -> &'static str {
+        CONTROL
+    }
+
+    fn section(&self) -> &'static str {
+        "access_analyzer"
+    }
+
+    fn summary(&self) -> &'static str {
+        "the organization IAM Access Analyzer in the delegated administrator"
+    }
+
+    fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+        desired(inputs)
+    }
+
+    fn trusted_services(&self, spec: &Spec) -> Vec<&'static str> {
+        if spec.baseline.access_analyzer.is_some() {
+            vec![SERVICE]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn delegated_administrators(&self, spec: &Spec) -> Vec<(String, String)> {
+        spec.baseline
+            .access_analyzer
+            .iter()
+            .map(|section| (SERVICE.to_string(), section.admin_account.clone()))
+            .collect()
+    }
+
+    fn permissions(&self) -> Permissions {
+        Permissions {
+            management: Actions { read: &[], write: &[] },
+            in_account: Actions {
+                read: &["access-analyzer:ListAnalyzers"],
+                write: &["access-analyzer:CreateAnalyzer", "iam:CreateServiceLinkedRole"],
+            },
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        desired: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(read(context, key, desired))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        attributes: &'a Value,
+        _before: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(apply(context, key, attributes))
     }
 }

@@ -5,9 +5,10 @@ use anyhow::Result;
 use aws_sdk_account::types::AlternateContactType;
 use serde_json::{json, Value};
 
-use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors::is_not_found;
-use crate::spec::ContactSpec;
+use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::{ContactSpec, Spec};
 
 pub const CONTROL: &str = "alternate_contact";
 pub const SERVICE: &str = "account.amazonaws.com";
@@ -96,3 +97,58 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
 }
 
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// The `baseline.contacts` section in the registry.
+pub struct Contacts;
+
+impl Baseline for Contacts {
+    fn family(&self) -> &'static str {
+        CONTROL
+    }
+
+    fn section(&self) -> &'static str {
+        "contacts"
+    }
+
+    fn summary(&self) -> &'static str {
+        "alternate contacts of every account, through the Account API"
+    }
+
+    fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+        desired(inputs)
+    }
+
+    fn trusted_services(&self, spec: &Spec) -> Vec<&'static str> {
+        if spec.baseline.contacts.is_some() {
+            vec![SERVICE]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn permissions(&self) -> Permissions {
+        Permissions {
+            management: Actions { read: &["account:GetAlternateContact"], write: &["account:PutAlternateContact"] },
+            in_account: Actions { read: &[], write: &[] },
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _desired: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(read(context, key))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        attributes: &'a Value,
+        _before: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(apply(context, key, attributes))
+    }
+}

@@ -15,8 +15,9 @@ use aws_sdk_s3::types::{
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
-use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::session::partition_of;
+use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::{LogArchiveSpec, ObjectLockMode, Spec};
 
 pub const CONTROL: &str = "log_archive";
@@ -688,12 +689,91 @@ async fn object_lock_enabled(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<bo
     }
 }
 
+/// The `baseline.log_archive` section in the registry.
+pub struct LogArchive;
+
+impl Baseline for LogArchive {
+    fn family(&self) -> &'static str {
+        CONTROL
+    }
+
+    fn section(&self) -> &'static str {
+        "log_archive"
+    }
+
+    fn summary(&self) -> &'static str {
+        "the data bunker: KMS key, log bucket and access-log bucket in the log-archive account"
+    }
+
+    fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+        desired(inputs)
+    }
+
+    fn permissions(&self) -> Permissions {
+        Permissions {
+            management: Actions { read: &[], write: &[] },
+            in_account: Actions {
+                read: &[
+                    "s3:ListBucket",
+                    "s3:GetEncryptionConfiguration",
+                    "s3:GetLifecycleConfiguration",
+                    "s3:GetBucketLogging",
+                    "s3:GetBucketPolicy",
+                    "s3:GetBucketVersioning",
+                    "s3:GetBucketObjectLockConfiguration",
+                    "s3:GetBucketPublicAccessBlock",
+                    "kms:DescribeKey",
+                    "kms:GetKeyPolicy",
+                    "kms:GetKeyRotationStatus",
+                    "kms:ListAliases",
+                    "kms:ListKeys",
+                    "kms:ListResourceTags",
+                ],
+                write: &[
+                    "s3:CreateBucket",
+                    "s3:PutEncryptionConfiguration",
+                    "s3:PutLifecycleConfiguration",
+                    "s3:PutBucketLogging",
+                    "s3:PutBucketPolicy",
+                    "s3:PutBucketVersioning",
+                    "s3:PutBucketObjectLockConfiguration",
+                    "s3:PutBucketPublicAccessBlock",
+                    "kms:CreateKey",
+                    "kms:CreateAlias",
+                    "kms:EnableKeyRotation",
+                    "kms:PutKeyPolicy",
+                    "kms:TagResource",
+                ],
+            },
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        desired: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(read(context, key, desired))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        attributes: &'a Value,
+        before: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(apply(context, key, attributes, before))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::baseline::{has_placeholders, resolve, KnownIds};
+    use crate::plan::control::{has_placeholders, resolve, KnownIds};
 
     const SPEC: &str = r#"
 version: 1

@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Context as _, Result};
 use serde_json::{json, Map, Value};
 
-use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors::{is_already_exists, is_not_found};
 use crate::aws::session::partition_of;
+use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::{RoleSpec, OWNERSHIP_TAG, OWNERSHIP_VALUE};
 
 pub const CONTROL: &str = "iam_role";
@@ -270,6 +271,65 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
         }
     }
     Ok(())
+}
+
+/// The `baseline.roles` section in the registry.
+pub struct Roles;
+
+impl Baseline for Roles {
+    fn family(&self) -> &'static str {
+        CONTROL
+    }
+
+    fn section(&self) -> &'static str {
+        "roles"
+    }
+
+    fn summary(&self) -> &'static str {
+        "IAM roles (trust, managed and inline policies) in targeted accounts"
+    }
+
+    fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+        desired(inputs)
+    }
+
+    fn permissions(&self) -> Permissions {
+        Permissions {
+            management: Actions { read: &[], write: &[] },
+            in_account: Actions {
+                read: &["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
+                write: &[
+                    "iam:CreateRole",
+                    "iam:UpdateRole",
+                    "iam:UpdateAssumeRolePolicy",
+                    "iam:AttachRolePolicy",
+                    "iam:DetachRolePolicy",
+                    "iam:PutRolePolicy",
+                    "iam:DeleteRolePolicy",
+                    "iam:TagRole",
+                ],
+            },
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _desired: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(read(context, key))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        attributes: &'a Value,
+        before: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(apply(context, key, attributes, before))
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 use anyhow::Result;
 use serde_json::{json, Value};
 
-use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors::is_not_found;
+use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 
 pub const CONTROL: &str = "password_policy";
 
@@ -71,4 +72,54 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
         .await
         .map_err(|error| aws_error("UpdateAccountPasswordPolicy", error))?;
     Ok(())
+}
+
+/// The `baseline.password_policy` section in the registry.
+pub struct PasswordPolicy;
+
+impl Baseline for PasswordPolicy {
+    fn family(&self) -> &'static str {
+        CONTROL
+    }
+
+    fn section(&self) -> &'static str {
+        "password_policy"
+    }
+
+    fn summary(&self) -> &'static str {
+        "the IAM account password policy in every targeted account"
+    }
+
+    fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+        desired(inputs)
+    }
+
+    fn permissions(&self) -> Permissions {
+        Permissions {
+            management: Actions { read: &[], write: &[] },
+            in_account: Actions {
+                read: &["iam:GetAccountPasswordPolicy"],
+                write: &["iam:UpdateAccountPasswordPolicy"],
+            },
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _desired: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(read(context, key))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        attributes: &'a Value,
+        _before: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(apply(context, key, attributes))
+    }
 }

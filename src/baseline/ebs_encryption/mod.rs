@@ -3,7 +3,8 @@
 use anyhow::Result;
 use serde_json::{json, Value};
 
-use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 
 pub const CONTROL: &str = "ebs_encryption_by_default";
 
@@ -45,4 +46,54 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
             .map_err(|error| aws_error("DisableEbsEncryptionByDefault", error))?;
     }
     Ok(())
+}
+
+/// The `baseline.ebs_encryption` section in the registry.
+pub struct EbsEncryption;
+
+impl Baseline for EbsEncryption {
+    fn family(&self) -> &'static str {
+        CONTROL
+    }
+
+    fn section(&self) -> &'static str {
+        "ebs_encryption"
+    }
+
+    fn summary(&self) -> &'static str {
+        "EBS encryption by default in every targeted account and region"
+    }
+
+    fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+        desired(inputs)
+    }
+
+    fn permissions(&self) -> Permissions {
+        Permissions {
+            management: Actions { read: &[], write: &[] },
+            in_account: Actions {
+                read: &["ec2:GetEbsEncryptionByDefault"],
+                write: &["ec2:EnableEbsEncryptionByDefault", "ec2:DisableEbsEncryptionByDefault"],
+            },
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _desired: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(read(context, key))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        attributes: &'a Value,
+        _before: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(apply(context, key, attributes))
+    }
 }

@@ -19,8 +19,9 @@ use aws_sdk_config::types::{ConfigRule, ConfigurationRecorder, DeliveryChannel, 
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
-use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::session::partition_of;
+use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::LogArchiveSpec;
 
 pub const CONTROL: &str = "aws_config";
@@ -322,6 +323,68 @@ pub async fn apply_rule(client: &aws_sdk_config::Client, attributes: &Value) -> 
     let rule = ConfigRule::builder().config_rule_name(identifier).source(source).input_parameters(parameters).build();
     client.put_config_rule().config_rule(rule).send().await.map_err(|error| aws_error("PutConfigRule", error))?;
     Ok(())
+}
+
+/// The `baseline.aws_config` section in the registry.
+pub struct AwsConfig;
+
+impl Baseline for AwsConfig {
+    fn family(&self) -> &'static str {
+        CONTROL
+    }
+
+    fn section(&self) -> &'static str {
+        "aws_config"
+    }
+
+    fn summary(&self) -> &'static str {
+        "AWS Config recorder, delivery to the bunker and managed rules in every targeted account and region"
+    }
+
+    fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+        desired(inputs)
+    }
+
+    fn permissions(&self) -> Permissions {
+        Permissions {
+            management: Actions { read: &[], write: &[] },
+            in_account: Actions {
+                read: &[
+                    "config:DescribeConfigRules",
+                    "config:DescribeConfigurationRecorderStatus",
+                    "config:DescribeConfigurationRecorders",
+                    "config:DescribeDeliveryChannels",
+                ],
+                write: &[
+                    "config:PutConfigRule",
+                    "config:PutConfigurationRecorder",
+                    "config:PutDeliveryChannel",
+                    "config:StartConfigurationRecorder",
+                    "iam:CreateServiceLinkedRole",
+                    "iam:PassRole",
+                ],
+            },
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        desired: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(read(context, key, desired))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        attributes: &'a Value,
+        before: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(apply(context, key, attributes, before))
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
-use super::{aws_error, Context, ControlKey, DesiredControl, Inputs};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 
 pub const CONTROL: &str = "s3_account_public_access_block";
 
@@ -65,4 +66,54 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
         .await
         .map_err(|error| aws_error("PutPublicAccessBlock", error))?;
     Ok(())
+}
+
+/// The `baseline.s3_block_public_access` section in the registry.
+pub struct PublicAccessBlock;
+
+impl Baseline for PublicAccessBlock {
+    fn family(&self) -> &'static str {
+        CONTROL
+    }
+
+    fn section(&self) -> &'static str {
+        "s3_block_public_access"
+    }
+
+    fn summary(&self) -> &'static str {
+        "account-level S3 Block Public Access in every targeted account"
+    }
+
+    fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+        desired(inputs)
+    }
+
+    fn permissions(&self) -> Permissions {
+        Permissions {
+            management: Actions { read: &[], write: &[] },
+            in_account: Actions {
+                read: &["s3:GetAccountPublicAccessBlock"],
+                write: &["s3:PutAccountPublicAccessBlock"],
+            },
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _desired: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(read(context, key))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        attributes: &'a Value,
+        _before: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(apply(context, key, attributes))
+    }
 }

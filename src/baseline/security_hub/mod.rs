@@ -19,9 +19,10 @@ use aws_sdk_securityhub::types::{AutoEnableStandards, StandardsSubscriptionReque
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
-use super::{aws_error, has_placeholders, Context, ControlKey, DesiredControl, Inputs};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::session::partition_of;
-use crate::spec::SecurityStandard;
+use crate::plan::control::{has_placeholders, ControlKey, DesiredControl, Inputs};
+use crate::spec::{SecurityStandard, Spec};
 
 pub const CONTROL: &str = "security_hub";
 pub const SERVICE: &str = "securityhub.amazonaws.com";
@@ -317,6 +318,76 @@ pub async fn apply_standards(
         .await
         .map_err(|error| aws_error("BatchEnableStandards", error))?;
     Ok(())
+}
+
+/// The `baseline.security_hub` section in the registry.
+pub struct SecurityHub;
+
+impl Baseline for SecurityHub {
+    fn family(&self) -> &'static str {
+        CONTROL
+    }
+
+    fn section(&self) -> &'static str {
+        "security_hub"
+    }
+
+    fn summary(&self) -> &'static str {
+        "Security Hub hubs, delegated administrator, organization configuration and standards in every region"
+    }
+
+    fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+        desired(inputs)
+    }
+
+    fn trusted_services(&self, spec: &Spec) -> Vec<&'static str> {
+        if spec.baseline.security_hub.is_some() {
+            vec![SERVICE]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn permissions(&self) -> Permissions {
+        Permissions {
+            management: Actions {
+                read: &["securityhub:ListOrganizationAdminAccounts"],
+                write: &["securityhub:EnableOrganizationAdminAccount", "iam:CreateServiceLinkedRole"],
+            },
+            in_account: Actions {
+                read: &[
+                    "securityhub:DescribeHub",
+                    "securityhub:DescribeOrganizationConfiguration",
+                    "securityhub:GetEnabledStandards",
+                ],
+                write: &[
+                    "securityhub:EnableSecurityHub",
+                    "securityhub:UpdateOrganizationConfiguration",
+                    "securityhub:BatchEnableStandards",
+                    "iam:CreateServiceLinkedRole",
+                ],
+            },
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        desired: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>>> {
+        Box::pin(read(context, key, desired))
+    }
+
+    fn apply<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        attributes: &'a Value,
+        before: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(apply(context, key, attributes, before))
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,221 @@
+//! The planner's control vocabulary, pure: a *control* is one configurable thing in one account
+//! (and region) — the password policy of an account, a role, a bucket, a trail. Desired and live
+//! controls are attribute maps of the same shape (each baseline's typed attribute struct, in its
+//! serialized form), so the planner compares them generically and the renderer shows
+//! attribute-level diffs. Ids unknown until apply (account ids of new accounts, the organization
+//! id) appear as placeholders (`{{account:log-archive}}`, `{{organization}}`) that `resolve` fills.
+//!
+//! Everything here is data and pure functions: `live`, `apply` and the baselines import it; it
+//! imports no SDK type and does no I/O.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::plan::desired::DesiredAccount;
+use crate::spec::{Spec, Targets, ROOT};
+
+/// Identifies one control: what, in which account (spec name), in which region.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ControlKey {
+    /// `password_policy`, `iam_role/SecurityAuditor`, `guardduty/detector`...
+    pub control: String,
+    pub account: String,
+    pub region: Option<String>,
+}
+
+impl ControlKey {
+    pub fn new(control: impl Into<String>, account: &str, region: Option<&str>) -> ControlKey {
+        ControlKey { control: control.into(), account: account.to_string(), region: region.map(str::to_string) }
+    }
+
+    /// `password_policy in app-prod`, `guardduty/detector in security (eu-west-1)`.
+    pub fn label(&self) -> String {
+        match &self.region {
+            Some(region) => format!("{} in {} ({region})", self.control, self.account),
+            None => format!("{} in {}", self.control, self.account),
+        }
+    }
+}
+
+/// What the spec wants one control to be.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredControl {
+    pub key: ControlKey,
+    /// Attribute map; may hold placeholders.
+    pub attributes: Value,
+    /// Controls that must be in place first.
+    pub after: Vec<ControlKey>,
+    /// Trusted-access service principals that must be enabled first.
+    pub after_services: Vec<String>,
+    /// IAM actions the executor performs for this control (for the SCP lock-out check).
+    pub needs: Vec<&'static str>,
+}
+
+impl DesiredControl {
+    pub fn new(key: ControlKey, attributes: Value) -> DesiredControl {
+        DesiredControl { key, attributes, after: Vec::new(), after_services: Vec::new(), needs: Vec::new() }
+    }
+
+    pub fn after(mut self, key: ControlKey) -> DesiredControl {
+        self.after.push(key);
+        self
+    }
+
+    pub fn after_service(mut self, service: &str) -> DesiredControl {
+        self.after_services.push(service.to_string());
+        self
+    }
+
+    pub fn needs(mut self, actions: &[&'static str]) -> DesiredControl {
+        self.needs.extend_from_slice(actions);
+        self
+    }
+}
+
+/// What the pure desired functions see.
+pub struct Inputs<'a> {
+    pub spec: &'a Spec,
+    pub accounts: &'a [DesiredAccount],
+    /// Parsed inline role policies by (role, policy name).
+    pub role_documents: &'a BTreeMap<(String, String), Value>,
+}
+
+impl Inputs<'_> {
+    /// Account names the targets cover (units cover their subtree), minus exclusions, in spec order.
+    pub fn accounts_for(&self, targets: &Targets) -> Vec<String> {
+        let covers = |unit: &str, account_unit: &str| {
+            unit == ROOT || account_unit == unit || account_unit.starts_with(&format!("{unit}/"))
+        };
+        self.accounts
+            .iter()
+            .filter(|account| !account.close)
+            .filter(|account| {
+                targets.accounts.contains(&account.name)
+                    || targets.units.iter().any(|unit| covers(unit, &account.unit_path))
+            })
+            .filter(|account| {
+                !targets.exclude.iter().any(|excluded| {
+                    excluded == &account.name || (excluded != ROOT && covers(excluded, &account.unit_path))
+                })
+            })
+            .map(|account| account.name.clone())
+            .collect()
+    }
+
+    pub fn regions(&self) -> &[String] {
+        &self.spec.organization.regions
+    }
+
+    pub fn home_region(&self) -> &str {
+        self.spec.organization.regions.first().map_or("us-east-1", String::as_str)
+    }
+}
+
+/// Ids a placeholder can name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KnownIds {
+    /// Account spec name -> id.
+    pub accounts: BTreeMap<String, String>,
+    pub organization: Option<String>,
+}
+
+/// Replaces every placeholder whose id is known; unknown ones stay (shown as "known after apply").
+pub fn resolve(value: &Value, ids: &KnownIds) -> Value {
+    match value {
+        Value::String(text) if text.contains("{{") => Value::String(resolve_text(text, ids)),
+        Value::Array(items) => Value::Array(items.iter().map(|item| resolve(item, ids)).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), resolve(v, ids))).collect()),
+        other => other.clone(),
+    }
+}
+
+fn resolve_text(text: &str, ids: &KnownIds) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let name = &rest[start + 2..start + end];
+        let replacement = match name.split_once(':') {
+            Some(("account", account)) => ids.accounts.get(account).cloned(),
+            None if name == "organization" => ids.organization.clone(),
+            _ => None,
+        };
+        match replacement {
+            Some(id) => out.push_str(&id),
+            None => out.push_str(&rest[start..start + end + 2]),
+        }
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The accounts (by spec name) whose ids `value` still waits for: its `{{account:NAME}}`
+/// placeholders. A control that names one must run after that account exists.
+pub fn referenced_accounts(value: &Value) -> BTreeSet<String> {
+    fn collect(value: &Value, names: &mut BTreeSet<String>) {
+        match value {
+            Value::String(text) => {
+                let mut rest = text.as_str();
+                while let Some(start) = rest.find("{{account:") {
+                    let after = &rest[start + "{{account:".len()..];
+                    let Some(end) = after.find("}}") else { return };
+                    names.insert(after[..end].to_string());
+                    rest = &after[end + 2..];
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| collect(item, names)),
+            Value::Object(map) => map.values().for_each(|item| collect(item, names)),
+            _ => {}
+        }
+    }
+    let mut names = BTreeSet::new();
+    collect(value, &mut names);
+    names
+}
+
+/// Whether any placeholder is left.
+pub fn has_placeholders(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains("{{"),
+        Value::Array(items) => items.iter().any(has_placeholders),
+        Value::Object(map) => map.values().any(has_placeholders),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_resolve_when_known() {
+        let mut ids = KnownIds::default();
+        ids.accounts.insert("log-archive".to_string(), "111111111111".to_string());
+        let value = serde_json::json!({"arn": "arn:aws:s3:::logs-{{account:log-archive}}", "org": "{{organization}}"});
+        let resolved = resolve(&value, &ids);
+        assert_eq!(resolved["arn"], "arn:aws:s3:::logs-111111111111");
+        assert_eq!(resolved["org"], "{{organization}}");
+        assert!(has_placeholders(&resolved));
+        ids.organization = Some("o-abc".to_string());
+        assert!(!has_placeholders(&resolve(&value, &ids)));
+    }
+
+    #[test]
+    fn referenced_accounts_are_the_unresolved_account_placeholders() {
+        let value = serde_json::json!({
+            "admin": "{{account:security}}",
+            "arns": ["arn:aws:iam::{{account:log-archive}}:root", "x{{account:security}}y{{organization}}"],
+            "broken": "{{account:unclosed",
+        });
+        let names: Vec<String> = referenced_accounts(&value).into_iter().collect();
+        assert_eq!(names, ["log-archive", "security"]);
+        assert!(referenced_accounts(&serde_json::json!({"id": "111111111111"})).is_empty());
+    }
+}
