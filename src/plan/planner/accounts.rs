@@ -1,0 +1,198 @@
+//! Accounts: match desired to live (pinned id, email, management account), create, move, tag,
+//! close; the ids known before apply.
+
+use super::*;
+
+impl Planner<'_> {
+    pub(super) fn accounts(&mut self) -> Result<(), PlanError> {
+        let mut pinned: BTreeMap<&str, &str> = BTreeMap::new();
+        for account in &self.desired.accounts {
+            if let Some(id) = &account.id {
+                if !self.live.accounts.contains_key(id) {
+                    return Err(PlanError::AccountIdNotFound { name: account.name.clone(), id: id.clone() });
+                }
+                if let Some(first) = pinned.insert(id, &account.name) {
+                    return Err(PlanError::EmailClaimed {
+                        name: account.name.clone(),
+                        email: account.email.clone(),
+                        id: id.clone(),
+                        claimant: first.to_string(),
+                    });
+                }
+            }
+        }
+        let matches = match_accounts(self.desired, self.live);
+        // An email that belongs to a live account another spec entry claims cannot be created
+        // again: AWS would refuse it (EMAIL_ALREADY_EXISTS) mid-apply.
+        for account in self.desired.accounts.iter().filter(|account| !matches.contains_key(&account.name)) {
+            let owner = self.live.accounts.values().find(|live| live.email.eq_ignore_ascii_case(&account.email));
+            if let Some(owner) = owner {
+                if let Some((claimant, _)) = matches.iter().find(|(_, id)| **id == owner.id) {
+                    return Err(PlanError::EmailClaimed {
+                        name: account.name.clone(),
+                        email: account.email.clone(),
+                        id: owner.id.clone(),
+                        claimant: claimant.clone(),
+                    });
+                }
+            }
+        }
+        let management_id = self.live.organization.as_ref().map(|org| org.management_account_id.clone());
+        for account in &self.desired.accounts {
+            let is_management = self.desired.management_account.as_deref() == Some(account.name.as_str());
+            let live_id: Option<String> = matches.get(&account.name).cloned();
+            let target = self.unit_for(&account.unit_path);
+            match live_id.and_then(|id| self.live.accounts.get(&id)) {
+                Some(live_account) => {
+                    self.matched_account_ids.insert(live_account.id.clone());
+                    let reference = AccountRef::Existing { id: live_account.id.clone(), name: account.name.clone() };
+                    self.accounts
+                        .insert(account.name.clone(), Resolved { reference: reference.clone(), created_by: None });
+                    if live_account.status != "ACTIVE" {
+                        self.note(
+                            format!("account {}", account.name),
+                            format!("status is {}; left as is", live_account.status),
+                        );
+                        continue;
+                    }
+                    if account.close && management_id.as_deref() == Some(live_account.id.as_str()) {
+                        self.warnings.push(format!(
+                            "account `{}` is the management account and cannot be closed; `close: true` is ignored",
+                            account.name
+                        ));
+                    } else if account.close {
+                        if self.desired.allow.close_accounts && self.options.allow_destructive {
+                            let action =
+                                Action::CloseAccount { id: live_account.id.clone(), name: account.name.clone() };
+                            self.push(action, [], 1);
+                        } else {
+                            self.warnings.push(format!(
+                                "account `{}` is marked `close: true`; pass --allow-destructive to close it",
+                                account.name
+                            ));
+                        }
+                        continue;
+                    }
+                    if live_account.name != account.name {
+                        self.note(
+                            format!("account {}", account.name),
+                            format!(
+                                "AWS names this account `{}`; the spec's name is used only inside the spec",
+                                live_account.name
+                            ),
+                        );
+                    }
+                    let in_place =
+                        matches!(&target.reference, UnitRef::Existing { id, .. } if *id == live_account.parent_id);
+                    if !in_place {
+                        let from_path = self
+                            .live
+                            .path_of(&live_account.parent_id)
+                            .unwrap_or_else(|| live_account.parent_id.clone());
+                        let action = Action::MoveAccount {
+                            account: reference,
+                            from: UnitRef::Existing { id: live_account.parent_id.clone(), path: from_path },
+                            to: target.reference.clone(),
+                        };
+                        self.push(action, [target.created_by], 1);
+                    }
+                    if let Some(tags) = &account.tags {
+                        let before = live_account.tags.clone().unwrap_or_default();
+                        self.update_tags(&live_account.id, format!("account {}", account.name), before, tags.clone());
+                    }
+                }
+                None if account.close => {}
+                None if is_management && self.live.organization.is_none() => {
+                    let reference = AccountRef::Planned { name: account.name.clone() };
+                    let created_by = self.create_organization;
+                    self.accounts.insert(account.name.clone(), Resolved { reference: reference.clone(), created_by });
+                    if account.unit_path != ROOT {
+                        let action =
+                            Action::MoveAccount { account: reference, from: self.root(), to: target.reference.clone() };
+                        self.push(action, [target.created_by], 1);
+                    }
+                    if let Some(tags) = &account.tags {
+                        // Its id is known once the organization exists: a placeholder the executor fills.
+                        let resource_id = format!("{{{{account:{}}}}}", account.name);
+                        self.update_tags(
+                            &resource_id,
+                            format!("account {}", account.name),
+                            BTreeMap::new(),
+                            tags.clone(),
+                        );
+                    }
+                }
+                None => {
+                    let pending_request = self
+                        .live
+                        .pending_account_creations
+                        .iter()
+                        .find(|pending| pending.account_name == account.name)
+                        .map(|pending| pending.request_id.clone());
+                    let action = Action::CreateAccount {
+                        name: account.name.clone(),
+                        email: account.email.clone(),
+                        tags: account.tags.clone().unwrap_or_default(),
+                        pending_request,
+                    };
+                    let create = self.push(action, [], 1);
+                    let reference = AccountRef::Planned { name: account.name.clone() };
+                    self.accounts.insert(
+                        account.name.clone(),
+                        Resolved { reference: reference.clone(), created_by: Some(create) },
+                    );
+                    if account.unit_path != ROOT {
+                        let action =
+                            Action::MoveAccount { account: reference, from: self.root(), to: target.reference.clone() };
+                        let moved = self.push(action, [Some(create), target.created_by], 1);
+                        // Later actions on this account (attachments) wait for it to be in place.
+                        if let Some(resolved) = self.accounts.get_mut(&account.name) {
+                            resolved.created_by = Some(moved);
+                        }
+                    }
+                }
+            }
+        }
+        for live_account in self.live.accounts.values() {
+            if !self.matched_account_ids.contains(&live_account.id) {
+                let path = self.live.path_of(&live_account.parent_id).unwrap_or_default();
+                self.notes.push(Note {
+                    resource: format!("account {} ({})", live_account.name, live_account.id),
+                    message: format!("not in the spec (in {path}, {}); left alone", live_account.email),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn target_of_unit(&self, path: &str) -> (TargetRef, Option<usize>) {
+        let resolved = self.unit_for(path);
+        (TargetRef::Unit { unit: resolved.reference }, resolved.created_by)
+    }
+
+    pub(super) fn target_of_account(&self, name: &str) -> Option<(TargetRef, Option<usize>)> {
+        self.accounts
+            .get(name)
+            .map(|resolved| (TargetRef::Account { account: resolved.reference.clone() }, resolved.created_by))
+    }
+
+    pub(super) fn reaches(&self, target: &TargetRef) -> usize {
+        match target {
+            TargetRef::Unit { unit } => self.desired.accounts_under(unit.path()),
+            TargetRef::Account { .. } => 1,
+        }
+    }
+
+    /// Ids known before apply: accounts that exist, the organization.
+    pub(super) fn known_ids(&self) -> KnownIds {
+        let accounts = self
+            .accounts
+            .iter()
+            .filter_map(|(name, resolved)| match &resolved.reference {
+                AccountRef::Existing { id, .. } => Some((name.clone(), id.clone())),
+                AccountRef::Planned { .. } => None,
+            })
+            .collect();
+        KnownIds { accounts, organization: self.live.organization.as_ref().map(|org| org.id.clone()) }
+    }
+}

@@ -1,0 +1,103 @@
+//! Baseline controls: configure each whose live attributes differ from the spec's, after what it
+//! depends on; order SCP attachments after the controls they would freeze (lock-out).
+
+use super::*;
+
+impl Planner<'_> {
+    /// Baseline controls: configure each one whose live attributes differ from the spec's.
+    pub(super) fn controls(&mut self) {
+        let ids = self.known_ids();
+        for control in &self.desired.controls {
+            let Some(account) = self.accounts.get(&control.key.account).cloned() else { continue };
+            if let Some(operation) = self.live.unsupported_controls.get(&control.key) {
+                self.notes.push(Note {
+                    resource: control.key.label(),
+                    message: format!("not managed here: the endpoint does not implement {operation}"),
+                });
+                continue;
+            }
+            let after = resolve(&control.attributes, &ids);
+            let before = self.live.controls.get(&control.key).cloned().flatten();
+            if before.as_ref() == Some(&after) {
+                continue;
+            }
+            let mut depends: Vec<Option<usize>> = vec![account.created_by];
+            // An id this control names (a delegated administrator, a bucket owner) that does not
+            // exist yet: the account is created first.
+            for name in referenced_accounts(&after) {
+                depends.push(self.accounts.get(&name).and_then(|referenced| referenced.created_by));
+            }
+            for service in &control.after_services {
+                depends.push(self.service_actions.get(service).copied());
+                depends.extend(self.delegated_admin_actions.get(service).into_iter().flatten().map(|i| Some(*i)));
+            }
+            depends.extend(control.after.iter().map(|key| self.control_actions.get(key).copied()));
+            let action =
+                Action::ConfigureControl { control: control.key.clone(), account: account.reference, before, after };
+            let index = self.push(action, depends, 1);
+            self.control_actions.insert(control.key.clone(), index);
+        }
+    }
+
+    /// An SCP that denies what the executor does for a control in an account is attached only
+    /// after that control is configured there; without an exemption for the executor's role the
+    /// plan warns that later repairs of that control will be refused (DESIGN.md §3, lock-out).
+    pub(super) fn order_scps_after_controls(&mut self) {
+        let management = self.desired.management_account.clone();
+        let attaches: Vec<(usize, String, TargetRef)> = self
+            .actions
+            .iter()
+            .filter_map(|planned| match &planned.action {
+                Action::AttachPolicy { policy, policy_type: PolicyType::ServiceControlPolicy, target } => {
+                    Some((planned.index, policy.name().to_string(), target.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut warned = BTreeSet::new();
+        for (attach, policy_name, target) in attaches {
+            let Some(document) =
+                self.desired.policies.iter().find(|p| p.name == policy_name).and_then(|p| p.document.clone())
+            else {
+                continue;
+            };
+            for control in &self.desired.controls {
+                if Some(&control.key.account) == management.as_ref()
+                    || !self.target_covers(&target, &control.key.account)
+                {
+                    continue;
+                }
+                let Some(denial) =
+                    control.needs.iter().find_map(|action| denies(&document, action, &self.desired.access_role))
+                else {
+                    continue;
+                };
+                if let Some(index) = self.control_actions.get(&control.key).copied() {
+                    self.actions[attach].depends_on.push(index);
+                    self.actions[attach].depends_on.sort_unstable();
+                    self.actions[attach].depends_on.dedup();
+                }
+                let family = control.key.control.split('/').next().unwrap_or_default().to_string();
+                if !denial.exempts_executor && warned.insert((policy_name.clone(), family.clone())) {
+                    self.warnings.push(format!(
+                        "lock-out: SCP `{policy_name}` denies `{}` to every principal in the accounts it reaches, landing-zone's `{}` role included; `{family}` is configured before it is attached, but later drift there cannot be repaired — exempt the role with an `ArnNotLike` condition on `aws:PrincipalArn`",
+                        denial.action, self.desired.access_role
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Whether a policy target reaches an account (by spec name), as the spec places accounts.
+    pub(super) fn target_covers(&self, target: &TargetRef, account: &str) -> bool {
+        match target {
+            TargetRef::Account { account: reference } => reference.name() == account,
+            TargetRef::Unit { unit } => self.desired.accounts.iter().any(|desired| {
+                desired.name == account
+                    && (unit.path() == ROOT
+                        || desired.unit_path == unit.path()
+                        || desired.unit_path.starts_with(&format!("{}/", unit.path())))
+            }),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Organization-level actions: creating the organization, enabling policy types and trusted
+//! access, registering delegated administrators.
+
+use super::*;
+
+impl Planner<'_> {
+    pub(super) fn organization(&mut self) {
+        if self.live.organization.is_none() {
+            let management_account = self.desired.management_account.clone();
+            if management_account.is_none() {
+                self.warnings.push(
+                    "no organization exists yet and `organization.management_account` is not set: the caller's account becomes the management account and no spec account is matched to it".to_string(),
+                );
+            }
+            let index = self.push(Action::CreateOrganization { management_account }, [], 0);
+            self.create_organization = Some(index);
+        }
+        let root = self.root();
+        self.units.insert(ROOT.to_string(), Resolved { reference: root, created_by: self.create_organization });
+    }
+
+    pub(super) fn policy_types(&mut self) {
+        for policy_type in self.desired.policy_types.clone() {
+            if !self.live.policy_type_enabled(policy_type) {
+                let index = self.push(Action::EnablePolicyType { policy_type }, [], 0);
+                self.policy_type_actions.insert(policy_type, index);
+            }
+        }
+        if let Some(root) = &self.live.root {
+            for (policy_type, status) in &root.policy_types {
+                if !self.desired.policy_types.contains(policy_type) && status == "ENABLED" {
+                    self.notes.push(Note {
+                        resource: format!("policy type {policy_type}"),
+                        message: "enabled in the organization but not in `organization.policy_types`; left as is"
+                            .to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    pub(super) fn trusted_services(&mut self) {
+        for service in self.desired.trusted_services.clone() {
+            if !self.live.trusted_services.contains(&service) {
+                let index = self.push(Action::EnableServiceAccess { service: service.clone() }, [], 0);
+                self.service_actions.insert(service, index);
+            }
+        }
+    }
+
+    pub(super) fn delegated_administrators(&mut self) {
+        for (service, account_name) in self.desired.delegated_administrators.clone() {
+            let Some(account) = self.accounts.get(&account_name).cloned() else {
+                continue;
+            };
+            let registered = match &account.reference {
+                AccountRef::Existing { id, .. } => {
+                    self.live.delegated_administrators.contains(&(service.clone(), id.clone()))
+                }
+                AccountRef::Planned { .. } => false,
+            };
+            if !registered {
+                let service_action = self.service_actions.get(&service).copied();
+                let action =
+                    Action::RegisterDelegatedAdministrator { service: service.clone(), account: account.reference };
+                self.push(action, [service_action, account.created_by], 0);
+            }
+        }
+    }
+}
