@@ -2,15 +2,13 @@
 //!
 //! The pipeline runs one way: `spec` (load + validate) and `live` (read AWS) feed the pure
 //! `plan`ner, whose actions the `apply` executor carries out through `aws` clients. `cli` holds
-//! the thin commands; `operations` joins the stages for them.
+//! the thin commands; `ops` joins the stages for each of them and returns data.
 
 pub mod apply;
-pub mod audit;
 pub mod aws;
 pub mod baseline;
 pub mod cli;
-pub mod import;
 pub mod live;
-pub mod operations;
+pub mod ops;
 pub mod plan;
 pub mod spec;

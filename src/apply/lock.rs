@@ -20,6 +20,22 @@ use serde::{Deserialize, Serialize};
 use crate::aws::retry::{with_retry, RetryPolicy};
 use crate::aws::session::Sessions;
 
+/// The IAM actions the state store calls in the management account: the bucket (created and
+/// hardened once), the lock object and the change history. `HeadBucket` is `s3:ListBucket`.
+pub const PERMISSIONS: crate::baseline::Actions = crate::baseline::Actions {
+    read: &[],
+    write: &[
+        "s3:CreateBucket",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutEncryptionConfiguration",
+        "s3:PutBucketVersioning",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+    ],
+};
+
 const LOCK_KEY: &str = "lock.json";
 
 /// Who holds the lock.
@@ -30,6 +46,39 @@ pub struct LockInfo {
     pub since: String,
     pub host: String,
     pub pid: u32,
+    /// The operating-system user that ran the apply (older locks lack it).
+    #[serde(default)]
+    pub user: String,
+}
+
+impl LockInfo {
+    /// A new lock for this process: a random id, the caller's ARN, the time, host, pid and user.
+    pub fn for_this_process(holder: &str, since: String) -> LockInfo {
+        LockInfo {
+            id: format!("{:016x}", fastrand::u64(..)),
+            holder: holder.to_string(),
+            since,
+            host: host_name(),
+            pid: std::process::id(),
+            user: ["USER", "USERNAME", "LOGNAME"]
+                .iter()
+                .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+                .unwrap_or_else(|| "unknown".to_string()),
+        }
+    }
+}
+
+/// This machine's name: the kernel's on Linux (`HOSTNAME` is a shell variable, rarely exported),
+/// else the environment's, else `unknown`.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .or_else(|| {
+            ["HOSTNAME", "COMPUTERNAME"].iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+        })
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 /// The state bucket of an organization: `landing-zone-state-<management account>-<region>`.
@@ -160,8 +209,8 @@ impl StateStore {
                             || "another apply".to_string(),
                             |lock| {
                                 format!(
-                                    "{} since {} (lock id {}, host {}, pid {})",
-                                    lock.holder, lock.since, lock.id, lock.host, lock.pid
+                                    "{} since {} (lock id {}, host {}, pid {}, user {})",
+                                    lock.holder, lock.since, lock.id, lock.host, lock.pid, lock.user
                                 )
                             },
                         );

@@ -67,3 +67,19 @@ impl Clients {
         }
     }
 }
+
+/// Who is calling: the account and ARN of the credentials in use.
+#[derive(Debug, Clone)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+}
+
+pub async fn caller_identity(clients: &Clients) -> anyhow::Result<CallerIdentity> {
+    let output = retry::with_retry(&retry::RetryPolicy::default(), "GetCallerIdentity", || {
+        clients.sts.get_caller_identity().send()
+    })
+    .await
+    .map_err(|error| anyhow::anyhow!("GetCallerIdentity failed: {}", errors::describe(&error)))?;
+    Ok(CallerIdentity { account: output.account.unwrap_or_default(), arn: output.arn.unwrap_or_default() })
+}

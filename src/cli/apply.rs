@@ -1,21 +1,21 @@
-//! `landing-zone apply [PLAN]`: plan afresh (or check a saved plan against the live objects it was
-//! made from), confirm, take the organization lock, execute with progress, record the change
-//! history, release the lock (also on error and Ctrl-C).
+//! `landing-zone apply [PLAN]`: show the plan (a fresh one, confirmed here, or a saved one approved
+//! in a pull request), then `ops::apply` applies exactly that under the organization lock; this
+//! file renders progress and the outcome.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
 
 use super::{runtime, GlobalOptions, EXIT_ERROR, EXIT_OK};
-use crate::apply::lock::{LockInfo, StateStore};
 use crate::apply::{ApplyReport, Reporter};
-use crate::operations::{apply_plan, caller_identity, connect, make_plan, now_rfc3339};
+use crate::ops::apply::{apply_reviewed, ApplyOptions, ApplyOutcome, Reviewed};
+use crate::ops::plan::{connect, make_plan};
 use crate::plan::render::{render_text, TextOptions};
-use crate::plan::saved::{changed_objects, live_digests, SavedPlan};
+use crate::plan::saved::SavedPlan;
 use crate::plan::{Plan, PlanOptions, PlannedAction};
 use crate::spec::load_spec;
 
@@ -39,103 +39,75 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
     let saved = args.plan_file.as_ref().map(|path| read_saved_plan(path, &valid)).transpose()?;
     let runtime = runtime()?;
     let clients = runtime.block_on(connect(&global.connect_options(), Some(&valid)));
-    let options = PlanOptions { allow_destructive: args.allow_destructive };
+    let options = ApplyOptions {
+        parallelism: global.parallelism,
+        plan: PlanOptions { allow_destructive: args.allow_destructive },
+        lock_timeout: Duration::from_secs(args.lock_timeout),
+        home_region: valid.spec.organization.regions.first().cloned().unwrap_or_else(|| "us-east-1".to_string()),
+    };
+    let color = TextOptions { color: global.color() };
 
-    // A first, read-only plan: errors and "no changes" end here without taking the lock.
-    let preview = runtime.block_on(make_plan(&valid, &clients, options, global.parallelism))?;
-    if saved.is_none() && preview.plan.is_empty() {
-        print!("{}", render_text(&preview.plan, TextOptions { color: global.color() }));
-        return Ok(EXIT_OK);
-    }
-
-    let home_region = valid.spec.organization.regions.first().cloned().unwrap_or_else(|| "us-east-1".to_string());
-    let outcome = runtime.block_on(async {
-        let caller = caller_identity(&clients).await?;
-        if preview.live.organization.is_none() {
-            clients.sessions.set_management_account(&caller.account).await;
-        }
-        let store = StateStore::new(&clients.sessions, &caller.account, &home_region).await;
-        store.ensure_bucket().await?;
-        let lock = LockInfo {
-            id: format!("{:016x}", fastrand::u64(..)),
-            holder: caller.arn.clone(),
-            since: now_rfc3339(),
-            host: std::env::var("HOSTNAME").unwrap_or_default(),
-            pid: std::process::id(),
-        };
-        store.acquire(&lock, Duration::from_secs(args.lock_timeout)).await?;
-        eprintln!("lock {} taken in s3://{}", lock.id, store.bucket);
-        // Everything from here runs under the lock, which is released whatever happens.
-        let result = apply_locked(global, args, &valid, &clients, options, saved.as_ref(), &store, &lock).await;
-        let released = store.release(&lock.id).await;
-        let result = result?;
-        released?;
-        Ok::<_, anyhow::Error>(result)
-    })?;
-    Ok(outcome)
-}
-
-fn read_saved_plan(path: &std::path::Path, valid: &crate::spec::ValidSpec) -> anyhow::Result<SavedPlan> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading saved plan `{}`", path.display()))?;
-    let saved: SavedPlan =
-        serde_json::from_str(&text).with_context(|| format!("`{}` is not a landing-zone plan", path.display()))?;
-    if saved.spec_digest != valid.content_digest() {
-        bail!("the spec changed since `{}` was made; run `landing-zone plan --out` again", path.display());
-    }
-    Ok(saved)
-}
-
-/// Plans again under the lock (the world may have moved while waiting), checks a saved plan
-/// against it, confirms, executes and records the change history.
-#[expect(clippy::too_many_arguments, reason = "one call site; the pieces are the whole context of an apply")]
-async fn apply_locked(
-    global: &GlobalOptions,
-    args: &ApplyArgs,
-    valid: &crate::spec::ValidSpec,
-    clients: &crate::aws::Clients,
-    options: PlanOptions,
-    saved: Option<&SavedPlan>,
-    store: &StateStore,
-    lock: &LockInfo,
-) -> anyhow::Result<u8> {
-    let outcome = make_plan(valid, clients, options, global.parallelism).await?;
-    let (plan, known) = match saved {
-        None => (outcome.plan, outcome.known),
+    // What the person reviews: the saved plan (approved in a pull request), or a fresh preview
+    // confirmed here. The lock is taken only after that, so a prompt left open holds nothing.
+    let preview;
+    let reviewed = match &saved {
         Some(saved) => {
-            let changes = changed_objects(&saved.live_digests, &live_digests(&outcome.live));
-            if !changes.is_empty() {
-                bail!(
-                    "the organization changed since the saved plan was made ({}):\n  {}\nhint: run `landing-zone plan --out` again and review the new plan",
-                    saved.created_at,
-                    changes.join("\n  ")
-                );
+            print!("{}", render_text(&saved.plan, color));
+            Reviewed { plan: &saved.plan, saved_digests: Some(&saved.live_digests) }
+        }
+        None => {
+            preview = runtime.block_on(make_plan(&valid, &clients, options.plan, options.parallelism))?;
+            print!("{}", render_text(&preview.plan, color));
+            if preview.plan.is_empty() {
+                return Ok(EXIT_OK);
             }
-            (saved.plan.clone(), saved.known_ids())
+            if !args.auto_approve && !confirm()? {
+                eprintln!("apply cancelled; nothing was changed");
+                return Ok(EXIT_ERROR);
+            }
+            Reviewed { plan: &preview.plan, saved_digests: None }
         }
     };
-    print!("{}", render_text(&plan, TextOptions { color: global.color() }));
-    if plan.is_empty() {
+    if reviewed.plan.is_empty() {
         return Ok(EXIT_OK);
     }
-    if !args.auto_approve && saved.is_none() && !confirm()? {
-        eprintln!("apply cancelled; nothing was changed");
-        return Ok(EXIT_ERROR);
+    let reporter: Arc<dyn Reporter> = Arc::new(ProgressReporter::new(reviewed.plan.actions.len()));
+    let outcome = runtime.block_on(apply_reviewed(&valid, &clients, reviewed, &options, reporter, interrupted()))?;
+    match outcome {
+        ApplyOutcome::NothingToDo => Ok(EXIT_OK),
+        ApplyOutcome::Interrupted => {
+            eprintln!("interrupted: the lock is released; run `landing-zone apply` again to finish");
+            Ok(130)
+        }
+        ApplyOutcome::Executed { report, elapsed } => Ok(render_report(reviewed.plan, &report, elapsed)),
     }
-    let reporter: Arc<dyn Reporter> = Arc::new(ProgressReporter::new(plan.actions.len()));
-    let started = Instant::now();
-    let applied = tokio::select! {
-        report = apply_plan(&plan, clients, global.parallelism, reporter, &known) => Some(report),
-        _ = tokio::signal::ctrl_c() => None,
-    };
-    let elapsed = started.elapsed();
-    let record = history_record(&plan, applied.as_ref(), lock, elapsed);
-    if let Err(error) = store.record(&format!("{}-{}", lock.since, lock.id), &record).await {
-        eprintln!("warning: {error:#}");
+}
+
+/// Resolves on the first SIGINT (Ctrl-C) or SIGTERM (CI cancelling a job).
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
     }
-    let Some(report) = applied else {
-        eprintln!("interrupted: the lock is released; run `landing-zone apply` again to finish");
-        return Ok(130);
-    };
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The summary after an execution; the exit status.
+fn render_report(plan: &Plan, report: &ApplyReport, elapsed: Duration) -> u8 {
     println!(
         "\nApply {}: {} done, {} failed, {} skipped in {:.1} s.",
         if report.succeeded() { "complete" } else { "stopped" },
@@ -151,32 +123,34 @@ async fn apply_locked(
     if !report.skipped.is_empty() {
         eprintln!("hint: run `landing-zone apply` again: every action is idempotent and the next plan picks up where this stopped");
     }
-    Ok(if report.succeeded() { EXIT_OK } else { EXIT_ERROR })
+    if report.succeeded() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    }
 }
 
-/// What the change history keeps of one apply: who, when, and each action's result.
-fn history_record(plan: &Plan, report: Option<&ApplyReport>, lock: &LockInfo, elapsed: Duration) -> serde_json::Value {
-    let status = |index: usize| match report {
-        None => "interrupted".to_string(),
-        Some(report) if report.done.contains(&index) => "done".to_string(),
-        Some(report) => report
-            .failed
-            .iter()
-            .find(|(failed, _)| *failed == index)
-            .map_or_else(|| "skipped".to_string(), |(_, message)| format!("failed: {message}")),
-    };
-    serde_json::json!({
-        "who": lock.holder,
-        "started_at": lock.since,
-        "seconds": elapsed.as_secs_f64(),
-        "tool_version": env!("CARGO_PKG_VERSION"),
-        "summary": plan.summary(),
-        "actions": plan.actions.iter().map(|planned| serde_json::json!({
-            "address": planned.action.address(),
-            "kind": planned.action.change_kind(),
-            "result": status(planned.index),
-        })).collect::<Vec<_>>(),
-    })
+/// Reads a saved plan: a regular file of bounded size, sealed by `plan --out`, made from this spec.
+fn read_saved_plan(path: &std::path::Path, valid: &crate::spec::ValidSpec) -> anyhow::Result<SavedPlan> {
+    // A saved plan of 10,000 accounts is a few MiB; a cap keeps `/dev/zero` from eating memory.
+    const MAX_SAVED_PLAN_BYTES: u64 = 256 * 1024 * 1024;
+    let metadata = std::fs::metadata(path).with_context(|| format!("reading saved plan `{}`", path.display()))?;
+    if !metadata.is_file() {
+        bail!("`{}` is not a regular file; a saved plan is the file `landing-zone plan --out` wrote", path.display());
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_SAVED_PLAN_BYTES + 1).read_to_string(&mut text))
+        .with_context(|| format!("reading saved plan `{}`", path.display()))?;
+    if text.len() as u64 > MAX_SAVED_PLAN_BYTES {
+        bail!("`{}` is larger than {MAX_SAVED_PLAN_BYTES} bytes: not a saved plan", path.display());
+    }
+    let saved =
+        SavedPlan::from_file_text(&text).with_context(|| format!("refusing saved plan `{}`", path.display()))?;
+    if saved.spec_digest != valid.content_digest() {
+        bail!("the spec changed since `{}` was made; run `landing-zone plan --out` again", path.display());
+    }
+    Ok(saved)
 }
 
 fn confirm() -> anyhow::Result<bool> {

@@ -3,9 +3,9 @@
 use clap::{Args, ValueEnum};
 
 use super::{runtime, GlobalOptions, EXIT_ERROR, EXIT_OK};
-use crate::audit::{audit, has_failures, render_table};
 use crate::live::{read_organization, ReadScope};
-use crate::operations::connect;
+use crate::ops::audit::{audit, has_failures, render_table};
+use crate::ops::plan::connect;
 use crate::spec::load_spec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

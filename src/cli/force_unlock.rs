@@ -5,7 +5,8 @@ use clap::Args;
 
 use super::{runtime, GlobalOptions, EXIT_OK};
 use crate::apply::lock::StateStore;
-use crate::operations::{caller_identity, connect};
+use crate::aws::caller_identity;
+use crate::ops::plan::connect;
 use crate::spec::load_spec;
 
 #[derive(Debug, Args)]

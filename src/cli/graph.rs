@@ -4,7 +4,7 @@ use clap::{Args, ValueEnum};
 
 use super::{runtime, GlobalOptions, EXIT_OK};
 use crate::live::{read_organization, ReadScope};
-use crate::operations::connect;
+use crate::ops::plan::connect;
 use crate::plan::graph::{dot, mermaid, Tree};
 use crate::spec::load_spec;
 

@@ -7,9 +7,10 @@ use anyhow::Context;
 use clap::Args;
 
 use super::{runtime, GlobalOptions, EXIT_OK};
-use crate::import::{import, to_yaml, RecognisedBaselines};
+use crate::baseline::password_policy::read_management_policy;
 use crate::live::{read_organization, ReadScope};
-use crate::operations::{connect, read_management_password_policy};
+use crate::ops::import::{import, to_yaml, RecognisedBaselines};
+use crate::ops::plan::connect;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -31,7 +32,7 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
             live.organization.is_some(),
             "the caller's account is not in an organization: nothing to import"
         );
-        let password_policy = read_management_password_policy(&clients).await?;
+        let password_policy = read_management_policy(&clients).await?;
         let region = clients.organizations.config().region().map(|r| r.to_string());
         Ok::<_, anyhow::Error>((live, password_policy, region))
     })?;

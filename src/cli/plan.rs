@@ -5,11 +5,10 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::{runtime, GlobalOptions, EXIT_CHANGES, EXIT_OK};
-use crate::operations::{connect, make_plan, now_rfc3339};
+use crate::ops::plan::{connect, make_plan, saved_plan};
 use crate::plan::graph::Tree;
 use crate::plan::markdown::render_markdown;
 use crate::plan::render::{render_json, render_text, TextOptions};
-use crate::plan::saved::{live_digests, SavedPlan, SAVED_PLAN_VERSION};
 use crate::plan::PlanOptions;
 use crate::spec::load_spec;
 
@@ -52,17 +51,7 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
         }
     }
     if let Some(path) = &args.out {
-        let saved = SavedPlan {
-            format_version: SAVED_PLAN_VERSION,
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            created_at: now_rfc3339(),
-            spec_digest: valid.content_digest(),
-            live_digests: live_digests(&outcome.live),
-            known_accounts: outcome.known.accounts.clone(),
-            known_organization: outcome.known.organization.clone(),
-            plan: outcome.plan.clone(),
-        };
-        std::fs::write(path, serde_json::to_string_pretty(&saved)?)
+        std::fs::write(path, saved_plan(&valid, &outcome).to_file_text()?)
             .with_context(|| format!("writing the plan to `{}`", path.display()))?;
         eprintln!("saved the plan to {}; apply it with `landing-zone apply {}`", path.display(), path.display());
     }

@@ -2,6 +2,7 @@
 //! baseline control in the accounts that exist, through the baseline registry. They fill
 //! `plan::state`, the plain-data live model the planner reads.
 
+pub mod controls;
 pub mod organization;
 
 pub use crate::plan::state::LiveOrganization;

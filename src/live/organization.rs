@@ -20,6 +20,10 @@ use crate::plan::state::{
 };
 use crate::spec::PolicyType;
 
+/// The IAM actions the organization reader calls (with the caller's credentials).
+pub const PERMISSIONS: crate::baseline::Actions =
+    crate::baseline::Actions { read: &["organizations:Describe*", "organizations:List*"], write: &[] };
+
 /// Which optional reads to make.
 #[derive(Debug, Clone, Default)]
 pub struct ReadScope {

@@ -1,7 +1,11 @@
 //! Saved plans (`plan --out FILE`, `apply FILE`): the plan, the spec's content hash, and a digest
 //! of every live object the plan was made from, so apply can refuse a plan whose world moved.
 //!
-//! A saved plan holds no credentials: only ids, names, attributes and digests.
+//! A saved plan holds no credentials: only ids, names, attributes and digests. Its file carries an
+//! `integrity` field (SHA-256 of the rest), checked before any of it is used. That catches a file
+//! edited or damaged on its way through a pull request or a CI artifact store; it cannot stop an
+//! editor who recomputes the digest, which is why `apply FILE` also re-plans under the lock and
+//! applies only if the fresh actions equal the saved ones (`ops::apply`).
 
 use std::collections::BTreeMap;
 
@@ -33,6 +37,55 @@ pub struct SavedPlan {
 impl SavedPlan {
     pub fn known_ids(&self) -> KnownIds {
         KnownIds { accounts: self.known_accounts.clone(), organization: self.known_organization.clone() }
+    }
+}
+
+/// The file field that seals a saved plan.
+pub const INTEGRITY_FIELD: &str = "integrity";
+
+/// Why a saved-plan file is refused before anything in it is used.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    #[error("it is not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("it has no `integrity` field: it was not written by `landing-zone plan --out`")]
+    Unsealed,
+    #[error("its content does not match its `integrity` digest: it was edited or damaged after `landing-zone plan --out` wrote it")]
+    Tampered,
+    #[error("it is not a landing-zone plan of format version {SAVED_PLAN_VERSION}: {0}")]
+    NotAPlan(#[source] serde_json::Error),
+}
+
+impl SavedPlan {
+    /// The file text: the plan as pretty JSON with its `integrity` digest.
+    pub fn to_file_text(&self) -> Result<String, serde_json::Error> {
+        let mut value = serde_json::to_value(self)?;
+        let seal = format!("sha256:{}", digest(&value));
+        if let serde_json::Value::Object(map) = &mut value {
+            map.insert(INTEGRITY_FIELD.to_string(), serde_json::Value::String(seal));
+        }
+        serde_json::to_string_pretty(&value)
+    }
+
+    /// Reads a saved-plan file: the digest is checked before the plan is interpreted.
+    pub fn from_file_text(text: &str) -> Result<SavedPlan, SavedPlanError> {
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(SavedPlanError::NotJson)?;
+        let recorded = value
+            .as_object_mut()
+            .and_then(|map| map.remove(INTEGRITY_FIELD))
+            .and_then(|seal| seal.as_str().map(str::to_string))
+            .ok_or(SavedPlanError::Unsealed)?;
+        if recorded != format!("sha256:{}", digest(&value)) {
+            return Err(SavedPlanError::Tampered);
+        }
+        let saved: SavedPlan = serde_json::from_value(value).map_err(SavedPlanError::NotAPlan)?;
+        if saved.format_version != SAVED_PLAN_VERSION {
+            return Err(SavedPlanError::NotAPlan(serde::de::Error::custom(format!(
+                "format version {}",
+                saved.format_version
+            ))));
+        }
+        Ok(saved)
     }
 }
 
@@ -110,6 +163,36 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_478_400), "2026-11-24T00:00:00Z");
         assert_eq!(rfc3339(951_782_400 + 3_661), "2000-02-29T01:01:01Z");
+    }
+
+    fn sample() -> SavedPlan {
+        SavedPlan {
+            format_version: SAVED_PLAN_VERSION,
+            tool_version: "0".to_string(),
+            created_at: rfc3339(0),
+            spec_digest: "spec".to_string(),
+            live_digests: BTreeMap::new(),
+            known_accounts: [("app".to_string(), "111111111111".to_string())].into_iter().collect(),
+            known_organization: None,
+            plan: Plan { format_version: 1, actions: Vec::new(), warnings: Vec::new(), notes: Vec::new() },
+        }
+    }
+
+    #[test]
+    fn a_sealed_plan_reads_back_unchanged() {
+        let text = sample().to_file_text().expect("serializes");
+        assert_eq!(SavedPlan::from_file_text(&text).expect("reads"), sample());
+    }
+
+    #[test]
+    fn an_edited_or_unsealed_plan_is_refused_before_use() {
+        let text = sample().to_file_text().expect("serializes");
+        let edited = text.replace("111111111111", "222222222222");
+        assert!(matches!(SavedPlan::from_file_text(&edited), Err(SavedPlanError::Tampered)));
+        let mut value: serde_json::Value = serde_json::from_str(&text).expect("json");
+        value.as_object_mut().expect("object").remove(INTEGRITY_FIELD);
+        assert!(matches!(SavedPlan::from_file_text(&value.to_string()), Err(SavedPlanError::Unsealed)));
+        assert!(matches!(SavedPlan::from_file_text("not json"), Err(SavedPlanError::NotJson(_))));
     }
 
     #[test]

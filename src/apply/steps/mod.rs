@@ -26,6 +26,34 @@ use crate::plan::control::{has_placeholders, resolve, ControlKey, KnownIds};
 use crate::spec::{PolicyType, ROOT};
 use serde_json::Value;
 
+/// The IAM actions the organization-level steps call (with the caller's credentials), and the
+/// reads that find what an interrupted run created. `CreateAccount` and `EnableAWSServiceAccess`
+/// create service-linked roles, hence `iam:CreateServiceLinkedRole`; assuming the access role in
+/// member accounts is `sts:AssumeRole`, who the caller is `sts:GetCallerIdentity`.
+pub const PERMISSIONS: crate::baseline::Actions = crate::baseline::Actions {
+    read: &["organizations:Describe*", "organizations:List*", "sts:AssumeRole", "sts:GetCallerIdentity"],
+    write: &[
+        "organizations:CreateOrganization",
+        "organizations:EnablePolicyType",
+        "organizations:EnableAWSServiceAccess",
+        "organizations:RegisterDelegatedAdministrator",
+        "organizations:CreateOrganizationalUnit",
+        "organizations:UpdateOrganizationalUnit",
+        "organizations:DeleteOrganizationalUnit",
+        "organizations:CreateAccount",
+        "organizations:MoveAccount",
+        "organizations:CloseAccount",
+        "organizations:CreatePolicy",
+        "organizations:UpdatePolicy",
+        "organizations:DeletePolicy",
+        "organizations:AttachPolicy",
+        "organizations:DetachPolicy",
+        "organizations:TagResource",
+        "organizations:UntagResource",
+        "iam:CreateServiceLinkedRole",
+    ],
+};
+
 /// Ids of things created during this apply, by the names the plan uses for them.
 #[derive(Debug, Default)]
 pub struct Resolution {

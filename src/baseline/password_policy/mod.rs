@@ -74,6 +74,30 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
     Ok(())
 }
 
+/// The management account's IAM password policy, as the spec would write it (for `import`).
+pub async fn read_management_policy(clients: &crate::aws::Clients) -> Result<Option<crate::spec::PasswordPolicySpec>> {
+    let caller = crate::aws::caller_identity(clients).await?;
+    clients.sessions.set_management_account(&caller.account).await;
+    let iam = clients.sessions.iam(&caller.account).await;
+    let policy = match iam.get_account_password_policy().send().await {
+        Ok(output) => output.password_policy,
+        Err(error) if crate::aws::errors::is_not_found(&error) => None,
+        Err(error) => anyhow::bail!("GetAccountPasswordPolicy failed: {}", crate::aws::errors::describe(&error)),
+    };
+    Ok(policy.map(|policy| crate::spec::PasswordPolicySpec {
+        targets: crate::spec::Targets::everywhere(),
+        minimum_length: policy.minimum_password_length.and_then(|n| u32::try_from(n).ok()).unwrap_or(6),
+        require_symbols: policy.require_symbols,
+        require_numbers: policy.require_numbers,
+        require_uppercase: policy.require_uppercase_characters,
+        require_lowercase: policy.require_lowercase_characters,
+        allow_users_to_change: policy.allow_users_to_change_password,
+        max_age_days: policy.max_password_age.filter(|days| *days > 0).and_then(|n| u32::try_from(n).ok()),
+        reuse_prevention: policy.password_reuse_prevention.filter(|n| *n > 0).and_then(|n| u32::try_from(n).ok()),
+        hard_expiry: policy.hard_expiry.unwrap_or(false),
+    }))
+}
+
 /// The `baseline.password_policy` section in the registry.
 pub struct PasswordPolicy;
 

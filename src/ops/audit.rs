@@ -14,6 +14,25 @@ use crate::plan::planner::{denies, guards_trail};
 use crate::plan::state::LiveOrganization;
 use crate::spec::{PolicyType, ValidSpec};
 
+/// The IAM actions the audit calls beyond the baselines' reads (with the caller's credentials in
+/// the management account, through the access role elsewhere).
+pub const PERMISSIONS: crate::baseline::Actions = crate::baseline::Actions {
+    read: &[
+        "iam:GetAccountSummary",
+        "iam:GetAccountPasswordPolicy",
+        "account:GetAlternateContact",
+        "s3:GetAccountPublicAccessBlock",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketVersioning",
+        "s3:GetEncryptionConfiguration",
+        "cloudtrail:DescribeTrails",
+        "cloudtrail:GetTrailStatus",
+        "guardduty:ListDetectors",
+        "securityhub:DescribeHub",
+    ],
+    write: &[],
+};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Status {
@@ -124,7 +143,7 @@ pub async fn audit(
     let spec_names: BTreeMap<String, String> = valid
         .map(|valid| {
             let desired = crate::baseline::desired_organization(valid);
-            crate::operations::match_accounts(&desired, live).into_iter().map(|(name, id)| (id, name)).collect()
+            crate::plan::planner::match_accounts(&desired, live).into_iter().map(|(name, id)| (id, name)).collect()
         })
         .unwrap_or_default();
     let accounts: Vec<(String, String)> = live
@@ -151,8 +170,9 @@ pub async fn audit(
 
     if let Some(log_archive) = valid.and_then(|valid| valid.spec.baseline.log_archive.as_ref()) {
         let desired = valid.map(crate::baseline::desired_organization);
-        let bunker_id = desired
-            .and_then(|desired| crate::operations::match_accounts(&desired, live).get(&log_archive.account).cloned());
+        let bunker_id = desired.and_then(|desired| {
+            crate::plan::planner::match_accounts(&desired, live).get(&log_archive.account).cloned()
+        });
         match bunker_id {
             Some(id) => {
                 let bucket = log_archive.bucket_name.clone().unwrap_or_else(|| format!("landing-zone-logs-{id}"));

@@ -1,0 +1,62 @@
+//! Reads every desired baseline control in the accounts that exist, concurrently, through the
+//! baseline that owns each control (the registry). Controls an emulator cannot read (it lacks the
+//! operation) are returned apart, so the planner notes them instead of planning them.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use crate::aws::session::Sessions;
+use crate::baseline::Context as BaselineContext;
+use crate::plan::control::{ControlKey, KnownIds};
+use crate::plan::DesiredOrganization;
+
+/// Live attributes by control (None: absent), and the controls the endpoint cannot read.
+pub type ControlReads = (BTreeMap<ControlKey, Option<serde_json::Value>>, BTreeMap<ControlKey, String>);
+
+/// Reads the live attributes of every desired control in accounts that exist, concurrently.
+pub async fn read_controls(
+    desired: &DesiredOrganization,
+    known: &KnownIds,
+    sessions: &Sessions,
+    parallelism: usize,
+) -> Result<ControlReads> {
+    let context = BaselineContext { sessions, ids: known };
+    let controls: Vec<(&ControlKey, serde_json::Value)> = desired
+        .controls
+        .iter()
+        .filter(|control| known.accounts.contains_key(&control.key.account))
+        .map(|control| (&control.key, crate::plan::control::resolve(&control.attributes, known)))
+        .collect();
+    type Read = (ControlKey, Result<Option<serde_json::Value>, String>);
+    let results: Vec<Read> = stream::iter(controls)
+        .map(|(key, attributes)| {
+            let context = &context;
+            async move {
+                match crate::baseline::read(context, key, &attributes).await {
+                    Ok(value) => Ok::<Read, anyhow::Error>((key.clone(), Ok(value))),
+                    Err(error) => match crate::baseline::unimplemented(&error) {
+                        Some(missing) => Ok((key.clone(), Err(missing.operation.clone()))),
+                        None => Err(error.context(format!("reading {}", key.label()))),
+                    },
+                }
+            }
+        })
+        .buffer_unordered(parallelism.max(1))
+        .try_collect()
+        .await?;
+    let mut controls = BTreeMap::new();
+    let mut unsupported = BTreeMap::new();
+    for (key, result) in results {
+        match result {
+            Ok(value) => {
+                controls.insert(key, value);
+            }
+            Err(operation) => {
+                unsupported.insert(key, operation);
+            }
+        }
+    }
+    Ok((controls, unsupported))
+}

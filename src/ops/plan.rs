@@ -1,0 +1,102 @@
+//! `plan`: read the live organization and every control of the spec's baselines, then plan. Also
+//! what `apply` and the other operations share: connecting, the read scope, saving a plan.
+
+use anyhow::{Context, Result};
+
+use crate::aws::{load_config, Clients, ConnectOptions};
+use crate::live::controls::read_controls;
+use crate::live::{read_organization, LiveOrganization, ReadScope};
+use crate::plan::control::KnownIds;
+use crate::plan::saved::{live_digests, SavedPlan, SAVED_PLAN_VERSION};
+use crate::plan::{plan, Plan, PlanOptions};
+use crate::spec::ValidSpec;
+
+/// What `plan` produced: the plan, the state it was made from, and the ids known before apply.
+#[derive(Debug, Clone)]
+pub struct PlanOutcome {
+    pub plan: Plan,
+    pub live: LiveOrganization,
+    pub known: KnownIds,
+}
+
+/// The tags the spec manages decide which tags are read.
+pub fn read_scope(valid: &ValidSpec) -> ReadScope {
+    let desired = crate::baseline::desired_organization(valid);
+    ReadScope {
+        unit_tags: desired.units.iter().filter(|unit| unit.tags.is_some()).map(|unit| unit.path.clone()).collect(),
+        account_tags: desired
+            .accounts
+            .iter()
+            .filter(|account| account.tags.is_some())
+            .flat_map(|account| std::iter::once(account.email.to_lowercase()).chain(account.id.clone()))
+            .collect(),
+        all_tags: false,
+        policy_types: desired.policy_types.clone(),
+        skip_policy_tags: desired
+            .policies
+            .iter()
+            .filter(|policy| policy.tags.is_none())
+            .map(|policy| (policy.policy_type, policy.name.clone()))
+            .collect(),
+    }
+}
+
+/// Connects to AWS: the spec's home region unless the profile or `--region` says otherwise.
+pub async fn connect(connect: &ConnectOptions, valid: Option<&ValidSpec>) -> Clients {
+    let mut options = connect.clone();
+    if options.fallback_region.is_none() {
+        options.fallback_region = valid.and_then(|valid| valid.spec.organization.regions.first().cloned());
+    }
+    let config = load_config(&options).await;
+    let organization = valid.map(|valid| &valid.spec.organization);
+    let access_role = organization.map_or("OrganizationAccountAccessRole", |org| org.access_role.as_str());
+    Clients::new(&config, access_role, organization.and_then(|org| org.external_id.clone()))
+}
+
+/// Reads the live organization and every baseline control in existing accounts, then plans.
+pub async fn make_plan(
+    valid: &ValidSpec,
+    clients: &Clients,
+    options: PlanOptions,
+    parallelism: usize,
+) -> Result<PlanOutcome> {
+    let mut live = read_organization(&clients.organizations, &read_scope(valid), parallelism)
+        .await
+        .context("reading the live organization failed")?;
+    if let Some(organization) = &live.organization {
+        clients.sessions.set_management_account(&organization.management_account_id).await;
+    }
+    let desired = crate::baseline::desired_organization(valid);
+    let known = KnownIds {
+        accounts: match_accounts(&desired, &live),
+        organization: live.organization.as_ref().map(|org| org.id.clone()),
+    };
+    let (controls, unsupported) = read_controls(&desired, &known, &clients.sessions, parallelism).await?;
+    live.controls = controls;
+    live.unsupported_controls = unsupported;
+    let plan = plan(&desired, &live, options)?;
+    Ok(PlanOutcome { plan, live, known })
+}
+
+pub use crate::plan::planner::match_accounts;
+
+/// The current time as RFC 3339 UTC.
+pub fn now_rfc3339() -> String {
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    crate::plan::saved::rfc3339(seconds)
+}
+
+/// The plan as `plan --out` saves it: with the spec's digest and a digest of every live object it
+/// was made from, so `apply FILE` can refuse it when either moved.
+pub fn saved_plan(valid: &ValidSpec, outcome: &PlanOutcome) -> SavedPlan {
+    SavedPlan {
+        format_version: SAVED_PLAN_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at: now_rfc3339(),
+        spec_digest: valid.content_digest(),
+        live_digests: live_digests(&outcome.live),
+        known_accounts: outcome.known.accounts.clone(),
+        known_organization: outcome.known.organization.clone(),
+        plan: outcome.plan.clone(),
+    }
+}
