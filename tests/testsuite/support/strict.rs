@@ -110,10 +110,10 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     if let Some(response) = fresh_account(context, &caller) {
         return Some(response);
     }
-    if let Some(response) = region_opt_in(context, &caller) {
+    if let Some(response) = account_api_trusted_access(context).await {
         return Some(response);
     }
-    if let Some(response) = account_api_trusted_access(context).await {
+    if let Some(response) = region_opt_in(context, &caller) {
         return Some(response);
     }
     if let Some(response) = assume_role_trust(context, &caller).await {
@@ -276,13 +276,13 @@ async fn caller(context: &Context<'_>) -> Identity {
 // Accounts carry `State`, not `Status`.
 
 /// `Status` was retired on 2026-09-09; accounts carry `State` (PENDING_ACTIVATION, ACTIVE,
-/// SUSPENDED, PENDING_CLOSURE, CLOSED).
+/// SUSPENDED, PENDING_CLOSURE, CLOSED); so do delegated administrators.
 /// https://docs.aws.amazon.com/organizations/latest/APIReference/API_Account.html
 /// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_account_state.html
 /// moto 5.2.5 sends `Status` only: `State` is derived from it where absent, then `Status` goes.
 fn account_state(operation: &Operation, response: &mut Response) {
     const OPERATIONS: &[&str] =
-        &["ListAccounts", "ListAccountsForParent", "DescribeAccount", "ListAccountsWithInvalidEffectivePolicy"];
+        &["ListAccounts", "ListAccountsForParent", "DescribeAccount", "ListAccountsWithInvalidEffectivePolicy", "ListDelegatedAdministrators"];
     if operation.service != "organizations" || !OPERATIONS.contains(&operation.name.as_str()) || response.status != 200
     {
         return;
@@ -300,8 +300,10 @@ fn account_state(operation: &Operation, response: &mut Response) {
             account.insert("State".to_string(), Value::String(state.to_string()));
         }
     };
-    if let Some(accounts) = body.get_mut("Accounts").and_then(Value::as_array_mut) {
-        accounts.iter_mut().for_each(&mut fix);
+    for list in ["Accounts", "DelegatedAdministrators"] {
+        if let Some(accounts) = body.get_mut(list).and_then(Value::as_array_mut) {
+            accounts.iter_mut().for_each(&mut fix);
+        }
     }
     if let Some(account) = body.get_mut("Account") {
         fix(account);
