@@ -75,7 +75,7 @@ pub async fn make_plan(
         accounts: match_accounts(&desired, &live),
         organization: live.organization.as_ref().map(|org| org.id.clone()),
     };
-    let (controls, unsupported) = read_controls(&desired, &known, clients, parallelism).await?;
+    let (controls, unsupported) = read_controls(&desired, &known, &live, clients, parallelism).await?;
     live.controls = controls;
     live.unsupported_controls = unsupported;
     let plan = plan(&desired, &live, options)?;
@@ -88,6 +88,7 @@ pub use crate::plan::planner::match_accounts;
 async fn read_controls(
     desired: &DesiredOrganization,
     known: &KnownIds,
+    live: &LiveOrganization,
     clients: &Clients,
     parallelism: usize,
 ) -> Result<(BTreeMap<ControlKey, Option<serde_json::Value>>, BTreeMap<ControlKey, String>)> {
@@ -102,7 +103,13 @@ async fn read_controls(
     let results: Vec<Read> = stream::iter(controls)
         .map(|(key, attributes)| {
             let context = &context;
+            let unreadable = needs_missing_trusted_access(key, known, live);
             async move {
+                if unreadable {
+                    // AWS refuses the read (AccessDeniedException) until trusted access is on, and
+                    // no contact was set through it yet: absent. The plan enables it first.
+                    return Ok::<Read, anyhow::Error>((key.clone(), Ok(None)));
+                }
                 match crate::baseline::read(context, key, &attributes).await {
                     Ok(value) => Ok::<Read, anyhow::Error>((key.clone(), Ok(value))),
                     Err(error) => match crate::baseline::unimplemented(&error) {
@@ -128,6 +135,16 @@ async fn read_controls(
         }
     }
     Ok((controls, unsupported))
+}
+
+/// Whether reading `key` needs trusted access the organization does not have yet: the Account
+/// API called with a member's `AccountId` needs trusted access for `account.amazonaws.com`
+/// (https://docs.aws.amazon.com/accounts/latest/reference/API_GetAlternateContact.html).
+fn needs_missing_trusted_access(key: &ControlKey, known: &KnownIds, live: &LiveOrganization) -> bool {
+    let management = live.organization.as_ref().map(|org| org.management_account_id.as_str());
+    key.control.split('/').next() == Some(crate::baseline::contacts::CONTROL)
+        && !live.trusted_services.contains(crate::baseline::contacts::SERVICE)
+        && known.accounts.get(&key.account).map(String::as_str) != management
 }
 
 /// Applies a plan.
