@@ -11,7 +11,11 @@
 //! trusted); it can hold every request after the k-th write, so a test can SIGKILL the client at
 //! a precise point; and it keeps the credentials STS hands out, so tests can scan output for them.
 //!
-//! It must not change what moto answers, except where a fault is injected. It runs on its own
+//! Its strict layer (`strict.rs`, on unless `Faults::strict` says otherwise) refuses what AWS
+//! refuses and moto accepts, serves the Region opt-in operations moto lacks, and rewrites account
+//! records to AWS's current shape (docs/aws-fidelity.md).
+//!
+//! Beyond that it must not change what moto answers, except where a fault is injected. It runs on its own
 //! tokio runtime in a background thread, so blocking tests can use it, and stops when dropped.
 #![allow(dead_code)] // each test binary uses a different subset
 
