@@ -16,7 +16,8 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use crate::aws::errors::{describe, is_no_organization};
 use crate::aws::retry::{with_retry, RetryPolicy};
 use crate::plan::state::{
-    AccountState, LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, PendingAccountCreation, RootInfo,
+    AccountState, LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, PendingAccountCreation,
+    RootInfo,
 };
 use crate::spec::PolicyType;
 

@@ -56,7 +56,13 @@ async fn account_id(client: &aws_sdk_organizations::Client, email: &str) -> Stri
 
 async fn unit_id(client: &aws_sdk_organizations::Client, root: &str, name: &str) -> String {
     let units = client.list_organizational_units_for_parent().parent_id(root).send().await.expect("ous");
-    units.organizational_units.unwrap_or_default().into_iter().find(|u| u.name() == Some(name)).and_then(|u| u.id).expect("ou")
+    units
+        .organizational_units
+        .unwrap_or_default()
+        .into_iter()
+        .find(|u| u.name() == Some(name))
+        .and_then(|u| u.id)
+        .expect("ou")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,12 +130,24 @@ async fn delegated_services_are_read_to_the_last_page() {
     let moto = Moto::start();
     let config = moto.sdk_config().await;
     let client = aws_sdk_organizations::Client::new(&config);
-    client.create_organization().feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All).send().await.expect("org");
-    let created = client.create_account().account_name("security").email("security@example.com").send().await.expect("create");
+    client
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("org");
+    let created =
+        client.create_account().account_name("security").email("security@example.com").send().await.expect("create");
     let security = created.create_account_status.and_then(|status| status.account_id).expect("account id");
     for service in ["guardduty.amazonaws.com", "access-analyzer.amazonaws.com"] {
         client.enable_aws_service_access().service_principal(service).send().await.expect("trusted access");
-        client.register_delegated_administrator().account_id(&security).service_principal(service).send().await.expect("register");
+        client
+            .register_delegated_administrator()
+            .account_id(&security)
+            .service_principal(service)
+            .send()
+            .await
+            .expect("register");
     }
     // AWS pages these lists; the strict layer cuts moto's whole answers into pages of one.
     let strict = Strict { delegated_page_size: Some(1), ..Strict::default() };
@@ -149,8 +167,14 @@ async fn delegated_services_are_read_to_the_last_page() {
 
 async fn organization_with_member(moto: &Moto) -> (aws_sdk_organizations::Client, String) {
     let client = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
-    client.create_organization().feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All).send().await.expect("org");
-    let created = client.create_account().account_name("member").email("member@example.com").send().await.expect("create");
+    client
+        .create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("org");
+    let created =
+        client.create_account().account_name("member").email("member@example.com").send().await.expect("create");
     let member = created.create_account_status.and_then(|status| status.account_id).expect("account id");
     (client, member)
 }
@@ -203,7 +227,9 @@ async fn strict_assume_role_needs_the_role_and_its_trust() {
     let (_, member) = organization_with_member(&moto).await;
     tokio::time::sleep(Strict::default().fresh_account_window).await;
     let sts = aws_sdk_sts::Client::new(&moto.sdk_config().await);
-    let assume = |role: &str| sts.assume_role().role_arn(format!("arn:aws:iam::{member}:role/{role}")).role_session_name("t").send();
+    let assume = |role: &str| {
+        sts.assume_role().role_arn(format!("arn:aws:iam::{member}:role/{role}")).role_session_name("t").send()
+    };
     assume("OrganizationAccountAccessRole").await.expect("the role CreateAccount made trusts the management account");
     assert_eq!(code_of(&assume("Missing").await.expect_err("no such role")), "AccessDenied");
 
@@ -214,11 +240,18 @@ async fn strict_assume_role_needs_the_role_and_its_trust() {
 
     // A role created seconds ago is an invalid principal in another trust policy for a while.
     let arn = iam.get_role().role_name("Other").send().await.expect("role").role.expect("role").arn;
-    let trusting = format!(r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{arn}"}},"Action":"sts:AssumeRole"}}]}}"#);
+    let trusting = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{arn}"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
     let early = iam.create_role().role_name("Trusting").assume_role_policy_document(&trusting).send().await;
     assert_eq!(code_of(&early.expect_err("new principal")), "MalformedPolicyDocument");
     tokio::time::sleep(Strict::default().new_principal_window).await;
-    iam.create_role().role_name("Trusting").assume_role_policy_document(&trusting).send().await.expect("later it is valid");
+    iam.create_role()
+        .role_name("Trusting")
+        .assume_role_policy_document(&trusting)
+        .send()
+        .await
+        .expect("later it is valid");
 }
 
 #[tokio::test]
@@ -236,11 +269,18 @@ async fn strict_new_accounts_need_a_while() {
 async fn strict_organization_policy_rules() {
     let moto = Moto::start();
     let (organizations, member) = organization_with_member(&moto).await;
-    let root = organizations.list_roots().send().await.expect("roots").roots.unwrap_or_default()[0].id.clone().expect("root");
+    let root =
+        organizations.list_roots().send().await.expect("roots").roots.unwrap_or_default()[0].id.clone().expect("root");
     use aws_sdk_organizations::types::PolicyType;
 
     // RCPFullAWSAccess cannot be detached.
-    organizations.enable_policy_type().root_id(&root).policy_type(PolicyType::ResourceControlPolicy).send().await.expect("rcp");
+    organizations
+        .enable_policy_type()
+        .root_id(&root)
+        .policy_type(PolicyType::ResourceControlPolicy)
+        .send()
+        .await
+        .expect("rcp");
     let detach = organizations.detach_policy().policy_id("p-RCPFullAWSAccess").target_id(&root).send().await;
     assert_eq!(code_of(&detach.expect_err("cannot detach")), "ConstraintViolationException");
 
@@ -248,7 +288,13 @@ async fn strict_organization_policy_rules() {
     organizations.enable_policy_type().root_id(&root).policy_type(PolicyType::TagPolicy).send().await.expect("tag");
     let iam_shaped = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#;
     let create = |content: &str| {
-        organizations.create_policy().name("tags").description("d").r#type(PolicyType::TagPolicy).content(content).send()
+        organizations
+            .create_policy()
+            .name("tags")
+            .description("d")
+            .r#type(PolicyType::TagPolicy)
+            .content(content)
+            .send()
     };
     assert_eq!(code_of(&create(iam_shaped).await.expect_err("IAM-shaped")), "MalformedPolicyDocumentException");
     let tag_policy = r#"{"tags":{"env":{"tag_key":{"@@assign":"env"}}}}"#;
@@ -261,10 +307,20 @@ async fn strict_organization_policy_rules() {
     // ORGANIZATION analyzer.
     tokio::time::sleep(Strict::default().fresh_account_window).await;
     let analyzer = aws_sdk_accessanalyzer::Client::new(&moto.assumed_config(&member).await);
-    let refused = analyzer.create_analyzer().analyzer_name("org").r#type(aws_sdk_accessanalyzer::types::Type::Organization).send().await;
+    let refused = analyzer
+        .create_analyzer()
+        .analyzer_name("org")
+        .r#type(aws_sdk_accessanalyzer::types::Type::Organization)
+        .send()
+        .await;
     assert_eq!(code_of(&refused.expect_err("not the delegated administrator")), "AccessDeniedException");
     let before = moto.strict_proxy().stats().strict_answers.get("access-analyzer:PUT /analyzer").copied();
-    organizations.enable_aws_service_access().service_principal("access-analyzer.amazonaws.com").send().await.expect("trust");
+    organizations
+        .enable_aws_service_access()
+        .service_principal("access-analyzer.amazonaws.com")
+        .send()
+        .await
+        .expect("trust");
     organizations
         .register_delegated_administrator()
         .account_id(&member)
@@ -272,7 +328,12 @@ async fn strict_organization_policy_rules() {
         .send()
         .await
         .expect("register");
-    let _ = analyzer.create_analyzer().analyzer_name("org").r#type(aws_sdk_accessanalyzer::types::Type::Organization).send().await;
+    let _ = analyzer
+        .create_analyzer()
+        .analyzer_name("org")
+        .r#type(aws_sdk_accessanalyzer::types::Type::Organization)
+        .send()
+        .await;
     let after = moto.strict_proxy().stats().strict_answers.get("access-analyzer:PUT /analyzer").copied();
     assert_eq!(before, after, "the delegated administrator's request reaches the emulator");
 
@@ -281,6 +342,7 @@ async fn strict_organization_policy_rules() {
     let central = aws_sdk_securityhub::types::OrganizationConfiguration::builder()
         .configuration_type(aws_sdk_securityhub::types::OrganizationConfigurationConfigurationType::Central)
         .build();
-    let refused = hub.update_organization_configuration().auto_enable(true).organization_configuration(central).send().await;
+    let refused =
+        hub.update_organization_configuration().auto_enable(true).organization_configuration(central).send().await;
     assert_eq!(code_of(&refused.expect_err("AutoEnable under CENTRAL")), "InvalidInputException");
 }

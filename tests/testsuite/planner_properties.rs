@@ -14,7 +14,9 @@ use landing_zone::plan::action::{AccountRef, Action, ChangeKind, Plan, PolicyRef
 use landing_zone::plan::desired::{DesiredAccount, DesiredOrganization, DesiredPolicy, DesiredUnit};
 use landing_zone::plan::render::render_json;
 use landing_zone::plan::simulate::simulate;
-use landing_zone::plan::state::{AccountState, LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, RootInfo};
+use landing_zone::plan::state::{
+    AccountState, LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, RootInfo,
+};
 use landing_zone::plan::{plan, PlanError, PlanOptions};
 use landing_zone::spec::{DestructiveOptIns, PolicyType, OWNERSHIP_TAG, OWNERSHIP_VALUE, ROOT};
 use proptest::prelude::*;

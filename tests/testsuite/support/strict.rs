@@ -281,8 +281,13 @@ async fn caller(context: &Context<'_>) -> Identity {
 /// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_account_state.html
 /// moto 5.2.5 sends `Status` only: `State` is derived from it where absent, then `Status` goes.
 fn account_state(operation: &Operation, response: &mut Response) {
-    const OPERATIONS: &[&str] =
-        &["ListAccounts", "ListAccountsForParent", "DescribeAccount", "ListAccountsWithInvalidEffectivePolicy", "ListDelegatedAdministrators"];
+    const OPERATIONS: &[&str] = &[
+        "ListAccounts",
+        "ListAccountsForParent",
+        "DescribeAccount",
+        "ListAccountsWithInvalidEffectivePolicy",
+        "ListDelegatedAdministrators",
+    ];
     if operation.service != "organizations" || !OPERATIONS.contains(&operation.name.as_str()) || response.status != 200
     {
         return;
@@ -410,7 +415,9 @@ fn trust_allows(trust: &Value, caller: &Identity, external_id: Option<&str>) -> 
             Value::String(star) if star == "*" => vec![star.as_str()],
             principal => as_list(&principal["AWS"]).into_iter().filter_map(Value::as_str).collect(),
         };
-        allows && principals.iter().any(|principal| principal_matches(principal, caller)) && conditions_hold(statement, external_id)
+        allows
+            && principals.iter().any(|principal| principal_matches(principal, caller))
+            && conditions_hold(statement, external_id)
     })
 }
 
@@ -437,7 +444,9 @@ fn conditions_hold(statement: &Value, external_id: Option<&str>) -> bool {
                 "sts:ExternalId" if operator.starts_with("String") => {
                     as_list(value).into_iter().any(|wanted| wanted.as_str() == external_id)
                 }
-                "aws:MultiFactorAuthPresent" => as_list(value).into_iter().all(|wanted| wanted.as_str() != Some("true")),
+                "aws:MultiFactorAuthPresent" => {
+                    as_list(value).into_iter().all(|wanted| wanted.as_str() != Some("true"))
+                }
                 _ => true,
             })
         })
@@ -531,7 +540,8 @@ async fn remember_central_configuration(context: &Context<'_>) {
     if context.operation.service != "securityhub" || context.operation.name != "POST /organization/configuration" {
         return;
     }
-    let Some(kind) = json_body(context.request)["OrganizationConfiguration"]["ConfigurationType"].as_str().map(str::to_string)
+    let Some(kind) =
+        json_body(context.request)["OrganizationConfiguration"]["ConfigurationType"].as_str().map(str::to_string)
     else {
         return;
     };
@@ -571,11 +581,39 @@ pub const OPT_IN_REGIONS: &[&str] = &[
 
 /// Every commercial Region ListRegions reports (opt-in ones included).
 pub const COMMERCIAL_REGIONS: &[&str] = &[
-    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
-    "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
-    "ap-southeast-7", "ca-central-1", "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1",
-    "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
-    "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
 ];
 
 fn region_status(context: &Context<'_>, account: &str, region: &str) -> &'static str {
