@@ -75,3 +75,16 @@ pub fn describe<E: ProvideErrorMetadata + std::error::Error>(error: &E) -> Strin
         }
     }
 }
+
+/// Whether the clients of this process talk to an endpoint override (an emulator), not AWS.
+static ENDPOINT_OVERRIDE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Records whether an endpoint override is set (`Clients::new` does, from its SDK config).
+pub fn note_endpoint_override(overridden: bool) {
+    ENDPOINT_OVERRIDE.store(overridden, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether an endpoint override is set: only then may an HTML error page mean "not implemented".
+pub fn endpoint_overridden() -> bool {
+    ENDPOINT_OVERRIDE.load(std::sync::atomic::Ordering::Relaxed)
+}

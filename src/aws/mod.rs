@@ -60,6 +60,7 @@ pub struct Clients {
 impl Clients {
     /// `access_role` (and `external_id`) are used to assume into member accounts.
     pub fn new(config: &SdkConfig, access_role: &str, external_id: Option<String>) -> Clients {
+        errors::note_endpoint_override(config.endpoint_url().is_some());
         Clients {
             organizations: aws_sdk_organizations::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),

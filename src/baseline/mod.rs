@@ -81,6 +81,13 @@ pub trait Baseline: Sync {
         Vec::new()
     }
 
+    /// The service principal whose trusted access reading `key` needs (the Account API called
+    /// with a member's `AccountId`), if any. Until the organization has it, the control reads as
+    /// absent and the plan enables the access before configuring it.
+    fn read_needs_trusted_access(&self, _key: &ControlKey) -> Option<&'static str> {
+        None
+    }
+
     /// The IAM actions its readers and writers call.
     fn permissions(&self) -> Permissions;
 
@@ -210,18 +217,50 @@ pub fn aws_error<E>(
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let html = error
+    let html_status = error
         .raw_response()
         .filter(|response| matches!(response.status().as_u16(), 404 | 500 | 501))
-        .and_then(|response| response.body().bytes())
-        .is_some_and(|body| body.starts_with(b"<!doctype html>") || body.starts_with(b"<!DOCTYPE html>"));
-    if html {
-        return anyhow::Error::new(Unimplemented { operation: what.to_string() });
+        .filter(|response| {
+            response
+                .body()
+                .bytes()
+                .is_some_and(|body| body.starts_with(b"<!doctype html>") || body.starts_with(b"<!DOCTYPE html>"))
+        })
+        .map(|response| response.status().as_u16());
+    match html_status {
+        Some(status) => html_error(what, status, crate::aws::errors::endpoint_overridden()),
+        None => anyhow::anyhow!("{what} failed: {}", crate::aws::errors::describe(&error)),
     }
-    anyhow::anyhow!("{what} failed: {}", crate::aws::errors::describe(&error))
+}
+
+/// An HTML error page instead of an AWS error. Only an emulator (an endpoint override) answers an
+/// operation it lacks that way, so only there is it `Unimplemented` (the control is noted, not
+/// managed); AWS itself never does, so without an override it is an error that fails the run.
+pub fn html_error(what: &str, status: u16, endpoint_overridden: bool) -> anyhow::Error {
+    if endpoint_overridden {
+        anyhow::Error::new(Unimplemented { operation: what.to_string() })
+    } else {
+        anyhow::anyhow!(
+            "{what} failed: HTTP {status} with an HTML page instead of an AWS error\nhint: check the network path to AWS (a proxy or captive portal answering in its place)"
+        )
+    }
 }
 
 /// Whether an error (anywhere in its chain) is `Unimplemented`.
 pub fn unimplemented(error: &anyhow::Error) -> Option<&Unimplemented> {
     error.chain().find_map(|cause| cause.downcast_ref::<Unimplemented>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_pages_are_unimplemented_only_with_an_endpoint_override() {
+        // Issue 11, fix 13: against AWS (no override) an HTML page fails the run.
+        assert!(unimplemented(&html_error("ListAnalyzers", 404, false)).is_none());
+        assert!(format!("{:#}", html_error("ListAnalyzers", 404, false)).contains("ListAnalyzers failed: HTTP 404"));
+        let emulated = html_error("ListAnalyzers", 404, true);
+        assert_eq!(unimplemented(&emulated).map(|missing| missing.operation.as_str()), Some("ListAnalyzers"));
+    }
 }

@@ -10,6 +10,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use crate::aws::session::Sessions;
 use crate::baseline::Context as BaselineContext;
 use crate::plan::control::{ControlKey, KnownIds};
+use crate::plan::state::LiveOrganization;
 use crate::plan::DesiredOrganization;
 
 /// Live attributes by control (None: absent), and the controls the endpoint cannot read.
@@ -19,6 +20,7 @@ pub type ControlReads = (BTreeMap<ControlKey, Option<serde_json::Value>>, BTreeM
 pub async fn read_controls(
     desired: &DesiredOrganization,
     known: &KnownIds,
+    live: &LiveOrganization,
     sessions: &Sessions,
     parallelism: usize,
 ) -> Result<ControlReads> {
@@ -33,7 +35,13 @@ pub async fn read_controls(
     let results: Vec<Read> = stream::iter(controls)
         .map(|(key, attributes)| {
             let context = &context;
+            let unreadable = needs_missing_trusted_access(key, known, live);
             async move {
+                if unreadable {
+                    // AWS refuses the read (AccessDeniedException) until trusted access is on, and
+                    // nothing was set through it yet: absent. The plan enables the access first.
+                    return Ok::<Read, anyhow::Error>((key.clone(), Ok(None)));
+                }
                 match crate::baseline::read(context, key, &attributes).await {
                     Ok(value) => Ok::<Read, anyhow::Error>((key.clone(), Ok(value))),
                     Err(error) => match crate::baseline::unimplemented(&error) {
@@ -59,4 +67,14 @@ pub async fn read_controls(
         }
     }
     Ok((controls, unsupported))
+}
+
+/// Whether reading `key` needs trusted access the organization does not have yet (the baseline
+/// that owns it says which service, `Baseline::read_needs_trusted_access`). The management
+/// account's own controls are read with its own credentials and need none.
+fn needs_missing_trusted_access(key: &ControlKey, known: &KnownIds, live: &LiveOrganization) -> bool {
+    let management = live.organization.as_ref().map(|org| org.management_account_id.as_str());
+    let Ok(owner) = crate::baseline::owner(key) else { return false };
+    owner.read_needs_trusted_access(key).is_some_and(|service| !live.trusted_services.contains(service))
+        && known.accounts.get(&key.account).map(String::as_str) != management
 }

@@ -16,7 +16,8 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use crate::aws::errors::{describe, is_no_organization};
 use crate::aws::retry::{with_retry, RetryPolicy};
 use crate::plan::state::{
-    LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, PendingAccountCreation, RootInfo,
+    AccountState, LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, PendingAccountCreation,
+    RootInfo,
 };
 use crate::spec::PolicyType;
 
@@ -184,7 +185,8 @@ impl Reader<'_> {
                     id: account.id.unwrap_or_default(),
                     name: account.name.unwrap_or_default(),
                     email: account.email.unwrap_or_default(),
-                    status: account.status.map(|status| status.as_str().to_string()).unwrap_or_default(),
+                    // `State`, never the retired `Status` (API_Account.html; see `AccountState`).
+                    state: AccountState::from_aws(account.state.as_ref().map_or("", |state| state.as_str())),
                     parent_id: parent.to_string(),
                     tags: None,
                 });
@@ -323,7 +325,8 @@ impl Reader<'_> {
         }
     }
 
-    /// Delegated administrators with the services each administers.
+    /// Delegated administrators with the services each administers; both lists are read to the
+    /// last page (https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListDelegatedAdministrators.html).
     async fn delegated_administrators(&self) -> Result<BTreeSet<(String, String)>> {
         let mut admins = BTreeSet::new();
         let mut token: Option<String> = None;
@@ -342,15 +345,28 @@ impl Reader<'_> {
             }
         }
         for account in accounts {
-            let output = with_retry(&self.retry, "ListDelegatedServicesForAccount", || {
-                self.client.list_delegated_services_for_account().account_id(&account).send()
-            })
-            .await
-            .map_err(|error| anyhow::anyhow!(describe(&error)))
-            .context("ListDelegatedServicesForAccount failed")?;
-            for service in output.delegated_services.unwrap_or_default() {
-                if let Some(principal) = service.service_principal {
-                    admins.insert((principal, account.clone()));
+            // Paginated like every Organizations list (`NextToken`), read to the end:
+            // https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListDelegatedServicesForAccount.html
+            let mut token: Option<String> = None;
+            loop {
+                let output = with_retry(&self.retry, "ListDelegatedServicesForAccount", || {
+                    self.client
+                        .list_delegated_services_for_account()
+                        .account_id(&account)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await
+                .map_err(|error| anyhow::anyhow!(describe(&error)))
+                .with_context(|| format!("ListDelegatedServicesForAccount `{account}` failed"))?;
+                for service in output.delegated_services.unwrap_or_default() {
+                    if let Some(principal) = service.service_principal {
+                        admins.insert((principal, account.clone()));
+                    }
+                }
+                token = output.next_token;
+                if token.is_none() {
+                    break;
                 }
             }
         }

@@ -149,7 +149,7 @@ pub async fn audit(
     let accounts: Vec<(String, String)> = live
         .accounts
         .values()
-        .filter(|account| account.status == "ACTIVE")
+        .filter(|account| account.state.is_active())
         .map(|account| {
             (account.id.clone(), format!("{} ({})", spec_names.get(&account.id).unwrap_or(&account.name), account.id))
         })

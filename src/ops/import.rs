@@ -91,7 +91,7 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
     let mut account_names: BTreeMap<String, String> = BTreeMap::new();
     let mut accounts = BTreeMap::new();
     let mut management_account = None;
-    for account in live.accounts.values().filter(|account| account.status == "ACTIVE") {
+    for account in live.accounts.values().filter(|account| account.state.is_active()) {
         let key = account_key(&account.name, &account.id, &mut taken);
         if management_id.as_deref() == Some(account.id.as_str()) {
             management_account = Some(key.clone());

@@ -71,7 +71,7 @@ pub async fn make_plan(
         accounts: match_accounts(&desired, &live),
         organization: live.organization.as_ref().map(|org| org.id.clone()),
     };
-    let (controls, unsupported) = read_controls(&desired, &known, &clients.sessions, parallelism).await?;
+    let (controls, unsupported) = read_controls(&desired, &known, &live, &clients.sessions, parallelism).await?;
     live.controls = controls;
     live.unsupported_controls = unsupported;
     let plan = plan(&desired, &live, options)?;

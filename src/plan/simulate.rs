@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::action::{AccountRef, Action, Plan, PolicyRef, TargetRef, UnitRef};
-use crate::plan::state::{LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, RootInfo};
+use crate::plan::state::{
+    AccountState, LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, RootInfo,
+};
 use crate::spec::{PolicyType, ROOT};
 
 /// Applies every action of `plan` to a copy of `live`, in order, and returns the result.
@@ -114,7 +116,7 @@ impl Model {
                         id: management_id.clone(),
                         name: "management".to_string(),
                         email: "management@example.com".to_string(),
-                        status: "ACTIVE".to_string(),
+                        state: AccountState::Active,
                         parent_id: root_id.clone(),
                         tags: Some(BTreeMap::new()),
                     },
@@ -174,7 +176,7 @@ impl Model {
                         id: id.clone(),
                         name: name.clone(),
                         email: email.clone(),
-                        status: "ACTIVE".to_string(),
+                        state: AccountState::Active,
                         parent_id: root_id,
                         tags: Some(tags.clone()),
                     },
@@ -191,7 +193,7 @@ impl Model {
             }
             Action::CloseAccount { id, .. } => {
                 if let Some(account) = self.live.accounts.get_mut(id) {
-                    account.status = "SUSPENDED".to_string();
+                    account.state = AccountState::Suspended;
                 }
             }
             Action::CreatePolicy { name, policy_type, description, document, tags } => {

@@ -88,11 +88,85 @@ pub struct LiveAccount {
     pub id: String,
     pub name: String,
     pub email: String,
-    /// ACTIVE, SUSPENDED, PENDING_CLOSURE...
-    pub status: String,
+    /// The account's lifecycle state (`Account.State`). `alias`: saved plans written before the
+    /// field was renamed from the retired `Status`.
+    #[serde(alias = "status")]
+    pub state: AccountState,
     pub parent_id: String,
     /// Read only for accounts whose tags the spec manages.
     pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// An account's lifecycle state, as Organizations reports it in `Account.State`
+/// (ListAccounts, ListAccountsForParent, DescribeAccount). The older `Account.Status` was retired
+/// on 2026-09-09 and is never read.
+/// https://docs.aws.amazon.com/organizations/latest/APIReference/API_Account.html
+/// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_account_state.html
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum AccountState {
+    /// Sign-up started but never completed: the account is unusable until it is.
+    PendingActivation,
+    /// Fully operational.
+    Active,
+    /// Closed by its owner or AWS, within the 90-day post-closure period.
+    Suspended,
+    /// A CloseAccount request is in progress.
+    PendingClosure,
+    /// Permanently closed.
+    Closed,
+    /// A value this version does not know (or none at all): treated as not active.
+    Unknown(String),
+}
+
+impl AccountState {
+    pub fn from_aws(value: &str) -> AccountState {
+        match value {
+            "PENDING_ACTIVATION" => AccountState::PendingActivation,
+            "ACTIVE" => AccountState::Active,
+            "SUSPENDED" => AccountState::Suspended,
+            "PENDING_CLOSURE" => AccountState::PendingClosure,
+            "CLOSED" => AccountState::Closed,
+            other => AccountState::Unknown(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            AccountState::PendingActivation => "PENDING_ACTIVATION",
+            AccountState::Active => "ACTIVE",
+            AccountState::Suspended => "SUSPENDED",
+            AccountState::PendingClosure => "PENDING_CLOSURE",
+            AccountState::Closed => "CLOSED",
+            AccountState::Unknown(other) => other,
+        }
+    }
+
+    /// Only ACTIVE accounts are moved, tagged, baselined, imported and audited.
+    pub fn is_active(&self) -> bool {
+        *self == AccountState::Active
+    }
+}
+
+impl From<String> for AccountState {
+    fn from(value: String) -> AccountState {
+        AccountState::from_aws(&value)
+    }
+}
+
+impl From<AccountState> for String {
+    fn from(state: AccountState) -> String {
+        state.as_str().to_string()
+    }
+}
+
+impl std::fmt::Display for AccountState {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AccountState::Unknown(value) if value.is_empty() => formatter.write_str("unknown"),
+            state => formatter.write_str(state.as_str()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,7 +14,9 @@ use landing_zone::plan::action::{AccountRef, Action, ChangeKind, Plan, PolicyRef
 use landing_zone::plan::desired::{DesiredAccount, DesiredOrganization, DesiredPolicy, DesiredUnit};
 use landing_zone::plan::render::render_json;
 use landing_zone::plan::simulate::simulate;
-use landing_zone::plan::state::{LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, RootInfo};
+use landing_zone::plan::state::{
+    AccountState, LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, RootInfo,
+};
 use landing_zone::plan::{plan, PlanError, PlanOptions};
 use landing_zone::spec::{DestructiveOptIns, PolicyType, OWNERSHIP_TAG, OWNERSHIP_VALUE, ROOT};
 use proptest::prelude::*;
@@ -170,7 +172,7 @@ fn add_live_account(live: &mut LiveOrganization, id: &str, name: &str, email: &s
             id: id.to_string(),
             name: name.to_string(),
             email: email.to_string(),
-            status: "ACTIVE".to_string(),
+            state: AccountState::Active,
             parent_id: parent_id.to_string(),
             tags: None,
         },
@@ -545,7 +547,7 @@ fn build_case(desired_seed: &DesiredSeed, seed: &LiveSeed, order: Vec<usize>) ->
                 id: id.clone(),
                 name: account.name.clone(),
                 email,
-                status: if suspended { "SUSPENDED" } else { "ACTIVE" }.to_string(),
+                state: if suspended { AccountState::Suspended } else { AccountState::Active },
                 parent_id: containers[placement % containers.len()].clone(),
                 tags: account_tags,
             },
@@ -560,7 +562,7 @@ fn build_case(desired_seed: &DesiredSeed, seed: &LiveSeed, order: Vec<usize>) ->
                 id: id.clone(),
                 name: format!("stray{index}"),
                 email: format!("stray{index}@example.com"),
-                status: "ACTIVE".to_string(),
+                state: AccountState::Active,
                 parent_id: containers[placement % containers.len()].clone(),
                 tags: None,
             },
@@ -577,7 +579,7 @@ fn build_case(desired_seed: &DesiredSeed, seed: &LiveSeed, order: Vec<usize>) ->
                     id: id.clone(),
                     name: "management".to_string(),
                     email: "mgmt@example.com".to_string(),
-                    status: "ACTIVE".to_string(),
+                    state: AccountState::Active,
                     parent_id: ROOT_ID.to_string(),
                     tags: None,
                 },
@@ -787,7 +789,7 @@ fn check_scp_counts(live: &LiveOrganization, context: &str) {
     }
     let mut targets: Vec<String> = live.root.iter().map(|root| root.id.clone()).collect();
     targets.extend(live.units.keys().cloned());
-    targets.extend(live.accounts.values().filter(|account| account.status == "ACTIVE").map(|a| a.id.clone()));
+    targets.extend(live.accounts.values().filter(|account| account.state.is_active()).map(|a| a.id.clone()));
     for target in targets {
         let count = live
             .policies

@@ -126,6 +126,13 @@ impl Baseline for Contacts {
         }
     }
 
+    // https://docs.aws.amazon.com/accounts/latest/reference/API_GetAlternateContact.html: with an
+    // `AccountId`, the caller must be the management account (or a delegated administrator) and
+    // trusted access for the Account Management service must be enabled.
+    fn read_needs_trusted_access(&self, _key: &ControlKey) -> Option<&'static str> {
+        Some(SERVICE)
+    }
+
     fn permissions(&self) -> Permissions {
         Permissions {
             management: Actions { read: &["account:GetAlternateContact"], write: &["account:PutAlternateContact"] },

@@ -48,10 +48,10 @@ impl Planner<'_> {
                     let reference = AccountRef::Existing { id: live_account.id.clone(), name: account.name.clone() };
                     self.accounts
                         .insert(account.name.clone(), Resolved { reference: reference.clone(), created_by: None });
-                    if live_account.status != "ACTIVE" {
+                    if !live_account.state.is_active() {
                         self.note(
                             format!("account {}", account.name),
-                            format!("status is {}; left as is", live_account.status),
+                            format!("state is {}; left as is", live_account.state),
                         );
                         continue;
                     }

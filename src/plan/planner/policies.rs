@@ -298,7 +298,7 @@ impl Planner<'_> {
         let mut targets: Vec<String> = self.existing_target_keys();
         targets.retain(|key| {
             // Closed (suspended) accounts, and those the plan closes, are outside AWS's rule.
-            let inactive = self.live.accounts.get(key).is_some_and(|account| account.status != "ACTIVE");
+            let inactive = self.live.accounts.get(key).is_some_and(|account| !account.state.is_active());
             let closing = self
                 .actions
                 .iter()

@@ -2,10 +2,15 @@
 //! helpers to run the built binary against it.
 //!
 //! The server is killed when the `Moto` value drops, which also happens when a test panics.
-//! `proxy` puts a counting, fault-injecting proxy in front of a server.
+//! `proxy` puts a counting, fault-injecting proxy in front of a server; `strict` is that proxy's
+//! layer of AWS rules moto does not enforce. Every `Moto` starts with such a proxy (no faults,
+//! strict layer on) and hands out its address as `endpoint`: the tool and the tests' SDK clients
+//! talk to AWS's rules, not to moto's leniency. `raw_endpoint` is moto itself, for test set-up
+//! that must bypass the rules (each use says why).
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod proxy;
+pub mod strict;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,11 +21,17 @@ use std::time::{Duration, Instant};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 
-/// A running moto server.
+/// A running moto server, behind a strict proxy.
 pub struct Moto {
     child: Child,
+    /// moto's own port: the upstream of any further proxy a test starts (`Proxy::start(moto.port, ..)`).
     pub port: u16,
+    /// The strict proxy in front of moto: what the tool and the tests talk to.
     pub endpoint: String,
+    /// moto itself, without the strict layer.
+    pub raw_endpoint: String,
+    /// The default strict proxy (its settings can be changed with `set_faults`).
+    pub proxy: Option<proxy::Proxy>,
 }
 
 pub fn repo_root() -> PathBuf {
@@ -63,8 +74,12 @@ impl Moto {
                 command.env(key, value);
             }
             let child = command.spawn().expect("start moto_server");
-            let mut moto = Moto { child, port, endpoint: format!("http://127.0.0.1:{port}") };
+            let raw_endpoint = format!("http://127.0.0.1:{port}");
+            let mut moto = Moto { child, port, endpoint: raw_endpoint.clone(), raw_endpoint, proxy: None };
             if moto.wait_until_ready(Duration::from_secs(30)) {
+                let proxy = proxy::Proxy::start(port, proxy::Faults::none());
+                moto.endpoint = proxy.endpoint.clone();
+                moto.proxy = Some(proxy);
                 return moto;
             }
             // The port was taken between our probe and moto's bind: try another.
@@ -87,14 +102,19 @@ impl Moto {
         false
     }
 
-    /// An SDK config for the management account (moto's default account) pointed at this server.
+    /// The default strict proxy.
+    pub fn strict_proxy(&self) -> &proxy::Proxy {
+        self.proxy.as_ref().expect("every Moto starts with a strict proxy")
+    }
+
+    /// An SDK config for the management account (moto's default account) pointed at the strict proxy.
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&self.endpoint)
-            .load()
-            .await
+        sdk_config_at(&self.endpoint).await
+    }
+
+    /// An SDK config for the management account pointed at moto itself (no strict layer).
+    pub async fn raw_sdk_config(&self) -> SdkConfig {
+        sdk_config_at(&self.raw_endpoint).await
     }
 
     /// An SDK config with the credentials of `OrganizationAccountAccessRole` in `account_id`,
@@ -154,8 +174,19 @@ impl Moto {
     }
 }
 
+/// An SDK config for the management account (moto's default account) pointed at `endpoint`.
+pub async fn sdk_config_at(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
+        self.proxy.take();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -11,7 +11,11 @@
 //! trusted); it can hold every request after the k-th write, so a test can SIGKILL the client at
 //! a precise point; and it keeps the credentials STS hands out, so tests can scan output for them.
 //!
-//! It must not change what moto answers, except where a fault is injected. It runs on its own
+//! Its strict layer (`strict.rs`, on unless `Faults::strict` says otherwise) refuses what AWS
+//! refuses and moto accepts, serves the Region opt-in operations moto lacks, and rewrites account
+//! records to AWS's current shape (docs/aws-fidelity.md).
+//!
+//! Beyond that it must not change what moto answers, except where a fault is injected. It runs on its own
 //! tokio runtime in a background thread, so blocking tests can use it, and stops when dropped.
 #![allow(dead_code)] // each test binary uses a different subset
 
@@ -21,6 +25,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+use super::strict::{self, Strict, StrictState};
 
 /// What the proxy injects. Probabilities are per request, drawn in the order listed.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +56,8 @@ pub struct Faults {
     /// Page Organizations List* answers at AWS's 20 items: a request without `MaxResults` gets
     /// `MaxResults: 20` (moto's own pages are larger), so call counts compare with the read floor.
     pub aws_page_size: bool,
+    /// The strict layer (`strict.rs`): AWS rules moto does not enforce. On by default.
+    pub strict: Strict,
 }
 
 impl Faults {
@@ -86,6 +94,8 @@ pub struct Stats {
     pub writes: Vec<String>,
     /// Most asynchronous CreateAccount requests in progress at once.
     pub most_creations_in_flight: usize,
+    /// Requests the strict layer refused or served itself, by operation.
+    pub strict_answers: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -149,6 +159,7 @@ struct Shared {
     /// Asynchronous CreateAccount: request id -> when it completes.
     creations: Mutex<HashMap<String, Instant>>,
     started: Instant,
+    strict: StrictState,
 }
 
 /// A running proxy; stops when dropped.
@@ -185,6 +196,7 @@ impl Proxy {
             secrets: Mutex::new(BTreeSet::new()),
             creations: Mutex::new(HashMap::new()),
             started: Instant::now(),
+            strict: StrictState::default(),
         });
         let serving = Arc::clone(&shared);
         runtime.spawn(async move {
@@ -326,23 +338,23 @@ fn take_token(shared: &Shared, operation: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // HTTP/1.1, one request per connection (every answer says `connection: close`).
 
-struct Request {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub struct Request {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
     }
 }
 
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -445,7 +457,7 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<Request>
     Ok(Some(Request { method, target, headers, body }))
 }
 
-async fn forward(port: u16, request: &Request) -> std::io::Result<Response> {
+pub async fn forward(port: u16, request: &Request) -> std::io::Result<Response> {
     let mut upstream = TcpStream::connect(("127.0.0.1", port)).await?;
     let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.target);
     for (key, value) in &request.headers {
@@ -471,6 +483,8 @@ async fn respond(stream: &mut TcpStream, response: &Response) -> std::io::Result
     let reason = match response.status {
         200 => "OK",
         400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
@@ -618,7 +632,7 @@ fn identify_request(request: &Request) -> Operation {
 // Fault answers, per protocol.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Protocol {
+pub enum Protocol {
     Json,
     Query,
     Ec2,
@@ -628,7 +642,7 @@ enum Protocol {
     RestJson,
 }
 
-fn protocol_of(request: &Request, operation: &Operation) -> Protocol {
+pub fn protocol_of(request: &Request, operation: &Operation) -> Protocol {
     if request.header("x-amz-target").is_some() {
         Protocol::Json
     } else if operation.service == "ec2" {
@@ -644,7 +658,7 @@ fn protocol_of(request: &Request, operation: &Operation) -> Protocol {
     }
 }
 
-fn error_response(protocol: Protocol, status: u16, code: &str, message: &str) -> Response {
+pub fn error_response(protocol: Protocol, status: u16, code: &str, message: &str) -> Response {
     let request_id = "fa017fa0-0000-4000-8000-000000000000";
     let (content_type, body, mut headers) = match protocol {
         Protocol::Json => (
@@ -808,6 +822,18 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
         Some(Fault::LoseResponse) => lose_response = true,
         None => {}
     }
+    let strict_config = lock(&shared.faults).strict.clone();
+    let strict_context = strict::Context {
+        config: &strict_config,
+        state: &shared.strict,
+        upstream_port: shared.upstream_port,
+        request: &request,
+        operation: &operation,
+    };
+    if let Some(response) = strict::before(&strict_context).await {
+        *lock(&shared.stats).strict_answers.entry(operation.key()).or_default() += 1;
+        return respond(&mut stream, &response).await;
+    }
     if let Some(response) = asynchronous_account_creation(&shared, &operation, &request) {
         return respond(&mut stream, &response).await;
     }
@@ -815,6 +841,7 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
         Ok(response) => response,
         Err(_) => return Ok(()),
     };
+    strict::after(&strict_context, &mut response).await;
     capture_secrets(&shared, &response.body);
     if operation.write && record_write(&shared, &operation) {
         wait_for_release(&shared).await;

@@ -1,0 +1,851 @@
+//! The strict layer of the test proxy: AWS rules that moto 5.2.5 does not enforce, each a small
+//! function citing the AWS page it comes from, applied to every request the proxy relays unless a
+//! test turns it off (`Strict::off()`). docs/aws-fidelity.md lists the rules and their tests.
+//!
+//! A rule either refuses a request as AWS would (the request never reaches moto), serves an
+//! operation moto lacks from the layer's own small state (Region opt-in), or rewrites moto's answer
+//! into AWS's current shape (account `State`). It must not change anything else.
+//!
+//! Reading moto's state: the caller of a request is learned from moto itself (STS
+//! `GetCallerIdentity` with the request's access key, cached per key). Another account's IAM is
+//! read with moto's `x-moto-account-id` header (moto keeps IAM per account and honours that header
+//! ahead of the access key), which needs no credentials of that account and leaves no trace in it.
+//! Organizations state (trusted access, delegated administrators, policy types) is read as the
+//! management account. These reads go straight to moto: they are not counted as calls.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::proxy::{error_response, forward, Operation, Protocol, Request, Response};
+
+/// moto's default account: the management account of every emulated organization.
+pub const MANAGEMENT_ACCOUNT: &str = "123456789012";
+
+/// The strict layer's settings; on by default (`Faults::default()` carries `Strict::default()`).
+#[derive(Debug, Clone)]
+pub struct Strict {
+    pub enabled: bool,
+    /// How long a new account answers `SubscriptionRequiredException` (EC2: `OptInRequired`).
+    pub fresh_account_window: Duration,
+    /// How long a new role is an "Invalid principal" in another policy.
+    pub new_principal_window: Duration,
+    /// How long `EnableRegion` stays `ENABLING` before the Region is `ENABLED`.
+    pub region_enabling_time: Duration,
+    /// Page `ListDelegatedAdministrators` / `ListDelegatedServicesForAccount` answers at this size
+    /// (moto returns them whole; AWS pages them).
+    pub delegated_page_size: Option<usize>,
+}
+
+impl Default for Strict {
+    fn default() -> Strict {
+        Strict {
+            enabled: true,
+            fresh_account_window: Duration::from_secs(1),
+            new_principal_window: Duration::from_secs(1),
+            region_enabling_time: Duration::from_millis(500),
+            delegated_page_size: None,
+        }
+    }
+}
+
+impl Strict {
+    /// No strict rule at all: moto's own answers (for tests that need raw moto; say why at the use).
+    pub fn off() -> Strict {
+        Strict { enabled: false, ..Strict::default() }
+    }
+}
+
+/// Who sent a request, as moto sees it.
+#[derive(Debug, Clone)]
+struct Identity {
+    account: String,
+    /// `arn:aws:iam::123456789012:user/moto` or `arn:aws:sts::...:assumed-role/Role/session`.
+    arn: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RegionStatus {
+    Enabling(Instant),
+    Enabled,
+}
+
+/// What the layer remembers between requests.
+#[derive(Default)]
+pub struct StrictState {
+    identities: std::sync::Mutex<HashMap<String, Identity>>,
+    /// Account id -> when CreateAccount produced it.
+    fresh_accounts: std::sync::Mutex<HashMap<String, Instant>>,
+    /// Role ARN -> when it was created.
+    new_roles: std::sync::Mutex<HashMap<String, Instant>>,
+    /// (account, opt-in Region) -> its status; absent means DISABLED.
+    regions: std::sync::Mutex<HashMap<(String, String), RegionStatus>>,
+    /// (account, Region) of Security Hub administrators under central configuration.
+    central_configuration: std::sync::Mutex<BTreeSet<(String, String)>>,
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Everything a rule may need about one request.
+pub struct Context<'a> {
+    pub config: &'a Strict,
+    pub state: &'a StrictState,
+    pub upstream_port: u16,
+    pub request: &'a Request,
+    pub operation: &'a Operation,
+}
+
+/// Runs the rules that judge a request before it reaches moto: Some(answer) refuses or serves it.
+pub async fn before(context: &Context<'_>) -> Option<Response> {
+    if !context.config.enabled || context.operation.service == "unsigned" {
+        return None;
+    }
+    let caller = caller(context).await;
+    if let Some(response) = disabled_region(context, &caller) {
+        return Some(response);
+    }
+    if let Some(response) = fresh_account(context, &caller) {
+        return Some(response);
+    }
+    if let Some(response) = account_api_trusted_access(context).await {
+        return Some(response);
+    }
+    if let Some(response) = region_opt_in(context, &caller) {
+        return Some(response);
+    }
+    if let Some(response) = assume_role_trust(context, &caller).await {
+        return Some(response);
+    }
+    if let Some(response) = rcp_full_access_detach(context) {
+        return Some(response);
+    }
+    if let Some(response) = organization_analyzer(context, &caller).await {
+        return Some(response);
+    }
+    if let Some(response) = security_hub_central_auto_enable(context, &caller) {
+        return Some(response);
+    }
+    if let Some(response) = new_role_principal(context) {
+        return Some(response);
+    }
+    if let Some(response) = non_iam_policy_document(context).await {
+        return Some(response);
+    }
+    None
+}
+
+/// Runs the rules that rewrite moto's answer, and records what later rules need.
+pub async fn after(context: &Context<'_>, response: &mut Response) {
+    if !context.config.enabled || context.operation.service == "unsigned" {
+        return;
+    }
+    account_state(context.operation, response);
+    page_delegated_administrators(context, response);
+    if response.status != 200 {
+        return;
+    }
+    remember_new_account(context, response);
+    remember_new_role(context, response).await;
+    remember_central_configuration(context).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading requests and moto.
+
+fn json_body(request: &Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap_or(Value::Null)
+}
+
+/// Decodes `application/x-www-form-urlencoded` text.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'+' => out.push(b' '),
+            b'%' if index + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        index += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            byte => out.push(byte),
+        }
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).to_string()
+}
+
+/// A parameter of a query-protocol (form) body.
+fn form_parameter(request: &Request, name: &str) -> Option<String> {
+    let body = String::from_utf8_lossy(&request.body);
+    body.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (percent_decode(key) == name).then(|| percent_decode(value))
+    })
+}
+
+fn xml_text(body: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = body.find(&open)? + open.len();
+    let end = body[start..].find(&format!("</{tag}>"))? + start;
+    Some(unescape_xml(&body[start..end]))
+}
+
+fn unescape_xml(text: &str) -> String {
+    text.replace("&quot;", "\"").replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+fn access_key(request: &Request) -> Option<String> {
+    let credential = request.header("authorization")?.split("Credential=").nth(1)?;
+    Some(credential.split('/').next()?.to_string())
+}
+
+/// The Region of a request's SigV4 credential scope.
+fn signing_region(request: &Request) -> Option<String> {
+    let credential = request.header("authorization")?.split("Credential=").nth(1)?;
+    Some(credential.split('/').nth(2)?.to_string())
+}
+
+/// A request of the layer's own, straight to moto (not counted, not faulted).
+async fn moto(
+    context: &Context<'_>,
+    service: &str,
+    access_key: &str,
+    headers: &[(&str, &str)],
+    target: Option<&str>,
+    body: String,
+) -> Option<Response> {
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential={access_key}/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=00"
+    );
+    let mut request_headers = vec![
+        ("host".to_string(), format!("127.0.0.1:{}", context.upstream_port)),
+        ("authorization".to_string(), authorization),
+    ];
+    if let Some(target) = target {
+        request_headers.push(("x-amz-target".to_string(), target.to_string()));
+        request_headers.push(("content-type".to_string(), "application/x-amz-json-1.1".to_string()));
+    } else {
+        request_headers.push(("content-type".to_string(), "application/x-www-form-urlencoded".to_string()));
+    }
+    request_headers.extend(headers.iter().map(|(key, value)| (key.to_string(), value.to_string())));
+    let request = Request {
+        method: "POST".to_string(),
+        target: "/".to_string(),
+        headers: request_headers,
+        body: body.into_bytes(),
+    };
+    forward(context.upstream_port, &request).await.ok()
+}
+
+/// An Organizations read as the management account.
+async fn organizations(context: &Context<'_>, operation: &str, body: Value) -> Value {
+    let target = format!("AWSOrganizationsV20161128.{operation}");
+    let response = moto(context, "organizations", "testing", &[], Some(&target), body.to_string()).await;
+    response.and_then(|response| serde_json::from_slice(&response.body).ok()).unwrap_or(Value::Null)
+}
+
+async fn caller(context: &Context<'_>) -> Identity {
+    let fallback = Identity {
+        account: MANAGEMENT_ACCOUNT.to_string(),
+        arn: format!("arn:aws:iam::{MANAGEMENT_ACCOUNT}:user/moto"),
+    };
+    let Some(key) = access_key(context.request) else { return fallback };
+    if let Some(identity) = lock(&context.state.identities).get(&key) {
+        return identity.clone();
+    }
+    let body = "Action=GetCallerIdentity&Version=2011-06-15".to_string();
+    let Some(response) = moto(context, "sts", &key, &[], None, body).await else { return fallback };
+    let text = String::from_utf8_lossy(&response.body);
+    let (Some(account), Some(arn)) = (xml_text(&text, "Account"), xml_text(&text, "Arn")) else { return fallback };
+    let identity = Identity { account, arn };
+    lock(&context.state.identities).insert(key, identity.clone());
+    identity
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts carry `State`, not `Status`.
+
+/// `Status` was retired on 2026-09-09; accounts carry `State` (PENDING_ACTIVATION, ACTIVE,
+/// SUSPENDED, PENDING_CLOSURE, CLOSED); so do delegated administrators.
+/// https://docs.aws.amazon.com/organizations/latest/APIReference/API_Account.html
+/// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_account_state.html
+/// moto 5.2.5 sends `Status` only: `State` is derived from it where absent, then `Status` goes.
+fn account_state(operation: &Operation, response: &mut Response) {
+    const OPERATIONS: &[&str] = &[
+        "ListAccounts",
+        "ListAccountsForParent",
+        "DescribeAccount",
+        "ListAccountsWithInvalidEffectivePolicy",
+        "ListDelegatedAdministrators",
+    ];
+    if operation.service != "organizations" || !OPERATIONS.contains(&operation.name.as_str()) || response.status != 200
+    {
+        return;
+    }
+    let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) else { return };
+    let mut fix = |account: &mut Value| {
+        let Some(account) = account.as_object_mut() else { return };
+        let status = account.remove("Status");
+        if !account.contains_key("State") {
+            let state = match status.as_ref().and_then(Value::as_str) {
+                Some("SUSPENDED") => "SUSPENDED",
+                Some("PENDING_CLOSURE") => "PENDING_CLOSURE",
+                _ => "ACTIVE",
+            };
+            account.insert("State".to_string(), Value::String(state.to_string()));
+        }
+    };
+    for list in ["Accounts", "DelegatedAdministrators"] {
+        if let Some(accounts) = body.get_mut(list).and_then(Value::as_array_mut) {
+            accounts.iter_mut().for_each(&mut fix);
+        }
+    }
+    if let Some(account) = body.get_mut("Account") {
+        fix(account);
+    }
+    response.body = body.to_string().into_bytes();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Account API needs trusted access.
+
+const ACCOUNT_API_WITH_ACCOUNT_ID: &[&str] = &[
+    "POST /getAlternateContact",
+    "POST /putAlternateContact",
+    "POST /deleteAlternateContact",
+    "POST /putAccountName",
+    "POST /getAccountInformation",
+    "POST /enableRegion",
+    "POST /disableRegion",
+    "POST /getRegionOptStatus",
+    "POST /listRegions",
+    "POST /getContactInformation",
+    "POST /putContactInformation",
+];
+
+/// The Account API called with `AccountId` needs trusted access for `account.amazonaws.com`
+/// ("the organization must have trusted access enabled for the Account Management service").
+/// https://docs.aws.amazon.com/accounts/latest/reference/API_PutAlternateContact.html
+/// https://docs.aws.amazon.com/accounts/latest/reference/using-orgs-trusted-access.html
+async fn account_api_trusted_access(context: &Context<'_>) -> Option<Response> {
+    let operation = context.operation;
+    if operation.service != "account" || !ACCOUNT_API_WITH_ACCOUNT_ID.contains(&operation.name.as_str()) {
+        return None;
+    }
+    json_body(context.request).get("AccountId").and_then(Value::as_str)?;
+    let access = organizations(context, "ListAWSServiceAccessForOrganization", serde_json::json!({})).await;
+    let enabled = access["EnabledServicePrincipals"]
+        .as_array()
+        .is_some_and(|list| list.iter().any(|entry| entry["ServicePrincipal"] == "account.amazonaws.com"));
+    (!enabled).then(|| {
+        error_response(
+            Protocol::RestJson,
+            403,
+            "AccessDeniedException",
+            "The request failed because the account management service is not enabled as a trusted service in the organization (trusted access for account.amazonaws.com).",
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// AssumeRole checks the role and its trust policy.
+
+/// AssumeRole fails with AccessDenied when the role does not exist or its trust policy does not
+/// allow the caller ("the trust policy of the role must allow the caller").
+/// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+/// Conditions: `sts:ExternalId` is compared with the request's; `aws:MultiFactorAuthPresent`
+/// is never satisfied (the proxy's callers carry no MFA); other conditions are not evaluated.
+async fn assume_role_trust(context: &Context<'_>, caller: &Identity) -> Option<Response> {
+    if context.operation.service != "sts" || context.operation.name != "AssumeRole" {
+        return None;
+    }
+    let role_arn = form_parameter(context.request, "RoleArn")?;
+    let external_id = form_parameter(context.request, "ExternalId");
+    let target_account = role_arn.split(':').nth(4)?.to_string();
+    let role_name = role_arn.rsplit('/').next()?.to_string();
+    let denied = || {
+        error_response(
+            Protocol::Query,
+            403,
+            "AccessDenied",
+            &format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}", caller.arn),
+        )
+    };
+    let body = format!("Action=GetRole&Version=2010-05-08&RoleName={role_name}");
+    let Some(response) = moto(context, "iam", "testing", &[("x-moto-account-id", &target_account)], None, body).await
+    else {
+        return Some(denied());
+    };
+    if response.status != 200 {
+        return Some(denied());
+    }
+    let text = String::from_utf8_lossy(&response.body);
+    let document = xml_text(&text, "AssumeRolePolicyDocument").map(|raw| percent_decode(&raw)).unwrap_or_default();
+    let trust: Value = serde_json::from_str(&document).unwrap_or(Value::Null);
+    (!trust_allows(&trust, caller, external_id.as_deref())).then(denied)
+}
+
+fn as_list(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => vec![],
+        other => vec![other],
+    }
+}
+
+/// Whether a trust policy lets `caller` call sts:AssumeRole.
+fn trust_allows(trust: &Value, caller: &Identity, external_id: Option<&str>) -> bool {
+    as_list(&trust["Statement"]).into_iter().any(|statement| {
+        let allows = statement["Effect"] == "Allow"
+            && as_list(&statement["Action"])
+                .into_iter()
+                .any(|action| matches!(action.as_str(), Some("sts:AssumeRole" | "sts:*" | "*")));
+        let principals = match &statement["Principal"] {
+            Value::String(star) if star == "*" => vec![star.as_str()],
+            principal => as_list(&principal["AWS"]).into_iter().filter_map(Value::as_str).collect(),
+        };
+        allows
+            && principals.iter().any(|principal| principal_matches(principal, caller))
+            && conditions_hold(statement, external_id)
+    })
+}
+
+fn principal_matches(principal: &str, caller: &Identity) -> bool {
+    let account = &caller.account;
+    if principal == "*" || principal == account || principal == format!("arn:aws:iam::{account}:root") {
+        return true;
+    }
+    if principal == caller.arn {
+        return true;
+    }
+    // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION is the role arn:aws:iam::ACCOUNT:role/(path/)ROLE.
+    let role = caller.arn.split(":assumed-role/").nth(1).and_then(|rest| rest.split('/').next());
+    role.is_some_and(|role| {
+        principal.starts_with(&format!("arn:aws:iam::{account}:role/")) && principal.rsplit('/').next() == Some(role)
+    })
+}
+
+fn conditions_hold(statement: &Value, external_id: Option<&str>) -> bool {
+    let Some(conditions) = statement["Condition"].as_object() else { return true };
+    conditions.iter().all(|(operator, keys)| {
+        keys.as_object().is_none_or(|keys| {
+            keys.iter().all(|(key, value)| match key.as_str() {
+                "sts:ExternalId" if operator.starts_with("String") => {
+                    as_list(value).into_iter().any(|wanted| wanted.as_str() == external_id)
+                }
+                "aws:MultiFactorAuthPresent" => {
+                    as_list(value).into_iter().all(|wanted| wanted.as_str() != Some("true"))
+                }
+                _ => true,
+            })
+        })
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// RCPFullAWSAccess stays attached.
+
+/// `RCPFullAWSAccess` is attached to the root, every OU and every account, and "you cannot detach
+/// this policy".
+/// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_evaluation.html
+fn rcp_full_access_detach(context: &Context<'_>) -> Option<Response> {
+    if context.operation.service != "organizations" || context.operation.name != "DetachPolicy" {
+        return None;
+    }
+    (json_body(context.request)["PolicyId"] == "p-RCPFullAWSAccess").then(|| {
+        error_response(
+            Protocol::Json,
+            400,
+            "ConstraintViolationException",
+            "You cannot detach the RCPFullAWSAccess policy: it is attached to every root, OU and account while resource control policies are enabled.",
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// ORGANIZATION analyzers.
+
+/// An analyzer of type ORGANIZATION can be created only by the management account or the
+/// delegated administrator for IAM Access Analyzer.
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-settings.html
+/// https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_CreateAnalyzer.html
+async fn organization_analyzer(context: &Context<'_>, caller: &Identity) -> Option<Response> {
+    if context.operation.service != "access-analyzer" || context.operation.name != "PUT /analyzer" {
+        return None;
+    }
+    let body = json_body(context.request);
+    if !matches!(body["type"].as_str(), Some("ORGANIZATION" | "ORGANIZATION_UNUSED_ACCESS")) {
+        return None;
+    }
+    if caller.account == MANAGEMENT_ACCOUNT {
+        return None;
+    }
+    let admins = organizations(
+        context,
+        "ListDelegatedAdministrators",
+        serde_json::json!({ "ServicePrincipal": "access-analyzer.amazonaws.com" }),
+    )
+    .await;
+    let delegated = admins["DelegatedAdministrators"]
+        .as_array()
+        .is_some_and(|admins| admins.iter().any(|admin| admin["Id"].as_str() == Some(caller.account.as_str())));
+    (!delegated).then(|| {
+        error_response(
+            Protocol::RestJson,
+            403,
+            "AccessDeniedException",
+            "You must be the management account or the delegated administrator for IAM Access Analyzer to create an organization analyzer.",
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Security Hub central configuration.
+
+/// Under central configuration `AutoEnable` "is set to false and can't be changed".
+/// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_UpdateOrganizationConfiguration.html
+fn security_hub_central_auto_enable(context: &Context<'_>, caller: &Identity) -> Option<Response> {
+    if context.operation.service != "securityhub" || context.operation.name != "POST /organization/configuration" {
+        return None;
+    }
+    let body = json_body(context.request);
+    let region = signing_region(context.request).unwrap_or_default();
+    let requested = body["OrganizationConfiguration"]["ConfigurationType"].as_str();
+    let central = match requested {
+        Some(kind) => kind == "CENTRAL",
+        None => lock(&context.state.central_configuration).contains(&(caller.account.clone(), region)),
+    };
+    (central && body["AutoEnable"] == true).then(|| {
+        error_response(
+            Protocol::RestJson,
+            400,
+            "InvalidInputException",
+            "AutoEnable must be false when the organization uses central configuration (ConfigurationType CENTRAL).",
+        )
+    })
+}
+
+async fn remember_central_configuration(context: &Context<'_>) {
+    if context.operation.service != "securityhub" || context.operation.name != "POST /organization/configuration" {
+        return;
+    }
+    let Some(kind) =
+        json_body(context.request)["OrganizationConfiguration"]["ConfigurationType"].as_str().map(str::to_string)
+    else {
+        return;
+    };
+    let caller = caller(context).await;
+    let key = (caller.account, signing_region(context.request).unwrap_or_default());
+    let mut central = lock(&context.state.central_configuration);
+    if kind == "CENTRAL" {
+        central.insert(key);
+    } else {
+        central.remove(&key);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opt-in Regions.
+
+/// Regions that are disabled in a new account until enabled.
+/// https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html
+pub const OPT_IN_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-west-1",
+    "eu-central-2",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+];
+
+/// Every commercial Region ListRegions reports (opt-in ones included).
+pub const COMMERCIAL_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+];
+
+fn region_status(context: &Context<'_>, account: &str, region: &str) -> &'static str {
+    if !OPT_IN_REGIONS.contains(&region) {
+        return "ENABLED_BY_DEFAULT";
+    }
+    let mut regions = lock(&context.state.regions);
+    let key = (account.to_string(), region.to_string());
+    match regions.get(&key).copied() {
+        None => "DISABLED",
+        Some(RegionStatus::Enabled) => "ENABLED",
+        Some(RegionStatus::Enabling(since)) if since.elapsed() >= context.config.region_enabling_time => {
+            regions.insert(key, RegionStatus::Enabled);
+            "ENABLED"
+        }
+        Some(RegionStatus::Enabling(_)) => "ENABLING",
+    }
+}
+
+/// A call to an opt-in Region the caller's account has not enabled fails: "you can't create or
+/// access resources in a Region that's disabled"; AWS refuses the credentials there.
+/// https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-regions.html
+fn disabled_region(context: &Context<'_>, caller: &Identity) -> Option<Response> {
+    let region = signing_region(context.request)?;
+    if context.operation.service == "account" || region_status(context, &caller.account, &region) == "ENABLED" {
+        return None;
+    }
+    if !OPT_IN_REGIONS.contains(&region.as_str()) {
+        return None;
+    }
+    let protocol = super::proxy::protocol_of(context.request, context.operation);
+    let (status, code) = match protocol {
+        Protocol::Query => (403, "InvalidClientTokenId"),
+        Protocol::Ec2 => (401, "AuthFailure"),
+        Protocol::S3 | Protocol::S3Control => (403, "InvalidAccessKeyId"),
+        Protocol::Json | Protocol::RestJson => (403, "UnrecognizedClientException"),
+    };
+    Some(error_response(protocol, status, code, "The security token included in the request is invalid."))
+}
+
+/// `account:EnableRegion` / `DisableRegion` / `GetRegionOptStatus` / `ListRegions`, which moto
+/// lacks, served from the layer's state (ENABLING, then ENABLED after `region_enabling_time`).
+/// https://docs.aws.amazon.com/accounts/latest/reference/API_EnableRegion.html
+/// https://docs.aws.amazon.com/accounts/latest/reference/API_GetRegionOptStatus.html
+/// https://docs.aws.amazon.com/accounts/latest/reference/API_ListRegions.html
+fn region_opt_in(context: &Context<'_>, caller: &Identity) -> Option<Response> {
+    if context.operation.service != "account" {
+        return None;
+    }
+    let body = json_body(context.request);
+    let account = body["AccountId"].as_str().unwrap_or(&caller.account).to_string();
+    let region = body["RegionName"].as_str().unwrap_or_default().to_string();
+    let answer = |value: Value| Response {
+        status: 200,
+        headers: vec![("content-type".to_string(), "application/json".to_string())],
+        body: value.to_string().into_bytes(),
+    };
+    let invalid = |message: &str| error_response(Protocol::RestJson, 400, "ValidationException", message);
+    match context.operation.name.as_str() {
+        "POST /enableRegion" | "POST /disableRegion" if !OPT_IN_REGIONS.contains(&region.as_str()) => {
+            Some(invalid("The specified Region is enabled by default and cannot be enabled or disabled."))
+        }
+        "POST /enableRegion" => {
+            let mut regions = lock(&context.state.regions);
+            regions.entry((account, region)).or_insert(RegionStatus::Enabling(Instant::now()));
+            Some(answer(serde_json::json!({})))
+        }
+        "POST /disableRegion" => {
+            lock(&context.state.regions).remove(&(account, region));
+            Some(answer(serde_json::json!({})))
+        }
+        "POST /getRegionOptStatus" => {
+            let status = region_status(context, &account, &region);
+            Some(answer(serde_json::json!({ "RegionName": region, "RegionOptStatus": status })))
+        }
+        "POST /listRegions" => {
+            let mut regions: Vec<Value> = COMMERCIAL_REGIONS
+                .iter()
+                .map(|name| serde_json::json!({ "RegionName": name, "RegionOptStatus": region_status(context, &account, name) }))
+                .collect();
+            if let Some(wanted) = body["RegionOptStatusContains"].as_array() {
+                regions.retain(|region| wanted.contains(&region["RegionOptStatus"]));
+            }
+            Some(answer(serde_json::json!({ "Regions": regions })))
+        }
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fresh accounts.
+
+fn remember_new_account(context: &Context<'_>, response: &Response) {
+    if context.operation.service != "organizations"
+        || !matches!(context.operation.name.as_str(), "CreateAccount" | "DescribeCreateAccountStatus")
+    {
+        return;
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&response.body) else { return };
+    if let Some(account) = body["CreateAccountStatus"]["AccountId"].as_str() {
+        lock(&context.state.fresh_accounts).entry(account.to_string()).or_insert_with(Instant::now);
+    }
+}
+
+/// A new account cannot use services for a while after CreateAccount succeeds ("it can take
+/// several minutes before the account is fully available"; services answer
+/// SubscriptionRequiredException, EC2 OptInRequired, until its sign-up completes).
+/// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_create.html
+fn fresh_account(context: &Context<'_>, caller: &Identity) -> Option<Response> {
+    if matches!(context.operation.service.as_str(), "sts" | "organizations") {
+        return None;
+    }
+    let created = lock(&context.state.fresh_accounts).get(&caller.account).copied()?;
+    if created.elapsed() >= context.config.fresh_account_window {
+        return None;
+    }
+    let protocol = super::proxy::protocol_of(context.request, context.operation);
+    let code = if protocol == Protocol::Ec2 { "OptInRequired" } else { "SubscriptionRequiredException" };
+    Some(error_response(
+        protocol,
+        403,
+        code,
+        "The AWS Access Key Id needs a subscription for the service (the account was created moments ago).",
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// New roles as principals.
+
+async fn remember_new_role(context: &Context<'_>, response: &Response) {
+    if context.operation.service != "iam" || context.operation.name != "CreateRole" {
+        return;
+    }
+    let text = String::from_utf8_lossy(&response.body);
+    if let Some(arn) = xml_text(&text, "Arn") {
+        lock(&context.state.new_roles).insert(arn, Instant::now());
+    }
+}
+
+/// A role created seconds ago is not yet a valid principal elsewhere: IAM answers
+/// MalformedPolicyDocument "Invalid principal in policy" until the new role has replicated.
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html
+fn new_role_principal(context: &Context<'_>) -> Option<Response> {
+    if context.operation.service != "iam"
+        || !matches!(context.operation.name.as_str(), "CreateRole" | "UpdateAssumeRolePolicy")
+    {
+        return None;
+    }
+    let document = form_parameter(context.request, "AssumeRolePolicyDocument")
+        .or_else(|| form_parameter(context.request, "PolicyDocument"))?;
+    let window = context.config.new_principal_window;
+    let roles = lock(&context.state.new_roles);
+    let young = roles.iter().find(|(arn, created)| created.elapsed() < window && document.contains(arn.as_str()))?;
+    Some(error_response(
+        Protocol::Query,
+        400,
+        "MalformedPolicyDocument",
+        &format!("Invalid principal in policy: \"AWS\":\"{}\"", young.0),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Non-IAM policy types.
+
+/// Only SCPs and RCPs use the IAM policy grammar; tag, backup, AI opt-out, chatbot, declarative
+/// and the other management policy types have their own syntax, and AWS rejects an IAM-shaped
+/// document for them with MalformedPolicyDocumentException.
+/// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_management_syntax.html
+/// https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreatePolicy.html
+async fn non_iam_policy_document(context: &Context<'_>) -> Option<Response> {
+    let operation = context.operation;
+    if operation.service != "organizations" || !matches!(operation.name.as_str(), "CreatePolicy" | "UpdatePolicy") {
+        return None;
+    }
+    let body = json_body(context.request);
+    let content: Value = serde_json::from_str(body["Content"].as_str()?).ok()?;
+    let policy_type = match body["Type"].as_str() {
+        Some(kind) => kind.to_string(),
+        None => {
+            let described =
+                organizations(context, "DescribePolicy", serde_json::json!({ "PolicyId": body["PolicyId"] })).await;
+            described["Policy"]["PolicySummary"]["Type"].as_str()?.to_string()
+        }
+    };
+    if matches!(policy_type.as_str(), "SERVICE_CONTROL_POLICY" | "RESOURCE_CONTROL_POLICY") {
+        return None;
+    }
+    let iam_shaped = content.get("Statement").is_some() || content.get("Version").is_some();
+    iam_shaped.then(|| {
+        error_response(
+            Protocol::Json,
+            400,
+            "MalformedPolicyDocumentException",
+            "The provided policy document does not meet the requirements of the specified policy type.",
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Paging the delegated-administrator lists.
+
+/// ListDelegatedAdministrators and ListDelegatedServicesForAccount are paginated (`NextToken`);
+/// moto answers whole. With `delegated_page_size` the layer cuts moto's answer into pages.
+/// https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListDelegatedServicesForAccount.html
+/// https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListDelegatedAdministrators.html
+fn page_delegated_administrators(context: &Context<'_>, response: &mut Response) {
+    let Some(size) = context.config.delegated_page_size else { return };
+    let key = match (context.operation.service.as_str(), context.operation.name.as_str()) {
+        ("organizations", "ListDelegatedAdministrators") => "DelegatedAdministrators",
+        ("organizations", "ListDelegatedServicesForAccount") => "DelegatedServices",
+        _ => return,
+    };
+    if response.status != 200 {
+        return;
+    }
+    let request = json_body(context.request);
+    let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) else { return };
+    let Some(items) = body[key].as_array().cloned() else { return };
+    let size = size.max(1);
+    let offset = request["NextToken"]
+        .as_str()
+        .and_then(|token| token.strip_prefix("strict-offset-"))
+        .and_then(|offset| offset.parse::<usize>().ok())
+        .unwrap_or(0);
+    body[key] = Value::Array(items.iter().skip(offset).take(size).cloned().collect());
+    if let Some(object) = body.as_object_mut() {
+        if offset + size < items.len() {
+            object.insert("NextToken".to_string(), Value::String(format!("strict-offset-{}", offset + size)));
+        } else {
+            object.remove("NextToken");
+        }
+    }
+    response.body = body.to_string().into_bytes();
+}
