@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
 
-use super::{runtime, GlobalOptions, EXIT_ERROR, EXIT_OK};
+use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_ERROR, EXIT_OK};
 use crate::apply::lock::{LockInfo, StateStore};
-use crate::apply::{ApplyReport, Reporter};
+use crate::apply::{ApplyReport, Outcome, Reporter};
 use crate::operations::{apply_plan, caller_identity, connect, make_plan, now_rfc3339};
 use crate::plan::render::{render_text, TextOptions};
 use crate::plan::saved::{changed_objects, live_digests, SavedPlan};
@@ -44,7 +44,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
     // A first, read-only plan: errors and "no changes" end here without taking the lock.
     let preview = runtime.block_on(make_plan(&valid, &clients, options, global.parallelism))?;
     if saved.is_none() && preview.plan.is_empty() {
-        print!("{}", render_text(&preview.plan, TextOptions { color: global.color() }));
+        write_stdout(&render_text(&preview.plan, TextOptions { color: global.color() }))?;
         return Ok(EXIT_OK);
     }
 
@@ -64,7 +64,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
             pid: std::process::id(),
         };
         store.acquire(&lock, Duration::from_secs(args.lock_timeout)).await?;
-        eprintln!("lock {} taken in s3://{}", lock.id, store.bucket);
+        write_stderr(&format!("lock {} taken in s3://{}", lock.id, store.bucket));
         // Everything from here runs under the lock, which is released whatever happens.
         let result = apply_locked(global, args, &valid, &clients, options, saved.as_ref(), &store, &lock).await;
         let released = store.release(&lock.id).await;
@@ -76,9 +76,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
 }
 
 fn read_saved_plan(path: &std::path::Path, valid: &crate::spec::ValidSpec) -> anyhow::Result<SavedPlan> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading saved plan `{}`", path.display()))?;
-    let saved: SavedPlan =
-        serde_json::from_str(&text).with_context(|| format!("`{}` is not a landing-zone plan", path.display()))?;
+    let saved = super::show::read_saved_plan(path)?;
     if saved.spec_digest != valid.content_digest() {
         bail!("the spec changed since `{}` was made; run `landing-zone plan --out` again", path.display());
     }
@@ -113,12 +111,12 @@ async fn apply_locked(
             (saved.plan.clone(), saved.known_ids())
         }
     };
-    print!("{}", render_text(&plan, TextOptions { color: global.color() }));
+    write_stdout(&render_text(&plan, TextOptions { color: global.color() }))?;
     if plan.is_empty() {
         return Ok(EXIT_OK);
     }
     if !args.auto_approve && saved.is_none() && !confirm()? {
-        eprintln!("apply cancelled; nothing was changed");
+        write_stderr("apply cancelled; nothing was changed");
         return Ok(EXIT_ERROR);
     }
     let reporter: Arc<dyn Reporter> = Arc::new(ProgressReporter::new(plan.actions.len()));
@@ -130,40 +128,35 @@ async fn apply_locked(
     let elapsed = started.elapsed();
     let record = history_record(&plan, applied.as_ref(), lock, elapsed);
     if let Err(error) = store.record(&format!("{}-{}", lock.since, lock.id), &record).await {
-        eprintln!("warning: {error:#}");
+        write_stderr(&format!("warning: {error:#}"));
     }
     let Some(report) = applied else {
-        eprintln!("interrupted: the lock is released; run `landing-zone apply` again to finish");
+        write_stderr("interrupted: the lock is released; run `landing-zone apply` again to finish");
         return Ok(130);
     };
-    println!(
-        "\nApply {}: {} done, {} failed, {} skipped in {:.1} s.",
-        if report.succeeded() { "complete" } else { "stopped" },
-        report.done.len(),
-        report.failed.len(),
-        report.skipped.len(),
-        elapsed.as_secs_f64()
-    );
-    for (index, message) in &report.failed {
-        let address = plan.actions.get(*index).map_or_else(|| "internal".to_string(), |a| a.action.address());
-        eprintln!("error: {address}: {message}");
+    // The summary is printed even when stdout is gone: the lock must still be released (by the
+    // caller) before the broken pipe ends the process quietly.
+    let printed = write_stdout(&format!("\n{}\n", report.summary_line(elapsed.as_secs_f64())));
+    let address = |index: usize| plan.actions.get(index).map_or_else(|| "internal".to_string(), |a| a.action.address());
+    for (index, reason) in &report.skipped {
+        write_stderr(&format!("warning: skipped {}: {reason}", address(*index)));
     }
-    if !report.skipped.is_empty() {
-        eprintln!("hint: run `landing-zone apply` again: every action is idempotent and the next plan picks up where this stopped");
+    for (index, message) in &report.failed {
+        write_stderr(&format!("error: {}: {message}", address(*index)));
+    }
+    printed?;
+    if !report.not_started.is_empty() {
+        write_stderr("hint: run `landing-zone apply` again: every action is idempotent and the next plan picks up where this stopped");
     }
     Ok(if report.succeeded() { EXIT_OK } else { EXIT_ERROR })
 }
 
-/// What the change history keeps of one apply: who, when, and each action's result.
+/// What the change history keeps of one apply: who, when, and each action's result
+/// (`{"result": "done" | "skipped" | "failed" | "not_started" | "interrupted", "reason" | "error"}`).
 fn history_record(plan: &Plan, report: Option<&ApplyReport>, lock: &LockInfo, elapsed: Duration) -> serde_json::Value {
     let status = |index: usize| match report {
-        None => "interrupted".to_string(),
-        Some(report) if report.done.contains(&index) => "done".to_string(),
-        Some(report) => report
-            .failed
-            .iter()
-            .find(|(failed, _)| *failed == index)
-            .map_or_else(|| "skipped".to_string(), |(_, message)| format!("failed: {message}")),
+        None => serde_json::json!({ "result": "interrupted" }),
+        Some(report) => serde_json::to_value(report.outcome(index)).unwrap_or_default(),
     };
     serde_json::json!({
         "who": lock.holder,
@@ -171,11 +164,22 @@ fn history_record(plan: &Plan, report: Option<&ApplyReport>, lock: &LockInfo, el
         "seconds": elapsed.as_secs_f64(),
         "tool_version": env!("CARGO_PKG_VERSION"),
         "summary": plan.summary(),
-        "actions": plan.actions.iter().map(|planned| serde_json::json!({
-            "address": planned.action.address(),
-            "kind": planned.action.change_kind(),
-            "result": status(planned.index),
-        })).collect::<Vec<_>>(),
+        "outcome": report.map(|report| serde_json::json!({
+            "done": report.done.len(),
+            "skipped": report.skipped.len(),
+            "failed": report.failed.len(),
+            "not_started": report.not_started.len(),
+        })),
+        "actions": plan.actions.iter().map(|planned| {
+            let mut entry = serde_json::json!({
+                "address": planned.action.address(),
+                "kind": planned.action.change_kind(),
+            });
+            if let (Some(entry), serde_json::Value::Object(result)) = (entry.as_object_mut(), status(planned.index)) {
+                entry.extend(result);
+            }
+            entry
+        }).collect::<Vec<_>>(),
     })
 }
 
@@ -211,21 +215,18 @@ impl ProgressReporter {
 impl Reporter for ProgressReporter {
     fn started(&self, action: &PlannedAction) {
         if let Some(bar) = &self.bar {
-            bar.set_message(action.action.address());
+            bar.set_message(crate::plan::escape::inline(&action.action.address()).into_owned());
         }
     }
 
-    fn finished(&self, action: &PlannedAction, outcome: &Result<(), String>) {
-        let line = match outcome {
-            Ok(()) => format!("done    {}", action.action.address()),
-            Err(message) => format!("FAILED  {}: {message}", action.action.address()),
-        };
+    fn finished(&self, action: &PlannedAction, outcome: &Outcome) {
+        let line = crate::plan::escape::inline(&outcome.progress_line(&action.action.address())).into_owned();
         match &self.bar {
             Some(bar) => {
                 bar.println(line);
                 bar.inc(1);
             }
-            None => eprintln!("{line}"),
+            None => write_stderr(&line),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use clap::{Args, ValueEnum};
 
-use super::EXIT_OK;
+use super::{write_stdout, EXIT_OK};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Command {
@@ -111,6 +111,6 @@ pub fn policy(command: Command) -> serde_json::Value {
 }
 
 pub fn run(args: &PermissionsArgs) -> anyhow::Result<u8> {
-    println!("{}", serde_json::to_string_pretty(&policy(args.command))?);
+    write_stdout(&(serde_json::to_string_pretty(&policy(args.command))? + "\n"))?;
     Ok(EXIT_OK)
 }

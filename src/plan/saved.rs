@@ -12,8 +12,8 @@ use super::action::Plan;
 use crate::plan::control::KnownIds;
 use crate::plan::state::LiveOrganization;
 
-/// Version of the saved-plan file format.
-pub const SAVED_PLAN_VERSION: u32 = 1;
+/// Version of the saved-plan file format (2: `plan_digest`).
+pub const SAVED_PLAN_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedPlan {
@@ -27,10 +27,62 @@ pub struct SavedPlan {
     pub live_digests: BTreeMap<String, String>,
     pub known_accounts: BTreeMap<String, String>,
     pub known_organization: Option<String>,
+    /// SHA-256 of the plan as saved: `show` and `apply` refuse a file whose plan was edited. A
+    /// checksum, not a signature (anyone who can edit the file can recompute it): it catches a
+    /// hand edit or a damaged file, not an attacker with write access to where plans are kept.
+    pub plan_digest: String,
     pub plan: Plan,
 }
 
+/// Why a saved plan cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    #[error("not a landing-zone plan: {0}")]
+    NotAPlan(#[source] serde_json::Error),
+    #[error("saved-plan format {found} is not the format {SAVED_PLAN_VERSION} this landing-zone reads")]
+    UnsupportedVersion { found: u64 },
+    #[error("the plan in the file was changed after it was saved (its digest does not match `plan_digest`)")]
+    Tampered,
+    #[error("the plan is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+/// The digest `plan_digest` holds.
+pub fn plan_digest(plan: &Plan) -> String {
+    digest(plan)
+}
+
 impl SavedPlan {
+    /// Reads a saved plan from its JSON text and checks it: the format version, the digest of the
+    /// plan, and that every index and dependency points inside the plan.
+    pub fn from_json(text: &str) -> Result<SavedPlan, SavedPlanError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(SavedPlanError::NotAPlan)?;
+        // The version first, so an older or newer file says so instead of naming a missing field.
+        match value.get("format_version").and_then(serde_json::Value::as_u64) {
+            Some(version) if version == u64::from(SAVED_PLAN_VERSION) => {}
+            Some(found) => return Err(SavedPlanError::UnsupportedVersion { found }),
+            None => {
+                return Err(SavedPlanError::NotAPlan(serde::de::Error::missing_field("format_version")));
+            }
+        }
+        let saved: SavedPlan = serde_json::from_value(value).map_err(SavedPlanError::NotAPlan)?;
+        if plan_digest(&saved.plan) != saved.plan_digest {
+            return Err(SavedPlanError::Tampered);
+        }
+        let count = saved.plan.actions.len();
+        for (position, planned) in saved.plan.actions.iter().enumerate() {
+            if planned.index != position {
+                return Err(SavedPlanError::Inconsistent(format!("action {position} is numbered {}", planned.index)));
+            }
+            if let Some(dependency) = planned.depends_on.iter().find(|dependency| **dependency >= count) {
+                return Err(SavedPlanError::Inconsistent(format!(
+                    "action {position} depends on action {dependency}, which does not exist"
+                )));
+            }
+        }
+        Ok(saved)
+    }
+
     pub fn known_ids(&self) -> KnownIds {
         KnownIds { accounts: self.known_accounts.clone(), organization: self.known_organization.clone() }
     }
@@ -104,6 +156,49 @@ pub fn rfc3339(unix_seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn saved(plan: Plan) -> SavedPlan {
+        SavedPlan {
+            format_version: SAVED_PLAN_VERSION,
+            tool_version: "0".to_string(),
+            created_at: rfc3339(0),
+            spec_digest: String::new(),
+            live_digests: BTreeMap::new(),
+            known_accounts: BTreeMap::new(),
+            known_organization: None,
+            plan_digest: plan_digest(&plan),
+            plan,
+        }
+    }
+
+    fn one_action() -> Plan {
+        Plan {
+            format_version: 1,
+            actions: vec![crate::plan::PlannedAction {
+                index: 0,
+                action: crate::plan::Action::EnableServiceAccess { service: "guardduty.amazonaws.com".to_string() },
+                depends_on: vec![],
+                reaches_accounts: 0,
+            }],
+            warnings: vec![],
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn a_saved_plan_reads_back_and_an_edited_one_is_refused() {
+        let text = serde_json::to_string_pretty(&saved(one_action())).unwrap();
+        assert_eq!(SavedPlan::from_json(&text).unwrap(), saved(one_action()));
+        let edited = text.replace("guardduty.amazonaws.com", "evil.amazonaws.com");
+        assert!(matches!(SavedPlan::from_json(&edited), Err(SavedPlanError::Tampered)));
+        assert!(matches!(SavedPlan::from_json("{\"plan\": 1"), Err(SavedPlanError::NotAPlan(_))));
+        let older = text.replacen("\"format_version\": 2", "\"format_version\": 1", 1);
+        assert!(matches!(SavedPlan::from_json(&older), Err(SavedPlanError::UnsupportedVersion { found: 1 })));
+        let mut broken = one_action();
+        broken.actions[0].depends_on.push(7);
+        let text = serde_json::to_string(&saved(broken)).unwrap();
+        assert!(matches!(SavedPlan::from_json(&text), Err(SavedPlanError::Inconsistent(_))));
+    }
 
     #[test]
     fn formats_timestamps() {
