@@ -33,8 +33,12 @@ pub struct Skipped {
 pub enum Outcome {
     Done,
     /// The step ran but did not do its work.
-    Skipped { reason: String },
-    Failed { error: String },
+    Skipped {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
     /// Never run: the apply stopped at a failure (or was interrupted) first.
     NotStarted,
 }
@@ -105,8 +109,11 @@ impl ApplyReport {
     /// `Apply complete: 170 done, 2 skipped, 0 failed in 3.1 s.` (and `, 5 not started` when the
     /// apply stopped early).
     pub fn summary_line(&self, seconds: f64) -> String {
-        let not_started =
-            if self.not_started.is_empty() { String::new() } else { format!(", {} not started", self.not_started.len()) };
+        let not_started = if self.not_started.is_empty() {
+            String::new()
+        } else {
+            format!(", {} not started", self.not_started.len())
+        };
         format!(
             "Apply {}: {} done, {} skipped, {} failed{not_started} in {seconds:.1} s.",
             if self.succeeded() { "complete" } else { "stopped" },

@@ -181,7 +181,7 @@ pub fn render_error(error: &anyhow::Error, global: &GlobalOptions) -> String {
         text.push_str(&format!("\n  caused by: {cause}"));
     }
     if let Some(endpoint) = &global.endpoint_url {
-        if error.chain().any(|cause| crate::aws::retry::is_connection_refused(cause)) {
+        if error.chain().any(crate::aws::retry::is_connection_refused) {
             text.push_str(&format!(
                 "\nhint: nothing answers at `{endpoint}` (from --endpoint-url or AWS_ENDPOINT_URL); start the emulator or unset it"
             ));

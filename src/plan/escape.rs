@@ -210,9 +210,8 @@ mod tests {
     #[test]
     fn every_bidi_and_zero_width_character_is_visible() {
         let hidden = [
-            '\u{200b}', '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}',
-            '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{feff}', '\u{0}', '\u{7f}',
-            '\u{85}',
+            '\u{200b}', '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}',
+            '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{feff}', '\u{0}', '\u{7f}', '\u{85}',
         ];
         for c in hidden {
             let shown = inline(&c.to_string()).into_owned();

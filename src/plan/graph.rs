@@ -92,7 +92,12 @@ pub fn mermaid(tree: &Tree) -> String {
     let mut out = String::from("flowchart TD\n");
     let _ = writeln!(out, "  n0[\"Root\"]");
     for path in &tree.units {
-        let _ = writeln!(out, "  {}[\"{}\"]", ids[&format!("unit:{path}")], super::escape::mermaid_label(Tree::name_of(path)));
+        let _ = writeln!(
+            out,
+            "  {}[\"{}\"]",
+            ids[&format!("unit:{path}")],
+            super::escape::mermaid_label(Tree::name_of(path))
+        );
     }
     for name in tree.accounts.keys() {
         let _ = writeln!(out, "  {}([\"{}\"])", ids[&format!("account:{name}")], super::escape::mermaid_label(name));
@@ -120,11 +125,23 @@ pub fn dot(tree: &Tree) -> String {
     let mut out = String::from("digraph organization {\n  rankdir=TB;\n  n0 [label=\"Root\", shape=box];\n");
     for path in &tree.units {
         let key = format!("unit:{path}");
-        let _ = writeln!(out, "  {} [label=\"{}\", shape=box{}];", ids[&key], super::escape::dot_label(Tree::name_of(path)), style(&key));
+        let _ = writeln!(
+            out,
+            "  {} [label=\"{}\", shape=box{}];",
+            ids[&key],
+            super::escape::dot_label(Tree::name_of(path)),
+            style(&key)
+        );
     }
     for name in tree.accounts.keys() {
         let key = format!("account:{name}");
-        let _ = writeln!(out, "  {} [label=\"{}\", shape=ellipse{}];", ids[&key], super::escape::dot_label(name), style(&key));
+        let _ = writeln!(
+            out,
+            "  {} [label=\"{}\", shape=ellipse{}];",
+            ids[&key],
+            super::escape::dot_label(name),
+            style(&key)
+        );
     }
     for path in &tree.units {
         let parent = ids.get(&format!("unit:{}", Tree::parent_of(path))).cloned().unwrap_or_else(|| "n0".to_string());

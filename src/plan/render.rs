@@ -93,7 +93,8 @@ pub fn details(action: &Action) -> Vec<Detail> {
             if !description.is_empty() {
                 details.push(Detail::field("description", format!("{description:?}")));
             }
-            details.push(Detail::field("size", format!("{} characters minified", document.to_string().chars().count())));
+            details
+                .push(Detail::field("size", format!("{} characters minified", document.to_string().chars().count())));
             let visible: std::collections::BTreeMap<_, _> =
                 tags.iter().filter(|(key, _)| key.as_str() != crate::spec::OWNERSHIP_TAG).collect();
             if !visible.is_empty() {
@@ -117,7 +118,8 @@ pub fn details(action: &Action) -> Vec<Detail> {
             details.push(Detail::field("type", policy_type.to_string()));
         }
         Action::UpdateTags { tags, .. } => {
-            details.push(Detail::field("tags", format!("{} → {}", format_tags(&tags.before), format_tags(&tags.after))));
+            details
+                .push(Detail::field("tags", format!("{} → {}", format_tags(&tags.before), format_tags(&tags.after))));
         }
         Action::ConfigureControl { before, after, .. } => attribute_details(&mut details, before.as_ref(), after),
     }

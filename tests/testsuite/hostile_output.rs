@@ -130,8 +130,7 @@ async fn a_closed_stdout_ends_every_command_quietly() {
         &["audit", "--format", "json"],
     ];
     for args in commands {
-        let output =
-            moto.command(args, dir, &moto.endpoint).stdout(closed_pipe()).output().expect("run landing-zone");
+        let output = moto.command(args, dir, &moto.endpoint).stdout(closed_pipe()).output().expect("run landing-zone");
         let err = stderr(&output);
         assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
         assert_eq!(output.status.code(), Some(141), "{args:?} exits as SIGPIPE's 128 + 13: {err}");
@@ -230,7 +229,9 @@ async fn import_refuses_to_overwrite_files_without_force() {
     // `--force` overwrites.
     let forced = import(&["--force"]);
     assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
-    assert!(std::fs::read_to_string(adopted.join("policies/deny-leave.json")).expect("read").contains("LeaveOrganization"));
+    assert!(std::fs::read_to_string(adopted.join("policies/deny-leave.json"))
+        .expect("read")
+        .contains("LeaveOrganization"));
     assert!(std::fs::read_to_string(adopted.join("landing-zone.yaml")).expect("read").contains("deny-leave"));
 }
 
