@@ -341,8 +341,8 @@ pub(crate) mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::baseline::ControlKey;
     use crate::plan::action::{AccountRef, Change, Note, PolicyRef, TargetRef};
+    use crate::plan::control::ControlKey;
     use crate::spec::PolicyType;
 
     /// An ESC sequence that moves up one line and erases it, as a tag value would carry it.
