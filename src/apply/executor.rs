@@ -1,12 +1,15 @@
 //! The scheduler: runs a plan's action graph with bounded concurrency, in dependency order.
 //!
-//! On the first hard failure it stops scheduling, lets in-flight actions finish, and reports what
-//! was done, what failed and what was skipped. Every action is idempotent, so a re-run (a fresh
-//! plan) converges. Progress goes through the `Reporter` trait.
+//! On the first hard failure it stops scheduling, lets in-flight actions finish, and reports each
+//! action's `Outcome`: done, skipped (the step did not do its work and says why), failed, or not
+//! started (the apply stopped first). These never blur: a skipped action is not counted as done.
+//! Every action is idempotent, so a re-run (a fresh plan) converges. Progress goes through the
+//! `Reporter` trait.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
+use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
@@ -16,10 +19,47 @@ use crate::plan::action::Action;
 use crate::plan::control::KnownIds;
 use crate::plan::{Plan, PlannedAction};
 
+/// A step that did not do its work and says why (the endpoint lacks the AWS operation): steps
+/// return it as their error, and it is reported as skipped, neither done nor failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("skipped: {reason}")]
+pub struct Skipped {
+    pub reason: String,
+}
+
+/// How one action ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Outcome {
+    Done,
+    /// The step ran but did not do its work.
+    Skipped {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
+    /// Never run: the apply stopped at a failure (or was interrupted) first.
+    NotStarted,
+}
+
+impl Outcome {
+    /// The progress line of a finished action: `done    <address>`, `skipped <address>: <reason>`,
+    /// `FAILED  <address>: <error>`. Unescaped (the reporter escapes what it prints).
+    pub fn progress_line(&self, address: &str) -> String {
+        match self {
+            Outcome::Done => format!("done    {address}"),
+            Outcome::Skipped { reason } => format!("skipped {address}: {reason}"),
+            Outcome::Failed { error } => format!("FAILED  {address}: {error}"),
+            Outcome::NotStarted => format!("not started {address}"),
+        }
+    }
+}
+
 /// Receives progress; the CLI shows it, tests record it.
 pub trait Reporter: Send + Sync {
     fn started(&self, action: &PlannedAction);
-    fn finished(&self, action: &PlannedAction, outcome: &Result<(), String>);
+    fn finished(&self, action: &PlannedAction, outcome: &Outcome);
 }
 
 /// A reporter that shows nothing.
@@ -27,7 +67,7 @@ pub struct SilentReporter;
 
 impl Reporter for SilentReporter {
     fn started(&self, _: &PlannedAction) {}
-    fn finished(&self, _: &PlannedAction, _: &Result<(), String>) {}
+    fn finished(&self, _: &PlannedAction, _: &Outcome) {}
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -35,17 +75,52 @@ pub struct ApplyOptions {
     pub parallelism: usize,
 }
 
-/// What an apply did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What an apply did, by action index; each index is in exactly one list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ApplyReport {
     pub done: Vec<usize>,
+    /// Actions whose step ran but did not do its work, with the reason.
+    pub skipped: Vec<(usize, String)>,
     pub failed: Vec<(usize, String)>,
-    pub skipped: Vec<usize>,
+    /// Actions never run because the apply stopped first.
+    pub not_started: Vec<usize>,
 }
 
 impl ApplyReport {
+    /// Nothing failed and nothing was left unstarted (skipped actions are reported, not fatal:
+    /// the next plan shows them again).
     pub fn succeeded(&self) -> bool {
-        self.failed.is_empty() && self.skipped.is_empty()
+        self.failed.is_empty() && self.not_started.is_empty()
+    }
+
+    /// How action `index` ended.
+    pub fn outcome(&self, index: usize) -> Outcome {
+        if self.done.contains(&index) {
+            Outcome::Done
+        } else if let Some((_, reason)) = self.skipped.iter().find(|(skipped, _)| *skipped == index) {
+            Outcome::Skipped { reason: reason.clone() }
+        } else if let Some((_, error)) = self.failed.iter().find(|(failed, _)| *failed == index) {
+            Outcome::Failed { error: error.clone() }
+        } else {
+            Outcome::NotStarted
+        }
+    }
+
+    /// `Apply complete: 170 done, 2 skipped, 0 failed in 3.1 s.` (and `, 5 not started` when the
+    /// apply stopped early).
+    pub fn summary_line(&self, seconds: f64) -> String {
+        let not_started = if self.not_started.is_empty() {
+            String::new()
+        } else {
+            format!(", {} not started", self.not_started.len())
+        };
+        format!(
+            "Apply {}: {} done, {} skipped, {} failed{not_started} in {seconds:.1} s.",
+            if self.succeeded() { "complete" } else { "stopped" },
+            self.done.len(),
+            self.skipped.len(),
+            self.failed.len(),
+        )
     }
 }
 
@@ -109,8 +184,13 @@ pub async fn execute(
             let reporter = Arc::clone(&reporter);
             running.spawn(async move {
                 reporter.started(&planned);
-                let outcome =
-                    run_step(&planned.action, &clients, &resolution).await.map_err(|error| format!("{error:#}"));
+                let outcome = match run_step(&planned.action, &clients, &resolution).await {
+                    Ok(()) => Outcome::Done,
+                    Err(error) => match error.downcast_ref::<Skipped>() {
+                        Some(skipped) => Outcome::Skipped { reason: skipped.reason.clone() },
+                        None => Outcome::Failed { error: format!("{error:#}") },
+                    },
+                };
                 reporter.finished(&planned, &outcome);
                 (planned.index, outcome)
             });
@@ -132,28 +212,73 @@ pub async fn execute(
                 continue;
             }
         };
-        match outcome {
-            Ok(()) => {
+        let released = match outcome {
+            Outcome::Done => {
                 report.done.push(index);
-                for dependent in dependents.get(&index).cloned().unwrap_or_default() {
-                    if let Some(deps) = waiting_on.get_mut(&dependent) {
-                        deps.remove(&index);
-                        if deps.is_empty() {
-                            waiting_on.remove(&dependent);
-                            ready.push_back(dependent);
-                        }
+                true
+            }
+            // What waits on a skipped action still runs: it fails on its own if it needed it.
+            Outcome::Skipped { reason } => {
+                report.skipped.push((index, reason));
+                true
+            }
+            Outcome::Failed { error } => {
+                stopping = true;
+                report.failed.push((index, error));
+                false
+            }
+            Outcome::NotStarted => false,
+        };
+        if released {
+            for dependent in dependents.get(&index).cloned().unwrap_or_default() {
+                if let Some(deps) = waiting_on.get_mut(&dependent) {
+                    deps.remove(&index);
+                    if deps.is_empty() {
+                        waiting_on.remove(&dependent);
+                        ready.push_back(dependent);
                     }
                 }
             }
-            Err(message) => {
-                stopping = true;
-                report.failed.push((index, message));
-            }
         }
     }
-    report.skipped.extend(ready);
-    report.skipped.extend(waiting_on.keys().copied());
-    report.skipped.sort_unstable();
+    report.not_started.extend(ready);
+    report.not_started.extend(waiting_on.keys().copied());
+    report.not_started.sort_unstable();
     report.done.sort_unstable();
+    report.skipped.sort_unstable();
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn done_skipped_failed_and_not_started_stay_distinct() {
+        let report = ApplyReport {
+            done: vec![0, 1],
+            skipped: vec![(2, "the endpoint lacks `CreateAnalyzer`".to_string())],
+            failed: vec![],
+            not_started: vec![],
+        };
+        assert_eq!(report.outcome(0), Outcome::Done);
+        assert_eq!(report.outcome(2), Outcome::Skipped { reason: "the endpoint lacks `CreateAnalyzer`".to_string() });
+        assert!(report.succeeded());
+        assert_eq!(report.summary_line(1.3), "Apply complete: 2 done, 1 skipped, 0 failed in 1.3 s.");
+        assert_eq!(
+            report.outcome(2).progress_line("access_analyzer/analyzer security us-east-1"),
+            "skipped access_analyzer/analyzer security us-east-1: the endpoint lacks `CreateAnalyzer`"
+        );
+        let stopped = ApplyReport {
+            done: vec![0],
+            skipped: vec![],
+            failed: vec![(1, "AccessDenied".to_string())],
+            not_started: vec![2, 3],
+        };
+        assert_eq!(stopped.outcome(3), Outcome::NotStarted);
+        assert!(!stopped.succeeded());
+        assert_eq!(stopped.summary_line(2.0), "Apply stopped: 1 done, 0 skipped, 1 failed, 2 not started in 2.0 s.");
+        let json = serde_json::to_value(Outcome::Skipped { reason: "x".to_string() }).unwrap();
+        assert_eq!(json, serde_json::json!({"result": "skipped", "reason": "x"}));
+    }
 }

@@ -4,4 +4,4 @@ pub mod executor;
 pub mod lock;
 pub mod steps;
 
-pub use executor::{execute, ApplyOptions, ApplyReport, Reporter, SilentReporter};
+pub use executor::{execute, ApplyOptions, ApplyReport, Outcome, Reporter, SilentReporter, Skipped};

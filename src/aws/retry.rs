@@ -87,6 +87,33 @@ pub fn facts_of<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> E
     ErrorFacts { code: error.code(), http_status, transport }
 }
 
+/// Attempts at a call whose connection is refused: nothing listens at the endpoint (a mistyped
+/// `--endpoint-url`, an emulator not started). AWS's endpoints do not refuse connections, so a
+/// short bounded retry covers a restart and the user hears of the mistake in about a second
+/// instead of after the full backoff.
+pub const REFUSED_ATTEMPTS: u32 = 3;
+
+/// Whether an error, or any error it was caused by, is a refused TCP connection.
+pub fn is_connection_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(cause) = current {
+        if cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+            || cause.to_string().contains("Connection refused")
+        {
+            return true;
+        }
+        current = cause.source();
+    }
+    false
+}
+
+fn refused<E>(error: &SdkError<E, HttpResponse>) -> bool {
+    match error {
+        SdkError::DispatchFailure(failure) => failure.as_connector_error().is_some_and(|e| is_connection_refused(e)),
+        _ => false,
+    }
+}
+
 /// Calls made per operation (attempts included), for `LANDING_ZONE_CALL_STATS` and benchmarks.
 static CALLS: std::sync::Mutex<std::collections::BTreeMap<String, u64>> =
     std::sync::Mutex::new(std::collections::BTreeMap::new());
@@ -129,13 +156,27 @@ where
         match call_once(what, operation()).await {
             Ok(value) => return Ok(value),
             Err(error) => {
-                let class = classify(facts_of(&error));
+                let facts = facts_of(&error);
+                let class = classify(facts);
+                let refused = refused(&error);
                 attempt += 1;
-                if class == RetryClass::Fatal || attempt >= policy.max_attempts {
+                let limit = if refused { REFUSED_ATTEMPTS.min(policy.max_attempts) } else { policy.max_attempts };
+                if class == RetryClass::Fatal || attempt >= limit {
                     return Err(error);
                 }
                 let delay = policy.delay(attempt, fastrand::f64());
-                tracing::debug!(operation = what, ?class, attempt, delay_ms = delay.as_millis() as u64, "retrying");
+                if facts.transport {
+                    // A network failure is news to the user (throttles are expected and paced):
+                    // one line per retry at the default verbosity, instead of a silent wait.
+                    let reason = if refused { "connection refused" } else { "no response" };
+                    tracing::warn!(
+                        "{what}: {reason}; retrying in {:.1} s (attempt {} of {limit})",
+                        delay.as_secs_f64(),
+                        attempt + 1
+                    );
+                } else {
+                    tracing::debug!(operation = what, ?class, attempt, delay_ms = delay.as_millis() as u64, "retrying");
+                }
                 tokio::time::sleep(delay).await;
             }
         }

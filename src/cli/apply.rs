@@ -2,16 +2,16 @@
 //! in a pull request), then `ops::apply` applies exactly that under the organization lock; this
 //! file renders progress and the outcome.
 
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
 
-use super::{runtime, GlobalOptions, EXIT_ERROR, EXIT_OK};
-use crate::apply::{ApplyReport, Reporter};
+use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_ERROR, EXIT_OK};
+use crate::apply::{ApplyReport, Outcome, Reporter};
 use crate::ops::apply::{apply_reviewed, ApplyOptions, ApplyOutcome, Reviewed};
 use crate::ops::plan::{connect, make_plan};
 use crate::plan::render::{render_text, TextOptions};
@@ -52,17 +52,17 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
     let preview;
     let reviewed = match &saved {
         Some(saved) => {
-            print!("{}", render_text(&saved.plan, color));
+            write_stdout(&render_text(&saved.plan, color))?;
             Reviewed { plan: &saved.plan, saved_digests: Some(&saved.live_digests) }
         }
         None => {
             preview = runtime.block_on(make_plan(&valid, &clients, options.plan, options.parallelism))?;
-            print!("{}", render_text(&preview.plan, color));
+            write_stdout(&render_text(&preview.plan, color))?;
             if preview.plan.is_empty() {
                 return Ok(EXIT_OK);
             }
             if !args.auto_approve && !confirm()? {
-                eprintln!("apply cancelled; nothing was changed");
+                write_stderr("apply cancelled; nothing was changed");
                 return Ok(EXIT_ERROR);
             }
             Reviewed { plan: &preview.plan, saved_digests: None }
@@ -76,10 +76,10 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
     match outcome {
         ApplyOutcome::NothingToDo => Ok(EXIT_OK),
         ApplyOutcome::Interrupted => {
-            eprintln!("interrupted: the lock is released; run `landing-zone apply` again to finish");
+            write_stderr("interrupted: the lock is released; run `landing-zone apply` again to finish");
             Ok(130)
         }
-        ApplyOutcome::Executed { report, elapsed } => Ok(render_report(reviewed.plan, &report, elapsed)),
+        ApplyOutcome::Executed { report, elapsed } => render_report(reviewed.plan, &report, elapsed),
     }
 }
 
@@ -106,47 +106,27 @@ async fn interrupted() {
     }
 }
 
-/// The summary after an execution; the exit status.
-fn render_report(plan: &Plan, report: &ApplyReport, elapsed: Duration) -> u8 {
-    println!(
-        "\nApply {}: {} done, {} failed, {} skipped in {:.1} s.",
-        if report.succeeded() { "complete" } else { "stopped" },
-        report.done.len(),
-        report.failed.len(),
-        report.skipped.len(),
-        elapsed.as_secs_f64()
-    );
+/// The summary after an execution; the exit status. The lock is already released, so a closed
+/// stdout can end the process here.
+fn render_report(plan: &Plan, report: &ApplyReport, elapsed: Duration) -> anyhow::Result<u8> {
+    let printed = write_stdout(&format!("\n{}\n", report.summary_line(elapsed.as_secs_f64())));
+    let address = |index: usize| plan.actions.get(index).map_or_else(|| "internal".to_string(), |a| a.action.address());
+    for (index, reason) in &report.skipped {
+        write_stderr(&format!("warning: skipped {}: {reason}", address(*index)));
+    }
     for (index, message) in &report.failed {
-        let address = plan.actions.get(*index).map_or_else(|| "internal".to_string(), |a| a.action.address());
-        eprintln!("error: {address}: {message}");
+        write_stderr(&format!("error: {}: {message}", address(*index)));
     }
-    if !report.skipped.is_empty() {
-        eprintln!("hint: run `landing-zone apply` again: every action is idempotent and the next plan picks up where this stopped");
+    printed?;
+    if !report.not_started.is_empty() {
+        write_stderr("hint: run `landing-zone apply` again: every action is idempotent and the next plan picks up where this stopped");
     }
-    if report.succeeded() {
-        EXIT_OK
-    } else {
-        EXIT_ERROR
-    }
+    Ok(if report.succeeded() { EXIT_OK } else { EXIT_ERROR })
 }
 
-/// Reads a saved plan: a regular file of bounded size, sealed by `plan --out`, made from this spec.
+/// Reads a saved plan (checked as `show` checks it) made from this spec.
 fn read_saved_plan(path: &std::path::Path, valid: &crate::spec::ValidSpec) -> anyhow::Result<SavedPlan> {
-    // A saved plan of 10,000 accounts is a few MiB; a cap keeps `/dev/zero` from eating memory.
-    const MAX_SAVED_PLAN_BYTES: u64 = 256 * 1024 * 1024;
-    let metadata = std::fs::metadata(path).with_context(|| format!("reading saved plan `{}`", path.display()))?;
-    if !metadata.is_file() {
-        bail!("`{}` is not a regular file; a saved plan is the file `landing-zone plan --out` wrote", path.display());
-    }
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_SAVED_PLAN_BYTES + 1).read_to_string(&mut text))
-        .with_context(|| format!("reading saved plan `{}`", path.display()))?;
-    if text.len() as u64 > MAX_SAVED_PLAN_BYTES {
-        bail!("`{}` is larger than {MAX_SAVED_PLAN_BYTES} bytes: not a saved plan", path.display());
-    }
-    let saved =
-        SavedPlan::from_file_text(&text).with_context(|| format!("refusing saved plan `{}`", path.display()))?;
+    let saved = super::show::read_saved_plan(path)?;
     if saved.spec_digest != valid.content_digest() {
         bail!("the spec changed since `{}` was made; run `landing-zone plan --out` again", path.display());
     }
@@ -185,21 +165,18 @@ impl ProgressReporter {
 impl Reporter for ProgressReporter {
     fn started(&self, action: &PlannedAction) {
         if let Some(bar) = &self.bar {
-            bar.set_message(action.action.address());
+            bar.set_message(crate::plan::escape::inline(&action.action.address()).into_owned());
         }
     }
 
-    fn finished(&self, action: &PlannedAction, outcome: &Result<(), String>) {
-        let line = match outcome {
-            Ok(()) => format!("done    {}", action.action.address()),
-            Err(message) => format!("FAILED  {}: {message}", action.action.address()),
-        };
+    fn finished(&self, action: &PlannedAction, outcome: &Outcome) {
+        let line = crate::plan::escape::inline(&outcome.progress_line(&action.action.address())).into_owned();
         match &self.bar {
             Some(bar) => {
                 bar.println(line);
                 bar.inc(1);
             }
-            None => eprintln!("{line}"),
+            None => write_stderr(&line),
         }
     }
 }

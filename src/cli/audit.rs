@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 
-use super::{runtime, GlobalOptions, EXIT_ERROR, EXIT_OK};
+use super::{runtime, write_stdout, GlobalOptions, EXIT_ERROR, EXIT_OK};
 use crate::live::{read_organization, ReadScope};
 use crate::ops::audit::{audit, has_failures, render_table};
 use crate::ops::plan::connect;
@@ -39,9 +39,9 @@ pub fn run(global: &GlobalOptions, args: &AuditArgs) -> anyhow::Result<u8> {
         audit(&clients, &live, valid.as_ref(), &regions, global.parallelism).await
     })?;
     match args.format {
-        AuditFormat::Text => print!("{}", render_table(&findings)),
+        AuditFormat::Text => write_stdout(&render_table(&findings))?,
         AuditFormat::Json => {
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "findings": findings }))?)
+            write_stdout(&(serde_json::to_string_pretty(&serde_json::json!({ "findings": findings }))? + "\n"))?
         }
     }
     Ok(if has_failures(&findings) { EXIT_ERROR } else { EXIT_OK })

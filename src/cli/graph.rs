@@ -2,7 +2,7 @@
 
 use clap::{Args, ValueEnum};
 
-use super::{runtime, GlobalOptions, EXIT_OK};
+use super::{runtime, write_stdout, GlobalOptions, EXIT_OK};
 use crate::live::{read_organization, ReadScope};
 use crate::ops::plan::connect;
 use crate::plan::graph::{dot, mermaid, Tree};
@@ -35,8 +35,8 @@ pub fn run(global: &GlobalOptions, args: &GraphArgs) -> anyhow::Result<u8> {
         Tree::from_desired(&crate::baseline::desired_organization(&load_spec(&global.file)?))
     };
     match args.format {
-        GraphFormat::Mermaid => print!("{}", mermaid(&tree)),
-        GraphFormat::Dot => print!("{}", dot(&tree)),
+        GraphFormat::Mermaid => write_stdout(&mermaid(&tree))?,
+        GraphFormat::Dot => write_stdout(&dot(&tree))?,
     }
     Ok(EXIT_OK)
 }

@@ -1,12 +1,17 @@
 //! `landing-zone import --out DIR`: write a spec (and policy files) from an existing organization,
 //! so that `plan` on it right after shows no changes.
+//!
+//! Files that exist are never overwritten without `--force`: the check runs before anything is
+//! written (so a refusal writes nothing), and each file is then created with `create_new`, so a
+//! file that appears in between is refused too.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
 
-use super::{runtime, GlobalOptions, EXIT_OK};
+use super::{runtime, write_stdout, GlobalOptions, EXIT_OK};
 use crate::baseline::password_policy::read_management_policy;
 use crate::live::{read_organization, ReadScope};
 use crate::ops::import::{import, to_yaml, RecognisedBaselines};
@@ -20,9 +25,46 @@ pub struct ImportArgs {
     /// Regions for `organization.regions` (home region first); default: the session's region.
     #[arg(long = "regions", value_delimiter = ',')]
     pub regions: Vec<String>,
+    /// Overwrite `landing-zone.yaml` and policy files that already exist in `--out`.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Whether anything (a file, a directory, a symlink even if dangling) is at `path`.
+fn occupied(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+/// Refuses when any of `paths` exists, naming them all.
+fn refuse_existing(paths: &[PathBuf]) -> anyhow::Result<()> {
+    let existing: Vec<String> =
+        paths.iter().filter(|path| occupied(path)).map(|path| format!("`{}`", path.display())).collect();
+    if existing.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to overwrite {}; nothing was written\nhint: choose another `--out` directory, or pass --force to overwrite",
+        existing.join(", ")
+    )
+}
+
+fn write_file(path: &Path, contents: &str, force: bool) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    if force {
+        options.write(true).create(true).truncate(true);
+    } else {
+        options.write(true).create_new(true);
+    }
+    let mut file = options.open(path).with_context(|| format!("writing `{}`", path.display()))?;
+    file.write_all(contents.as_bytes()).with_context(|| format!("writing `{}`", path.display()))
 }
 
 pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
+    let spec_path = args.out.join("landing-zone.yaml");
+    // Fails before reading the organization when the spec itself is in the way.
+    if !args.force {
+        refuse_existing(std::slice::from_ref(&spec_path))?;
+    }
     let (live, password_policy, region) = runtime()?.block_on(async {
         let clients = connect(&global.connect_options(), None).await;
         // Policies of types not enabled on the root are not imported, so only enabled types are listed.
@@ -42,21 +84,24 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
         args.regions.clone()
     };
     let imported = import(&live, regions, RecognisedBaselines { password_policy });
-    std::fs::create_dir_all(args.out.join("policies")).with_context(|| format!("creating `{}`", args.out.display()))?;
+    let mut files = vec![(spec_path.clone(), to_yaml(&imported.spec)?)];
     for (file, document) in &imported.documents {
-        let path = args.out.join("policies").join(file);
-        std::fs::write(&path, serde_json::to_string_pretty(document)? + "\n")
-            .with_context(|| format!("writing `{}`", path.display()))?;
+        files.push((args.out.join("policies").join(file), serde_json::to_string_pretty(document)? + "\n"));
     }
-    let spec_path = args.out.join("landing-zone.yaml");
-    std::fs::write(&spec_path, to_yaml(&imported.spec)?)
-        .with_context(|| format!("writing `{}`", spec_path.display()))?;
-    println!(
-        "wrote {} ({} OUs pinned, {} accounts, {} policies)",
-        spec_path.display(),
+    if !args.force {
+        refuse_existing(&files.iter().map(|(path, _)| path.clone()).collect::<Vec<_>>())?;
+    }
+    std::fs::create_dir_all(args.out.join("policies")).with_context(|| format!("creating `{}`", args.out.display()))?;
+    // Policy files first: a spec is only written once everything it points to is there.
+    for (path, contents) in files.iter().skip(1).chain(files.iter().take(1)) {
+        write_file(path, contents, args.force)?;
+    }
+    write_stdout(&format!(
+        "wrote {} ({} OUs pinned, {} accounts, {} policies)\n",
+        crate::plan::escape::inline(&spec_path.display().to_string()),
         live.units.len(),
         imported.spec.accounts.len(),
         imported.spec.policies.len()
-    );
+    ))?;
     Ok(EXIT_OK)
 }

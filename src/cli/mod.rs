@@ -11,6 +11,7 @@ pub mod import;
 pub mod permissions;
 pub mod plan;
 pub mod schema;
+pub mod show;
 pub mod validate;
 
 use std::path::PathBuf;
@@ -23,6 +24,39 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 /// Exit status: `plan --detailed-exitcode` found changes.
 pub const EXIT_CHANGES: u8 = 2;
+/// Exit status when stdout is closed early (`landing-zone plan | head -1`): 128 + SIGPIPE, what a
+/// shell reports for `cat`, `grep` and the other tools SIGPIPE ends. Nothing is printed.
+pub const EXIT_BROKEN_PIPE: u8 = 141;
+
+/// Stdout was closed before everything was written (the reader went away).
+#[derive(Debug, thiserror::Error)]
+#[error("stdout was closed")]
+pub struct StdoutClosed;
+
+/// Writes command output (data) to stdout. A closed pipe is [`StdoutClosed`], which `run` turns
+/// into a quiet exit; Rust ignores SIGPIPE, so `print!` would panic instead (exit 101).
+pub fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Err(StdoutClosed.into()),
+        Err(error) => Err(anyhow::Error::new(error).context("writing to stdout")),
+    }
+}
+
+/// Writes a line of progress or diagnostics to stderr, escaped (`escape::lines`). Errors are
+/// ignored: a closed stderr must not stop an apply half-way or panic as `eprintln!` does.
+pub fn write_stderr(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{}", crate::plan::escape::lines(line));
+}
+
+/// Whether colour is allowed at all: not with `--no-color`, nor with `NO_COLOR` set to anything
+/// but the empty string (https://no-color.org/).
+pub fn colour_allowed(no_color: bool) -> bool {
+    !no_color && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+}
 
 #[derive(Debug, Parser)]
 #[command(name = "landing-zone", version, about = "Plan and apply an AWS landing zone from one YAML spec")]
@@ -70,10 +104,16 @@ impl GlobalOptions {
         }
     }
 
-    /// Whether output may use ANSI colour.
+    /// Whether stdout may use ANSI colour (a terminal, and colour allowed).
     pub fn color(&self) -> bool {
         use std::io::IsTerminal;
-        !self.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+        colour_allowed(self.no_color) && std::io::stdout().is_terminal()
+    }
+
+    /// Whether stderr (logs, progress, errors) may use ANSI colour.
+    pub fn stderr_color(&self) -> bool {
+        use std::io::IsTerminal;
+        colour_allowed(self.no_color) && std::io::stderr().is_terminal()
     }
 }
 
@@ -95,6 +135,8 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Write a spec from an existing organization (brownfield adoption).
     Import(import::ImportArgs),
+    /// Show a plan saved with `plan --out FILE`, reading nothing from AWS.
+    Show(show::ShowArgs),
     /// Free the apply lock of an apply that died.
     ForceUnlock(force_unlock::ForceUnlockArgs),
 }
@@ -109,6 +151,7 @@ pub fn run(cli: Cli) -> u8 {
     let outcome = match &cli.command {
         Command::Validate => validate::run(&cli.global),
         Command::Schema => schema::run(),
+        Command::Show(args) => show::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Apply(args) => apply::run(&cli.global, args),
         Command::Graph(args) => graph::run(&cli.global, args),
@@ -119,8 +162,10 @@ pub fn run(cli: Cli) -> u8 {
     };
     match outcome {
         Ok(code) => code,
+        Err(error) if error.downcast_ref::<StdoutClosed>().is_some() => EXIT_BROKEN_PIPE,
         Err(error) => {
-            eprintln!("{}", render_error(&error, &cli.global));
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr().lock(), "{}", render_error(&error, &cli.global));
             EXIT_ERROR
         }
     }
@@ -135,13 +180,20 @@ pub fn render_error(error: &anyhow::Error, global: &GlobalOptions) -> String {
     for cause in error.chain().skip(1) {
         text.push_str(&format!("\n  caused by: {cause}"));
     }
-    text
+    if let Some(endpoint) = &global.endpoint_url {
+        if error.chain().any(crate::aws::retry::is_connection_refused) {
+            text.push_str(&format!(
+                "\nhint: nothing answers at `{endpoint}` (from --endpoint-url or AWS_ENDPOINT_URL); start the emulator or unset it"
+            ));
+        }
+    }
+    // Messages carry names, tag values and AWS's own words: shown, never run (escape.rs).
+    crate::plan::escape::lines(&text).into_owned()
 }
 
 /// Every spec diagnostic with its snippet, then a count.
 pub fn render_spec_errors(errors: &crate::spec::SpecErrors, global: &GlobalOptions) -> String {
-    use std::io::IsTerminal;
-    let color = !global.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
+    let color = global.stderr_color();
     let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
     // Long messages stay on one line so `file:line:column: message` can be searched for.
     let handler = miette::GraphicalReportHandler::new_themed(theme).with_wrap_lines(false);
@@ -152,5 +204,7 @@ pub fn render_spec_errors(errors: &crate::spec::SpecErrors, global: &GlobalOptio
         }
     }
     out.push_str(&format!("error: {errors}"));
-    out
+    // The snippets quote the spec, which may hold bidi or zero-width characters: escaped, while
+    // miette's own colour stays.
+    crate::plan::escape::lines_keeping_colour(&out)
 }

@@ -3,7 +3,7 @@
 
 use clap::{Args, ValueEnum};
 
-use super::EXIT_OK;
+use super::{write_stdout, EXIT_OK};
 use crate::ops::permissions::{policy, Command as ForCommand, Principal};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -41,6 +41,6 @@ pub fn run(args: &PermissionsArgs) -> anyhow::Result<u8> {
         Role::Management => Principal::Management,
         Role::Member => Principal::Member,
     };
-    println!("{}", serde_json::to_string_pretty(&policy(command, principal))?);
+    write_stdout(&(serde_json::to_string_pretty(&policy(command, principal))? + "\n"))?;
     Ok(EXIT_OK)
 }

@@ -4,12 +4,12 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use super::{runtime, GlobalOptions, EXIT_CHANGES, EXIT_OK};
+use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_CHANGES, EXIT_OK};
 use crate::ops::plan::{connect, make_plan, saved_plan};
 use crate::plan::graph::Tree;
 use crate::plan::markdown::render_markdown;
 use crate::plan::render::{render_json, render_text, TextOptions};
-use crate::plan::PlanOptions;
+use crate::plan::{Plan, PlanOptions};
 use crate::spec::load_spec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -42,18 +42,28 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
         let clients = connect(&global.connect_options(), Some(&valid)).await;
         make_plan(&valid, &clients, PlanOptions { allow_destructive: args.allow_destructive }, global.parallelism).await
     })?;
-    match args.format {
-        PlanFormat::Text => print!("{}", render_text(&outcome.plan, TextOptions { color: global.color() })),
-        PlanFormat::Json => println!("{}", render_json(&outcome.plan)),
-        PlanFormat::Markdown => {
-            let tree = Tree::from_desired(&crate::baseline::desired_organization(&valid));
-            print!("{}", render_markdown(&outcome.plan, tree));
-        }
-    }
+    let tree = (args.format == PlanFormat::Markdown)
+        .then(|| Tree::from_desired(&crate::baseline::desired_organization(&valid)));
+    render(&outcome.plan, args.format, global, tree)?;
     if let Some(path) = &args.out {
-        std::fs::write(path, saved_plan(&valid, &outcome).to_file_text()?)
+        std::fs::write(path, serde_json::to_string_pretty(&saved_plan(&valid, &outcome))?)
             .with_context(|| format!("writing the plan to `{}`", path.display()))?;
-        eprintln!("saved the plan to {}; apply it with `landing-zone apply {}`", path.display(), path.display());
+        write_stderr(&format!(
+            "saved the plan to {}; review it with `landing-zone show {}`, apply it with `landing-zone apply {}`",
+            path.display(),
+            path.display(),
+            path.display()
+        ));
     }
     Ok(if args.detailed_exitcode && !outcome.plan.is_empty() { EXIT_CHANGES } else { EXIT_OK })
+}
+
+/// Writes a plan to stdout in `format` (`plan` and `show`); `tree` is the OU tree of the
+/// Markdown comment, if known.
+pub fn render(plan: &Plan, format: PlanFormat, global: &GlobalOptions, tree: Option<Tree>) -> anyhow::Result<()> {
+    match format {
+        PlanFormat::Text => write_stdout(&render_text(plan, TextOptions { color: global.color() })),
+        PlanFormat::Json => write_stdout(&(render_json(plan) + "\n")),
+        PlanFormat::Markdown => write_stdout(&render_markdown(plan, tree)),
+    }
 }

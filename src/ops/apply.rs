@@ -175,30 +175,38 @@ async fn record(store: &StateStore, lock: &LockInfo, plan: &Plan, report: Option
     }
 }
 
-/// What the change history keeps of one apply: who, where, when, and each action's result.
+/// What the change history keeps of one apply: who, where, when, and each action's result
+/// (`{"result": "done" | "skipped" | "failed" | "not_started" | "interrupted", "reason" | "error"}`).
 fn history_record(plan: &Plan, report: Option<&ApplyReport>, lock: &LockInfo, elapsed: Duration) -> serde_json::Value {
     let status = |index: usize| match report {
-        None => "interrupted".to_string(),
-        Some(report) if report.done.contains(&index) => "done".to_string(),
-        Some(report) => report
-            .failed
-            .iter()
-            .find(|(failed, _)| *failed == index)
-            .map_or_else(|| "skipped".to_string(), |(_, message)| format!("failed: {message}")),
+        None => serde_json::json!({ "result": "interrupted" }),
+        Some(report) => serde_json::to_value(report.outcome(index)).unwrap_or_default(),
     };
     serde_json::json!({
         "who": lock.holder,
         "user": lock.user,
         "host": lock.host,
+        "pid": lock.pid,
         "started_at": lock.since,
         "seconds": elapsed.as_secs_f64(),
         "tool_version": env!("CARGO_PKG_VERSION"),
         "summary": plan.summary(),
-        "actions": plan.actions.iter().map(|planned| serde_json::json!({
-            "address": planned.action.address(),
-            "kind": planned.action.change_kind(),
-            "result": status(planned.index),
-        })).collect::<Vec<_>>(),
+        "outcome": report.map(|report| serde_json::json!({
+            "done": report.done.len(),
+            "skipped": report.skipped.len(),
+            "failed": report.failed.len(),
+            "not_started": report.not_started.len(),
+        })),
+        "actions": plan.actions.iter().map(|planned| {
+            let mut entry = serde_json::json!({
+                "address": planned.action.address(),
+                "kind": planned.action.change_kind(),
+            });
+            if let (Some(entry), serde_json::Value::Object(result)) = (entry.as_object_mut(), status(planned.index)) {
+                entry.extend(result);
+            }
+            entry
+        }).collect::<Vec<_>>(),
     })
 }
 

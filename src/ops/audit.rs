@@ -430,9 +430,29 @@ pub fn has_failures(findings: &[Finding]) -> bool {
 
 /// A plain text table.
 pub fn render_table(findings: &[Finding]) -> String {
-    let widths = findings.iter().fold((5, 7, 6), |(s, c, r), f| {
-        (s.max(f.scope.len()), c.max(f.control.len()), r.max(f.region.as_deref().map_or(1, str::len)))
-    });
+    // Account names and AWS's messages are shown, never run (`escape::inline`); widths are
+    // counted on what is shown.
+    let shown = |text: &str| crate::plan::escape::inline(text).into_owned();
+    let rows: Vec<[String; 5]> = findings
+        .iter()
+        .map(|finding| {
+            let status = match finding.status {
+                Status::Pass => "PASS",
+                Status::Fail => "FAIL",
+                Status::Error => "ERROR",
+            };
+            [
+                shown(&finding.scope),
+                shown(&finding.control),
+                shown(finding.region.as_deref().unwrap_or("-")),
+                status.to_string(),
+                shown(&finding.detail),
+            ]
+        })
+        .collect();
+    let width =
+        |column: usize, minimum: usize| rows.iter().map(|row| row[column].chars().count()).fold(minimum, usize::max);
+    let widths = (width(0, 5), width(1, 7), width(2, 6));
     let mut out = format!(
         "{:<w0$}  {:<w1$}  {:<w2$}  {:<6}  DETAIL\n",
         "SCOPE",
@@ -443,19 +463,9 @@ pub fn render_table(findings: &[Finding]) -> String {
         w1 = widths.1,
         w2 = widths.2
     );
-    for finding in findings {
-        let status = match finding.status {
-            Status::Pass => "PASS",
-            Status::Fail => "FAIL",
-            Status::Error => "ERROR",
-        };
+    for [scope, control, region, status, detail] in &rows {
         out.push_str(&format!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {:<6}  {}\n",
-            finding.scope,
-            finding.control,
-            finding.region.as_deref().unwrap_or("-"),
-            status,
-            finding.detail,
+            "{scope:<w0$}  {control:<w1$}  {region:<w2$}  {status:<6}  {detail}\n",
             w0 = widths.0,
             w1 = widths.1,
             w2 = widths.2
@@ -469,4 +479,25 @@ pub fn render_table(findings: &[Finding]) -> String {
         failed
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_shows_hostile_names_and_messages_without_running_them() {
+        let findings = [Finding::new(
+            "app\u{1b}[2K\u{202e} (111122223333)",
+            "root_mfa",
+            None,
+            Status::Fail,
+            "bucket `x\r\u{1b}[1A`: denied",
+        )];
+        let table = render_table(&findings);
+        assert!(!table.chars().any(|c| c != '\n' && crate::plan::escape::is_hidden(c)), "{table:?}");
+        assert!(table.contains("app\\u{1b}[2K\\u{202e} (111122223333)  root_mfa"), "{table}");
+        assert!(table.contains("bucket `x\\u{d}\\u{1b}[1A`: denied"), "{table}");
+        assert_eq!(table.lines().count(), 4, "{table}");
+    }
 }

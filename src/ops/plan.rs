@@ -7,7 +7,7 @@ use crate::aws::{load_config, Clients, ConnectOptions};
 use crate::live::controls::read_controls;
 use crate::live::{read_organization, LiveOrganization, ReadScope};
 use crate::plan::control::KnownIds;
-use crate::plan::saved::{live_digests, SavedPlan, SAVED_PLAN_VERSION};
+use crate::plan::saved::{live_digests, plan_digest, SavedPlan, SAVED_PLAN_VERSION};
 use crate::plan::{plan, Plan, PlanOptions};
 use crate::spec::ValidSpec;
 
@@ -97,6 +97,7 @@ pub fn saved_plan(valid: &ValidSpec, outcome: &PlanOutcome) -> SavedPlan {
         live_digests: live_digests(&outcome.live),
         known_accounts: outcome.known.accounts.clone(),
         known_organization: outcome.known.organization.clone(),
+        plan_digest: plan_digest(&outcome.plan),
         plan: outcome.plan.clone(),
     }
 }

@@ -86,20 +86,21 @@ impl Tree {
     }
 }
 
-fn escape(label: &str) -> String {
-    label.replace('"', "'")
-}
-
 /// A Mermaid flowchart; touched nodes carry the `changed` class.
 pub fn mermaid(tree: &Tree) -> String {
     let ids = tree.ids();
     let mut out = String::from("flowchart TD\n");
     let _ = writeln!(out, "  n0[\"Root\"]");
     for path in &tree.units {
-        let _ = writeln!(out, "  {}[\"{}\"]", ids[&format!("unit:{path}")], escape(Tree::name_of(path)));
+        let _ = writeln!(
+            out,
+            "  {}[\"{}\"]",
+            ids[&format!("unit:{path}")],
+            super::escape::mermaid_label(Tree::name_of(path))
+        );
     }
     for name in tree.accounts.keys() {
-        let _ = writeln!(out, "  {}([\"{}\"])", ids[&format!("account:{name}")], escape(name));
+        let _ = writeln!(out, "  {}([\"{}\"])", ids[&format!("account:{name}")], super::escape::mermaid_label(name));
     }
     for path in &tree.units {
         let parent = ids.get(&format!("unit:{}", Tree::parent_of(path))).cloned().unwrap_or_else(|| "n0".to_string());
@@ -124,11 +125,23 @@ pub fn dot(tree: &Tree) -> String {
     let mut out = String::from("digraph organization {\n  rankdir=TB;\n  n0 [label=\"Root\", shape=box];\n");
     for path in &tree.units {
         let key = format!("unit:{path}");
-        let _ = writeln!(out, "  {} [label=\"{}\", shape=box{}];", ids[&key], escape(Tree::name_of(path)), style(&key));
+        let _ = writeln!(
+            out,
+            "  {} [label=\"{}\", shape=box{}];",
+            ids[&key],
+            super::escape::dot_label(Tree::name_of(path)),
+            style(&key)
+        );
     }
     for name in tree.accounts.keys() {
         let key = format!("account:{name}");
-        let _ = writeln!(out, "  {} [label=\"{}\", shape=ellipse{}];", ids[&key], escape(name), style(&key));
+        let _ = writeln!(
+            out,
+            "  {} [label=\"{}\", shape=ellipse{}];",
+            ids[&key],
+            super::escape::dot_label(name),
+            style(&key)
+        );
     }
     for path in &tree.units {
         let parent = ids.get(&format!("unit:{}", Tree::parent_of(path))).cloned().unwrap_or_else(|| "n0".to_string());
@@ -169,6 +182,18 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("class a0 changed"), "{text}");
+    }
+
+    #[test]
+    fn hostile_names_stay_inside_their_labels() {
+        let mut tree = tree();
+        tree.units.insert("Evil\"]\n  click u0 call alert()".to_string());
+        tree.accounts.insert("x\u{1b}[2K<img src=x>\"".to_string(), "Root".to_string());
+        let text = mermaid(&tree);
+        assert!(!text.contains('\u{1b}') && !text.contains("<img"), "{text}");
+        assert!(!text.lines().any(|line| line.trim_start().starts_with("click")), "{text}");
+        let text = dot(&tree);
+        assert!(!text.contains('\u{1b}') && text.contains("label=\"x\\\\u{1b}[2K<img src=x>\\\""), "{text}");
     }
 
     #[test]

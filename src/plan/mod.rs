@@ -6,6 +6,7 @@
 pub mod action;
 pub mod control;
 pub mod desired;
+pub mod escape;
 pub mod graph;
 pub mod markdown;
 pub mod planner;

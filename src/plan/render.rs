@@ -1,5 +1,10 @@
 //! Renders a plan as text (for people) or JSON (for machines; docs/plan-format.md). The text form
 //! is written only from what the JSON carries.
+//!
+//! [`details`] is the one list of what each action changes; the text and Markdown renderers both
+//! show all of it, so the pull-request comment never hides what the terminal shows. Documents are
+//! shown whole, as unified diffs, never cut. Every untrusted piece of text (names, tags,
+//! descriptions, documents, warnings) goes through `escape` before it reaches a terminal.
 
 use std::fmt::Write;
 
@@ -7,6 +12,7 @@ use serde_json::Value;
 use similar::TextDiff;
 
 use super::action::{Action, ChangeKind, Plan, PlannedAction, UnitRef};
+use super::escape;
 
 /// Text rendering options.
 #[derive(Debug, Clone, Copy, Default)]
@@ -22,11 +28,152 @@ fn paint(text: &str, code: &str, options: TextOptions) -> String {
     }
 }
 
+/// One thing an action changes, as both renderers show it. Display-only; texts are unescaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    /// `key: value` on one line.
+    Field { key: String, value: String },
+    /// A document, whole: a unified diff (`live` → `spec`); a new document is all `+` lines.
+    Diff { key: String, diff: String },
+}
+
+impl Detail {
+    fn field(key: &str, value: impl Into<String>) -> Detail {
+        Detail::Field { key: key.to_string(), value: value.into() }
+    }
+
+    /// The attribute's name.
+    pub fn key(&self) -> &str {
+        match self {
+            Detail::Field { key, .. } | Detail::Diff { key, .. } => key,
+        }
+    }
+}
+
+/// How long a value may be and still show on one line as `before → after`.
+const ONE_LINE: usize = 120;
+
+/// Everything the plan shows about one action, in order.
+pub fn details(action: &Action) -> Vec<Detail> {
+    let mut details = Vec::new();
+    match action {
+        Action::CreateOrganization { management_account } => {
+            details.push(Detail::field("feature_set", "ALL"));
+            if let Some(name) = management_account {
+                details.push(Detail::field("management account", format!("the caller's account, known as `{name}`")));
+            }
+        }
+        Action::EnablePolicyType { .. } | Action::EnableServiceAccess { .. } | Action::DeletePolicy { .. } => {}
+        Action::RegisterDelegatedAdministrator { .. } => {}
+        Action::CreateUnit { parent, tags, .. } => {
+            details.push(Detail::field("parent", parent.path()));
+            if !tags.is_empty() {
+                details.push(Detail::field("tags", format_tags(tags)));
+            }
+        }
+        Action::RenameUnit { name, .. } => {
+            details.push(Detail::field("name", format!("{:?} → {:?}", name.before, name.after)))
+        }
+        Action::DeleteUnit { id, .. } => details.push(Detail::field("id", id.clone())),
+        Action::CreateAccount { email, tags, pending_request, .. } => {
+            details.push(Detail::field("email", email.clone()));
+            if !tags.is_empty() {
+                details.push(Detail::field("tags", format_tags(tags)));
+            }
+            if let Some(request) = pending_request {
+                details.push(Detail::field("adopts in-progress request", request.clone()));
+            }
+        }
+        Action::MoveAccount { from, to, .. } => {
+            details.push(Detail::field("unit", format!("{} → {}", unit_label(from), unit_label(to))))
+        }
+        Action::CloseAccount { id, .. } => details.push(Detail::field("id", id.clone())),
+        Action::CreatePolicy { policy_type, description, document, tags, .. } => {
+            details.push(Detail::field("type", policy_type.to_string()));
+            if !description.is_empty() {
+                details.push(Detail::field("description", format!("{description:?}")));
+            }
+            details
+                .push(Detail::field("size", format!("{} characters minified", document.to_string().chars().count())));
+            let visible: std::collections::BTreeMap<_, _> =
+                tags.iter().filter(|(key, _)| key.as_str() != crate::spec::OWNERSHIP_TAG).collect();
+            if !visible.is_empty() {
+                let visible = visible.into_iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                details.push(Detail::field("tags", format_tags(&visible)));
+            }
+            details.push(Detail::Diff { key: "document".to_string(), diff: document_diff(&Value::Null, document) });
+        }
+        Action::UpdatePolicy { description, document, .. } => {
+            if let Some(change) = description {
+                details.push(Detail::field("description", format!("{:?} → {:?}", change.before, change.after)));
+            }
+            if let Some(change) = document {
+                details.push(Detail::Diff {
+                    key: "document".to_string(),
+                    diff: document_diff(&change.before, &change.after),
+                });
+            }
+        }
+        Action::AttachPolicy { policy_type, .. } | Action::DetachPolicy { policy_type, .. } => {
+            details.push(Detail::field("type", policy_type.to_string()));
+        }
+        Action::UpdateTags { tags, .. } => {
+            details
+                .push(Detail::field("tags", format!("{} → {}", format_tags(&tags.before), format_tags(&tags.after))));
+        }
+        Action::ConfigureControl { before, after, .. } => attribute_details(&mut details, before.as_ref(), after),
+    }
+    details
+}
+
+/// Attribute-level before → after; documents (objects, arrays, JSON in strings) and long or
+/// multi-line values as a unified diff, whole.
+fn attribute_details(details: &mut Vec<Detail>, before: Option<&Value>, after: &Value) {
+    let empty = serde_json::Map::new();
+    let before_map = before.and_then(Value::as_object).unwrap_or(&empty);
+    let Some(after_map) = after.as_object() else {
+        details.push(Detail::field("value", display_value(after)));
+        return;
+    };
+    for (key, value) in after_map {
+        let old = before_map.get(key);
+        if old == Some(value) {
+            continue;
+        }
+        let as_document = |value: &Value| {
+            document_of(value).is_some_and(|document| document.is_object())
+                || display_value(value).chars().count() > ONE_LINE
+        };
+        if as_document(value) || old.is_some_and(as_document) {
+            let old = old.map_or(Value::Null, |old| document_of(old).unwrap_or_else(|| old.clone()));
+            let new = document_of(value).unwrap_or_else(|| value.clone());
+            details.push(Detail::Diff { key: key.clone(), diff: document_diff(&old, &new) });
+            continue;
+        }
+        match old {
+            None => details.push(Detail::field(key, display_value(value))),
+            Some(old) => details.push(Detail::field(key, format!("{} → {}", display_value(old), display_value(value)))),
+        }
+    }
+}
+
+/// A value that is a document: an object or array, or a string holding one (IAM returns some
+/// policies as JSON text).
+fn document_of(value: &Value) -> Option<Value> {
+    match value {
+        Value::Object(_) | Value::Array(_) => Some(value.clone()),
+        Value::String(text) if text.trim_start().starts_with(['{', '[']) => {
+            serde_json::from_str::<Value>(text).ok().filter(|parsed| parsed.is_object() || parsed.is_array())
+        }
+        _ => None,
+    }
+}
+
 /// The plan as text: warnings, actions with attribute-level detail, notes, then the summary line.
 pub fn render_text(plan: &Plan, options: TextOptions) -> String {
     let mut out = String::new();
     for warning in &plan.warnings {
-        let _ = writeln!(out, "{} {warning}", paint("warning:", "33;1", options));
+        let _ = writeln!(out, "{} {}", paint("warning:", "33;1", options), escape::inline(warning));
     }
     if !plan.warnings.is_empty() {
         out.push('\n');
@@ -42,7 +189,7 @@ pub fn render_text(plan: &Plan, options: TextOptions) -> String {
     if !plan.notes.is_empty() {
         out.push_str("\nNotes (not changed):\n");
         for note in &plan.notes {
-            let _ = writeln!(out, "  • {}: {}", note.resource, note.message);
+            let _ = writeln!(out, "  • {}: {}", escape::inline(&note.resource), escape::inline(&note.message));
         }
     }
     let _ = writeln!(out, "\n{}", plan.summary());
@@ -57,119 +204,42 @@ fn symbol(kind: ChangeKind, options: TextOptions) -> String {
     }
 }
 
-fn render_action(out: &mut String, planned: &PlannedAction, options: TextOptions) {
-    let action = &planned.action;
-    let reach = if planned.reaches_accounts > 0
-        && matches!(action, Action::AttachPolicy { .. } | Action::DetachPolicy { .. } | Action::UpdatePolicy { .. })
+/// `  (reaches 3 accounts)` after a policy change's address, or nothing.
+pub fn reach(planned: &PlannedAction) -> String {
+    if planned.reaches_accounts > 0
+        && matches!(
+            planned.action,
+            Action::AttachPolicy { .. } | Action::DetachPolicy { .. } | Action::UpdatePolicy { .. }
+        )
     {
         let plural = if planned.reaches_accounts == 1 { "" } else { "s" };
-        format!("  (reaches {} account{plural})", planned.reaches_accounts)
+        format!("reaches {} account{plural}", planned.reaches_accounts)
     } else {
         String::new()
-    };
-    let _ = writeln!(out, "  {} {}{reach}", symbol(action.change_kind(), options), action.address());
-    let detail = |out: &mut String, key: &str, value: String| {
-        let _ = writeln!(out, "      {key}: {value}");
-    };
-    match action {
-        Action::CreateOrganization { management_account } => {
-            detail(out, "feature_set", "ALL".to_string());
-            if let Some(name) = management_account {
-                detail(out, "management account", format!("the caller's account, known as `{name}`"));
-            }
-        }
-        Action::EnablePolicyType { .. } | Action::EnableServiceAccess { .. } | Action::DeletePolicy { .. } => {}
-        Action::RegisterDelegatedAdministrator { .. } => {}
-        Action::CreateUnit { parent, tags, .. } => {
-            detail(out, "parent", parent.path().to_string());
-            if !tags.is_empty() {
-                detail(out, "tags", format_tags(tags));
-            }
-        }
-        Action::RenameUnit { name, .. } => detail(out, "name", format!("{:?} → {:?}", name.before, name.after)),
-        Action::DeleteUnit { id, .. } => detail(out, "id", id.clone()),
-        Action::CreateAccount { email, tags, pending_request, .. } => {
-            detail(out, "email", email.clone());
-            if !tags.is_empty() {
-                detail(out, "tags", format_tags(tags));
-            }
-            if let Some(request) = pending_request {
-                detail(out, "adopts in-progress request", request.clone());
-            }
-        }
-        Action::MoveAccount { from, to, .. } => {
-            detail(out, "unit", format!("{} → {}", unit_label(from), unit_label(to)))
-        }
-        Action::CloseAccount { id, .. } => detail(out, "id", id.clone()),
-        Action::CreatePolicy { policy_type, description, document, tags, .. } => {
-            detail(out, "type", policy_type.to_string());
-            if !description.is_empty() {
-                detail(out, "description", format!("{description:?}"));
-            }
-            detail(out, "size", format!("{} characters minified", document.to_string().chars().count()));
-            let visible: std::collections::BTreeMap<_, _> =
-                tags.iter().filter(|(key, _)| key.as_str() != crate::spec::OWNERSHIP_TAG).collect();
-            if !visible.is_empty() {
-                detail(out, "tags", visible.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "));
-            }
-        }
-        Action::UpdatePolicy { description, document, .. } => {
-            if let Some(change) = description {
-                detail(out, "description", format!("{:?} → {:?}", change.before, change.after));
-            }
-            if let Some(change) = document {
-                out.push_str("      document:\n");
-                for line in document_diff(&change.before, &change.after).lines() {
-                    let colored = match line.chars().next() {
-                        Some('+') if !line.starts_with("+++") => paint(line, "32", options),
-                        Some('-') if !line.starts_with("---") => paint(line, "31", options),
-                        _ => line.to_string(),
-                    };
-                    let _ = writeln!(out, "        {colored}");
-                }
-            }
-        }
-        Action::AttachPolicy { policy_type, .. } | Action::DetachPolicy { policy_type, .. } => {
-            detail(out, "type", policy_type.to_string());
-        }
-        Action::UpdateTags { tags, .. } => {
-            detail(out, "tags", format!("{} → {}", format_tags(&tags.before), format_tags(&tags.after)));
-        }
-        Action::ConfigureControl { before, after, .. } => render_attributes(out, before.as_ref(), after, options),
     }
 }
 
-/// Attribute-level before → after; long documents as a unified diff.
-fn render_attributes(out: &mut String, before: Option<&Value>, after: &Value, options: TextOptions) {
-    let empty = serde_json::Map::new();
-    let before_map = before.and_then(Value::as_object).unwrap_or(&empty);
-    let Some(after_map) = after.as_object() else {
-        let _ = writeln!(out, "      value: {after}");
-        return;
-    };
-    for (key, value) in after_map {
-        let old = before_map.get(key);
-        if old == Some(value) {
-            continue;
-        }
-        let shown = |value: &Value| shorten(&crate::plan::render::display_value(value));
-        match old {
-            None => {
-                let _ = writeln!(out, "      {key}: {}", shown(value));
+fn render_action(out: &mut String, planned: &PlannedAction, options: TextOptions) {
+    let action = &planned.action;
+    let reach = reach(planned);
+    let reach = if reach.is_empty() { reach } else { format!("  ({reach})") };
+    let _ = writeln!(out, "  {} {}{reach}", symbol(action.change_kind(), options), escape::inline(&action.address()));
+    for detail in details(action) {
+        match detail {
+            Detail::Field { key, value } => {
+                let _ = writeln!(out, "      {}: {}", escape::inline(&key), escape::inline(&value));
             }
-            Some(old) if old.is_object() && value.is_object() => {
-                let _ = writeln!(out, "      {key}:");
-                for line in document_diff(old, value).lines() {
+            Detail::Diff { key, diff } => {
+                let _ = writeln!(out, "      {}:", escape::inline(&key));
+                for line in diff.lines() {
+                    let line = escape::inline(line);
                     let colored = match line.chars().next() {
-                        Some('+') if !line.starts_with("+++") => paint(line, "32", options),
-                        Some('-') if !line.starts_with("---") => paint(line, "31", options),
-                        _ => line.to_string(),
+                        Some('+') if !line.starts_with("+++") => paint(&line, "32", options),
+                        Some('-') if !line.starts_with("---") => paint(&line, "31", options),
+                        _ => line.into_owned(),
                     };
                     let _ = writeln!(out, "        {colored}");
                 }
-            }
-            Some(old) => {
-                let _ = writeln!(out, "      {key}: {} → {}", shown(old), shown(value));
             }
         }
     }
@@ -200,15 +270,6 @@ pub fn display_value(value: &Value) -> String {
     text
 }
 
-fn shorten(text: &str) -> String {
-    const LIMIT: usize = 160;
-    if text.chars().count() <= LIMIT {
-        text.to_string()
-    } else {
-        format!("{}… ({} characters)", text.chars().take(LIMIT).collect::<String>(), text.chars().count())
-    }
-}
-
 fn unit_label(unit: &UnitRef) -> String {
     unit.path().to_string()
 }
@@ -217,14 +278,30 @@ fn format_tags(tags: &std::collections::BTreeMap<String, String>) -> String {
     if tags.is_empty() {
         return "{}".to_string();
     }
-    let inner: Vec<String> = tags.iter().map(|(key, value)| format!("{key}={value}")).collect();
+    let inner: Vec<String> = tags.iter().map(|(key, value)| format!("{}={}", tag_text(key), tag_text(value))).collect();
     format!("{{{}}}", inner.join(", "))
 }
 
+/// A tag key or value as typed, quoted when it holds what would read as another tag
+/// (`prod, owner=x`) or edges that would vanish (spaces).
+fn tag_text(text: &str) -> String {
+    let ambiguous = text.is_empty()
+        || text.contains([',', '=', '{', '}', '"'])
+        || text.starts_with(char::is_whitespace)
+        || text.ends_with(char::is_whitespace);
+    if ambiguous {
+        format!("{text:?}")
+    } else {
+        text.to_string()
+    }
+}
+
 /// A unified diff of two JSON documents, pretty-printed with sorted keys so only content differs.
+/// `null` stands for "absent": a new document is all `+` lines, a removed one all `-` lines.
 pub fn document_diff(before: &Value, after: &Value) -> String {
-    let before = pretty_sorted(before);
-    let after = pretty_sorted(after);
+    let text = |value: &Value| if value.is_null() { String::new() } else { pretty_sorted(value) };
+    let before = text(before);
+    let after = text(after);
     TextDiff::from_lines(&before, &after).unified_diff().context_radius(3).header("live", "spec").to_string()
 }
 
@@ -255,4 +332,114 @@ pub fn render_json(plan: &Plan) -> String {
         "notes": plan.notes,
     });
     serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::action::{AccountRef, Change, Note, PolicyRef, TargetRef};
+    use crate::plan::control::ControlKey;
+    use crate::spec::PolicyType;
+
+    /// An ESC sequence that moves up one line and erases it, as a tag value would carry it.
+    pub const ERASE: &str = "\u{1b}[1A\u{1b}[2K";
+    /// An account outside the organization that a hostile trust policy lets in.
+    pub const OUTSIDE: &str = "999988887777";
+
+    fn trust(accounts: &[&str]) -> Value {
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": { "AWS": accounts.iter().map(|a| format!("arn:aws:iam::{a}:root")).collect::<Vec<_>>() },
+                "Action": "sts:AssumeRole",
+                "Condition": { "Bool": { "aws:MultiFactorAuthPresent": "true" } }
+            }]
+        })
+    }
+
+    /// A plan whose every text field a pull request controls is hostile.
+    pub fn hostile_plan() -> Plan {
+        let tags = |value: &str| -> BTreeMap<String, String> { [("env".to_string(), value.to_string())].into() };
+        let actions = vec![
+            Action::UpdateTags {
+                resource_id: "ou-1".to_string(),
+                resource: "unit Sandbox".to_string(),
+                tags: Change { before: tags("dev"), after: tags(&format!("prod{ERASE}\nFORGED line")) },
+            },
+            Action::CreatePolicy {
+                name: "<img src=x onerror=alert(1)>".to_string(),
+                policy_type: PolicyType::ServiceControlPolicy,
+                description: "<!-- everything below is hidden".to_string(),
+                document: json!({"Version": "2012-10-17", "Statement": [{"Sid": "x\n```\n<!--", "Effect": "Deny",
+                    "Action": "*", "Resource": "*"}]}),
+                tags: tags("a\u{202e}b"),
+            },
+            Action::UpdatePolicy {
+                id: "p-1".to_string(),
+                name: "deny-`|`-x".to_string(),
+                policy_type: PolicyType::ServiceControlPolicy,
+                description: Some(Change { before: "old".to_string(), after: "new\u{200b}".to_string() }),
+                document: Some(Change {
+                    before: json!({"Statement": []}),
+                    after: json!({"Statement": [{"Sid": "HOSTILE_FENCE\n````\n</details><img src=x>"}]}),
+                }),
+            },
+            Action::AttachPolicy {
+                policy: PolicyRef::Planned { name: "<img src=x onerror=alert(1)>".to_string() },
+                policy_type: PolicyType::ServiceControlPolicy,
+                target: TargetRef::Account { account: AccountRef::Planned { name: format!("acct{ERASE}") } },
+            },
+            Action::ConfigureControl {
+                control: ControlKey::new("iam_role/SecurityAuditor", "log-archive", None),
+                account: AccountRef::Existing { id: "111111111111".to_string(), name: "log-archive".to_string() },
+                before: Some(json!({ "trust_policy": trust(&["222222222222"]), "enabled": false, "note": "x" })),
+                after: json!({
+                    "trust_policy": trust(&["222222222222", OUTSIDE]),
+                    "enabled": true,
+                    "note": "y".repeat(300),
+                }),
+            },
+        ];
+        Plan {
+            format_version: 1,
+            actions: actions
+                .into_iter()
+                .enumerate()
+                .map(|(index, action)| PlannedAction { index, action, depends_on: vec![], reaches_accounts: 2 })
+                .collect(),
+            warnings: vec![format!("lock-out {ERASE} <!-- hidden")],
+            notes: vec![Note { resource: "account <b>x</b>".to_string(), message: format!("unmanaged{ERASE}") }],
+        }
+    }
+
+    #[test]
+    fn hostile_text_cannot_act_on_the_terminal() {
+        let text = render_text(&hostile_plan(), TextOptions { color: false });
+        assert!(!text.chars().any(|c| c != '\n' && escape::is_hidden(c)), "{text:?}");
+        assert!(text.contains("prod\\u{1b}[1A\\u{1b}[2K\\u{a}FORGED line"), "{text}");
+        assert!(text.contains("a\\u{202e}b") && text.contains("new\\u{200b}"), "{text}");
+        assert!(!text.lines().any(|line| line.trim_start().starts_with("FORGED")), "{text}");
+        // With colour, the only escape sequences are the tool's own SGR colours.
+        let coloured = render_text(&hostile_plan(), TextOptions { color: true });
+        assert_eq!(escape::lines_keeping_colour(&coloured), coloured);
+    }
+
+    #[test]
+    fn documents_are_whole_diffs_and_long_values_are_never_cut() {
+        let text = render_text(&hostile_plan(), TextOptions { color: false });
+        assert!(!text.contains("characters)"), "{text}");
+        assert!(text.contains(&format!("+          \"arn:aws:iam::{OUTSIDE}:root\"")), "{text}");
+        assert!(text.contains(&"y".repeat(300)), "{text}");
+        assert!(text.contains("      enabled: false → true"), "{text}");
+        // A created policy's document is shown, whole.
+        assert!(text.contains("+  \"Statement\": ["), "{text}");
+        // A tag value cannot pass for another tag.
+        let forged: BTreeMap<String, String> = [("env".to_string(), "prod, owner=security".to_string())].into();
+        assert_eq!(format_tags(&forged), "{env=\"prod, owner=security\"}");
+    }
 }

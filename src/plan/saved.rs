@@ -1,11 +1,11 @@
 //! Saved plans (`plan --out FILE`, `apply FILE`): the plan, the spec's content hash, and a digest
 //! of every live object the plan was made from, so apply can refuse a plan whose world moved.
 //!
-//! A saved plan holds no credentials: only ids, names, attributes and digests. Its file carries an
-//! `integrity` field (SHA-256 of the rest), checked before any of it is used. That catches a file
-//! edited or damaged on its way through a pull request or a CI artifact store; it cannot stop an
-//! editor who recomputes the digest, which is why `apply FILE` also re-plans under the lock and
-//! applies only if the fresh actions equal the saved ones (`ops::apply`).
+//! A saved plan holds no credentials: only ids, names, attributes and digests. Its `plan_digest`
+//! is checked before the plan is used. That catches a file edited or damaged on its way through a
+//! pull request or a CI artifact store; it cannot stop an editor who recomputes the digest, which
+//! is why `apply FILE` also re-plans under the lock and applies only if the fresh actions equal
+//! the saved ones (`ops::apply`).
 
 use std::collections::BTreeMap;
 
@@ -16,8 +16,8 @@ use super::action::Plan;
 use crate::plan::control::KnownIds;
 use crate::plan::state::LiveOrganization;
 
-/// Version of the saved-plan file format.
-pub const SAVED_PLAN_VERSION: u32 = 1;
+/// Version of the saved-plan file format (2: `plan_digest`).
+pub const SAVED_PLAN_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedPlan {
@@ -31,61 +31,64 @@ pub struct SavedPlan {
     pub live_digests: BTreeMap<String, String>,
     pub known_accounts: BTreeMap<String, String>,
     pub known_organization: Option<String>,
+    /// SHA-256 of the plan as saved: `show` and `apply` refuse a file whose plan was edited. A
+    /// checksum, not a signature (anyone who can edit the file can recompute it): it catches a
+    /// hand edit or a damaged file, not an attacker with write access to where plans are kept.
+    pub plan_digest: String,
     pub plan: Plan,
 }
 
-impl SavedPlan {
-    pub fn known_ids(&self) -> KnownIds {
-        KnownIds { accounts: self.known_accounts.clone(), organization: self.known_organization.clone() }
-    }
-}
-
-/// The file field that seals a saved plan.
-pub const INTEGRITY_FIELD: &str = "integrity";
-
-/// Why a saved-plan file is refused before anything in it is used.
+/// Why a saved plan cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SavedPlanError {
-    #[error("it is not JSON: {0}")]
-    NotJson(#[source] serde_json::Error),
-    #[error("it has no `integrity` field: it was not written by `landing-zone plan --out`")]
-    Unsealed,
-    #[error("its content does not match its `integrity` digest: it was edited or damaged after `landing-zone plan --out` wrote it")]
-    Tampered,
-    #[error("it is not a landing-zone plan of format version {SAVED_PLAN_VERSION}: {0}")]
+    #[error("not a landing-zone plan: {0}")]
     NotAPlan(#[source] serde_json::Error),
+    #[error("saved-plan format {found} is not the format {SAVED_PLAN_VERSION} this landing-zone reads")]
+    UnsupportedVersion { found: u64 },
+    #[error("the plan in the file was changed after it was saved (its digest does not match `plan_digest`)")]
+    Tampered,
+    #[error("the plan is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+/// The digest `plan_digest` holds.
+pub fn plan_digest(plan: &Plan) -> String {
+    digest(plan)
 }
 
 impl SavedPlan {
-    /// The file text: the plan as pretty JSON with its `integrity` digest.
-    pub fn to_file_text(&self) -> Result<String, serde_json::Error> {
-        let mut value = serde_json::to_value(self)?;
-        let seal = format!("sha256:{}", digest(&value));
-        if let serde_json::Value::Object(map) = &mut value {
-            map.insert(INTEGRITY_FIELD.to_string(), serde_json::Value::String(seal));
-        }
-        serde_json::to_string_pretty(&value)
-    }
-
-    /// Reads a saved-plan file: the digest is checked before the plan is interpreted.
-    pub fn from_file_text(text: &str) -> Result<SavedPlan, SavedPlanError> {
-        let mut value: serde_json::Value = serde_json::from_str(text).map_err(SavedPlanError::NotJson)?;
-        let recorded = value
-            .as_object_mut()
-            .and_then(|map| map.remove(INTEGRITY_FIELD))
-            .and_then(|seal| seal.as_str().map(str::to_string))
-            .ok_or(SavedPlanError::Unsealed)?;
-        if recorded != format!("sha256:{}", digest(&value)) {
-            return Err(SavedPlanError::Tampered);
+    /// Reads a saved plan from its JSON text and checks it: the format version, the digest of the
+    /// plan, and that every index and dependency points inside the plan.
+    pub fn from_json(text: &str) -> Result<SavedPlan, SavedPlanError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(SavedPlanError::NotAPlan)?;
+        // The version first, so an older or newer file says so instead of naming a missing field.
+        match value.get("format_version").and_then(serde_json::Value::as_u64) {
+            Some(version) if version == u64::from(SAVED_PLAN_VERSION) => {}
+            Some(found) => return Err(SavedPlanError::UnsupportedVersion { found }),
+            None => {
+                return Err(SavedPlanError::NotAPlan(serde::de::Error::missing_field("format_version")));
+            }
         }
         let saved: SavedPlan = serde_json::from_value(value).map_err(SavedPlanError::NotAPlan)?;
-        if saved.format_version != SAVED_PLAN_VERSION {
-            return Err(SavedPlanError::NotAPlan(serde::de::Error::custom(format!(
-                "format version {}",
-                saved.format_version
-            ))));
+        if plan_digest(&saved.plan) != saved.plan_digest {
+            return Err(SavedPlanError::Tampered);
+        }
+        let count = saved.plan.actions.len();
+        for (position, planned) in saved.plan.actions.iter().enumerate() {
+            if planned.index != position {
+                return Err(SavedPlanError::Inconsistent(format!("action {position} is numbered {}", planned.index)));
+            }
+            if let Some(dependency) = planned.depends_on.iter().find(|dependency| **dependency >= count) {
+                return Err(SavedPlanError::Inconsistent(format!(
+                    "action {position} depends on action {dependency}, which does not exist"
+                )));
+            }
         }
         Ok(saved)
+    }
+
+    pub fn known_ids(&self) -> KnownIds {
+        KnownIds { accounts: self.known_accounts.clone(), organization: self.known_organization.clone() }
     }
 }
 
@@ -158,41 +161,54 @@ pub fn rfc3339(unix_seconds: u64) -> String {
 mod tests {
     use super::*;
 
+    fn saved(plan: Plan) -> SavedPlan {
+        SavedPlan {
+            format_version: SAVED_PLAN_VERSION,
+            tool_version: "0".to_string(),
+            created_at: rfc3339(0),
+            spec_digest: String::new(),
+            live_digests: BTreeMap::new(),
+            known_accounts: BTreeMap::new(),
+            known_organization: None,
+            plan_digest: plan_digest(&plan),
+            plan,
+        }
+    }
+
+    fn one_action() -> Plan {
+        Plan {
+            format_version: 1,
+            actions: vec![crate::plan::PlannedAction {
+                index: 0,
+                action: crate::plan::Action::EnableServiceAccess { service: "guardduty.amazonaws.com".to_string() },
+                depends_on: vec![],
+                reaches_accounts: 0,
+            }],
+            warnings: vec![],
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn a_saved_plan_reads_back_and_an_edited_one_is_refused() {
+        let text = serde_json::to_string_pretty(&saved(one_action())).unwrap();
+        assert_eq!(SavedPlan::from_json(&text).unwrap(), saved(one_action()));
+        let edited = text.replace("guardduty.amazonaws.com", "evil.amazonaws.com");
+        assert!(matches!(SavedPlan::from_json(&edited), Err(SavedPlanError::Tampered)));
+        assert!(matches!(SavedPlan::from_json("{\"plan\": 1"), Err(SavedPlanError::NotAPlan(_))));
+        let older = text.replacen("\"format_version\": 2", "\"format_version\": 1", 1);
+        assert!(matches!(SavedPlan::from_json(&older), Err(SavedPlanError::UnsupportedVersion { found: 1 })));
+        let mut broken = one_action();
+        broken.actions[0].depends_on.push(7);
+        let text = serde_json::to_string(&saved(broken)).unwrap();
+        assert!(matches!(SavedPlan::from_json(&text), Err(SavedPlanError::Inconsistent(_))));
+    }
+
     #[test]
     fn formats_timestamps() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_478_400), "2026-11-24T00:00:00Z");
         assert_eq!(rfc3339(951_782_400 + 3_661), "2000-02-29T01:01:01Z");
-    }
-
-    fn sample() -> SavedPlan {
-        SavedPlan {
-            format_version: SAVED_PLAN_VERSION,
-            tool_version: "0".to_string(),
-            created_at: rfc3339(0),
-            spec_digest: "spec".to_string(),
-            live_digests: BTreeMap::new(),
-            known_accounts: [("app".to_string(), "111111111111".to_string())].into_iter().collect(),
-            known_organization: None,
-            plan: Plan { format_version: 1, actions: Vec::new(), warnings: Vec::new(), notes: Vec::new() },
-        }
-    }
-
-    #[test]
-    fn a_sealed_plan_reads_back_unchanged() {
-        let text = sample().to_file_text().expect("serializes");
-        assert_eq!(SavedPlan::from_file_text(&text).expect("reads"), sample());
-    }
-
-    #[test]
-    fn an_edited_or_unsealed_plan_is_refused_before_use() {
-        let text = sample().to_file_text().expect("serializes");
-        let edited = text.replace("111111111111", "222222222222");
-        assert!(matches!(SavedPlan::from_file_text(&edited), Err(SavedPlanError::Tampered)));
-        let mut value: serde_json::Value = serde_json::from_str(&text).expect("json");
-        value.as_object_mut().expect("object").remove(INTEGRITY_FIELD);
-        assert!(matches!(SavedPlan::from_file_text(&value.to_string()), Err(SavedPlanError::Unsealed)));
-        assert!(matches!(SavedPlan::from_file_text("not json"), Err(SavedPlanError::NotJson(_))));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod baseline_log_archive_drift;
 mod detection_desired;
 mod emulator_harness;
 mod faults;
+mod hostile_output;
 mod loader_fuzz;
 mod lockout;
 mod organization_apply;

@@ -31,8 +31,7 @@ pub(super) async fn configure_control(
             Ok(()) => return Ok(()),
             Err(error) if crate::baseline::unimplemented(&error).is_some() => {
                 // Only emulators lack AWS operations; the next plan notes the control as unmanaged.
-                tracing::warn!(control = %control.label(), "{error}; skipped");
-                return Ok(());
+                return Err(anyhow::Error::new(crate::apply::Skipped { reason: format!("{error:#}") }));
             }
             // A new account's role can be refused for minutes after SUCCEEDED.
             Err(error)
