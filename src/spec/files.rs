@@ -39,7 +39,7 @@ pub enum FileError {
     NotUtf8 { path: String },
     #[error("`{path}` is an absolute path")]
     Absolute { path: String },
-    #[error("`{path}` is empty")]
+    #[error("the document path is empty")]
     EmptyPath { path: String },
     #[error("`{path}` resolves outside the spec's directory")]
     Outside { path: String },
@@ -186,7 +186,7 @@ mod tests {
             ("/etc/passwd", Some("absolute")),
             ("../secret.json", Some("outside")),
             ("policies/../../secret.json", Some("outside")),
-            ("", Some("empty")),
+            ("", Some("path is empty")),
             ("policies/missing.json", Some("cannot read")),
         ];
         for (written, expected) in cases {

@@ -145,7 +145,7 @@ impl<'a> Checker<'a> {
                         names::shown(&other),
                         names::shown(&name)
                     ),
-                    Some(format!("give each {noun} a name that reads differently")),
+                    Some("rename one of them so the two read differently".to_string()),
                 );
             }
         }
