@@ -69,8 +69,7 @@ pub fn resolve_inside(base_dir: &Path, written: &str) -> Result<PathBuf, FileErr
     }
     let relative = Path::new(written);
     // `Path::is_absolute` is false for `\etc\passwd` or `C:x` on Windows: refuse any root or prefix.
-    if relative.is_absolute() || relative.components().any(|c| matches!(c, Component::RootDir | Component::Prefix(_)))
-    {
+    if relative.is_absolute() || relative.components().any(|c| matches!(c, Component::RootDir | Component::Prefix(_))) {
         return Err(FileError::Absolute { path });
     }
     let io = |source: std::io::Error| FileError::Io { path: written.to_string(), source };

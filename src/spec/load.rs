@@ -117,11 +117,13 @@ fn read_text(path: &Path) -> Result<String, Box<SpecDiagnostic>> {
     let name = path.display().to_string();
     files::read_regular_file(path, &name, MAX_SPEC_BYTES).map_err(|error| {
         let hint = match &error {
-            FileError::Io { .. } => Some(
-                "pass the spec with `-f FILE`; the default is `landing-zone.yaml` in the current directory",
-            ),
+            FileError::Io { .. } => {
+                Some("pass the spec with `-f FILE`; the default is `landing-zone.yaml` in the current directory")
+            }
             FileError::NotRegular { .. } => Some("the spec must be a regular file, not a device, FIFO or directory"),
-            FileError::TooLarge { .. } => Some("a spec of thousands of accounts is a few MB; check the file is the right one"),
+            FileError::TooLarge { .. } => {
+                Some("a spec of thousands of accounts is a few MB; check the file is the right one")
+            }
             other => other.hint(),
         };
         let diagnostic = SpecDiagnostic::whole_file(&name, error.to_string());
@@ -310,5 +312,53 @@ impl DocumentLoader<'_> {
     fn location_of(&self, path: &[&str]) -> String {
         let span = self.spans.value(path).unwrap_or_else(|| self.source.span_at(1, 1, 1));
         format!("{}:{}:{}", self.source.name(), span.line, span.column)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_in_the_specs_words() {
+        let cases: &[(&str, &str, Option<&str>)] = &[
+            (
+                "version: invalid type: string \"1\", expected u32",
+                "version: invalid type: string \"1\", expected a whole number",
+                Some("without quotes"),
+            ),
+            (
+                "organization: invalid type: unit value, expected struct OrganizationSpec",
+                "organization: invalid type: an empty value (`~`, `null` or nothing), expected a mapping",
+                Some("give the key a value"),
+            ),
+            (
+                "units: invalid type: string \"x\", expected a map",
+                "units: invalid type: string \"x\", expected a mapping",
+                None,
+            ),
+            (
+                "policies.p: data did not match any variant of untagged enum DocumentSource",
+                "a document is either a path to a JSON file (a string) or the policy itself as a mapping",
+                Some("document: policies/"),
+            ),
+            (
+                "untagged and internally tagged enums do not support enum input",
+                "a YAML tag (such as `!Ref`) cannot stand here",
+                Some("plain YAML"),
+            ),
+            ("unknown field `emial`", "unknown field `emial`", None),
+        ];
+        for (serde, human, hint) in cases {
+            let (message, found_hint) = humanize(serde);
+            assert_eq!(&message, human, "{serde}");
+            match hint {
+                Some(hint) => {
+                    assert!(found_hint.as_deref().is_some_and(|h| h.contains(hint)), "{serde}: {found_hint:?}")
+                }
+                None => assert_eq!(found_hint, None, "{serde}"),
+            }
+            assert!(!message.contains("u32") && !message.contains("struct ") && !message.contains("untagged"));
+        }
     }
 }

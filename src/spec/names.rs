@@ -62,7 +62,8 @@ pub fn problems(name: &str, kind: NameKind) -> Vec<NameProblem> {
     if let Some(c) = name.chars().find(|c| is_invisible(*c)) {
         found.push(NameProblem {
             message: format!("{noun} `{}` contains the invisible character U+{:04X}", shown(name), u32::from(c)),
-            hint: "zero-width and bidirectional-control characters make a name look like another; remove them".to_string(),
+            hint: "zero-width and bidirectional-control characters make a name look like another; remove them"
+                .to_string(),
         });
     }
     if name.chars().any(char::is_control) {

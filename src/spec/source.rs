@@ -232,7 +232,11 @@ impl Walker<'_> {
         let core = matches!(tag.handle.as_str(), "!!" | "tag:yaml.org,2002:")
             && matches!(tag.suffix.as_str(), "str" | "int" | "float" | "bool" | "null" | "map" | "seq");
         if !core {
-            let shown = if tag.handle == "tag:yaml.org,2002:" { format!("!!{}", tag.suffix) } else { format!("{}{}", tag.handle, tag.suffix) };
+            let shown = if tag.handle == "tag:yaml.org,2002:" {
+                format!("!!{}", tag.suffix)
+            } else {
+                format!("{}{}", tag.handle, tag.suffix)
+            };
             let span = self.span(mark, shown.chars().count());
             self.errors.push(
                 SpecDiagnostic::new(self.source, span, format!("YAML tag `{shown}` is not supported"))
@@ -273,9 +277,13 @@ impl MarkedEventReceiver for Walker<'_> {
             if self.documents == 2 {
                 let span = self.span(mark, 3);
                 self.errors.push(
-                    SpecDiagnostic::new(self.source, span, "the spec is one YAML document, but a second one starts here")
-                        .with_label("second document")
-                        .with_help("remove this `---` and what follows, or merge it into the first document"),
+                    SpecDiagnostic::new(
+                        self.source,
+                        span,
+                        "the spec is one YAML document, but a second one starts here",
+                    )
+                    .with_label("second document")
+                    .with_help("remove this `---` and what follows, or merge it into the first document"),
                 );
             }
             return;

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use super::diagnostic::{did_you_mean, SpecDiagnostic};
 use super::load::{DocumentOrigin, ValidSpec};
+use super::model::{FeatureSet, PolicyType, Targets, UnitSpec, ROOT};
 use super::names::{self, NameKind};
 use super::policy_grammar::{self, GrammarError};
-use super::model::{FeatureSet, PolicyType, Targets, UnitSpec, ROOT};
 use super::regions::{is_aws_region, AWS_REGIONS};
 
 /// Deepest OU nesting AWS allows under the root.
@@ -107,7 +107,8 @@ impl<'a> Checker<'a> {
                 None => source.span_at(1, 1, 1),
             };
             let reference = self.valid.spans.value(document_path).unwrap_or_else(|| self.valid.source.span_at(1, 1, 1));
-            let referenced = format!("referenced from {}:{}:{}", self.valid.source.name(), reference.line, reference.column);
+            let referenced =
+                format!("referenced from {}:{}:{}", self.valid.source.name(), reference.line, reference.column);
             let help = match problem.hint {
                 Some(hint) => format!("{hint} ({referenced})"),
                 None => referenced,
@@ -447,7 +448,8 @@ impl<'a> Checker<'a> {
 
     fn accounts(&mut self) {
         let spec = &self.valid.spec;
-        let account_names = spec.accounts.keys().map(|name| (name.clone(), vec!["accounts".to_string(), name.clone()])).collect();
+        let account_names =
+            spec.accounts.keys().map(|name| (name.clone(), vec!["accounts".to_string(), name.clone()])).collect();
         self.look_alikes("accounts", account_names);
         let mut emails: HashMap<String, String> = HashMap::new();
         let mut ids: HashMap<String, String> = HashMap::new();
@@ -506,7 +508,8 @@ impl<'a> Checker<'a> {
 
     fn policies(&mut self) {
         let spec = &self.valid.spec;
-        let policy_names = spec.policies.keys().map(|name| (name.clone(), vec!["policies".to_string(), name.clone()])).collect();
+        let policy_names =
+            spec.policies.keys().map(|name| (name.clone(), vec!["policies".to_string(), name.clone()])).collect();
         self.look_alikes("policies", policy_names);
         let enabled: BTreeSet<PolicyType> = spec.organization.policy_types.iter().copied().collect();
         // (type, target) -> policies attached directly to that target.

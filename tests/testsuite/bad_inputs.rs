@@ -128,8 +128,10 @@ fn every_bad_spec_is_rejected_with_its_location_and_cause() {
         // `plan` loads the same spec and then talks to AWS: a bad spec must stop it before any call.
         let plan = run(&["plan", "--format", "markdown", "-f", &relative, "--endpoint-url", &endpoint_url]);
         let calls = endpoint.connections();
-        let echoed: Vec<&String> =
-            refused.iter().filter(|content| outputs_text(&output).contains(*content) || outputs_text(&plan).contains(*content)).collect();
+        let echoed: Vec<&String> = refused
+            .iter()
+            .filter(|content| outputs_text(&output).contains(*content) || outputs_text(&plan).contains(*content))
+            .collect();
         if !echoed.is_empty() {
             failures.push(format!("{name}: output echoes a refused file's content {echoed:?}"));
         } else if calls != 0 || plan.status.code() != Some(1) {

@@ -85,8 +85,11 @@ pub fn check(document: &Value, flavor: Flavor) -> Vec<GrammarError> {
     };
     if object.contains_key("tags") || object.keys().any(|k| k.starts_with("@@")) {
         errors.push(
-            GrammarError::at(&root, format!("{} uses the IAM policy grammar, not a management policy's", flavor.name()))
-                .hint("an SCP or RCP is { \"Version\": \"2012-10-17\", \"Statement\": [...] }; check the policy's `type`"),
+            GrammarError::at(
+                &root,
+                format!("{} uses the IAM policy grammar, not a management policy's", flavor.name()),
+            )
+            .hint("an SCP or RCP is { \"Version\": \"2012-10-17\", \"Statement\": [...] }; check the policy's `type`"),
         );
         return errors;
     }
@@ -99,7 +102,9 @@ pub fn check(document: &Value, flavor: Flavor) -> Vec<GrammarError> {
         }
     }
     match object.get("Version") {
-        None => errors.push(GrammarError::at(&root, "the policy has no `Version`").hint(format!("add \"Version\": \"{VERSION}\""))),
+        None => errors.push(
+            GrammarError::at(&root, "the policy has no `Version`").hint(format!("add \"Version\": \"{VERSION}\"")),
+        ),
         Some(Value::String(version)) if version == VERSION => {}
         Some(other) => errors.push(
             GrammarError::at(&child(&root, "Version"), format!("`Version` is {other}; AWS requires \"{VERSION}\""))
@@ -119,8 +124,7 @@ pub fn check(document: &Value, flavor: Flavor) -> Vec<GrammarError> {
         }
         Some(Value::Array(items)) if items.is_empty() => {
             errors.push(
-                GrammarError::at(&statement_path, "`Statement` is empty")
-                    .hint("a policy needs at least one statement"),
+                GrammarError::at(&statement_path, "`Statement` is empty").hint("a policy needs at least one statement"),
             );
             Vec::new()
         }
@@ -157,7 +161,8 @@ fn check_statement(
         if !STATEMENT_KEYS.contains(&key.as_str()) {
             let hint = crate::spec::diagnostic::did_you_mean(key, STATEMENT_KEYS.iter().copied())
                 .unwrap_or_else(|| format!("a statement has {}", STATEMENT_KEYS.join(", ")));
-            errors.push(GrammarError::at_key(&child(path, key), format!("unknown statement element `{key}`")).hint(hint));
+            errors
+                .push(GrammarError::at_key(&child(path, key), format!("unknown statement element `{key}`")).hint(hint));
         }
     }
     if let Some(sid) = statement.get("Sid") {
@@ -169,21 +174,29 @@ fn check_statement(
                 }
             }
             Some(text) => errors.push(
-                GrammarError::at(&sid_path, format!("`Sid` `{}` may hold only ASCII letters and digits", text.escape_default()))
-                    .hint("e.g. \"DenyLeaveOrganization\""),
+                GrammarError::at(
+                    &sid_path,
+                    format!("`Sid` `{}` may hold only ASCII letters and digits", text.escape_default()),
+                )
+                .hint("e.g. \"DenyLeaveOrganization\""),
             ),
             None => errors.push(GrammarError::at(&sid_path, format!("`Sid` must be a string, not {}", kind(sid)))),
         }
     }
     let effect_path = child(path, "Effect");
     match statement.get("Effect") {
-        None => errors.push(GrammarError::at(path, "the statement has no `Effect`").hint("add \"Effect\": \"Deny\" or \"Allow\"")),
+        None => errors.push(
+            GrammarError::at(path, "the statement has no `Effect`").hint("add \"Effect\": \"Deny\" or \"Allow\""),
+        ),
         Some(Value::String(effect)) if effect == "Deny" => {}
         Some(Value::String(effect)) if effect == "Allow" => {
             if flavor == Flavor::ResourceControl {
                 errors.push(
-                    GrammarError::at(&effect_path, "an RCP may only deny: `Allow` is reserved for the AWS-managed `RCPFullAWSAccess`")
-                        .hint("use \"Effect\": \"Deny\" with a Condition naming what stays allowed"),
+                    GrammarError::at(
+                        &effect_path,
+                        "an RCP may only deny: `Allow` is reserved for the AWS-managed `RCPFullAWSAccess`",
+                    )
+                    .hint("use \"Effect\": \"Deny\" with a Condition naming what stays allowed"),
                 );
             }
         }
@@ -204,8 +217,14 @@ fn check_statement(
             for (item_path, item) in string_list(&child(path, key), value, key, errors) {
                 if !is_action(item) {
                     errors.push(
-                        GrammarError::at(&item_path, format!("`{}` is not an action (`service:Action`, wildcards allowed)", item.escape_default()))
-                            .hint("e.g. \"s3:PutObject\", \"ec2:*\" or \"*\""),
+                        GrammarError::at(
+                            &item_path,
+                            format!(
+                                "`{}` is not an action (`service:Action`, wildcards allowed)",
+                                item.escape_default()
+                            ),
+                        )
+                        .hint("e.g. \"s3:PutObject\", \"ec2:*\" or \"*\""),
                     );
                 }
             }
@@ -217,8 +236,11 @@ fn check_statement(
             for (item_path, item) in string_list(&child(path, key), value, key, errors) {
                 if item != "*" && !item.starts_with("arn:") {
                     errors.push(
-                        GrammarError::at(&item_path, format!("`{}` is not a resource ARN or `*`", item.escape_default()))
-                            .hint("resources are ARNs such as \"arn:aws:s3:::bucket/*\", or \"*\""),
+                        GrammarError::at(
+                            &item_path,
+                            format!("`{}` is not a resource ARN or `*`", item.escape_default()),
+                        )
+                        .hint("resources are ARNs such as \"arn:aws:s3:::bucket/*\", or \"*\""),
                     );
                 }
             }
@@ -242,8 +264,14 @@ fn principal(path: &[String], statement: &Map<String, Value>, flavor: Flavor, er
             for key in ["Principal", "NotPrincipal"] {
                 if statement.contains_key(key) && !(flavor == Flavor::ServiceControl && key == "NotPrincipal") {
                     errors.push(
-                        GrammarError::at_key(&child(path, key), format!("{} cannot name a `{key}`: it applies to the principals it is attached to", flavor.name()))
-                            .hint("remove it; restrict principals with a Condition on aws:PrincipalArn"),
+                        GrammarError::at_key(
+                            &child(path, key),
+                            format!(
+                                "{} cannot name a `{key}`: it applies to the principals it is attached to",
+                                flavor.name()
+                            ),
+                        )
+                        .hint("remove it; restrict principals with a Condition on aws:PrincipalArn"),
                     );
                 }
             }
@@ -262,21 +290,33 @@ fn principal(path: &[String], statement: &Map<String, Value>, flavor: Flavor, er
     }
 }
 
-fn exactly_one(path: &[String], statement: &Map<String, Value>, a: &str, b: &str, required: bool, errors: &mut Vec<GrammarError>) {
+fn exactly_one(
+    path: &[String],
+    statement: &Map<String, Value>,
+    a: &str,
+    b: &str,
+    required: bool,
+    errors: &mut Vec<GrammarError>,
+) {
     match (statement.contains_key(a), statement.contains_key(b)) {
         (true, true) => errors.push(
             GrammarError::at_key(&child(path, b), format!("a statement has either `{a}` or `{b}`, not both"))
                 .hint("split it into two statements"),
         ),
-        (false, false) if required => {
-            errors.push(GrammarError::at(path, format!("the statement has neither `{a}` nor `{b}`")).hint(format!("add \"{a}\"")))
-        }
+        (false, false) if required => errors.push(
+            GrammarError::at(path, format!("the statement has neither `{a}` nor `{b}`")).hint(format!("add \"{a}\"")),
+        ),
         _ => {}
     }
 }
 
 /// A string or a non-empty array of strings; yields each string with its path.
-fn string_list<'v>(path: &[String], value: &'v Value, element: &str, errors: &mut Vec<GrammarError>) -> Vec<(Vec<String>, &'v str)> {
+fn string_list<'v>(
+    path: &[String],
+    value: &'v Value,
+    element: &str,
+    errors: &mut Vec<GrammarError>,
+) -> Vec<(Vec<String>, &'v str)> {
     match value {
         Value::String(text) => vec![(path.to_vec(), text.as_str())],
         Value::Array(items) if items.is_empty() => {
@@ -289,13 +329,19 @@ fn string_list<'v>(path: &[String], value: &'v Value, element: &str, errors: &mu
             .filter_map(|(index, item)| match item {
                 Value::String(text) => Some((child(path, index.to_string()), text.as_str())),
                 other => {
-                    errors.push(GrammarError::at(&child(path, index.to_string()), format!("`{element}` entries are strings, not {}", kind(other))));
+                    errors.push(GrammarError::at(
+                        &child(path, index.to_string()),
+                        format!("`{element}` entries are strings, not {}", kind(other)),
+                    ));
                     None
                 }
             })
             .collect(),
         other => {
-            errors.push(GrammarError::at(path, format!("`{element}` must be a string or a list of strings, not {}", kind(other))));
+            errors.push(GrammarError::at(
+                path,
+                format!("`{element}` must be a string or a list of strings, not {}", kind(other)),
+            ));
             Vec::new()
         }
     }
@@ -318,7 +364,8 @@ pub fn is_action(text: &str) -> bool {
 
 /// Whether `operator` is an IAM condition operator, with its optional set prefix and `IfExists`.
 pub fn is_condition_operator(operator: &str) -> bool {
-    let base = operator.strip_prefix("ForAllValues:").or_else(|| operator.strip_prefix("ForAnyValue:")).unwrap_or(operator);
+    let base =
+        operator.strip_prefix("ForAllValues:").or_else(|| operator.strip_prefix("ForAnyValue:")).unwrap_or(operator);
     if let Some(base) = base.strip_suffix("IfExists") {
         return base != "Null" && CONDITION_OPERATORS.contains(&base);
     }
@@ -327,19 +374,30 @@ pub fn is_condition_operator(operator: &str) -> bool {
 
 fn check_condition(path: &[String], condition: &Value, errors: &mut Vec<GrammarError>) {
     let Some(operators) = condition.as_object() else {
-        errors.push(GrammarError::at(path, format!("`Condition` must be an object of operators, not {}", kind(condition))));
+        errors.push(GrammarError::at(
+            path,
+            format!("`Condition` must be an object of operators, not {}", kind(condition)),
+        ));
         return;
     };
     for (operator, keys) in operators {
         let operator_path = child(path, operator);
         if !is_condition_operator(operator) {
             let hint = crate::spec::diagnostic::did_you_mean(operator, CONDITION_OPERATORS.iter().copied())
-                .unwrap_or_else(|| "see the IAM condition operator list (StringEquals, ArnLike, Bool, ...)".to_string());
-            errors.push(GrammarError::at_key(&operator_path, format!("`{operator}` is not an IAM condition operator")).hint(hint));
+                .unwrap_or_else(|| {
+                    "see the IAM condition operator list (StringEquals, ArnLike, Bool, ...)".to_string()
+                });
+            errors.push(
+                GrammarError::at_key(&operator_path, format!("`{operator}` is not an IAM condition operator"))
+                    .hint(hint),
+            );
             continue;
         }
         let Some(keys) = keys.as_object() else {
-            errors.push(GrammarError::at(&operator_path, format!("`{operator}` must map condition keys to values, not {}", kind(keys))));
+            errors.push(GrammarError::at(
+                &operator_path,
+                format!("`{operator}` must map condition keys to values, not {}", kind(keys)),
+            ));
             continue;
         };
         if keys.is_empty() {
@@ -349,8 +407,11 @@ fn check_condition(path: &[String], condition: &Value, errors: &mut Vec<GrammarE
             let key_path = child(&operator_path, key);
             if !key.contains(':') || key.starts_with(':') {
                 errors.push(
-                    GrammarError::at_key(&key_path, format!("`{}` is not a condition key (`prefix:Name`)", key.escape_default()))
-                        .hint("e.g. aws:PrincipalArn, aws:RequestedRegion, s3:prefix"),
+                    GrammarError::at_key(
+                        &key_path,
+                        format!("`{}` is not a condition key (`prefix:Name`)", key.escape_default()),
+                    )
+                    .hint("e.g. aws:PrincipalArn, aws:RequestedRegion, s3:prefix"),
                 );
             }
             let scalar = |value: &Value| matches!(value, Value::String(_) | Value::Bool(_) | Value::Number(_));
@@ -381,13 +442,25 @@ mod tests {
     #[test]
     fn valid_documents_pass() {
         let cases = [
-            (json!({"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}}), Flavor::ServiceControl),
-            (json!({"Version": "2012-10-17", "Statement": [{"Sid": "Regions", "Effect": "Deny", "NotAction": ["iam:*", "sts:Get*"], "Resource": "*",
-                "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}, "ArnNotLikeIfExists": {"aws:PrincipalArn": "arn:aws:iam::*:role/Admin"}}}]}), Flavor::ServiceControl),
-            (json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+            (
+                json!({"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}}),
+                Flavor::ServiceControl,
+            ),
+            (
+                json!({"Version": "2012-10-17", "Statement": [{"Sid": "Regions", "Effect": "Deny", "NotAction": ["iam:*", "sts:Get*"], "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:RequestedRegion": ["eu-west-1"]}, "ArnNotLikeIfExists": {"aws:PrincipalArn": "arn:aws:iam::*:role/Admin"}}}]}),
+                Flavor::ServiceControl,
+            ),
+            (
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
                 "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-abc"}, "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
-                "ForAnyValue:StringLike": {"aws:TagKeys": ["a*"]}}}]}), Flavor::ResourceControl),
-            (json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}), Flavor::Identity),
+                "ForAnyValue:StringLike": {"aws:TagKeys": ["a*"]}}}]}),
+                Flavor::ResourceControl,
+            ),
+            (
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}),
+                Flavor::Identity,
+            ),
         ];
         for (document, flavor) in cases {
             assert_eq!(messages(document.clone(), flavor), Vec::<String>::new(), "{document}");
@@ -412,36 +485,100 @@ mod tests {
         let scp = Flavor::ServiceControl;
         let rcp = Flavor::ResourceControl;
         let cases: Vec<(Value, Flavor, &str)> = vec![
-            (json!({"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Action": 42, "Resource": "*"}]}), scp, "Statement.0.Effect: `Effect` is \"Maybe\""),
-            (json!({"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Action": 42, "Resource": "*"}]}), scp, "Statement.0.Action: `Action` must be a string or a list of strings, not a number"),
+            (
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Action": 42, "Resource": "*"}]}),
+                scp,
+                "Statement.0.Effect: `Effect` is \"Maybe\"",
+            ),
+            (
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Maybe", "Action": 42, "Resource": "*"}]}),
+                scp,
+                "Statement.0.Action: `Action` must be a string or a list of strings, not a number",
+            ),
             (json!({"Version": "2012-10-17", "Statement": []}), scp, "Statement: `Statement` is empty"),
             (json!({"Version": "2012-10-17", "Statement": "x"}), scp, "Statement: `Statement` must be an object"),
             (json!({"Version": "2012-10-17"}), scp, ": the policy has no `Statement`"),
-            (json!({"Version": "2008-10-17", "Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}}), scp, "Version: `Version` is \"2008-10-17\""),
-            (json!({"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}, "Extra": 1}), scp, "Extra: unknown top-level key `Extra`"),
+            (
+                json!({"Version": "2008-10-17", "Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}}),
+                scp,
+                "Version: `Version` is \"2008-10-17\"",
+            ),
+            (
+                json!({"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "*", "Resource": "*"}, "Extra": 1}),
+                scp,
+                "Extra: unknown top-level key `Extra`",
+            ),
             (json!({"tags": {}}), scp, ": an SCP uses the IAM policy grammar"),
             (deny(json!({"Actions": "s3:*"})), scp, "Statement.0.Actions: unknown statement element `Actions`"),
-            (deny(json!({"NotAction": "s3:Get*"})), scp, "Statement.0.NotAction: a statement has either `Action` or `NotAction`"),
+            (
+                deny(json!({"NotAction": "s3:Get*"})),
+                scp,
+                "Statement.0.NotAction: a statement has either `Action` or `NotAction`",
+            ),
             (deny(json!({"Action": null})), scp, "Statement.0: the statement has neither `Action` nor `NotAction`"),
             (deny(json!({"Action": "s3GetObject"})), scp, "Statement.0.Action: `s3GetObject` is not an action"),
-            (deny(json!({"Action": ["s3:Get*", "bad action"]})), scp, "Statement.0.Action.1: `bad action` is not an action"),
+            (
+                deny(json!({"Action": ["s3:Get*", "bad action"]})),
+                scp,
+                "Statement.0.Action.1: `bad action` is not an action",
+            ),
             (deny(json!({"Action": []})), scp, "Statement.0.Action: `Action` is an empty list"),
-            (deny(json!({"NotResource": "*"})), scp, "Statement.0.NotResource: a statement has either `Resource` or `NotResource`"),
+            (
+                deny(json!({"NotResource": "*"})),
+                scp,
+                "Statement.0.NotResource: a statement has either `Resource` or `NotResource`",
+            ),
             (deny(json!({"Resource": "bucket"})), scp, "Statement.0.Resource: `bucket` is not a resource ARN"),
             (deny(json!({"Principal": "*"})), scp, "Statement.0.Principal: an SCP cannot name a `Principal`"),
-            (deny(json!({"NotPrincipal": {"AWS": "x"}})), scp, "Statement.0.NotPrincipal: an SCP cannot use `NotPrincipal`"),
-            (deny(json!({"Sid": "no spaces"})), scp, "Statement.0.Sid: `Sid` `no spaces` may hold only ASCII letters and digits"),
-            (deny(json!({"Condition": {"StringEqualz": {"aws:x": "y"}}})), scp, "Statement.0.Condition.StringEqualz: `StringEqualz` is not an IAM condition operator"),
-            (deny(json!({"Condition": {"NullIfExists": {"aws:x": "true"}}})), scp, "`NullIfExists` is not an IAM condition operator"),
-            (deny(json!({"Condition": {"StringEquals": {"nocolon": "y"}}})), scp, "Statement.0.Condition.StringEquals.nocolon: `nocolon` is not a condition key"),
+            (
+                deny(json!({"NotPrincipal": {"AWS": "x"}})),
+                scp,
+                "Statement.0.NotPrincipal: an SCP cannot use `NotPrincipal`",
+            ),
+            (
+                deny(json!({"Sid": "no spaces"})),
+                scp,
+                "Statement.0.Sid: `Sid` `no spaces` may hold only ASCII letters and digits",
+            ),
+            (
+                deny(json!({"Condition": {"StringEqualz": {"aws:x": "y"}}})),
+                scp,
+                "Statement.0.Condition.StringEqualz: `StringEqualz` is not an IAM condition operator",
+            ),
+            (
+                deny(json!({"Condition": {"NullIfExists": {"aws:x": "true"}}})),
+                scp,
+                "`NullIfExists` is not an IAM condition operator",
+            ),
+            (
+                deny(json!({"Condition": {"StringEquals": {"nocolon": "y"}}})),
+                scp,
+                "Statement.0.Condition.StringEquals.nocolon: `nocolon` is not a condition key",
+            ),
             (deny(json!({"Condition": {"StringEquals": {"aws:x": {"a": 1}}}})), scp, "the value of `aws:x` must be"),
             (deny(json!({"Condition": []})), scp, "Statement.0.Condition: `Condition` must be an object"),
             (deny(json!({"Principal": "*", "Effect": "Allow"})), rcp, "Statement.0.Effect: an RCP may only deny"),
             (deny(json!({})), rcp, "Statement.0: an RCP statement needs `\"Principal\": \"*\"`"),
-            (deny(json!({"Principal": {"AWS": "*"}})), rcp, "Statement.0.Principal: an RCP's `Principal` must be \"*\""),
-            (deny(json!({"Principal": "*", "Action": null, "NotAction": "s3:Get*"})), rcp, "Statement.0.NotAction: RCPs do not support `NotAction`"),
-            (deny(json!({"Resource": null})), Flavor::Identity, "Statement.0: the statement has neither `Resource` nor `NotResource`"),
-            (deny(json!({"Principal": {"AWS": "*"}})), Flavor::Identity, "Statement.0.Principal: an identity policy cannot name a `Principal`"),
+            (
+                deny(json!({"Principal": {"AWS": "*"}})),
+                rcp,
+                "Statement.0.Principal: an RCP's `Principal` must be \"*\"",
+            ),
+            (
+                deny(json!({"Principal": "*", "Action": null, "NotAction": "s3:Get*"})),
+                rcp,
+                "Statement.0.NotAction: RCPs do not support `NotAction`",
+            ),
+            (
+                deny(json!({"Resource": null})),
+                Flavor::Identity,
+                "Statement.0: the statement has neither `Resource` nor `NotResource`",
+            ),
+            (
+                deny(json!({"Principal": {"AWS": "*"}})),
+                Flavor::Identity,
+                "Statement.0.Principal: an identity policy cannot name a `Principal`",
+            ),
         ];
         for (document, flavor, expected) in cases {
             let found = messages(document.clone(), flavor);
@@ -473,8 +610,17 @@ mod tests {
 
     #[test]
     fn actions() {
-        for (action, valid) in [("*", true), ("s3:*", true), ("execute-api:Invoke", true), ("ec2:Describe?nstances", true),
-            ("s3", false), (":Get", false), ("s3:", false), ("s3:Get Object", false), ("s3:Get:Object", false)] {
+        for (action, valid) in [
+            ("*", true),
+            ("s3:*", true),
+            ("execute-api:Invoke", true),
+            ("ec2:Describe?nstances", true),
+            ("s3", false),
+            (":Get", false),
+            ("s3:", false),
+            ("s3:Get Object", false),
+            ("s3:Get:Object", false),
+        ] {
             assert_eq!(is_action(action), valid, "{action}");
         }
     }

@@ -54,8 +54,14 @@ fn operator(path: &[String], key: &str, value: &Value, errors: &mut Vec<GrammarE
         "@@append" | "@@remove" => {
             if !value.is_array() {
                 errors.push(
-                    GrammarError::at(path, format!("`{key}` applies only to multi-valued settings: its value is a list, not {}", kind(value)))
-                        .hint("use `@@assign` for a single value"),
+                    GrammarError::at(
+                        path,
+                        format!(
+                            "`{key}` applies only to multi-valued settings: its value is a list, not {}",
+                            kind(value)
+                        ),
+                    )
+                    .hint("use `@@assign` for a single value"),
                 );
             }
         }
@@ -68,8 +74,11 @@ fn operator(path: &[String], key: &str, value: &Value, errors: &mut Vec<GrammarE
             let allowed = |name: &str| name == "@@all" || name == "@@none" || VALUE_OPERATORS.contains(&name);
             if items.is_empty() || names.iter().any(|n| !n.is_some_and(allowed)) {
                 errors.push(
-                    GrammarError::at(path, format!("`{CHILD_CONTROL}` lists `@@all`, `@@none` or value-setting operators"))
-                        .hint("e.g. [\"@@none\"] or [\"@@append\", \"@@remove\"]"),
+                    GrammarError::at(
+                        path,
+                        format!("`{CHILD_CONTROL}` lists `@@all`, `@@none` or value-setting operators"),
+                    )
+                    .hint("e.g. [\"@@none\"] or [\"@@append\", \"@@remove\"]"),
                 );
             } else if items.len() > 1 && names.iter().any(|n| matches!(n, Some("@@all" | "@@none"))) {
                 errors.push(GrammarError::at(path, "`@@all` and `@@none` stand alone in the list"));
@@ -101,8 +110,14 @@ mod tests {
             (json!({"a": {"@@operators_allowed_for_child_policies": "@@none"}}), Some("is a list, not a string")),
             (json!({"a": {"@@operators_allowed_for_child_policies": ["@@some"]}}), Some("lists `@@all`, `@@none`")),
             (json!({"a": {"@@operators_allowed_for_child_policies": ["@@none", "@@assign"]}}), Some("stand alone")),
-            (json!({"a": {"@@assign": "x", "b": {"@@assign": "y"}}}), Some("a.b: `b` sits beside a value-setting operator")),
-            (json!({"a": [{"@@enforced_for": 1}]}), Some("a.0.@@enforced_for: `@@enforced_for` is not an inheritance operator")),
+            (
+                json!({"a": {"@@assign": "x", "b": {"@@assign": "y"}}}),
+                Some("a.b: `b` sits beside a value-setting operator"),
+            ),
+            (
+                json!({"a": [{"@@enforced_for": 1}]}),
+                Some("a.0.@@enforced_for: `@@enforced_for` is not an inheritance operator"),
+            ),
         ];
         for (document, expected) in cases {
             let mut errors = Vec::new();
