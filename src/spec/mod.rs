@@ -4,8 +4,12 @@
 //! any AWS call. Later stages receive a `ValidSpec` and can trust it.
 
 pub mod diagnostic;
+pub mod files;
+pub mod json;
 pub mod load;
 pub mod model;
+pub mod names;
+pub mod policy_grammar;
 pub mod regions;
 pub mod source;
 pub mod validate;

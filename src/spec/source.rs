@@ -3,14 +3,16 @@
 //! serde_yaml reports locations for syntax and type errors only; semantic errors ("unit
 //! `Workloads/Prd` does not exist") need them too. This module walks the YAML event stream once,
 //! records the span of every key and value by its document path, and reports duplicate keys
-//! (which serde would otherwise merge silently into a map). It owns no rules about the spec.
+//! (which serde would otherwise merge silently into a map), a second YAML document, YAML tags
+//! (`!Ref`: the spec is plain YAML) and aliases that expand past a bound ("billion laughs"), each
+//! at its own location. It owns no rules about the spec.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use miette::{NamedSource, SourceSpan};
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::diagnostic::SpecDiagnostic;
@@ -116,12 +118,29 @@ fn owned(path: &[&str]) -> Vec<String> {
     path.iter().map(|segment| (*segment).to_string()).collect()
 }
 
+/// Most nodes that aliases may add to the document when expanded. A real spec repeats a few
+/// mappings; a "billion laughs" document nests aliases of aliases to reach 10^9 nodes from a few
+/// hundred bytes, which serde_yaml would then build in memory.
+pub const MAX_ALIAS_EXPANSION: u64 = 100_000;
+
 /// Parses the YAML event stream of `source`: the span index, or the syntax error and every
-/// duplicate key found.
+/// duplicate key, extra document, tag and alias bomb found.
 pub fn index_yaml(source: &SourceFile) -> Result<SpanIndex, Vec<SpecDiagnostic>> {
-    let mut walker = Walker { source, index: SpanIndex::default(), stack: Vec::new(), errors: Vec::new() };
+    let mut walker = Walker {
+        source,
+        index: SpanIndex::default(),
+        stack: Vec::new(),
+        errors: Vec::new(),
+        documents: 0,
+        nodes: 0,
+        alias_nodes: 0,
+        open: Vec::new(),
+        anchor_sizes: HashMap::new(),
+    };
     let mut parser = Parser::new_from_str(&source.text);
-    if let Err(error) = parser.load(&mut walker, false) {
+    // Every document is read (`multi`), so a second one is reported where it starts instead of
+    // serde_yaml's location-less "more than one document" pointing at line 1.
+    if let Err(error) = parser.load(&mut walker, true) {
         let marker = error.marker();
         let span = source.span_at(marker.line(), marker.col() + 1, 1);
         return Err(vec![
@@ -145,6 +164,16 @@ struct Walker<'a> {
     index: SpanIndex,
     stack: Vec<Frame>,
     errors: Vec<SpecDiagnostic>,
+    /// Documents started so far; events after the first document are not indexed.
+    documents: usize,
+    /// Nodes seen, aliases counted at their expanded size.
+    nodes: u64,
+    /// Nodes added by alias expansion.
+    alias_nodes: u64,
+    /// Open collections: (anchor id, `nodes` when it opened).
+    open: Vec<(usize, u64)>,
+    /// Expanded size of each anchored node.
+    anchor_sizes: HashMap<usize, u64>,
 }
 
 impl Walker<'_> {
@@ -194,19 +223,94 @@ impl Walker<'_> {
     }
 }
 
+impl Walker<'_> {
+    /// Refuses YAML tags other than the core schema's (`!!str` and friends): `!Ref`, `!Sub` or
+    /// `!!python/object` would otherwise surface as serde's "untagged and internally tagged enums
+    /// do not support enum input" or be silently taken as their plain value.
+    fn tag(&mut self, tag: Option<&Tag>, mark: Marker) {
+        let Some(tag) = tag else { return };
+        let core = matches!(tag.handle.as_str(), "!!" | "tag:yaml.org,2002:")
+            && matches!(tag.suffix.as_str(), "str" | "int" | "float" | "bool" | "null" | "map" | "seq");
+        if !core {
+            let shown = if tag.handle == "tag:yaml.org,2002:" {
+                format!("!!{}", tag.suffix)
+            } else {
+                format!("{}{}", tag.handle, tag.suffix)
+            };
+            let span = self.span(mark, shown.chars().count());
+            self.errors.push(
+                SpecDiagnostic::new(self.source, span, format!("YAML tag `{shown}` is not supported"))
+                    .with_label("this tag")
+                    .with_help("the spec is plain YAML: write the value itself (CloudFormation functions such as `!Ref` do not apply)"),
+            );
+        }
+    }
+
+    /// Counts one node, or an alias at the size of what it copies, and reports the alias that
+    /// takes the expansion past `MAX_ALIAS_EXPANSION`.
+    fn count(&mut self, alias_of: Option<usize>, mark: Marker) {
+        let size = alias_of.map_or(1, |anchor| self.anchor_sizes.get(&anchor).copied().unwrap_or(1));
+        let before = self.alias_nodes;
+        self.nodes = self.nodes.saturating_add(size);
+        if alias_of.is_some() {
+            self.alias_nodes = self.alias_nodes.saturating_add(size);
+        }
+        if before <= MAX_ALIAS_EXPANSION && self.alias_nodes > MAX_ALIAS_EXPANSION {
+            let span = self.span(mark, 1);
+            self.errors.push(
+                SpecDiagnostic::new(
+                    self.source,
+                    span,
+                    format!("YAML aliases expand the spec past {MAX_ALIAS_EXPANSION} nodes"),
+                )
+                .with_label("this alias")
+                .with_help("each `*alias` copies its anchor, and aliases of aliases multiply; write the values out"),
+            );
+        }
+    }
+}
+
 impl MarkedEventReceiver for Walker<'_> {
     fn on_event(&mut self, event: Event, mark: Marker) {
+        if let Event::DocumentStart = event {
+            self.documents += 1;
+            if self.documents == 2 {
+                let span = self.span(mark, 3);
+                self.errors.push(
+                    SpecDiagnostic::new(
+                        self.source,
+                        span,
+                        "the spec is one YAML document, but a second one starts here",
+                    )
+                    .with_label("second document")
+                    .with_help("remove this `---` and what follows, or merge it into the first document"),
+                );
+            }
+            return;
+        }
+        if self.documents > 1 {
+            return;
+        }
         match event {
-            Event::Scalar(text, style, _, _) => {
+            Event::Scalar(text, style, anchor, tag) => {
+                self.tag(tag.as_ref(), mark);
+                self.count(None, mark);
+                if anchor != 0 {
+                    self.anchor_sizes.insert(anchor, 1);
+                }
                 let quoted = matches!(style, TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted);
                 let span = self.span(mark, text.chars().count() + if quoted { 2 } else { 0 });
                 self.node(Some(text), span);
             }
-            Event::Alias(_) => {
+            Event::Alias(anchor) => {
+                self.count(Some(anchor), mark);
                 let span = self.span(mark, 1);
                 self.node(Some("<alias>".to_string()), span);
             }
-            Event::MappingStart(..) => {
+            Event::MappingStart(anchor, tag) => {
+                self.tag(tag.as_ref(), mark);
+                self.count(None, mark);
+                self.open.push((anchor, self.nodes));
                 let span = self.span(mark, 1);
                 if let Some(path) = self.node(None, span) {
                     self.stack.push(Frame::Mapping { path, pending_key: None, seen: HashMap::new() });
@@ -219,12 +323,21 @@ impl MarkedEventReceiver for Walker<'_> {
                     });
                 }
             }
-            Event::SequenceStart(..) => {
+            Event::SequenceStart(anchor, tag) => {
+                self.tag(tag.as_ref(), mark);
+                self.count(None, mark);
+                self.open.push((anchor, self.nodes));
                 let span = self.span(mark, 1);
                 let path = self.node(None, span).unwrap_or_else(|| vec!["<complex key>".to_string()]);
                 self.stack.push(Frame::Sequence { path, next: 0 });
             }
             Event::MappingEnd | Event::SequenceEnd => {
+                if let Some((anchor, opened_at)) = self.open.pop() {
+                    if anchor != 0 {
+                        // The collection itself plus everything inside it, aliases expanded.
+                        self.anchor_sizes.insert(anchor, self.nodes - opened_at + 1);
+                    }
+                }
                 self.stack.pop();
             }
             _ => {}

@@ -8,8 +8,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::Value;
 
 use super::diagnostic::{did_you_mean, SpecDiagnostic};
-use super::load::ValidSpec;
+use super::load::{DocumentOrigin, ValidSpec};
 use super::model::{FeatureSet, PolicyType, Targets, UnitSpec, ROOT};
+use super::names::{self, NameKind};
+use super::policy_grammar::{self, GrammarError};
 use super::regions::{is_aws_region, AWS_REGIONS};
 
 /// Deepest OU nesting AWS allows under the root.
@@ -92,6 +94,62 @@ impl<'a> Checker<'a> {
             diagnostic = diagnostic.with_help(help);
         }
         self.errors.push(diagnostic);
+    }
+
+    /// Reports a grammar problem inside a document: at its line and column in the JSON file, or
+    /// in the spec for an inline document.
+    fn document_error(&mut self, document_path: &[&str], problem: GrammarError) {
+        let key: Vec<String> = document_path.iter().map(|segment| (*segment).to_string()).collect();
+        if let Some(DocumentOrigin::File { source, index }) = self.valid.document_origins.get(&key) {
+            let position = if problem.at_key { index.key(&problem.path) } else { index.value(&problem.path) };
+            let span = match position {
+                Some(position) => source.span_at(position.line, position.column, 1),
+                None => source.span_at(1, 1, 1),
+            };
+            let reference = self.valid.spans.value(document_path).unwrap_or_else(|| self.valid.source.span_at(1, 1, 1));
+            let referenced =
+                format!("referenced from {}:{}:{}", self.valid.source.name(), reference.line, reference.column);
+            let help = match problem.hint {
+                Some(hint) => format!("{hint} ({referenced})"),
+                None => referenced,
+            };
+            self.errors.push(SpecDiagnostic::new(source, span, problem.message).with_label("here").with_help(help));
+            return;
+        }
+        let mut full: Vec<&str> = document_path.to_vec();
+        full.extend(problem.path.iter().map(String::as_str));
+        self.error_at(&full, problem.at_key, problem.message, problem.hint);
+    }
+
+    /// Reports each look-alike or ambiguous-name problem of `name`, at its key.
+    fn name_rules(&mut self, path: &[&str], name: &str, kind: NameKind) -> bool {
+        let problems = names::problems(name, kind);
+        let found = !problems.is_empty();
+        for problem in problems {
+            self.error_at(path, true, problem.message, Some(problem.hint));
+        }
+        found
+    }
+
+    /// Reports names of one namespace that differ only in letter case, surrounding spaces or
+    /// invisible characters: `(name, spec path of its key)` in file order.
+    fn look_alikes(&mut self, noun: &str, entries: Vec<(String, Vec<String>)>) {
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for (name, path) in entries {
+            if let Some(other) = seen.insert(names::comparison_key(&name), name.clone()) {
+                let path: Vec<&str> = path.iter().map(String::as_str).collect();
+                self.error_at(
+                    &path,
+                    true,
+                    format!(
+                        "{noun} `{}` and `{}` differ only in letter case, spaces or invisible characters",
+                        names::shown(&other),
+                        names::shown(&name)
+                    ),
+                    Some("rename one of them so the two read differently".to_string()),
+                );
+            }
+        }
     }
 
     fn account_exists(&self, name: &str) -> bool {
@@ -191,6 +249,10 @@ impl<'a> Checker<'a> {
         for (key, value) in tags {
             let mut at = tags_path.clone();
             at.push(key);
+            self.name_rules(&at, key, NameKind::TagKey);
+            for problem in names::problems(value, NameKind::TagValue) {
+                self.error(&at, problem.message, Some(problem.hint));
+            }
             if key.is_empty() || key.chars().count() > 128 {
                 self.error_at(&at, true, format!("tag key `{key}` must be 1-128 characters"), None);
             } else if key.to_lowercase().starts_with("aws:") {
@@ -303,8 +365,9 @@ impl<'a> Checker<'a> {
             let mut path = parent.to_vec();
             path.push("units".to_string());
             path.push(name.clone());
+            let document_path: Vec<&str> = path.iter().map(String::as_str).collect();
+            self.name_rules(&document_path, name, NameKind::Unit);
             if name.contains('/') {
-                let document_path: Vec<&str> = path.iter().map(String::as_str).collect();
                 self.error_at(
                     &document_path,
                     true,
@@ -346,14 +409,6 @@ impl<'a> Checker<'a> {
                     None,
                 );
             }
-            if name.chars().any(char::is_control) {
-                self.error_at(
-                    &document_path,
-                    true,
-                    format!("OU name `{}` contains control characters", name.escape_default()),
-                    None,
-                );
-            }
             let unit = self.unit_at(&unit_path);
             let (id, tags) = (unit.and_then(|u| u.id.clone()), unit.and_then(|u| u.tags.clone()));
             if let Some(id) = id {
@@ -367,22 +422,16 @@ impl<'a> Checker<'a> {
             }
             self.tags(&document_path, &tags);
         }
-        // Sibling names that differ only in case read as the same OU to people and are easy to
-        // create by accident; AWS's own uniqueness check is exact, which the map keys guarantee.
-        let mut siblings: HashMap<(String, String), String> = HashMap::new();
-        let paths: Vec<String> = self.unit_paths.keys().cloned().collect();
-        for path in paths {
-            let (parent, name) = path.rsplit_once('/').unwrap_or(("", &path));
-            if let Some(other) = siblings.insert((parent.to_string(), name.to_lowercase()), path.clone()) {
-                let document_path = unit_document_path(&path);
-                let document_path: Vec<&str> = document_path.iter().map(String::as_str).collect();
-                self.error_at(
-                    &document_path,
-                    true,
-                    format!("sibling OUs `{other}` and `{path}` differ only in letter case"),
-                    Some("give sibling OUs distinct names".to_string()),
-                );
-            }
+        // Sibling names that differ only in case, spaces or invisible characters read as the same
+        // OU to people and are easy to create by accident (or on purpose, to hide a change); AWS's
+        // own uniqueness check is exact, which the map keys guarantee.
+        let mut by_parent: BTreeMap<String, Vec<(String, Vec<String>)>> = BTreeMap::new();
+        for path in self.unit_paths.keys() {
+            let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+            by_parent.entry(parent.to_string()).or_default().push((name.to_string(), unit_document_path(path)));
+        }
+        for (_, siblings) in by_parent {
+            self.look_alikes("sibling OUs", siblings);
         }
     }
 
@@ -399,13 +448,17 @@ impl<'a> Checker<'a> {
 
     fn accounts(&mut self) {
         let spec = &self.valid.spec;
+        let account_names =
+            spec.accounts.keys().map(|name| (name.clone(), vec!["accounts".to_string(), name.clone()])).collect();
+        self.look_alikes("accounts", account_names);
         let mut emails: HashMap<String, String> = HashMap::new();
         let mut ids: HashMap<String, String> = HashMap::new();
         for (name, account) in &spec.accounts {
             let path = ["accounts", name.as_str()];
+            let name_problems = self.name_rules(&path, name, NameKind::Account);
             if name.is_empty() || name.chars().count() > 50 {
                 self.error_at(&path, true, format!("account name `{name}` must be 1-50 characters"), None);
-            } else if !name.chars().all(|c| (' '..='~').contains(&c)) {
+            } else if !name_problems && !name.chars().all(|c| (' '..='~').contains(&c)) {
                 self.error_at(
                     &path,
                     true,
@@ -455,12 +508,16 @@ impl<'a> Checker<'a> {
 
     fn policies(&mut self) {
         let spec = &self.valid.spec;
+        let policy_names =
+            spec.policies.keys().map(|name| (name.clone(), vec!["policies".to_string(), name.clone()])).collect();
+        self.look_alikes("policies", policy_names);
         let enabled: BTreeSet<PolicyType> = spec.organization.policy_types.iter().copied().collect();
         // (type, target) -> policies attached directly to that target.
         let mut per_target: BTreeMap<(PolicyType, String), Vec<String>> = BTreeMap::new();
         let mut managed_defaults = BTreeSet::new();
         for (name, policy) in &spec.policies {
             let path = ["policies", name.as_str()];
+            self.name_rules(&path, name, NameKind::Policy);
             if name.is_empty() || name.chars().count() > 128 {
                 self.error_at(&path, true, format!("policy name `{name}` must be 1-128 characters"), None);
             }
@@ -541,30 +598,8 @@ impl<'a> Checker<'a> {
 
     fn policy_document(&mut self, name: &str, policy_type: PolicyType, document: &Value) {
         let path = ["policies", name, "document"];
-        if policy_type.is_authorization() {
-            let object = document.as_object();
-            for key in ["Version", "Statement"] {
-                if !object.is_some_and(|o| o.contains_key(key)) {
-                    self.error(
-                        &path,
-                        format!("{policy_type} `{name}` has no `{key}`"),
-                        Some(if key == "Version" {
-                            "add \"Version\": \"2012-10-17\"".to_string()
-                        } else {
-                            "add a \"Statement\" list".to_string()
-                        }),
-                    );
-                }
-            }
-            if let Some(version) = object.and_then(|o| o.get("Version")) {
-                if version != "2012-10-17" {
-                    self.error(
-                        &path,
-                        format!("policy `{name}` has Version {version}; AWS requires \"2012-10-17\""),
-                        None,
-                    );
-                }
-            }
+        for problem in policy_grammar::check(policy_type, document) {
+            self.document_error(&path, problem);
         }
         let minified = document.to_string();
         let size = minified.chars().count();

@@ -1,8 +1,18 @@
 //! The bad-input corpus: every spec under tests/bad_inputs/ is invalid in exactly one way. Each
-//! must exit 1 and name the location (file:line:column, from its `.expect` file) and the cause.
+//! must exit 1 and name the location (file:line:column, from its `.expect` file) and the cause,
+//! make no call to AWS (`plan` against a loopback endpoint that counts connections), and never
+//! echo a refused file: `tests/canary-outside.json` sits outside the corpus directory with a
+//! canary string that no output may contain.
 
+use std::io::Read;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The first line of tests/canary-outside.json, which the corpus names through `../`, a symlink
+/// and a role's inline policy: any output containing it echoed a refused file.
+const CANARY: &str = "LZ-CANARY-5f0c2e";
 
 fn corpus() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_inputs");
@@ -15,19 +25,91 @@ fn corpus() -> Vec<PathBuf> {
     specs
 }
 
-fn validate(spec: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_landing-zone"))
-        .args(["validate", "-f", spec])
+/// Runs landing-zone with `args`, killing it after 30 s (a FIFO or `/dev/zero` must not hang it).
+fn run(args: &[&str]) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_landing-zone"))
+        .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("NO_COLOR", "1")
-        .output()
-        .expect("run landing-zone")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("LANDING_ZONE_RATE_LIMIT", "off")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run landing-zone");
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("output");
+            panic!("landing-zone {args:?} still running after 30 s: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn validate(spec: &str) -> std::process::Output {
+    run(&["validate", "-f", spec])
+}
+
+/// A loopback "AWS endpoint" that only counts the connections made to it.
+struct CountingEndpoint {
+    listener: TcpListener,
+}
+
+impl CountingEndpoint {
+    fn start() -> CountingEndpoint {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).expect("non-blocking");
+        CountingEndpoint { listener }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.listener.local_addr().expect("address"))
+    }
+
+    /// Connections accepted since the last call (each is dropped unanswered).
+    fn connections(&self) -> usize {
+        let mut count = 0;
+        while let Ok((mut stream, _)) = self.listener.accept() {
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(10)));
+            let _ = stream.read(&mut [0u8; 64]);
+            count += 1;
+        }
+        count
+    }
+}
+
+fn outputs_text(output: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// Content of files the corpus refers to but must never read, as it would appear if echoed.
+fn refused_contents() -> Vec<String> {
+    let canary = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/canary-outside.json"))
+        .expect("tests/canary-outside.json");
+    assert!(canary.starts_with(CANARY), "the canary file starts with {CANARY}");
+    let mut contents = vec![CANARY.to_string()];
+    // The first line of /etc/passwd (48-document-absolute-path names it).
+    if let Some(line) = std::fs::read_to_string("/etc/passwd").ok().and_then(|t| t.lines().next().map(str::to_string)) {
+        contents.push(line);
+    }
+    contents
 }
 
 #[test]
 fn every_bad_spec_is_rejected_with_its_location_and_cause() {
     let specs = corpus();
-    assert!(specs.len() >= 30, "the corpus has {} cases", specs.len());
+    assert!(specs.len() >= 85, "the corpus has {} cases", specs.len());
+    let refused = refused_contents();
+    let endpoint = CountingEndpoint::start();
+    let endpoint_url = endpoint.url();
     let mut failures = Vec::new();
     for spec in specs {
         let name = spec.file_name().and_then(|n| n.to_str()).expect("name").to_string();
@@ -43,7 +125,18 @@ fn every_bad_spec_is_rejected_with_its_location_and_cause() {
         };
         let output = validate(&relative);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        if output.status.code() != Some(1) {
+        // `plan` loads the same spec and then talks to AWS: a bad spec must stop it before any call.
+        let plan = run(&["plan", "--format", "markdown", "-f", &relative, "--endpoint-url", &endpoint_url]);
+        let calls = endpoint.connections();
+        let echoed: Vec<&String> = refused
+            .iter()
+            .filter(|content| outputs_text(&output).contains(*content) || outputs_text(&plan).contains(*content))
+            .collect();
+        if !echoed.is_empty() {
+            failures.push(format!("{name}: output echoes a refused file's content {echoed:?}"));
+        } else if calls != 0 || plan.status.code() != Some(1) {
+            failures.push(format!("{name}: plan exit {:?} after {calls} connections to AWS", plan.status.code()));
+        } else if output.status.code() != Some(1) {
             failures.push(format!("{name}: exit {:?}", output.status.code()));
         } else if !stderr.contains(&location) {
             failures.push(format!("{name}: location {location} not in:\n{stderr}"));
@@ -84,4 +177,75 @@ fn all_errors_are_reported_not_only_the_first() {
     let messages: Vec<String> = errors.diagnostics.iter().map(|d| d.message.clone()).collect();
     assert_eq!(messages.len(), 3, "{messages:#?}");
     assert!(errors.diagnostics.iter().all(|d| d.location.as_ref().is_some_and(|l| l.line > 1)));
+}
+
+/// A minimal valid spec whose one policy document is `document`, written into `dir`.
+fn spec_with_document(dir: &Path, document: &str) -> PathBuf {
+    let text = format!(
+        "version: 1\norganization:\n  policy_types: [SERVICE_CONTROL_POLICY]\n  regions: [us-east-1]\naccounts:\n  security: {{ email: aws+security@example.com }}\npolicies:\n  deny-leave:\n    document: {document}\n    targets: {{ units: [Root] }}\n"
+    );
+    let path = dir.join("landing-zone.yaml");
+    std::fs::write(&path, text).expect("write spec");
+    path
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_as_a_document_is_refused_without_hanging() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("policies")).expect("mkdir");
+    let made = Command::new("mkfifo").arg(dir.path().join("policies/pipe.json")).status().expect("mkfifo");
+    assert!(made.success());
+    let spec = spec_with_document(dir.path(), "policies/pipe.json");
+    let output = validate(spec.to_str().expect("utf-8 path"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("`policies/pipe.json` is a FIFO, not a regular file"), "{stderr}");
+    assert!(stderr.contains("landing-zone.yaml:9:15"), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_device_as_the_spec_is_refused_without_reading_it() {
+    for device in ["/dev/zero", "/dev/urandom"] {
+        let output = validate(device);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{device}: {stderr}");
+        assert!(stderr.contains(&format!("`{device}` is a device, not a regular file")), "{device}: {stderr}");
+    }
+}
+
+#[test]
+fn oversized_documents_and_specs_are_refused_before_reading() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("policies")).expect("mkdir");
+    // Sparse: 4 GiB on paper, no disk space; reading it whole would exhaust memory.
+    let big = std::fs::File::create(dir.path().join("policies/big.json")).expect("create");
+    big.set_len(4 << 30).expect("set_len");
+    let spec = spec_with_document(dir.path(), "policies/big.json");
+    let output = validate(spec.to_str().expect("utf-8 path"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("`policies/big.json` is larger than the limit of 1048576 bytes"), "{stderr}");
+
+    let huge_spec = dir.path().join("huge.yaml");
+    std::fs::File::create(&huge_spec).expect("create").set_len(4 << 30).expect("set_len");
+    let output = validate(huge_spec.to_str().expect("utf-8 path"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is larger than the limit of 16777216 bytes"), "{stderr}");
+}
+
+#[test]
+fn a_document_in_a_subdirectory_of_the_spec_still_loads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("policies/guardrails")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("policies/guardrails/deny.json"),
+        "\u{feff}{\"Version\": \"2012-10-17\", \"Statement\": {\"Effect\": \"Deny\", \"Action\": \"organizations:LeaveOrganization\", \"Resource\": \"*\"}}",
+    )
+    .expect("write");
+    let spec = spec_with_document(dir.path(), "policies/guardrails/../guardrails/deny.json");
+    let output = validate(spec.to_str().expect("utf-8 path"));
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
 }
