@@ -14,6 +14,7 @@ mod hostile_output;
 mod loader_fuzz;
 mod lockout;
 mod organization_apply;
+mod permissions;
 mod planner_properties;
 mod recorded_responses;
 mod schema;

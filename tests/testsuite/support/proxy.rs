@@ -96,6 +96,9 @@ pub struct Stats {
     pub most_creations_in_flight: usize,
     /// Requests the strict layer refused or served itself, by operation.
     pub strict_answers: BTreeMap<String, u64>,
+    /// Operations by the access key that signed them (`testing` is the tool's own caller in tests;
+    /// assumed-role sessions have keys of their own).
+    pub signed_by: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl Stats {
@@ -554,6 +557,16 @@ fn signing_service(request: &Request) -> String {
         .to_string()
 }
 
+/// The access key id that signed a request (SigV4 `Credential=AKID/date/region/service/...`).
+fn access_key_of(request: &Request) -> String {
+    request
+        .header("authorization")
+        .and_then(|value| value.split("Credential=").nth(1))
+        .and_then(|credential| credential.split('/').next())
+        .unwrap_or("unsigned")
+        .to_string()
+}
+
 fn camel(word: &str) -> String {
     word.split(['-', '_'])
         .map(|part| {
@@ -794,7 +807,12 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
     if lock(&shared.faults).aws_page_size {
         page_like_aws(&mut request, &operation);
     }
-    *lock(&shared.stats).calls.entry(operation.key()).or_default() += 1;
+    {
+        let mut stats = lock(&shared.stats);
+        *stats.calls.entry(operation.key()).or_default() += 1;
+        let signer = access_key_of(&request);
+        stats.signed_by.entry(signer).or_default().insert(operation.key());
+    }
     let protocol = protocol_of(&request, &operation);
     let (fault, latency) = roll(&shared, &operation, protocol);
     if !latency.is_zero() {

@@ -1,0 +1,170 @@
+//! `landing-zone permissions` is derived from what the code declares; this checks the declaration
+//! against what the code does. A full apply (and a second plan) of `landing-zone.yaml` runs
+//! through the test proxy, which records every operation with the access key that signed it: the
+//! caller's own (`testing`) or an assumed-role session in a member account. Each operation maps to
+//! its IAM action, and the printed management or member policy must allow it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::support::{spec_workspace, stderr, stdout, Moto};
+
+/// The caller's access key in tests (`Moto::command`).
+const CALLER_KEY: &str = "testing";
+
+/// The IAM action of an operation as the proxy names it (`service:Name`), where the action's name
+/// is not the operation's (https://docs.aws.amazon.com/service-authorization/latest/reference/):
+/// S3's REST operations and the REST-JSON services the proxy names by method and path.
+fn iam_action(operation: &str) -> Option<String> {
+    let (service, name) = operation.split_once(':')?;
+    let renamed: BTreeMap<&str, &str> = [
+        // S3: operations whose action differs (the service authorization reference, Amazon S3).
+        ("s3:HeadBucket", "s3:ListBucket"),
+        ("s3:ListObjectsV2", "s3:ListBucket"),
+        ("s3:GetBucketEncryption", "s3:GetEncryptionConfiguration"),
+        ("s3:PutBucketEncryption", "s3:PutEncryptionConfiguration"),
+        ("s3:GetBucketLifecycleConfiguration", "s3:GetLifecycleConfiguration"),
+        ("s3:PutBucketLifecycleConfiguration", "s3:PutLifecycleConfiguration"),
+        ("s3:DeleteBucketLifecycle", "s3:PutLifecycleConfiguration"),
+        ("s3:GetBucketLifecycle", "s3:GetLifecycleConfiguration"),
+        ("s3:PutBucketLifecycle", "s3:PutLifecycleConfiguration"),
+        ("s3:GetBucketObjectLock", "s3:GetBucketObjectLockConfiguration"),
+        ("s3:PutBucketObjectLock", "s3:PutBucketObjectLockConfiguration"),
+        ("s3:GetObjectLockConfiguration", "s3:GetBucketObjectLockConfiguration"),
+        ("s3:PutObjectLockConfiguration", "s3:PutBucketObjectLockConfiguration"),
+        ("s3:GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
+        ("s3:PutPublicAccessBlock", "s3:PutBucketPublicAccessBlock"),
+        ("s3control:GetPublicAccessBlock", "s3:GetAccountPublicAccessBlock"),
+        ("s3control:PutPublicAccessBlock", "s3:PutAccountPublicAccessBlock"),
+    ]
+    .into_iter()
+    .collect();
+    if let Some(action) = renamed.get(operation) {
+        return Some(action.to_string());
+    }
+    if name.contains(' ') {
+        return None; // a REST-JSON method and path: mapped by `rest_action`
+    }
+    let prefix = match service {
+        "s3control" => "s3",
+        other => other,
+    };
+    Some(format!("{prefix}:{name}"))
+}
+
+/// REST-JSON operations, named by the proxy as `METHOD /path`, to their IAM actions.
+fn rest_action(operation: &str) -> Option<&'static str> {
+    let (service, request) = operation.split_once(':')?;
+    let (method, path) = request.split_once(' ')?;
+    let path = path.trim_end_matches('/');
+    let action = match (service, method, path) {
+        ("guardduty", "GET", "/detector") => "guardduty:ListDetectors",
+        ("guardduty", "POST", "/detector") => "guardduty:CreateDetector",
+        ("guardduty", "GET", p) if p.starts_with("/detector/") && p.ends_with("/admin") => {
+            "guardduty:DescribeOrganizationConfiguration"
+        }
+        ("guardduty", "POST", p) if p.starts_with("/detector/") && p.ends_with("/admin") => {
+            "guardduty:UpdateOrganizationConfiguration"
+        }
+        ("guardduty", "GET", p) if p.starts_with("/detector/") => "guardduty:GetDetector",
+        ("guardduty", "POST", p) if p.starts_with("/detector/") => "guardduty:UpdateDetector",
+        ("guardduty", "GET", "/admin") => "guardduty:ListOrganizationAdminAccounts",
+        ("guardduty", "POST", "/admin/enable") => "guardduty:EnableOrganizationAdminAccount",
+        ("securityhub", "GET", "/accounts") => "securityhub:DescribeHub",
+        ("securityhub", "POST", "/accounts") => "securityhub:EnableSecurityHub",
+        ("securityhub", "GET", "/organization/configuration") => "securityhub:DescribeOrganizationConfiguration",
+        ("securityhub", "POST", "/organization/configuration") => "securityhub:UpdateOrganizationConfiguration",
+        ("securityhub", "GET", "/organization/admin") => "securityhub:ListOrganizationAdminAccounts",
+        ("securityhub", "POST", "/organization/admin/enable") => "securityhub:EnableOrganizationAdminAccount",
+        ("securityhub", "POST", "/standards/get") => "securityhub:GetEnabledStandards",
+        ("securityhub", "POST", "/standards/register") => "securityhub:BatchEnableStandards",
+        ("access-analyzer", "GET", "/analyzer") => "access-analyzer:ListAnalyzers",
+        ("access-analyzer", "PUT", "/analyzer") => "access-analyzer:CreateAnalyzer",
+        ("account", "POST", "/getAlternateContact") => "account:GetAlternateContact",
+        ("account", "POST", "/putAlternateContact") => "account:PutAlternateContact",
+        _ => return None,
+    };
+    Some(action)
+}
+
+fn policy_actions(moto: &Moto, command: &str, role: &str, dir: &std::path::Path) -> Vec<String> {
+    let output = moto.run(&["permissions", command, "--role", role], dir);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let policy: Value = serde_json::from_str(&stdout(&output)).expect("a policy document");
+    policy["Statement"][0]["Action"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter_map(|action| action.as_str().map(str::to_string))
+        .collect()
+}
+
+fn allows(patterns: &[String], action: &str) -> bool {
+    patterns.iter().any(|pattern| landing_zone::ops::permissions::allows(pattern, action))
+}
+
+/// What each principal signed, as IAM actions; operations the table cannot name are returned apart.
+fn signed_actions(moto: &Moto) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
+    let stats = moto.strict_proxy().stats();
+    let (mut caller, mut member, mut unknown) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    for (key, operations) in &stats.signed_by {
+        for operation in operations {
+            let action = iam_action(operation).or_else(|| rest_action(operation).map(str::to_string));
+            match action {
+                None => {
+                    unknown.insert(operation.clone());
+                }
+                Some(action) if key == CALLER_KEY => {
+                    caller.insert(action);
+                }
+                // Requests the strict layer answers before signing matter (unsigned set-up) are not the tool's.
+                Some(_) if key == "unsigned" => {}
+                Some(action) => {
+                    member.insert(action);
+                }
+            }
+        }
+    }
+    (caller, member, unknown)
+}
+
+#[tokio::test]
+async fn the_printed_policies_allow_every_call_of_a_full_apply() {
+    let moto = Moto::start_with_managed_policies();
+    let workspace = spec_workspace(&[]);
+    let dir = workspace.path();
+    let plan = moto.run(&["plan"], dir);
+    assert!(plan.status.success(), "{}", stderr(&plan));
+    let (plan_caller, plan_member, _) = signed_actions(&moto);
+    let read_management = policy_actions(&moto, "plan", "management", dir);
+    let read_member = policy_actions(&moto, "plan", "member", dir);
+    for action in &plan_caller {
+        assert!(allows(&read_management, action), "`permissions plan` lacks `{action}`, which plan called");
+    }
+    for action in &plan_member {
+        assert!(allows(&read_member, action), "`permissions plan --role member` lacks `{action}`");
+    }
+
+    let apply = moto.run(&["apply", "--auto-approve"], dir);
+    assert!(apply.status.success(), "{}\n{}", stdout(&apply), stderr(&apply));
+    let again = moto.run(&["plan", "--detailed-exitcode"], dir);
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    let (caller, member, unknown) = signed_actions(&moto);
+    assert!(unknown.is_empty(), "operations with no IAM action in the test's table: {unknown:?}");
+    assert!(caller.len() > 40 && !member.is_empty(), "too few calls seen: {caller:?} {member:?}");
+    let management = policy_actions(&moto, "apply", "management", dir);
+    let member_policy = policy_actions(&moto, "apply", "member", dir);
+    let missing: Vec<&String> = caller.iter().filter(|action| !allows(&management, action)).collect();
+    assert!(
+        missing.is_empty(),
+        "`permissions apply` lacks what apply called with the caller's credentials: {missing:?}"
+    );
+    let missing: Vec<&String> = member.iter().filter(|action| !allows(&member_policy, action)).collect();
+    assert!(
+        missing.is_empty(),
+        "`permissions apply --role member` lacks what apply called in member accounts: {missing:?}"
+    );
+    // The management account's password policy is updated with the caller's own credentials.
+    assert!(caller.contains("iam:UpdateAccountPasswordPolicy"), "{caller:?}");
+}
