@@ -58,6 +58,8 @@ impl Outcome {
 
 /// Receives progress; the CLI shows it, tests record it.
 pub trait Reporter: Send + Sync {
+    /// The execution of `total` actions begins.
+    fn begin(&self, _total: usize) {}
     fn started(&self, action: &PlannedAction);
     fn finished(&self, action: &PlannedAction, outcome: &Outcome);
 }
@@ -140,6 +142,7 @@ pub async fn execute(
     reporter: Arc<dyn Reporter>,
     known: &KnownIds,
 ) -> ApplyReport {
+    reporter.begin(plan.actions.len());
     let resolution = Arc::new(Mutex::new(Resolution {
         accounts: known.accounts.clone(),
         organization_id: known.organization.clone(),

@@ -53,7 +53,10 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
     let reviewed = match &saved {
         Some(saved) => {
             write_stdout(&render_text(&saved.plan, color))?;
-            Reviewed { plan: &saved.plan, saved_digests: Some(&saved.live_digests) }
+            if saved.plan.is_empty() {
+                return Ok(EXIT_OK);
+            }
+            Reviewed::Saved { plan: &saved.plan, live_digests: &saved.live_digests }
         }
         None => {
             preview = runtime.block_on(make_plan(&valid, &clients, options.plan, options.parallelism))?;
@@ -61,17 +64,17 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
             if preview.plan.is_empty() {
                 return Ok(EXIT_OK);
             }
-            if !args.auto_approve && !confirm()? {
+            if args.auto_approve {
+                Reviewed::AutoApproved
+            } else if confirm()? {
+                Reviewed::Confirmed(&preview.plan)
+            } else {
                 write_stderr("apply cancelled; nothing was changed");
                 return Ok(EXIT_ERROR);
             }
-            Reviewed { plan: &preview.plan, saved_digests: None }
         }
     };
-    if reviewed.plan.is_empty() {
-        return Ok(EXIT_OK);
-    }
-    let reporter: Arc<dyn Reporter> = Arc::new(ProgressReporter::new(reviewed.plan.actions.len()));
+    let reporter: Arc<dyn Reporter> = Arc::new(ProgressReporter::new());
     let outcome = runtime.block_on(apply_reviewed(&valid, &clients, reviewed, &options, reporter, interrupted()))?;
     match outcome {
         ApplyOutcome::NothingToDo => Ok(EXIT_OK),
@@ -79,7 +82,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
             write_stderr("interrupted: the lock is released; run `landing-zone apply` again to finish");
             Ok(130)
         }
-        ApplyOutcome::Executed { report, elapsed } => render_report(reviewed.plan, &report, elapsed),
+        ApplyOutcome::Executed { plan, report, elapsed } => render_report(&plan, &report, elapsed),
     }
 }
 
@@ -150,9 +153,10 @@ struct ProgressReporter {
 }
 
 impl ProgressReporter {
-    fn new(total: usize) -> ProgressReporter {
+    fn new() -> ProgressReporter {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(total as u64);
+            // The length is known once the plan under the lock is made (`begin`).
+            let bar = indicatif::ProgressBar::new(0);
             if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
                 bar.set_style(style);
             }
@@ -163,6 +167,12 @@ impl ProgressReporter {
 }
 
 impl Reporter for ProgressReporter {
+    fn begin(&self, total: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total as u64);
+        }
+    }
+
     fn started(&self, action: &PlannedAction) {
         if let Some(bar) = &self.bar {
             bar.set_message(crate::plan::escape::inline(&action.action.address()).into_owned());

@@ -33,12 +33,28 @@ pub struct ApplyOptions {
     pub home_region: String,
 }
 
-/// The plan a person approved, and for a saved plan the digests of the live objects it was made
-/// from (any change to those refuses the plan, even one that leaves the actions equal).
+/// What a person approved.
 #[derive(Debug, Clone, Copy)]
-pub struct Reviewed<'a> {
-    pub plan: &'a Plan,
-    pub saved_digests: Option<&'a BTreeMap<String, String>>,
+pub enum Reviewed<'a> {
+    /// A plan shown and confirmed at the prompt: the fresh plan must equal it.
+    Confirmed(&'a Plan),
+    /// A plan saved by `plan --out` and approved in a pull request: the fresh plan must equal it,
+    /// and the live objects it was made from must not have changed (their digests), even where the
+    /// change leaves the actions equal.
+    Saved { plan: &'a Plan, live_digests: &'a BTreeMap<String, String> },
+    /// `--auto-approve` without a saved plan: nothing was reviewed, so the plan made under the
+    /// lock is applied as it is (another apply may have done part of the work meanwhile).
+    AutoApproved,
+}
+
+impl<'a> Reviewed<'a> {
+    /// The plan the person saw, if they saw one.
+    pub fn plan(&self) -> Option<&'a Plan> {
+        match self {
+            Reviewed::Confirmed(plan) | Reviewed::Saved { plan, .. } => Some(plan),
+            Reviewed::AutoApproved => None,
+        }
+    }
 }
 
 /// How an apply ended (errors before or around execution are `Err`).
@@ -47,7 +63,7 @@ pub enum ApplyOutcome {
     /// Nothing to do: the fresh plan under the lock is empty, as the reviewed one was.
     NothingToDo,
     /// Every action ran, or some failed or were skipped (see the report).
-    Executed { report: ApplyReport, elapsed: Duration },
+    Executed { plan: Plan, report: ApplyReport, elapsed: Duration },
     /// SIGINT or SIGTERM arrived; the lock was released.
     Interrupted,
 }
@@ -85,7 +101,9 @@ pub async fn apply_reviewed(
     let result = tokio::select! {
         result = locked(valid, clients, reviewed, options, reporter, &store, &lock) => result,
         () = &mut interrupted => {
-            record(&store, &lock, reviewed.plan, None, Duration::ZERO).await;
+            if let Some(plan) = reviewed.plan() {
+                record(&store, &lock, plan, None, Duration::ZERO).await;
+            }
             Ok(ApplyOutcome::Interrupted)
         }
     };
@@ -105,7 +123,7 @@ async fn locked(
     lock: &LockInfo,
 ) -> Result<ApplyOutcome> {
     let fresh = make_plan(valid, clients, options.plan, options.parallelism).await?;
-    if let Some(saved) = reviewed.saved_digests {
+    if let Reviewed::Saved { live_digests: saved, .. } = reviewed {
         let changes = changed_objects(saved, &live_digests(&fresh.live));
         if !changes.is_empty() {
             bail!(
@@ -114,7 +132,7 @@ async fn locked(
             );
         }
     }
-    if let Some(difference) = first_difference(reviewed.plan, &fresh.plan) {
+    if let Some(difference) = reviewed.plan().and_then(|plan| first_difference(plan, &fresh.plan)) {
         bail!(
             "the plan made now differs from the reviewed one, so nothing was applied: {difference}\nhint: run `landing-zone plan` again and review what changed"
         );
@@ -127,7 +145,7 @@ async fn locked(
     let report = execute(&fresh.plan, clients, executor, reporter, &fresh.known).await;
     let elapsed = started.elapsed();
     record(store, lock, &fresh.plan, Some(&report), elapsed).await;
-    Ok(ApplyOutcome::Executed { report, elapsed })
+    Ok(ApplyOutcome::Executed { plan: fresh.plan, report, elapsed })
 }
 
 /// The first action that differs between the reviewed plan and the fresh one, in words; None when

@@ -40,7 +40,9 @@ async fn credentials_never_appear_in_output_plans_or_history() {
         everything.push_str(&String::from_utf8_lossy(&body.body.collect().await.expect("body").into_bytes()));
     }
 
-    let sts = aws_sdk_sts::Client::new(&moto.sdk_config().await);
+    // A probe of moto's own token format, not of the tool: straight to moto, past the strict layer
+    // (on AWS the management account has no OrganizationAccountAccessRole to assume).
+    let sts = aws_sdk_sts::Client::new(&moto.raw_sdk_config().await);
     let sample = sts
         .assume_role()
         .role_arn("arn:aws:iam::123456789012:role/OrganizationAccountAccessRole")
