@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 
 use super::steps::{run_step, Resolution};
 use crate::aws::Clients;
+use crate::baseline::BoxFuture;
 use crate::plan::action::Action;
 use crate::plan::control::KnownIds;
 use crate::plan::{Plan, PlannedAction};
@@ -133,7 +134,25 @@ fn is_account_creation(action: &PlannedAction) -> bool {
     matches!(action.action, Action::CreateAccount { .. })
 }
 
-/// Runs every action of `plan`.
+/// Carries out one action. The executor schedules; this writes. `AwsSteps` is the real one; the
+/// scheduler's tests use their own.
+pub trait Steps: Send + Sync + 'static {
+    fn run<'a>(&'a self, action: &'a Action) -> BoxFuture<'a, anyhow::Result<()>>;
+}
+
+/// The steps that write to AWS (`apply::steps`), sharing the ids this apply creates.
+struct AwsSteps {
+    clients: Clients,
+    resolution: Mutex<Resolution>,
+}
+
+impl Steps for AwsSteps {
+    fn run<'a>(&'a self, action: &'a Action) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(run_step(action, &self.clients, &self.resolution))
+    }
+}
+
+/// Runs every action of `plan` against AWS.
 /// `known` seeds the ids of things that existed before this apply (accounts by spec name).
 pub async fn execute(
     plan: &Plan,
@@ -142,12 +161,32 @@ pub async fn execute(
     reporter: Arc<dyn Reporter>,
     known: &KnownIds,
 ) -> ApplyReport {
-    reporter.begin(plan.actions.len());
-    let resolution = Arc::new(Mutex::new(Resolution {
+    let resolution = Mutex::new(Resolution {
         accounts: known.accounts.clone(),
         organization_id: known.organization.clone(),
         ..Resolution::default()
-    }));
+    });
+    schedule(plan, Arc::new(AwsSteps { clients: clients.clone(), resolution }), options, reporter).await
+}
+
+/// Runs the actions of `plan` in dependency order with bounded concurrency: at most
+/// `options.parallelism` at once and at most `ACCOUNT_CREATIONS_IN_FLIGHT` account creations; the
+/// first failure stops new starts (running ones finish); a dependency cycle fails its members
+/// before anything runs.
+pub async fn schedule(
+    plan: &Plan,
+    steps: Arc<dyn Steps>,
+    options: ApplyOptions,
+    reporter: Arc<dyn Reporter>,
+) -> ApplyReport {
+    reporter.begin(plan.actions.len());
+    if let Some(cycle) = crate::plan::action::dependency_cycle(&plan.actions) {
+        let mut report = ApplyReport::default();
+        let members: BTreeSet<usize> = cycle.iter().copied().collect();
+        report.failed.extend(members.iter().map(|index| (*index, "part of a dependency cycle".to_string())));
+        report.not_started.extend(plan.actions.iter().map(|a| a.index).filter(|index| !members.contains(index)));
+        return report;
+    }
     let mut waiting_on: BTreeMap<usize, BTreeSet<usize>> =
         plan.actions.iter().map(|a| (a.index, a.depends_on.iter().copied().collect())).collect();
     let mut dependents: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -182,12 +221,11 @@ pub async fn execute(
                 creations_in_flight += 1;
             }
             let planned = plan.actions[index].clone();
-            let clients = clients.clone();
-            let resolution = Arc::clone(&resolution);
+            let steps = Arc::clone(&steps);
             let reporter = Arc::clone(&reporter);
             running.spawn(async move {
                 reporter.started(&planned);
-                let outcome = match run_step(&planned.action, &clients, &resolution).await {
+                let outcome = match steps.run(&planned.action).await {
                     Ok(()) => Outcome::Done,
                     Err(error) => match error.downcast_ref::<Skipped>() {
                         Some(skipped) => Outcome::Skipped { reason: skipped.reason.clone() },
@@ -283,5 +321,139 @@ mod tests {
         assert_eq!(stopped.summary_line(2.0), "Apply stopped: 1 done, 0 skipped, 1 failed, 2 not started in 2.0 s.");
         let json = serde_json::to_value(Outcome::Skipped { reason: "x".to_string() }).unwrap();
         assert_eq!(json, serde_json::json!({"result": "skipped", "reason": "x"}));
+    }
+
+    // The scheduler, without AWS: fake steps and a recording reporter.
+    mod scheduling {
+        use std::collections::BTreeMap;
+        use std::sync::Mutex as StdMutex;
+        use std::time::Duration;
+
+        use super::super::*;
+        use crate::plan::action::PLAN_FORMAT_VERSION;
+
+        /// Steps that sleep a little, fail the services named `fail*`, and record how many run at once.
+        #[derive(Default)]
+        struct FakeSteps {
+            running: StdMutex<usize>,
+            most_at_once: StdMutex<usize>,
+        }
+
+        impl Steps for FakeSteps {
+            fn run<'a>(&'a self, action: &'a Action) -> BoxFuture<'a, anyhow::Result<()>> {
+                Box::pin(async move {
+                    {
+                        let mut running = self.running.lock().expect("lock");
+                        *running += 1;
+                        let mut most = self.most_at_once.lock().expect("lock");
+                        *most = (*most).max(*running);
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    *self.running.lock().expect("lock") -= 1;
+                    match action {
+                        Action::EnableServiceAccess { service } if service.starts_with("fail") => {
+                            anyhow::bail!("{service} refused")
+                        }
+                        _ => Ok(()),
+                    }
+                })
+            }
+        }
+
+        /// Records every event in order.
+        #[derive(Default)]
+        struct Recorder {
+            events: StdMutex<Vec<String>>,
+        }
+
+        impl Reporter for Recorder {
+            fn begin(&self, total: usize) {
+                self.events.lock().expect("lock").push(format!("begin {total}"));
+            }
+            fn started(&self, action: &PlannedAction) {
+                self.events.lock().expect("lock").push(format!("start {}", action.index));
+            }
+            fn finished(&self, action: &PlannedAction, outcome: &Outcome) {
+                let kind = match outcome {
+                    Outcome::Done => "done",
+                    Outcome::Skipped { .. } => "skipped",
+                    Outcome::Failed { .. } => "failed",
+                    Outcome::NotStarted => "not started",
+                };
+                self.events.lock().expect("lock").push(format!("{kind} {}", action.index));
+            }
+        }
+
+        fn plan(services: &[(&str, &[usize])]) -> Plan {
+            Plan {
+                format_version: PLAN_FORMAT_VERSION,
+                actions: services
+                    .iter()
+                    .enumerate()
+                    .map(|(index, (service, depends_on))| PlannedAction {
+                        index,
+                        action: Action::EnableServiceAccess { service: service.to_string() },
+                        depends_on: depends_on.to_vec(),
+                        reaches_accounts: 0,
+                    })
+                    .collect(),
+                warnings: Vec::new(),
+                notes: Vec::new(),
+            }
+        }
+
+        async fn run(plan: &Plan, parallelism: usize) -> (ApplyReport, Vec<String>, usize) {
+            let steps = Arc::new(FakeSteps::default());
+            let recorder = Arc::new(Recorder::default());
+            let report = schedule(plan, steps.clone(), ApplyOptions { parallelism }, recorder.clone()).await;
+            let events = recorder.events.lock().expect("lock").clone();
+            let most = *steps.most_at_once.lock().expect("lock");
+            (report, events, most)
+        }
+
+        fn position(events: &[String], event: &str) -> usize {
+            events.iter().position(|e| e == event).unwrap_or_else(|| panic!("no `{event}` in {events:?}"))
+        }
+
+        #[tokio::test]
+        async fn dependencies_finish_before_their_dependents_start() {
+            let plan = plan(&[("a", &[]), ("b", &[0]), ("c", &[0]), ("d", &[1, 2])]);
+            let (report, events, _) = run(&plan, 4).await;
+            assert_eq!(report.done, [0, 1, 2, 3]);
+            assert_eq!(events[0], "begin 4");
+            assert!(position(&events, "done 0") < position(&events, "start 1"));
+            assert!(position(&events, "done 0") < position(&events, "start 2"));
+            assert!(position(&events, "done 1") < position(&events, "start 3"));
+            assert!(position(&events, "done 2") < position(&events, "start 3"));
+        }
+
+        #[tokio::test]
+        async fn concurrency_stays_within_the_bound() {
+            let independent: Vec<(&str, &[usize])> = (0..12).map(|_| ("x", &[][..])).collect();
+            let (report, _, most) = run(&plan(&independent), 3).await;
+            assert_eq!(report.done.len(), 12);
+            assert!((2..=3).contains(&most), "at most 3 at once, and some overlap: {most}");
+        }
+
+        #[tokio::test]
+        async fn a_failure_stops_new_starts_and_dependents_are_not_started() {
+            let plan = plan(&[("fail-first", &[]), ("after", &[0]), ("later", &[1])]);
+            let (report, events, _) = run(&plan, 1).await;
+            assert_eq!(report.failed.iter().map(|(index, _)| *index).collect::<Vec<_>>(), [0]);
+            assert_eq!(report.not_started, [1, 2]);
+            assert!(!events.iter().any(|event| event == "start 1"), "{events:?}");
+            assert!(!report.succeeded());
+        }
+
+        #[tokio::test]
+        async fn a_dependency_cycle_is_an_error_before_anything_runs() {
+            let plan = plan(&[("a", &[]), ("b", &[2]), ("c", &[1])]);
+            let (report, events, _) = run(&plan, 2).await;
+            let failed: BTreeMap<usize, String> = report.failed.iter().cloned().collect();
+            assert_eq!(failed.keys().copied().collect::<Vec<_>>(), [1, 2]);
+            assert!(failed.values().all(|message| message.contains("cycle")));
+            assert_eq!(report.not_started, [0]);
+            assert_eq!(events, ["begin 3"], "nothing ran");
+        }
     }
 }

@@ -306,3 +306,81 @@ impl std::fmt::Display for Summary {
         write!(f, "Plan: {} to add, {} to change, {} to destroy.", self.add, self.change, self.destroy)
     }
 }
+
+/// The first dependency cycle among `actions` (indices, the first repeated at the end), if any.
+/// A plan with one could never finish: the executor would wait forever on its members.
+pub fn dependency_cycle(actions: &[PlannedAction]) -> Option<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Closed,
+    }
+    let mut marks = vec![Mark::New; actions.len()];
+    for start in 0..actions.len() {
+        if marks[start] != Mark::New {
+            continue;
+        }
+        // Iterative depth-first search: (action, next dependency to visit).
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        marks[start] = Mark::Open;
+        while let Some((node, next)) = stack.last().copied() {
+            let dependencies = actions.get(node).map_or(&[][..], |action| action.depends_on.as_slice());
+            match dependencies.get(next) {
+                None => {
+                    marks[node] = Mark::Closed;
+                    stack.pop();
+                }
+                Some(&dependency) => {
+                    if let Some(top) = stack.last_mut() {
+                        top.1 += 1;
+                    }
+                    match marks.get(dependency) {
+                        Some(Mark::New) => {
+                            marks[dependency] = Mark::Open;
+                            stack.push((dependency, 0));
+                        }
+                        Some(Mark::Open) => {
+                            let from = stack.iter().position(|(index, _)| *index == dependency).unwrap_or(0);
+                            let mut cycle: Vec<usize> = stack[from..].iter().map(|(index, _)| *index).collect();
+                            cycle.push(dependency);
+                            return Some(cycle);
+                        }
+                        // Closed, or an index outside the plan (checked where plans are read).
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod cycle_tests {
+    use super::*;
+
+    fn actions(dependencies: &[&[usize]]) -> Vec<PlannedAction> {
+        dependencies
+            .iter()
+            .enumerate()
+            .map(|(index, depends_on)| PlannedAction {
+                index,
+                action: Action::EnableServiceAccess { service: format!("s{index}") },
+                depends_on: depends_on.to_vec(),
+                reaches_accounts: 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_acyclic_plan_has_no_cycle() {
+        assert_eq!(dependency_cycle(&actions(&[&[], &[0], &[0, 1], &[2]])), None);
+    }
+
+    #[test]
+    fn a_cycle_is_found_and_named() {
+        assert_eq!(dependency_cycle(&actions(&[&[], &[2], &[3], &[1]])), Some(vec![1, 2, 3, 1]));
+        assert_eq!(dependency_cycle(&actions(&[&[0]])), Some(vec![0, 0]));
+    }
+}

@@ -12,7 +12,6 @@ pub mod markdown;
 pub mod planner;
 pub mod render;
 pub mod saved;
-pub mod simulate;
 pub mod state;
 
 pub use action::{Action, Plan, PlannedAction, Summary};

@@ -10,10 +10,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::support::simulate::simulate;
 use landing_zone::plan::action::{AccountRef, Action, ChangeKind, Plan, PolicyRef, TargetRef, UnitRef};
 use landing_zone::plan::desired::{DesiredAccount, DesiredOrganization, DesiredPolicy, DesiredUnit};
 use landing_zone::plan::render::render_json;
-use landing_zone::plan::simulate::simulate;
 use landing_zone::plan::state::{
     AccountState, LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, RootInfo,
 };

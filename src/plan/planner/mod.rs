@@ -48,6 +48,8 @@ pub enum PlanError {
     UnnamedManagementAccount,
     #[error("{target} would be left without any service control policy; AWS requires at least one (keep FullAWSAccess or attach another)")]
     LastScp { target: String },
+    #[error("internal error: the plan's dependencies form a cycle ({}); nothing was applied", .0.join(" -> "))]
+    DependencyCycle(Vec<String>),
     #[error("{target} would have {count} {policy_type}s attached; AWS allows {max}")]
     TooManyPolicies { target: String, policy_type: PolicyType, count: usize, max: usize },
 }
@@ -65,6 +67,11 @@ pub fn plan(desired: &DesiredOrganization, live: &LiveOrganization, options: Pla
     planner.controls();
     planner.order_scps_after_controls();
     planner.unmanaged_units();
+    // A cycle would leave its actions waiting forever: refuse the plan instead of skipping them.
+    if let Some(cycle) = super::action::dependency_cycle(&planner.actions) {
+        let names = cycle.iter().filter_map(|index| planner.actions.get(*index)).map(|a| a.action.address()).collect();
+        return Err(PlanError::DependencyCycle(names));
+    }
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
         actions: planner.actions,

@@ -10,6 +10,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod proxy;
+pub mod simulate;
 pub mod strict;
 
 use std::io::{Read, Write};

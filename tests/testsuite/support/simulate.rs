@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::action::{AccountRef, Action, Plan, PolicyRef, TargetRef, UnitRef};
-use crate::plan::state::{
+use landing_zone::plan::action::{AccountRef, Action, Plan, PolicyRef, TargetRef, UnitRef};
+use landing_zone::plan::state::{
     AccountState, LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, RootInfo,
 };
-use crate::spec::{PolicyType, ROOT};
+use landing_zone::spec::{PolicyType, ROOT};
 
 /// Applies every action of `plan` to a copy of `live`, in order, and returns the result.
 pub fn simulate(live: &LiveOrganization, plan: &Plan) -> LiveOrganization {
@@ -241,17 +241,18 @@ impl Model {
                 }
             }
             Action::ConfigureControl { control, after, .. } => {
-                let ids = crate::plan::control::KnownIds {
+                let ids = landing_zone::plan::control::KnownIds {
                     accounts: self.accounts.clone(),
                     organization: self.live.organization.as_ref().map(|org| org.id.clone()),
                 };
-                self.live.controls.insert(control.clone(), Some(crate::plan::control::resolve(after, &ids)));
+                self.live.controls.insert(control.clone(), Some(landing_zone::plan::control::resolve(after, &ids)));
             }
             Action::UpdateTags { resource_id, tags, .. } => {
                 let after = Some(tags.after.clone());
                 let resource_id = &if resource_id.contains("{{") {
-                    let ids = crate::plan::control::KnownIds { accounts: self.accounts.clone(), organization: None };
-                    crate::plan::control::resolve(&serde_json::Value::String(resource_id.clone()), &ids)
+                    let ids =
+                        landing_zone::plan::control::KnownIds { accounts: self.accounts.clone(), organization: None };
+                    landing_zone::plan::control::resolve(&serde_json::Value::String(resource_id.clone()), &ids)
                         .as_str()
                         .unwrap_or_default()
                         .to_string()
