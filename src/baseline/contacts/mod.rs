@@ -3,8 +3,10 @@
 
 use anyhow::Result;
 use aws_sdk_account::types::AlternateContactType;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors::is_not_found;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
@@ -12,6 +14,16 @@ use crate::spec::{ContactSpec, Spec};
 
 pub const CONTROL: &str = "alternate_contact";
 pub const SERVICE: &str = "account.amazonaws.com";
+
+/// One alternate contact, as the planner compares it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactAttributes {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub title: String,
+}
 
 fn kinds(contacts: &crate::spec::ContactsSpec) -> Vec<(&'static str, &ContactSpec)> {
     let mut kinds = Vec::new();
@@ -32,8 +44,11 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let mut controls = Vec::new();
     for account in inputs.accounts_for(&contacts.targets) {
         for (kind, contact) in kinds(contacts) {
-            let attributes = json!({
-                "name": contact.name, "email": contact.email, "phone": contact.phone, "title": contact.title,
+            let attributes = encode(&ContactAttributes {
+                name: contact.name.clone(),
+                email: contact.email.clone(),
+                phone: contact.phone.clone(),
+                title: contact.title.clone(),
             });
             controls.push(
                 DesiredControl::new(ControlKey::new(format!("{CONTROL}/{kind}"), &account, None), attributes)
@@ -66,11 +81,11 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
     match client.get_alternate_contact().set_account_id(account).alternate_contact_type(contact_type(key)).send().await
     {
         Ok(output) => Ok(output.alternate_contact.map(|contact| {
-            json!({
-                "name": contact.name.unwrap_or_default(),
-                "email": contact.email_address.unwrap_or_default(),
-                "phone": contact.phone_number.unwrap_or_default(),
-                "title": contact.title.unwrap_or_default(),
+            encode(&ContactAttributes {
+                name: contact.name.unwrap_or_default(),
+                email: contact.email_address.unwrap_or_default(),
+                phone: contact.phone_number.unwrap_or_default(),
+                title: contact.title.unwrap_or_default(),
             })
         })),
         Err(error) if is_not_found(&error) || error.code() == Some("ResourceNotFoundException") => Ok(None),
@@ -79,17 +94,17 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
+    let wanted: ContactAttributes = decode(key, attributes)?;
     let client = management_client(context).await?;
     let account = target_account(context, key).await?;
-    let text = |name: &str| attributes[name].as_str().unwrap_or_default().to_string();
     client
         .put_alternate_contact()
         .set_account_id(account)
         .alternate_contact_type(contact_type(key))
-        .name(text("name"))
-        .email_address(text("email"))
-        .phone_number(text("phone"))
-        .title(text("title"))
+        .name(wanted.name)
+        .email_address(wanted.email)
+        .phone_number(wanted.phone)
+        .title(wanted.title)
         .send()
         .await
         .map_err(|error| aws_error("PutAlternateContact", error))?;

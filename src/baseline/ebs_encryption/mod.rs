@@ -1,12 +1,21 @@
 //! `baseline.ebs_encryption`: EBS encryption by default in every targeted account and region.
 
 use anyhow::Result;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 
 pub const CONTROL: &str = "ebs_encryption_by_default";
+
+/// Whether new EBS volumes in one account and region are encrypted by default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EbsEncryptionAttributes {
+    pub enabled: bool,
+}
 
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let Some(ebs) = &inputs.spec.baseline.ebs_encryption else { return Vec::new() };
@@ -14,8 +23,11 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     for account in inputs.accounts_for(&ebs.targets) {
         for region in inputs.regions() {
             controls.push(
-                DesiredControl::new(ControlKey::new(CONTROL, &account, Some(region)), json!({ "enabled": true }))
-                    .needs(&["ec2:EnableEbsEncryptionByDefault"]),
+                DesiredControl::new(
+                    ControlKey::new(CONTROL, &account, Some(region)),
+                    encode(&EbsEncryptionAttributes { enabled: true }),
+                )
+                .needs(&["ec2:EnableEbsEncryptionByDefault"]),
             );
         }
     }
@@ -29,12 +41,13 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
         .send()
         .await
         .map_err(|error| aws_error("GetEbsEncryptionByDefault", error))?;
-    Ok(Some(json!({ "enabled": output.ebs_encryption_by_default.unwrap_or(false) })))
+    Ok(Some(encode(&EbsEncryptionAttributes { enabled: output.ebs_encryption_by_default.unwrap_or(false) })))
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
+    let wanted: EbsEncryptionAttributes = decode(key, attributes)?;
     let ec2 = context.sessions.ec2(context.account_id(&key.account)?, key.region.as_deref()).await;
-    if attributes["enabled"].as_bool().unwrap_or(true) {
+    if wanted.enabled {
         ec2.enable_ebs_encryption_by_default()
             .send()
             .await

@@ -1,26 +1,45 @@
 //! `baseline.password_policy`: the IAM account password policy in every targeted account.
 
 use anyhow::Result;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors::is_not_found;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 
 pub const CONTROL: &str = "password_policy";
 
+/// The attributes of one account's password policy, as the planner compares them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicyAttributes {
+    pub minimum_length: u32,
+    pub require_symbols: bool,
+    pub require_numbers: bool,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub allow_users_to_change: bool,
+    /// None: passwords never expire.
+    pub max_age_days: Option<u32>,
+    /// None: reuse is not prevented.
+    pub reuse_prevention: Option<u32>,
+    pub hard_expiry: bool,
+}
+
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let Some(policy) = &inputs.spec.baseline.password_policy else { return Vec::new() };
-    let attributes = json!({
-        "minimum_length": policy.minimum_length,
-        "require_symbols": policy.require_symbols,
-        "require_numbers": policy.require_numbers,
-        "require_uppercase": policy.require_uppercase,
-        "require_lowercase": policy.require_lowercase,
-        "allow_users_to_change": policy.allow_users_to_change,
-        "max_age_days": policy.max_age_days,
-        "reuse_prevention": policy.reuse_prevention,
-        "hard_expiry": policy.hard_expiry,
+    let attributes = encode(&PasswordPolicyAttributes {
+        minimum_length: policy.minimum_length,
+        require_symbols: policy.require_symbols,
+        require_numbers: policy.require_numbers,
+        require_uppercase: policy.require_uppercase,
+        require_lowercase: policy.require_lowercase,
+        allow_users_to_change: policy.allow_users_to_change,
+        max_age_days: policy.max_age_days,
+        reuse_prevention: policy.reuse_prevention,
+        hard_expiry: policy.hard_expiry,
     });
     inputs
         .accounts_for(&policy.targets)
@@ -32,6 +51,11 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
         .collect()
 }
 
+/// A positive count from IAM (0 and absent both mean "not set").
+fn positive(value: Option<i32>) -> Option<u32> {
+    value.and_then(|number| u32::try_from(number).ok()).filter(|number| *number > 0)
+}
+
 pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
     let iam = context.sessions.iam(context.account_id(&key.account)?).await;
     let policy = match iam.get_account_password_policy().send().await {
@@ -40,34 +64,35 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
         Err(error) => return Err(aws_error("GetAccountPasswordPolicy", error)),
     };
     Ok(policy.map(|policy| {
-        json!({
-            "minimum_length": policy.minimum_password_length.unwrap_or(6),
-            "require_symbols": policy.require_symbols,
-            "require_numbers": policy.require_numbers,
-            "require_uppercase": policy.require_uppercase_characters,
-            "require_lowercase": policy.require_lowercase_characters,
-            "allow_users_to_change": policy.allow_users_to_change_password,
-            "max_age_days": policy.max_password_age.filter(|days| *days > 0),
-            "reuse_prevention": policy.password_reuse_prevention.filter(|count| *count > 0),
-            "hard_expiry": policy.hard_expiry.unwrap_or(false),
+        encode(&PasswordPolicyAttributes {
+            // IAM's default minimum when none was set (GetAccountPasswordPolicy).
+            minimum_length: positive(policy.minimum_password_length).unwrap_or(6),
+            require_symbols: policy.require_symbols,
+            require_numbers: policy.require_numbers,
+            require_uppercase: policy.require_uppercase_characters,
+            require_lowercase: policy.require_lowercase_characters,
+            allow_users_to_change: policy.allow_users_to_change_password,
+            max_age_days: positive(policy.max_password_age),
+            reuse_prevention: positive(policy.password_reuse_prevention),
+            hard_expiry: policy.hard_expiry.unwrap_or(false),
         })
     }))
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
+    let wanted: PasswordPolicyAttributes = decode(key, attributes)?;
     let iam = context.sessions.iam(context.account_id(&key.account)?).await;
-    let flag = |name: &str| attributes[name].as_bool().unwrap_or(false);
-    let number = |name: &str| attributes[name].as_i64().and_then(|n| i32::try_from(n).ok());
+    let number = |value: Option<u32>| value.and_then(|n| i32::try_from(n).ok());
     iam.update_account_password_policy()
-        .set_minimum_password_length(number("minimum_length"))
-        .require_symbols(flag("require_symbols"))
-        .require_numbers(flag("require_numbers"))
-        .require_uppercase_characters(flag("require_uppercase"))
-        .require_lowercase_characters(flag("require_lowercase"))
-        .allow_users_to_change_password(flag("allow_users_to_change"))
-        .set_max_password_age(number("max_age_days"))
-        .set_password_reuse_prevention(number("reuse_prevention"))
-        .hard_expiry(flag("hard_expiry"))
+        .set_minimum_password_length(number(Some(wanted.minimum_length)))
+        .require_symbols(wanted.require_symbols)
+        .require_numbers(wanted.require_numbers)
+        .require_uppercase_characters(wanted.require_uppercase)
+        .require_lowercase_characters(wanted.require_lowercase)
+        .allow_users_to_change_password(wanted.allow_users_to_change)
+        .set_max_password_age(number(wanted.max_age_days))
+        .set_password_reuse_prevention(number(wanted.reuse_prevention))
+        .hard_expiry(wanted.hard_expiry)
         .send()
         .await
         .map_err(|error| aws_error("UpdateAccountPasswordPolicy", error))?;

@@ -6,20 +6,32 @@
 use anyhow::Result;
 use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 
 pub const CONTROL: &str = "s3_account_public_access_block";
 
+/// The four switches of account-level Block Public Access, as the planner compares them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicAccessBlockAttributes {
+    pub block_public_acls: bool,
+    pub ignore_public_acls: bool,
+    pub block_public_policy: bool,
+    pub restrict_public_buckets: bool,
+}
+
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let Some(block) = &inputs.spec.baseline.s3_block_public_access else { return Vec::new() };
-    let attributes = json!({
-        "block_public_acls": block.block_public_acls,
-        "ignore_public_acls": block.ignore_public_acls,
-        "block_public_policy": block.block_public_policy,
-        "restrict_public_buckets": block.restrict_public_buckets,
+    let attributes = encode(&PublicAccessBlockAttributes {
+        block_public_acls: block.block_public_acls,
+        ignore_public_acls: block.ignore_public_acls,
+        block_public_policy: block.block_public_policy,
+        restrict_public_buckets: block.restrict_public_buckets,
     });
     inputs
         .accounts_for(&block.targets)
@@ -36,11 +48,12 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
     let client = context.sessions.s3control(account_id).await;
     match client.get_public_access_block().account_id(account_id).send().await {
         Ok(output) => Ok(output.public_access_block_configuration.map(|block| {
-            json!({
-                "block_public_acls": block.block_public_acls.unwrap_or(false),
-                "ignore_public_acls": block.ignore_public_acls.unwrap_or(false),
-                "block_public_policy": block.block_public_policy.unwrap_or(false),
-                "restrict_public_buckets": block.restrict_public_buckets.unwrap_or(false),
+            // An absent switch is off (GetPublicAccessBlock).
+            encode(&PublicAccessBlockAttributes {
+                block_public_acls: block.block_public_acls.unwrap_or(false),
+                ignore_public_acls: block.ignore_public_acls.unwrap_or(false),
+                block_public_policy: block.block_public_policy.unwrap_or(false),
+                restrict_public_buckets: block.restrict_public_buckets.unwrap_or(false),
             })
         })),
         Err(error) if error.code() == Some("NoSuchPublicAccessBlockConfiguration") => Ok(None),
@@ -49,14 +62,14 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
+    let wanted: PublicAccessBlockAttributes = decode(key, attributes)?;
     let account_id = context.account_id(&key.account)?;
     let client = context.sessions.s3control(account_id).await;
-    let flag = |name: &str| attributes[name].as_bool().unwrap_or(true);
     let configuration = PublicAccessBlockConfiguration::builder()
-        .block_public_acls(flag("block_public_acls"))
-        .ignore_public_acls(flag("ignore_public_acls"))
-        .block_public_policy(flag("block_public_policy"))
-        .restrict_public_buckets(flag("restrict_public_buckets"))
+        .block_public_acls(wanted.block_public_acls)
+        .ignore_public_acls(wanted.ignore_public_acls)
+        .block_public_policy(wanted.block_public_policy)
+        .restrict_public_buckets(wanted.restrict_public_buckets)
         .build();
     client
         .put_public_access_block()
