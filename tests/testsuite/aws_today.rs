@@ -430,3 +430,28 @@ async fn custom_access_role_and_new_accounts_and_roles_converge() {
 fn percent_decoded(text: &str) -> String {
     crate::support::strict::percent_decode(text)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fix 14 (part): an email taken by an account outside the organization.
+
+#[tokio::test]
+async fn email_taken_elsewhere_says_how_to_adopt_the_account() {
+    let moto = Moto::start();
+    let strict = Strict { emails_elsewhere: vec!["Legacy@example.com".to_string()], ..Strict::default() };
+    moto.strict_proxy().set_faults(Faults { strict, ..Faults::none() });
+    let spec = ORGANIZATION
+        .replace(
+            "  sandbox: { email: sandbox@example.com",
+            "  legacy: { email: legacy@example.com }\n  sandbox: { email: sandbox@example.com",
+        )
+        .replace("accounts: [management, sandbox]", "accounts: [management, sandbox, legacy]");
+    let workspace = workspace(&spec);
+    let output = moto.run(&["apply", "--auto-approve"], workspace.path());
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let failure = text.lines().skip_while(|line| !line.contains("EMAIL_ALREADY_EXISTS")).collect::<Vec<_>>().join("\n");
+    assert!(failure.contains("creating account `legacy` failed: EMAIL_ALREADY_EXISTS"), "{text}");
+    for needed in ["hint:", "invite", "`OrganizationAccountAccessRole`", "`id:`", "`accounts.legacy`"] {
+        assert!(failure.contains(needed), "the hint names {needed}:\n{text}");
+    }
+}
