@@ -421,8 +421,8 @@ async fn custom_access_role_and_new_accounts_and_roles_converge() {
 
     // The strict layer did refuse: the new account's first second, and the new role as a principal.
     let refused = moto.strict_proxy().stats().strict_answers;
-    assert!(refused.get("iam:UpdateAccountPasswordPolicy").is_some(), "the new account refused at first: {refused:?}");
-    assert!(refused.get("iam:CreateRole").is_some(), "CreateRole was refused at first: {refused:?}");
+    assert!(refused.contains_key("iam:UpdateAccountPasswordPolicy"), "the new account refused at first: {refused:?}");
+    assert!(refused.contains_key("iam:CreateRole"), "CreateRole was refused at first: {refused:?}");
     assert_eq!(moto.run(&["plan", "--detailed-exitcode"], dir).status.code(), Some(0), "converged");
     eprintln!("apply through the fresh-account and new-principal windows took {took:?}; refused: {refused:?}");
 }
