@@ -455,3 +455,54 @@ async fn email_taken_elsewhere_says_how_to_adopt_the_account() {
         assert!(failure.contains(needed), "the hint names {needed}:\n{text}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fix 7: accounts already in the organization are enrolled as Security Hub members (LOCAL
+// AutoEnable reaches only accounts that join later).
+
+const MEMBERS_BEFORE: &str = "version: 1
+organization:
+  policy_types: [SERVICE_CONTROL_POLICY]
+  management_account: management
+  regions: [us-east-1]
+accounts:
+  management: { email: root@example.com }
+  security: { email: security@example.com }
+  workload: { email: workload@example.com }
+";
+
+#[tokio::test]
+async fn existing_accounts_are_enrolled_in_security_hub() {
+    let moto = Moto::start();
+    let workspace = workspace(MEMBERS_BEFORE);
+    let dir = workspace.path();
+    run_ok(&moto, &["apply", "--auto-approve"], dir);
+    let spec = format!("{MEMBERS_BEFORE}baseline:\n  security_hub: {{ admin_account: security }}\n");
+    std::fs::write(dir.join("landing-zone.yaml"), spec).expect("spec");
+
+    let plan = plan_json(&moto, dir);
+    let enrolment: Vec<&Value> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|action| action["control"]["control"] == "security_hub/members")
+        .collect();
+    assert_eq!(enrolment.len(), 1, "the existing accounts are enrolled: {plan:#}");
+    run_ok(&moto, &["apply", "--auto-approve"], dir);
+
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let security = account_id(&organizations, "security@example.com").await;
+    let workload = account_id(&organizations, "workload@example.com").await;
+    let hub = aws_sdk_securityhub::Client::new(&moto.assumed_config(&security).await);
+    let members = hub.list_members().only_associated(false).send().await.expect("members").members.unwrap_or_default();
+    let ids: std::collections::BTreeSet<String> = members.into_iter().filter_map(|member| member.account_id).collect();
+    let expected: std::collections::BTreeSet<String> =
+        [workload, landing_zone_management(&organizations).await].into_iter().collect();
+    assert_eq!(ids, expected, "the workload and management accounts are members of the administrator");
+    assert_eq!(moto.run(&["plan", "--detailed-exitcode"], dir).status.code(), Some(0), "converged");
+}
+
+async fn landing_zone_management(client: &aws_sdk_organizations::Client) -> String {
+    let organization = client.describe_organization().send().await.expect("organization").organization;
+    organization.and_then(|organization| organization.master_account_id).expect("management account id")
+}

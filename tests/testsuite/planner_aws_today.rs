@@ -257,3 +257,60 @@ baseline:
         assert!(depends_on.contains(&registration[0]), "{label} waits for the registration: {depends_on:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item 7: existing accounts are enrolled as Security Hub members (LOCAL AutoEnable covers only
+// accounts that join later) and as GuardDuty members under `auto_enable: new`.
+
+fn detection_controls(guardduty_auto_enable: &str) -> Vec<landing_zone::plan::control::DesiredControl> {
+    let spec = format!(
+        "version: 1
+organization:
+  management_account: management
+  regions: [us-east-1, eu-west-1]
+  allow: {{ close_accounts: true }}
+accounts:
+  management: {{ email: mgmt@example.com }}
+  security: {{ email: security@example.com }}
+  workload: {{ email: workload@example.com, id: '000000000003' }}
+  retired: {{ email: retired@example.com, close: true }}
+baseline:
+  guardduty: {{ admin_account: security, auto_enable: {guardduty_auto_enable} }}
+  security_hub: {{ admin_account: security }}
+"
+    );
+    let valid = load_spec_from_str(Path::new("landing-zone.yaml"), spec)
+        .unwrap_or_else(|errors| panic!("{:?}", errors.diagnostics));
+    landing_zone::baseline::desired_organization(&valid).controls
+}
+
+#[test]
+fn existing_accounts_are_enrolled_as_members_of_the_administrator() {
+    let controls = detection_controls("new");
+    for family in ["security_hub", "guardduty"] {
+        let members: Vec<_> =
+            controls.iter().filter(|control| control.key.control == format!("{family}/members")).collect();
+        let regions: Vec<_> = members.iter().map(|control| control.key.region.as_deref().unwrap_or("-")).collect();
+        assert_eq!(regions, ["us-east-1", "eu-west-1"], "{family}: one enrolment per region");
+        for control in members {
+            assert_eq!(control.key.account, "security", "the administrator enrols");
+            // Every open account but the administrator; a pinned id is used as is.
+            assert_eq!(
+                control.attributes,
+                json!({ "members": {
+                    "management": { "account_id": "{{account:management}}", "email": "mgmt@example.com" },
+                    "workload": { "account_id": "000000000003", "email": "workload@example.com" },
+                } }),
+                "{family}"
+            );
+            let after: Vec<&str> = control.after.iter().map(|key| key.control.as_str()).collect();
+            assert!(after.contains(&format!("{family}/organization_configuration").as_str()), "{after:?}");
+            assert_eq!(control.after_services, [format!("{}.amazonaws.com", family.replace('_', ""))]);
+            assert!(control.needs.iter().any(|action| action.ends_with(":CreateMembers")));
+        }
+    }
+    // ALL enables GuardDuty in existing accounts itself: no enrolment control.
+    let all = detection_controls("all");
+    assert!(!all.iter().any(|control| control.key.control == "guardduty/members"));
+    assert!(all.iter().any(|control| control.key.control == "security_hub/members"));
+}
