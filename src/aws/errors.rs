@@ -88,3 +88,74 @@ pub fn note_endpoint_override(overridden: bool) {
 pub fn endpoint_overridden() -> bool {
     ENDPOINT_OVERRIDE.load(std::sync::atomic::Ordering::Relaxed)
 }
+
+/// An AWS failure carried through `anyhow` with its error code kept typed, so retry decisions
+/// read the code (`failure_code`) instead of searching the rendered text.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed: {description}")]
+pub struct AwsFailure {
+    pub operation: String,
+    /// AWS's error code; for a call whose credentials could not be obtained (the assumed role
+    /// refused), the code of the AssumeRole failure behind it.
+    pub code: Option<String>,
+    pub message: Option<String>,
+    /// `describe` of the SDK error (code and message, or the chain of causes).
+    pub description: String,
+}
+
+impl AwsFailure {
+    pub fn new<E: ProvideErrorMetadata + std::error::Error + 'static>(operation: &str, error: &E) -> AwsFailure {
+        let (code, message) = match error.code() {
+            Some(code) => (Some(code.to_string()), error.message().map(str::to_string)),
+            None => assume_role_failure(error)
+                .map(|inner| (inner.code().map(str::to_string), inner.message().map(str::to_string)))
+                .unwrap_or_default(),
+        };
+        AwsFailure { operation: operation.to_string(), code, message, description: describe(error) }
+    }
+}
+
+/// The AssumeRole failure behind a call that could not get credentials for a member account
+/// (the SDK reports it as a dispatch failure without a code of its own).
+fn assume_role_failure<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a aws_sdk_sts::operation::assume_role::AssumeRoleError> {
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        if let Some(found) = inner.downcast_ref::<aws_sdk_sts::operation::assume_role::AssumeRoleError>() {
+            return Some(found);
+        }
+        cause = inner.source();
+    }
+    None
+}
+
+/// The `AwsFailure` anywhere in an error's chain.
+pub fn failure_of(error: &anyhow::Error) -> Option<&AwsFailure> {
+    error.chain().find_map(|cause| cause.downcast_ref::<AwsFailure>())
+}
+
+/// The AWS error code anywhere in an error's chain.
+pub fn failure_code(error: &anyhow::Error) -> Option<&str> {
+    failure_of(error).and_then(|failure| failure.code.as_deref())
+}
+
+/// A just-created account that is not ready yet: its services answer
+/// SubscriptionRequiredException (EC2: OptInRequired) until activation finishes, and its access
+/// role may be refused (AccessDenied) for a while after CreateAccount SUCCEEDED.
+/// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_create.html
+pub fn is_new_account_not_ready(error: &anyhow::Error) -> bool {
+    failure_code(error).is_some_and(|code| {
+        matches!(code, "SubscriptionRequiredException" | "OptInRequired" | "AccessDenied" | "AccessDeniedException")
+    })
+}
+
+/// IAM refusing a principal it does not know yet: a role created seconds earlier, named in a
+/// trust policy, is "Invalid principal in policy" (MalformedPolicyDocument) until it replicates.
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+pub fn is_invalid_new_principal(error: &anyhow::Error) -> bool {
+    failure_of(error).is_some_and(|failure| {
+        failure.code.as_deref() == Some("MalformedPolicyDocument")
+            && failure.message.as_deref().is_some_and(|message| message.contains("Invalid principal"))
+    })
+}

@@ -48,6 +48,12 @@ impl Sessions {
         }
     }
 
+    /// The role assumed in member accounts (`organization.access_role`); CreateAccount names it
+    /// so that the accounts it creates carry the role these sessions assume.
+    pub fn access_role(&self) -> &str {
+        &self.access_role
+    }
+
     /// Records which account is the management account (its calls need no role).
     pub async fn set_management_account(&self, account_id: &str) {
         *self.management_account_id.write().await = Some(account_id.to_string());

@@ -229,7 +229,8 @@ where
         .map(|response| response.status().as_u16());
     match html_status {
         Some(status) => html_error(what, status, crate::aws::errors::endpoint_overridden()),
-        None => anyhow::anyhow!("{what} failed: {}", crate::aws::errors::describe(&error)),
+        // Typed, so retry decisions read AWS's code (`aws::errors::failure_code`), not the text.
+        None => anyhow::Error::new(crate::aws::errors::AwsFailure::new(what, &error)),
     }
 }
 

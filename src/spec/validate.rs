@@ -578,7 +578,10 @@ impl<'a> Checker<'a> {
                 continue;
             };
             // The AWS-managed default stays attached unless the spec manages its targets itself.
-            let implicit = usize::from(!managed_defaults.contains(&policy_type));
+            // RCPFullAWSAccess stays attached everywhere whatever the spec says: it cannot be detached
+            // (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_evaluation.html).
+            let permanent = policy_type == PolicyType::ResourceControlPolicy;
+            let implicit = usize::from(permanent || !managed_defaults.contains(&policy_type));
             let managed_default_here = names.iter().any(|n| Some(n.as_str()) == policy_type.aws_managed_default());
             let count = names.len() + if managed_default_here { 0 } else { implicit };
             if count > max {

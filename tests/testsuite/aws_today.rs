@@ -346,3 +346,163 @@ async fn strict_organization_policy_rules() {
         hub.update_organization_configuration().auto_enable(true).organization_configuration(central).send().await;
     assert_eq!(code_of(&refused.expect_err("AutoEnable under CENTRAL")), "InvalidInputException");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fixes 3 and 9: a custom access role reaches CreateAccount, and a new account's first seconds
+// (SubscriptionRequiredException) and a new role's (Invalid principal) are waited out.
+
+const CUSTOM_ROLE: &str = "version: 1
+organization:
+  policy_types: [SERVICE_CONTROL_POLICY]
+  management_account: management
+  access_role: LandingZoneExecution
+  regions: [us-east-1]
+accounts:
+  management: { email: root@example.com }
+  workload: { email: workload@example.com }
+baseline:
+  password_policy: { targets: { accounts: [workload] }, minimum_length: 16 }
+  roles:
+    Deployer:
+      targets: { accounts: [workload] }
+      trust: { accounts: [management] }
+    Auditor:
+      targets: { accounts: [workload] }
+      trust: { roles: [workload/Deployer] }
+";
+
+/// Runs the binary with a deadline: the executor retries a refused role on a new account for
+/// minutes, which is AWS's behaviour but not a useful test failure.
+fn run_within(moto: &Moto, args: &[&str], dir: &Path, deadline: Duration) -> (Option<i32>, String) {
+    let mut child = moto
+        .command(args, dir, &moto.endpoint)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let output = child.wait_with_output().expect("output");
+            return (status.code(), format!("{}\n{}", stdout(&output), stderr(&output)));
+        }
+        if started.elapsed() > deadline {
+            child.kill().ok();
+            let output = child.wait_with_output().expect("output");
+            return (None, format!("killed after {deadline:?}\n{}\n{}", stdout(&output), stderr(&output)));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test]
+async fn custom_access_role_and_new_accounts_and_roles_converge() {
+    let moto = Moto::start();
+    let workspace = workspace(CUSTOM_ROLE);
+    let dir = workspace.path();
+    let started = std::time::Instant::now();
+    let (code, output) = run_within(&moto, &["apply", "--auto-approve"], dir, Duration::from_secs(45));
+    let took = started.elapsed();
+    assert_eq!(code, Some(0), "apply with a custom access role converges through AWS's delays:\n{output}");
+
+    // The role CreateAccount made is the spec's, and the executor reached the account through it.
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let workload = account_id(&organizations, "workload@example.com").await;
+    let iam = aws_sdk_iam::Client::new(&moto.assumed_config_as(&workload, "LandingZoneExecution").await);
+    assert!(
+        iam.get_role().role_name("OrganizationAccountAccessRole").send().await.is_err(),
+        "CreateAccount was told the spec's role name, not left to its default"
+    );
+    let policy = iam.get_account_password_policy().send().await.expect("password policy set through that role");
+    assert_eq!(policy.password_policy.and_then(|p| p.minimum_password_length), Some(16));
+    let auditor = iam.get_role().role_name("Auditor").send().await.expect("the role trusting a new role").role;
+    let trust = auditor.and_then(|role| role.assume_role_policy_document).unwrap_or_default();
+    assert!(percent_decoded(&trust).contains(":role/Deployer"), "{trust}");
+
+    // The strict layer did refuse: the new account's first second, and the new role as a principal.
+    let refused = moto.strict_proxy().stats().strict_answers;
+    assert!(refused.contains_key("iam:UpdateAccountPasswordPolicy"), "the new account refused at first: {refused:?}");
+    assert!(refused.contains_key("iam:CreateRole"), "CreateRole was refused at first: {refused:?}");
+    assert_eq!(moto.run(&["plan", "--detailed-exitcode"], dir).status.code(), Some(0), "converged");
+    eprintln!("apply through the fresh-account and new-principal windows took {took:?}; refused: {refused:?}");
+}
+
+fn percent_decoded(text: &str) -> String {
+    crate::support::strict::percent_decode(text)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fix 14 (part): an email taken by an account outside the organization.
+
+#[tokio::test]
+async fn email_taken_elsewhere_says_how_to_adopt_the_account() {
+    let moto = Moto::start();
+    let strict = Strict { emails_elsewhere: vec!["Legacy@example.com".to_string()], ..Strict::default() };
+    moto.strict_proxy().set_faults(Faults { strict, ..Faults::none() });
+    let spec = ORGANIZATION
+        .replace(
+            "  sandbox: { email: sandbox@example.com",
+            "  legacy: { email: legacy@example.com }\n  sandbox: { email: sandbox@example.com",
+        )
+        .replace("accounts: [management, sandbox]", "accounts: [management, sandbox, legacy]");
+    let workspace = workspace(&spec);
+    let output = moto.run(&["apply", "--auto-approve"], workspace.path());
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let failure = text.lines().skip_while(|line| !line.contains("EMAIL_ALREADY_EXISTS")).collect::<Vec<_>>().join("\n");
+    assert!(failure.contains("creating account `legacy` failed: EMAIL_ALREADY_EXISTS"), "{text}");
+    for needed in ["hint:", "invite", "`OrganizationAccountAccessRole`", "`id:`", "`accounts.legacy`"] {
+        assert!(failure.contains(needed), "the hint names {needed}:\n{text}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fix 7: accounts already in the organization are enrolled as Security Hub members (LOCAL
+// AutoEnable reaches only accounts that join later).
+
+const MEMBERS_BEFORE: &str = "version: 1
+organization:
+  policy_types: [SERVICE_CONTROL_POLICY]
+  management_account: management
+  regions: [us-east-1]
+accounts:
+  management: { email: root@example.com }
+  security: { email: security@example.com }
+  workload: { email: workload@example.com }
+";
+
+#[tokio::test]
+async fn existing_accounts_are_enrolled_in_security_hub() {
+    let moto = Moto::start();
+    let workspace = workspace(MEMBERS_BEFORE);
+    let dir = workspace.path();
+    run_ok(&moto, &["apply", "--auto-approve"], dir);
+    let spec = format!("{MEMBERS_BEFORE}baseline:\n  security_hub: {{ admin_account: security }}\n");
+    std::fs::write(dir.join("landing-zone.yaml"), spec).expect("spec");
+
+    let plan = plan_json(&moto, dir);
+    let enrolment: Vec<&Value> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|action| action["control"]["control"] == "security_hub/members")
+        .collect();
+    assert_eq!(enrolment.len(), 1, "the existing accounts are enrolled: {plan:#}");
+    run_ok(&moto, &["apply", "--auto-approve"], dir);
+
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let security = account_id(&organizations, "security@example.com").await;
+    let workload = account_id(&organizations, "workload@example.com").await;
+    let hub = aws_sdk_securityhub::Client::new(&moto.assumed_config(&security).await);
+    let members = hub.list_members().only_associated(false).send().await.expect("members").members.unwrap_or_default();
+    let ids: std::collections::BTreeSet<String> = members.into_iter().filter_map(|member| member.account_id).collect();
+    let expected: std::collections::BTreeSet<String> =
+        [workload, landing_zone_management(&organizations).await].into_iter().collect();
+    assert_eq!(ids, expected, "the workload and management accounts are members of the administrator");
+    assert_eq!(moto.run(&["plan", "--detailed-exitcode"], dir).status.code(), Some(0), "converged");
+}
+
+async fn landing_zone_management(client: &aws_sdk_organizations::Client) -> String {
+    let organization = client.describe_organization().send().await.expect("organization").organization;
+    organization.and_then(|organization| organization.master_account_id).expect("management account id")
+}

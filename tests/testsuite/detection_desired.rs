@@ -49,6 +49,7 @@ fn guardduty_and_security_hub_controls_per_region() {
             "security_hub/admin management",
             "security_hub/organization_configuration security",
             "security_hub/standards security",
+            "security_hub/members security",
         ] {
             expected.insert(format!("{control} {region}"));
         }

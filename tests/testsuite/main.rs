@@ -15,6 +15,7 @@ mod loader_fuzz;
 mod lockout;
 mod organization_apply;
 mod permissions;
+mod planner_aws_today;
 mod planner_properties;
 mod recorded_responses;
 mod schema;

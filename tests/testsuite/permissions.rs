@@ -79,6 +79,8 @@ fn rest_action(operation: &str) -> Option<&'static str> {
         ("securityhub", "POST", "/organization/admin/enable") => "securityhub:EnableOrganizationAdminAccount",
         ("securityhub", "POST", "/standards/get") => "securityhub:GetEnabledStandards",
         ("securityhub", "POST", "/standards/register") => "securityhub:BatchEnableStandards",
+        ("securityhub", "GET", "/members") => "securityhub:ListMembers",
+        ("securityhub", "POST", "/members") => "securityhub:CreateMembers",
         ("access-analyzer", "GET", "/analyzer") => "access-analyzer:ListAnalyzers",
         ("access-analyzer", "PUT", "/analyzer") => "access-analyzer:CreateAnalyzer",
         ("account", "POST", "/getAlternateContact") => "account:GetAlternateContact",

@@ -389,3 +389,61 @@ async fn access_analyzer_creates_the_organization_analyzer_once() {
     let error = access_analyzer::create_analyzer(&client, "organization").await.expect_err("another type");
     assert!(error.to_string().contains("\nhint: "), "{error}");
 }
+
+// Issue 11, item 7: GuardDuty `auto_enable: new` leaves the organization's existing accounts out;
+// the administrator enrols them with CreateMembers (moto has neither ListMembers nor CreateMembers).
+
+#[tokio::test]
+async fn guardduty_members_are_read_to_the_last_page_and_only_the_missing_are_created() {
+    use aws_sdk_guardduty::operation::create_members::CreateMembersOutput;
+    use aws_sdk_guardduty::operation::list_members::ListMembersOutput;
+    let member = |id: &str| aws_sdk_guardduty::types::Member::builder().account_id(id).email("x@example.com").build();
+    let first = mock!(aws_sdk_guardduty::Client::list_members)
+        .match_requests(|request| {
+            request.detector_id() == Some(DETECTOR)
+                && request.only_associated() == Some("false")
+                && request.next_token().is_none()
+        })
+        .then_output(move || ListMembersOutput::builder().members(member("111111111111")).next_token("page-2").build());
+    let second = mock!(aws_sdk_guardduty::Client::list_members)
+        .match_requests(|request| request.next_token() == Some("page-2"))
+        .then_output(|| ListMembersOutput::builder().build());
+    let create = mock!(aws_sdk_guardduty::Client::create_members)
+        .match_requests(|request| {
+            let ids: Vec<Option<&str>> = request.account_details().iter().map(|detail| detail.account_id()).collect();
+            request.detector_id() == Some(DETECTOR) && ids == [Some("333333333333")]
+        })
+        .then_output(|| CreateMembersOutput::builder().build());
+    let detectors = guardduty_detectors();
+    let client = mock_client!(aws_sdk_guardduty, RuleMode::MatchAny, [&detectors, &first, &second, &create]);
+    let key = landing_zone::plan::control::ControlKey::new(guardduty::MEMBERS, "security", Some("us-east-1"));
+    let desired = json!({ "members": {
+        "management": { "account_id": "111111111111", "email": "mgmt@example.com" },
+        "workload": { "account_id": "333333333333", "email": "workload@example.com" },
+    } });
+    let live = guardduty::read_members(&client, &key, &desired).await.expect("read");
+    assert_eq!(
+        live,
+        Some(json!({ "members": { "management": { "account_id": "111111111111", "email": "mgmt@example.com" } } })),
+        "only the spec's accounts that are members, read from both pages"
+    );
+    guardduty::apply_members(&client, &key, &desired).await.expect("apply");
+    assert_eq!(create.num_calls(), 1, "one CreateMembers, for the missing account only");
+
+    let refused = mock!(aws_sdk_guardduty::Client::create_members).then_output(|| {
+        CreateMembersOutput::builder()
+            .unprocessed_accounts(
+                aws_sdk_guardduty::types::UnprocessedAccount::builder()
+                    .account_id("333333333333")
+                    .result("The account is already a member of another administrator")
+                    .build(),
+            )
+            .build()
+    });
+    let first_again =
+        mock!(aws_sdk_guardduty::Client::list_members).then_output(|| ListMembersOutput::builder().build());
+    let client = mock_client!(aws_sdk_guardduty, RuleMode::MatchAny, [&detectors, &first_again, &refused]);
+    let error = guardduty::apply_members(&client, &key, &desired).await.expect_err("unprocessed account");
+    let text = format!("{error:#}");
+    assert!(text.contains("`333333333333`: The account is already a member") && text.contains("hint:"), "{text}");
+}

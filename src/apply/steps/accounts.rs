@@ -98,8 +98,17 @@ pub(super) async fn request_account(
                 return Ok(request);
             }
         }
-        let create =
-            clients.organizations.create_account().account_name(name).email(email).set_tags(aws_tags(tags).ok());
+        // `RoleName` is the role Organizations creates in the new account, trusting the
+        // management account; sessions assume `organization.access_role`, so both must agree or
+        // the account is unreachable. Without it AWS names the role OrganizationAccountAccessRole.
+        // https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccount.html
+        let create = clients
+            .organizations
+            .create_account()
+            .account_name(name)
+            .email(email)
+            .role_name(clients.sessions.access_role())
+            .set_tags(aws_tags(tags).ok());
         let sent = call_once("CreateAccount", create.send()).await;
         let error = match sent {
             Ok(output) => {
@@ -187,10 +196,14 @@ pub(super) async fn wait_for_account(clients: &Clients, name: &str, request_id: 
             }
             Some(CreateAccountState::Failed) => {
                 let reason = status.failure_reason.map(|reason| reason.as_str().to_string()).unwrap_or_default();
+                // https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccountStatus.html
                 let hint = if reason == "EMAIL_ALREADY_EXISTS" {
-                    "\nhint: the email belongs to an account outside this organization; use another or invite that account and adopt it with `id:`"
+                    format!(
+                        "\nhint: an AWS account with that email already exists (created or invited elsewhere); landing-zone cannot create a second one. Invite that account into the organization, create the `{role}` role in it (trusting the management account), then adopt it with `id:` under `accounts.{name}` — or give `{name}` another email",
+                        role = clients.sessions.access_role()
+                    )
                 } else {
-                    ""
+                    String::new()
                 };
                 bail!("creating account `{name}` failed: {reason}{hint}");
             }

@@ -2,6 +2,7 @@
 //! control, waiting out a new account that refuses its role for a while.
 
 use super::*;
+use crate::aws::errors::{is_invalid_new_principal, is_new_account_not_ready};
 
 /// How long a just-created account may refuse the executor's role before apply gives up.
 pub(super) const NEW_ACCOUNT_ACCESS_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -25,28 +26,71 @@ pub(super) async fn configure_control(
     }
     let context = BaselineContext { sessions: &clients.sessions, ids: &ids };
     let started = tokio::time::Instant::now();
-    let mut delay = Duration::from_secs(2);
+    let mut tries: u32 = 0;
     loop {
-        match crate::baseline::apply(&context, control, &after, before).await {
+        let error = match crate::baseline::apply(&context, control, &after, before).await {
             Ok(()) => return Ok(()),
-            Err(error) if crate::baseline::unimplemented(&error).is_some() => {
-                // Only emulators lack AWS operations; the next plan notes the control as unmanaged.
-                return Err(anyhow::Error::new(crate::apply::Skipped { reason: format!("{error:#}") }));
-            }
-            // A new account's role can be refused for minutes after SUCCEEDED.
-            Err(error)
-                if new_account && is_access_denied_text(&error) && started.elapsed() < NEW_ACCOUNT_ACCESS_TIMEOUT =>
-            {
-                tracing::info!(control = %control.label(), "new account refuses access yet; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(30));
-            }
-            Err(error) => return Err(error),
+            Err(error) => error,
+        };
+        if crate::baseline::unimplemented(&error).is_some() {
+            // Only emulators lack AWS operations; the next plan notes the control as unmanaged.
+            return Err(anyhow::Error::new(crate::apply::Skipped { reason: format!("{error:#}") }));
         }
+        let Some(reason) = eventual_consistency(&error, new_account) else { return Err(error) };
+        let limit = match reason {
+            Waiting::NewAccount => NEW_ACCOUNT_ACCESS_TIMEOUT,
+            Waiting::NewPrincipal => NEW_PRINCIPAL_TIMEOUT,
+        };
+        if started.elapsed() >= limit {
+            return Err(error.context(format!(
+                "{}: still refused after {} s of retries ({reason})",
+                control.label(),
+                limit.as_secs()
+            )));
+        }
+        tries += 1;
+        tracing::info!(control = %control.label(), tries, %reason, "not ready yet; retrying");
+        tokio::time::sleep(eventual_consistency_delay(tries, fastrand::f64())).await;
     }
 }
 
-pub(super) fn is_access_denied_text(error: &anyhow::Error) -> bool {
-    let text = format!("{error:#}");
-    text.contains("AccessDenied") || text.contains("not authorized")
+/// How long IAM may refuse a role created by this apply as a principal before apply gives up.
+pub(super) const NEW_PRINCIPAL_TIMEOUT: Duration = Duration::from_secs(2 * 60);
+
+/// Why a failed control is retried rather than reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Waiting {
+    /// An account this apply created is not ready (SubscriptionRequiredException, OptInRequired,
+    /// its access role refused).
+    NewAccount,
+    /// A role created seconds ago is not yet a valid principal in a trust policy.
+    NewPrincipal,
+}
+
+impl std::fmt::Display for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Waiting::NewAccount => "a new account is not ready yet",
+            Waiting::NewPrincipal => "a new role is not yet a valid principal",
+        })
+    }
+}
+
+/// Pure: whether an error is AWS's eventual consistency, decided on its typed code.
+pub(super) fn eventual_consistency(error: &anyhow::Error, new_account: bool) -> Option<Waiting> {
+    if new_account && is_new_account_not_ready(error) {
+        return Some(Waiting::NewAccount);
+    }
+    // The principal may live in another account than the control's, created in this apply or an
+    // interrupted one just before; only this message of IAM's means that.
+    if is_invalid_new_principal(error) {
+        return Some(Waiting::NewPrincipal);
+    }
+    None
+}
+
+/// Exponential backoff with full jitter: 0.5 s doubling, capped at 20 s.
+pub(super) fn eventual_consistency_delay(tries: u32, jitter: f64) -> Duration {
+    let ceiling = Duration::from_millis(500).saturating_mul(1 << tries.min(6)).min(Duration::from_secs(20));
+    ceiling.mul_f64(jitter.clamp(0.0, 1.0)).max(Duration::from_millis(100))
 }

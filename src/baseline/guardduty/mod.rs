@@ -4,17 +4,23 @@
 //! accounts; `guardduty/admin` in the management account (the delegated administrator, which
 //! GuardDuty sets per region through its own API and which needs the management account's
 //! detector first); `guardduty/organization_configuration` in the admin account
-//! (AutoEnableOrganizationMembers = ALL | NEW | NONE, set on the admin's detector).
+//! (AutoEnableOrganizationMembers = ALL | NEW | NONE, set on the admin's detector);
+//! `guardduty/members` in the admin account when `auto_enable: new` (NEW covers only accounts that
+//! join later: the organization's existing accounts are enrolled with CreateMembers).
 //!
 //! It never disables a detector, never deletes one and never replaces a delegated administrator
 //! it finds: those are refused with a hint. The `read_*` / `apply_*` functions take the SDK client,
 //! so the operations moto lacks are tested against recorded responses (tests/recorded_responses.rs).
+
+use std::collections::BTreeSet;
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_guardduty::types::AutoEnableMembers;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
+use super::attributes::{decode, encode};
+use super::security_hub::members::Members;
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::{AutoEnable, Spec};
@@ -24,6 +30,7 @@ pub const SERVICE: &str = "guardduty.amazonaws.com";
 pub const DETECTOR: &str = "guardduty/detector";
 pub const ADMIN: &str = "guardduty/admin";
 pub const ORGANIZATION: &str = "guardduty/organization_configuration";
+pub const MEMBERS: &str = "guardduty/members";
 
 /// GuardDuty's spelling of the spec's `auto_enable`.
 fn auto_enable_members(auto_enable: AutoEnable) -> &'static str {
@@ -82,16 +89,106 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             .after_service(SERVICE)
             .needs(&["guardduty:UpdateOrganizationConfiguration"]),
         );
+        // NEW enables GuardDuty only in accounts that join later; existing ones are enrolled here.
+        // (ALL covers them itself; NONE says the spec does not want them enrolled.)
+        // https://docs.aws.amazon.com/guardduty/latest/APIReference/API_CreateMembers.html
+        let enrolled = super::security_hub::members::Members::of_organization(inputs, admin);
+        if guardduty.auto_enable == AutoEnable::New && !enrolled.members.is_empty() {
+            controls.push(
+                DesiredControl::new(ControlKey::new(MEMBERS, admin, at), super::attributes::encode(&enrolled))
+                    .after(ControlKey::new(ORGANIZATION, admin, at))
+                    .after_service(SERVICE)
+                    .needs(&["guardduty:CreateMembers"]),
+            );
+        }
     }
     controls
 }
 
-pub async fn read(context: &Context<'_>, key: &ControlKey, _desired: &Value) -> Result<Option<Value>> {
+/// Account ids that are GuardDuty members of the administrator's detector (associated or not).
+/// https://docs.aws.amazon.com/guardduty/latest/APIReference/API_ListMembers.html
+pub async fn list_members(client: &aws_sdk_guardduty::Client, detector: &str) -> Result<BTreeSet<String>> {
+    let mut ids = BTreeSet::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_members()
+            .detector_id(detector)
+            .only_associated("false")
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|error| aws_error("ListMembers", error))?;
+        ids.extend(page.members.unwrap_or_default().into_iter().filter_map(|member| member.account_id));
+        token = page.next_token.filter(|next| !next.is_empty());
+        if token.is_none() {
+            return Ok(ids);
+        }
+    }
+}
+
+/// The spec's accounts that are members; None without a detector.
+pub async fn read_members(
+    client: &aws_sdk_guardduty::Client,
+    key: &ControlKey,
+    desired: &Value,
+) -> Result<Option<Value>> {
+    let desired: Members = decode(key, desired)?;
+    let Some(detector) = detector_id(client).await? else { return Ok(None) };
+    let live = list_members(client, &detector).await?;
+    Ok(Some(encode(&desired.present(&live))))
+}
+
+/// `CreateMembers` for the spec's accounts that are not members yet, in one call; an account
+/// GuardDuty did not process is an error naming it and its reason.
+pub async fn apply_members(client: &aws_sdk_guardduty::Client, key: &ControlKey, attributes: &Value) -> Result<()> {
+    let desired: Members = decode(key, attributes)?;
+    let detector = detector_id(client)
+        .await?
+        .ok_or_else(|| anyhow!("{}: the administrator has no detector in this region", key.label()))?;
+    let missing = desired.missing(&list_members(client, &detector).await?);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let details: Vec<aws_sdk_guardduty::types::AccountDetail> = missing
+        .iter()
+        .map(|member| {
+            aws_sdk_guardduty::types::AccountDetail::builder()
+                .account_id(&member.account_id)
+                .email(&member.email)
+                .build()
+        })
+        .collect();
+    let output = client
+        .create_members()
+        .detector_id(&detector)
+        .set_account_details(Some(details))
+        .send()
+        .await
+        .map_err(|error| aws_error("CreateMembers", error))?;
+    let refused: Vec<String> = output
+        .unprocessed_accounts
+        .unwrap_or_default()
+        .into_iter()
+        .map(|account| format!("`{}`: {}", account.account_id.unwrap_or_default(), account.result.unwrap_or_default()))
+        .collect();
+    if !refused.is_empty() {
+        bail!(
+            "{}: CreateMembers did not enrol {}\nhint: the account must be in the organization and not a member of another administrator",
+            key.label(),
+            refused.join(", ")
+        );
+    }
+    Ok(())
+}
+
+pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
     let client = context.sessions.guardduty(context.account_id(&key.account)?, key.region.as_deref()).await;
     match key.control.as_str() {
         DETECTOR => read_detector(&client).await,
         ADMIN => read_admin(&client).await,
         ORGANIZATION => read_organization_configuration(&client).await,
+        MEMBERS => read_members(&client, key, desired).await,
         other => bail!("unknown control `{other}`"),
     }
 }
@@ -102,6 +199,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
         DETECTOR => apply_detector(&client).await,
         ADMIN => apply_admin(&client, key.region.as_deref().unwrap_or_default(), attributes).await,
         ORGANIZATION => apply_organization_configuration(&client, attributes).await,
+        MEMBERS => apply_members(&client, key, attributes).await,
         other => bail!("unknown control `{other}`"),
     }
 }
@@ -269,11 +367,13 @@ impl Baseline for GuardDuty {
                     "guardduty:ListDetectors",
                     "guardduty:GetDetector",
                     "guardduty:DescribeOrganizationConfiguration",
+                    "guardduty:ListMembers",
                 ],
                 write: &[
                     "guardduty:CreateDetector",
                     "guardduty:UpdateDetector",
                     "guardduty:UpdateOrganizationConfiguration",
+                    "guardduty:CreateMembers",
                     "iam:CreateServiceLinkedRole",
                 ],
             },

@@ -5,12 +5,16 @@
 //! management account (the delegated administrator, set per region through Security Hub's own API);
 //! `security_hub/organization_configuration` in the admin account (LOCAL configuration: auto-enable
 //! new members, no default standards for them); `security_hub/standards` in the admin account (the
-//! spec's standards enabled).
+//! spec's standards enabled); `security_hub/members` in the admin account (the organization's
+//! existing accounts enrolled with CreateMembers: LOCAL AutoEnable covers only accounts that join
+//! later; `members.rs`).
 //!
 //! It never disables Security Hub or a standard and never replaces a delegated administrator it
 //! finds. Standards enabled outside the spec are left alone and not shown: the standards control
 //! reads only the spec's standards. The `read_*` / `apply_*` functions take the SDK client, so the
 //! operations moto lacks are tested against recorded responses (tests/recorded_responses.rs).
+
+pub mod members;
 
 use std::collections::BTreeSet;
 
@@ -30,6 +34,7 @@ pub const HUB: &str = "security_hub/hub";
 pub const ADMIN: &str = "security_hub/admin";
 pub const ORGANIZATION: &str = "security_hub/organization_configuration";
 pub const STANDARDS: &str = "security_hub/standards";
+pub const MEMBERS: &str = "security_hub/members";
 
 /// Subscription states that count as enabled: PENDING is on its way, INCOMPLETE is subscribed with
 /// some controls failing. DELETING and FAILED are not enabled (BatchEnableStandards again).
@@ -91,6 +96,19 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             .after_service(SERVICE)
             .needs(&["securityhub:UpdateOrganizationConfiguration"]),
         );
+        // Existing accounts: AutoEnable (LOCAL) reaches only accounts that join later. The
+        // management account enables its own hub first (AWS cannot enable it as a member).
+        // https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_CreateMembers.html
+        let enrolled = members::Members::of_organization(inputs, admin);
+        if !enrolled.members.is_empty() {
+            controls.push(
+                DesiredControl::new(ControlKey::new(MEMBERS, admin, at), super::attributes::encode(&enrolled))
+                    .after(ControlKey::new(ORGANIZATION, admin, at))
+                    .after(ControlKey::new(HUB, management, at))
+                    .after_service(SERVICE)
+                    .needs(&["securityhub:CreateMembers"]),
+            );
+        }
         // No standards listed: nothing to enable, so no control (never "disable the others").
         if !hub.standards.is_empty() {
             let standards: BTreeSet<String> =
@@ -126,6 +144,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         },
         ORGANIZATION => read_organization_configuration(&client).await,
         STANDARDS => read_standards(&client, desired).await,
+        MEMBERS => members::read_members(&client, key, desired).await,
         other => bail!("unknown control `{other}`"),
     }
 }
@@ -137,6 +156,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
         ADMIN => apply_admin(&client, key.region.as_deref().unwrap_or_default(), attributes).await,
         ORGANIZATION => apply_organization_configuration(&client, attributes).await,
         STANDARDS => apply_standards(&client, attributes, before).await,
+        MEMBERS => members::apply_members(&client, key, attributes).await,
         other => bail!("unknown control `{other}`"),
     }
 }
@@ -359,11 +379,13 @@ impl Baseline for SecurityHub {
                     "securityhub:DescribeHub",
                     "securityhub:DescribeOrganizationConfiguration",
                     "securityhub:GetEnabledStandards",
+                    "securityhub:ListMembers",
                 ],
                 write: &[
                     "securityhub:EnableSecurityHub",
                     "securityhub:UpdateOrganizationConfiguration",
                     "securityhub:BatchEnableStandards",
+                    "securityhub:CreateMembers",
                     "iam:CreateServiceLinkedRole",
                 ],
             },

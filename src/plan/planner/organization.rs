@@ -63,7 +63,12 @@ impl Planner<'_> {
                 let service_action = self.service_actions.get(&service).copied();
                 let action =
                     Action::RegisterDelegatedAdministrator { service: service.clone(), account: account.reference };
-                self.push(action, [service_action, account.created_by], 0);
+                let index = self.push(action, [service_action, account.created_by], 0);
+                // Controls that wait for this service (`after_service`) wait for the registration
+                // too: only the management account or a registered delegated administrator may,
+                // for instance, create an ORGANIZATION analyzer.
+                // https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-settings.html
+                self.delegated_admin_actions.entry(service).or_default().push(index);
             }
         }
     }

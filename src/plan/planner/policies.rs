@@ -3,6 +3,14 @@
 
 use super::*;
 
+/// `RCPFullAWSAccess` is attached to the root, every OU and every account while RCPs are enabled,
+/// and cannot be detached; it counts toward the 5 RCPs a target may carry.
+/// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_evaluation.html
+/// (FullAWSAccess, the SCP default, can be detached once another SCP is attached.)
+pub(super) fn never_detached(policy_type: PolicyType, name: &str) -> bool {
+    policy_type == PolicyType::ResourceControlPolicy && policy_type.aws_managed_default() == Some(name)
+}
+
 impl Planner<'_> {
     pub(super) fn type_is_active(&self, policy_type: PolicyType) -> bool {
         self.live.policy_type_enabled(policy_type) || self.policy_type_actions.contains_key(&policy_type)
@@ -115,6 +123,15 @@ impl Planner<'_> {
                 let Some(target) = self.target_from_key(&key) else {
                     continue;
                 };
+                if never_detached(desired.policy_type, &desired.name) {
+                    self.warnings.push(format!(
+                        "`{}` stays attached to {}: AWS attaches it to every root, OU and account and it cannot be detached; it counts toward the {} limit",
+                        desired.name,
+                        target.label(),
+                        desired.policy_type
+                    ));
+                    continue;
+                }
                 if self.is_trail_guard(live_policy) && !self.trail_guard_detach_allowed() {
                     self.warnings.push(format!(
                         "not detaching `{}` from {}: it guards the organization trail; set `organization.allow.detach_trail_guards` and pass --allow-destructive",

@@ -121,11 +121,16 @@ impl Moto {
     /// An SDK config with the credentials of `OrganizationAccountAccessRole` in `account_id`,
     /// obtained through STS as an independent reader would.
     pub async fn assumed_config(&self, account_id: &str) -> SdkConfig {
+        self.assumed_config_as(account_id, "OrganizationAccountAccessRole").await
+    }
+
+    /// An SDK config with the credentials of `role` in `account_id`.
+    pub async fn assumed_config_as(&self, account_id: &str, role: &str) -> SdkConfig {
         let base = self.sdk_config().await;
         let sts = aws_sdk_sts::Client::new(&base);
         let credentials = sts
             .assume_role()
-            .role_arn(format!("arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole"))
+            .role_arn(format!("arn:aws:iam::{account_id}:role/{role}"))
             .role_session_name("test-reader")
             .send()
             .await

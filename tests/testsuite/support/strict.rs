@@ -36,6 +36,9 @@ pub struct Strict {
     /// Page `ListDelegatedAdministrators` / `ListDelegatedServicesForAccount` answers at this size
     /// (moto returns them whole; AWS pages them).
     pub delegated_page_size: Option<usize>,
+    /// Emails of AWS accounts that exist outside the emulated organization (created or invited
+    /// elsewhere): CreateAccount with one fails asynchronously with EMAIL_ALREADY_EXISTS.
+    pub emails_elsewhere: Vec<String>,
 }
 
 impl Default for Strict {
@@ -46,6 +49,7 @@ impl Default for Strict {
             new_principal_window: Duration::from_secs(1),
             region_enabling_time: Duration::from_millis(500),
             delegated_page_size: None,
+            emails_elsewhere: Vec::new(),
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct StrictState {
     regions: std::sync::Mutex<HashMap<(String, String), RegionStatus>>,
     /// (account, Region) of Security Hub administrators under central configuration.
     central_configuration: std::sync::Mutex<BTreeSet<(String, String)>>,
+    /// CreateAccount request id -> account name, for requests refused with EMAIL_ALREADY_EXISTS.
+    failed_creations: std::sync::Mutex<HashMap<String, String>>,
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -108,6 +114,9 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
         return Some(response);
     }
     if let Some(response) = fresh_account(context, &caller) {
+        return Some(response);
+    }
+    if let Some(response) = email_taken_elsewhere(context) {
         return Some(response);
     }
     if let Some(response) = account_api_trusted_access(context).await {
@@ -738,6 +747,52 @@ fn fresh_account(context: &Context<'_>, caller: &Identity) -> Option<Response> {
         code,
         "The AWS Access Key Id needs a subscription for the service (the account was created moments ago).",
     ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emails of accounts outside the organization.
+
+/// An email is the unique key of an AWS account: CreateAccount with the email of an account that
+/// exists anywhere (outside the organization included) is accepted as a request, which then ends
+/// FAILED with `FailureReason: EMAIL_ALREADY_EXISTS` (moto accepts any duplicate). Served here:
+/// moto never sees the request.
+/// https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccount.html
+/// https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreateAccountStatus.html
+fn email_taken_elsewhere(context: &Context<'_>) -> Option<Response> {
+    if context.operation.service != "organizations" {
+        return None;
+    }
+    let body = json_body(context.request);
+    let answer = |value: Value| Response {
+        status: 200,
+        headers: vec![("content-type".to_string(), "application/x-amz-json-1.1".to_string())],
+        body: value.to_string().into_bytes(),
+    };
+    match context.operation.name.as_str() {
+        "CreateAccount" => {
+            let email = body["Email"].as_str()?;
+            if !context.config.emails_elsewhere.iter().any(|taken| taken.eq_ignore_ascii_case(email)) {
+                return None;
+            }
+            let name = body["AccountName"].as_str().unwrap_or_default().to_string();
+            let mut failed = lock(&context.state.failed_creations);
+            let id = format!("car-elsewhere{:08}", failed.len() + 1);
+            failed.insert(id.clone(), name.clone());
+            Some(answer(serde_json::json!({
+                "CreateAccountStatus": { "Id": id, "AccountName": name, "State": "IN_PROGRESS" }
+            })))
+        }
+        "DescribeCreateAccountStatus" => {
+            let id = body["CreateAccountRequestId"].as_str()?;
+            let name = lock(&context.state.failed_creations).get(id).cloned()?;
+            Some(answer(serde_json::json!({
+                "CreateAccountStatus": {
+                    "Id": id, "AccountName": name, "State": "FAILED", "FailureReason": "EMAIL_ALREADY_EXISTS"
+                }
+            })))
+        }
+        _ => None,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
