@@ -1,5 +1,7 @@
-//! Sessions in member accounts: one assumed-role credential provider per account, cached, refreshed
-//! by the SDK before expiry, with session names that identify the tool, and per-region SDK configs.
+//! Sessions in member accounts: one assumed-role credential provider per account, cached here for
+//! the whole run and refreshed before expiry, with session names that identify the tool, and
+//! per-region SDK configs. One AssumeRole per member account per run, however many regions and
+//! controls share it (issue 13).
 //!
 //! Every call made through a session is retried by the SDK's standard retry mode (throttles, 5xx,
 //! dropped connections): baseline code calls the SDK directly, not through `retry::with_retry`.
@@ -9,11 +11,12 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
-use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::Credentials;
 use tokio::sync::{Mutex, RwLock};
 
 /// Builds SDK configs for any account of the organization.
@@ -27,8 +30,12 @@ pub struct Sessions {
     providers: Mutex<HashMap<String, SharedCredentialsProvider>>,
 }
 
-/// How long one assumed-role session lasts; the SDK refreshes it before it runs out.
+/// How long one assumed-role session lasts; [`CachedCredentials`] refreshes it before it runs out.
 const SESSION_LENGTH: Duration = Duration::from_secs(3600);
+
+/// How long before its expiry a session is replaced: longer than any single call or retry chain
+/// takes, so a long apply never signs with credentials about to lapse.
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
 impl Sessions {
     pub fn new(base: SdkConfig, access_role: String, external_id: Option<String>) -> Sessions {
@@ -89,7 +96,7 @@ impl Sessions {
         if let Some(external_id) = &self.external_id {
             builder = builder.external_id(external_id);
         }
-        let provider = SharedCredentialsProvider::new(builder.build().await);
+        let provider = SharedCredentialsProvider::new(CachedCredentials::new(builder.build().await));
         providers.insert(account_id.to_string(), provider.clone());
         provider
     }
@@ -183,5 +190,106 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
     }
 }
 
+/// Credentials from `inner`, kept until [`REFRESH_MARGIN`] before they expire.
+///
+/// The SDK's own identity cache is not enough on its own at organization scale: it keeps at most
+/// 64 partitions (one per credentials provider, `aws-smithy-runtime`'s `DEFAULT_MAX_PARTITIONS`)
+/// and evicts an arbitrary one past that, so with 1,000 accounts read concurrently each account's
+/// session was assumed again and again (4,748 AssumeRole for 1,000 members, issue 13). This cache
+/// belongs to the account's provider, so an eviction there costs a lock here, not a call. The lock
+/// is held across the load: concurrent first uses of one account make a single AssumeRole.
+#[derive(Debug)]
+pub struct CachedCredentials<P> {
+    inner: P,
+    cached: Mutex<Option<Credentials>>,
+}
+
+impl<P: ProvideCredentials> CachedCredentials<P> {
+    pub fn new(inner: P) -> CachedCredentials<P> {
+        CachedCredentials { inner, cached: Mutex::new(None) }
+    }
+
+    async fn load(&self) -> provider::Result {
+        let mut cached = self.cached.lock().await;
+        if let Some(credentials) =
+            cached.as_ref().filter(|credentials| still_fresh(credentials.expiry(), SystemTime::now()))
+        {
+            return Ok(credentials.clone());
+        }
+        let credentials = self.inner.provide_credentials().await?;
+        *cached = Some(credentials.clone());
+        Ok(credentials)
+    }
+}
+
+impl<P: ProvideCredentials> ProvideCredentials for CachedCredentials<P> {
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        provider::future::ProvideCredentials::new(self.load())
+    }
+}
+
+/// Whether credentials expiring at `expiry` may still be handed out at `now`.
+fn still_fresh(expiry: Option<SystemTime>, now: SystemTime) -> bool {
+    expiry.is_none_or(|expiry| expiry.duration_since(now).is_ok_and(|left| left > REFRESH_MARGIN))
+}
+
 /// Shared handle.
 pub type SharedSessions = Arc<Sessions>;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Hands out credentials that expire `lifetime` from now, counting the calls.
+    #[derive(Debug)]
+    struct Counting {
+        calls: Arc<AtomicUsize>,
+        lifetime: Duration,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let expiry = SystemTime::now() + self.lifetime;
+            provider::future::ProvideCredentials::ready(Ok(Credentials::new("a", "s", None, Some(expiry), "test")))
+        }
+    }
+
+    #[tokio::test]
+    async fn one_session_serves_every_use_until_it_nears_expiry() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let cached = Arc::new(CachedCredentials::new(Counting { calls: calls.clone(), lifetime: SESSION_LENGTH }));
+        let uses = (0..50).map(|_| {
+            let cached = cached.clone();
+            tokio::spawn(async move { cached.provide_credentials().await })
+        });
+        for used in futures::future::join_all(uses).await {
+            assert!(used.expect("joined").is_ok());
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "concurrent first uses share one AssumeRole");
+
+        // A session inside the refresh margin is replaced before it is used again.
+        let calls = Arc::new(AtomicUsize::new(0));
+        let short = CachedCredentials::new(Counting { calls: calls.clone(), lifetime: REFRESH_MARGIN / 2 });
+        short.provide_credentials().await.expect("first");
+        short.provide_credentials().await.expect("second");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn freshness_leaves_a_margin_before_expiry() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert!(still_fresh(None, now));
+        assert!(still_fresh(Some(now + SESSION_LENGTH), now));
+        assert!(!still_fresh(Some(now + REFRESH_MARGIN), now));
+        assert!(!still_fresh(Some(now - Duration::from_secs(1)), now));
+    }
+}

@@ -170,6 +170,9 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
 pub struct Context<'a> {
     pub sessions: &'a Sessions,
     pub ids: &'a KnownIds,
+    /// The run's shared reads (plan, audit): lets a reader answer several controls with one call.
+    /// None where controls are read one at a time (apply's steps).
+    pub reads: Option<&'a crate::live::reads::RunReads>,
 }
 
 impl Context<'_> {

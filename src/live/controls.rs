@@ -9,6 +9,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::aws::session::Sessions;
 use crate::baseline::Context as BaselineContext;
+use crate::live::reads::RunReads;
 use crate::plan::control::{ControlKey, KnownIds};
 use crate::plan::state::LiveOrganization;
 use crate::plan::DesiredOrganization;
@@ -24,13 +25,14 @@ pub async fn read_controls(
     sessions: &Sessions,
     parallelism: usize,
 ) -> Result<ControlReads> {
-    let context = BaselineContext { sessions, ids: known };
     let controls: Vec<(&ControlKey, serde_json::Value)> = desired
         .controls
         .iter()
         .filter(|control| known.accounts.contains_key(&control.key.account))
         .map(|control| (&control.key, crate::plan::control::resolve(&control.attributes, known)))
         .collect();
+    let reads = RunReads::new(controls.iter().map(|(key, _)| (*key).clone()).collect());
+    let context = BaselineContext { sessions, ids: known, reads: Some(&reads) };
     type Read = (ControlKey, Result<Option<serde_json::Value>, String>);
     let results: Vec<Read> = stream::iter(controls)
         .map(|(key, attributes)| {

@@ -4,6 +4,7 @@
 
 pub mod controls;
 pub mod organization;
+pub mod reads;
 
 pub use crate::plan::state::LiveOrganization;
 pub use organization::{read_organization, ReadScope};

@@ -17,6 +17,7 @@ mod organization_apply;
 mod permissions;
 mod planner_aws_today;
 mod planner_properties;
+mod read_floor;
 mod recorded_responses;
 mod schema;
 mod secrets;

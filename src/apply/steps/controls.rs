@@ -24,7 +24,7 @@ pub(super) async fn configure_control(
     if has_placeholders(&after) {
         bail!("{}: an id it refers to is still unknown: {after}", control.label());
     }
-    let context = BaselineContext { sessions: &clients.sessions, ids: &ids };
+    let context = BaselineContext { sessions: &clients.sessions, ids: &ids, reads: None };
     let started = tokio::time::Instant::now();
     let mut tries: u32 = 0;
     loop {

@@ -14,7 +14,10 @@
 //! Control Tower, say) is reported and refused, never renamed or deleted. Rules not in the spec are
 //! not read. This module does not touch the bucket: the log-archive baseline owns it and its policy.
 
+use std::collections::BTreeMap;
+
 use anyhow::{anyhow, bail, Result};
+use aws_sdk_config::operation::describe_config_rules::DescribeConfigRulesError;
 use aws_sdk_config::types::{ConfigRule, ConfigurationRecorder, DeliveryChannel, Owner, RecordingGroup, Source};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
@@ -109,10 +112,75 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         CHANNEL => read_channel(&client).await,
         control if control.starts_with(RULE_PREFIX) => {
             let identifier = desired["identifier"].as_str().ok_or_else(|| anyhow!("rule without an identifier"))?;
-            read_rule(&client, identifier).await
+            let Some(reads) = context.reads else { return read_rule(&client, identifier).await };
+            // One DescribeConfigRules per account and region names every rule the run reads
+            // there (issue 13: the read floor), shared by the rules' reads.
+            let (account, region) = (key.account.as_str(), key.region.as_deref());
+            let names: Vec<String> = reads
+                .peers(account, region, RULE_PREFIX)
+                .filter_map(|peer| peer.control.strip_prefix(RULE_PREFIX).map(str::to_string))
+                .collect();
+            let batch = format!("aws_config rules {account} {}", region.unwrap_or_default());
+            let rules = reads.once(batch, || read_rules(&client, names)).await?;
+            Ok(rules.get(identifier).cloned())
         }
         other => bail!("unknown control `{other}`"),
     }
+}
+
+/// The most rule names one DescribeConfigRules takes
+/// (https://docs.aws.amazon.com/config/latest/APIReference/API_DescribeConfigRules.html:
+/// `ConfigRuleNames`, "Maximum number of 25 items").
+const RULE_NAMES_PER_CALL: usize = 25;
+
+/// The attributes of every rule among `names` that exists, by name: one call per 25 names. AWS
+/// answers NoSuchConfigRuleException when any named rule is missing (a first plan, a rule added
+/// to the spec); then the account's rules are listed unnamed, page by page, and filtered.
+pub async fn read_rules(client: &aws_sdk_config::Client, names: Vec<String>) -> Result<BTreeMap<String, Value>> {
+    let mut found = BTreeMap::new();
+    for chunk in names.chunks(RULE_NAMES_PER_CALL) {
+        match describe_rules(client, Some(chunk)).await {
+            Ok(rules) => collect_rules(rules, chunk, &mut found)?,
+            Err(error) if error.code() == Some("NoSuchConfigRuleException") => {
+                let rules =
+                    describe_rules(client, None).await.map_err(|error| aws_error("DescribeConfigRules", error))?;
+                collect_rules(rules, &names, &mut found)?;
+                break;
+            }
+            Err(error) => return Err(aws_error("DescribeConfigRules", error)),
+        }
+    }
+    Ok(found)
+}
+
+/// Every page of DescribeConfigRules, naming `names` (all the account's rules when None).
+async fn describe_rules(
+    client: &aws_sdk_config::Client,
+    names: Option<&[String]>,
+) -> Result<Vec<ConfigRule>, aws_sdk_config::error::SdkError<DescribeConfigRulesError>> {
+    let mut rules = Vec::new();
+    let mut next_token = None;
+    loop {
+        let page = client
+            .describe_config_rules()
+            .set_config_rule_names(names.map(<[String]>::to_vec))
+            .set_next_token(next_token)
+            .send()
+            .await?;
+        rules.extend(page.config_rules.unwrap_or_default());
+        next_token = page.next_token.filter(|token| !token.is_empty());
+        if next_token.is_none() {
+            return Ok(rules);
+        }
+    }
+}
+
+fn collect_rules(rules: Vec<ConfigRule>, names: &[String], found: &mut BTreeMap<String, Value>) -> Result<()> {
+    for rule in rules {
+        let Some(name) = rule.config_rule_name.clone().filter(|name| names.contains(name)) else { continue };
+        found.insert(name.clone(), rule_attributes(&name, &rule)?);
+    }
+    Ok(())
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
@@ -292,6 +360,11 @@ pub async fn read_rule(client: &aws_sdk_config::Client, identifier: &str) -> Res
     let Some(rule) = rules.into_iter().find(|rule| rule.config_rule_name.as_deref() == Some(identifier)) else {
         return Ok(None);
     };
+    rule_attributes(identifier, &rule).map(Some)
+}
+
+/// `{ identifier, owner, parameters }` of one rule as AWS describes it.
+fn rule_attributes(identifier: &str, rule: &ConfigRule) -> Result<Value> {
     // AWS returns the parameters as the JSON text it was given ("{}" or absent when there are none).
     let parameters: Value = match rule.input_parameters.as_deref().map(str::trim) {
         None | Some("") => json!({}),
@@ -299,12 +372,12 @@ pub async fn read_rule(client: &aws_sdk_config::Client, identifier: &str) -> Res
             .map_err(|error| anyhow!("rule `{identifier}` has input parameters that are not JSON: {error}"))?,
     };
     let source = rule.source.as_ref();
-    Ok(Some(json!({
+    Ok(json!({
         "identifier": source.and_then(|source| source.source_identifier.as_deref()).unwrap_or_default(),
         // A custom rule under this name reads as a change, and is replaced by the managed rule.
         "owner": source.map(|source| source.owner.as_str()).unwrap_or_default(),
         "parameters": parameters,
-    })))
+    }))
 }
 
 /// Puts the AWS-managed rule, named after its identifier, with its parameters.

@@ -1,0 +1,77 @@
+//! Reads at the floor (issue 13): a plan of an organization whose accounts carry per-account and
+//! per-region baselines makes one AssumeRole per member account (shared by every region and
+//! control, past the SDK identity cache's 64 partitions) and one DescribeConfigRules per account
+//! and region naming all the spec's rules. The proxy counts the calls by operation.
+
+use std::collections::BTreeMap;
+
+use crate::support::{stderr, stdout, Moto};
+
+/// More member accounts than the SDK identity cache keeps partitions (64).
+const FILLERS: usize = 66;
+
+/// The spec: the management account, the bunker, three workload accounts carrying AWS Config
+/// (three rules) in two regions, and fillers; with `baselines`, every account carries a password
+/// policy and account-level S3 Block Public Access (account-level controls: moto builds its EC2
+/// backend per account and region in ~0.3 s, which EBS encryption in 70 accounts would cost).
+fn spec(baselines: bool) -> String {
+    let mut text = String::from(
+        "version: 1\norganization:\n  management_account: management\n  regions: [us-east-1, eu-west-1]\n\
+         units:\n  Workloads: {}\naccounts:\n  management: { email: aws-root@example.com }\n\
+         \x20 log-archive: { email: aws+log-archive@example.com }\n",
+    );
+    for app in 1..=3 {
+        text.push_str(&format!("  app-{app}: {{ email: aws+app-{app}@example.com, unit: Workloads }}\n"));
+    }
+    for filler in 1..=FILLERS {
+        text.push_str(&format!("  filler-{filler}: {{ email: aws+filler-{filler}@example.com }}\n"));
+    }
+    if baselines {
+        text.push_str(
+            "baseline:\n  log_archive: { account: log-archive }\n  password_policy: { minimum_length: 14 }\n\
+             \x20 s3_block_public_access: {}\n  aws_config:\n    targets: { units: [Workloads] }\n    rules:\n\
+             \x20     ACCESS_KEYS_ROTATED: { maxAccessKeyAge: \"90\" }\n      S3_BUCKET_VERSIONING_ENABLED: {}\n\
+             \x20     ROOT_ACCOUNT_MFA_ENABLED: {}\n",
+        );
+    }
+    text
+}
+
+fn run(moto: &Moto, dir: &std::path::Path, args: &[&str]) -> BTreeMap<String, u64> {
+    let proxy = moto.strict_proxy();
+    proxy.reset_stats();
+    let output = moto.run(args, dir);
+    assert!(matches!(output.status.code(), Some(0)), "{args:?}: {}\n{}", stdout(&output), stderr(&output));
+    proxy.stats().calls
+}
+
+#[test]
+fn a_plan_assumes_each_member_once_and_names_every_rule_in_one_read() {
+    let moto = Moto::start();
+    let workspace = tempfile::tempdir().expect("workspace");
+    let dir = workspace.path();
+    std::fs::write(dir.join("landing-zone.yaml"), spec(false)).expect("spec");
+    run(&moto, dir, &["apply", "--auto-approve"]);
+    // New accounts answer SubscriptionRequiredException for a moment (the strict layer's window).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::fs::write(dir.join("landing-zone.yaml"), spec(true)).expect("spec");
+    let members = 1 + 3 + FILLERS as u64;
+    let count = |calls: &BTreeMap<String, u64>, operation: &str| calls.get(operation).copied().unwrap_or(0);
+
+    // The first plan: every control of 70 accounts read, two per account at least (password
+    // policy, Block Public Access), so a session evicted from the SDK's cache is needed again.
+    let first = run(&moto, dir, &["plan"]);
+    assert_eq!(count(&first, "sts:AssumeRole"), members, "one session per member account: {first:#?}");
+
+    run(&moto, dir, &["apply", "--auto-approve"]);
+    let unchanged = run(&moto, dir, &["plan", "--detailed-exitcode"]);
+    let (accounts, regions) = (members + 1, 2);
+    assert_eq!(count(&unchanged, "sts:AssumeRole"), members, "{unchanged:#?}");
+    // Each control read once per account (and region): the floor of docs/performance.md, and
+    // one DescribeConfigRules naming the three rules in each of the 3 accounts × 2 regions.
+    assert_eq!(count(&unchanged, "config:DescribeConfigRules"), 3 * regions, "{unchanged:#?}");
+    assert_eq!(count(&unchanged, "config:DescribeConfigurationRecorders"), 3 * regions, "{unchanged:#?}");
+    assert_eq!(count(&unchanged, "config:DescribeDeliveryChannels"), 3 * regions, "{unchanged:#?}");
+    assert_eq!(count(&unchanged, "iam:GetAccountPasswordPolicy"), accounts, "{unchanged:#?}");
+    assert_eq!(count(&unchanged, "s3control:GetPublicAccessBlock"), accounts, "{unchanged:#?}");
+}
