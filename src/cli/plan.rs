@@ -8,7 +8,7 @@ use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_CHANGES, EX
 use crate::ops::plan::{connect, make_plan, saved_plan};
 use crate::plan::graph::Tree;
 use crate::plan::markdown::render_markdown;
-use crate::plan::render::{render_json, render_text, TextOptions};
+use crate::plan::render::{render_json, render_text_in, TextOptions};
 use crate::plan::{Plan, PlanOptions};
 use crate::spec::load_spec;
 
@@ -42,8 +42,10 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
         let clients = connect(&global.connect_options(), Some(&valid)).await;
         make_plan(&valid, &clients, PlanOptions { allow_destructive: args.allow_destructive }, global.parallelism).await
     })?;
-    let tree = (args.format == PlanFormat::Markdown)
-        .then(|| Tree::from_desired(&crate::baseline::desired_organization(&valid)));
+    // The spec's OU tree: the Markdown drawing, and the OUs both renderers name when a group of
+    // identical changes covers every account under one.
+    let tree =
+        (args.format != PlanFormat::Json).then(|| Tree::from_desired(&crate::baseline::desired_organization(&valid)));
     render(&outcome.plan, args.format, global, tree)?;
     if let Some(path) = &args.out {
         std::fs::write(path, serde_json::to_string_pretty(&saved_plan(&valid, &outcome))?)
@@ -62,7 +64,7 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
 /// Markdown comment, if known.
 pub fn render(plan: &Plan, format: PlanFormat, global: &GlobalOptions, tree: Option<Tree>) -> anyhow::Result<()> {
     match format {
-        PlanFormat::Text => write_stdout(&render_text(plan, TextOptions { color: global.color() })),
+        PlanFormat::Text => write_stdout(&render_text_in(plan, TextOptions { color: global.color() }, tree.as_ref())),
         PlanFormat::Json => write_stdout(&(render_json(plan) + "\n")),
         PlanFormat::Markdown => write_stdout(&render_markdown(plan, tree)),
     }

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::action::{Action, Plan, PlannedAction, TargetRef};
+use super::action::{Action, ChangeKind, Plan, PlannedAction, TargetRef};
 use super::escape;
 use super::graph::{mermaid, Tree};
+use super::group::{group, summary, Entry};
 use super::render::{details, reach, Detail};
 
 /// Where an action lands, for grouping.
@@ -77,17 +78,19 @@ fn symbol(planned: &PlannedAction) -> &'static str {
 /// HTML (`<summary>`) is entity-escaped, code spans and blocks get fences their content cannot
 /// close. Every detail the text plan shows is here too ([`details`]), documents as whole diffs.
 pub fn render_markdown(plan: &Plan, tree: Option<Tree>) -> String {
-    let mut out = String::from("### landing-zone plan\n\n");
-    let _ = writeln!(out, "**{}**\n", plan.summary());
+    let mut head = String::from("### landing-zone plan\n\n");
+    let _ = writeln!(head, "**{}**\n", summary(plan));
     if !plan.warnings.is_empty() {
-        out.push_str("> [!WARNING]\n");
+        head.push_str("> [!WARNING]\n");
         for warning in &plan.warnings {
-            let _ = writeln!(out, "> - {}", escape::markdown(warning));
+            let _ = writeln!(head, "> - {}", escape::markdown(warning));
         }
-        out.push('\n');
+        head.push('\n');
     }
+    // The changes, as pieces the size cap may stop between (never inside a fold or a fence).
+    let mut pieces: Vec<String> = Vec::new();
     if plan.actions.is_empty() {
-        out.push_str("No changes. The organization matches the spec.\n\n");
+        head.push_str("No changes. The organization matches the spec.\n\n");
     } else {
         let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
         let mut by_resource: BTreeMap<&str, usize> = BTreeMap::new();
@@ -95,37 +98,119 @@ pub fn render_markdown(plan: &Plan, tree: Option<Tree>) -> String {
             *by_kind.entry(action_kind(&planned.action)).or_default() += 1;
             *by_resource.entry(resource_kind(&planned.action)).or_default() += 1;
         }
-        out.push_str("| action | count |\n| --- | ---: |\n");
+        head.push_str("| action | count |\n| --- | ---: |\n");
         for (kind, count) in &by_kind {
-            let _ = writeln!(out, "| {} | {count} |", escape::code_span(kind));
+            let _ = writeln!(head, "| {} | {count} |", escape::code_span(kind));
         }
-        out.push_str("\n| resource | changes |\n| --- | ---: |\n");
+        head.push_str("\n| resource | changes |\n| --- | ---: |\n");
         for (kind, count) in &by_resource {
-            let _ = writeln!(out, "| {kind} | {count} |");
+            let _ = writeln!(head, "| {kind} | {count} |");
         }
-        out.push_str("\n#### Changes by place\n\n");
-        let mut groups: BTreeMap<String, Vec<&PlannedAction>> = BTreeMap::new();
-        for planned in &plan.actions {
-            groups.entry(place(&planned.action)).or_default().push(planned);
+        head.push_str("\n#### Changes by place\n\n");
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for entry in group(plan) {
+            let mut piece = String::new();
+            let place = match &entry {
+                Entry::Single(planned) => {
+                    render_action(&mut piece, planned);
+                    place(&planned.action)
+                }
+                Entry::NewAccount { create, unit } => {
+                    let _ = writeln!(piece, "- `+` {}", escape::markdown(&create.action.address()));
+                    let unit = unit.map_or(crate::spec::ROOT, |unit| unit.path());
+                    let _ = writeln!(piece, "  - unit: {}", escape::markdown(unit));
+                    for detail in details(&create.action) {
+                        if let Detail::Field { key, value } = detail {
+                            let _ = writeln!(piece, "  - {}: {}", escape::markdown(&key), escape::markdown(&value));
+                        }
+                    }
+                    place(&create.action)
+                }
+                Entry::Controls(group) => {
+                    let symbol = match group.kind {
+                        ChangeKind::Add => "+",
+                        ChangeKind::Change => "~",
+                        ChangeKind::Destroy => "-",
+                    };
+                    let header = format!("{} {}", group.control, group.place(tree.as_ref()));
+                    render_entry(&mut piece, symbol, &header, "", &group.details);
+                    "Baseline controls in several accounts".to_string()
+                }
+            };
+            groups.entry(place).or_default().push(piece);
         }
-        for (place, actions) in &groups {
-            let _ = writeln!(out, "**{}**\n", escape::markdown(place));
-            for planned in actions {
-                render_action(&mut out, planned);
+        for (place, entries) in groups {
+            pieces.push(format!("**{}**\n\n", escape::markdown(&place)));
+            let last = entries.len().saturating_sub(1);
+            for (index, mut piece) in entries.into_iter().enumerate() {
+                if index == last {
+                    piece.push('\n');
+                }
+                pieces.push(piece);
             }
-            out.push('\n');
         }
     }
+    let mut tail = String::new();
     if !plan.notes.is_empty() {
-        let _ = writeln!(out, "<details><summary>Not managed by this spec ({})</summary>\n", plan.notes.len());
+        let _ = writeln!(tail, "<details><summary>Not managed by this spec ({})</summary>\n", plan.notes.len());
         for note in &plan.notes {
-            let _ = writeln!(out, "- {}: {}", escape::markdown(&note.resource), escape::markdown(&note.message));
+            let _ = writeln!(tail, "- {}: {}", escape::markdown(&note.resource), escape::markdown(&note.message));
         }
-        out.push_str("\n</details>\n\n");
+        tail.push_str("\n</details>\n\n");
     }
-    if let Some(tree) = tree {
-        out.push_str("#### Organization tree\n\n");
-        out.push_str(&escape::code_block("mermaid", &mermaid(&tree.mark(plan))));
+    let drawing = tree.map(|tree| {
+        let mut drawing = String::from("#### Organization tree\n\n");
+        drawing.push_str(&escape::code_block("mermaid", &mermaid(&tree.mark(plan))));
+        drawing
+    });
+    fit_comment(head, pieces, tail, drawing)
+}
+
+/// GitHub refuses a comment longer than 65,536 characters
+/// (https://docs.github.com/en/rest/issues/comments#create-an-issue-comment answers 422
+/// "Body is too long (maximum is 65536 characters)").
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// Where the whole plan is when the comment cannot hold it.
+const TOO_LONG: &str =
+    "> [!NOTE]\n> This plan is too long for one comment: {shown} of {total} changes are shown above. \
+The whole plan: `landing-zone plan --out plan.json` then `landing-zone show plan.json --format text` \
+(or `--format json`), or this job's log.\n";
+
+/// The comment whole when it fits [`COMMENT_LIMIT`]; else the head, as many whole pieces as fit,
+/// a note saying where the whole plan is, and the notes and drawing only if they still fit.
+fn fit_comment(head: String, pieces: Vec<String>, tail: String, drawing: Option<String>) -> String {
+    let length = |text: &str| text.chars().count();
+    let drawing = drawing.unwrap_or_default();
+    let whole =
+        length(&head) + pieces.iter().map(|piece| length(piece)).sum::<usize>() + length(&tail) + length(&drawing);
+    if whole <= COMMENT_LIMIT {
+        return head + &pieces.concat() + &tail + &drawing;
+    }
+    let total = pieces.iter().filter(|piece| piece.starts_with("- ") || piece.starts_with("<details>")).count();
+    // Room for the note with its counts.
+    let budget = COMMENT_LIMIT.saturating_sub(length(TOO_LONG) + 40);
+    let mut out = head;
+    let mut used = length(&out);
+    let mut shown = 0;
+    for piece in &pieces {
+        let size = length(piece);
+        if used + size > budget {
+            break;
+        }
+        used += size;
+        out.push_str(piece);
+        if piece.starts_with("- ") || piece.starts_with("<details>") {
+            shown += 1;
+        }
+    }
+    out.push('\n');
+    out.push_str(&TOO_LONG.replace("{shown}", &shown.to_string()).replace("{total}", &total.to_string()));
+    out.push('\n');
+    for extra in [tail, drawing] {
+        if length(&out) + length(&extra) <= COMMENT_LIMIT {
+            out.push_str(&extra);
+        }
     }
     out
 }
@@ -134,13 +219,17 @@ pub fn render_markdown(plan: &Plan, tree: Option<Tree>) -> String {
 /// the fields as a list and each document as a diff. Blocks stay at the top level: a fenced block
 /// nested in a list item would end the item at the first unindented content line.
 fn render_action(out: &mut String, planned: &PlannedAction) {
-    let details = details(&planned.action);
-    let reach = reach(planned);
+    render_entry(out, symbol(planned), &planned.action.address(), &reach(planned), &details(&planned.action));
+}
+
+/// One entry: `symbol`, the address (or a group's place), its reach, and its details.
+fn render_entry(out: &mut String, symbol: &str, address: &str, reach: &str, details: &[Detail]) {
+    let reach = reach.to_string();
     let has_documents = details.iter().any(|detail| matches!(detail, Detail::Diff { .. }));
     if !has_documents {
         let reach = if reach.is_empty() { reach } else { format!(" — {reach}") };
-        let _ = writeln!(out, "- `{}` {}{reach}", symbol(planned), escape::markdown(&planned.action.address()));
-        for detail in &details {
+        let _ = writeln!(out, "- `{symbol}` {}{reach}", escape::markdown(address));
+        for detail in details {
             if let Detail::Field { key, value } = detail {
                 let _ = writeln!(out, "  - {}: {}", escape::markdown(key), escape::markdown(value));
             }
@@ -148,18 +237,13 @@ fn render_action(out: &mut String, planned: &PlannedAction) {
         return;
     }
     let reach = if reach.is_empty() { reach } else { format!(" — {}", escape::html(&reach)) };
-    let _ = writeln!(
-        out,
-        "<details><summary><code>{}</code> {}{reach}</summary>\n",
-        symbol(planned),
-        escape::html(&planned.action.address())
-    );
-    for detail in &details {
+    let _ = writeln!(out, "<details><summary><code>{symbol}</code> {}{reach}</summary>\n", escape::html(address));
+    for detail in details {
         if let Detail::Field { key, value } = detail {
             let _ = writeln!(out, "- {}: {}", escape::markdown(key), escape::markdown(value));
         }
     }
-    for detail in &details {
+    for detail in details {
         if let Detail::Diff { key, diff } = detail {
             let _ = writeln!(out, "\n{}:\n", escape::markdown(key));
             out.push_str(&escape::code_block("diff", diff));
@@ -229,5 +313,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_thousand_accounts_fit_one_comment_grouped() {
+        let (plan, tree) = crate::plan::group::tests::organization_plan(1_000, 60, 50);
+        let markdown = render_markdown(&plan, Some(tree));
+        assert!(markdown.chars().count() <= COMMENT_LIMIT, "{} characters", markdown.chars().count());
+        assert!(
+            markdown.contains("- `+` password\\_policy in all 1,000 accounts under Root\n  - minimum\\_length: 14\n"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("- `+` account account-0049\n  - unit: Workloads/Unit-49\n"), "{markdown}");
+        assert!(markdown.contains("**Plan: 3020 to add, 0 to change, 0 to destroy.**"), "{markdown}");
+        split_fences(&markdown);
+    }
+
+    #[test]
+    fn a_plan_too_long_for_a_comment_says_where_the_whole_plan_is() {
+        // 1,000 accounts whose every trust policy differs: nothing groups, every change is a diff.
+        let (template, tree) = crate::plan::group::tests::organization_plan(1_000, 60, 1_000_000);
+        let mut plan = hostile_plan();
+        plan.actions.clear();
+        for (index, planned) in template.actions.iter().enumerate() {
+            let Action::ConfigureControl { control, account, .. } = &planned.action else { continue };
+            let mut action = planned.clone();
+            action.index = index;
+            action.action = Action::ConfigureControl {
+                control: control.clone(),
+                account: account.clone(),
+                before: None,
+                after: serde_json::json!({ "trust_policy": { "Principal": format!("arn:aws:iam::{index:012}:root") } }),
+            };
+            plan.actions.push(action);
+        }
+        let markdown = render_markdown(&plan, Some(tree));
+        assert!(markdown.chars().count() <= COMMENT_LIMIT, "{} characters", markdown.chars().count());
+        assert!(markdown.contains("This plan is too long for one comment"), "{markdown}");
+        assert!(
+            markdown.contains("`landing-zone plan --out plan.json` then `landing-zone show plan.json --format text`")
+        );
+        assert!(markdown.contains("changes are shown above"));
+        // Cut between entries: every fold and fence is closed.
+        split_fences(&markdown);
+        assert_eq!(markdown.matches("<details>").count(), markdown.matches("</details>").count());
     }
 }

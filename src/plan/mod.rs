@@ -8,6 +8,7 @@ pub mod control;
 pub mod desired;
 pub mod escape;
 pub mod graph;
+pub mod group;
 pub mod markdown;
 pub mod planner;
 pub mod render;

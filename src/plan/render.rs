@@ -13,6 +13,8 @@ use similar::TextDiff;
 
 use super::action::{Action, ChangeKind, Plan, PlannedAction, UnitRef};
 use super::escape;
+use super::graph::Tree;
+use super::group::{group, summary, Entry};
 
 /// Text rendering options.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,7 +31,7 @@ fn paint(text: &str, code: &str, options: TextOptions) -> String {
 }
 
 /// One thing an action changes, as both renderers show it. Display-only; texts are unescaped.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Detail {
     /// `key: value` on one line.
     Field { key: String, value: String },
@@ -170,7 +172,14 @@ fn document_of(value: &Value) -> Option<Value> {
 }
 
 /// The plan as text: warnings, actions with attribute-level detail, notes, then the summary line.
+/// Identical control changes are grouped (`group`), by account name only: without the spec's
+/// tree the renderer does not know which OU holds an account that is not moved.
 pub fn render_text(plan: &Plan, options: TextOptions) -> String {
+    render_text_in(plan, options, None)
+}
+
+/// [`render_text`] with the spec's OU tree, so groups covering a whole OU name the OU.
+pub fn render_text_in(plan: &Plan, options: TextOptions, tree: Option<&Tree>) -> String {
     let mut out = String::new();
     for warning in &plan.warnings {
         let _ = writeln!(out, "{} {}", paint("warning:", "33;1", options), escape::inline(warning));
@@ -182,8 +191,22 @@ pub fn render_text(plan: &Plan, options: TextOptions) -> String {
         out.push_str("No changes. The organization matches the spec.\n");
     } else {
         out.push_str("landing-zone will perform these actions:\n\n");
-        for planned in &plan.actions {
-            render_action(&mut out, planned, options);
+        for entry in group(plan) {
+            match entry {
+                Entry::Single(planned) => render_action(&mut out, planned, options),
+                Entry::NewAccount { create, unit } => {
+                    let unit = unit.map_or(crate::spec::ROOT, UnitRef::path);
+                    render_lines(&mut out, &symbol(ChangeKind::Add, options), &create.action.address(), "");
+                    let mut shown = vec![Detail::field("unit", unit)];
+                    shown.extend(details(&create.action));
+                    render_details(&mut out, shown, options);
+                }
+                Entry::Controls(group) => {
+                    let header = format!("{} {}", group.control, group.place(tree));
+                    render_lines(&mut out, &symbol(group.kind, options), &header, "");
+                    render_details(&mut out, group.details, options);
+                }
+            }
         }
     }
     if !plan.notes.is_empty() {
@@ -192,7 +215,7 @@ pub fn render_text(plan: &Plan, options: TextOptions) -> String {
             let _ = writeln!(out, "  • {}: {}", escape::inline(&note.resource), escape::inline(&note.message));
         }
     }
-    let _ = writeln!(out, "\n{}", plan.summary());
+    let _ = writeln!(out, "\n{}", summary(plan));
     out
 }
 
@@ -223,8 +246,16 @@ fn render_action(out: &mut String, planned: &PlannedAction, options: TextOptions
     let action = &planned.action;
     let reach = reach(planned);
     let reach = if reach.is_empty() { reach } else { format!("  ({reach})") };
-    let _ = writeln!(out, "  {} {}{reach}", symbol(action.change_kind(), options), escape::inline(&action.address()));
-    for detail in details(action) {
+    render_lines(out, &symbol(action.change_kind(), options), &action.address(), &reach);
+    render_details(out, details(action), options);
+}
+
+fn render_lines(out: &mut String, symbol: &str, address: &str, reach: &str) {
+    let _ = writeln!(out, "  {symbol} {}{reach}", escape::inline(address));
+}
+
+fn render_details(out: &mut String, details: Vec<Detail>, options: TextOptions) {
+    for detail in details {
         match detail {
             Detail::Field { key, value } => {
                 let _ = writeln!(out, "      {}: {}", escape::inline(&key), escape::inline(&value));
@@ -441,5 +472,29 @@ pub(crate) mod tests {
         // A tag value cannot pass for another tag.
         let forged: BTreeMap<String, String> = [("env".to_string(), "prod, owner=security".to_string())].into();
         assert_eq!(format_tags(&forged), "{env=\"prod, owner=security\"}");
+    }
+
+    #[test]
+    fn a_first_plan_of_a_thousand_accounts_fits_four_hundred_lines() {
+        let (plan, tree) = crate::plan::group::tests::organization_plan(1_000, 60, 50);
+        let text = render_text_in(&plan, TextOptions { color: false }, Some(&tree));
+        let lines = text.lines().count();
+        assert!(lines <= 400, "{lines} lines:\n{text}");
+        assert!(
+            text.contains("\n  + password_policy in all 1,000 accounts under Root\n      minimum_length: 14\n"),
+            "{text}"
+        );
+        assert!(text.contains("  + aws_config/recorder in all 1,000 accounts under Root (eu-west-1)\n"), "{text}");
+        // A new account is one entry with its unit, counted once.
+        assert!(
+            text.contains(
+                "  + account account-0049\n      unit: Workloads/Unit-49\n      email: account-0049@example.com\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("~ account account-0049"), "{text}");
+        assert!(text.contains("Plan: 3020 to add, 0 to change, 0 to destroy."), "{text}");
+        // Without grouping the same plan is one entry per control.
+        assert!(plan.actions.len() > 3_000);
     }
 }
