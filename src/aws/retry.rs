@@ -124,6 +124,14 @@ fn count_call(operation: &str) {
     }
 }
 
+/// Throttling answers met so far (each retried), for progress reports.
+static THROTTLES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many throttling answers `with_retry` has met in this process.
+pub fn throttles_met() -> u64 {
+    THROTTLES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A snapshot of the calls made so far, by operation.
 pub fn call_counts() -> std::collections::BTreeMap<String, u64> {
     CALLS.lock().map(|calls| calls.clone()).unwrap_or_default()
@@ -158,6 +166,9 @@ where
             Err(error) => {
                 let facts = facts_of(&error);
                 let class = classify(facts);
+                if class == RetryClass::Throttled {
+                    THROTTLES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 let refused = refused(&error);
                 attempt += 1;
                 let limit = if refused { REFUSED_ATTEMPTS.min(policy.max_attempts) } else { policy.max_attempts };

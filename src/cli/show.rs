@@ -52,7 +52,8 @@ pub fn run(global: &GlobalOptions, args: &ShowArgs) -> anyhow::Result<u8> {
     // The Markdown drawing of the OU tree comes from the spec, and only from the spec the plan was
     // made from; without it the comment leaves the drawing out.
     let tree = match args.format {
-        PlanFormat::Markdown => crate::spec::load_spec(&global.file)
+        // The text plan names whole OUs from the same tree, so `show` prints what `plan` printed.
+        PlanFormat::Markdown | PlanFormat::Text => crate::spec::load_spec(&global.file)
             .ok()
             .filter(|valid| valid.content_digest() == saved.spec_digest)
             .map(|valid| Tree::from_desired(&crate::baseline::desired_organization(&valid))),

@@ -9,6 +9,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::aws::session::Sessions;
 use crate::baseline::Context as BaselineContext;
+use crate::live::progress::{ReadReporter, ReadTally, SilentReadReporter};
 use crate::live::reads::RunReads;
 use crate::plan::control::{ControlKey, KnownIds};
 use crate::plan::state::LiveOrganization;
@@ -25,6 +26,18 @@ pub async fn read_controls(
     sessions: &Sessions,
     parallelism: usize,
 ) -> Result<ControlReads> {
+    read_controls_reporting(desired, known, live, sessions, parallelism, &SilentReadReporter).await
+}
+
+/// [`read_controls`], telling `reporter` how far it is.
+pub async fn read_controls_reporting(
+    desired: &DesiredOrganization,
+    known: &KnownIds,
+    live: &LiveOrganization,
+    sessions: &Sessions,
+    parallelism: usize,
+    reporter: &dyn ReadReporter,
+) -> Result<ControlReads> {
     let controls: Vec<(&ControlKey, serde_json::Value)> = desired
         .controls
         .iter()
@@ -33,18 +46,23 @@ pub async fn read_controls(
         .collect();
     let reads = RunReads::new(controls.iter().map(|(key, _)| (*key).clone()).collect());
     let context = BaselineContext { sessions, ids: known, reads: Some(&reads) };
+    let tally = ReadTally::new(controls.iter().map(|(key, _)| *key));
+    reporter.progress(tally.now());
     type Read = (ControlKey, Result<Option<serde_json::Value>, String>);
     let results: Vec<Read> = stream::iter(controls)
         .map(|(key, attributes)| {
-            let context = &context;
+            let (context, tally) = (&context, &tally);
             let unreadable = needs_missing_trusted_access(key, known, live);
             async move {
                 if unreadable {
                     // AWS refuses the read (AccessDeniedException) until trusted access is on, and
                     // nothing was set through it yet: absent. The plan enables the access first.
+                    reporter.progress(tally.read(key));
                     return Ok::<Read, anyhow::Error>((key.clone(), Ok(None)));
                 }
-                match crate::baseline::read(context, key, &attributes).await {
+                let read = crate::baseline::read(context, key, &attributes).await;
+                reporter.progress(tally.read(key));
+                match read {
                     Ok(value) => Ok::<Read, anyhow::Error>((key.clone(), Ok(value))),
                     Err(error) => match crate::baseline::unimplemented(&error) {
                         Some(missing) => Ok((key.clone(), Err(missing.operation.clone()))),
@@ -56,6 +74,7 @@ pub async fn read_controls(
         .buffer_unordered(parallelism.max(1))
         .try_collect()
         .await?;
+    reporter.finished(tally.now());
     let mut controls = BTreeMap::new();
     let mut unsupported = BTreeMap::new();
     for (key, result) in results {

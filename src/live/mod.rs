@@ -4,6 +4,7 @@
 
 pub mod controls;
 pub mod organization;
+pub mod progress;
 pub mod reads;
 
 pub use crate::plan::state::LiveOrganization;

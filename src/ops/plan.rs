@@ -4,7 +4,8 @@
 use anyhow::{Context, Result};
 
 use crate::aws::{load_config, Clients, ConnectOptions};
-use crate::live::controls::read_controls;
+use crate::live::controls::read_controls_reporting;
+use crate::live::progress::{ReadReporter, SilentReadReporter};
 use crate::live::{read_organization, LiveOrganization, ReadScope};
 use crate::plan::control::KnownIds;
 use crate::plan::saved::{live_digests, plan_digest, SavedPlan, SAVED_PLAN_VERSION};
@@ -60,6 +61,17 @@ pub async fn make_plan(
     options: PlanOptions,
     parallelism: usize,
 ) -> Result<PlanOutcome> {
+    make_plan_reporting(valid, clients, options, parallelism, &SilentReadReporter).await
+}
+
+/// [`make_plan`], telling `reporter` how reading the controls goes.
+pub async fn make_plan_reporting(
+    valid: &ValidSpec,
+    clients: &Clients,
+    options: PlanOptions,
+    parallelism: usize,
+    reporter: &dyn ReadReporter,
+) -> Result<PlanOutcome> {
     let mut live = read_organization(&clients.organizations, &read_scope(valid), parallelism)
         .await
         .context("reading the live organization failed")?;
@@ -71,7 +83,8 @@ pub async fn make_plan(
         accounts: match_accounts(&desired, &live),
         organization: live.organization.as_ref().map(|org| org.id.clone()),
     };
-    let (controls, unsupported) = read_controls(&desired, &known, &live, &clients.sessions, parallelism).await?;
+    let (controls, unsupported) =
+        read_controls_reporting(&desired, &known, &live, &clients.sessions, parallelism, reporter).await?;
     live.controls = controls;
     live.unsupported_controls = unsupported;
     let plan = plan(&desired, &live, options)?;
