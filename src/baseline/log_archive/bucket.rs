@@ -124,7 +124,12 @@ pub async fn versioning_status(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<
     }
 }
 
-pub async fn apply_bucket(s3: &aws_sdk_s3::Client, region: &str, attributes: &Value, before: Option<&Value>) -> Result<()> {
+pub async fn apply_bucket(
+    s3: &aws_sdk_s3::Client,
+    region: &str,
+    attributes: &Value,
+    before: Option<&Value>,
+) -> Result<()> {
     let bucket = attributes["name"].as_str().ok_or_else(|| anyhow!("bucket control without a name"))?;
     let lock = &attributes["object_lock"];
     let empty = json!({});

@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
-use crate::aws::session::partition_of;
 use super::KEY_ALIAS;
+use crate::aws::session::partition_of;
 use crate::spec::{LogArchiveSpec, Spec};
 
 /// The log bucket's name (placeholders for the bunker account id).
@@ -43,6 +43,8 @@ pub fn deny_insecure_transport(bucket_arn: &str) -> Value {
     })
 }
 
+/// The bunker key's policy: the bunker account administers it; the organization trail (and only
+/// it) may encrypt with it; AWS Config deliveries from this organization (and only it) may.
 pub fn key_policy(spec: &Spec, log_archive: &LogArchiveSpec, partition: &str) -> Value {
     let bunker_root = format!("arn:{partition}:iam::{{{{account:{}}}}}:root", log_archive.account);
     let mut statements = vec![json!({
@@ -54,17 +56,23 @@ pub fn key_policy(spec: &Spec, log_archive: &LogArchiveSpec, partition: &str) ->
     })];
     // Only when there is a trail to write, as in the bucket policy: a key is not open to a service
     // the spec does not use.
-    let trail_account = spec.baseline.cloudtrail.as_ref().and(spec.organization.management_account.as_ref());
-    if let Some(management) = trail_account {
+    // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html:
+    // "as a security best practice, add an aws:SourceArn condition key to the KMS key policy"; its
+    // value is the ARN of the trail that uses the key. Every CloudTrail statement carries it, so no
+    // other trail (another account's included) can use the bunker key: the confused deputy.
+    if let (Some(trail_arn), Some(management)) = (trail_arn(spec), &spec.organization.management_account) {
         statements.push(json!({
             "Sid": "CloudTrailEncrypts",
             "Effect": "Allow",
             "Principal": { "Service": "cloudtrail.amazonaws.com" },
             "Action": "kms:GenerateDataKey*",
             "Resource": "*",
-            "Condition": { "StringLike": {
-                "kms:EncryptionContext:aws:cloudtrail:arn": format!("arn:{partition}:cloudtrail:*:{{{{account:{management}}}}}:trail/*")
-            } },
+            "Condition": {
+                "StringEquals": { "aws:SourceArn": trail_arn },
+                "StringLike": {
+                    "kms:EncryptionContext:aws:cloudtrail:arn": format!("arn:{partition}:cloudtrail:*:{{{{account:{management}}}}}:trail/*")
+                },
+            },
         }));
         statements.push(json!({
             "Sid": "CloudTrailDescribesKey",
@@ -72,15 +80,31 @@ pub fn key_policy(spec: &Spec, log_archive: &LogArchiveSpec, partition: &str) ->
             "Principal": { "Service": "cloudtrail.amazonaws.com" },
             "Action": "kms:DescribeKey",
             "Resource": "*",
+            "Condition": { "StringEquals": { "aws:SourceArn": trail_arn } },
+        }));
+        // Same page: "if you are using an existing S3 bucket with an S3 Bucket Key, kms:Decrypt
+        // permissions are required to create or update a trail with SSE-KMS encryption enabled".
+        // The log bucket always uses a Bucket Key (see `desired`).
+        statements.push(json!({
+            "Sid": "CloudTrailDecryptsForBucketKey",
+            "Effect": "Allow",
+            "Principal": { "Service": "cloudtrail.amazonaws.com" },
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": { "StringEquals": { "aws:SourceArn": trail_arn } },
         }));
     }
     if spec.baseline.aws_config.is_some() {
+        // https://docs.aws.amazon.com/config/latest/developerguide/s3-kms-key-policy.html: limit
+        // the service principal to the accounts whose Config delivers; for an organization,
+        // `aws:SourceOrgID` (every targeted account is a member).
         statements.push(json!({
             "Sid": "ConfigEncrypts",
             "Effect": "Allow",
             "Principal": { "Service": "config.amazonaws.com" },
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": "*",
+            "Condition": { "StringEquals": { "aws:SourceOrgID": "{{organization}}" } },
         }));
     }
     json!({ "Version": "2012-10-17", "Statement": statements })
@@ -110,6 +134,10 @@ pub fn bucket_policy(spec: &Spec, bucket: &str, partition: &str) -> Value {
             "Condition": { "StringEquals": { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn } },
         }));
     }
+    // https://docs.aws.amazon.com/config/latest/developerguide/s3-bucket-policy.html: without a
+    // condition on the source, "any AWS Config service principal" (any AWS customer's Config) could
+    // deliver into the bucket. `AWS:SourceAccount` fits one account; the bunker receives every
+    // account of the organization, so `aws:SourceOrgID` (the page's organization form).
     if spec.baseline.aws_config.is_some() {
         statements.push(json!({
             "Sid": "ConfigAclCheck",
@@ -117,6 +145,7 @@ pub fn bucket_policy(spec: &Spec, bucket: &str, partition: &str) -> Value {
             "Principal": { "Service": "config.amazonaws.com" },
             "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
             "Resource": bucket_arn,
+            "Condition": { "StringEquals": { "aws:SourceOrgID": "{{organization}}" } },
         }));
         statements.push(json!({
             "Sid": "ConfigWrite",
@@ -124,8 +153,132 @@ pub fn bucket_policy(spec: &Spec, bucket: &str, partition: &str) -> Value {
             "Principal": { "Service": "config.amazonaws.com" },
             "Action": "s3:PutObject",
             "Resource": format!("{bucket_arn}/AWSLogs/*/Config/*"),
-            "Condition": { "StringEquals": { "s3:x-amz-acl": "bucket-owner-full-control" } },
+            "Condition": { "StringEquals": {
+                "s3:x-amz-acl": "bucket-owner-full-control",
+                "aws:SourceOrgID": "{{organization}}",
+            } },
         }));
     }
     json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::tests::{controls, sids, spec, statement};
+    use super::super::{BUCKET_CONTROL, KEY_ALIAS, KEY_CONTROL};
+
+    const TRAIL_ARN: &str = "arn:aws:cloudtrail:eu-west-1:{{account:management}}:trail/org-trail";
+
+    #[test]
+    fn the_bucket_policy_denies_plain_http_and_admits_only_the_organization_trail_and_config() {
+        let controls = controls(&spec(&[]));
+        let policy = &controls[BUCKET_CONTROL].attributes["policy"];
+        assert_eq!(
+            sids(policy),
+            ["DenyInsecureTransport", "CloudTrailAclCheck", "CloudTrailWrite", "ConfigAclCheck", "ConfigWrite"]
+        );
+        let bucket_arn = "arn:aws:s3:::landing-zone-logs-{{account:log-archive}}";
+        let deny = statement(policy, "DenyInsecureTransport");
+        assert_eq!(deny["Effect"], "Deny");
+        assert_eq!(deny["Action"], "s3:*");
+        assert_eq!(deny["Condition"], json!({ "Bool": { "aws:SecureTransport": "false" } }));
+        assert_eq!(deny["Resource"], json!([bucket_arn, format!("{bucket_arn}/*")]));
+
+        let trail_arn = TRAIL_ARN;
+        let acl = statement(policy, "CloudTrailAclCheck");
+        assert_eq!(acl["Principal"], json!({ "Service": "cloudtrail.amazonaws.com" }));
+        assert_eq!(acl["Action"], "s3:GetBucketAcl");
+        assert_eq!(acl["Resource"], bucket_arn);
+        let write = statement(policy, "CloudTrailWrite");
+        assert_eq!(write["Action"], "s3:PutObject");
+        assert_eq!(
+            write["Resource"],
+            json!([
+                format!("{bucket_arn}/AWSLogs/{{{{account:management}}}}/*"),
+                format!("{bucket_arn}/AWSLogs/{{{{organization}}}}/*")
+            ])
+        );
+        assert_eq!(
+            write["Condition"],
+            json!({ "StringEquals": { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn } })
+        );
+
+        let config = statement(policy, "ConfigWrite");
+        assert_eq!(config["Principal"], json!({ "Service": "config.amazonaws.com" }));
+        assert_eq!(config["Resource"], format!("{bucket_arn}/AWSLogs/*/Config/*"));
+        assert_eq!(config["Condition"]["StringEquals"]["s3:x-amz-acl"], "bucket-owner-full-control");
+        assert_eq!(statement(policy, "ConfigAclCheck")["Action"], json!(["s3:GetBucketAcl", "s3:ListBucket"]));
+    }
+
+    /// Issue 11, fix 11: without a source condition any AWS customer's Config could deliver into
+    /// the bunker (confused deputy); every Config statement is limited to this organization.
+    #[test]
+    fn config_may_write_only_for_this_organization() {
+        let controls = controls(&spec(&[]));
+        let bucket_policy = &controls[BUCKET_CONTROL].attributes["policy"];
+        let key_policy = &controls[KEY_CONTROL].attributes["policy"];
+        for (policy, sid) in
+            [(bucket_policy, "ConfigAclCheck"), (bucket_policy, "ConfigWrite"), (key_policy, "ConfigEncrypts")]
+        {
+            assert_eq!(
+                statement(policy, sid)["Condition"]["StringEquals"]["aws:SourceOrgID"],
+                "{{organization}}",
+                "{sid}: {policy:#}"
+            );
+        }
+    }
+
+    /// Issue 11, fix 10: every CloudTrail statement of the key policy names the organization
+    /// trail (`aws:SourceArn`), and the Decrypt a Bucket Key needs is granted to it alone.
+    #[test]
+    fn only_the_organization_trail_may_use_the_key() {
+        let controls = controls(&spec(&[]));
+        let policy = &controls[KEY_CONTROL].attributes["policy"];
+        for sid in ["CloudTrailEncrypts", "CloudTrailDescribesKey", "CloudTrailDecryptsForBucketKey"] {
+            let found = statement(policy, sid);
+            assert_eq!(found["Principal"], json!({ "Service": "cloudtrail.amazonaws.com" }), "{sid}");
+            assert_eq!(found["Condition"]["StringEquals"]["aws:SourceArn"], TRAIL_ARN, "{sid}");
+        }
+        assert_eq!(statement(policy, "CloudTrailDecryptsForBucketKey")["Action"], "kms:Decrypt");
+        assert_eq!(controls[BUCKET_CONTROL].attributes["encryption"]["bucket_key"], true, "why Decrypt is needed");
+    }
+
+    #[test]
+    fn statements_for_absent_services_are_left_out() {
+        let controls = controls(&spec(&[("  cloudtrail: { name: org-trail }\n", ""), ("  aws_config: {}\n", "")]));
+        assert_eq!(sids(&controls[BUCKET_CONTROL].attributes["policy"]), ["DenyInsecureTransport"]);
+        assert_eq!(sids(&controls[KEY_CONTROL].attributes["policy"]), ["BunkerAccountAdministers"]);
+    }
+
+    #[test]
+    fn the_key_rotates_and_lets_the_management_accounts_trails_and_config_encrypt() {
+        let controls = controls(&spec(&[]));
+        let key = &controls[KEY_CONTROL].attributes;
+        assert_eq!(key["alias"], KEY_ALIAS);
+        assert_eq!(key["rotation"], true);
+        let policy = &key["policy"];
+        assert_eq!(
+            sids(policy),
+            [
+                "BunkerAccountAdministers",
+                "CloudTrailEncrypts",
+                "CloudTrailDescribesKey",
+                "CloudTrailDecryptsForBucketKey",
+                "ConfigEncrypts"
+            ]
+        );
+        let admin = statement(policy, "BunkerAccountAdministers");
+        assert_eq!(admin["Principal"], json!({ "AWS": "arn:aws:iam::{{account:log-archive}}:root" }));
+        assert_eq!(admin["Action"], "kms:*");
+        let encrypt = statement(policy, "CloudTrailEncrypts");
+        assert_eq!(encrypt["Action"], "kms:GenerateDataKey*");
+        assert_eq!(
+            encrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:cloudtrail:arn"],
+            "arn:aws:cloudtrail:*:{{account:management}}:trail/*"
+        );
+        assert_eq!(statement(policy, "CloudTrailDescribesKey")["Action"], "kms:DescribeKey");
+        assert_eq!(statement(policy, "ConfigEncrypts")["Action"], json!(["kms:Decrypt", "kms:GenerateDataKey"]));
+    }
 }

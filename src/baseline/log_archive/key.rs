@@ -33,7 +33,12 @@ pub async fn read_key(context: &Context<'_>, account_id: &str, region: Option<&s
     Ok(Some(json!({ "alias": KEY_ALIAS, "rotation": rotation, "policy": policy })))
 }
 
-pub async fn apply_key(context: &Context<'_>, account_id: &str, region: Option<&str>, attributes: &Value) -> Result<()> {
+pub async fn apply_key(
+    context: &Context<'_>,
+    account_id: &str,
+    region: Option<&str>,
+    attributes: &Value,
+) -> Result<()> {
     let kms = context.sessions.kms(account_id, region).await;
     let policy = attributes["policy"].to_string();
     // A key without the alias is this tool's when it carries the ownership tag and description:

@@ -18,8 +18,8 @@ use crate::spec::ObjectLockMode;
 
 pub use bucket::versioning_status;
 use bucket::{apply_bucket, read_bucket};
-use documents::{bucket_policy, deny_insecure_transport, key_policy};
 pub use documents::{bucket_name, key_alias_arn, trail_arn};
+use documents::{bucket_policy, deny_insecure_transport, key_policy};
 use key::{apply_key, read_key};
 
 pub const CONTROL: &str = "log_archive";
@@ -121,11 +121,9 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
     }
 }
 
-
 pub(crate) fn missing(error: &impl ProvideErrorMetadata, codes: &[&str]) -> bool {
     error.code().is_some_and(|code| codes.contains(&code))
 }
-
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
     let account_id = context.account_id(&key.account)?;
@@ -139,7 +137,6 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
         other => bail!("unknown control `{other}`"),
     }
 }
-
 
 /// The `baseline.log_archive` section in the registry.
 pub struct LogArchive;
@@ -228,7 +225,7 @@ mod tests {
     use crate::plan::control::{has_placeholders, resolve, KnownIds};
     use crate::spec::Spec;
 
-    const SPEC: &str = r#"
+    pub(super) const SPEC: &str = r#"
 version: 1
 organization: { management_account: management, regions: [eu-west-1, us-east-1] }
 accounts:
@@ -240,7 +237,7 @@ baseline:
   aws_config: {}
 "#;
 
-    fn spec(edits: &[(&str, &str)]) -> Spec {
+    pub(super) fn spec(edits: &[(&str, &str)]) -> Spec {
         let mut text = SPEC.to_string();
         for (from, to) in edits {
             assert!(text.contains(from), "`{from}` not in the test spec");
@@ -252,17 +249,17 @@ baseline:
         }
     }
 
-    fn controls(spec: &Spec) -> BTreeMap<String, DesiredControl> {
+    pub(super) fn controls(spec: &Spec) -> BTreeMap<String, DesiredControl> {
         let role_documents = BTreeMap::new();
         let inputs = Inputs { spec, accounts: &[], role_documents: &role_documents };
         desired(&inputs).into_iter().map(|control| (control.key.control.clone(), control)).collect()
     }
 
-    fn statement(policy: &Value, sid: &str) -> Value {
+    pub(super) fn statement(policy: &Value, sid: &str) -> Value {
         policy["Statement"].as_array().into_iter().flatten().find(|s| s["Sid"] == sid).cloned().unwrap_or(Value::Null)
     }
 
-    fn sids(policy: &Value) -> Vec<String> {
+    pub(super) fn sids(policy: &Value) -> Vec<String> {
         policy["Statement"]
             .as_array()
             .into_iter()
@@ -338,78 +335,6 @@ baseline:
         assert_eq!(bucket["object_lock"], Value::Null);
         assert_eq!(bucket["lifecycle_days"], Value::Null);
         assert_eq!(controls[ACCESS_LOG_CONTROL].attributes["lifecycle_days"], Value::Null);
-    }
-
-    #[test]
-    fn the_bucket_policy_denies_plain_http_and_admits_only_the_organization_trail_and_config() {
-        let controls = controls(&spec(&[]));
-        let policy = &controls[BUCKET_CONTROL].attributes["policy"];
-        assert_eq!(
-            sids(policy),
-            ["DenyInsecureTransport", "CloudTrailAclCheck", "CloudTrailWrite", "ConfigAclCheck", "ConfigWrite"]
-        );
-        let bucket_arn = "arn:aws:s3:::landing-zone-logs-{{account:log-archive}}";
-        let deny = statement(policy, "DenyInsecureTransport");
-        assert_eq!(deny["Effect"], "Deny");
-        assert_eq!(deny["Action"], "s3:*");
-        assert_eq!(deny["Condition"], json!({ "Bool": { "aws:SecureTransport": "false" } }));
-        assert_eq!(deny["Resource"], json!([bucket_arn, format!("{bucket_arn}/*")]));
-
-        let trail_arn = "arn:aws:cloudtrail:eu-west-1:{{account:management}}:trail/org-trail";
-        let acl = statement(policy, "CloudTrailAclCheck");
-        assert_eq!(acl["Principal"], json!({ "Service": "cloudtrail.amazonaws.com" }));
-        assert_eq!(acl["Action"], "s3:GetBucketAcl");
-        assert_eq!(acl["Resource"], bucket_arn);
-        let write = statement(policy, "CloudTrailWrite");
-        assert_eq!(write["Action"], "s3:PutObject");
-        assert_eq!(
-            write["Resource"],
-            json!([
-                format!("{bucket_arn}/AWSLogs/{{{{account:management}}}}/*"),
-                format!("{bucket_arn}/AWSLogs/{{{{organization}}}}/*")
-            ])
-        );
-        assert_eq!(
-            write["Condition"],
-            json!({ "StringEquals": { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceArn": trail_arn } })
-        );
-
-        let config = statement(policy, "ConfigWrite");
-        assert_eq!(config["Principal"], json!({ "Service": "config.amazonaws.com" }));
-        assert_eq!(config["Resource"], format!("{bucket_arn}/AWSLogs/*/Config/*"));
-        assert_eq!(config["Condition"]["StringEquals"]["s3:x-amz-acl"], "bucket-owner-full-control");
-        assert_eq!(statement(policy, "ConfigAclCheck")["Action"], json!(["s3:GetBucketAcl", "s3:ListBucket"]));
-    }
-
-    #[test]
-    fn statements_for_absent_services_are_left_out() {
-        let controls = controls(&spec(&[("  cloudtrail: { name: org-trail }\n", ""), ("  aws_config: {}\n", "")]));
-        assert_eq!(sids(&controls[BUCKET_CONTROL].attributes["policy"]), ["DenyInsecureTransport"]);
-        assert_eq!(sids(&controls[KEY_CONTROL].attributes["policy"]), ["BunkerAccountAdministers"]);
-    }
-
-    #[test]
-    fn the_key_rotates_and_lets_the_management_accounts_trails_and_config_encrypt() {
-        let controls = controls(&spec(&[]));
-        let key = &controls[KEY_CONTROL].attributes;
-        assert_eq!(key["alias"], KEY_ALIAS);
-        assert_eq!(key["rotation"], true);
-        let policy = &key["policy"];
-        assert_eq!(
-            sids(policy),
-            ["BunkerAccountAdministers", "CloudTrailEncrypts", "CloudTrailDescribesKey", "ConfigEncrypts"]
-        );
-        let admin = statement(policy, "BunkerAccountAdministers");
-        assert_eq!(admin["Principal"], json!({ "AWS": "arn:aws:iam::{{account:log-archive}}:root" }));
-        assert_eq!(admin["Action"], "kms:*");
-        let encrypt = statement(policy, "CloudTrailEncrypts");
-        assert_eq!(encrypt["Action"], "kms:GenerateDataKey*");
-        assert_eq!(
-            encrypt["Condition"]["StringLike"]["kms:EncryptionContext:aws:cloudtrail:arn"],
-            "arn:aws:cloudtrail:*:{{account:management}}:trail/*"
-        );
-        assert_eq!(statement(policy, "CloudTrailDescribesKey")["Action"], "kms:DescribeKey");
-        assert_eq!(statement(policy, "ConfigEncrypts")["Action"], json!(["kms:Decrypt", "kms:GenerateDataKey"]));
     }
 
     #[test]
