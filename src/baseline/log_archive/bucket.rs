@@ -13,7 +13,7 @@ use aws_sdk_s3::types::{
 };
 use serde_json::{json, Value};
 
-use super::{missing, RETENTION_RULE};
+use super::{missing, DELETE_MARKER_RULE, RETENTION_RULE};
 use crate::baseline::aws_error;
 
 pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option<Value>> {
@@ -62,17 +62,12 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option
         Err(error) if missing(&error, &["NoSuchBucketPolicy"]) => Value::Null,
         Err(error) => return Err(aws_error("GetBucketPolicy", error)),
     };
-    let lifecycle_days = match s3.get_bucket_lifecycle_configuration().bucket(bucket).send().await {
-        Ok(output) => output
-            .rules
-            .unwrap_or_default()
-            .into_iter()
-            .find(|rule| rule.id.as_deref() == Some(RETENTION_RULE) && rule.status == ExpirationStatus::Enabled)
-            .and_then(|rule| rule.expiration.and_then(|expiration| expiration.days))
-            .map_or(Value::Null, |days| json!(days)),
-        Err(error) if missing(&error, &["NoSuchLifecycleConfiguration"]) => Value::Null,
-        Err(error) => return Err(aws_error("GetBucketLifecycleConfiguration", error)),
-    };
+    let (lifecycle_days, noncurrent_days, expired_delete_markers) =
+        match s3.get_bucket_lifecycle_configuration().bucket(bucket).send().await {
+            Ok(output) => read_lifecycle(&output.rules.unwrap_or_default()),
+            Err(error) if missing(&error, &["NoSuchLifecycleConfiguration"]) => (Value::Null, Value::Null, Value::Null),
+            Err(error) => return Err(aws_error("GetBucketLifecycleConfiguration", error)),
+        };
     let logging = match s3.get_bucket_logging().bucket(bucket).send().await {
         Ok(output) => output
             .logging_enabled
@@ -100,6 +95,8 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option
         "public_access_blocked": public_access_blocked,
         "policy": policy,
         "lifecycle_days": lifecycle_days,
+        "noncurrent_days": noncurrent_days,
+        "expired_delete_markers": expired_delete_markers,
         "logging": logging,
     })))
 }
@@ -203,19 +200,14 @@ pub async fn apply_bucket(
             .await
             .map_err(|error| aws_error("PutBucketPolicy", error))?;
     }
-    if changed("lifecycle_days") {
+    if changed("lifecycle_days") || changed("noncurrent_days") || changed("expired_delete_markers") {
         match attributes["lifecycle_days"].as_i64().and_then(|days| i32::try_from(days).ok()) {
             Some(days) => {
-                let rule = LifecycleRule::builder()
-                    .id(RETENTION_RULE)
-                    .status(ExpirationStatus::Enabled)
-                    .filter(LifecycleRuleFilter::builder().prefix("").build())
-                    .expiration(LifecycleExpiration::builder().days(days).build())
-                    .noncurrent_version_expiration(NoncurrentVersionExpiration::builder().noncurrent_days(days).build())
+                let noncurrent = attributes["noncurrent_days"].as_i64().and_then(|days| i32::try_from(days).ok());
+                let configuration = BucketLifecycleConfiguration::builder()
+                    .set_rules(Some(lifecycle_rules(days, noncurrent.unwrap_or(1))?))
                     .build()
                     .map_err(|error| anyhow!("{error}"))?;
-                let configuration =
-                    BucketLifecycleConfiguration::builder().rules(rule).build().map_err(|error| anyhow!("{error}"))?;
                 s3.put_bucket_lifecycle_configuration()
                     .bucket(bucket)
                     .lifecycle_configuration(configuration)
@@ -309,5 +301,91 @@ async fn object_lock_enabled(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<bo
             .is_some_and(|enabled| enabled == ObjectLockEnabled::Enabled)),
         Err(error) if missing(&error, &["ObjectLockConfigurationNotFoundError"]) => Ok(false),
         Err(error) => Err(aws_error("GetObjectLockConfiguration", error)),
+    }
+}
+
+/// The bunker's retention as lifecycle rules: current versions expire after `days` (on a versioned
+/// bucket, S3 adds a delete marker and the version becomes noncurrent); noncurrent versions are
+/// removed `noncurrent_days` later (one day: without it a log is kept `days` more, the retention
+/// doubled); delete markers left without versions are removed.
+///
+/// `ExpiredObjectDeleteMarker` "cannot be specified with Days or Date in a Lifecycle Expiration
+/// Policy", hence a second rule.
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html
+///
+/// Object Lock: lifecycle never removes a version under retention ("S3 Lifecycle ... does not
+/// delete locked objects"); such a version goes once its retain-until date has passed. Validation
+/// keeps `retention_days` at least `object_lock_days`, so expiry never aims at a locked version it
+/// created itself.
+pub fn lifecycle_rules(days: i32, noncurrent_days: i32) -> Result<Vec<LifecycleRule>> {
+    let everything = || LifecycleRuleFilter::builder().prefix("").build();
+    let retention = LifecycleRule::builder()
+        .id(RETENTION_RULE)
+        .status(ExpirationStatus::Enabled)
+        .filter(everything())
+        .expiration(LifecycleExpiration::builder().days(days).build())
+        .noncurrent_version_expiration(NoncurrentVersionExpiration::builder().noncurrent_days(noncurrent_days).build())
+        .build()
+        .map_err(|error| anyhow!("{error}"))?;
+    let delete_markers = LifecycleRule::builder()
+        .id(DELETE_MARKER_RULE)
+        .status(ExpirationStatus::Enabled)
+        .filter(everything())
+        .expiration(LifecycleExpiration::builder().expired_object_delete_marker(true).build())
+        .build()
+        .map_err(|error| anyhow!("{error}"))?;
+    Ok(vec![retention, delete_markers])
+}
+
+/// (current-version days, noncurrent days, expired delete markers removed) from the live rules:
+/// only this tool's enabled rules count; null where absent.
+pub fn read_lifecycle(rules: &[LifecycleRule]) -> (Value, Value, Value) {
+    let enabled =
+        |id: &str| rules.iter().find(|rule| rule.id.as_deref() == Some(id) && rule.status == ExpirationStatus::Enabled);
+    let Some(retention) = enabled(RETENTION_RULE) else { return (Value::Null, Value::Null, Value::Null) };
+    let days = retention.expiration.as_ref().and_then(|expiration| expiration.days);
+    let noncurrent = retention.noncurrent_version_expiration.as_ref().and_then(|noncurrent| noncurrent.noncurrent_days);
+    let markers = enabled(DELETE_MARKER_RULE)
+        .and_then(|rule| rule.expiration.as_ref())
+        .and_then(|expiration| expiration.expired_object_delete_marker)
+        .unwrap_or(false);
+    (days.map_or(Value::Null, |days| json!(days)), noncurrent.map_or(Value::Null, |days| json!(days)), json!(markers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_is_not_doubled_and_delete_markers_go() {
+        // Issue 11, fix 12.
+        let rules = lifecycle_rules(400, 1).expect("rules");
+        assert_eq!(rules.len(), 2);
+        let retention = &rules[0];
+        assert_eq!(retention.expiration.as_ref().and_then(|expiration| expiration.days), Some(400));
+        assert_eq!(
+            retention.noncurrent_version_expiration.as_ref().and_then(|noncurrent| noncurrent.noncurrent_days),
+            Some(1)
+        );
+        let markers = &rules[1];
+        let expiration = markers.expiration.as_ref().expect("expiration");
+        assert_eq!(expiration.expired_object_delete_marker, Some(true));
+        assert_eq!(expiration.days, None, "ExpiredObjectDeleteMarker cannot be specified with Days");
+        assert_eq!(read_lifecycle(&rules), (json!(400), json!(1), json!(true)));
+    }
+
+    #[test]
+    fn an_old_lifecycle_reads_as_different() {
+        // What this tool wrote before fix 12: noncurrent versions kept as long as current ones.
+        let old = LifecycleRule::builder()
+            .id(RETENTION_RULE)
+            .status(ExpirationStatus::Enabled)
+            .expiration(LifecycleExpiration::builder().days(400).build())
+            .noncurrent_version_expiration(NoncurrentVersionExpiration::builder().noncurrent_days(400).build())
+            .build()
+            .expect("rule");
+        assert_eq!(read_lifecycle(&[old]), (json!(400), json!(400), json!(false)));
+        assert_eq!(read_lifecycle(&[]), (Value::Null, Value::Null, Value::Null));
     }
 }

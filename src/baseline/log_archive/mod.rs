@@ -29,6 +29,7 @@ pub const ACCESS_LOG_CONTROL: &str = "log_archive/access_log_bucket";
 /// The alias of the bunker key; its ARN is known before the key exists.
 pub const KEY_ALIAS: &str = "alias/landing-zone-logs";
 pub(crate) const RETENTION_RULE: &str = "landing-zone-retention";
+pub(crate) const DELETE_MARKER_RULE: &str = "landing-zone-expired-delete-markers";
 
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let spec = inputs.spec;
@@ -60,6 +61,8 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             },
         ] },
         "lifecycle_days": log_archive.retention_days,
+        "noncurrent_days": log_archive.retention_days.map(|_| 1),
+        "expired_delete_markers": log_archive.retention_days.map(|_| true),
         "logging": null,
     });
     let log_bucket = json!({
@@ -74,6 +77,8 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
         "public_access_blocked": true,
         "policy": bucket_policy(spec, &bucket, partition),
         "lifecycle_days": log_archive.retention_days,
+        "noncurrent_days": log_archive.retention_days.map(|_| 1),
+        "expired_delete_markers": log_archive.retention_days.map(|_| true),
         "logging": { "bucket": access_logs, "prefix": "log-bucket/" },
     });
     let bucket_needs: &[&'static str] = &[
@@ -311,6 +316,8 @@ baseline:
         assert_eq!(bucket["versioning"], "Enabled");
         assert_eq!(bucket["public_access_blocked"], true);
         assert_eq!(bucket["lifecycle_days"], 400);
+        assert_eq!(bucket["noncurrent_days"], 1, "noncurrent versions go a day after expiry, not 400 days");
+        assert_eq!(bucket["expired_delete_markers"], true);
         assert_eq!(
             bucket["logging"],
             json!({ "bucket": "landing-zone-logs-{{account:log-archive}}-access-logs", "prefix": "log-bucket/" })
