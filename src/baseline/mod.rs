@@ -17,6 +17,7 @@ pub mod guardduty;
 pub mod log_archive;
 pub mod password_policy;
 pub mod public_access_block;
+pub mod regions;
 pub mod roles;
 pub mod security_hub;
 
@@ -112,6 +113,7 @@ pub trait Baseline: Sync {
 
 /// Every baseline, in the order their controls are planned (a control's `after` come first).
 pub static REGISTRY: &[&dyn Baseline] = &[
+    &regions::Regions,
     &password_policy::PasswordPolicy,
     &public_access_block::PublicAccessBlock,
     &contacts::Contacts,
@@ -143,6 +145,7 @@ pub fn demands(valid: &ValidSpec, inputs: &Inputs<'_>) -> BaselineDemands {
         demands.trusted_services.extend(baseline.trusted_services(spec).into_iter().map(str::to_string));
         demands.delegated_administrators.extend(baseline.delegated_administrators(spec));
     }
+    regions::gate(&mut demands.controls);
     demands
 }
 

@@ -2,7 +2,7 @@
 //! baseline that owns each control (the registry). Controls an emulator cannot read (it lacks the
 //! operation) are returned apart, so the planner notes them instead of planning them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -48,32 +48,18 @@ pub async fn read_controls_reporting(
     let context = BaselineContext { sessions, ids: known, reads: Some(&reads) };
     let tally = ReadTally::new(controls.iter().map(|(key, _)| *key));
     reporter.progress(tally.now());
-    type Read = (ControlKey, Result<Option<serde_json::Value>, String>);
-    let results: Vec<Read> = stream::iter(controls)
-        .map(|(key, attributes)| {
-            let (context, tally) = (&context, &tally);
-            let unreadable = needs_missing_trusted_access(key, known, live);
-            async move {
-                if unreadable {
-                    // AWS refuses the read (AccessDeniedException) until trusted access is on, and
-                    // nothing was set through it yet: absent. The plan enables the access first.
-                    reporter.progress(tally.read(key));
-                    return Ok::<Read, anyhow::Error>((key.clone(), Ok(None)));
-                }
-                let read = crate::baseline::read(context, key, &attributes).await;
-                reporter.progress(tally.read(key));
-                match read {
-                    Ok(value) => Ok::<Read, anyhow::Error>((key.clone(), Ok(value))),
-                    Err(error) => match crate::baseline::unimplemented(&error) {
-                        Some(missing) => Ok((key.clone(), Err(missing.operation.clone()))),
-                        None => Err(error.context(format!("reading {}", key.label()))),
-                    },
-                }
-            }
-        })
-        .buffer_unordered(parallelism.max(1))
-        .try_collect()
-        .await?;
+    // Opt-in Regions first: a control in a Region its account has not enabled cannot be read
+    // (AWS refuses every call there) and reads as absent; the plan enables the Region first.
+    let (gates, rest): (Vec<_>, Vec<_>) =
+        controls.into_iter().partition(|(key, _)| key.control == crate::baseline::regions::CONTROL);
+    let reading = Reading { context: &context, known, live, tally: &tally, reporter, parallelism };
+    let mut results = reading.read(gates, &BTreeSet::new()).await?;
+    let closed: BTreeSet<(String, String)> = results
+        .iter()
+        .filter(|(_, result)| !matches!(result, Ok(value) if crate::baseline::regions::usable(value.as_ref())))
+        .filter_map(|(key, _)| Some((key.account.clone(), key.region.clone()?)))
+        .collect();
+    results.extend(reading.read(rest, &closed).await?);
     reporter.finished(tally.now());
     let mut controls = BTreeMap::new();
     let mut unsupported = BTreeMap::new();
@@ -88,6 +74,55 @@ pub async fn read_controls_reporting(
         }
     }
     Ok((controls, unsupported))
+}
+
+type Read = (ControlKey, Result<Option<serde_json::Value>, String>);
+
+/// What one round of concurrent reads shares.
+struct Reading<'a> {
+    context: &'a BaselineContext<'a>,
+    known: &'a KnownIds,
+    live: &'a LiveOrganization,
+    tally: &'a ReadTally,
+    reporter: &'a dyn ReadReporter,
+    parallelism: usize,
+}
+
+impl Reading<'_> {
+    /// Reads `controls` concurrently; those in a `closed` (account, Region) read as absent.
+    async fn read(
+        &self,
+        controls: Vec<(&ControlKey, serde_json::Value)>,
+        closed: &BTreeSet<(String, String)>,
+    ) -> Result<Vec<Read>> {
+        stream::iter(controls)
+            .map(|(key, attributes)| {
+                let disabled_region =
+                    key.region.as_ref().is_some_and(|region| closed.contains(&(key.account.clone(), region.clone())));
+                let unreadable = disabled_region || needs_missing_trusted_access(key, self.known, self.live);
+                async move {
+                    if unreadable {
+                        // AWS refuses the read (AccessDeniedException) until trusted access is on,
+                        // or the Region is enabled, and nothing was set there yet: absent. The
+                        // plan enables the access or the Region first.
+                        self.reporter.progress(self.tally.read(key));
+                        return Ok::<Read, anyhow::Error>((key.clone(), Ok(None)));
+                    }
+                    let read = crate::baseline::read(self.context, key, &attributes).await;
+                    self.reporter.progress(self.tally.read(key));
+                    match read {
+                        Ok(value) => Ok::<Read, anyhow::Error>((key.clone(), Ok(value))),
+                        Err(error) => match crate::baseline::unimplemented(&error) {
+                            Some(missing) => Ok((key.clone(), Err(missing.operation.clone()))),
+                            None => Err(error.context(format!("reading {}", key.label()))),
+                        },
+                    }
+                }
+            })
+            .buffer_unordered(self.parallelism.max(1))
+            .try_collect()
+            .await
+    }
 }
 
 /// Whether reading `key` needs trusted access the organization does not have yet (the baseline

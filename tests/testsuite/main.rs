@@ -2,6 +2,7 @@
 //! SDK crates once instead of once per file. `support` holds the emulator harness and the test proxy.
 
 mod aws_today;
+mod aws_today_bunker;
 mod bad_inputs;
 mod baseline_accounts;
 mod baseline_detection;
