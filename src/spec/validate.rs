@@ -12,7 +12,10 @@ use super::load::{DocumentOrigin, ValidSpec};
 use super::model::{FeatureSet, PolicyType, Targets, UnitSpec, ROOT};
 use super::names::{self, NameKind};
 use super::policy_grammar::{self, GrammarError};
-use super::regions::{is_aws_region, AWS_REGIONS};
+use super::regions::{config_global_types_region, is_aws_region, partition_of, AWS_REGIONS};
+
+/// Managed policies IAM attaches to one role by default.
+const MANAGED_POLICIES_PER_ROLE: usize = 10;
 
 /// Deepest OU nesting AWS allows under the root.
 pub const MAX_UNIT_DEPTH: usize = 5;
@@ -759,6 +762,17 @@ impl<'a> Checker<'a> {
                     );
                 }
             }
+            // https://docs.aws.amazon.com/config/latest/developerguide/select-resources.html: the
+            // global IAM resource types are recorded only in Regions AWS Config supported before
+            // February 2022; the recorder records them in the first such Region of the spec.
+            if config_global_types_region(&self.valid.spec.organization.regions).is_none() {
+                self.error_at(
+                    &["baseline", "aws_config"],
+                    true,
+                    "AWS Config cannot record the global IAM resource types (users, groups, roles, policies) in any Region of `organization.regions`".to_string(),
+                    Some("add a Region AWS Config supported before February 2022 (e.g. us-east-1) to `organization.regions`".to_string()),
+                );
+            }
             if baseline.log_archive.is_none() {
                 self.error_at(
                     &["baseline", "aws_config"],
@@ -843,6 +857,38 @@ impl<'a> Checker<'a> {
         self.roles();
     }
 
+    /// IAM attaches at most 10 managed policies to a role by default (20 after a quota increase),
+    /// and a policy ARN names its partition, which must be the spec's.
+    /// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+    /// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
+    fn managed_policies(&mut self, base: &[&str; 3], role: &crate::spec::RoleSpec) {
+        let path = [base[0], base[1], base[2], "managed_policies"];
+        if role.managed_policies.len() > MANAGED_POLICIES_PER_ROLE {
+            self.error(
+                &path,
+                format!(
+                    "role `{}` attaches {} managed policies; IAM allows {MANAGED_POLICIES_PER_ROLE} per role by default",
+                    base[2],
+                    role.managed_policies.len()
+                ),
+                Some("merge policies, or move some into `inline_policies`; AWS raises the quota to 20 on request (Service Quotas: IAM `Managed policies per role`)".to_string()),
+            );
+        }
+        let home = self.valid.spec.organization.regions.first().map_or("us-east-1", String::as_str);
+        let expected = partition_of(home);
+        for (index, arn) in role.managed_policies.iter().enumerate() {
+            let partition = arn.strip_prefix("arn:").and_then(|rest| rest.split(':').next()).unwrap_or_default();
+            if partition != expected {
+                let index = index.to_string();
+                self.error(
+                    &[path[0], path[1], path[2], path[3], index.as_str()],
+                    format!("managed policy `{arn}` is not in partition `{expected}`, the partition of `{home}`"),
+                    Some(format!("write it as `arn:{expected}:iam::...`")),
+                );
+            }
+        }
+    }
+
     fn roles(&mut self) {
         let spec = &self.valid.spec;
         for (name, role) in &spec.baseline.roles {
@@ -864,6 +910,7 @@ impl<'a> Checker<'a> {
                 );
             }
             self.targets(&[base[0], base[1], base[2], "targets"], &role.targets, true);
+            self.managed_policies(&base, role);
             if role.targets.is_empty() {
                 self.error(&[base[0], base[1], base[2], "targets"], format!("role `{name}` targets no account"), None);
             }
@@ -999,6 +1046,71 @@ mod tests {
         assert!(!is_valid_email("a b@example.com"));
         assert!(!is_valid_email("@example.com"));
         assert!(!is_valid_email("x@@example.com"));
+    }
+
+    fn messages(spec: &str) -> Vec<String> {
+        match crate::spec::load_spec_from_str(std::path::Path::new("landing-zone.yaml"), spec.to_string()) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.diagnostics.iter().map(|diagnostic| format!("{diagnostic:?}")).collect(),
+        }
+    }
+
+    const ROLE: &str = "version: 1
+organization: { management_account: management, regions: [REGIONS] }
+accounts:
+  management: { email: root@example.com }
+baseline:
+  roles:
+    Auditor:
+      targets: { accounts: [management] }
+      trust: { accounts: [management] }
+      managed_policies: [POLICIES]
+";
+
+    fn role_spec(regions: &str, policies: &[String]) -> String {
+        ROLE.replace("REGIONS", regions).replace("POLICIES", &policies.join(", "))
+    }
+
+    #[test]
+    fn at_most_ten_managed_policies_per_role() {
+        // Issue 11, fix 14.
+        let policies: Vec<String> = (0..11).map(|n| format!("arn:aws:iam::aws:policy/P{n}")).collect();
+        let errors = messages(&role_spec("us-east-1", &policies));
+        assert!(
+            errors.iter().any(|error| error.contains("attaches 11 managed policies") && error.contains("20")),
+            "{errors:#?}"
+        );
+        assert!(messages(&role_spec("us-east-1", &policies[..10])).is_empty());
+    }
+
+    #[test]
+    fn managed_policy_arns_carry_the_specs_partition() {
+        let policies = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()];
+        let errors = messages(&role_spec("us-gov-west-1", &policies));
+        assert!(
+            errors
+                .iter()
+                .any(|error| error.contains("arn:aws:iam::aws:policy/ReadOnlyAccess") && error.contains("aws-us-gov")),
+            "{errors:#?}"
+        );
+        let china = vec!["arn:aws-cn:iam::aws:policy/ReadOnlyAccess".to_string()];
+        assert!(messages(&role_spec("cn-north-1", &china)).is_empty());
+    }
+
+    #[test]
+    fn config_needs_a_region_that_records_global_types() {
+        let spec = "version: 1
+organization: { management_account: management, regions: [REGIONS] }
+accounts:
+  management: { email: root@example.com }
+  logs: { email: logs@example.com }
+baseline:
+  log_archive: { account: logs }
+  aws_config: {}
+";
+        let errors = messages(&spec.replace("REGIONS", "il-central-1, eu-central-2"));
+        assert!(errors.iter().any(|error| error.contains("global IAM resource types")), "{errors:#?}");
+        assert!(messages(&spec.replace("REGIONS", "il-central-1, eu-west-1")).is_empty());
     }
 
     #[test]

@@ -75,9 +75,11 @@ async fn opt_in_regions_are_enabled_before_anything_runs_there() {
 
     let plan: Value = serde_json::from_str(&run_ok(&moto, &["plan", "--format", "json"], dir)).expect("plan json");
     let actions = planned(&plan);
-    for wanted in
-        ["region_opt_in management af-south-1", "region_opt_in app af-south-1", "ebs_encryption_by_default app af-south-1"]
-    {
+    for wanted in [
+        "region_opt_in management af-south-1",
+        "region_opt_in app af-south-1",
+        "ebs_encryption_by_default app af-south-1",
+    ] {
         assert!(actions.iter().any(|action| action == wanted), "{wanted} not planned: {actions:#?}");
     }
     assert!(!actions.iter().any(|action| action.starts_with("region_opt_in") && action.ends_with("us-east-1")));

@@ -1,7 +1,8 @@
 //! `baseline.aws_config`: AWS Config in every targeted account and region of `organization.regions`.
 //!
 //! Controls per account and region: `aws_config/recorder` (recorder `default`: every supported
-//! resource type, global types only in the home region so IAM is not recorded once per region,
+//! resource type, global types only in one region so IAM is not recorded once per region — the
+//! home region, or the first of the spec where AWS Config records them (not after February 2022),
 //! through the service-linked role, and recording); `aws_config/delivery_channel` (channel
 //! `default` into the bunker bucket); `aws_config/rule/<IDENTIFIER>` (an AWS-managed rule named
 //! after its identifier, with the spec's input parameters), after the recorder.
@@ -58,6 +59,9 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let partition = partition_of(home);
     let bucket = bunker_bucket_name(log_archive);
     let bunker_bucket = ControlKey::new(BUNKER_BUCKET_CONTROL, &log_archive.account, Some(home));
+    // Global IAM types once per account, in the home Region when AWS Config records them there,
+    // else in the first Region of the spec that does (validation refuses a spec with none).
+    let global_types_region = crate::spec::regions::config_global_types_region(inputs.regions());
     let mut controls = Vec::new();
     for account in inputs.accounts_for(&config.targets) {
         let role_arn = format!(
@@ -73,7 +77,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
                         "name": NAME,
                         "role_arn": role_arn,
                         "all_supported": true,
-                        "include_global_resource_types": region == home,
+                        "include_global_resource_types": Some(region.as_str()) == global_types_region,
                         "recording": true,
                     }),
                 )
