@@ -2,10 +2,12 @@
 //! organization-wide, multi-region, log-file validation, KMS-encrypted with the bunker key, writing
 //! to the bunker bucket, logging started. Ordered after trusted access, the bucket and the key.
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use super::attributes::{decode, encode};
 use super::log_archive::{bucket_name, key_alias_arn, BUCKET_CONTROL, KEY_CONTROL};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
@@ -15,6 +17,22 @@ pub const CONTROL: &str = "cloudtrail";
 pub const TRAIL_CONTROL: &str = "cloudtrail/trail";
 pub const SERVICE: &str = "cloudtrail.amazonaws.com";
 
+/// The organization trail's attributes (desired and live).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trail {
+    pub name: String,
+    pub bucket: Option<String>,
+    /// The bunker key's alias ARN (live: the key ARN CloudTrail reports, shown as the alias when
+    /// both name the same key).
+    pub kms_key: Option<String>,
+    pub organization: bool,
+    pub multi_region: bool,
+    pub log_file_validation: bool,
+    pub global_service_events: bool,
+    pub logging: bool,
+}
+
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let spec = inputs.spec;
     let (Some(trail), Some(log_archive), Some(management)) =
@@ -23,15 +41,15 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
         return Vec::new();
     };
     let region = inputs.home_region();
-    let attributes = json!({
-        "name": trail.name,
-        "bucket": bucket_name(log_archive),
-        "kms_key": key_alias_arn(spec, log_archive),
-        "organization": true,
-        "multi_region": trail.multi_region,
-        "log_file_validation": trail.log_file_validation,
-        "global_service_events": true,
-        "logging": true,
+    let attributes = encode(&Trail {
+        name: trail.name.clone(),
+        bucket: Some(bucket_name(log_archive)),
+        kms_key: Some(key_alias_arn(spec, log_archive)),
+        organization: true,
+        multi_region: trail.multi_region,
+        log_file_validation: trail.log_file_validation,
+        global_service_events: true,
+        logging: true,
     });
     vec![DesiredControl::new(ControlKey::new(TRAIL_CONTROL, management, Some(region)), attributes)
         .after(ControlKey::new(BUCKET_CONTROL, &log_archive.account, Some(region)))
@@ -43,7 +61,8 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 /// Reads the live trail; `desired` names it.
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
     let client = context.sessions.cloudtrail(context.account_id(&key.account)?, key.region.as_deref()).await;
-    let name = desired["name"].as_str().ok_or_else(|| anyhow!("trail control without a name"))?;
+    let wanted: Trail = decode(key, desired)?;
+    let name = wanted.name.as_str();
     let trails = client
         .describe_trails()
         .trail_name_list(name)
@@ -58,19 +77,19 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         Err(error) if error.code() == Some("TrailNotFoundException") => return Ok(None),
         Err(error) => return Err(aws_error("GetTrailStatus", error)),
     };
-    let kms_key = match (trail.kms_key_id, desired["kms_key"].as_str()) {
+    let kms_key = match (trail.kms_key_id, wanted.kms_key.as_deref()) {
         (Some(live), Some(wanted)) if live != wanted => Some(same_key(context, live, wanted).await?),
         (live, _) => live,
     };
-    Ok(Some(json!({
-        "name": name,
-        "bucket": trail.s3_bucket_name,
-        "kms_key": kms_key,
-        "organization": trail.is_organization_trail.unwrap_or(false),
-        "multi_region": trail.is_multi_region_trail.unwrap_or(false),
-        "log_file_validation": trail.log_file_validation_enabled.unwrap_or(false),
-        "global_service_events": trail.include_global_service_events.unwrap_or(false),
-        "logging": logging,
+    Ok(Some(encode(&Trail {
+        name: name.to_string(),
+        bucket: trail.s3_bucket_name,
+        kms_key,
+        organization: trail.is_organization_trail.unwrap_or(false),
+        multi_region: trail.is_multi_region_trail.unwrap_or(false),
+        log_file_validation: trail.log_file_validation_enabled.unwrap_or(false),
+        global_service_events: trail.include_global_service_events.unwrap_or(false),
+        logging,
     })))
 }
 
@@ -101,29 +120,23 @@ async fn same_key(context: &Context<'_>, live: String, wanted: &str) -> Result<S
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
     let client = context.sessions.cloudtrail(context.account_id(&key.account)?, key.region.as_deref()).await;
-    let text = |name: &str| attributes[name].as_str().map(str::to_string);
-    let flag = |name: &str| attributes[name].as_bool().unwrap_or(true);
-    let name = text("name").ok_or_else(|| anyhow!("trail control without a name"))?;
-    let mut configuration_differs = before.is_none();
-    if let Some(before) = before {
-        let mut live = before.clone();
-        let mut wanted = attributes.clone();
-        if let (Some(live), Some(wanted)) = (live.as_object_mut(), wanted.as_object_mut()) {
-            live.remove("logging");
-            wanted.remove("logging");
-        }
-        configuration_differs = live != wanted;
-    }
+    let wanted: Trail = decode(key, attributes)?;
+    let live: Option<Trail> = before.map(|before| decode(key, before)).transpose()?;
+    let name = wanted.name.clone();
+    // The trail's configuration, logging aside (StartLogging turns that on).
+    let configuration_differs =
+        live.as_ref().is_none_or(|live| Trail { logging: wanted.logging, ..live.clone() } != wanted);
+    let mut configuration_differs = configuration_differs;
     if before.is_none() {
         let created = client
             .create_trail()
             .name(&name)
-            .s3_bucket_name(text("bucket").unwrap_or_default())
-            .set_kms_key_id(text("kms_key"))
-            .is_organization_trail(flag("organization"))
-            .is_multi_region_trail(flag("multi_region"))
-            .enable_log_file_validation(flag("log_file_validation"))
-            .include_global_service_events(flag("global_service_events"))
+            .s3_bucket_name(wanted.bucket.clone().unwrap_or_default())
+            .set_kms_key_id(wanted.kms_key.clone())
+            .is_organization_trail(wanted.organization)
+            .is_multi_region_trail(wanted.multi_region)
+            .enable_log_file_validation(wanted.log_file_validation)
+            .include_global_service_events(wanted.global_service_events)
             .send()
             .await;
         match created {
@@ -136,18 +149,18 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
         client
             .update_trail()
             .name(&name)
-            .s3_bucket_name(text("bucket").unwrap_or_default())
-            .set_kms_key_id(text("kms_key"))
-            .is_organization_trail(flag("organization"))
-            .is_multi_region_trail(flag("multi_region"))
-            .enable_log_file_validation(flag("log_file_validation"))
-            .include_global_service_events(flag("global_service_events"))
+            .s3_bucket_name(wanted.bucket.clone().unwrap_or_default())
+            .set_kms_key_id(wanted.kms_key.clone())
+            .is_organization_trail(wanted.organization)
+            .is_multi_region_trail(wanted.multi_region)
+            .enable_log_file_validation(wanted.log_file_validation)
+            .include_global_service_events(wanted.global_service_events)
             .send()
             .await
             .map_err(|error| aws_error("UpdateTrail", error))?;
     }
-    let logging = before.and_then(|before| before["logging"].as_bool()).unwrap_or(false);
-    if flag("logging") && !logging {
+    let logging = live.as_ref().is_some_and(|live| live.logging);
+    if wanted.logging && !logging {
         client.start_logging().name(&name).send().await.map_err(|error| aws_error("StartLogging", error))?;
     }
     Ok(())
@@ -220,6 +233,8 @@ impl Baseline for CloudTrail {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+
+    use serde_json::json;
 
     use super::*;
     use crate::spec::Spec;
