@@ -13,7 +13,8 @@ use aws_sdk_s3::types::{
 };
 use serde_json::{json, Value};
 
-use super::{missing, DELETE_MARKER_RULE, RETENTION_RULE};
+use super::{missing, BucketAttributes, Encryption, Logging, ObjectLock, DELETE_MARKER_RULE, RETENTION_RULE};
+use crate::baseline::attributes::encode;
 use crate::baseline::aws_error;
 
 pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option<Value>> {
@@ -34,15 +35,12 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option
                 let bucket_key = rule.bucket_key_enabled.unwrap_or(false);
                 rule.apply_server_side_encryption_by_default.map(|default| (default, bucket_key))
             })
-            .map(|(default, bucket_key)| {
-                json!({
-                    "algorithm": default.sse_algorithm.as_str(),
-                    "key": default.kms_master_key_id,
-                    "bucket_key": bucket_key,
-                })
-            })
-            .unwrap_or(Value::Null),
-        Err(error) if missing(&error, &["ServerSideEncryptionConfigurationNotFoundError"]) => Value::Null,
+            .map(|(default, bucket_key)| Encryption {
+                algorithm: default.sse_algorithm.as_str().to_string(),
+                key: default.kms_master_key_id,
+                bucket_key,
+            }),
+        Err(error) if missing(&error, &["ServerSideEncryptionConfigurationNotFoundError"]) => None,
         Err(error) => return Err(aws_error("GetBucketEncryption", error)),
     };
     let public_access_blocked = match s3.get_public_access_block().bucket(bucket).send().await {
@@ -65,14 +63,13 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option
     let (lifecycle_days, noncurrent_days, expired_delete_markers) =
         match s3.get_bucket_lifecycle_configuration().bucket(bucket).send().await {
             Ok(output) => read_lifecycle(&output.rules.unwrap_or_default()),
-            Err(error) if missing(&error, &["NoSuchLifecycleConfiguration"]) => (Value::Null, Value::Null, Value::Null),
+            Err(error) if missing(&error, &["NoSuchLifecycleConfiguration"]) => (None, None, None),
             Err(error) => return Err(aws_error("GetBucketLifecycleConfiguration", error)),
         };
     let logging = match s3.get_bucket_logging().bucket(bucket).send().await {
         Ok(output) => output
             .logging_enabled
-            .map(|logging| json!({ "bucket": logging.target_bucket, "prefix": logging.target_prefix }))
-            .unwrap_or(Value::Null),
+            .map(|logging| Logging { bucket: logging.target_bucket, prefix: logging.target_prefix }),
         Err(error) => return Err(aws_error("GetBucketLogging", error)),
     };
     let object_lock = match s3.get_object_lock_configuration().bucket(bucket).send().await {
@@ -80,24 +77,24 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option
             .object_lock_configuration
             .and_then(|configuration| configuration.rule)
             .and_then(|rule| rule.default_retention)
-            .map(|retention| {
-                json!({ "mode": retention.mode.map(|mode| mode.as_str().to_string()), "days": retention.days })
-            })
-            .unwrap_or(Value::Null),
-        Err(error) if missing(&error, &["ObjectLockConfigurationNotFoundError"]) => Value::Null,
+            .map(|retention| ObjectLock {
+                mode: retention.mode.map(|mode| mode.as_str().to_string()),
+                days: retention.days.map(i64::from),
+            }),
+        Err(error) if missing(&error, &["ObjectLockConfigurationNotFoundError"]) => None,
         Err(error) => return Err(aws_error("GetObjectLockConfiguration", error)),
     };
-    Ok(Some(json!({
-        "name": bucket,
-        "object_lock": object_lock,
-        "versioning": versioning,
-        "encryption": encryption,
-        "public_access_blocked": public_access_blocked,
-        "policy": policy,
-        "lifecycle_days": lifecycle_days,
-        "noncurrent_days": noncurrent_days,
-        "expired_delete_markers": expired_delete_markers,
-        "logging": logging,
+    Ok(Some(encode(&BucketAttributes {
+        name: bucket.to_string(),
+        object_lock,
+        versioning,
+        encryption,
+        public_access_blocked,
+        policy,
+        lifecycle_days,
+        noncurrent_days,
+        expired_delete_markers,
+        logging,
     })))
 }
 
@@ -124,16 +121,17 @@ pub async fn versioning_status(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<
 pub async fn apply_bucket(
     s3: &aws_sdk_s3::Client,
     region: &str,
+    wanted: &BucketAttributes,
     attributes: &Value,
     before: Option<&Value>,
 ) -> Result<()> {
-    let bucket = attributes["name"].as_str().ok_or_else(|| anyhow!("bucket control without a name"))?;
-    let lock = &attributes["object_lock"];
+    let bucket = wanted.name.as_str();
+    let lock = wanted.object_lock.as_ref();
     let empty = json!({});
     let before = before.unwrap_or(&empty);
     let exists = before.get("name").is_some();
     if !exists {
-        let mut create = s3.create_bucket().bucket(bucket).object_lock_enabled_for_bucket(!lock.is_null());
+        let mut create = s3.create_bucket().bucket(bucket).object_lock_enabled_for_bucket(lock.is_some());
         if region != "us-east-1" {
             create = create.create_bucket_configuration(
                 CreateBucketConfiguration::builder()
@@ -173,15 +171,17 @@ pub async fn apply_bucket(
             .map_err(|error| aws_error("PutPublicAccessBlock", error))?;
     }
     if changed("encryption") {
-        let encryption = &attributes["encryption"];
+        let Some(encryption) = &wanted.encryption else {
+            bail!("bucket `{bucket}`: landing-zone does not remove a bucket's default encryption");
+        };
         let mut default = ServerSideEncryptionByDefault::builder()
-            .sse_algorithm(ServerSideEncryption::from(encryption["algorithm"].as_str().unwrap_or("AES256")));
-        if let Some(key) = encryption["key"].as_str() {
+            .sse_algorithm(ServerSideEncryption::from(encryption.algorithm.as_str()));
+        if let Some(key) = &encryption.key {
             default = default.kms_master_key_id(key);
         }
         let rule = ServerSideEncryptionRule::builder()
             .apply_server_side_encryption_by_default(default.build().map_err(|error| anyhow!("{error}"))?)
-            .bucket_key_enabled(encryption["bucket_key"].as_bool().unwrap_or(false))
+            .bucket_key_enabled(encryption.bucket_key)
             .build();
         let configuration =
             ServerSideEncryptionConfiguration::builder().rules(rule).build().map_err(|error| anyhow!("{error}"))?;
@@ -195,15 +195,15 @@ pub async fn apply_bucket(
     if changed("policy") {
         s3.put_bucket_policy()
             .bucket(bucket)
-            .policy(attributes["policy"].to_string())
+            .policy(wanted.policy.to_string())
             .send()
             .await
             .map_err(|error| aws_error("PutBucketPolicy", error))?;
     }
     if changed("lifecycle_days") || changed("noncurrent_days") || changed("expired_delete_markers") {
-        match attributes["lifecycle_days"].as_i64().and_then(|days| i32::try_from(days).ok()) {
+        match wanted.lifecycle_days.and_then(|days| i32::try_from(days).ok()) {
             Some(days) => {
-                let noncurrent = attributes["noncurrent_days"].as_i64().and_then(|days| i32::try_from(days).ok());
+                let noncurrent = wanted.noncurrent_days.and_then(|days| i32::try_from(days).ok());
                 let configuration = BucketLifecycleConfiguration::builder()
                     .set_rules(Some(lifecycle_rules(days, noncurrent.unwrap_or(1))?))
                     .build()
@@ -226,9 +226,7 @@ pub async fn apply_bucket(
     }
     if changed("logging") {
         let mut status = BucketLoggingStatus::builder();
-        if let (Some(target), Some(prefix)) =
-            (attributes["logging"]["bucket"].as_str(), attributes["logging"]["prefix"].as_str())
-        {
+        if let Some(Logging { bucket: target, prefix }) = &wanted.logging {
             status = status.logging_enabled(
                 LoggingEnabled::builder()
                     .target_bucket(target)
@@ -256,32 +254,37 @@ pub async fn apply_bucket(
 /// for an existing versioned bucket, but that can never be undone (nor versioning suspended again),
 /// so the executor does not do it behind the user's back: it fails and says how to proceed, and the
 /// bunker is never reported converged without the lock the spec asks for.
-async fn apply_object_lock(s3: &aws_sdk_s3::Client, bucket: &str, lock: &Value, live: &Value) -> Result<()> {
+async fn apply_object_lock(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    lock: Option<&ObjectLock>,
+    live: &Value,
+) -> Result<()> {
     let mut configuration = ObjectLockConfiguration::builder().object_lock_enabled(ObjectLockEnabled::Enabled);
-    if lock.is_null() {
+    match lock {
         // A bucket's Object Lock cannot be disabled; without a rule, new objects get no default
         // retention, and versions already locked stay locked until their date.
-        if live.is_null() {
-            return Ok(());
-        }
-    } else {
-        // A bucket created with Object Lock but whose rule was never written (a crash between the
-        // two calls) reads as `null` too: ask S3 whether the bucket itself has it.
-        if live.is_null() && !object_lock_enabled(s3, bucket).await? {
-            bail!(
-                "bucket `{bucket}` exists without Object Lock, and landing-zone does not turn it on for an existing bucket (it can never be turned off, and versioning can never be suspended again)\nhint: enable it deliberately (`aws s3api put-object-lock-configuration --bucket {bucket} --object-lock-configuration ObjectLockEnabled=Enabled`) and apply again, or set `baseline.log_archive.bucket_name` to a new bucket, or remove `object_lock` from the spec"
+        None if live.is_null() => return Ok(()),
+        None => {}
+        Some(lock) => {
+            // A bucket created with Object Lock but whose rule was never written (a crash between
+            // the two calls) reads as `null` too: ask S3 whether the bucket itself has it.
+            if live.is_null() && !object_lock_enabled(s3, bucket).await? {
+                bail!(
+                    "bucket `{bucket}` exists without Object Lock, and landing-zone does not turn it on for an existing bucket (it can never be turned off, and versioning can never be suspended again)\nhint: enable it deliberately (`aws s3api put-object-lock-configuration --bucket {bucket} --object-lock-configuration ObjectLockEnabled=Enabled`) and apply again, or set `baseline.log_archive.bucket_name` to a new bucket, or remove `object_lock` from the spec"
+                );
+            }
+            let mode = ObjectLockRetentionMode::from(lock.mode.as_deref().unwrap_or("GOVERNANCE"));
+            let days = lock
+                .days
+                .and_then(|days| i32::try_from(days).ok())
+                .ok_or_else(|| anyhow!("object lock of bucket `{bucket}` without a number of days"))?;
+            configuration = configuration.rule(
+                ObjectLockRule::builder()
+                    .default_retention(DefaultRetention::builder().mode(mode).days(days).build())
+                    .build(),
             );
         }
-        let mode = ObjectLockRetentionMode::from(lock["mode"].as_str().unwrap_or("GOVERNANCE"));
-        let days = lock["days"]
-            .as_i64()
-            .and_then(|days| i32::try_from(days).ok())
-            .ok_or_else(|| anyhow!("object lock of bucket `{bucket}` without a number of days"))?;
-        configuration = configuration.rule(
-            ObjectLockRule::builder()
-                .default_retention(DefaultRetention::builder().mode(mode).days(days).build())
-                .build(),
-        );
     }
     s3.put_object_lock_configuration()
         .bucket(bucket)
@@ -340,17 +343,17 @@ pub fn lifecycle_rules(days: i32, noncurrent_days: i32) -> Result<Vec<LifecycleR
 
 /// (current-version days, noncurrent days, expired delete markers removed) from the live rules:
 /// only this tool's enabled rules count; null where absent.
-pub fn read_lifecycle(rules: &[LifecycleRule]) -> (Value, Value, Value) {
+pub fn read_lifecycle(rules: &[LifecycleRule]) -> (Option<i64>, Option<i64>, Option<bool>) {
     let enabled =
         |id: &str| rules.iter().find(|rule| rule.id.as_deref() == Some(id) && rule.status == ExpirationStatus::Enabled);
-    let Some(retention) = enabled(RETENTION_RULE) else { return (Value::Null, Value::Null, Value::Null) };
+    let Some(retention) = enabled(RETENTION_RULE) else { return (None, None, None) };
     let days = retention.expiration.as_ref().and_then(|expiration| expiration.days);
     let noncurrent = retention.noncurrent_version_expiration.as_ref().and_then(|noncurrent| noncurrent.noncurrent_days);
     let markers = enabled(DELETE_MARKER_RULE)
         .and_then(|rule| rule.expiration.as_ref())
         .and_then(|expiration| expiration.expired_object_delete_marker)
         .unwrap_or(false);
-    (days.map_or(Value::Null, |days| json!(days)), noncurrent.map_or(Value::Null, |days| json!(days)), json!(markers))
+    (days.map(i64::from), noncurrent.map(i64::from), Some(markers))
 }
 
 #[cfg(test)]
@@ -372,7 +375,7 @@ mod tests {
         let expiration = markers.expiration.as_ref().expect("expiration");
         assert_eq!(expiration.expired_object_delete_marker, Some(true));
         assert_eq!(expiration.days, None, "ExpiredObjectDeleteMarker cannot be specified with Days");
-        assert_eq!(read_lifecycle(&rules), (json!(400), json!(1), json!(true)));
+        assert_eq!(read_lifecycle(&rules), (Some(400), Some(1), Some(true)));
     }
 
     #[test]
@@ -385,7 +388,7 @@ mod tests {
             .noncurrent_version_expiration(NoncurrentVersionExpiration::builder().noncurrent_days(400).build())
             .build()
             .expect("rule");
-        assert_eq!(read_lifecycle(&[old]), (json!(400), json!(400), json!(false)));
-        assert_eq!(read_lifecycle(&[]), (Value::Null, Value::Null, Value::Null));
+        assert_eq!(read_lifecycle(&[old]), (Some(400), Some(400), Some(false)));
+        assert_eq!(read_lifecycle(&[]), (None, None, None));
     }
 }

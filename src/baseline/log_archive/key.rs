@@ -3,9 +3,10 @@
 //! policy (built in `documents.rs`) kept as the spec wants it.
 
 use anyhow::{anyhow, Result};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::{missing, KEY_ALIAS};
+use super::{missing, KeyAttributes, KEY_ALIAS};
+use crate::baseline::attributes::encode;
 use crate::baseline::{aws_error, Context};
 
 pub async fn read_key(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<Option<Value>> {
@@ -30,17 +31,17 @@ pub async fn read_key(context: &Context<'_>, account_id: &str, region: Option<&s
         .policy
         .map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text)))
         .unwrap_or(Value::Null);
-    Ok(Some(json!({ "alias": KEY_ALIAS, "rotation": rotation, "policy": policy })))
+    Ok(Some(encode(&KeyAttributes { alias: KEY_ALIAS.to_string(), rotation, policy })))
 }
 
 pub async fn apply_key(
     context: &Context<'_>,
     account_id: &str,
     region: Option<&str>,
-    attributes: &Value,
+    attributes: &KeyAttributes,
 ) -> Result<()> {
     let kms = context.sessions.kms(account_id, region).await;
-    let policy = attributes["policy"].to_string();
+    let policy = attributes.policy.to_string();
     // A key without the alias is this tool's when it carries the ownership tag and description:
     // an apply stopped between CreateKey and CreateAlias. Adopt it instead of creating another.
     let existing = match aliased_key(&kms).await? {
@@ -88,7 +89,7 @@ pub async fn apply_key(
             key_id
         }
     };
-    if attributes["rotation"].as_bool().unwrap_or(true) {
+    if attributes.rotation {
         kms.enable_key_rotation()
             .key_id(&key_id)
             .send()

@@ -7,10 +7,12 @@ mod bucket;
 mod documents;
 mod key;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::attributes::{decode, encode};
 use super::{Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::session::partition_of;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
@@ -31,6 +33,65 @@ pub const KEY_ALIAS: &str = "alias/landing-zone-logs";
 pub(crate) const RETENTION_RULE: &str = "landing-zone-retention";
 pub(crate) const DELETE_MARKER_RULE: &str = "landing-zone-expired-delete-markers";
 
+/// The bunker key's attributes (`log_archive/kms_key`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyAttributes {
+    pub alias: String,
+    pub rotation: bool,
+    /// The key policy (`documents::key_policy`); live, what GetKeyPolicy returns (a string when it
+    /// is not JSON).
+    pub policy: Value,
+}
+
+/// A bunker bucket's attributes (`log_archive/bucket`, `log_archive/access_log_bucket`); null
+/// fields are settings the bucket does not have.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketAttributes {
+    pub name: String,
+    pub object_lock: Option<ObjectLock>,
+    /// `Enabled` or `Suspended`; null when never set.
+    pub versioning: Option<String>,
+    pub encryption: Option<Encryption>,
+    pub public_access_blocked: bool,
+    pub policy: Value,
+    /// Days before current versions expire.
+    pub lifecycle_days: Option<i64>,
+    /// Days noncurrent versions are kept.
+    pub noncurrent_days: Option<i64>,
+    /// Whether delete markers left without versions are removed.
+    pub expired_delete_markers: Option<bool>,
+    pub logging: Option<Logging>,
+}
+
+/// The bucket's default Object Lock retention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectLock {
+    /// `GOVERNANCE` or `COMPLIANCE`.
+    pub mode: Option<String>,
+    pub days: Option<i64>,
+}
+
+/// The bucket's default encryption.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Encryption {
+    /// `aws:kms` or `AES256`.
+    pub algorithm: String,
+    pub key: Option<String>,
+    pub bucket_key: bool,
+}
+
+/// Where the bucket's server access logs go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Logging {
+    pub bucket: String,
+    pub prefix: String,
+}
+
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let spec = inputs.spec;
     let Some(log_archive) = &spec.baseline.log_archive else { return Vec::new() };
@@ -42,14 +103,16 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let key = ControlKey::new(KEY_CONTROL, account, Some(region));
     let access_log_key = ControlKey::new(ACCESS_LOG_CONTROL, account, Some(region));
     let access_log_arn = format!("arn:{partition}:s3:::{access_logs}");
-    let access_log_bucket = json!({
-        "name": access_logs,
-        "object_lock": null,
-        "versioning": "Enabled",
+    let retention = |days: Option<u32>| (days.map(i64::from), days.map(|_| 1), days.map(|_| true));
+    let (lifecycle_days, noncurrent_days, expired_delete_markers) = retention(log_archive.retention_days);
+    let access_log_bucket = encode(&BucketAttributes {
+        name: access_logs.clone(),
+        object_lock: None,
+        versioning: Some("Enabled".to_string()),
         // S3 server access logs cannot be delivered to SSE-KMS buckets.
-        "encryption": { "algorithm": "AES256", "key": null, "bucket_key": false },
-        "public_access_blocked": true,
-        "policy": { "Version": "2012-10-17", "Statement": [
+        encryption: Some(Encryption { algorithm: "AES256".to_string(), key: None, bucket_key: false }),
+        public_access_blocked: true,
+        policy: json!({ "Version": "2012-10-17", "Statement": [
             deny_insecure_transport(&access_log_arn),
             {
                 "Sid": "ServerAccessLogsWrite",
@@ -59,27 +122,37 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
                 "Resource": format!("{access_log_arn}/*"),
                 "Condition": { "StringEquals": { "aws:SourceAccount": format!("{{{{account:{account}}}}}") } },
             },
-        ] },
-        "lifecycle_days": log_archive.retention_days,
-        "noncurrent_days": log_archive.retention_days.map(|_| 1),
-        "expired_delete_markers": log_archive.retention_days.map(|_| true),
-        "logging": null,
+        ] }),
+        lifecycle_days,
+        noncurrent_days,
+        expired_delete_markers,
+        logging: None,
     });
-    let log_bucket = json!({
-        "name": bucket,
-        "object_lock": log_archive.object_lock.map(|mode| json!({
-            "mode": match mode { ObjectLockMode::Governance => "GOVERNANCE", ObjectLockMode::Compliance => "COMPLIANCE" },
-            "days": log_archive.object_lock_days,
-        })),
-        "versioning": "Enabled",
+    let log_bucket = encode(&BucketAttributes {
+        name: bucket.clone(),
+        object_lock: log_archive.object_lock.map(|mode| ObjectLock {
+            mode: Some(
+                match mode {
+                    ObjectLockMode::Governance => "GOVERNANCE",
+                    ObjectLockMode::Compliance => "COMPLIANCE",
+                }
+                .to_string(),
+            ),
+            days: Some(i64::from(log_archive.object_lock_days)),
+        }),
+        versioning: Some("Enabled".to_string()),
         // S3 Bucket Keys cut the KMS requests (and their cost) for every delivered log object.
-        "encryption": { "algorithm": "aws:kms", "key": key_alias_arn(spec, log_archive), "bucket_key": true },
-        "public_access_blocked": true,
-        "policy": bucket_policy(spec, &bucket, partition),
-        "lifecycle_days": log_archive.retention_days,
-        "noncurrent_days": log_archive.retention_days.map(|_| 1),
-        "expired_delete_markers": log_archive.retention_days.map(|_| true),
-        "logging": { "bucket": access_logs, "prefix": "log-bucket/" },
+        encryption: Some(Encryption {
+            algorithm: "aws:kms".to_string(),
+            key: Some(key_alias_arn(spec, log_archive)),
+            bucket_key: true,
+        }),
+        public_access_blocked: true,
+        policy: bucket_policy(spec, &bucket, partition),
+        lifecycle_days,
+        noncurrent_days,
+        expired_delete_markers,
+        logging: Some(Logging { bucket: access_logs, prefix: "log-bucket/".to_string() }),
     });
     let bucket_needs: &[&'static str] = &[
         "s3:CreateBucket",
@@ -94,7 +167,11 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     vec![
         DesiredControl::new(
             key.clone(),
-            json!({ "alias": KEY_ALIAS, "rotation": true, "policy": key_policy(spec, log_archive, partition) }),
+            encode(&KeyAttributes {
+                alias: KEY_ALIAS.to_string(),
+                rotation: true,
+                policy: key_policy(spec, log_archive, partition),
+            }),
         )
         .needs(&[
             "kms:CreateKey",
@@ -119,8 +196,8 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
     match key.control.as_str() {
         KEY_CONTROL => read_key(context, account_id, key.region.as_deref()).await,
         BUCKET_CONTROL | ACCESS_LOG_CONTROL => {
-            let bucket = desired["name"].as_str().ok_or_else(|| anyhow!("bucket control without a name"))?;
-            read_bucket(&context.sessions.s3(account_id, key.region.as_deref()).await, bucket).await
+            let wanted: BucketAttributes = decode(key, desired)?;
+            read_bucket(&context.sessions.s3(account_id, key.region.as_deref()).await, &wanted.name).await
         }
         other => bail!("unknown control `{other}`"),
     }
@@ -134,10 +211,12 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
     let account_id = context.account_id(&key.account)?;
     let region = key.region.as_deref();
     match key.control.as_str() {
-        KEY_CONTROL => apply_key(context, account_id, region, attributes).await,
+        KEY_CONTROL => apply_key(context, account_id, region, &decode(key, attributes)?).await,
         BUCKET_CONTROL | ACCESS_LOG_CONTROL => {
+            // Decoded first: a mistyped attribute is an error before any write.
+            let wanted: BucketAttributes = decode(key, attributes)?;
             let s3 = context.sessions.s3(account_id, region).await;
-            apply_bucket(&s3, region.unwrap_or("us-east-1"), attributes, before).await
+            apply_bucket(&s3, region.unwrap_or("us-east-1"), &wanted, attributes, before).await
         }
         other => bail!("unknown control `{other}`"),
     }
@@ -360,6 +439,24 @@ baseline:
         assert_eq!(write["Principal"], json!({ "Service": "logging.s3.amazonaws.com" }));
         assert_eq!(write["Action"], "s3:PutObject");
         assert_eq!(write["Condition"], json!({ "StringEquals": { "aws:SourceAccount": "{{account:log-archive}}" } }));
+    }
+
+    #[test]
+    fn attributes_are_typed_and_a_misspelt_one_is_an_error_before_any_write() {
+        let controls = controls(&spec(&[]));
+        let key = &controls[BUCKET_CONTROL].key;
+        let bucket: BucketAttributes = decode(key, &controls[BUCKET_CONTROL].attributes).expect("decodes");
+        assert_eq!(encode(&bucket), controls[BUCKET_CONTROL].attributes, "round trip");
+        assert_eq!(bucket.object_lock, Some(ObjectLock { mode: Some("COMPLIANCE".to_string()), days: Some(30) }));
+        let key_attributes: KeyAttributes =
+            decode(&controls[KEY_CONTROL].key, &controls[KEY_CONTROL].attributes).expect("decodes");
+        assert!(key_attributes.rotation);
+        let mut misspelt = controls[BUCKET_CONTROL].attributes.clone();
+        if let Some(map) = misspelt.as_object_mut() {
+            let days = map.remove("lifecycle_days").unwrap_or_default();
+            map.insert("lifecycle_day".to_string(), days);
+        }
+        assert!(decode::<BucketAttributes>(key, &misspelt).is_err());
     }
 
     #[test]
