@@ -85,6 +85,8 @@ fn rest_action(operation: &str) -> Option<&'static str> {
         ("access-analyzer", "PUT", "/analyzer") => "access-analyzer:CreateAnalyzer",
         ("account", "POST", "/getAlternateContact") => "account:GetAlternateContact",
         ("account", "POST", "/putAlternateContact") => "account:PutAlternateContact",
+        ("account", "POST", "/getRegionOptStatus") => "account:GetRegionOptStatus",
+        ("account", "POST", "/enableRegion") => "account:EnableRegion",
         _ => return None,
     };
     Some(action)
