@@ -176,3 +176,38 @@ async fn the_bunker_key_names_the_trail_and_retention_is_not_doubled() {
     let output = moto.run(&["plan", "--detailed-exitcode"], dir);
     assert_eq!(output.status.code(), Some(0), "converged:\n{}\n{}", stdout(&output), stderr(&output));
 }
+
+// Strict layer: CloudTrail refuses a key whose policy does not let it encrypt for this trail
+// (InsufficientEncryptionPolicyException), so the `aws:SourceArn` of fix 10 must name the trail
+// exactly: the bunker test above passes through this rule.
+#[tokio::test]
+async fn strict_cloudtrail_needs_a_key_policy_for_this_trail() {
+    let moto = Moto::start();
+    let config = moto.sdk_config().await;
+    let kms = aws_sdk_kms::Client::new(&config);
+    let policy = |trail: &str| {
+        serde_json::json!({ "Version": "2012-10-17", "Statement": [
+            { "Effect": "Allow", "Principal": { "AWS": "arn:aws:iam::123456789012:root" }, "Action": "kms:*", "Resource": "*" },
+            { "Effect": "Allow", "Principal": { "Service": "cloudtrail.amazonaws.com" }, "Action": "kms:GenerateDataKey*",
+              "Resource": "*", "Condition": { "StringEquals": { "aws:SourceArn": format!("arn:aws:cloudtrail:us-east-1:123456789012:trail/{trail}") } } },
+        ] })
+        .to_string()
+    };
+    let key = kms.create_key().policy(policy("another-trail")).send().await.expect("key");
+    let key_arn = key.key_metadata.and_then(|metadata| metadata.arn).expect("arn");
+    let cloudtrail = aws_sdk_cloudtrail::Client::new(&config);
+    let create = || cloudtrail.create_trail().name("mine").s3_bucket_name("some-bucket").kms_key_id(&key_arn).send();
+    let refused = create().await.expect_err("the key policy names another trail");
+    assert_eq!(
+        aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&refused),
+        Some("InsufficientEncryptionPolicyException")
+    );
+    kms.put_key_policy().key_id(&key_arn).policy_name("default").policy(policy("mine")).send().await.expect("policy");
+    if let Err(error) = create().await {
+        assert_ne!(
+            aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&error),
+            Some("InsufficientEncryptionPolicyException"),
+            "the key policy names this trail"
+        );
+    }
+}

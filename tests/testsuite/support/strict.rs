@@ -137,6 +137,9 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     if let Some(response) = security_hub_central_auto_enable(context, &caller) {
         return Some(response);
     }
+    if let Some(response) = trail_key_policy(context, &caller).await {
+        return Some(response);
+    }
     if let Some(response) = new_role_principal(context) {
         return Some(response);
     }
@@ -233,8 +236,21 @@ async fn moto(
     target: Option<&str>,
     body: String,
 ) -> Option<Response> {
+    moto_in(context, "us-east-1", service, access_key, headers, target, body).await
+}
+
+/// `moto` in another Region (moto keeps regional services' state per Region).
+async fn moto_in(
+    context: &Context<'_>,
+    region: &str,
+    service: &str,
+    access_key: &str,
+    headers: &[(&str, &str)],
+    target: Option<&str>,
+    body: String,
+) -> Option<Response> {
     let authorization = format!(
-        "AWS4-HMAC-SHA256 Credential={access_key}/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=00"
+        "AWS4-HMAC-SHA256 Credential={access_key}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=00"
     );
     let mut request_headers = vec![
         ("host".to_string(), format!("127.0.0.1:{}", context.upstream_port)),
@@ -562,6 +578,110 @@ async fn remember_central_configuration(context: &Context<'_>) {
     } else {
         central.remove(&key);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CloudTrail encrypts only with a key whose policy lets it.
+
+/// CreateTrail / UpdateTrail with `KmsKeyId` fail with InsufficientEncryptionPolicyException when
+/// the key policy does not let `cloudtrail.amazonaws.com` use the key for this trail ("the policy
+/// must allow CloudTrail to use the key to encrypt your log files").
+/// https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_CreateTrail.html
+/// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html
+/// Evaluated: an Allow statement for the service principal whose actions cover
+/// `kms:GenerateDataKey*`, with its StringEquals / StringLike conditions on `aws:SourceArn`,
+/// `aws:SourceAccount` and `kms:EncryptionContext:aws:cloudtrail:arn` met by this trail. Any other
+/// condition key is taken as unmet: the rule accepts only what it can show AWS would.
+async fn trail_key_policy(context: &Context<'_>, caller: &Identity) -> Option<Response> {
+    let operation = context.operation;
+    if operation.service != "cloudtrail" || !matches!(operation.name.as_str(), "CreateTrail" | "UpdateTrail") {
+        return None;
+    }
+    let body = json_body(context.request);
+    let key = body["KmsKeyId"].as_str().filter(|key| !key.is_empty())?;
+    let name = body["Name"].as_str()?;
+    let region = signing_region(context.request).unwrap_or_else(|| "us-east-1".to_string());
+    let trail_arn = if name.starts_with("arn:") {
+        name.to_string()
+    } else {
+        format!("arn:aws:cloudtrail:{region}:{}:trail/{name}", caller.account)
+    };
+    // The key's account and Region from its ARN (an alias or key id alone: the caller's).
+    let parts: Vec<&str> = key.split(':').collect();
+    let key_region = parts.get(3).copied().unwrap_or(region.as_str());
+    let key_account = parts.get(4).copied().unwrap_or(caller.account.as_str());
+    let kms = |target: &'static str, body: Value| {
+        let headers = [("x-moto-account-id", key_account)];
+        async move {
+            let response =
+                moto_in(context, key_region, "kms", "testing", &headers, Some(target), body.to_string()).await;
+            response.and_then(|response| serde_json::from_slice::<Value>(&response.body).ok()).unwrap_or(Value::Null)
+        }
+    };
+    let described = kms("TrentService.DescribeKey", serde_json::json!({ "KeyId": key })).await;
+    let key_id = described["KeyMetadata"]["KeyId"].as_str()?.to_string();
+    let policy =
+        kms("TrentService.GetKeyPolicy", serde_json::json!({ "KeyId": key_id, "PolicyName": "default" })).await;
+    let policy: Value = serde_json::from_str(policy["Policy"].as_str()?).ok()?;
+    let facts = [
+        ("aws:sourcearn", trail_arn.clone()),
+        ("aws:sourceaccount", caller.account.clone()),
+        ("kms:encryptioncontext:aws:cloudtrail:arn", trail_arn.clone()),
+    ];
+    let as_list = |value: &Value| -> Vec<String> {
+        match value {
+            Value::String(text) => vec![text.clone()],
+            Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let glob = |pattern: &str, text: &str| {
+        let pieces: Vec<&str> = pattern.split('*').collect();
+        let mut rest = text;
+        for (index, piece) in pieces.iter().enumerate() {
+            if index == 0 {
+                let Some(after) = rest.strip_prefix(piece) else { return false };
+                rest = after;
+            } else if index == pieces.len() - 1 {
+                return rest.ends_with(piece);
+            } else {
+                let Some(found) = rest.find(piece) else { return false };
+                rest = &rest[found + piece.len()..];
+            }
+        }
+        rest.is_empty()
+    };
+    let statements: Vec<&Value> = match &policy["Statement"] {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let allowed = statements.into_iter().any(|statement| {
+        let service = as_list(&statement["Principal"]["Service"]).iter().any(|s| s == "cloudtrail.amazonaws.com");
+        let action = as_list(&statement["Action"])
+            .iter()
+            .any(|action| matches!(action.as_str(), "kms:GenerateDataKey*" | "kms:*" | "*"));
+        let conditions = statement["Condition"].as_object().into_iter().flatten().all(|(operator, block)| {
+            block.as_object().into_iter().flatten().all(|(condition_key, wanted)| {
+                let Some((_, fact)) = facts.iter().find(|(name, _)| *name == condition_key.to_lowercase()) else {
+                    return false;
+                };
+                as_list(wanted).iter().any(|value| match operator.as_str() {
+                    "StringEquals" | "ArnEquals" => value == fact,
+                    "StringLike" | "ArnLike" => glob(value, fact),
+                    _ => false,
+                })
+            })
+        });
+        statement["Effect"] == "Allow" && service && action && conditions
+    });
+    (!allowed).then(|| {
+        error_response(
+            Protocol::Json,
+            400,
+            "InsufficientEncryptionPolicyException",
+            "Insufficient permissions to access S3 bucket or KMS key.",
+        )
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
