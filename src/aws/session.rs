@@ -105,6 +105,11 @@ impl Sessions {
         aws_sdk_iam::Client::new(&self.config(account_id, None).await)
     }
 
+    /// AWS Budgets: a global service (one endpoint per partition), so the base region serves.
+    pub async fn budgets(&self, account_id: &str) -> aws_sdk_budgets::Client {
+        aws_sdk_budgets::Client::new(&self.config(account_id, None).await)
+    }
+
     pub async fn s3(&self, account_id: &str, region: Option<&str>) -> aws_sdk_s3::Client {
         let config = self.config(account_id, region).await;
         let s3_config =

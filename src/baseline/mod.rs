@@ -10,6 +10,7 @@
 pub mod access_analyzer;
 pub mod attributes;
 pub mod aws_config;
+pub mod budgets;
 pub mod cloudtrail;
 pub mod contacts;
 pub mod ebs_encryption;
@@ -125,6 +126,7 @@ pub static REGISTRY: &[&dyn Baseline] = &[
     &access_analyzer::AccessAnalyzer,
     &ebs_encryption::EbsEncryption,
     &aws_config::AwsConfig,
+    &budgets::Budgets,
 ];
 
 /// The baseline that owns a control (by its family, the name's first segment).

@@ -168,6 +168,10 @@ pub async fn audit(
         .await;
     findings.extend(per_account.into_iter().flatten());
 
+    if let Some(valid) = valid {
+        findings.extend(coverage_findings(clients, live, valid, parallelism).await);
+    }
+
     if let Some(log_archive) = valid.and_then(|valid| valid.spec.baseline.log_archive.as_ref()) {
         let desired = valid.map(crate::baseline::desired_organization);
         let bunker_id = desired.and_then(|desired| {
@@ -191,6 +195,61 @@ pub async fn audit(
         (a.scope.as_str(), a.control.as_str(), &a.region).cmp(&(b.scope.as_str(), b.control.as_str(), &b.region))
     });
     Ok(findings)
+}
+
+/// Control families whose coverage the audit reports from the baseline's own reader: one finding
+/// per desired control (account and region), PASS when the live control equals the spec's.
+const COVERAGE_FAMILIES: [&str; 1] = [crate::baseline::budgets::CONTROL];
+
+async fn coverage_findings(
+    clients: &Clients,
+    live: &LiveOrganization,
+    valid: &ValidSpec,
+    parallelism: usize,
+) -> Vec<Finding> {
+    let desired = crate::baseline::desired_organization(valid);
+    let ids = crate::plan::control::KnownIds {
+        accounts: crate::plan::planner::match_accounts(&desired, live),
+        organization: live.organization.as_ref().map(|organization| organization.id.clone()),
+    };
+    let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids };
+    let controls: Vec<&crate::plan::control::DesiredControl> = desired
+        .controls
+        .iter()
+        .filter(|control| COVERAGE_FAMILIES.contains(&control.key.control.split('/').next().unwrap_or_default()))
+        .collect();
+    stream::iter(controls)
+        .map(|control| {
+            let context = &context;
+            let ids = &ids;
+            async move {
+                let key = &control.key;
+                let id = ids.accounts.get(&key.account).cloned().unwrap_or_default();
+                let scope = if id.is_empty() { key.account.clone() } else { format!("{} ({id})", key.account) };
+                let region = key.region.as_deref();
+                if id.is_empty() {
+                    return Finding::new(&scope, &key.control, region, Status::Fail, "the account does not exist");
+                }
+                let wanted = crate::plan::control::resolve(&control.attributes, ids);
+                match crate::baseline::read(context, key, &wanted).await {
+                    Ok(Some(found)) if found == wanted => {
+                        Finding::new(&scope, &key.control, region, Status::Pass, "as the spec says")
+                    }
+                    Ok(Some(_)) => Finding::new(
+                        &scope,
+                        &key.control,
+                        region,
+                        Status::Fail,
+                        "differs from the spec (`plan` shows how)",
+                    ),
+                    Ok(None) => Finding::new(&scope, &key.control, region, Status::Fail, "missing"),
+                    Err(error) => errored(&scope, &key.control, region, format!("{error:#}")),
+                }
+            }
+        })
+        .buffer_unordered(parallelism.max(1))
+        .collect()
+        .await
 }
 
 async fn trail_findings(clients: &Clients, management: &str, region: &str) -> Vec<Finding> {

@@ -326,6 +326,9 @@ pub struct BaselineSpec {
     /// IAM roles in targeted accounts; the key is the role name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub roles: BTreeMap<String, RoleSpec>,
+    /// Monthly cost budgets with e-mail alarms; the key is the budget name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub budgets: BTreeMap<String, BudgetSpec>,
 }
 
 impl BaselineSpec {
@@ -402,6 +405,29 @@ pub enum AutoEnable {
     All,
     New,
     None,
+}
+
+/// One monthly cost budget (AWS Budgets) with e-mail alarms, in one account (`account`) or in
+/// each covered account (`targets`); exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSpec {
+    /// The account the budget lives in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// One budget in each covered account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Targets>,
+    /// The monthly cost limit, in whole US dollars.
+    pub limit_usd: u64,
+    /// Alarms on actual spend, in percent of the limit (1-1,000).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<u32>,
+    /// An alarm on forecasted spend, in percent of the limit (1-1,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast_threshold: Option<u32>,
+    /// E-mail addresses every alarm goes to (1-10).
+    pub notify: Vec<String>,
 }
 
 /// Security Hub organization-wide.

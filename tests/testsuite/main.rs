@@ -8,6 +8,7 @@ mod baseline_accounts;
 mod baseline_detection;
 mod baseline_log_archive;
 mod baseline_log_archive_drift;
+mod baseline_quick_wins;
 mod detection_desired;
 mod emulator_harness;
 mod faults;

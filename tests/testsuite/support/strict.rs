@@ -89,6 +89,8 @@ pub struct StrictState {
     central_configuration: std::sync::Mutex<BTreeSet<(String, String)>>,
     /// CreateAccount request id -> account name, for requests refused with EMAIL_ALREADY_EXISTS.
     failed_creations: std::sync::Mutex<HashMap<String, String>>,
+    /// AWS Budgets operations moto lacks (`budgets.rs`).
+    budgets: std::sync::Mutex<super::budgets::BudgetState>,
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -146,6 +148,10 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     if let Some(response) = non_iam_policy_document(context).await {
         return Some(response);
     }
+    if context.operation.service == "budgets" {
+        let (state, port, request) = (&context.state.budgets, context.upstream_port, context.request);
+        return super::budgets::before(state, port, &caller.account, &context.operation.name, request).await;
+    }
     None
 }
 
@@ -156,6 +162,11 @@ pub async fn after(context: &Context<'_>, response: &mut Response) {
     }
     account_state(context.operation, response);
     page_delegated_administrators(context, response);
+    if context.operation.service == "budgets" {
+        let caller = caller(context).await;
+        let (state, name) = (&context.state.budgets, &context.operation.name);
+        super::budgets::after(state, &caller.account, name, context.request, response);
+    }
     if response.status != 200 {
         return;
     }
