@@ -16,6 +16,7 @@ pub mod contacts;
 pub mod ebs_encryption;
 pub mod guardduty;
 pub mod log_archive;
+pub mod macie;
 pub mod password_policy;
 pub mod public_access_block;
 pub mod regions;
@@ -124,6 +125,7 @@ pub static REGISTRY: &[&dyn Baseline] = &[
     &guardduty::GuardDuty,
     &security_hub::SecurityHub,
     &access_analyzer::AccessAnalyzer,
+    &macie::Macie,
     &ebs_encryption::EbsEncryption,
     &aws_config::AwsConfig,
     &budgets::Budgets,

@@ -314,6 +314,8 @@ pub struct BaselineSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_analyzer: Option<AccessAnalyzerSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub macie: Option<MacieSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ebs_encryption: Option<TargetedSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws_config: Option<AwsConfigSpec>,
@@ -428,6 +430,30 @@ pub struct BudgetSpec {
     pub forecast_threshold: Option<u32>,
     /// E-mail addresses every alarm goes to (1-10).
     pub notify: Vec<String>,
+}
+
+/// Amazon Macie organization-wide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MacieSpec {
+    /// Delegated administrator account name.
+    pub admin_account: String,
+    /// Enable Macie in accounts as they join, and add every existing account as a member.
+    #[serde(default = "yes")]
+    pub auto_enable: bool,
+    /// How often Macie publishes updates to policy findings.
+    #[serde(default)]
+    pub finding_frequency: MacieFindingFrequency,
+}
+
+/// Macie's FindingPublishingFrequency.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MacieFindingFrequency {
+    FifteenMinutes,
+    OneHour,
+    #[default]
+    SixHours,
 }
 
 /// Security Hub organization-wide.

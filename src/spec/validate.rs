@@ -696,6 +696,7 @@ impl<'a> Checker<'a> {
             ("guardduty", "GuardDuty", baseline.guardduty.is_some()),
             ("security_hub", "Security Hub", baseline.security_hub.is_some()),
             ("access_analyzer", "IAM Access Analyzer", baseline.access_analyzer.is_some()),
+            ("macie", "Amazon Macie", baseline.macie.is_some()),
         ] {
             if present && management.is_none() {
                 self.error_at(
@@ -708,6 +709,9 @@ impl<'a> Checker<'a> {
         }
         if let Some(guardduty) = &baseline.guardduty {
             self.account_reference(&["baseline", "guardduty", "admin_account"], &guardduty.admin_account);
+        }
+        if let Some(macie) = &baseline.macie {
+            self.account_reference(&["baseline", "macie", "admin_account"], &macie.admin_account);
         }
         if let Some(hub) = &baseline.security_hub {
             self.account_reference(&["baseline", "security_hub", "admin_account"], &hub.admin_account);

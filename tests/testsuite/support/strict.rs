@@ -91,6 +91,8 @@ pub struct StrictState {
     failed_creations: std::sync::Mutex<HashMap<String, String>>,
     /// AWS Budgets operations moto lacks (`budgets.rs`).
     budgets: std::sync::Mutex<super::budgets::BudgetState>,
+    /// Macie enablement and the operations moto lacks (`macie.rs`).
+    macie: std::sync::Mutex<super::macie::MacieState>,
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -152,6 +154,11 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
         let (state, port, request) = (&context.state.budgets, context.upstream_port, context.request);
         return super::budgets::before(state, port, &caller.account, &context.operation.name, request).await;
     }
+    if context.operation.service == "macie2" {
+        let region = signing_region(context.request).unwrap_or_default();
+        let (state, port, request) = (&context.state.macie, context.upstream_port, context.request);
+        return super::macie::before(state, port, &caller.account, &region, &context.operation.name, request).await;
+    }
     None
 }
 
@@ -166,6 +173,12 @@ pub async fn after(context: &Context<'_>, response: &mut Response) {
         let caller = caller(context).await;
         let (state, name) = (&context.state.budgets, &context.operation.name);
         super::budgets::after(state, &caller.account, name, context.request, response);
+    }
+    if context.operation.service == "macie2" {
+        let caller = caller(context).await;
+        let region = signing_region(context.request).unwrap_or_default();
+        let (state, name) = (&context.state.macie, &context.operation.name);
+        super::macie::after(state, &caller.account, &region, name, context.request, response);
     }
     if response.status != 200 {
         return;
