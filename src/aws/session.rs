@@ -144,6 +144,10 @@ impl Sessions {
         aws_sdk_guardduty::Client::new(&self.config(account_id, region).await)
     }
 
+    pub async fn inspector(&self, account_id: &str, region: Option<&str>) -> aws_sdk_inspector2::Client {
+        aws_sdk_inspector2::Client::new(&self.config(account_id, region).await)
+    }
+
     pub async fn macie(&self, account_id: &str, region: Option<&str>) -> aws_sdk_macie2::Client {
         aws_sdk_macie2::Client::new(&self.config(account_id, region).await)
     }

@@ -15,6 +15,7 @@ pub mod cloudtrail;
 pub mod contacts;
 pub mod ebs_encryption;
 pub mod guardduty;
+pub mod inspector;
 pub mod log_archive;
 pub mod macie;
 pub mod password_policy;
@@ -126,6 +127,7 @@ pub static REGISTRY: &[&dyn Baseline] = &[
     &security_hub::SecurityHub,
     &access_analyzer::AccessAnalyzer,
     &macie::Macie,
+    &inspector::Inspector,
     &ebs_encryption::EbsEncryption,
     &aws_config::AwsConfig,
     &budgets::Budgets,

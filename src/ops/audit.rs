@@ -199,7 +199,8 @@ pub async fn audit(
 
 /// Control families whose coverage the audit reports from the baseline's own reader: one finding
 /// per desired control (account and region), PASS when the live control equals the spec's.
-const COVERAGE_FAMILIES: [&str; 2] = [crate::baseline::budgets::CONTROL, crate::baseline::macie::CONTROL];
+const COVERAGE_FAMILIES: [&str; 3] =
+    [crate::baseline::budgets::CONTROL, crate::baseline::macie::CONTROL, crate::baseline::inspector::CONTROL];
 
 async fn coverage_findings(
     clients: &Clients,

@@ -316,6 +316,8 @@ pub struct BaselineSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub macie: Option<MacieSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspector: Option<InspectorSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ebs_encryption: Option<TargetedSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws_config: Option<AwsConfigSpec>,
@@ -454,6 +456,32 @@ pub enum MacieFindingFrequency {
     OneHour,
     #[default]
     SixHours,
+}
+
+/// Amazon Inspector organization-wide.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InspectorSpec {
+    /// Delegated administrator account name.
+    pub admin_account: String,
+    /// Resource types scanned in every account (existing ones enabled, new ones auto-enabled).
+    #[serde(default = "default_inspector_scan")]
+    pub scan: Vec<InspectorScan>,
+}
+
+fn default_inspector_scan() -> Vec<InspectorScan> {
+    vec![InspectorScan::Ec2, InspectorScan::Ecr, InspectorScan::Lambda]
+}
+
+/// Inspector's resource scan types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InspectorScan {
+    Ec2,
+    Ecr,
+    Lambda,
+    /// Lambda code scanning; needs `lambda`.
+    LambdaCode,
 }
 
 /// Security Hub organization-wide.

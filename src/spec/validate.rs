@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::diagnostic::{did_you_mean, SpecDiagnostic};
 use super::load::{DocumentOrigin, ValidSpec};
-use super::model::{FeatureSet, PolicyType, Targets, UnitSpec, ROOT};
+use super::model::{FeatureSet, InspectorScan, PolicyType, Targets, UnitSpec, ROOT};
 use super::names::{self, NameKind};
 use super::policy_grammar::{self, GrammarError};
 use super::regions::{config_global_types_region, is_aws_region, partition_of, AWS_REGIONS};
@@ -697,6 +697,7 @@ impl<'a> Checker<'a> {
             ("security_hub", "Security Hub", baseline.security_hub.is_some()),
             ("access_analyzer", "IAM Access Analyzer", baseline.access_analyzer.is_some()),
             ("macie", "Amazon Macie", baseline.macie.is_some()),
+            ("inspector", "Amazon Inspector", baseline.inspector.is_some()),
         ] {
             if present && management.is_none() {
                 self.error_at(
@@ -712,6 +713,28 @@ impl<'a> Checker<'a> {
         }
         if let Some(macie) = &baseline.macie {
             self.account_reference(&["baseline", "macie", "admin_account"], &macie.admin_account);
+        }
+        if let Some(inspector) = &baseline.inspector {
+            self.account_reference(&["baseline", "inspector", "admin_account"], &inspector.admin_account);
+            let mut seen = BTreeSet::new();
+            for (index, scan) in inspector.scan.iter().enumerate() {
+                if !seen.insert(scan) {
+                    let index = index.to_string();
+                    self.error(&["baseline", "inspector", "scan", &index], "scan type listed twice".to_string(), None);
+                }
+            }
+            // Lambda code scanning runs on top of Lambda standard scanning.
+            // https://docs.aws.amazon.com/inspector/latest/user/scanning-lambda.html
+            if let Some(index) = inspector.scan.iter().position(|scan| *scan == InspectorScan::LambdaCode) {
+                if !inspector.scan.contains(&InspectorScan::Lambda) {
+                    let index = index.to_string();
+                    self.error(
+                        &["baseline", "inspector", "scan", &index],
+                        "`lambda_code` scanning needs `lambda` scanning".to_string(),
+                        Some("add `lambda` to `scan`".to_string()),
+                    );
+                }
+            }
         }
         if let Some(hub) = &baseline.security_hub {
             self.account_reference(&["baseline", "security_hub", "admin_account"], &hub.admin_account);

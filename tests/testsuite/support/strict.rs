@@ -154,6 +154,10 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
         let (state, port, request) = (&context.state.budgets, context.upstream_port, context.request);
         return super::budgets::before(state, port, &caller.account, &context.operation.name, request).await;
     }
+    if context.operation.service == "inspector2" {
+        let (port, request) = (context.upstream_port, context.request);
+        return super::inspector::before(port, &caller.account, &context.operation.name, request).await;
+    }
     if context.operation.service == "macie2" {
         let region = signing_region(context.request).unwrap_or_default();
         let (state, port, request) = (&context.state.macie, context.upstream_port, context.request);
