@@ -340,7 +340,7 @@ async fn macie_enrolls_existing_members_and_repairs_drift() {
         let admins = macie_in(&management, region).list_organization_admin_accounts().send().await.expect("admins");
         let admins: Vec<String> =
             admins.admin_accounts.unwrap_or_default().into_iter().filter_map(|admin| admin.account_id).collect();
-        assert_eq!(admins, [security.clone()], "delegated administrator in {region}");
+        assert_eq!(admins, [security.as_str()], "delegated administrator in {region}");
         let admin = macie_in(&as_security, region);
         let session = admin.get_macie_session().send().await.expect("the administrator's session");
         assert_eq!(session.status.map(|s| s.as_str().to_string()).as_deref(), Some("ENABLED"));
@@ -407,7 +407,7 @@ async fn macie_enrolls_existing_members_and_repairs_drift() {
     let admins = macie_in(&management, "us-east-1").list_organization_admin_accounts().send().await.expect("admins");
     let admins: Vec<String> =
         admins.admin_accounts.unwrap_or_default().into_iter().filter_map(|a| a.account_id).collect();
-    assert_eq!(admins, [prod.clone()], "not replaced");
+    assert_eq!(admins, [prod.as_str()], "not replaced");
 }
 
 const INSPECTOR_SPEC: &str = r#"version: 1
@@ -473,7 +473,7 @@ async fn inspector_scans_existing_members_and_repairs_drift() {
     let admins = management.list_delegated_admin_accounts().send().await.expect("admins");
     let admins: Vec<String> =
         admins.delegated_admin_accounts.unwrap_or_default().into_iter().filter_map(|a| a.account_id).collect();
-    assert_eq!(admins, [security.clone()]);
+    assert_eq!(admins, [security.as_str()]);
     let auto =
         admin.describe_organization_configuration().send().await.expect("configuration").auto_enable.expect("auto");
     assert_eq!((auto.ec2, auto.ecr, auto.lambda, auto.lambda_code), (true, true, Some(true), Some(false)));
