@@ -213,7 +213,7 @@ async fn coverage_findings(
         accounts: crate::plan::planner::match_accounts(&desired, live),
         organization: live.organization.as_ref().map(|organization| organization.id.clone()),
     };
-    let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids };
+    let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids, reads: None };
     let controls: Vec<&crate::plan::control::DesiredControl> = desired
         .controls
         .iter()
