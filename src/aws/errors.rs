@@ -140,6 +140,14 @@ pub fn failure_code(error: &anyhow::Error) -> Option<&str> {
     failure_of(error).and_then(|failure| failure.code.as_deref())
 }
 
+/// `SubscriptionRequiredException` / `OptInRequired` say nothing but "this account's services are
+/// not activated yet": true of any account created minutes ago, also by an earlier apply that was
+/// interrupted (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-creating.html:
+/// a new account can take a while before every service is available).
+pub fn is_account_still_activating(error: &anyhow::Error) -> bool {
+    failure_code(error).is_some_and(|code| matches!(code, "SubscriptionRequiredException" | "OptInRequired"))
+}
+
 /// A just-created account that is not ready yet: its services answer
 /// SubscriptionRequiredException (EC2: OptInRequired) until activation finishes, and its access
 /// role may be refused (AccessDenied) for a while after CreateAccount SUCCEEDED.
@@ -158,4 +166,26 @@ pub fn is_invalid_new_principal(error: &anyhow::Error) -> bool {
         failure.code.as_deref() == Some("MalformedPolicyDocument")
             && failure.message.as_deref().is_some_and(|message| message.contains("Invalid principal"))
     })
+}
+
+#[cfg(test)]
+mod activation_tests {
+    use super::*;
+
+    fn failure(code: &str) -> anyhow::Error {
+        anyhow::Error::new(AwsFailure {
+            operation: "PutPublicAccessBlock".to_string(),
+            code: Some(code.to_string()),
+            message: None,
+            description: code.to_string(),
+        })
+    }
+
+    #[test]
+    fn activation_errors_are_waited_on_for_any_account_access_denied_only_for_new_ones() {
+        assert!(is_account_still_activating(&failure("SubscriptionRequiredException")));
+        assert!(is_account_still_activating(&failure("OptInRequired")));
+        assert!(!is_account_still_activating(&failure("AccessDenied")));
+        assert!(is_new_account_not_ready(&failure("AccessDenied")));
+    }
 }

@@ -2,7 +2,7 @@
 //! control, waiting out a new account that refuses its role for a while.
 
 use super::*;
-use crate::aws::errors::{is_invalid_new_principal, is_new_account_not_ready};
+use crate::aws::errors::{is_account_still_activating, is_invalid_new_principal, is_new_account_not_ready};
 
 /// How long a just-created account may refuse the executor's role before apply gives up.
 pub(super) const NEW_ACCOUNT_ACCESS_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -79,6 +79,12 @@ impl std::fmt::Display for Waiting {
 /// Pure: whether an error is AWS's eventual consistency, decided on its typed code.
 pub(super) fn eventual_consistency(error: &anyhow::Error, new_account: bool) -> Option<Waiting> {
     if new_account && is_new_account_not_ready(error) {
+        return Some(Waiting::NewAccount);
+    }
+    // An account an interrupted apply created moments ago is not "new" to this apply, but AWS has
+    // not finished activating its services either; only AccessDenied stays fatal for it (a role
+    // that does not exist would otherwise be waited on for ten minutes).
+    if is_account_still_activating(error) {
         return Some(Waiting::NewAccount);
     }
     // The principal may live in another account than the control's, created in this apply or an
