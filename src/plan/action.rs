@@ -135,6 +135,17 @@ pub enum Action {
         id: String,
         name: String,
     },
+    /// Give an account the spec's name (`account:PutAccountName`).
+    RenameAccount {
+        account: AccountRef,
+        /// The name AWS has now; None when it is not known before apply (the management account of
+        /// an organization this plan creates).
+        before: Option<String>,
+        after: String,
+        /// The management account renames itself without `AccountId` (AWS refuses its own id);
+        /// members are renamed with `AccountId`, which needs trusted access for `account.amazonaws.com`.
+        management: bool,
+    },
     CreatePolicy {
         name: String,
         policy_type: PolicyType,
@@ -203,6 +214,7 @@ impl Action {
             | Action::AttachPolicy { .. } => ChangeKind::Add,
             Action::ConfigureControl { before: None, .. } => ChangeKind::Add,
             Action::RenameUnit { .. }
+            | Action::RenameAccount { .. }
             | Action::ConfigureControl { .. }
             | Action::MoveAccount { .. }
             | Action::UpdatePolicy { .. }
@@ -229,7 +241,9 @@ impl Action {
             Action::CreateAccount { name, .. } | Action::CloseAccount { name, .. } => {
                 format!("account {name}")
             }
-            Action::MoveAccount { account, .. } => format!("account {}", account.name()),
+            Action::MoveAccount { account, .. } | Action::RenameAccount { account, .. } => {
+                format!("account {}", account.name())
+            }
             Action::CreatePolicy { name, .. }
             | Action::UpdatePolicy { name, .. }
             | Action::DeletePolicy { name, .. } => {

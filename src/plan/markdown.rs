@@ -22,7 +22,9 @@ fn place(action: &Action) -> String {
             format!("OU {path}")
         }
         Action::CreateAccount { name, .. } | Action::CloseAccount { name, .. } => format!("Account {name}"),
-        Action::MoveAccount { account, .. } => format!("Account {}", account.name()),
+        Action::MoveAccount { account, .. } | Action::RenameAccount { account, .. } => {
+            format!("Account {}", account.name())
+        }
         Action::ConfigureControl { control, .. } => format!("Account {}", control.account),
         Action::CreatePolicy { .. } | Action::UpdatePolicy { .. } | Action::DeletePolicy { .. } => {
             "Policies".to_string()
@@ -48,7 +50,10 @@ fn resource_kind(action: &Action) -> &'static str {
         Action::CreateOrganization { .. } | Action::EnablePolicyType { .. } => "organization",
         Action::EnableServiceAccess { .. } | Action::RegisterDelegatedAdministrator { .. } => "service access",
         Action::CreateUnit { .. } | Action::RenameUnit { .. } | Action::DeleteUnit { .. } => "OU",
-        Action::CreateAccount { .. } | Action::MoveAccount { .. } | Action::CloseAccount { .. } => "account",
+        Action::CreateAccount { .. }
+        | Action::MoveAccount { .. }
+        | Action::RenameAccount { .. }
+        | Action::CloseAccount { .. } => "account",
         Action::CreatePolicy { .. } | Action::UpdatePolicy { .. } | Action::DeletePolicy { .. } => "policy",
         Action::AttachPolicy { .. } | Action::DetachPolicy { .. } => "policy attachment",
         Action::ConfigureControl { .. } => "baseline control",

@@ -43,6 +43,7 @@ pub const PERMISSIONS: crate::baseline::Actions = crate::baseline::Actions {
         "organizations:CreateAccount",
         "organizations:MoveAccount",
         "organizations:CloseAccount",
+        "account:PutAccountName",
         "organizations:CreatePolicy",
         "organizations:UpdatePolicy",
         "organizations:DeletePolicy",
@@ -145,6 +146,9 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
         }
         Action::MoveAccount { account, from, to } => accounts::move_account(&step, account, from, to).await,
         Action::CloseAccount { id, name } => accounts::close_account(&step, id, name).await,
+        Action::RenameAccount { account, after, management, .. } => {
+            accounts::rename_account(&step, account, after, *management).await
+        }
         Action::CreatePolicy { name, policy_type, description, document, tags } => {
             policies::create_policy(&step, name, policy_type, description, document, tags).await
         }

@@ -74,13 +74,8 @@ impl Planner<'_> {
                         continue;
                     }
                     if live_account.name != account.name {
-                        self.note(
-                            format!("account {}", account.name),
-                            format!(
-                                "AWS names this account `{}`; the spec's name is used only inside the spec",
-                                live_account.name
-                            ),
-                        );
+                        let management = management_id.as_deref() == Some(live_account.id.as_str());
+                        self.rename_account(reference.clone(), Some(live_account.name.clone()), management);
                     }
                     let in_place =
                         matches!(&target.reference, UnitRef::Existing { id, .. } if *id == live_account.parent_id);
@@ -106,6 +101,8 @@ impl Planner<'_> {
                     let reference = AccountRef::Planned { name: account.name.clone() };
                     let created_by = self.create_organization;
                     self.accounts.insert(account.name.clone(), Resolved { reference: reference.clone(), created_by });
+                    // The name it signed up with is unknown until the organization exists.
+                    self.rename_account(reference.clone(), None, true);
                     if account.unit_path != ROOT {
                         let action =
                             Action::MoveAccount { account: reference, from: self.root(), to: target.reference.clone() };
@@ -163,6 +160,16 @@ impl Planner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Plans `account:PutAccountName` to the spec's name. A member account is renamed from the
+    /// management account with `AccountId`, which needs trusted access for `account.amazonaws.com`;
+    /// the management account renames itself without it (AWS refuses its own id there).
+    /// https://docs.aws.amazon.com/accounts/latest/reference/API_PutAccountName.html
+    fn rename_account(&mut self, account: AccountRef, before: Option<String>, management: bool) {
+        let trusted_access = if management { None } else { Some(self.require_service(ACCOUNT_SERVICE)) };
+        let after = account.name().to_string();
+        self.push(Action::RenameAccount { account, before, after, management }, [trusted_access.flatten()], 1);
     }
 
     pub(super) fn target_of_unit(&self, path: &str) -> (TargetRef, Option<usize>) {

@@ -23,6 +23,9 @@ use crate::plan::control::{referenced_accounts, resolve, ControlKey, KnownIds};
 use crate::plan::state::{LiveOrganization, LivePolicy};
 use crate::spec::{PolicyType, OWNERSHIP_TAG, OWNERSHIP_VALUE, ROOT};
 
+/// The Account Management service: renaming a member account needs its trusted access.
+const ACCOUNT_SERVICE: &str = "account.amazonaws.com";
+
 /// Choices made on the command line.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PlanOptions {

@@ -48,6 +48,20 @@ impl Planner<'_> {
         }
     }
 
+    /// Trusted access for `service` that an action needs although the spec does not list it:
+    /// the action that enables it (planned once), or None when it is on already.
+    pub(super) fn require_service(&mut self, service: &str) -> Option<usize> {
+        if self.live.trusted_services.contains(service) {
+            return None;
+        }
+        if let Some(index) = self.service_actions.get(service) {
+            return Some(*index);
+        }
+        let index = self.push(Action::EnableServiceAccess { service: service.to_string() }, [], 0);
+        self.service_actions.insert(service.to_string(), index);
+        Some(index)
+    }
+
     pub(super) fn delegated_administrators(&mut self) {
         for (service, account_name) in self.desired.delegated_administrators.clone() {
             let Some(account) = self.accounts.get(&account_name).cloned() else {

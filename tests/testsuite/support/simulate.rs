@@ -191,6 +191,12 @@ impl Model {
                     live_account.parent_id = parent;
                 }
             }
+            Action::RenameAccount { account, after, .. } => {
+                let id = self.account_id(account);
+                if let Some(live_account) = self.live.accounts.get_mut(&id) {
+                    live_account.name = after.clone();
+                }
+            }
             Action::CloseAccount { id, .. } => {
                 if let Some(account) = self.live.accounts.get_mut(id) {
                     account.state = AccountState::Suspended;

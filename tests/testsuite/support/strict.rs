@@ -3,8 +3,9 @@
 //! test turns it off (`Strict::off()`). docs/aws-fidelity.md lists the rules and their tests.
 //!
 //! A rule either refuses a request as AWS would (the request never reaches moto), serves an
-//! operation moto lacks from the layer's own small state (Region opt-in), or rewrites moto's answer
-//! into AWS's current shape (account `State`). It must not change anything else.
+//! operation moto lacks from the layer's own small state (Region opt-in, account names), or
+//! rewrites moto's answer into AWS's current shape (account `State`). It must not change anything
+//! else.
 //!
 //! Reading moto's state: the caller of a request is learned from moto itself (STS
 //! `GetCallerIdentity` with the request's access key, cached per key). Another account's IAM is
@@ -125,6 +126,9 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     if let Some(response) = region_opt_in(context, &caller) {
         return Some(response);
     }
+    if let Some(response) = put_account_name(context, &caller) {
+        return Some(response);
+    }
     if let Some(response) = assume_role_trust(context, &caller).await {
         return Some(response);
     }
@@ -155,6 +159,7 @@ pub async fn after(context: &Context<'_>, response: &mut Response) {
         return;
     }
     account_state(context.operation, response);
+    overlay_account_names(context, response);
     page_delegated_administrators(context, response);
     if response.status != 200 {
         return;
@@ -1021,6 +1026,101 @@ fn page_delegated_administrators(context: &Context<'_>, response: &mut Response)
         } else {
             object.remove("NextToken");
         }
+    }
+    response.body = body.to_string().into_bytes();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Account names (`account:PutAccountName`, which moto lacks).
+
+/// Names given by PutAccountName, per moto server (its port) and account id. Kept per server, not
+/// per proxy, so that every proxy in front of one moto (a test's fault proxy and the default strict
+/// proxy) reports the same names; cleared when a moto starts on that port (`forget_moto`).
+static ACCOUNT_NAMES: std::sync::LazyLock<std::sync::Mutex<HashMap<u16, HashMap<String, String>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Forgets the names a previous moto on `port` was given.
+pub fn forget_moto(port: u16) {
+    lock(&ACCOUNT_NAMES).remove(&port);
+}
+
+/// `account:PutAccountName`, which moto 5.2.5 lacks, served from the layer's own names. With
+/// `AccountId` the caller must be the management account and the account a member ("the
+/// management account can't specify its own `AccountId`; it must call the operation in
+/// standalone context"); without it, the caller's own account is renamed. The name is 1-50
+/// characters of `[ -;=?-~]`.
+/// https://docs.aws.amazon.com/accounts/latest/reference/API_PutAccountName.html
+/// AWS does not document which error answers the management account's own id; the layer answers
+/// AccessDeniedException, as for the other refusals of that parameter.
+fn put_account_name(context: &Context<'_>, caller: &Identity) -> Option<Response> {
+    if context.operation.service != "account" || context.operation.name != "POST /putAccountName" {
+        return None;
+    }
+    let body = json_body(context.request);
+    let name = body["AccountName"].as_str().unwrap_or_default().to_string();
+    let valid = (1..=50).contains(&name.chars().count())
+        && name.chars().all(|c| (' '..=';').contains(&c) || c == '=' || ('?'..='~').contains(&c));
+    if !valid {
+        return Some(error_response(
+            Protocol::RestJson,
+            400,
+            "ValidationException",
+            "1 validation error detected: Value at 'accountName' failed to satisfy constraint: Member must satisfy regular expression pattern: [ -;=?-~]+",
+        ));
+    }
+    let account = match body["AccountId"].as_str() {
+        Some(id) if id == caller.account => {
+            return Some(error_response(
+                Protocol::RestJson,
+                403,
+                "AccessDeniedException",
+                "The management account can't specify its own AccountId; call the operation without AccountId.",
+            ));
+        }
+        Some(id) if caller.account != MANAGEMENT_ACCOUNT => {
+            return Some(error_response(
+                Protocol::RestJson,
+                403,
+                "AccessDeniedException",
+                &format!("User: {} is not authorized to modify account {id}.", caller.arn),
+            ));
+        }
+        Some(id) => id.to_string(),
+        None => caller.account.clone(),
+    };
+    lock(&ACCOUNT_NAMES).entry(context.upstream_port).or_default().insert(account, name);
+    Some(Response {
+        status: 200,
+        headers: vec![("content-type".to_string(), "application/json".to_string())],
+        body: b"{}".to_vec(),
+    })
+}
+
+/// Account records show the names PutAccountName gave (ListAccounts, ListAccountsForParent,
+/// DescribeAccount, as AWS's own answers would).
+fn overlay_account_names(context: &Context<'_>, response: &mut Response) {
+    const OPERATIONS: &[&str] = &["ListAccounts", "ListAccountsForParent", "DescribeAccount"];
+    if context.operation.service != "organizations"
+        || !OPERATIONS.contains(&context.operation.name.as_str())
+        || response.status != 200
+    {
+        return;
+    }
+    let names = lock(&ACCOUNT_NAMES).get(&context.upstream_port).cloned().unwrap_or_default();
+    if names.is_empty() {
+        return;
+    }
+    let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) else { return };
+    let rename = |account: &mut Value| {
+        if let Some(name) = account["Id"].as_str().and_then(|id| names.get(id)) {
+            account["Name"] = Value::String(name.clone());
+        }
+    };
+    if let Some(accounts) = body.get_mut("Accounts").and_then(Value::as_array_mut) {
+        accounts.iter_mut().for_each(&rename);
+    }
+    if let Some(account) = body.get_mut("Account") {
+        rename(account);
     }
     response.body = body.to_string().into_bytes();
 }
