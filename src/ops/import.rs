@@ -97,10 +97,13 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
             management_account = Some(key.clone());
         }
         account_names.insert(account.id.clone(), key.clone());
+        // Two accounts may share a name in AWS; the second gets a distinct key and keeps its name.
+        let name = (key != account.name).then(|| account.name.clone());
         accounts.insert(
             key,
             AccountSpec {
                 email: account.email.clone(),
+                name,
                 unit: live.path_of(&account.parent_id).unwrap_or_else(|| ROOT.to_string()),
                 id: Some(account.id.clone()),
                 tags: visible_tags(&account.tags),

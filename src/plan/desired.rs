@@ -51,7 +51,10 @@ pub struct DesiredUnit {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredAccount {
+    /// The spec's key: how the plan refers to the account.
     pub name: String,
+    /// Its name in AWS when that is not the key (`accounts.X.name`).
+    pub aws_name: Option<String>,
     pub email: String,
     pub unit_path: String,
     pub id: Option<String>,
@@ -71,6 +74,13 @@ pub struct DesiredPolicy {
     pub tags: Option<BTreeMap<String, String>>,
 }
 
+impl DesiredAccount {
+    /// The name the account carries in AWS.
+    pub fn aws_name(&self) -> &str {
+        self.aws_name.as_deref().unwrap_or(&self.name)
+    }
+}
+
 impl DesiredOrganization {
     /// Flattens a validated spec; `baselines` turns the flattened accounts into the baselines'
     /// demands (`baseline::desired_organization` passes the registry's).
@@ -84,6 +94,7 @@ impl DesiredOrganization {
             .iter()
             .map(|(name, account)| DesiredAccount {
                 name: name.clone(),
+                aws_name: account.name.clone(),
                 email: account.email.clone(),
                 unit_path: account.unit.clone(),
                 id: account.id.clone(),

@@ -222,6 +222,10 @@ pub struct UnitSpec {
 pub struct AccountSpec {
     /// Root user email: AWS's unique key for an account.
     pub email: String,
+    /// The account's name in AWS, when it is not the key (AWS lets two accounts share a name; keys
+    /// are unique). An account named otherwise in AWS is renamed (`account:PutAccountName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Where the account lives: `Root` or an OU path such as `Workloads/Prod`.
     #[serde(default = "default_unit")]
     pub unit: String,

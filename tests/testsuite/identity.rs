@@ -16,6 +16,7 @@ organization:
 accounts:
   management: { email: root@example.com }
   app: { email: legacy@example.com }
+  ops: { email: ops@example.com, name: Ops Team }
 ";
 
 fn workspace(spec: &str) -> tempfile::TempDir {
@@ -76,9 +77,18 @@ async fn accounts_are_renamed_to_their_spec_names() {
     // (moto lists no policy type on a new root: docs/testing.md.)
     assert_eq!(
         planned,
-        ["enable_policy_type", "enable_service_access", "rename_account", "rename_account"],
+        [
+            "create_account",
+            "enable_policy_type",
+            "enable_service_access",
+            "rename_account",
+            "rename_account",
+            "rename_account"
+        ],
         "{plan:#}"
     );
+    // A new account is created under its key, then given its `name:`.
+    assert!(text.contains(r#"name: "ops" → "Ops Team""#), "{text}");
     // The member's rename waits for trusted access for the Account Management service.
     let actions = plan["actions"].as_array().expect("actions");
     let trust = actions.iter().position(|a| a["service"] == "account.amazonaws.com").expect("trusted access");
@@ -86,7 +96,10 @@ async fn accounts_are_renamed_to_their_spec_names() {
     assert_eq!(rename_member["management"], false);
     assert!(rename_member["depends_on"].as_array().expect("deps").contains(&Value::from(trust)), "{plan:#}");
     let rename_management = actions.iter().find(|a| a["after"] == "management").expect("management rename");
-    assert_eq!((rename_management["management"].clone(), rename_management["depends_on"].clone()), (Value::Bool(true), Value::Array(vec![])));
+    assert_eq!(
+        (rename_management["management"].clone(), rename_management["depends_on"].clone()),
+        (Value::Bool(true), Value::Array(vec![]))
+    );
 
     run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
     assert_eq!(name_of(&client, &member).await, "app");
@@ -94,7 +107,7 @@ async fn accounts_are_renamed_to_their_spec_names() {
     let listed = client.list_accounts().send().await.expect("accounts").accounts.unwrap_or_default();
     let mut names: Vec<&str> = listed.iter().filter_map(|account| account.name()).collect();
     names.sort_unstable();
-    assert_eq!(names, ["app", "management"]);
+    assert_eq!(names, ["Ops Team", "app", "management"]);
     let second = run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
     assert!(second.contains("Plan: 0 to add, 0 to change, 0 to destroy."), "{second}");
 
@@ -113,7 +126,11 @@ async fn accounts_are_renamed_to_their_spec_names() {
 #[tokio::test]
 async fn a_new_organization_names_its_management_account() {
     let moto = Moto::start();
-    let dir = workspace(&ORGANIZATION.replace("  app: { email: legacy@example.com }\n", ""));
+    let dir = workspace(
+        &ORGANIZATION
+            .replace("  app: { email: legacy@example.com }\n", "")
+            .replace("  ops: { email: ops@example.com, name: Ops Team }\n", ""),
+    );
     let text = run(&moto, &["plan"], dir.path(), 0);
     assert!(text.contains(r#"name: (known after apply) → "management""#), "{text}");
     run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
@@ -141,7 +158,8 @@ async fn strict_put_account_name_rules() {
     put(None, "boss").await.expect("the management account renames itself without AccountId");
     assert_eq!(name_of(&organizations, &member).await, "renamed");
     assert_eq!(name_of(&organizations, "123456789012").await, "boss");
-    let root = organizations.list_roots().send().await.expect("roots").roots.unwrap_or_default()[0].id.clone().expect("id");
+    let root =
+        organizations.list_roots().send().await.expect("roots").roots.unwrap_or_default()[0].id.clone().expect("id");
     let under_root = organizations.list_accounts_for_parent().parent_id(root).send().await.expect("list");
     let mut names: Vec<String> = under_root.accounts().iter().filter_map(|a| a.name.clone()).collect();
     names.sort();
