@@ -104,6 +104,10 @@ pub enum Action {
         service: String,
         account: AccountRef,
     },
+    /// Turn on a centralized root access feature (`RootCredentialsManagement`, `RootSessions`).
+    EnableRootAccessFeature {
+        feature: String,
+    },
     CreateUnit {
         path: String,
         name: String,
@@ -208,6 +212,7 @@ impl Action {
             | Action::EnablePolicyType { .. }
             | Action::EnableServiceAccess { .. }
             | Action::RegisterDelegatedAdministrator { .. }
+            | Action::EnableRootAccessFeature { .. }
             | Action::CreateUnit { .. }
             | Action::CreateAccount { .. }
             | Action::CreatePolicy { .. }
@@ -232,6 +237,7 @@ impl Action {
             Action::CreateOrganization { .. } => "organization".to_string(),
             Action::EnablePolicyType { policy_type } => format!("policy type {policy_type}"),
             Action::EnableServiceAccess { service } => format!("trusted access {service}"),
+            Action::EnableRootAccessFeature { feature } => format!("root access {feature}"),
             Action::RegisterDelegatedAdministrator { service, account } => {
                 format!("delegated administrator {service} = {}", account.name())
             }

@@ -37,6 +37,8 @@ pub struct DesiredOrganization {
     pub controls: Vec<DesiredControl>,
     /// The role the executor assumes in member accounts (for the SCP lock-out check).
     pub access_role: String,
+    /// Centralized root access features to enable (`RootCredentialsManagement`, `RootSessions`).
+    pub root_access_features: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +141,13 @@ impl DesiredOrganization {
             allow: spec.organization.allow.clone(),
             controls,
             access_role: spec.organization.access_role.clone(),
+            root_access_features: spec
+                .organization
+                .root_access
+                .iter()
+                .flat_map(|root_access| root_access.features())
+                .map(str::to_string)
+                .collect(),
         }
     }
 

@@ -17,7 +17,8 @@ fn place(action: &Action) -> String {
         Action::CreateOrganization { .. }
         | Action::EnablePolicyType { .. }
         | Action::EnableServiceAccess { .. }
-        | Action::RegisterDelegatedAdministrator { .. } => "Organization".to_string(),
+        | Action::RegisterDelegatedAdministrator { .. }
+        | Action::EnableRootAccessFeature { .. } => "Organization".to_string(),
         Action::CreateUnit { path, .. } | Action::RenameUnit { path, .. } | Action::DeleteUnit { path, .. } => {
             format!("OU {path}")
         }
@@ -47,7 +48,9 @@ fn place(action: &Action) -> String {
 
 fn resource_kind(action: &Action) -> &'static str {
     match action {
-        Action::CreateOrganization { .. } | Action::EnablePolicyType { .. } => "organization",
+        Action::CreateOrganization { .. }
+        | Action::EnablePolicyType { .. }
+        | Action::EnableRootAccessFeature { .. } => "organization",
         Action::EnableServiceAccess { .. } | Action::RegisterDelegatedAdministrator { .. } => "service access",
         Action::CreateUnit { .. } | Action::RenameUnit { .. } | Action::DeleteUnit { .. } => "OU",
         Action::CreateAccount { .. }

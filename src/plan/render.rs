@@ -67,6 +67,9 @@ pub fn details(action: &Action) -> Vec<Detail> {
         }
         Action::EnablePolicyType { .. } | Action::EnableServiceAccess { .. } | Action::DeletePolicy { .. } => {}
         Action::RegisterDelegatedAdministrator { .. } => {}
+        Action::EnableRootAccessFeature { .. } => {
+            details.push(Detail::field("scope", "every member account (centralized root access)"))
+        }
         Action::CreateUnit { parent, tags, .. } => {
             details.push(Detail::field("parent", parent.path()));
             if !tags.is_empty() {

@@ -316,6 +316,15 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        // Centralized root access needs all features: IAM answers OrganizationNotInAllFeaturesMode.
+        // https://docs.aws.amazon.com/IAM/latest/APIReference/API_EnableOrganizationsRootSessions.html
+        if organization.feature_set == FeatureSet::ConsolidatedBilling && organization.root_access.is_some() {
+            self.error(
+                &["organization", "root_access"],
+                "`organization.root_access` needs `feature_set: ALL`".to_string(),
+                Some("centralized root access is an IAM feature of organizations with all features".to_string()),
+            );
+        }
         if organization.feature_set == FeatureSet::ConsolidatedBilling && !organization.policy_types.is_empty() {
             self.error(
                 &["organization", "feature_set"],

@@ -1,8 +1,10 @@
 //! Identity and root (issue 14) against moto through the strict layer: accounts renamed to their
-//! spec names (`account:PutAccountName`, served by the layer since moto lacks it), converged, the
-//! second plan empty, a rename made by hand planned and repaired.
+//! spec names (`account:PutAccountName`) and centralized root access (IAM's organization
+//! features), both served by the layer since moto lacks them: converged, the second plan empty,
+//! drift made by hand planned and repaired.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -164,4 +166,91 @@ async fn strict_put_account_name_rules() {
     let mut names: Vec<String> = under_root.accounts().iter().filter_map(|a| a.name.clone()).collect();
     names.sort();
     assert_eq!(names, ["boss", "renamed"]);
+}
+
+const ROOT_ACCESS: &str = "version: 1
+organization:
+  policy_types: [SERVICE_CONTROL_POLICY]
+  management_account: management
+  regions: [us-east-1]
+  root_access: { credentials_management: true, root_sessions: true }
+accounts:
+  management: { email: root@example.com }
+";
+
+async fn root_features(iam: &aws_sdk_iam::Client) -> Vec<String> {
+    let listed = iam.list_organizations_features().send().await.expect("features");
+    let mut features: Vec<String> = listed.enabled_features().iter().map(|f| f.as_str().to_string()).collect();
+    features.sort();
+    features
+}
+
+#[tokio::test]
+async fn centralized_root_access_is_enabled_after_trusted_access_for_iam() {
+    let moto = Moto::start();
+    let (_, _member) = organization_with_legacy_member(&moto).await;
+    let dir = workspace(
+        &ROOT_ACCESS.replace("accounts:\n", "accounts:\n  legacy: { email: legacy@example.com, name: Legacy App }\n"),
+    );
+    let plan = plan_json(&moto, dir.path());
+    let actions = plan["actions"].as_array().expect("actions");
+    let trust = actions.iter().position(|a| a["service"] == "iam.amazonaws.com").expect("trusted access for IAM");
+    let features: Vec<&Value> = actions.iter().filter(|a| a["kind"] == "enable_root_access_feature").collect();
+    let names: Vec<&str> = features.iter().filter_map(|a| a["feature"].as_str()).collect();
+    assert_eq!(names, ["RootCredentialsManagement", "RootSessions"], "{plan:#}");
+    for feature in &features {
+        assert!(feature["depends_on"].as_array().expect("deps").contains(&Value::from(trust)), "{plan:#}");
+    }
+    let text = run(&moto, &["plan"], dir.path(), 0);
+    assert!(
+        text.contains("+ root access RootCredentialsManagement") && text.contains("+ root access RootSessions"),
+        "{text}"
+    );
+
+    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config().await);
+    assert_eq!(root_features(&iam).await, ["RootCredentialsManagement", "RootSessions"]);
+    run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+
+    // `import` writes what it finds, and plan on the imported spec changes nothing.
+    let imported = tempfile::tempdir().expect("dir");
+    run(&moto, &["import", "--out", "."], imported.path(), 0);
+    let spec = std::fs::read_to_string(imported.path().join("landing-zone.yaml")).expect("spec");
+    assert!(
+        spec.contains("root_access:")
+            && spec.contains("credentials_management: true")
+            && spec.contains("root_sessions: true"),
+        "{spec}"
+    );
+    run(&moto, &["plan", "--detailed-exitcode"], imported.path(), 0);
+
+    // Drift made by hand: root sessions turned off.
+    iam.disable_organizations_root_sessions().send().await.expect("disable");
+    let plan = plan_json(&moto, dir.path());
+    assert_eq!(kinds(&plan), ["enable_root_access_feature"], "exactly the drift: {plan:#}");
+    assert_eq!(plan["actions"][0]["feature"], "RootSessions");
+    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    assert_eq!(root_features(&iam).await, ["RootCredentialsManagement", "RootSessions"]);
+    run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+}
+
+#[tokio::test]
+async fn strict_root_access_rules() {
+    let moto = Moto::start();
+    let (organizations, member) = organization_with_legacy_member(&moto).await;
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config().await);
+    let refused = iam.list_organizations_features().send().await.expect_err("no trusted access for IAM yet");
+    assert_eq!(code_of(&refused), "ServiceAccessNotEnabledException");
+    let refused = iam.enable_organizations_root_sessions().send().await.expect_err("no trusted access for IAM yet");
+    assert_eq!(code_of(&refused), "ServiceAccessNotEnabledException");
+    organizations.enable_aws_service_access().service_principal("iam.amazonaws.com").send().await.expect("trust");
+    assert!(root_features(&iam).await.is_empty());
+    // (A new account answers nothing in its first second: the layer's fresh-account rule.)
+    tokio::time::sleep(crate::support::strict::Strict::default().fresh_account_window + Duration::from_millis(100))
+        .await;
+    let member_iam = aws_sdk_iam::Client::new(&moto.assumed_config(&member).await);
+    let refused = member_iam.enable_organizations_root_sessions().send().await.expect_err("a member account");
+    assert_eq!(code_of(&refused), "AccountNotManagementOrDelegatedAdministratorException");
+    iam.enable_organizations_root_sessions().send().await.expect("enable");
+    assert_eq!(root_features(&iam).await, ["RootSessions"]);
 }

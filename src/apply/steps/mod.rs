@@ -44,6 +44,8 @@ pub const PERMISSIONS: crate::baseline::Actions = crate::baseline::Actions {
         "organizations:MoveAccount",
         "organizations:CloseAccount",
         "account:PutAccountName",
+        "iam:EnableOrganizationsRootCredentialsManagement",
+        "iam:EnableOrganizationsRootSessions",
         "organizations:CreatePolicy",
         "organizations:UpdatePolicy",
         "organizations:DeletePolicy",
@@ -135,6 +137,7 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
         }
         Action::EnablePolicyType { policy_type } => organization::enable_policy_type(&step, policy_type).await,
         Action::EnableServiceAccess { service } => organization::enable_service_access(&step, service).await,
+        Action::EnableRootAccessFeature { feature } => organization::enable_root_access_feature(&step, feature).await,
         Action::RegisterDelegatedAdministrator { service, account } => {
             organization::register_delegated_administrator(&step, service, account).await
         }

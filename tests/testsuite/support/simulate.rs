@@ -141,6 +141,9 @@ impl Model {
             Action::EnableServiceAccess { service } => {
                 self.live.trusted_services.insert(service.clone());
             }
+            Action::EnableRootAccessFeature { feature } => {
+                self.live.root_access_features.insert(feature.clone());
+            }
             Action::RegisterDelegatedAdministrator { service, account } => {
                 let id = self.account_id(account);
                 self.live.delegated_administrators.insert((service.clone(), id));

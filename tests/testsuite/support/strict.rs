@@ -129,6 +129,12 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     if let Some(response) = put_account_name(context, &caller) {
         return Some(response);
     }
+    if let Some(response) = root_access_features(context, &caller).await {
+        return Some(response);
+    }
+    if let Some(response) = trusted_access_moto_lacks(context) {
+        return Some(response);
+    }
     if let Some(response) = assume_role_trust(context, &caller).await {
         return Some(response);
     }
@@ -160,6 +166,7 @@ pub async fn after(context: &Context<'_>, response: &mut Response) {
     }
     account_state(context.operation, response);
     overlay_account_names(context, response);
+    list_trusted_access_moto_lacks(context, response);
     page_delegated_administrators(context, response);
     if response.status != 200 {
         return;
@@ -1042,6 +1049,8 @@ static ACCOUNT_NAMES: std::sync::LazyLock<std::sync::Mutex<HashMap<u16, HashMap<
 /// Forgets the names a previous moto on `port` was given.
 pub fn forget_moto(port: u16) {
     lock(&ACCOUNT_NAMES).remove(&port);
+    lock(&ROOT_ACCESS).remove(&port);
+    lock(&EXTRA_TRUSTED_SERVICES).remove(&port);
 }
 
 /// `account:PutAccountName`, which moto 5.2.5 lacks, served from the layer's own names. With
@@ -1121,6 +1130,147 @@ fn overlay_account_names(context: &Context<'_>, response: &mut Response) {
     }
     if let Some(account) = body.get_mut("Account") {
         rename(account);
+    }
+    response.body = body.to_string().into_bytes();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Centralized root access (IAM's organization features, which moto lacks).
+
+/// Centralized root access features enabled, per moto server (its port), like `ACCOUNT_NAMES`.
+static ROOT_ACCESS: std::sync::LazyLock<std::sync::Mutex<HashMap<u16, BTreeSet<String>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// IAM `ListOrganizationsFeatures` and `Enable`/`DisableOrganizationsRootCredentialsManagement`
+/// and `...RootSessions`, which moto 5.2.5 lacks, served from the layer's state. AWS
+/// refuses them outside the management account (AccountNotManagementOrDelegatedAdministrator),
+/// without an organization (OrganizationNotFound), and without trusted access for
+/// `iam.amazonaws.com` (ServiceAccessNotEnabled), all HTTP 400.
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListOrganizationsFeatures.html
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_EnableOrganizationsRootCredentialsManagement.html
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_EnableOrganizationsRootSessions.html
+async fn root_access_features(context: &Context<'_>, caller: &Identity) -> Option<Response> {
+    let operation = context.operation.name.as_str();
+    let (feature, enable) = match operation {
+        "ListOrganizationsFeatures" => (None, false),
+        "EnableOrganizationsRootCredentialsManagement" => (Some("RootCredentialsManagement"), true),
+        "EnableOrganizationsRootSessions" => (Some("RootSessions"), true),
+        "DisableOrganizationsRootCredentialsManagement" => (Some("RootCredentialsManagement"), false),
+        "DisableOrganizationsRootSessions" => (Some("RootSessions"), false),
+        _ => return None,
+    };
+    if context.operation.service != "iam" {
+        return None;
+    }
+    let refuse = |code: &str, message: &str| Some(error_response(Protocol::Query, 400, code, message));
+    if caller.account != MANAGEMENT_ACCOUNT {
+        return refuse(
+            "AccountNotManagementOrDelegatedAdministratorException",
+            "The request was rejected because the account making the request is not the management account or delegated administrator account for centralized root access.",
+        );
+    }
+    let organization = organizations(context, "DescribeOrganization", serde_json::json!({})).await;
+    let Some(organization_id) = organization["Organization"]["Id"].as_str().map(str::to_string) else {
+        return refuse(
+            "OrganizationNotFoundException",
+            "The request was rejected because no organization is associated with your account.",
+        );
+    };
+    let trusted = lock(&EXTRA_TRUSTED_SERVICES)
+        .get(&context.upstream_port)
+        .is_some_and(|services| services.contains("iam.amazonaws.com"));
+    if !trusted {
+        return refuse(
+            "ServiceAccessNotEnabledException",
+            "The request was rejected because trusted access is not enabled for IAM in AWS Organizations.",
+        );
+    }
+    let enabled = {
+        let mut features = lock(&ROOT_ACCESS);
+        let enabled = features.entry(context.upstream_port).or_default();
+        match (feature, enable) {
+            (Some(feature), true) => enabled.insert(feature.to_string()),
+            (Some(feature), false) => enabled.remove(feature),
+            (None, _) => false,
+        };
+        enabled.clone()
+    };
+    let members: String = enabled.iter().map(|feature| format!("<member>{feature}</member>")).collect();
+    let body = format!(
+        "<{operation}Response xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><{operation}Result><OrganizationId>{organization_id}</OrganizationId><EnabledFeatures>{members}</EnabledFeatures></{operation}Result><ResponseMetadata><RequestId>fa017fa0-0000-4000-8000-000000000001</RequestId></ResponseMetadata></{operation}Response>"
+    );
+    Some(Response {
+        status: 200,
+        headers: vec![("content-type".to_string(), "text/xml".to_string())],
+        body: body.into_bytes(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trusted access for services moto does not know.
+
+/// Service principals AWS accepts for trusted access that moto 5.2.5 refuses as "unrecognized":
+/// IAM (centralized root access: "IAM and AWS Organizations").
+/// https://docs.aws.amazon.com/organizations/latest/userguide/services-that-can-integrate-ra.html
+const SERVICES_MOTO_LACKS: &[&str] = &["iam.amazonaws.com"];
+
+/// Trusted access the layer granted for `SERVICES_MOTO_LACKS`, per moto server (its port).
+static EXTRA_TRUSTED_SERVICES: std::sync::LazyLock<std::sync::Mutex<HashMap<u16, BTreeSet<String>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// `EnableAWSServiceAccess` / `DisableAWSServiceAccess` for a principal moto lacks, served by the
+/// layer (management account only, as moto checks for the others).
+/// https://docs.aws.amazon.com/organizations/latest/APIReference/API_EnableAWSServiceAccess.html
+fn trusted_access_moto_lacks(context: &Context<'_>) -> Option<Response> {
+    if context.operation.service != "organizations" {
+        return None;
+    }
+    let enable = match context.operation.name.as_str() {
+        "EnableAWSServiceAccess" => true,
+        "DisableAWSServiceAccess" => false,
+        _ => return None,
+    };
+    let body = json_body(context.request);
+    let principal = body["ServicePrincipal"].as_str().filter(|principal| SERVICES_MOTO_LACKS.contains(principal))?;
+    let mut services = lock(&EXTRA_TRUSTED_SERVICES);
+    let services = services.entry(context.upstream_port).or_default();
+    if enable {
+        services.insert(principal.to_string());
+    } else {
+        services.remove(principal);
+    }
+    Some(Response {
+        status: 200,
+        headers: vec![("content-type".to_string(), "application/x-amz-json-1.1".to_string())],
+        body: b"{}".to_vec(),
+    })
+}
+
+/// ListAWSServiceAccessForOrganization answers include the principals the layer granted.
+fn list_trusted_access_moto_lacks(context: &Context<'_>, response: &mut Response) {
+    if context.operation.service != "organizations"
+        || context.operation.name != "ListAWSServiceAccessForOrganization"
+        || response.status != 200
+    {
+        return;
+    }
+    let extra = lock(&EXTRA_TRUSTED_SERVICES).get(&context.upstream_port).cloned().unwrap_or_default();
+    if extra.is_empty() {
+        return;
+    }
+    let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) else { return };
+    // The extra principals ride on the last page (or the only one).
+    if body.get("NextToken").and_then(Value::as_str).is_some() {
+        return;
+    }
+    if let Some(list) = body.get_mut("EnabledServicePrincipals").and_then(Value::as_array_mut) {
+        list.extend(
+            extra.iter().map(|principal| serde_json::json!({ "ServicePrincipal": principal, "DateEnabled": 1.7e9 })),
+        );
+    } else if let Some(object) = body.as_object_mut() {
+        let list =
+            extra.iter().map(|principal| serde_json::json!({ "ServicePrincipal": principal, "DateEnabled": 1.7e9 }));
+        object.insert("EnabledServicePrincipals".to_string(), Value::Array(list.collect()));
     }
     response.body = body.to_string().into_bytes();
 }
