@@ -107,6 +107,11 @@ pub struct Context<'a> {
 
 /// Runs the rules that judge a request before it reaches moto: Some(answer) refuses or serves it.
 pub async fn before(context: &Context<'_>) -> Option<Response> {
+    // The layer's stand-ins for AWS state moto lacks (account names, root access, trusted access
+    // moto refuses) go with moto's own state when a test resets moto.
+    if context.request.method == "POST" && context.request.target.starts_with("/moto-api/reset") {
+        forget_moto(context.upstream_port);
+    }
     if !context.config.enabled || context.operation.service == "unsigned" {
         return None;
     }
@@ -1046,7 +1051,8 @@ fn page_delegated_administrators(context: &Context<'_>, response: &mut Response)
 static ACCOUNT_NAMES: std::sync::LazyLock<std::sync::Mutex<HashMap<u16, HashMap<String, String>>>> =
     std::sync::LazyLock::new(Default::default);
 
-/// Forgets the names a previous moto on `port` was given.
+/// Forgets what the layer keeps for the moto on `port` in place of moto (names, root access
+/// features, trusted access moto refuses): when a moto starts there, and on `POST /moto-api/reset`.
 pub fn forget_moto(port: u16) {
     lock(&ACCOUNT_NAMES).remove(&port);
     lock(&ROOT_ACCESS).remove(&port);
