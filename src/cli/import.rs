@@ -69,11 +69,15 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
         let clients = connect(&global.connect_options(), None).await;
         // Policies of types not enabled on the root are not imported, so only enabled types are listed.
         let scope = ReadScope { all_tags: true, ..ReadScope::default() };
-        let live = read_organization(&clients.organizations, &scope, global.parallelism).await?;
+        let mut live = read_organization(&clients.organizations, &scope, global.parallelism).await?;
         anyhow::ensure!(
             live.organization.is_some(),
             "the caller's account is not in an organization: nothing to import"
         );
+        if let Some(organization) = &live.organization {
+            clients.sessions.set_management_account(&organization.management_account_id).await;
+        }
+        crate::ops::plan::read_root_access(&clients, &mut live).await?;
         let password_policy = read_management_policy(&clients).await?;
         let region = clients.organizations.config().region().map(|r| r.to_string());
         Ok::<_, anyhow::Error>((live, password_policy, region))

@@ -22,8 +22,10 @@ use crate::plan::state::{
 use crate::spec::PolicyType;
 
 /// The IAM actions the organization reader calls (with the caller's credentials).
-pub const PERMISSIONS: crate::baseline::Actions =
-    crate::baseline::Actions { read: &["organizations:Describe*", "organizations:List*"], write: &[] };
+pub const PERMISSIONS: crate::baseline::Actions = crate::baseline::Actions {
+    read: &["organizations:Describe*", "organizations:List*", "iam:ListOrganizationsFeatures"],
+    write: &[],
+};
 
 /// Which optional reads to make.
 #[derive(Debug, Clone, Default)]
@@ -432,5 +434,25 @@ impl Reader<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// The centralized root access features enabled (`ListOrganizationsFeatures`), with the caller's
+/// credentials in the management account. Call it only when trusted access for
+/// `iam.amazonaws.com` is on; IAM's refusals before that (`ServiceAccessNotEnabledException`,
+/// `OrganizationNotFoundException`) read as none enabled.
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListOrganizationsFeatures.html
+pub async fn read_root_access_features(iam: &aws_sdk_iam::Client) -> Result<BTreeSet<String>> {
+    match iam.list_organizations_features().send().await {
+        Ok(output) => Ok(output.enabled_features().iter().map(|feature| feature.as_str().to_string()).collect()),
+        Err(error)
+            if matches!(
+                aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&error),
+                Some("ServiceAccessNotEnabledException" | "OrganizationNotFoundException")
+            ) =>
+        {
+            Ok(BTreeSet::new())
+        }
+        Err(error) => Err(anyhow::anyhow!("ListOrganizationsFeatures failed: {}", describe(&error))),
     }
 }

@@ -12,7 +12,8 @@ use serde_json::Value;
 use crate::plan::state::LiveOrganization;
 use crate::spec::{
     AccountSpec, BaselineSpec, DestructiveOptIns, DocumentSource, FeatureSet, OrganizationSpec, PasswordPolicySpec,
-    PolicySpec, Spec, Targets, UnitSpec, OWNERSHIP_TAG, ROOT,
+    PolicySpec, RootAccessSpec, Spec, Targets, UnitSpec, OWNERSHIP_TAG, ROOT, ROOT_CREDENTIALS_MANAGEMENT,
+    ROOT_SESSIONS,
 };
 
 /// A spec and the policy documents it references (file name under `policies/` -> document).
@@ -97,10 +98,13 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
             management_account = Some(key.clone());
         }
         account_names.insert(account.id.clone(), key.clone());
+        // Two accounts may share a name in AWS; the second gets a distinct key and keeps its name.
+        let name = (key != account.name).then(|| account.name.clone());
         accounts.insert(
             key,
             AccountSpec {
                 email: account.email.clone(),
+                name,
                 unit: live.path_of(&account.parent_id).unwrap_or_else(|| ROOT.to_string()),
                 id: Some(account.id.clone()),
                 tags: visible_tags(&account.tags),
@@ -174,6 +178,10 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
             trusted_services: live.trusted_services.iter().cloned().collect(),
             delegated_administrators: BTreeMap::new(),
             allow: DestructiveOptIns::default(),
+            root_access: (!live.root_access_features.is_empty()).then(|| RootAccessSpec {
+                credentials_management: live.root_access_features.contains(ROOT_CREDENTIALS_MANAGEMENT),
+                root_sessions: live.root_access_features.contains(ROOT_SESSIONS),
+            }),
         },
         units,
         accounts,

@@ -78,6 +78,7 @@ pub async fn make_plan_reporting(
     if let Some(organization) = &live.organization {
         clients.sessions.set_management_account(&organization.management_account_id).await;
     }
+    read_root_access(clients, &mut live).await?;
     let desired = crate::baseline::desired_organization(valid);
     let known = KnownIds {
         accounts: match_accounts(&desired, &live),
@@ -92,6 +93,18 @@ pub async fn make_plan_reporting(
 }
 
 pub use crate::plan::planner::match_accounts;
+
+/// Fills in the centralized root access features, read only where IAM would answer (an
+/// organization with trusted access for `iam.amazonaws.com`): one call, none otherwise.
+pub async fn read_root_access(clients: &Clients, live: &mut LiveOrganization) -> Result<()> {
+    let Some(organization) = &live.organization else { return Ok(()) };
+    if !live.trusted_services.contains("iam.amazonaws.com") {
+        return Ok(());
+    }
+    let iam = clients.sessions.iam(&organization.management_account_id).await;
+    live.root_access_features = crate::live::organization::read_root_access_features(&iam).await?;
+    Ok(())
+}
 
 /// The current time as RFC 3339 UTC.
 pub fn now_rfc3339() -> String {

@@ -104,6 +104,10 @@ pub enum Action {
         service: String,
         account: AccountRef,
     },
+    /// Turn on a centralized root access feature (`RootCredentialsManagement`, `RootSessions`).
+    EnableRootAccessFeature {
+        feature: String,
+    },
     CreateUnit {
         path: String,
         name: String,
@@ -134,6 +138,17 @@ pub enum Action {
     CloseAccount {
         id: String,
         name: String,
+    },
+    /// Give an account the spec's name (`account:PutAccountName`).
+    RenameAccount {
+        account: AccountRef,
+        /// The name AWS has now; None when it is not known before apply (the management account of
+        /// an organization this plan creates).
+        before: Option<String>,
+        after: String,
+        /// The management account renames itself without `AccountId` (AWS refuses its own id);
+        /// members are renamed with `AccountId`, which needs trusted access for `account.amazonaws.com`.
+        management: bool,
     },
     CreatePolicy {
         name: String,
@@ -197,12 +212,14 @@ impl Action {
             | Action::EnablePolicyType { .. }
             | Action::EnableServiceAccess { .. }
             | Action::RegisterDelegatedAdministrator { .. }
+            | Action::EnableRootAccessFeature { .. }
             | Action::CreateUnit { .. }
             | Action::CreateAccount { .. }
             | Action::CreatePolicy { .. }
             | Action::AttachPolicy { .. } => ChangeKind::Add,
             Action::ConfigureControl { before: None, .. } => ChangeKind::Add,
             Action::RenameUnit { .. }
+            | Action::RenameAccount { .. }
             | Action::ConfigureControl { .. }
             | Action::MoveAccount { .. }
             | Action::UpdatePolicy { .. }
@@ -220,6 +237,7 @@ impl Action {
             Action::CreateOrganization { .. } => "organization".to_string(),
             Action::EnablePolicyType { policy_type } => format!("policy type {policy_type}"),
             Action::EnableServiceAccess { service } => format!("trusted access {service}"),
+            Action::EnableRootAccessFeature { feature } => format!("root access {feature}"),
             Action::RegisterDelegatedAdministrator { service, account } => {
                 format!("delegated administrator {service} = {}", account.name())
             }
@@ -229,7 +247,9 @@ impl Action {
             Action::CreateAccount { name, .. } | Action::CloseAccount { name, .. } => {
                 format!("account {name}")
             }
-            Action::MoveAccount { account, .. } => format!("account {}", account.name()),
+            Action::MoveAccount { account, .. } | Action::RenameAccount { account, .. } => {
+                format!("account {}", account.name())
+            }
             Action::CreatePolicy { name, .. }
             | Action::UpdatePolicy { name, .. }
             | Action::DeletePolicy { name, .. } => {

@@ -37,6 +37,8 @@ pub struct DesiredOrganization {
     pub controls: Vec<DesiredControl>,
     /// The role the executor assumes in member accounts (for the SCP lock-out check).
     pub access_role: String,
+    /// Centralized root access features to enable (`RootCredentialsManagement`, `RootSessions`).
+    pub root_access_features: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +53,10 @@ pub struct DesiredUnit {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredAccount {
+    /// The spec's key: how the plan refers to the account.
     pub name: String,
+    /// Its name in AWS when that is not the key (`accounts.X.name`).
+    pub aws_name: Option<String>,
     pub email: String,
     pub unit_path: String,
     pub id: Option<String>,
@@ -71,6 +76,13 @@ pub struct DesiredPolicy {
     pub tags: Option<BTreeMap<String, String>>,
 }
 
+impl DesiredAccount {
+    /// The name the account carries in AWS.
+    pub fn aws_name(&self) -> &str {
+        self.aws_name.as_deref().unwrap_or(&self.name)
+    }
+}
+
 impl DesiredOrganization {
     /// Flattens a validated spec; `baselines` turns the flattened accounts into the baselines'
     /// demands (`baseline::desired_organization` passes the registry's).
@@ -84,6 +96,7 @@ impl DesiredOrganization {
             .iter()
             .map(|(name, account)| DesiredAccount {
                 name: name.clone(),
+                aws_name: account.name.clone(),
                 email: account.email.clone(),
                 unit_path: account.unit.clone(),
                 id: account.id.clone(),
@@ -128,6 +141,13 @@ impl DesiredOrganization {
             allow: spec.organization.allow.clone(),
             controls,
             access_role: spec.organization.access_role.clone(),
+            root_access_features: spec
+                .organization
+                .root_access
+                .iter()
+                .flat_map(|root_access| root_access.features())
+                .map(str::to_string)
+                .collect(),
         }
     }
 

@@ -50,7 +50,9 @@ impl Tree {
                     format!("unit:{path}")
                 }
                 Action::CreateAccount { name, .. } | Action::CloseAccount { name, .. } => format!("account:{name}"),
-                Action::MoveAccount { account, .. } => format!("account:{}", account.name()),
+                Action::MoveAccount { account, .. } | Action::RenameAccount { account, .. } => {
+                    format!("account:{}", account.name())
+                }
                 Action::ConfigureControl { control, .. } => format!("account:{}", control.account),
                 Action::AttachPolicy { target, .. } | Action::DetachPolicy { target, .. } => match target {
                     TargetRef::Unit { unit } => format!("unit:{}", unit.path()),

@@ -17,12 +17,15 @@ fn place(action: &Action) -> String {
         Action::CreateOrganization { .. }
         | Action::EnablePolicyType { .. }
         | Action::EnableServiceAccess { .. }
-        | Action::RegisterDelegatedAdministrator { .. } => "Organization".to_string(),
+        | Action::RegisterDelegatedAdministrator { .. }
+        | Action::EnableRootAccessFeature { .. } => "Organization".to_string(),
         Action::CreateUnit { path, .. } | Action::RenameUnit { path, .. } | Action::DeleteUnit { path, .. } => {
             format!("OU {path}")
         }
         Action::CreateAccount { name, .. } | Action::CloseAccount { name, .. } => format!("Account {name}"),
-        Action::MoveAccount { account, .. } => format!("Account {}", account.name()),
+        Action::MoveAccount { account, .. } | Action::RenameAccount { account, .. } => {
+            format!("Account {}", account.name())
+        }
         Action::ConfigureControl { control, .. } => format!("Account {}", control.account),
         Action::CreatePolicy { .. } | Action::UpdatePolicy { .. } | Action::DeletePolicy { .. } => {
             "Policies".to_string()
@@ -45,10 +48,15 @@ fn place(action: &Action) -> String {
 
 fn resource_kind(action: &Action) -> &'static str {
     match action {
-        Action::CreateOrganization { .. } | Action::EnablePolicyType { .. } => "organization",
+        Action::CreateOrganization { .. }
+        | Action::EnablePolicyType { .. }
+        | Action::EnableRootAccessFeature { .. } => "organization",
         Action::EnableServiceAccess { .. } | Action::RegisterDelegatedAdministrator { .. } => "service access",
         Action::CreateUnit { .. } | Action::RenameUnit { .. } | Action::DeleteUnit { .. } => "OU",
-        Action::CreateAccount { .. } | Action::MoveAccount { .. } | Action::CloseAccount { .. } => "account",
+        Action::CreateAccount { .. }
+        | Action::MoveAccount { .. }
+        | Action::RenameAccount { .. }
+        | Action::CloseAccount { .. } => "account",
         Action::CreatePolicy { .. } | Action::UpdatePolicy { .. } | Action::DeletePolicy { .. } => "policy",
         Action::AttachPolicy { .. } | Action::DetachPolicy { .. } => "policy attachment",
         Action::ConfigureControl { .. } => "baseline control",

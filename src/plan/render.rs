@@ -67,6 +67,9 @@ pub fn details(action: &Action) -> Vec<Detail> {
         }
         Action::EnablePolicyType { .. } | Action::EnableServiceAccess { .. } | Action::DeletePolicy { .. } => {}
         Action::RegisterDelegatedAdministrator { .. } => {}
+        Action::EnableRootAccessFeature { .. } => {
+            details.push(Detail::field("scope", "every member account (centralized root access)"))
+        }
         Action::CreateUnit { parent, tags, .. } => {
             details.push(Detail::field("parent", parent.path()));
             if !tags.is_empty() {
@@ -90,6 +93,10 @@ pub fn details(action: &Action) -> Vec<Detail> {
             details.push(Detail::field("unit", format!("{} → {}", unit_label(from), unit_label(to))))
         }
         Action::CloseAccount { id, .. } => details.push(Detail::field("id", id.clone())),
+        Action::RenameAccount { before, after, .. } => {
+            let before = before.as_ref().map_or_else(|| "(known after apply)".to_string(), |name| format!("{name:?}"));
+            details.push(Detail::field("name", format!("{before} → {after:?}")))
+        }
         Action::CreatePolicy { policy_type, description, document, tags, .. } => {
             details.push(Detail::field("type", policy_type.to_string()));
             if !description.is_empty() {

@@ -24,6 +24,10 @@ pub struct LiveOrganization {
     pub trusted_services: BTreeSet<String>,
     /// (service principal, account id) pairs.
     pub delegated_administrators: BTreeSet<(String, String)>,
+    /// Centralized root access features enabled (IAM `ListOrganizationsFeatures`; read only when
+    /// trusted access for `iam.amazonaws.com` is on, since IAM refuses the call before).
+    #[serde(default)]
+    pub root_access_features: BTreeSet<String>,
     /// CreateAccount requests still IN_PROGRESS (after a crash, these are adopted, never repeated).
     pub pending_account_creations: Vec<PendingAccountCreation>,
     /// Baseline controls read in existing accounts (None: the control does not exist there).

@@ -65,7 +65,42 @@ pub struct OrganizationSpec {
     /// Opt-ins for destructive changes. Each also needs `--allow-destructive` on the command line.
     #[serde(default, skip_serializing_if = "DestructiveOptIns::is_default")]
     pub allow: DestructiveOptIns,
+    /// Centralized root access for member accounts (IAM, from the management account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_access: Option<RootAccessSpec>,
 }
+
+/// `organization.root_access`: the IAM features of centralized root access. `true` enables a
+/// feature (after trusted access for `iam.amazonaws.com`); `false` leaves it as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RootAccessSpec {
+    /// Root credentials management: member accounts' root credentials can be deleted centrally.
+    #[serde(default)]
+    pub credentials_management: bool,
+    /// Privileged root sessions: `sts:AssumeRoot` into member accounts for root-only tasks.
+    #[serde(default)]
+    pub root_sessions: bool,
+}
+
+impl RootAccessSpec {
+    /// The IAM feature names (`FeatureType`) the spec turns on.
+    pub fn features(&self) -> Vec<&'static str> {
+        let mut features = Vec::new();
+        if self.credentials_management {
+            features.push(ROOT_CREDENTIALS_MANAGEMENT);
+        }
+        if self.root_sessions {
+            features.push(ROOT_SESSIONS);
+        }
+        features
+    }
+}
+
+/// IAM's names of the centralized root access features.
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListOrganizationsFeatures.html
+pub const ROOT_CREDENTIALS_MANAGEMENT: &str = "RootCredentialsManagement";
+pub const ROOT_SESSIONS: &str = "RootSessions";
 
 /// Destructive changes the spec explicitly opts into (DESIGN.md §3, safety rules).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -222,6 +257,10 @@ pub struct UnitSpec {
 pub struct AccountSpec {
     /// Root user email: AWS's unique key for an account.
     pub email: String,
+    /// The account's name in AWS, when it is not the key (AWS lets two accounts share a name; keys
+    /// are unique). An account named otherwise in AWS is renamed (`account:PutAccountName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Where the account lives: `Root` or an OU path such as `Workloads/Prod`.
     #[serde(default = "default_unit")]
     pub unit: String,

@@ -316,6 +316,15 @@ impl<'a> Checker<'a> {
                 );
             }
         }
+        // Centralized root access needs all features: IAM answers OrganizationNotInAllFeaturesMode.
+        // https://docs.aws.amazon.com/IAM/latest/APIReference/API_EnableOrganizationsRootSessions.html
+        if organization.feature_set == FeatureSet::ConsolidatedBilling && organization.root_access.is_some() {
+            self.error(
+                &["organization", "root_access"],
+                "`organization.root_access` needs `feature_set: ALL`".to_string(),
+                Some("centralized root access is an IAM feature of organizations with all features".to_string()),
+            );
+        }
         if organization.feature_set == FeatureSet::ConsolidatedBilling && !organization.policy_types.is_empty() {
             self.error(
                 &["organization", "feature_set"],
@@ -483,6 +492,7 @@ impl<'a> Checker<'a> {
                     Some("AWS identifies accounts by email, case-insensitively: each needs its own".to_string()),
                 );
             }
+            self.aws_account_name(name, account.name.as_deref(), name_problems);
             let unit = account.unit.clone();
             self.unit_reference(&["accounts", name, "unit"], &unit);
             if let Some(id) = &account.id {
@@ -506,6 +516,30 @@ impl<'a> Checker<'a> {
                 self.error(&["accounts", name, "close"], "the management account cannot be closed".to_string(), None);
             }
             self.tags(&path, &account.tags);
+        }
+    }
+
+    /// The name an account carries in AWS (`name:`, else the key) is what `account:PutAccountName`
+    /// sends: 1-50 characters of `[ -;=?-~]`, i.e. printable ASCII without `<` and `>`.
+    /// https://docs.aws.amazon.com/accounts/latest/reference/API_PutAccountName.html
+    fn aws_account_name(&mut self, key: &str, name: Option<&str>, key_problems: bool) {
+        let allowed = |c: char| (' '..=';').contains(&c) || c == '=' || ('?'..='~').contains(&c);
+        let hint = Some("AWS account names are 1-50 printable ASCII characters other than `<` and `>`".to_string());
+        match name {
+            Some(name) => {
+                // The pattern leaves out control, bidi and zero-width characters: nothing can hide.
+                let path = ["accounts", key, "name"];
+                if !(1..=50).contains(&name.chars().count()) || !name.chars().all(allowed) {
+                    let message = format!("account name `{}` is not a valid AWS account name", name.escape_default());
+                    self.error(&path, message, hint);
+                }
+            }
+            None if !key_problems && key.contains(['<', '>']) => {
+                let message = format!("account `{key}` cannot be named so in AWS: `<` and `>` are refused");
+                let hint = Some("keep the key and give the AWS name with `name:`".to_string());
+                self.error_at(&["accounts", key], true, message, hint);
+            }
+            None => {}
         }
     }
 

@@ -13,6 +13,7 @@ mod detection_desired;
 mod emulator_harness;
 mod faults;
 mod hostile_output;
+mod identity;
 mod loader_fuzz;
 mod lockout;
 mod organization_apply;

@@ -116,6 +116,7 @@ fn rest_action(operation: &str) -> Option<&'static str> {
         ("account", "POST", "/putAlternateContact") => "account:PutAlternateContact",
         ("account", "POST", "/getRegionOptStatus") => "account:GetRegionOptStatus",
         ("account", "POST", "/enableRegion") => "account:EnableRegion",
+        ("account", "POST", "/putAccountName") => "account:PutAccountName",
         _ => return None,
     };
     Some(action)

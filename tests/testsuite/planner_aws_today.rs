@@ -114,6 +114,7 @@ fn desired_with_rcps(customs: usize) -> DesiredOrganization {
         units: vec![unit("Sandbox"), unit("Workloads")],
         accounts: vec![DesiredAccount {
             name: "management".to_string(),
+            aws_name: None,
             email: "mgmt@example.com".to_string(),
             unit_path: ROOT.to_string(),
             id: None,

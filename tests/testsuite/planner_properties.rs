@@ -105,6 +105,7 @@ fn desired_unit(path: &str) -> DesiredUnit {
 fn desired_account(name: &str, unit_path: &str) -> DesiredAccount {
     DesiredAccount {
         name: name.to_string(),
+        aws_name: None,
         email: format!("{name}@example.com"),
         unit_path: unit_path.to_string(),
         id: None,
@@ -288,6 +289,8 @@ fn build_desired(seed: &DesiredSeed) -> DesiredOrganization {
         .enumerate()
         .map(|(index, (unit_pick, account_tags, close))| DesiredAccount {
             name: format!("acct{index}"),
+            // Some accounts carry a name in AWS other than their key (`accounts.X.name`).
+            aws_name: (index % 3 == 1).then(|| format!("Account {index}")),
             email: format!("acct{index}@example.com"),
             unit_path: unit_paths[unit_pick % unit_paths.len()].clone(),
             id: None,
@@ -359,6 +362,7 @@ fn build_desired(seed: &DesiredSeed) -> DesiredOrganization {
         },
         controls: Vec::new(),
         access_role: ACCESS_ROLE.to_string(),
+        root_access_features: BTreeSet::new(),
     }
 }
 
@@ -866,6 +870,7 @@ fn creations(action: &Action) -> Vec<String> {
         Action::CreateAccount { name, .. } => vec![format!("account:{name}")],
         Action::CreatePolicy { name, .. } => vec![format!("policy:{name}")],
         Action::EnablePolicyType { policy_type } => vec![format!("type:{policy_type}")],
+        Action::EnableServiceAccess { service } => vec![format!("service:{service}")],
         _ => Vec::new(),
     }
 }
@@ -901,6 +906,13 @@ fn requirements(action: &Action, live: &LiveOrganization) -> Vec<String> {
         }
         Action::RegisterDelegatedAdministrator { account, .. } | Action::ConfigureControl { account, .. } => {
             account_needs(account, &mut needs)
+        }
+        Action::RenameAccount { account, management, .. } => {
+            account_needs(account, &mut needs);
+            // A member is renamed with `AccountId`: trusted access for the Account Management service first.
+            if !management && !live.trusted_services.contains("account.amazonaws.com") {
+                needs.push("service:account.amazonaws.com".to_string());
+            }
         }
         Action::AttachPolicy { policy, policy_type, target } | Action::DetachPolicy { policy, policy_type, target } => {
             if let PolicyRef::Planned { name } = policy {

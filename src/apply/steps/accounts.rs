@@ -1,4 +1,4 @@
-//! Account steps: create (never twice: an unanswered request is found and adopted), move, close.
+//! Account steps: create (never twice: an unanswered request is found and adopted), move, rename, close.
 
 use super::*;
 
@@ -58,6 +58,29 @@ pub(super) async fn move_account(step: &Step<'_>, account: &AccountRef, from: &U
             }
         }
     }
+}
+
+/// `Action::RenameAccount`: `account:PutAccountName` with the caller's credentials. A member is
+/// named with `AccountId` (the plan enabled trusted access for `account.amazonaws.com` first); the
+/// management account is named without it: "the management account can't specify its own
+/// `AccountId`; it must call the operation in standalone context".
+/// https://docs.aws.amazon.com/accounts/latest/reference/API_PutAccountName.html
+/// Idempotent: naming an account what it is called already changes nothing.
+pub(super) async fn rename_account(step: &Step<'_>, account: &AccountRef, name: &str, management: bool) -> Result<()> {
+    let sessions = &step.clients.sessions;
+    let caller = sessions.management_account().await.context("the management account is not known yet")?;
+    let client = sessions.account(&caller).await;
+    let mut request = client.put_account_name().account_name(name);
+    if !management {
+        request = request.account_id(account_id(account, step.resolution).await?);
+    }
+    request.send().await.map_err(|error| {
+        anyhow!(
+            "PutAccountName `{name}` failed: {}\nhint: the caller needs `account:PutAccountName`, and a member account needs trusted access for `account.amazonaws.com`",
+            describe(&error)
+        )
+    })?;
+    Ok(())
 }
 
 /// `Action::CloseAccount`.

@@ -43,6 +43,9 @@ pub const PERMISSIONS: crate::baseline::Actions = crate::baseline::Actions {
         "organizations:CreateAccount",
         "organizations:MoveAccount",
         "organizations:CloseAccount",
+        "account:PutAccountName",
+        "iam:EnableOrganizationsRootCredentialsManagement",
+        "iam:EnableOrganizationsRootSessions",
         "organizations:CreatePolicy",
         "organizations:UpdatePolicy",
         "organizations:DeletePolicy",
@@ -134,6 +137,7 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
         }
         Action::EnablePolicyType { policy_type } => organization::enable_policy_type(&step, policy_type).await,
         Action::EnableServiceAccess { service } => organization::enable_service_access(&step, service).await,
+        Action::EnableRootAccessFeature { feature } => organization::enable_root_access_feature(&step, feature).await,
         Action::RegisterDelegatedAdministrator { service, account } => {
             organization::register_delegated_administrator(&step, service, account).await
         }
@@ -145,6 +149,9 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
         }
         Action::MoveAccount { account, from, to } => accounts::move_account(&step, account, from, to).await,
         Action::CloseAccount { id, name } => accounts::close_account(&step, id, name).await,
+        Action::RenameAccount { account, after, management, .. } => {
+            accounts::rename_account(&step, account, after, *management).await
+        }
         Action::CreatePolicy { name, policy_type, description, document, tags } => {
             policies::create_policy(&step, name, policy_type, description, document, tags).await
         }

@@ -1,5 +1,5 @@
 //! Organization-level steps: create the organization, enable policy types and trusted access,
-//! register delegated administrators, tag roots, OUs and accounts.
+//! register delegated administrators, turn on centralized root access, tag roots, OUs and accounts.
 
 use super::*;
 
@@ -171,4 +171,32 @@ pub(super) async fn wait_for_policy_type(clients: &Clients, policy_type: PolicyT
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));
     }
+}
+
+/// `Action::EnableRootAccessFeature`: IAM's `EnableOrganizationsRootCredentialsManagement` /
+/// `EnableOrganizationsRootSessions`, with the caller's credentials in the management account
+/// (the plan enabled trusted access for `iam.amazonaws.com` first). Enabling an enabled feature
+/// answers with the enabled features, so a retry after a lost answer is harmless.
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_EnableOrganizationsRootCredentialsManagement.html
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_EnableOrganizationsRootSessions.html
+pub(super) async fn enable_root_access_feature(step: &Step<'_>, feature: &str) -> Result<()> {
+    let sessions = &step.clients.sessions;
+    let management = sessions.management_account().await.context("the management account is not known yet")?;
+    let iam = sessions.iam(&management).await;
+    let hint = "\nhint: centralized root access needs an organization with all features and trusted access for `iam.amazonaws.com`, called from the management account";
+    match feature {
+        crate::spec::ROOT_CREDENTIALS_MANAGEMENT => {
+            iam.enable_organizations_root_credentials_management().send().await.map_err(|error| {
+                anyhow!("EnableOrganizationsRootCredentialsManagement failed: {}{hint}", describe(&error))
+            })?;
+        }
+        crate::spec::ROOT_SESSIONS => {
+            iam.enable_organizations_root_sessions()
+                .send()
+                .await
+                .map_err(|error| anyhow!("EnableOrganizationsRootSessions failed: {}{hint}", describe(&error)))?;
+        }
+        other => bail!("unknown root access feature `{other}`"),
+    }
+    Ok(())
 }

@@ -73,14 +73,10 @@ impl Planner<'_> {
                         }
                         continue;
                     }
-                    if live_account.name != account.name {
-                        self.note(
-                            format!("account {}", account.name),
-                            format!(
-                                "AWS names this account `{}`; the spec's name is used only inside the spec",
-                                live_account.name
-                            ),
-                        );
+                    if live_account.name != account.aws_name() {
+                        let management = management_id.as_deref() == Some(live_account.id.as_str());
+                        let before = Some(live_account.name.clone());
+                        self.rename_account(reference.clone(), before, account.aws_name(), management, None);
                     }
                     let in_place =
                         matches!(&target.reference, UnitRef::Existing { id, .. } if *id == live_account.parent_id);
@@ -106,6 +102,8 @@ impl Planner<'_> {
                     let reference = AccountRef::Planned { name: account.name.clone() };
                     let created_by = self.create_organization;
                     self.accounts.insert(account.name.clone(), Resolved { reference: reference.clone(), created_by });
+                    // The name it signed up with is unknown until the organization exists.
+                    self.rename_account(reference.clone(), None, account.aws_name(), true, created_by);
                     if account.unit_path != ROOT {
                         let action =
                             Action::MoveAccount { account: reference, from: self.root(), to: target.reference.clone() };
@@ -137,6 +135,11 @@ impl Planner<'_> {
                     };
                     let create = self.push(action, [], 1);
                     let reference = AccountRef::Planned { name: account.name.clone() };
+                    // CreateAccount names it by its key; `name:` then renames it.
+                    if account.aws_name() != account.name {
+                        let before = Some(account.name.clone());
+                        self.rename_account(reference.clone(), before, account.aws_name(), false, Some(create));
+                    }
                     self.accounts.insert(
                         account.name.clone(),
                         Resolved { reference: reference.clone(), created_by: Some(create) },
@@ -163,6 +166,23 @@ impl Planner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Plans `account:PutAccountName` to the spec's name. A member account is renamed from the
+    /// management account with `AccountId`, which needs trusted access for `account.amazonaws.com`;
+    /// the management account renames itself without it (AWS refuses its own id there).
+    /// https://docs.aws.amazon.com/accounts/latest/reference/API_PutAccountName.html
+    fn rename_account(
+        &mut self,
+        account: AccountRef,
+        before: Option<String>,
+        after: &str,
+        management: bool,
+        created_by: Option<usize>,
+    ) {
+        let trusted_access = if management { None } else { self.require_service(ACCOUNT_SERVICE) };
+        let after = after.to_string();
+        self.push(Action::RenameAccount { account, before, after, management }, [trusted_access, created_by], 1);
     }
 
     pub(super) fn target_of_unit(&self, path: &str) -> (TargetRef, Option<usize>) {

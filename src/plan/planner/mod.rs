@@ -23,6 +23,12 @@ use crate::plan::control::{referenced_accounts, resolve, ControlKey, KnownIds};
 use crate::plan::state::{LiveOrganization, LivePolicy};
 use crate::spec::{PolicyType, OWNERSHIP_TAG, OWNERSHIP_VALUE, ROOT};
 
+/// The Account Management service: renaming a member account needs its trusted access.
+const ACCOUNT_SERVICE: &str = "account.amazonaws.com";
+
+/// IAM: centralized root access needs its trusted access.
+const IAM_SERVICE: &str = "iam.amazonaws.com";
+
 /// Choices made on the command line.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PlanOptions {
@@ -60,6 +66,7 @@ pub fn plan(desired: &DesiredOrganization, live: &LiveOrganization, options: Pla
     planner.organization();
     planner.policy_types();
     planner.trusted_services();
+    planner.root_access();
     planner.units()?;
     planner.accounts()?;
     planner.policies()?;

@@ -48,6 +48,42 @@ impl Planner<'_> {
         }
     }
 
+    /// Centralized root access: each feature the spec turns on and AWS has off, after trusted
+    /// access for IAM ("enable trusted access for AWS Identity and Access Management in AWS
+    /// Organizations" first). Features on in AWS but not in the spec are noted, not disabled.
+    /// https://docs.aws.amazon.com/IAM/latest/APIReference/API_EnableOrganizationsRootCredentialsManagement.html
+    pub(super) fn root_access(&mut self) {
+        for feature in self.desired.root_access_features.clone() {
+            if !self.live.root_access_features.contains(&feature) {
+                let trusted_access = self.require_service(IAM_SERVICE);
+                self.push(Action::EnableRootAccessFeature { feature }, [trusted_access], 0);
+            }
+        }
+        for feature in &self.live.root_access_features {
+            if !self.desired.root_access_features.contains(feature) {
+                self.notes.push(Note {
+                    resource: format!("root access {feature}"),
+                    message: "enabled in the organization but not in `organization.root_access`; left as is"
+                        .to_string(),
+                });
+            }
+        }
+    }
+
+    /// Trusted access for `service` that an action needs although the spec does not list it:
+    /// the action that enables it (planned once), or None when it is on already.
+    pub(super) fn require_service(&mut self, service: &str) -> Option<usize> {
+        if self.live.trusted_services.contains(service) {
+            return None;
+        }
+        if let Some(index) = self.service_actions.get(service) {
+            return Some(*index);
+        }
+        let index = self.push(Action::EnableServiceAccess { service: service.to_string() }, [], 0);
+        self.service_actions.insert(service.to_string(), index);
+        Some(index)
+    }
+
     pub(super) fn delegated_administrators(&mut self) {
         for (service, account_name) in self.desired.delegated_administrators.clone() {
             let Some(account) = self.accounts.get(&account_name).cloned() else {

@@ -81,6 +81,7 @@ impl Moto {
             let raw_endpoint = format!("http://127.0.0.1:{port}");
             let mut moto = Moto { child, port, endpoint: raw_endpoint.clone(), raw_endpoint, proxy: None };
             if moto.wait_until_ready(Duration::from_secs(30)) {
+                strict::forget_moto(port);
                 let proxy = proxy::Proxy::start(port, proxy::Faults::none());
                 moto.endpoint = proxy.endpoint.clone();
                 moto.proxy = Some(proxy);

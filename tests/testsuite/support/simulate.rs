@@ -141,6 +141,9 @@ impl Model {
             Action::EnableServiceAccess { service } => {
                 self.live.trusted_services.insert(service.clone());
             }
+            Action::EnableRootAccessFeature { feature } => {
+                self.live.root_access_features.insert(feature.clone());
+            }
             Action::RegisterDelegatedAdministrator { service, account } => {
                 let id = self.account_id(account);
                 self.live.delegated_administrators.insert((service.clone(), id));
@@ -189,6 +192,12 @@ impl Model {
                 let parent = self.unit_id(to);
                 if let Some(live_account) = self.live.accounts.get_mut(&id) {
                     live_account.parent_id = parent;
+                }
+            }
+            Action::RenameAccount { account, after, .. } => {
+                let id = self.account_id(account);
+                if let Some(live_account) = self.live.accounts.get_mut(&id) {
+                    live_account.name = after.clone();
                 }
             }
             Action::CloseAccount { id, .. } => {

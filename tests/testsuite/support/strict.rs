@@ -3,8 +3,9 @@
 //! test turns it off (`Strict::off()`). docs/aws-fidelity.md lists the rules and their tests.
 //!
 //! A rule either refuses a request as AWS would (the request never reaches moto), serves an
-//! operation moto lacks from the layer's own small state (Region opt-in), or rewrites moto's answer
-//! into AWS's current shape (account `State`). It must not change anything else.
+//! operation moto lacks from the layer's own small state (Region opt-in, account names), or
+//! rewrites moto's answer into AWS's current shape (account `State`). It must not change anything
+//! else.
 //!
 //! Reading moto's state: the caller of a request is learned from moto itself (STS
 //! `GetCallerIdentity` with the request's access key, cached per key). Another account's IAM is
@@ -110,6 +111,11 @@ pub struct Context<'a> {
 
 /// Runs the rules that judge a request before it reaches moto: Some(answer) refuses or serves it.
 pub async fn before(context: &Context<'_>) -> Option<Response> {
+    // The layer's stand-ins for AWS state moto lacks (account names, root access, trusted access
+    // moto refuses) go with moto's own state when a test resets moto.
+    if context.request.method == "POST" && context.request.target.starts_with("/moto-api/reset") {
+        forget_moto(context.upstream_port);
+    }
     if !context.config.enabled || context.operation.service == "unsigned" {
         return None;
     }
@@ -127,6 +133,15 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
         return Some(response);
     }
     if let Some(response) = region_opt_in(context, &caller) {
+        return Some(response);
+    }
+    if let Some(response) = put_account_name(context, &caller) {
+        return Some(response);
+    }
+    if let Some(response) = root_access_features(context, &caller).await {
+        return Some(response);
+    }
+    if let Some(response) = trusted_access_moto_lacks(context) {
         return Some(response);
     }
     if let Some(response) = assume_role_trust(context, &caller).await {
@@ -172,6 +187,8 @@ pub async fn after(context: &Context<'_>, response: &mut Response) {
         return;
     }
     account_state(context.operation, response);
+    overlay_account_names(context, response);
+    list_trusted_access_moto_lacks(context, response);
     page_delegated_administrators(context, response);
     if context.operation.service == "budgets" {
         let caller = caller(context).await;
@@ -1049,6 +1066,245 @@ fn page_delegated_administrators(context: &Context<'_>, response: &mut Response)
         } else {
             object.remove("NextToken");
         }
+    }
+    response.body = body.to_string().into_bytes();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Account names (`account:PutAccountName`, which moto lacks).
+
+/// Names given by PutAccountName, per moto server (its port) and account id. Kept per server, not
+/// per proxy, so that every proxy in front of one moto (a test's fault proxy and the default strict
+/// proxy) reports the same names; cleared when a moto starts on that port (`forget_moto`).
+static ACCOUNT_NAMES: std::sync::LazyLock<std::sync::Mutex<HashMap<u16, HashMap<String, String>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Forgets what the layer keeps for the moto on `port` in place of moto (names, root access
+/// features, trusted access moto refuses): when a moto starts there, and on `POST /moto-api/reset`.
+pub fn forget_moto(port: u16) {
+    lock(&ACCOUNT_NAMES).remove(&port);
+    lock(&ROOT_ACCESS).remove(&port);
+    lock(&EXTRA_TRUSTED_SERVICES).remove(&port);
+}
+
+/// `account:PutAccountName`, which moto 5.2.5 lacks, served from the layer's own names. With
+/// `AccountId` the caller must be the management account and the account a member ("the
+/// management account can't specify its own `AccountId`; it must call the operation in
+/// standalone context"); without it, the caller's own account is renamed. The name is 1-50
+/// characters of `[ -;=?-~]`.
+/// https://docs.aws.amazon.com/accounts/latest/reference/API_PutAccountName.html
+/// AWS does not document which error answers the management account's own id; the layer answers
+/// AccessDeniedException, as for the other refusals of that parameter.
+fn put_account_name(context: &Context<'_>, caller: &Identity) -> Option<Response> {
+    if context.operation.service != "account" || context.operation.name != "POST /putAccountName" {
+        return None;
+    }
+    let body = json_body(context.request);
+    let name = body["AccountName"].as_str().unwrap_or_default().to_string();
+    let valid = (1..=50).contains(&name.chars().count())
+        && name.chars().all(|c| (' '..=';').contains(&c) || c == '=' || ('?'..='~').contains(&c));
+    if !valid {
+        return Some(error_response(
+            Protocol::RestJson,
+            400,
+            "ValidationException",
+            "1 validation error detected: Value at 'accountName' failed to satisfy constraint: Member must satisfy regular expression pattern: [ -;=?-~]+",
+        ));
+    }
+    let account = match body["AccountId"].as_str() {
+        Some(id) if id == caller.account => {
+            return Some(error_response(
+                Protocol::RestJson,
+                403,
+                "AccessDeniedException",
+                "The management account can't specify its own AccountId; call the operation without AccountId.",
+            ));
+        }
+        Some(id) if caller.account != MANAGEMENT_ACCOUNT => {
+            return Some(error_response(
+                Protocol::RestJson,
+                403,
+                "AccessDeniedException",
+                &format!("User: {} is not authorized to modify account {id}.", caller.arn),
+            ));
+        }
+        Some(id) => id.to_string(),
+        None => caller.account.clone(),
+    };
+    lock(&ACCOUNT_NAMES).entry(context.upstream_port).or_default().insert(account, name);
+    Some(Response {
+        status: 200,
+        headers: vec![("content-type".to_string(), "application/json".to_string())],
+        body: b"{}".to_vec(),
+    })
+}
+
+/// Account records show the names PutAccountName gave (ListAccounts, ListAccountsForParent,
+/// DescribeAccount, as AWS's own answers would).
+fn overlay_account_names(context: &Context<'_>, response: &mut Response) {
+    const OPERATIONS: &[&str] = &["ListAccounts", "ListAccountsForParent", "DescribeAccount"];
+    if context.operation.service != "organizations"
+        || !OPERATIONS.contains(&context.operation.name.as_str())
+        || response.status != 200
+    {
+        return;
+    }
+    let names = lock(&ACCOUNT_NAMES).get(&context.upstream_port).cloned().unwrap_or_default();
+    if names.is_empty() {
+        return;
+    }
+    let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) else { return };
+    let rename = |account: &mut Value| {
+        if let Some(name) = account["Id"].as_str().and_then(|id| names.get(id)) {
+            account["Name"] = Value::String(name.clone());
+        }
+    };
+    if let Some(accounts) = body.get_mut("Accounts").and_then(Value::as_array_mut) {
+        accounts.iter_mut().for_each(&rename);
+    }
+    if let Some(account) = body.get_mut("Account") {
+        rename(account);
+    }
+    response.body = body.to_string().into_bytes();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Centralized root access (IAM's organization features, which moto lacks).
+
+/// Centralized root access features enabled, per moto server (its port), like `ACCOUNT_NAMES`.
+static ROOT_ACCESS: std::sync::LazyLock<std::sync::Mutex<HashMap<u16, BTreeSet<String>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// IAM `ListOrganizationsFeatures` and `Enable`/`DisableOrganizationsRootCredentialsManagement`
+/// and `...RootSessions`, which moto 5.2.5 lacks, served from the layer's state. AWS
+/// refuses them outside the management account (AccountNotManagementOrDelegatedAdministrator),
+/// without an organization (OrganizationNotFound), and without trusted access for
+/// `iam.amazonaws.com` (ServiceAccessNotEnabled), all HTTP 400.
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListOrganizationsFeatures.html
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_EnableOrganizationsRootCredentialsManagement.html
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_EnableOrganizationsRootSessions.html
+async fn root_access_features(context: &Context<'_>, caller: &Identity) -> Option<Response> {
+    let operation = context.operation.name.as_str();
+    let (feature, enable) = match operation {
+        "ListOrganizationsFeatures" => (None, false),
+        "EnableOrganizationsRootCredentialsManagement" => (Some("RootCredentialsManagement"), true),
+        "EnableOrganizationsRootSessions" => (Some("RootSessions"), true),
+        "DisableOrganizationsRootCredentialsManagement" => (Some("RootCredentialsManagement"), false),
+        "DisableOrganizationsRootSessions" => (Some("RootSessions"), false),
+        _ => return None,
+    };
+    if context.operation.service != "iam" {
+        return None;
+    }
+    let refuse = |code: &str, message: &str| Some(error_response(Protocol::Query, 400, code, message));
+    if caller.account != MANAGEMENT_ACCOUNT {
+        return refuse(
+            "AccountNotManagementOrDelegatedAdministratorException",
+            "The request was rejected because the account making the request is not the management account or delegated administrator account for centralized root access.",
+        );
+    }
+    let organization = organizations(context, "DescribeOrganization", serde_json::json!({})).await;
+    let Some(organization_id) = organization["Organization"]["Id"].as_str().map(str::to_string) else {
+        return refuse(
+            "OrganizationNotFoundException",
+            "The request was rejected because no organization is associated with your account.",
+        );
+    };
+    let trusted = lock(&EXTRA_TRUSTED_SERVICES)
+        .get(&context.upstream_port)
+        .is_some_and(|services| services.contains("iam.amazonaws.com"));
+    if !trusted {
+        return refuse(
+            "ServiceAccessNotEnabledException",
+            "The request was rejected because trusted access is not enabled for IAM in AWS Organizations.",
+        );
+    }
+    let enabled = {
+        let mut features = lock(&ROOT_ACCESS);
+        let enabled = features.entry(context.upstream_port).or_default();
+        match (feature, enable) {
+            (Some(feature), true) => enabled.insert(feature.to_string()),
+            (Some(feature), false) => enabled.remove(feature),
+            (None, _) => false,
+        };
+        enabled.clone()
+    };
+    let members: String = enabled.iter().map(|feature| format!("<member>{feature}</member>")).collect();
+    let body = format!(
+        "<{operation}Response xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><{operation}Result><OrganizationId>{organization_id}</OrganizationId><EnabledFeatures>{members}</EnabledFeatures></{operation}Result><ResponseMetadata><RequestId>fa017fa0-0000-4000-8000-000000000001</RequestId></ResponseMetadata></{operation}Response>"
+    );
+    Some(Response {
+        status: 200,
+        headers: vec![("content-type".to_string(), "text/xml".to_string())],
+        body: body.into_bytes(),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trusted access for services moto does not know.
+
+/// Service principals AWS accepts for trusted access that moto 5.2.5 refuses as "unrecognized":
+/// IAM (centralized root access: "IAM and AWS Organizations").
+/// https://docs.aws.amazon.com/organizations/latest/userguide/services-that-can-integrate-ra.html
+const SERVICES_MOTO_LACKS: &[&str] = &["iam.amazonaws.com"];
+
+/// Trusted access the layer granted for `SERVICES_MOTO_LACKS`, per moto server (its port).
+static EXTRA_TRUSTED_SERVICES: std::sync::LazyLock<std::sync::Mutex<HashMap<u16, BTreeSet<String>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// `EnableAWSServiceAccess` / `DisableAWSServiceAccess` for a principal moto lacks, served by the
+/// layer (management account only, as moto checks for the others).
+/// https://docs.aws.amazon.com/organizations/latest/APIReference/API_EnableAWSServiceAccess.html
+fn trusted_access_moto_lacks(context: &Context<'_>) -> Option<Response> {
+    if context.operation.service != "organizations" {
+        return None;
+    }
+    let enable = match context.operation.name.as_str() {
+        "EnableAWSServiceAccess" => true,
+        "DisableAWSServiceAccess" => false,
+        _ => return None,
+    };
+    let body = json_body(context.request);
+    let principal = body["ServicePrincipal"].as_str().filter(|principal| SERVICES_MOTO_LACKS.contains(principal))?;
+    let mut services = lock(&EXTRA_TRUSTED_SERVICES);
+    let services = services.entry(context.upstream_port).or_default();
+    if enable {
+        services.insert(principal.to_string());
+    } else {
+        services.remove(principal);
+    }
+    Some(Response {
+        status: 200,
+        headers: vec![("content-type".to_string(), "application/x-amz-json-1.1".to_string())],
+        body: b"{}".to_vec(),
+    })
+}
+
+/// ListAWSServiceAccessForOrganization answers include the principals the layer granted.
+fn list_trusted_access_moto_lacks(context: &Context<'_>, response: &mut Response) {
+    if context.operation.service != "organizations"
+        || context.operation.name != "ListAWSServiceAccessForOrganization"
+        || response.status != 200
+    {
+        return;
+    }
+    let extra = lock(&EXTRA_TRUSTED_SERVICES).get(&context.upstream_port).cloned().unwrap_or_default();
+    if extra.is_empty() {
+        return;
+    }
+    let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) else { return };
+    // The extra principals ride on the last page (or the only one).
+    if body.get("NextToken").and_then(Value::as_str).is_some() {
+        return;
+    }
+    if let Some(list) = body.get_mut("EnabledServicePrincipals").and_then(Value::as_array_mut) {
+        list.extend(
+            extra.iter().map(|principal| serde_json::json!({ "ServicePrincipal": principal, "DateEnabled": 1.7e9 })),
+        );
+    } else if let Some(object) = body.as_object_mut() {
+        let list =
+            extra.iter().map(|principal| serde_json::json!({ "ServicePrincipal": principal, "DateEnabled": 1.7e9 }));
+        object.insert("EnabledServicePrincipals".to_string(), Value::Array(list.collect()));
     }
     response.body = body.to_string().into_bytes();
 }
