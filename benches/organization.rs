@@ -24,6 +24,9 @@
 #[path = "../tests/testsuite/support/mod.rs"]
 mod support;
 
+#[path = "organization/landing_zone.rs"]
+mod landing_zone;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
@@ -82,6 +85,24 @@ impl Measured {
 
 fn main() {
     let full = std::env::args().any(|argument| argument == "--bench");
+    // `BENCH_CASE=organization` or `landing-zone` runs one case; both run by default.
+    let case = std::env::var("BENCH_CASE").unwrap_or_default();
+    if case != "landing-zone" {
+        organization_case(full);
+    }
+    if case != "organization" {
+        if full {
+            let accounts = std::env::var("BENCH_ACCOUNTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+            landing_zone::run_case("full", accounts);
+        } else {
+            landing_zone::run_case("small", 6);
+        }
+    }
+}
+
+/// The organization without baselines: plans against the read floor, at AWS's rates, after a
+/// change, and apply creating accounts.
+fn organization_case(full: bool) {
     let size = if full {
         let setting =
             |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
@@ -95,7 +116,7 @@ fn main() {
     };
     let moto = Moto::start();
     let started = Instant::now();
-    let shape = seed(&moto, size.seed);
+    let shape = seed(&moto, size.seed, None);
     println!("seeded in {:.1} s: {}", started.elapsed().as_secs_f64(), shape.summary);
     let workspace = tempfile::tempdir().expect("workspace");
     let dir = workspace.path();
@@ -161,11 +182,12 @@ fn main() {
     assert_eq!(after.status.code(), Some(0), "converged: {}", support::stdout(&after));
 }
 
-fn seed(moto: &Moto, size: &str) -> Shape {
+fn seed(moto: &Moto, size: &str, accounts: Option<usize>) -> Shape {
     let python = repo_root().join(".venv/bin/python");
     let output = Command::new(python)
         .arg(repo_root().join("scripts/bench_seed.py"))
         .args([moto.endpoint.as_str(), size])
+        .args(accounts.map(|accounts| accounts.to_string()))
         .output()
         .expect("run scripts/bench_seed.py");
     assert!(output.status.success(), "seeding failed: {}", String::from_utf8_lossy(&output.stderr));
