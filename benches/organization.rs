@@ -65,6 +65,8 @@ impl Shape {
 struct Measured {
     wall: Duration,
     peak_rss_kib: u64,
+    /// The child's own CPU time, user and system (wait4).
+    cpu: Duration,
     status: Option<i32>,
     stdout: String,
     stderr: String,
@@ -95,7 +97,7 @@ fn main() {
             let accounts = std::env::var("BENCH_ACCOUNTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
             landing_zone::run_case("full", accounts);
         } else {
-            landing_zone::run_case("small", 6);
+            landing_zone::run_case("small", 3);
         }
     }
 }
@@ -233,11 +235,12 @@ fn measure(proxy: &Proxy, mut command: Command, rate_limited: bool) -> Measured 
         let _ = err.read_to_string(&mut text);
         text
     });
-    let (status, peak_rss_kib) = wait_with_peak_memory(child.id());
+    let (status, peak_rss_kib, cpu) = wait_with_peak_memory(child.id());
     let wall = started.elapsed();
     Measured {
         wall,
         peak_rss_kib,
+        cpu,
         status,
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
@@ -245,15 +248,18 @@ fn measure(proxy: &Proxy, mut command: Command, rate_limited: bool) -> Measured 
     }
 }
 
-/// Waits for the child `pid` and returns its exit code and peak resident set (KiB).
-fn wait_with_peak_memory(pid: u32) -> (Option<i32>, u64) {
+/// Waits for the child `pid` and returns its exit code, peak resident set (KiB) and CPU time.
+fn wait_with_peak_memory(pid: u32) -> (Option<i32>, u64, Duration) {
     let mut status: libc::c_int = 0;
     // SAFETY: `rusage` is plain data the kernel fills in; `pid` is our own unwaited child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let waited = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid as libc::pid_t, "wait4: {}", std::io::Error::last_os_error());
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    (code, usage.ru_maxrss.max(0) as u64)
+    let time = |value: libc::timeval| {
+        Duration::from_secs(value.tv_sec.max(0) as u64) + Duration::from_micros(value.tv_usec.max(0) as u64)
+    };
+    (code, usage.ru_maxrss.max(0) as u64, time(usage.ru_utime) + time(usage.ru_stime))
 }
 
 /// The floor's time at AWS's published rates: each operation's floor calls at its sustained rate

@@ -12,7 +12,7 @@
 //! docs/performance.md, the tool's wall time against moto's own CPU time over the same run (from
 //! /proc), the tool's peak memory (wait4), and the text plan's lines. `BENCH_ACCOUNTS` sets the
 //! organization's size (default 1,000, the management account included); under `cargo test` it
-//! runs on 6 accounts and asserts the no-change plan stays within the floor plus the constant
+//! runs on 3 accounts and asserts the no-change plan stays within the floor plus the constant
 //! extras.
 
 use std::collections::BTreeMap;
@@ -131,6 +131,8 @@ fn cpu_time(pid: u32) -> Duration {
 struct Run {
     measured: Measured,
     moto_cpu: Duration,
+    /// The machine's 1-minute load average at the end (other work competes with moto for CPU).
+    load_average: String,
 }
 
 impl Run {
@@ -146,7 +148,9 @@ impl Run {
 fn run(moto_pid: u32, proxy: &Proxy, command: std::process::Command) -> Run {
     let before = cpu_time(moto_pid);
     let measured = measure(proxy, command, false);
-    Run { measured, moto_cpu: cpu_time(moto_pid).saturating_sub(before) }
+    let moto_cpu = cpu_time(moto_pid).saturating_sub(before);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    Run { measured, moto_cpu, load_average: load.split_whitespace().next().unwrap_or("?").to_string() }
 }
 
 fn report(label: &str, run: &Run, floor: &BTreeMap<String, u64>) {
@@ -155,10 +159,12 @@ fn report(label: &str, run: &Run, floor: &BTreeMap<String, u64>) {
     let floor_total: u64 = floor.values().sum();
     println!("\n== landing zone, {label}: exit {:?}, {}", measured.status, measured.plan_line());
     println!(
-        "wall {:.1} s, moto CPU {:.1} s ({:.2}x), peak RSS {:.1} MiB, {} text-plan lines, {total} calls, read floor {floor_total} ({:.3}x)",
+        "wall {:.1} s, moto CPU {:.1} s ({:.2}x), tool CPU {:.1} s, load average {}, peak RSS {:.1} MiB, {} text-plan lines, {total} calls, read floor {floor_total} ({:.3}x)",
         measured.wall.as_secs_f64(),
         run.moto_cpu.as_secs_f64(),
         measured.wall.as_secs_f64() / run.moto_cpu.as_secs_f64().max(0.001),
+        measured.cpu.as_secs_f64(),
+        run.load_average,
         measured.peak_rss_kib as f64 / 1024.0,
         run.lines(),
         total as f64 / floor_total.max(1) as f64
