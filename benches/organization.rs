@@ -24,6 +24,9 @@
 #[path = "../tests/testsuite/support/mod.rs"]
 mod support;
 
+#[path = "organization/landing_zone.rs"]
+mod landing_zone;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
@@ -62,6 +65,8 @@ impl Shape {
 struct Measured {
     wall: Duration,
     peak_rss_kib: u64,
+    /// The child's own CPU time, user and system (wait4).
+    cpu: Duration,
     status: Option<i32>,
     stdout: String,
     stderr: String,
@@ -82,6 +87,24 @@ impl Measured {
 
 fn main() {
     let full = std::env::args().any(|argument| argument == "--bench");
+    // `BENCH_CASE=organization` or `landing-zone` runs one case; both run by default.
+    let case = std::env::var("BENCH_CASE").unwrap_or_default();
+    if case != "landing-zone" {
+        organization_case(full);
+    }
+    if case != "organization" {
+        if full {
+            let accounts = std::env::var("BENCH_ACCOUNTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+            landing_zone::run_case("full", accounts);
+        } else {
+            landing_zone::run_case("small", 3);
+        }
+    }
+}
+
+/// The organization without baselines: plans against the read floor, at AWS's rates, after a
+/// change, and apply creating accounts.
+fn organization_case(full: bool) {
     let size = if full {
         let setting =
             |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
@@ -95,7 +118,7 @@ fn main() {
     };
     let moto = Moto::start();
     let started = Instant::now();
-    let shape = seed(&moto, size.seed);
+    let shape = seed(&moto, size.seed, None);
     println!("seeded in {:.1} s: {}", started.elapsed().as_secs_f64(), shape.summary);
     let workspace = tempfile::tempdir().expect("workspace");
     let dir = workspace.path();
@@ -161,11 +184,12 @@ fn main() {
     assert_eq!(after.status.code(), Some(0), "converged: {}", support::stdout(&after));
 }
 
-fn seed(moto: &Moto, size: &str) -> Shape {
+fn seed(moto: &Moto, size: &str, accounts: Option<usize>) -> Shape {
     let python = repo_root().join(".venv/bin/python");
     let output = Command::new(python)
         .arg(repo_root().join("scripts/bench_seed.py"))
         .args([moto.endpoint.as_str(), size])
+        .args(accounts.map(|accounts| accounts.to_string()))
         .output()
         .expect("run scripts/bench_seed.py");
     assert!(output.status.success(), "seeding failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -211,11 +235,12 @@ fn measure(proxy: &Proxy, mut command: Command, rate_limited: bool) -> Measured 
         let _ = err.read_to_string(&mut text);
         text
     });
-    let (status, peak_rss_kib) = wait_with_peak_memory(child.id());
+    let (status, peak_rss_kib, cpu) = wait_with_peak_memory(child.id());
     let wall = started.elapsed();
     Measured {
         wall,
         peak_rss_kib,
+        cpu,
         status,
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
@@ -223,15 +248,18 @@ fn measure(proxy: &Proxy, mut command: Command, rate_limited: bool) -> Measured 
     }
 }
 
-/// Waits for the child `pid` and returns its exit code and peak resident set (KiB).
-fn wait_with_peak_memory(pid: u32) -> (Option<i32>, u64) {
+/// Waits for the child `pid` and returns its exit code, peak resident set (KiB) and CPU time.
+fn wait_with_peak_memory(pid: u32) -> (Option<i32>, u64, Duration) {
     let mut status: libc::c_int = 0;
     // SAFETY: `rusage` is plain data the kernel fills in; `pid` is our own unwaited child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let waited = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid as libc::pid_t, "wait4: {}", std::io::Error::last_os_error());
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    (code, usage.ru_maxrss.max(0) as u64)
+    let time = |value: libc::timeval| {
+        Duration::from_secs(value.tv_sec.max(0) as u64) + Duration::from_micros(value.tv_usec.max(0) as u64)
+    };
+    (code, usage.ru_maxrss.max(0) as u64, time(usage.ru_utime) + time(usage.ru_stime))
 }
 
 /// The floor's time at AWS's published rates: each operation's floor calls at its sustained rate

@@ -1,10 +1,11 @@
 """Seeds moto with a benchmark organization and prints its shape and read floor as JSON.
 
-    bench_seed.py ENDPOINT [full|small]
+    bench_seed.py ENDPOINT [full|small] [ACCOUNTS]
 
 full (the benchmark of issue 6): 1,000 accounts (the management account included) in 60 OUs, 4
 levels deep, and 40 customer SCPs attached to 1-3 targets each. small (the benchmark's smoke run
-under `cargo test`): 40 accounts in 9 OUs, 5 SCPs.
+under `cargo test`): 40 accounts in 9 OUs, 5 SCPs. ACCOUNTS (the management account included)
+changes how many accounts the same OUs and SCPs hold (the landing-zone case's BENCH_ACCOUNTS).
 
 The read floor is AWS-FACTS.md's, per operation, at AWS's page size of 20 items; no tags are
 managed by the spec `landing-zone import` writes, so ListTagsForResource's term is 0.
@@ -21,6 +22,8 @@ elif size == "small":
     levels, accounts, policies = [(2, None), (2, None), (1, 2), (1, 1)], 40, 5
 else:
     sys.exit(f"unknown size {size!r}: full or small")
+if len(sys.argv) > 3:
+    accounts = int(sys.argv[3])
 
 random.seed(7)
 kw = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
