@@ -1,5 +1,6 @@
 //! Output a pull request controls (issue 12, items 5–9 and 11's CLI part), through the built binary:
-//! escape sequences and HTML in names and tag values are shown, never run or rendered; skipped work
+//! escape sequences and HTML in names, tag values and descriptions read from the live organization
+//! are shown, never run or rendered (the spec itself refuses such text); skipped work
 //! is reported as skipped; a closed stdout ends a command quietly; `import` does not overwrite;
 //! a dead endpoint fails fast and says so, without colour when asked; `show` renders a saved plan
 //! without AWS and refuses an edited one.
@@ -11,27 +12,72 @@ use std::time::{Duration, Instant};
 
 use crate::support::{stderr, stdout, Moto};
 
-/// A spec whose tag value erases the line above, whose policy name is an HTML image with a script,
-/// and whose description opens an HTML comment. All of them pass validation, as AWS accepts them.
-const HOSTILE_SPEC: &str = r#"version: 1
+/// A plain, valid spec. Validation refuses control, bidirectional and zero-width characters in
+/// the names and tag values a spec carries, so hostile text reaches the output the way it really
+/// arrives: from the live organization (`hostile_organization`).
+const SPEC: &str = r#"version: 1
 organization:
   feature_set: ALL
   policy_types: [SERVICE_CONTROL_POLICY]
   regions: [us-east-1]
   management_account: management
 units:
-  Sandbox: { tags: { env: "prod\e[1A\e[2K" } }
+  Sandbox: { tags: { env: prod } }
 accounts:
   management: { email: aws-root@example.com, unit: Root }
-  security: { email: aws+security@example.com, unit: Root }
+  security: { email: aws+security@example.com, unit: Root, tags: { env: prod } }
 policies:
-  "<img src=x onerror=alert(1)>":
-    description: "<!-- the rest of the comment is hidden"
+  deny-stop-logging:
+    description: Nobody stops the trail
     document: { Version: "2012-10-17", Statement: [{ Effect: Deny, Action: "cloudtrail:StopLogging", Resource: "*" }] }
     targets: { units: [Sandbox] }
 baseline:
   access_analyzer: { admin_account: security }
 "#;
+
+/// A tag value that erases the line above it on a terminal.
+const ERASING_TAG: &str = "prod\u{1b}[1A\u{1b}[2K";
+/// An OU name that is an HTML image with a script.
+const HTML_UNIT: &str = "<img src=x onerror=alert(1)>";
+/// A policy description that opens an HTML comment.
+const HTML_DESCRIPTION: &str = "<!-- the rest of the comment is hidden";
+
+/// The organization as somebody built it by hand, through the API (AWS accepts all of it): an OU
+/// the spec does not name, called `HTML_UNIT`; the spec's policy with the description
+/// `HTML_DESCRIPTION`; the spec's `security` account tagged `env: ERASING_TAG`. The plan shows
+/// each as the live value (a note, a `before`).
+async fn hostile_organization(moto: &Moto) {
+    use aws_sdk_organizations::types::{PolicyType, Tag};
+    let client = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    client.create_organization().send().await.expect("organization");
+    let root = client.list_roots().send().await.expect("roots").roots.expect("roots")[0].id.clone().expect("id");
+    client
+        .enable_policy_type()
+        .root_id(&root)
+        .policy_type(PolicyType::ServiceControlPolicy)
+        .send()
+        .await
+        .expect("enable SCPs");
+    client.create_organizational_unit().parent_id(&root).name(HTML_UNIT).send().await.expect("unit");
+    client
+        .create_policy()
+        .name("deny-stop-logging")
+        .description(HTML_DESCRIPTION)
+        .r#type(PolicyType::ServiceControlPolicy)
+        .content(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"cloudtrail:StopLogging","Resource":"*"}]}"#)
+        .send()
+        .await
+        .expect("policy");
+    let created = client
+        .create_account()
+        .account_name("security")
+        .email("aws+security@example.com")
+        .tags(Tag::builder().key("env").value(ERASING_TAG).build().expect("tag"))
+        .send()
+        .await
+        .expect("account");
+    assert!(created.create_account_status.and_then(|status| status.account_id).is_some(), "moto creates at once");
+}
 
 fn workspace(spec: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -59,14 +105,16 @@ fn closed_pipe() -> Stdio {
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_names_are_shown_never_run_in_plan_markdown_show_and_apply() {
     let moto = Moto::start();
-    let workspace = workspace(HOSTILE_SPEC);
+    hostile_organization(&moto).await;
+    let workspace = workspace(SPEC);
     let dir = workspace.path();
 
     let plan = moto.run(&["plan", "--out", "saved.plan"], dir);
     assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
     let text = stdout(&plan);
     assert_inert("the text plan", &text);
-    assert!(text.contains("tags: {env=prod\\u{1b}[1A\\u{1b}[2K}"), "{text}");
+    assert!(text.contains("tags: {env=prod\\u{1b}[1A\\u{1b}[2K} → {env=prod}"), "{text}");
+    assert!(text.contains(HTML_UNIT) && text.contains(HTML_DESCRIPTION), "{text}");
 
     let markdown = moto.run(&["plan", "--format", "markdown"], dir);
     assert_eq!(markdown.status.code(), Some(0), "{}", stderr(&markdown));
@@ -75,7 +123,7 @@ async fn hostile_names_are_shown_never_run_in_plan_markdown_show_and_apply() {
     // Every `<` of the hostile texts is escaped (`\<`, or `&lt;` inside HTML).
     let raw = |needle: &str| comment.match_indices(needle).any(|(at, _)| !comment[..at].ends_with('\\'));
     assert!(!raw("<img") && !raw("<!--"), "{comment}");
-    assert!(comment.contains("&lt;img src=x onerror=alert(1)&gt;"), "{comment}");
+    assert!(comment.contains("img src=x onerror=alert(1)"), "the unit is shown: {comment}");
     assert!(comment.contains("\\<\\!-- the rest of the comment is hidden"), "{comment}");
 
     // `show` renders the saved plan as `plan` did, with nothing listening at the AWS endpoint.
@@ -84,9 +132,14 @@ async fn hostile_names_are_shown_never_run_in_plan_markdown_show_and_apply() {
     assert_eq!(stdout(&shown), text);
     let json = moto.run_with_endpoint(&["show", "saved.plan", "--format", "json"], dir, "http://127.0.0.1:1");
     let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("show --format json is JSON");
-    assert_eq!(parsed["actions"][3]["tags"]["env"], "prod\u{1b}[1A\u{1b}[2K", "JSON stays exact");
+    let actions = parsed["actions"].as_array().expect("actions");
+    let retag = actions.iter().find(|action| action["kind"] == "update_tags").expect("the tags change");
+    assert_eq!(retag["tags"]["before"]["env"], ERASING_TAG, "JSON stays exact: {retag}");
+    let reworded = actions.iter().find(|action| action["kind"] == "update_policy").expect("the policy change");
+    assert_eq!(reworded["description"]["before"], HTML_DESCRIPTION, "JSON stays exact: {reworded}");
     // An edited plan (the attachment retargeted by hand) is refused; so is a missing file.
     let saved = std::fs::read_to_string(dir.join("saved.plan")).expect("saved plan");
+    assert!(saved.contains("\"path\": \"Sandbox\""), "{saved}");
     std::fs::write(dir.join("edited.plan"), saved.replace("\"path\": \"Sandbox\"", "\"path\": \"Root\"")).expect("w");
     let edited = moto.run_with_endpoint(&["show", "edited.plan"], dir, "http://127.0.0.1:1");
     assert_eq!(edited.status.code(), Some(1));
@@ -101,18 +154,20 @@ async fn hostile_names_are_shown_never_run_in_plan_markdown_show_and_apply() {
     let apply = moto.run(&["apply", "--auto-approve"], dir);
     let (out, err) = (stdout(&apply), stderr(&apply));
     assert_eq!(apply.status.code(), Some(0), "{err}");
+    assert!(out.contains("prod\\u{1b}[1A\\u{1b}[2K"), "apply shows the plan: {out}");
     assert_inert("apply's output", &out);
     assert_inert("apply's progress", &err);
     assert!(err.contains("skipped access_analyzer/analyzer in security (us-east-1): "), "{err}");
     assert!(!err.contains("done    access_analyzer"), "{err}");
     assert!(err.contains("done    unit Sandbox"), "{err}");
-    assert!(out.contains("Apply complete: 8 done, 1 skipped, 0 failed in "), "{out}");
+    assert!(err.contains("done    tags of account security"), "{err}");
+    assert!(out.contains(" done, 1 skipped, 0 failed in "), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_closed_stdout_ends_every_command_quietly() {
     let moto = Moto::start();
-    let workspace = workspace(HOSTILE_SPEC);
+    let workspace = workspace(SPEC);
     let dir = workspace.path();
     let client = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
     client.create_organization().send().await.expect("organization");
@@ -139,7 +194,7 @@ async fn a_closed_stdout_ends_every_command_quietly() {
 
 #[test]
 fn a_dead_endpoint_fails_fast_says_what_it_retries_and_logs_without_colour() {
-    let workspace = workspace(HOSTILE_SPEC);
+    let workspace = workspace(SPEC);
     let dir = workspace.path();
     let run = |args: &[&str]| {
         let started = Instant::now();
