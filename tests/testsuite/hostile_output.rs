@@ -79,7 +79,8 @@ async fn hostile_organization(moto: &Moto) {
         .expect("account");
     assert!(created.create_account_status.and_then(|status| status.account_id).is_some(), "moto creates at once");
     // A new account refuses calls for a while, on AWS as in the strict layer: let its window pass.
-    tokio::time::sleep(crate::support::strict::Strict::default().fresh_account_window + Duration::from_millis(100)).await;
+    tokio::time::sleep(crate::support::strict::Strict::default().fresh_account_window + Duration::from_millis(100))
+        .await;
 }
 
 fn workspace(spec: &str) -> tempfile::TempDir {
