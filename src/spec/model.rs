@@ -532,9 +532,25 @@ pub struct SecurityHubSpec {
     /// Standards enabled in every account.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub standards: Vec<SecurityStandard>,
-    /// Enable Security Hub in new member accounts automatically.
-    #[serde(default = "yes")]
-    pub auto_enable: bool,
+    /// Enable Security Hub in new member accounts automatically; true when absent. Local
+    /// configuration only: under central configuration AWS fixes it to false and the
+    /// configuration policy enables new accounts (`validate` refuses `true` there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_enable: Option<bool>,
+    /// `local`: each region configured on its own (auto-enable, standards and members per
+    /// account). `central`: the delegated administrator, in the home region, applies one
+    /// configuration policy to the organization root (the mode AWS recommends).
+    #[serde(default)]
+    pub configuration: SecurityHubConfiguration,
+}
+
+/// How Security Hub is configured across the organization.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SecurityHubConfiguration {
+    #[default]
+    Local,
+    Central,
 }
 
 /// Security Hub standards the tool knows the ARNs of.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::diagnostic::{did_you_mean, SpecDiagnostic};
 use super::load::{DocumentOrigin, ValidSpec};
-use super::model::{FeatureSet, InspectorScan, PolicyType, Targets, UnitSpec, ROOT};
+use super::model::{FeatureSet, InspectorScan, PolicyType, SecurityHubConfiguration, Targets, UnitSpec, ROOT};
 use super::names::{self, NameKind};
 use super::policy_grammar::{self, GrammarError};
 use super::regions::{config_global_types_region, is_aws_region, partition_of, AWS_REGIONS};
@@ -772,6 +772,15 @@ impl<'a> Checker<'a> {
         }
         if let Some(hub) = &baseline.security_hub {
             self.account_reference(&["baseline", "security_hub", "admin_account"], &hub.admin_account);
+            // Under CENTRAL, AutoEnable "is set to false and can't be changed"; AWS refuses true.
+            // https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_UpdateOrganizationConfiguration.html
+            if hub.configuration == SecurityHubConfiguration::Central && hub.auto_enable == Some(true) {
+                self.error(
+                    &["baseline", "security_hub", "auto_enable"],
+                    "`auto_enable: true` cannot apply under `configuration: central`: AWS fixes AutoEnable to false there and the configuration policy enables new accounts".to_string(),
+                    Some("remove `auto_enable`, or use `configuration: local`".to_string()),
+                );
+            }
             let mut seen = BTreeSet::new();
             for (index, standard) in hub.standards.iter().enumerate() {
                 if !seen.insert(standard) {

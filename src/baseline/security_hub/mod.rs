@@ -9,11 +9,16 @@
 //! existing accounts enrolled with CreateMembers: LOCAL AutoEnable covers only accounts that join
 //! later; `members.rs`).
 //!
+//! Under `configuration: central` (`central.rs`) the organization configuration is CENTRAL in the
+//! home region only, with `security_hub/configuration_policy` and `security_hub/policy_association`
+//! there; the `standards` and `members` controls are not planned (the policy covers them).
+//!
 //! It never disables Security Hub or a standard and never replaces a delegated administrator it
 //! finds. Standards enabled outside the spec are left alone and not shown: the standards control
 //! reads only the spec's standards. The `read_*` / `apply_*` functions take the SDK client, so the
 //! operations moto lacks are tested against recorded responses (tests/recorded_responses.rs).
 
+pub mod central;
 pub mod members;
 
 use std::collections::BTreeSet;
@@ -26,7 +31,7 @@ use serde_json::{json, Value};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::session::partition_of;
 use crate::plan::control::{has_placeholders, ControlKey, DesiredControl, Inputs};
-use crate::spec::{SecurityStandard, Spec};
+use crate::spec::{SecurityHubConfiguration, SecurityStandard, Spec};
 
 pub const CONTROL: &str = "security_hub";
 pub const SERVICE: &str = "securityhub.amazonaws.com";
@@ -35,6 +40,8 @@ pub const ADMIN: &str = "security_hub/admin";
 pub const ORGANIZATION: &str = "security_hub/organization_configuration";
 pub const STANDARDS: &str = "security_hub/standards";
 pub const MEMBERS: &str = "security_hub/members";
+pub const POLICY: &str = "security_hub/configuration_policy";
+pub const ASSOCIATION: &str = "security_hub/policy_association";
 
 /// Subscription states that count as enabled: PENDING is on its way, INCOMPLETE is subscribed with
 /// some controls failing. DELETING and FAILED are not enabled (BatchEnableStandards again).
@@ -86,10 +93,14 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
                 "organizations:RegisterDelegatedAdministrator",
             ]),
         );
+        if hub.configuration == SecurityHubConfiguration::Central {
+            controls.extend(central_controls(inputs, hub, admin, management, region));
+            continue;
+        }
         controls.push(
             DesiredControl::new(
                 ControlKey::new(ORGANIZATION, admin, at),
-                json!({ "auto_enable": hub.auto_enable, "auto_enable_standards": "NONE" }),
+                json!({ "auto_enable": hub.auto_enable.unwrap_or(true), "auto_enable_standards": "NONE" }),
             )
             .after(ControlKey::new(ADMIN, management, at))
             .after(ControlKey::new(HUB, admin, at))
@@ -124,6 +135,78 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     controls
 }
 
+/// Central configuration's controls in one region: in the home region only (the delegated
+/// administrator "can invoke this operation from the home Region" only:
+/// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_CreateConfigurationPolicy.html),
+/// nothing in linked regions beyond the hubs and the administrator.
+fn central_controls(
+    inputs: &Inputs<'_>,
+    hub: &crate::spec::SecurityHubSpec,
+    admin: &str,
+    management: &str,
+    region: &str,
+) -> Vec<DesiredControl> {
+    if region != inputs.home_region() {
+        return Vec::new();
+    }
+    let at = Some(region);
+    let organization = ControlKey::new(ORGANIZATION, admin, at);
+    let policy = ControlKey::new(POLICY, admin, at);
+    // The policy's standard ARNs are the home region's (AWS's own example:
+    // https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_CreateConfigurationPolicy.html).
+    let attributes = central::ConfigurationPolicy {
+        name: central::POLICY_NAME.to_string(),
+        service_enabled: true,
+        enabled_standards: hub.standards.iter().map(|standard| standard_arn(*standard, region)).collect(),
+        disabled_controls: BTreeSet::new(),
+    };
+    vec![
+        DesiredControl::new(organization.clone(), super::attributes::encode(&central::CentralOrganization::desired()))
+            .after(ControlKey::new(ADMIN, management, at))
+            .after(ControlKey::new(HUB, admin, at))
+            .after_service(SERVICE)
+            .needs(&["securityhub:UpdateOrganizationConfiguration"]),
+        DesiredControl::new(policy.clone(), super::attributes::encode(&attributes))
+            .after(organization)
+            .after_service(SERVICE)
+            .needs(&[
+                "securityhub:CreateConfigurationPolicy",
+                "securityhub:UpdateConfigurationPolicy",
+                "securityhub:ListConfigurationPolicies",
+            ]),
+        DesiredControl::new(
+            ControlKey::new(ASSOCIATION, admin, at),
+            super::attributes::encode(&central::PolicyAssociation {
+                policy: central::POLICY_NAME.to_string(),
+                target: central::ROOT_TARGET.to_string(),
+            }),
+        )
+        .after(policy)
+        .after_service(SERVICE)
+        .needs(&["securityhub:StartConfigurationPolicyAssociation", "organizations:ListRoots"]),
+    ]
+}
+
+/// The organization's root id, listed with the management account's credentials.
+async fn root_id(context: &Context<'_>) -> Result<String> {
+    let management = context.sessions.management_account().await.ok_or_else(|| {
+        anyhow!("the management account is not known, so the organization root cannot be listed")
+    })?;
+    let organizations = aws_sdk_organizations::Client::new(&context.sessions.config(&management, None).await);
+    let roots = organizations.list_roots().send().await.map_err(|error| aws_error("ListRoots", error))?;
+    roots
+        .roots
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|root| root.id)
+        .ok_or_else(|| anyhow!("ListRoots returned no root"))
+}
+
+/// Whether `desired` is the central configuration's organization control.
+fn is_central(desired: &Value) -> bool {
+    desired.get("configuration_type").is_some()
+}
+
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
     let client = context.sessions.securityhub(context.account_id(&key.account)?, key.region.as_deref()).await;
     match key.control.as_str() {
@@ -142,9 +225,12 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
             }
             other => other,
         },
+        ORGANIZATION if is_central(desired) => central::read_central_organization(&client).await,
         ORGANIZATION => read_organization_configuration(&client).await,
         STANDARDS => read_standards(&client, desired).await,
         MEMBERS => members::read_members(&client, key, desired).await,
+        POLICY => central::read_configuration_policy(&client, key, desired).await,
+        ASSOCIATION => central::read_policy_association(&client).await,
         other => bail!("unknown control `{other}`"),
     }
 }
@@ -154,9 +240,12 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
     match key.control.as_str() {
         HUB => apply_hub(&client).await,
         ADMIN => apply_admin(&client, key.region.as_deref().unwrap_or_default(), attributes).await,
+        ORGANIZATION if is_central(attributes) => central::apply_central_organization(&client, key, attributes).await,
         ORGANIZATION => apply_organization_configuration(&client, attributes).await,
         STANDARDS => apply_standards(&client, attributes, before).await,
         MEMBERS => members::apply_members(&client, key, attributes).await,
+        POLICY => central::apply_configuration_policy(&client, key, attributes).await,
+        ASSOCIATION => central::apply_policy_association(&client, key, &root_id(context).await?, attributes).await,
         other => bail!("unknown control `{other}`"),
     }
 }
@@ -371,7 +460,8 @@ impl Baseline for SecurityHub {
     fn permissions(&self) -> Permissions {
         Permissions {
             management: Actions {
-                read: &["securityhub:ListOrganizationAdminAccounts"],
+                // ListRoots: the root id the central policy is associated with.
+                read: &["securityhub:ListOrganizationAdminAccounts", "organizations:ListRoots"],
                 write: &["securityhub:EnableOrganizationAdminAccount", "iam:CreateServiceLinkedRole"],
             },
             in_account: Actions {
@@ -380,12 +470,18 @@ impl Baseline for SecurityHub {
                     "securityhub:DescribeOrganizationConfiguration",
                     "securityhub:GetEnabledStandards",
                     "securityhub:ListMembers",
+                    "securityhub:ListConfigurationPolicies",
+                    "securityhub:GetConfigurationPolicy",
+                    "securityhub:ListConfigurationPolicyAssociations",
                 ],
                 write: &[
                     "securityhub:EnableSecurityHub",
                     "securityhub:UpdateOrganizationConfiguration",
                     "securityhub:BatchEnableStandards",
                     "securityhub:CreateMembers",
+                    "securityhub:CreateConfigurationPolicy",
+                    "securityhub:UpdateConfigurationPolicy",
+                    "securityhub:StartConfigurationPolicyAssociation",
                     "iam:CreateServiceLinkedRole",
                 ],
             },
