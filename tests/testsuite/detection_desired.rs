@@ -211,3 +211,103 @@ fn controls_wait_for_the_accounts_they_name() {
     }
     assert!(checked >= 4, "controls naming other accounts were checked: {checked}");
 }
+
+// Issue 11, item 6: Security Hub central configuration.
+
+const AUTO_ENABLE: &str = "    auto_enable: true\n";
+
+fn security_hub_labels(all: &[DesiredControl]) -> BTreeSet<String> {
+    all.iter().filter(|control| family(control) == "security_hub").map(|control| label(&control.key)).collect()
+}
+
+#[test]
+fn security_hub_central_plans_one_policy_on_the_root_from_the_home_region() {
+    let all = controls(&[(AUTO_ENABLE, "    configuration: central\n")]);
+    let mut expected = BTreeSet::new();
+    for region in ["us-east-1", "eu-west-1"] {
+        for control in ["security_hub/hub management", "security_hub/hub security", "security_hub/admin management"] {
+            expected.insert(format!("{control} {region}"));
+        }
+    }
+    // Home region only; no per-account standards or members (the policy covers them).
+    for control in [
+        "security_hub/organization_configuration security",
+        "security_hub/configuration_policy security",
+        "security_hub/policy_association security",
+    ] {
+        expected.insert(format!("{control} us-east-1"));
+    }
+    assert_eq!(security_hub_labels(&all), expected);
+
+    let by_key: BTreeMap<String, &DesiredControl> = all.iter().map(|control| (label(&control.key), control)).collect();
+    let organization = by_key["security_hub/organization_configuration security us-east-1"];
+    assert_eq!(
+        organization.attributes,
+        serde_json::json!({ "configuration_type": "CENTRAL", "auto_enable": false, "auto_enable_standards": "NONE" })
+    );
+    assert!(organization.after.contains(&ControlKey::new(security_hub::ADMIN, "management", Some("us-east-1"))));
+    let policy = by_key["security_hub/configuration_policy security us-east-1"];
+    assert_eq!(
+        policy.attributes,
+        serde_json::json!({
+            "name": "landing-zone",
+            "service_enabled": true,
+            "enabled_standards": [
+                "arn:aws:securityhub:us-east-1::standards/aws-foundational-security-best-practices/v/1.0.0",
+                "arn:aws:securityhub:us-east-1::standards/cis-aws-foundations-benchmark/v/3.0.0",
+            ],
+            "disabled_controls": [],
+        })
+    );
+    assert_eq!(policy.after, [organization.key.clone()], "the policy needs CENTRAL first");
+    let association = by_key["security_hub/policy_association security us-east-1"];
+    assert_eq!(association.attributes, serde_json::json!({ "policy": "landing-zone", "target": "root" }));
+    assert_eq!(association.after, [policy.key.clone()]);
+    for control in [organization, policy, association] {
+        assert!(!control.needs.is_empty());
+    }
+    assert!(association.needs.contains(&"securityhub:StartConfigurationPolicyAssociation"));
+}
+
+#[test]
+fn security_hub_local_is_the_default_and_unchanged() {
+    let explicit = controls(&[(AUTO_ENABLE, "    auto_enable: true\n    configuration: local\n")]);
+    let default = controls(&[]);
+    assert_eq!(security_hub_labels(&explicit), security_hub_labels(&default));
+    assert!(default.iter().all(|control| ![security_hub::POLICY, security_hub::ASSOCIATION]
+        .contains(&control.key.control.as_str())));
+    let without_auto_enable = controls(&[(AUTO_ENABLE, "")]);
+    let organization = without_auto_enable
+        .iter()
+        .find(|control| control.key.control == security_hub::ORGANIZATION)
+        .expect("organization configuration");
+    assert_eq!(organization.attributes, serde_json::json!({ "auto_enable": true, "auto_enable_standards": "NONE" }));
+}
+
+#[test]
+fn security_hub_configuration_is_validated_offline_with_its_position() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("landing-zone.yaml");
+    let text = std::fs::read_to_string(&path).expect("landing-zone.yaml");
+    let line_of = |text: &str, needle: &str| text.lines().position(|line| line == needle).expect("line") + 1;
+
+    let unknown = text.replacen(AUTO_ENABLE, "    configuration: centrel\n", 1);
+    let errors = load_spec_from_str(&path, unknown.clone()).expect_err("unknown value");
+    let diagnostic = &errors.diagnostics[0];
+    assert!(diagnostic.message.contains("unknown variant `centrel`"), "{}", diagnostic.message);
+    let location = diagnostic.location.as_ref().expect("location");
+    assert_eq!((location.line, location.column), (line_of(&unknown, "    configuration: centrel"), 20));
+
+    let contradiction = text.replacen(AUTO_ENABLE, "    auto_enable: true\n    configuration: central\n", 1);
+    let errors = load_spec_from_str(&path, contradiction.clone()).expect_err("auto_enable under central");
+    assert_eq!(errors.diagnostics.len(), 1);
+    let diagnostic = &errors.diagnostics[0];
+    assert!(diagnostic.message.contains("`auto_enable: true` cannot apply under `configuration: central`"));
+    assert!(diagnostic.help.as_deref().is_some_and(|help| help.contains("remove `auto_enable`")));
+    let location = diagnostic.location.as_ref().expect("location");
+    assert_eq!(location.file, path.display().to_string());
+    assert_eq!((location.line, location.column), (line_of(&contradiction, "    auto_enable: true"), 18));
+
+    // `auto_enable: false` says what AWS does anyway: accepted.
+    let agreeing = text.replacen(AUTO_ENABLE, "    auto_enable: false\n    configuration: central\n", 1);
+    assert!(load_spec_from_str(&path, agreeing).is_ok());
+}

@@ -447,3 +447,308 @@ async fn guardduty_members_are_read_to_the_last_page_and_only_the_missing_are_cr
     let text = format!("{error:#}");
     assert!(text.contains("`333333333333`: The account is already a member") && text.contains("hint:"), "{text}");
 }
+
+// Issue 11, item 6: Security Hub central configuration (moto has none of these operations).
+
+mod security_hub_central {
+    use super::{aws_error, CIS, FSBP};
+    use aws_sdk_securityhub::operation::create_configuration_policy::CreateConfigurationPolicyOutput;
+    use aws_sdk_securityhub::operation::describe_organization_configuration::DescribeOrganizationConfigurationOutput;
+    use aws_sdk_securityhub::operation::get_configuration_policy::GetConfigurationPolicyOutput;
+    use aws_sdk_securityhub::operation::list_configuration_policies::ListConfigurationPoliciesOutput;
+    use aws_sdk_securityhub::operation::list_configuration_policy_associations::ListConfigurationPolicyAssociationsOutput;
+    use aws_sdk_securityhub::operation::start_configuration_policy_association::StartConfigurationPolicyAssociationOutput;
+    use aws_sdk_securityhub::operation::update_configuration_policy::UpdateConfigurationPolicyOutput;
+    use aws_sdk_securityhub::operation::update_organization_configuration::UpdateOrganizationConfigurationOutput;
+    use aws_sdk_securityhub::types::{
+        AssociationType, AutoEnableStandards, ConfigurationPolicyAssociationStatus,
+        ConfigurationPolicyAssociationSummary, ConfigurationPolicySummary, OrganizationConfiguration,
+        OrganizationConfigurationConfigurationType as Kind, OrganizationConfigurationStatus, Policy,
+        SecurityControlsConfiguration, SecurityHubPolicy, Target, TargetType,
+    };
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+    use landing_zone::baseline::security_hub::{self, central};
+    use landing_zone::plan::control::ControlKey;
+    use serde_json::json;
+
+    const POLICY_ID: &str = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111";
+    const ROOT: &str = "r-ab12";
+
+    fn key(control: &str) -> ControlKey {
+        ControlKey::new(control, "security", Some("us-east-1"))
+    }
+
+    fn summary(id: &str, name: &str) -> ConfigurationPolicySummary {
+        ConfigurationPolicySummary::builder().id(id).name(name).build()
+    }
+
+    fn policies() -> aws_smithy_mocks::Rule {
+        mock!(aws_sdk_securityhub::Client::list_configuration_policies)
+            .sequence()
+            .output(|| {
+                ListConfigurationPoliciesOutput::builder()
+                    .configuration_policy_summaries(summary("other-id", "someone-else"))
+                    .next_token("page-2")
+                    .build()
+            })
+            .output(|| {
+                ListConfigurationPoliciesOutput::builder()
+                    .configuration_policy_summaries(summary(POLICY_ID, central::POLICY_NAME))
+                    .build()
+            })
+            .repeatedly()
+            .build()
+    }
+
+    fn desired_policy() -> serde_json::Value {
+        json!({ "name": "landing-zone", "service_enabled": true, "enabled_standards": [FSBP, CIS], "disabled_controls": [] })
+    }
+
+    #[tokio::test]
+    async fn organization_configuration_reads_type_and_status_and_is_set_to_central() {
+        let describe = |kind: Kind, status: OrganizationConfigurationStatus, auto_enable: bool| {
+            mock!(aws_sdk_securityhub::Client::describe_organization_configuration).then_output(move || {
+                DescribeOrganizationConfigurationOutput::builder()
+                    .auto_enable(auto_enable)
+                    .auto_enable_standards(AutoEnableStandards::None)
+                    .organization_configuration(
+                        OrganizationConfiguration::builder()
+                            .configuration_type(kind.clone())
+                            .status(status.clone())
+                            .status_message("Home Region has no finding aggregator")
+                            .build(),
+                    )
+                    .build()
+            })
+        };
+        let local = describe(Kind::Local, OrganizationConfigurationStatus::Enabled, true);
+        let client = mock_client!(aws_sdk_securityhub, [&local]);
+        assert_eq!(
+            central::read_central_organization(&client).await.expect("read"),
+            Some(json!({ "configuration_type": "LOCAL", "auto_enable": true, "auto_enable_standards": "NONE" }))
+        );
+        let failed = describe(Kind::Central, OrganizationConfigurationStatus::Failed, false);
+        let client = mock_client!(aws_sdk_securityhub, [&failed]);
+        let live = central::read_central_organization(&client).await.expect("read");
+        assert_eq!(
+            live.as_ref().map(|live| live["configuration_type"].clone()),
+            Some(json!("CENTRAL (FAILED: Home Region has no finding aggregator)")),
+            "a failed switch is not central: the plan shows it still to do"
+        );
+        let enabled = describe(Kind::Central, OrganizationConfigurationStatus::Enabled, false);
+        let client = mock_client!(aws_sdk_securityhub, [&enabled]);
+        let desired = central::CentralOrganization::desired();
+        assert_eq!(
+            central::read_central_organization(&client).await.expect("read"),
+            Some(landing_zone::baseline::attributes::encode(&desired))
+        );
+
+        let update = mock!(aws_sdk_securityhub::Client::update_organization_configuration)
+            .match_requests(|request| {
+                // AutoEnable false, AutoEnableStandards NONE: what AWS requires under CENTRAL.
+                // https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_UpdateOrganizationConfiguration.html
+                request.auto_enable() == Some(false)
+                    && request.auto_enable_standards() == Some(&AutoEnableStandards::None)
+                    && request.organization_configuration().and_then(|c| c.configuration_type())
+                        == Some(&Kind::Central)
+            })
+            .then_output(|| UpdateOrganizationConfigurationOutput::builder().build());
+        let client = mock_client!(aws_sdk_securityhub, [&update]);
+        let attributes = landing_zone::baseline::attributes::encode(&desired);
+        central::apply_central_organization(&client, &key(security_hub::ORGANIZATION), &attributes)
+            .await
+            .expect("apply");
+        assert_eq!(update.num_calls(), 1);
+
+        let refused = mock!(aws_sdk_securityhub::Client::update_organization_configuration).then_http_response(|| {
+            aws_error(400, "InvalidInputException", "Central configuration requires a finding aggregator")
+        });
+        let client = mock_client!(aws_sdk_securityhub, [&refused]);
+        let error = central::apply_central_organization(&client, &key(security_hub::ORGANIZATION), &attributes)
+            .await
+            .expect_err("refused");
+        let text = format!("{error:#}");
+        assert!(text.contains("create-finding-aggregator") && text.contains("finding aggregator"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn configuration_policy_is_found_by_name_across_pages_and_read() {
+        let list = policies();
+        let get = mock!(aws_sdk_securityhub::Client::get_configuration_policy)
+            .match_requests(|request| request.identifier() == Some(POLICY_ID))
+            .then_output(|| {
+                GetConfigurationPolicyOutput::builder()
+                    .id(POLICY_ID)
+                    .name(central::POLICY_NAME)
+                    .configuration_policy(Policy::SecurityHub(
+                        SecurityHubPolicy::builder()
+                            .service_enabled(true)
+                            .enabled_standard_identifiers(FSBP)
+                            .security_controls_configuration(
+                                SecurityControlsConfiguration::builder()
+                                    .disabled_security_control_identifiers("CloudWatch.1")
+                                    .build(),
+                            )
+                            .build(),
+                    ))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&list, &get]);
+        let live = central::read_configuration_policy(&client, &key(security_hub::POLICY), &desired_policy())
+            .await
+            .expect("read");
+        assert_eq!(
+            live,
+            Some(json!({
+                "name": "landing-zone", "service_enabled": true,
+                "enabled_standards": [FSBP], "disabled_controls": ["CloudWatch.1"],
+            }))
+        );
+        assert_eq!(list.num_calls(), 2, "both pages of ListConfigurationPolicies");
+        assert_eq!(get.num_calls(), 1);
+
+        let none = mock!(aws_sdk_securityhub::Client::list_configuration_policies)
+            .then_output(|| ListConfigurationPoliciesOutput::builder().build());
+        let client = mock_client!(aws_sdk_securityhub, [&none]);
+        let (policy_key, desired) = (key(security_hub::POLICY), desired_policy());
+        let absent = central::read_configuration_policy(&client, &policy_key, &desired);
+        assert_eq!(absent.await.expect("read"), None);
+
+        let not_central = mock!(aws_sdk_securityhub::Client::list_configuration_policies).then_http_response(|| {
+            aws_error(403, "AccessDeniedException", "You must be the delegated administrator using central configuration")
+        });
+        let client = mock_client!(aws_sdk_securityhub, [&not_central]);
+        let absent = central::read_configuration_policy(&client, &policy_key, &desired);
+        assert_eq!(absent.await.expect("not central yet reads as absent"), None);
+    }
+
+    fn sent_policy_is_desired(policy: Option<&Policy>) -> bool {
+        let Some(Policy::SecurityHub(hub)) = policy else { return false };
+        hub.service_enabled() == Some(true)
+            && hub.enabled_standard_identifiers() == [FSBP, CIS]
+            && hub
+                .security_controls_configuration()
+                .is_some_and(|controls| controls.disabled_security_control_identifiers().is_empty())
+    }
+
+    #[tokio::test]
+    async fn configuration_policy_is_created_once_then_updated_in_place() {
+        let none = mock!(aws_sdk_securityhub::Client::list_configuration_policies)
+            .then_output(|| ListConfigurationPoliciesOutput::builder().build());
+        let create = mock!(aws_sdk_securityhub::Client::create_configuration_policy)
+            .match_requests(|request| {
+                request.name() == Some(central::POLICY_NAME)
+                    && sent_policy_is_desired(request.configuration_policy())
+            })
+            .then_output(|| CreateConfigurationPolicyOutput::builder().id(POLICY_ID).build());
+        let update = mock!(aws_sdk_securityhub::Client::update_configuration_policy)
+            .then_output(|| UpdateConfigurationPolicyOutput::builder().build());
+        let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&none, &create, &update]);
+        central::apply_configuration_policy(&client, &key(security_hub::POLICY), &desired_policy()).await.expect("create");
+        assert_eq!((create.num_calls(), update.num_calls()), (1, 0));
+
+        // A policy of that name exists (changed by hand, or an interrupted run): updated, never duplicated.
+        let list = policies();
+        let create = mock!(aws_sdk_securityhub::Client::create_configuration_policy)
+            .then_output(|| CreateConfigurationPolicyOutput::builder().build());
+        let update = mock!(aws_sdk_securityhub::Client::update_configuration_policy)
+            .match_requests(|request| {
+                request.identifier() == Some(POLICY_ID)
+                    && request.name() == Some(central::POLICY_NAME)
+                    && sent_policy_is_desired(request.configuration_policy())
+            })
+            .then_output(|| UpdateConfigurationPolicyOutput::builder().build());
+        let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&list, &create, &update]);
+        central::apply_configuration_policy(&client, &key(security_hub::POLICY), &desired_policy()).await.expect("update");
+        assert_eq!((create.num_calls(), update.num_calls()), (0, 1));
+    }
+
+    fn root_association(status: ConfigurationPolicyAssociationStatus) -> ConfigurationPolicyAssociationSummary {
+        ConfigurationPolicyAssociationSummary::builder()
+            .configuration_policy_id(POLICY_ID)
+            .target_id(ROOT)
+            .target_type(TargetType::Root)
+            .association_type(AssociationType::Applied)
+            .association_status(status)
+            .association_status_message("An account is suspended")
+            .build()
+    }
+
+    #[tokio::test]
+    async fn root_association_is_read_by_policy_name_and_started_with_the_root_id() {
+        let ou = ConfigurationPolicyAssociationSummary::builder()
+            .configuration_policy_id("other-id")
+            .target_id("ou-ab12-34cd56ef")
+            .target_type(TargetType::OrganizationalUnit)
+            .association_type(AssociationType::Applied)
+            .build();
+        let associations = mock!(aws_sdk_securityhub::Client::list_configuration_policy_associations)
+            .match_requests(|request| {
+                request.filters().and_then(|filters| filters.association_type()) == Some(&AssociationType::Applied)
+            })
+            .sequence()
+            .output(move || {
+                ListConfigurationPolicyAssociationsOutput::builder()
+                    .configuration_policy_association_summaries(ou.clone())
+                    .next_token("page-2")
+                    .build()
+            })
+            .output(|| {
+                ListConfigurationPolicyAssociationsOutput::builder()
+                    .configuration_policy_association_summaries(root_association(
+                        ConfigurationPolicyAssociationStatus::Success,
+                    ))
+                    .build()
+            })
+            .build();
+        let list = policies();
+        let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&associations, &list]);
+        assert_eq!(
+            central::read_policy_association(&client).await.expect("read"),
+            Some(json!({ "policy": "landing-zone", "target": "root" })),
+            "the root's applied policy, found on the second page, by name"
+        );
+
+        let failed = mock!(aws_sdk_securityhub::Client::list_configuration_policy_associations).then_output(|| {
+            ListConfigurationPolicyAssociationsOutput::builder()
+                .configuration_policy_association_summaries(root_association(
+                    ConfigurationPolicyAssociationStatus::Failed,
+                ))
+                .build()
+        });
+        let list = policies();
+        let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&failed, &list]);
+        assert_eq!(
+            central::read_policy_association(&client).await.expect("read"),
+            Some(json!({ "policy": "landing-zone (FAILED: An account is suspended)", "target": "root" }))
+        );
+
+        let none = mock!(aws_sdk_securityhub::Client::list_configuration_policy_associations)
+            .then_output(|| ListConfigurationPolicyAssociationsOutput::builder().build());
+        let client = mock_client!(aws_sdk_securityhub, [&none]);
+        assert_eq!(central::read_policy_association(&client).await.expect("read"), None);
+
+        let list = policies();
+        let start = mock!(aws_sdk_securityhub::Client::start_configuration_policy_association)
+            .match_requests(|request| {
+                request.configuration_policy_identifier() == Some(POLICY_ID)
+                    && request.target() == Some(&Target::RootId(ROOT.to_string()))
+            })
+            .then_output(|| StartConfigurationPolicyAssociationOutput::builder().build());
+        let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&list, &start]);
+        let attributes = json!({ "policy": "landing-zone", "target": "root" });
+        central::apply_policy_association(&client, &key(security_hub::ASSOCIATION), ROOT, &attributes)
+            .await
+            .expect("associate");
+        assert_eq!(start.num_calls(), 1);
+
+        let empty = mock!(aws_sdk_securityhub::Client::list_configuration_policies)
+            .then_output(|| ListConfigurationPoliciesOutput::builder().build());
+        let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&empty, &start]);
+        let error = central::apply_policy_association(&client, &key(security_hub::ASSOCIATION), ROOT, &attributes)
+            .await
+            .expect_err("no policy yet");
+        assert!(error.to_string().contains("\nhint: "), "{error}");
+        assert_eq!(start.num_calls(), 1, "no association without the policy");
+    }
+}
