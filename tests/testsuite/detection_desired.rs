@@ -259,10 +259,10 @@ fn security_hub_central_plans_one_policy_on_the_root_from_the_home_region() {
             "disabled_controls": [],
         })
     );
-    assert_eq!(policy.after, [organization.key.clone()], "the policy needs CENTRAL first");
+    assert_eq!(policy.after, std::slice::from_ref(&organization.key), "the policy needs CENTRAL first");
     let association = by_key["security_hub/policy_association security us-east-1"];
     assert_eq!(association.attributes, serde_json::json!({ "policy": "landing-zone", "target": "root" }));
-    assert_eq!(association.after, [policy.key.clone()]);
+    assert_eq!(association.after, std::slice::from_ref(&policy.key));
     for control in [organization, policy, association] {
         assert!(!control.needs.is_empty());
     }
@@ -274,8 +274,9 @@ fn security_hub_local_is_the_default_and_unchanged() {
     let explicit = controls(&[(AUTO_ENABLE, "    auto_enable: true\n    configuration: local\n")]);
     let default = controls(&[]);
     assert_eq!(security_hub_labels(&explicit), security_hub_labels(&default));
-    assert!(default.iter().all(|control| ![security_hub::POLICY, security_hub::ASSOCIATION]
-        .contains(&control.key.control.as_str())));
+    assert!(default
+        .iter()
+        .all(|control| ![security_hub::POLICY, security_hub::ASSOCIATION].contains(&control.key.control.as_str())));
     let without_auto_enable = controls(&[(AUTO_ENABLE, "")]);
     let organization = without_auto_enable
         .iter()

@@ -549,8 +549,7 @@ mod security_hub_central {
                 // https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_UpdateOrganizationConfiguration.html
                 request.auto_enable() == Some(false)
                     && request.auto_enable_standards() == Some(&AutoEnableStandards::None)
-                    && request.organization_configuration().and_then(|c| c.configuration_type())
-                        == Some(&Kind::Central)
+                    && request.organization_configuration().and_then(|c| c.configuration_type()) == Some(&Kind::Central)
             })
             .then_output(|| UpdateOrganizationConfigurationOutput::builder().build());
         let client = mock_client!(aws_sdk_securityhub, [&update]);
@@ -615,7 +614,11 @@ mod security_hub_central {
         assert_eq!(absent.await.expect("read"), None);
 
         let not_central = mock!(aws_sdk_securityhub::Client::list_configuration_policies).then_http_response(|| {
-            aws_error(403, "AccessDeniedException", "You must be the delegated administrator using central configuration")
+            aws_error(
+                403,
+                "AccessDeniedException",
+                "You must be the delegated administrator using central configuration",
+            )
         });
         let client = mock_client!(aws_sdk_securityhub, [&not_central]);
         let absent = central::read_configuration_policy(&client, &policy_key, &desired);
@@ -637,14 +640,15 @@ mod security_hub_central {
             .then_output(|| ListConfigurationPoliciesOutput::builder().build());
         let create = mock!(aws_sdk_securityhub::Client::create_configuration_policy)
             .match_requests(|request| {
-                request.name() == Some(central::POLICY_NAME)
-                    && sent_policy_is_desired(request.configuration_policy())
+                request.name() == Some(central::POLICY_NAME) && sent_policy_is_desired(request.configuration_policy())
             })
             .then_output(|| CreateConfigurationPolicyOutput::builder().id(POLICY_ID).build());
         let update = mock!(aws_sdk_securityhub::Client::update_configuration_policy)
             .then_output(|| UpdateConfigurationPolicyOutput::builder().build());
         let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&none, &create, &update]);
-        central::apply_configuration_policy(&client, &key(security_hub::POLICY), &desired_policy()).await.expect("create");
+        central::apply_configuration_policy(&client, &key(security_hub::POLICY), &desired_policy())
+            .await
+            .expect("create");
         assert_eq!((create.num_calls(), update.num_calls()), (1, 0));
 
         // A policy of that name exists (changed by hand, or an interrupted run): updated, never duplicated.
@@ -659,7 +663,9 @@ mod security_hub_central {
             })
             .then_output(|| UpdateConfigurationPolicyOutput::builder().build());
         let client = mock_client!(aws_sdk_securityhub, RuleMode::MatchAny, [&list, &create, &update]);
-        central::apply_configuration_policy(&client, &key(security_hub::POLICY), &desired_policy()).await.expect("update");
+        central::apply_configuration_policy(&client, &key(security_hub::POLICY), &desired_policy())
+            .await
+            .expect("update");
         assert_eq!((create.num_calls(), update.num_calls()), (0, 1));
     }
 

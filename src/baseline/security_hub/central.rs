@@ -202,8 +202,12 @@ pub async fn read_configuration_policy(
         bail!("configuration policy `{}` ({id}) is not a Security Hub policy this version can read", wanted.name);
     };
     let controls = hub.security_controls_configuration;
-    let mut disabled: BTreeSet<String> =
-        controls.as_ref().and_then(|c| c.disabled_security_control_identifiers.clone()).unwrap_or_default().into_iter().collect();
+    let mut disabled: BTreeSet<String> = controls
+        .as_ref()
+        .and_then(|c| c.disabled_security_control_identifiers.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     // An allow-list policy (EnabledSecurityControlIdentifiers) disables every control it does not
     // list, new ones included: shown as a marker so the plan rewrites it with the disable-list form.
     if controls.as_ref().is_some_and(|c| c.enabled_security_control_identifiers.is_some()) {
@@ -234,9 +238,7 @@ pub async fn apply_configuration_policy(
             .set_enabled_standard_identifiers(Some(wanted.enabled_standards.iter().cloned().collect()))
             .security_controls_configuration(
                 SecurityControlsConfiguration::builder()
-                    .set_disabled_security_control_identifiers(Some(
-                        wanted.disabled_controls.iter().cloned().collect(),
-                    ))
+                    .set_disabled_security_control_identifiers(Some(wanted.disabled_controls.iter().cloned().collect()))
                     .build(),
             )
             .build(),

@@ -189,9 +189,11 @@ fn central_controls(
 
 /// The organization's root id, listed with the management account's credentials.
 async fn root_id(context: &Context<'_>) -> Result<String> {
-    let management = context.sessions.management_account().await.ok_or_else(|| {
-        anyhow!("the management account is not known, so the organization root cannot be listed")
-    })?;
+    let management = context
+        .sessions
+        .management_account()
+        .await
+        .ok_or_else(|| anyhow!("the management account is not known, so the organization root cannot be listed"))?;
     let organizations = aws_sdk_organizations::Client::new(&context.sessions.config(&management, None).await);
     let roots = organizations.list_roots().send().await.map_err(|error| aws_error("ListRoots", error))?;
     roots
