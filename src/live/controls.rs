@@ -108,7 +108,7 @@ impl Reading<'_> {
                         self.reporter.progress(self.tally.read(key));
                         return Ok::<Read, anyhow::Error>((key.clone(), Ok(None)));
                     }
-                    let read = crate::baseline::read(self.context, key, &attributes).await;
+                    let read = read_waiting_for_activation(self.context, key, &attributes).await;
                     self.reporter.progress(self.tally.read(key));
                     match read {
                         Ok(value) => Ok::<Read, anyhow::Error>((key.clone(), Ok(value))),
@@ -133,4 +133,31 @@ fn needs_missing_trusted_access(key: &ControlKey, known: &KnownIds, live: &LiveO
     let Ok(owner) = crate::baseline::owner(key) else { return false };
     owner.read_needs_trusted_access(key).is_some_and(|service| !live.trusted_services.contains(service))
         && known.accounts.get(&key.account).map(String::as_str) != management
+}
+
+/// How long a read waits for an account whose services AWS is still activating.
+const ACTIVATION_WAIT: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Reads one control; an account created minutes ago (by an earlier or interrupted apply) answers
+/// `SubscriptionRequiredException` / `OptInRequired` until AWS has activated its services, which
+/// says "not yet", not "no": wait for it with backoff (bounded), as the write steps do.
+async fn read_waiting_for_activation(
+    context: &BaselineContext<'_>,
+    key: &ControlKey,
+    attributes: &serde_json::Value,
+) -> Result<Option<serde_json::Value>> {
+    let started = tokio::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(250);
+    loop {
+        match crate::baseline::read(context, key, attributes).await {
+            Err(error)
+                if crate::aws::errors::is_account_still_activating(&error) && started.elapsed() < ACTIVATION_WAIT =>
+            {
+                tracing::info!(control = %key.label(), "the account is still being activated; reading again");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(15));
+            }
+            other => return other,
+        }
+    }
 }

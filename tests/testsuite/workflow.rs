@@ -130,8 +130,9 @@ async fn markdown_and_graphs_show_the_change_on_the_tree() {
         .expect("write");
 
     let markdown = stdout(&moto.run(&["plan", "--format", "markdown"], dir));
-    // Moving sandbox under Workloads also brings it the DeploymentRole that Workloads carries.
-    assert!(markdown.contains("**Plan: 1 to add, 2 to change, 0 to destroy.**"), "{markdown}");
+    // Moving sandbox under Workloads also brings it the DeploymentRole and the workload budget
+    // that Workloads carries.
+    assert!(markdown.contains("**Plan: 2 to add, 2 to change, 0 to destroy.**"), "{markdown}");
     assert!(markdown.contains("iam_role/DeploymentRole in sandbox"), "{markdown}");
     assert!(
         markdown
