@@ -59,22 +59,33 @@ const REGIONS: &[&str] = &["us-east-1", "eu-west-1"];
 
 /// The root spec without AWS-managed IAM policy attachments, so moto can run without loading them.
 /// Everything else (OUs, accounts, SCPs, every baseline, roles with inline policies) stays.
+/// Edits that leave the quick wins (Macie, Inspector, budgets) out of the reference landing zone:
+/// their operations are partly served by the strict layer's own state, which does not model the
+/// faults injected here (an answer lost after the layer changed its state). Their convergence,
+/// drift repair and refusals are tested in `baseline_quick_wins`.
+const WITHOUT_QUICK_WINS: [(&str, &str); 3] = [
+    ("  macie:\n    admin_account: security\n    auto_enable: true\n    finding_frequency: SIX_HOURS\n", ""),
+    ("  inspector:\n    admin_account: security\n    scan: [ec2, ecr, lambda]\n", ""),
+    (
+        "  budgets:\n    organization-monthly:\n      account: management\n      limit_usd: 5000\n      thresholds: [80, 100]      # percent of the limit, actual spend\n      forecast_threshold: 110    # percent of the limit, forecasted spend\n      notify: [finance@example.com]\n    workload-monthly:\n      targets: { units: [Workloads] }\n      limit_usd: 1000\n      thresholds: [100]\n      notify: [platform@example.com]\n",
+        "",
+    ),
+];
+
+/// The reference landing zone without the quick wins (above).
+fn spec_without_quick_wins() -> tempfile::TempDir {
+    spec_workspace(&WITHOUT_QUICK_WINS)
+}
+
 /// The reference landing zone without AWS-managed policy attachments (moto loads them only on
-/// request) and without the quick wins (Macie, Inspector, budgets): their operations are partly
-/// served by the strict layer's own state, which does not model the faults injected here (an
-/// answer lost after the layer changed its state). Their convergence, drift repair and refusals are
-/// tested in `baseline_quick_wins`.
+/// request) and without the quick wins.
 fn spec_without_managed_policies() -> tempfile::TempDir {
-    spec_workspace(&[
+    let mut edits = vec![
         ("      managed_policies: [arn:aws:iam::aws:policy/ReadOnlyAccess]\n", ""),
         ("      managed_policies: [arn:aws:iam::aws:policy/SecurityAudit]\n", ""),
-        ("  macie:\n    admin_account: security\n    auto_enable: true\n    finding_frequency: SIX_HOURS\n", ""),
-        ("  inspector:\n    admin_account: security\n    scan: [ec2, ecr, lambda]\n", ""),
-        (
-            "  budgets:\n    organization-monthly:\n      account: management\n      limit_usd: 5000\n      thresholds: [80, 100]      # percent of the limit, actual spend\n      forecast_threshold: 110    # percent of the limit, forecasted spend\n      notify: [finance@example.com]\n    workload-monthly:\n      targets: { units: [Workloads] }\n      limit_usd: 1000\n      thresholds: [100]\n      notify: [platform@example.com]\n",
-            "",
-        ),
-    ])
+    ];
+    edits.extend(WITHOUT_QUICK_WINS);
+    spec_workspace(&edits)
 }
 
 /// The organization as an independent reader sees it.
@@ -363,7 +374,7 @@ fn idempotent_writes() -> BTreeSet<String> {
 async fn converges_under_faults(seed: u64, managed_policies: bool) {
     let started = Instant::now();
     let moto = if managed_policies { Moto::start_with_managed_policies() } else { Moto::start() };
-    let workspace = if managed_policies { spec_workspace(&[]) } else { spec_without_managed_policies() };
+    let workspace = if managed_policies { spec_without_quick_wins() } else { spec_without_managed_policies() };
     let dir = workspace.path();
     let faults = Faults { lose_response: 0.02, lose_response_on: idempotent_writes(), ..Faults::issue_mix(seed) };
     let proxy = Proxy::start(moto.port, faults);
