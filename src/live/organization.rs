@@ -23,7 +23,12 @@ use crate::spec::PolicyType;
 
 /// The IAM actions the organization reader calls (with the caller's credentials).
 pub const PERMISSIONS: crate::baseline::Actions = crate::baseline::Actions {
-    read: &["organizations:Describe*", "organizations:List*", "iam:ListOrganizationsFeatures"],
+    read: &[
+        "organizations:Describe*",
+        "organizations:List*",
+        "iam:ListOrganizationsFeatures",
+        "account:GetAccountInformation",
+    ],
     write: &[],
 };
 

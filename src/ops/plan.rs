@@ -88,6 +88,7 @@ pub async fn make_plan_reporting(
         read_controls_reporting(&desired, &known, &live, &clients.sessions, parallelism, reporter).await?;
     live.controls = controls;
     live.unsupported_controls = unsupported;
+    live.account_names_unsupported = account_names_unsupported(clients).await;
     let plan = plan(&desired, &live, options)?;
     Ok(PlanOutcome { plan, live, known })
 }
@@ -126,4 +127,18 @@ pub fn saved_plan(valid: &ValidSpec, outcome: &PlanOutcome) -> SavedPlan {
         plan_digest: plan_digest(&outcome.plan),
         plan: outcome.plan.clone(),
     }
+}
+
+/// Against an emulator (an endpoint override), whether it lacks the Account API's account names:
+/// one `GetAccountInformation` of the management account, answered with an HTML page by emulators
+/// that lack the operation. Never called against AWS, which has it.
+async fn account_names_unsupported(clients: &Clients) -> Option<String> {
+    if !crate::aws::errors::endpoint_overridden() {
+        return None;
+    }
+    let management = clients.sessions.management_account().await?;
+    let client = clients.sessions.account(&management).await;
+    let error = client.get_account_information().send().await.err()?;
+    let failure = crate::baseline::aws_error("GetAccountInformation", error);
+    crate::baseline::unimplemented(&failure).map(|_| "PutAccountName".to_string())
 }

@@ -37,6 +37,10 @@ pub struct LiveOrganization {
     /// only): the operation's name. The planner notes them instead of planning them.
     #[serde(skip)]
     pub unsupported_controls: BTreeMap<crate::plan::control::ControlKey, String>,
+    /// The endpoint does not implement the Account API's account names (emulators only): the
+    /// operation's name. The planner notes a name difference instead of planning a rename.
+    #[serde(skip)]
+    pub account_names_unsupported: Option<String>,
 }
 
 /// JSON objects need string keys: controls serialize as a list of (key, value) pairs.

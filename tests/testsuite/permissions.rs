@@ -113,6 +113,7 @@ fn rest_action(operation: &str) -> Option<&'static str> {
         ("inspector2", "POST", "/status/batch/get") => "inspector2:BatchGetAccountStatus",
         ("inspector2", "POST", "/enable") => "inspector2:Enable",
         ("account", "POST", "/getAlternateContact") => "account:GetAlternateContact",
+        ("account", "POST", "/getAccountInformation") => "account:GetAccountInformation",
         ("account", "POST", "/putAlternateContact") => "account:PutAlternateContact",
         ("account", "POST", "/getRegionOptStatus") => "account:GetRegionOptStatus",
         ("account", "POST", "/enableRegion") => "account:EnableRegion",

@@ -74,13 +74,20 @@ pub(super) async fn rename_account(step: &Step<'_>, account: &AccountRef, name: 
     if !management {
         request = request.account_id(account_id(account, step.resolution).await?);
     }
-    request.send().await.map_err(|error| {
-        anyhow!(
-            "PutAccountName `{name}` failed: {}\nhint: the caller needs `account:PutAccountName`, and a member account needs trusted access for `account.amazonaws.com`",
-            describe(&error)
-        )
-    })?;
-    Ok(())
+    match request.send().await {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let failure = crate::baseline::aws_error("PutAccountName", error);
+            // Only an emulator answers an Account API call with an HTML page (it lacks the
+            // operation); on AWS `aws_error` makes that an error of its own.
+            if crate::baseline::unimplemented(&failure).is_some() {
+                return Err(anyhow::Error::new(crate::apply::Skipped { reason: format!("{failure:#}") }));
+            }
+            Err(failure.context(format!(
+                "naming account `{name}` failed\nhint: the caller needs `account:PutAccountName`, and a member account needs trusted access for `account.amazonaws.com`"
+            )))
+        }
+    }
 }
 
 /// `Action::CloseAccount`.

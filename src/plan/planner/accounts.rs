@@ -180,6 +180,14 @@ impl Planner<'_> {
         management: bool,
         created_by: Option<usize>,
     ) {
+        if let Some(operation) = &self.live.account_names_unsupported {
+            let resource = format!("account {after}");
+            self.note(
+                resource,
+                format!("named {before:?} in AWS; not renamed here: the endpoint does not implement {operation}"),
+            );
+            return;
+        }
         let trusted_access = if management { None } else { self.require_service(ACCOUNT_SERVICE) };
         let after = after.to_string();
         self.push(Action::RenameAccount { account, before, after, management }, [trusted_access, created_by], 1);

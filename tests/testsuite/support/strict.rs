@@ -1096,6 +1096,19 @@ pub fn forget_moto(port: u16) {
 /// AWS does not document which error answers the management account's own id; the layer answers
 /// AccessDeniedException, as for the other refusals of that parameter.
 fn put_account_name(context: &Context<'_>, caller: &Identity) -> Option<Response> {
+    if context.operation.service == "account" && context.operation.name == "POST /getAccountInformation" {
+        // https://docs.aws.amazon.com/accounts/latest/reference/API_GetAccountInformation.html:
+        // served beside PutAccountName (moto has neither), with the name it gave.
+        let body = json_body(context.request);
+        let account = body["AccountId"].as_str().map_or_else(|| caller.account.clone(), str::to_string);
+        let name = lock(&ACCOUNT_NAMES).get(&context.upstream_port).and_then(|names| names.get(&account).cloned());
+        let answer = serde_json::json!({ "AccountId": account, "AccountName": name.unwrap_or_default() });
+        return Some(Response {
+            status: 200,
+            headers: vec![("content-type".to_string(), "application/json".to_string())],
+            body: answer.to_string().into_bytes(),
+        });
+    }
     if context.operation.service != "account" || context.operation.name != "POST /putAccountName" {
         return None;
     }
