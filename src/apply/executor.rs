@@ -1,8 +1,12 @@
 //! The scheduler: runs a plan's action graph with bounded concurrency, in dependency order.
 //!
-//! On the first hard failure it stops scheduling, lets in-flight actions finish, and reports each
-//! action's `Outcome`: done, skipped (the step did not do its work and says why), failed, or not
-//! started (the apply stopped first). These never blur: a skipped action is not counted as done.
+//! A failure is isolated to the account it happened in (issue 13): an action that belongs to one
+//! account (its controls, its tags, its creation, move, rename or closing) stops only that
+//! account's new starts, and every other account carries on. An organization-level failure (units,
+//! policies, trusted access, delegated administrators, root access) stops scheduling altogether.
+//! Either way in-flight actions finish, and each action's `Outcome` is reported: done, skipped (the
+//! step did not do its work and says why), failed, or not started (its account or the apply
+//! stopped first, or it waited on a failed action). These never blur: a skipped action is not counted as done.
 //! Every action is idempotent, so a re-run (a fresh plan) converges. Progress goes through the
 //! `Reporter` trait.
 
@@ -16,7 +20,7 @@ use tokio::task::JoinSet;
 use super::steps::{run_step, Resolution};
 use crate::aws::Clients;
 use crate::baseline::BoxFuture;
-use crate::plan::action::Action;
+use crate::plan::action::{AccountRef, Action};
 use crate::plan::control::KnownIds;
 use crate::plan::{Plan, PlannedAction};
 
@@ -85,8 +89,13 @@ pub struct ApplyReport {
     /// Actions whose step ran but did not do its work, with the reason.
     pub skipped: Vec<(usize, String)>,
     pub failed: Vec<(usize, String)>,
-    /// Actions never run because the apply stopped first.
+    /// Actions never run because the apply (or their account) stopped first.
     pub not_started: Vec<usize>,
+    /// The accounts whose own actions failed (their names, sorted), when the failures stayed
+    /// within accounts; the rest of the organization went on.
+    pub failed_accounts: Vec<String>,
+    /// An organization-level action failed and stopped every new start.
+    pub stopped: bool,
 }
 
 impl ApplyReport {
@@ -110,7 +119,8 @@ impl ApplyReport {
     }
 
     /// `Apply complete: 170 done, 2 skipped, 0 failed in 3.1 s.` (and `, 5 not started` when the
-    /// apply stopped early).
+    /// apply stopped early). `Apply stopped` when an organization-level action failed, `Apply
+    /// incomplete` when only some accounts failed (the rest converged).
     pub fn summary_line(&self, seconds: f64) -> String {
         let not_started = if self.not_started.is_empty() {
             String::new()
@@ -119,7 +129,13 @@ impl ApplyReport {
         };
         format!(
             "Apply {}: {} done, {} skipped, {} failed{not_started} in {seconds:.1} s.",
-            if self.succeeded() { "complete" } else { "stopped" },
+            if self.succeeded() {
+                "complete"
+            } else if self.stopped || self.failed_accounts.is_empty() {
+                "stopped"
+            } else {
+                "incomplete"
+            },
             self.done.len(),
             self.skipped.len(),
             self.failed.len(),
@@ -132,6 +148,82 @@ pub const ACCOUNT_CREATIONS_IN_FLIGHT: usize = 5;
 
 fn is_account_creation(action: &PlannedAction) -> bool {
     matches!(action.action, Action::CreateAccount { .. })
+}
+
+/// Whose failure an action's failure is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailureScope {
+    /// Stops every new start: the organization's shape, policies and services.
+    Organization,
+    /// Stops only this account's new starts.
+    Account(AccountKey),
+}
+
+/// One account, as actions name it: by id once it exists, by spec name while it is planned.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AccountKey {
+    Id(String),
+    Planned(String),
+}
+
+impl AccountKey {
+    fn of(account: &AccountRef) -> AccountKey {
+        match account {
+            AccountRef::Existing { id, .. } => AccountKey::Id(id.clone()),
+            AccountRef::Planned { name } => AccountKey::Planned(name.clone()),
+        }
+    }
+}
+
+/// An Organizations account id is 12 digits (root ids start `r-`, OU ids `ou-`, policy ids `p-`).
+/// https://docs.aws.amazon.com/organizations/latest/APIReference/API_Account.html
+fn is_account_id(resource_id: &str) -> bool {
+    resource_id.len() == 12 && resource_id.bytes().all(|byte| byte.is_ascii_digit())
+}
+
+/// Which failure `action` belongs to: an account's own actions (its controls, its tags, creating,
+/// moving, renaming or closing it) fail alone; the rest is the organization's. A creation is the
+/// account's: AWS answers for each request on its own (`EMAIL_ALREADY_EXISTS` concerns one email),
+/// and what needs the account waits on the creation anyway.
+pub fn failure_scope(action: &Action) -> FailureScope {
+    match action {
+        Action::ConfigureControl { account, .. }
+        | Action::MoveAccount { account, .. }
+        | Action::RenameAccount { account, .. } => FailureScope::Account(AccountKey::of(account)),
+        Action::CreateAccount { name, .. } => FailureScope::Account(AccountKey::Planned(name.clone())),
+        Action::CloseAccount { id, .. } => FailureScope::Account(AccountKey::Id(id.clone())),
+        Action::UpdateTags { resource_id, .. } if is_account_id(resource_id) => {
+            FailureScope::Account(AccountKey::Id(resource_id.clone()))
+        }
+        Action::CreateOrganization { .. }
+        | Action::EnablePolicyType { .. }
+        | Action::EnableServiceAccess { .. }
+        | Action::RegisterDelegatedAdministrator { .. }
+        | Action::EnableRootAccessFeature { .. }
+        | Action::CreateUnit { .. }
+        | Action::RenameUnit { .. }
+        | Action::DeleteUnit { .. }
+        | Action::CreatePolicy { .. }
+        | Action::UpdatePolicy { .. }
+        | Action::DeletePolicy { .. }
+        | Action::AttachPolicy { .. }
+        | Action::DetachPolicy { .. }
+        | Action::UpdateTags { .. } => FailureScope::Organization,
+    }
+}
+
+/// The account name a failed account-level action reports (display only).
+fn account_name(action: &Action) -> String {
+    match action {
+        Action::ConfigureControl { account, .. }
+        | Action::MoveAccount { account, .. }
+        | Action::RenameAccount { account, .. } => account.name().to_string(),
+        Action::CreateAccount { name, .. } | Action::CloseAccount { name, .. } => name.clone(),
+        Action::UpdateTags { resource, resource_id, .. } => {
+            resource.strip_prefix("account ").unwrap_or(resource_id).to_string()
+        }
+        other => other.address(),
+    }
 }
 
 /// Carries out one action. The executor schedules; this writes. `AwsSteps` is the real one; the
@@ -170,9 +262,10 @@ pub async fn execute(
 }
 
 /// Runs the actions of `plan` in dependency order with bounded concurrency: at most
-/// `options.parallelism` at once and at most `ACCOUNT_CREATIONS_IN_FLIGHT` account creations; the
-/// first failure stops new starts (running ones finish); a dependency cycle fails its members
-/// before anything runs.
+/// `options.parallelism` at once and at most `ACCOUNT_CREATIONS_IN_FLIGHT` account creations. An
+/// account's failure stops that account's new starts, an organization-level failure every new start
+/// (running ones finish; see `failure_scope`); what depends on a failed action never starts; a
+/// dependency cycle fails its members before anything runs.
 pub async fn schedule(
     plan: &Plan,
     steps: Arc<dyn Steps>,
@@ -203,12 +296,26 @@ pub async fn schedule(
     let mut report = ApplyReport::default();
     let mut running = JoinSet::new();
     let mut stopping = false;
+    // Accounts with a failed action: their ready actions are set aside, not started.
+    let mut failed_accounts: BTreeMap<AccountKey, String> = BTreeMap::new();
+    let mut set_aside: Vec<usize> = Vec::new();
     let parallelism = options.parallelism.max(1);
 
     let mut creations_in_flight = 0;
 
     loop {
         while !stopping && running.len() < parallelism {
+            // A failed account's actions wait no longer: they will not start in this apply.
+            if !failed_accounts.is_empty() {
+                ready.retain(|index| {
+                    let blocked = matches!(failure_scope(&plan.actions[*index].action),
+                        FailureScope::Account(account) if failed_accounts.contains_key(&account));
+                    if blocked {
+                        set_aside.push(*index);
+                    }
+                    !blocked
+                });
+            }
             // AWS refuses a sixth CreateAccount while five are in progress: past that, the next
             // ready action that is not a creation goes first, and creations wait for a slot.
             let admissible = ready.iter().position(|index| {
@@ -264,7 +371,12 @@ pub async fn schedule(
                 true
             }
             Outcome::Failed { error } => {
-                stopping = true;
+                match failure_scope(&plan.actions[index].action) {
+                    FailureScope::Organization => stopping = true,
+                    FailureScope::Account(account) => {
+                        failed_accounts.entry(account).or_insert_with(|| account_name(&plan.actions[index].action));
+                    }
+                }
                 report.failed.push((index, error));
                 false
             }
@@ -283,10 +395,15 @@ pub async fn schedule(
         }
     }
     report.not_started.extend(ready);
+    report.not_started.extend(set_aside);
     report.not_started.extend(waiting_on.keys().copied());
     report.not_started.sort_unstable();
     report.done.sort_unstable();
     report.skipped.sort_unstable();
+    report.stopped = stopping;
+    report.failed_accounts = failed_accounts.into_values().collect();
+    report.failed_accounts.sort_unstable();
+    report.failed_accounts.dedup();
     report
 }
 
@@ -301,6 +418,7 @@ mod tests {
             skipped: vec![(2, "the endpoint lacks `CreateAnalyzer`".to_string())],
             failed: vec![],
             not_started: vec![],
+            ..ApplyReport::default()
         };
         assert_eq!(report.outcome(0), Outcome::Done);
         assert_eq!(report.outcome(2), Outcome::Skipped { reason: "the endpoint lacks `CreateAnalyzer`".to_string() });
@@ -315,10 +433,17 @@ mod tests {
             skipped: vec![],
             failed: vec![(1, "AccessDenied".to_string())],
             not_started: vec![2, 3],
+            stopped: true,
+            ..ApplyReport::default()
         };
         assert_eq!(stopped.outcome(3), Outcome::NotStarted);
         assert!(!stopped.succeeded());
         assert_eq!(stopped.summary_line(2.0), "Apply stopped: 1 done, 0 skipped, 1 failed, 2 not started in 2.0 s.");
+        let incomplete = ApplyReport { stopped: false, failed_accounts: vec!["app-1".to_string()], ..stopped };
+        assert_eq!(
+            incomplete.summary_line(2.0),
+            "Apply incomplete: 1 done, 0 skipped, 1 failed, 2 not started in 2.0 s."
+        );
         let json = serde_json::to_value(Outcome::Skipped { reason: "x".to_string() }).unwrap();
         assert_eq!(json, serde_json::json!({"result": "skipped", "reason": "x"}));
     }
@@ -353,6 +478,11 @@ mod tests {
                     match action {
                         Action::EnableServiceAccess { service } if service.starts_with("fail") => {
                             anyhow::bail!("{service} refused")
+                        }
+                        Action::ConfigureControl { control, account, .. }
+                            if account.name().starts_with("fail") && control.control == "password_policy" =>
+                        {
+                            anyhow::bail!("AccessDenied in {}", account.name())
                         }
                         _ => Ok(()),
                     }
@@ -400,6 +530,95 @@ mod tests {
                 warnings: Vec::new(),
                 notes: Vec::new(),
             }
+        }
+
+        /// A plan of organization-level actions (`("org:SERVICE", deps)`) and controls
+        /// (`("CONTROL@ACCOUNT", deps)`, in existing accounts whose id is `1000000000NN`).
+        fn mixed_plan(actions: &[(&str, &[usize])]) -> Plan {
+            let mut plan = plan(&[]);
+            let mut ids: Vec<String> = Vec::new();
+            plan.actions = actions
+                .iter()
+                .enumerate()
+                .map(|(index, (what, depends_on))| {
+                    let action = match what.split_once('@') {
+                        Some((control, account)) => {
+                            if !ids.iter().any(|name| name == account) {
+                                ids.push(account.to_string());
+                            }
+                            let number = ids.iter().position(|name| name == account).unwrap_or(0);
+                            Action::ConfigureControl {
+                                control: crate::plan::control::ControlKey::new(control, account, None),
+                                account: AccountRef::Existing {
+                                    id: format!("{:012}", 100_000_000_000usize + number),
+                                    name: account.to_string(),
+                                },
+                                before: None,
+                                after: serde_json::json!({}),
+                            }
+                        }
+                        None => Action::EnableServiceAccess {
+                            service: what.strip_prefix("org:").unwrap_or(what).to_string(),
+                        },
+                    };
+                    PlannedAction { index, action, depends_on: depends_on.to_vec(), reaches_accounts: 0 }
+                })
+                .collect();
+            plan
+        }
+
+        #[tokio::test]
+        async fn an_account_failure_stops_only_that_account() {
+            let plan = mixed_plan(&[
+                ("org:trusted", &[]),             // 0
+                ("password_policy@fail-a", &[0]), // 1 fails
+                ("ebs_encryption@fail-a", &[1]),  // 2 depends on the failure
+                ("contacts@fail-a", &[0, 4]),     // 3 same account, starts after the failure
+                ("password_policy@ok-b", &[0]),   // 4
+                ("ebs_encryption@ok-b", &[4]),    // 5
+                ("password_policy@ok-c", &[0]),   // 6
+                ("contacts@ok-c", &[1]),          // 7 another account's action waiting on the failure
+            ]);
+            let (report, events, _) = run(&plan, 1).await;
+            assert_eq!(report.failed.iter().map(|(index, _)| *index).collect::<Vec<_>>(), [1]);
+            assert_eq!(report.done, [0, 4, 5, 6], "every other account converged");
+            assert_eq!(report.not_started, [2, 3, 7]);
+            assert_eq!(report.failed_accounts, ["fail-a"]);
+            assert!(!report.stopped && !report.succeeded());
+            assert!(
+                !events.iter().any(|event| event == "start 3"),
+                "the failed account starts nothing new: {events:?}"
+            );
+            assert!(report.summary_line(1.0).starts_with("Apply incomplete: 3 done"), "{}", report.summary_line(1.0));
+        }
+
+        #[tokio::test]
+        async fn an_organization_failure_still_stops_everything() {
+            let plan = mixed_plan(&[
+                ("password_policy@ok-a", &[]),    // 0
+                ("org:fail-trusted", &[0]),       // 1 fails
+                ("password_policy@ok-b", &[0]),   // 2 ready when 1 fails, never started
+                ("password_policy@fail-c", &[2]), // 3
+            ]);
+            let (report, _, _) = run(&plan, 1).await;
+            assert_eq!(report.done, [0]);
+            assert_eq!(report.failed.iter().map(|(index, _)| *index).collect::<Vec<_>>(), [1]);
+            assert_eq!(report.not_started, [2, 3]);
+            assert!(report.stopped && report.failed_accounts.is_empty());
+        }
+
+        #[tokio::test]
+        async fn failures_in_several_accounts_are_each_reported() {
+            let plan = mixed_plan(&[
+                ("password_policy@fail-a", &[]),
+                ("password_policy@fail-b", &[]),
+                ("password_policy@ok-c", &[]),
+                ("ebs_encryption@fail-b", &[]),
+            ]);
+            let (report, _, _) = run(&plan, 4).await;
+            assert_eq!(report.failed_accounts, ["fail-a", "fail-b"]);
+            assert_eq!(report.failed.len(), 2);
+            assert!(report.done.contains(&2));
         }
 
         async fn run(plan: &Plan, parallelism: usize) -> (ApplyReport, Vec<String>, usize) {

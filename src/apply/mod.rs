@@ -2,6 +2,7 @@
 
 pub mod executor;
 pub mod lock;
+pub mod progress;
 pub mod steps;
 
 pub use executor::{execute, ApplyOptions, ApplyReport, Outcome, Reporter, SilentReporter, Skipped};

@@ -46,7 +46,31 @@ pub async fn load_config(options: &ConnectOptions) -> SdkConfig {
     if let Some(endpoint) = &options.endpoint_url {
         loader = loader.endpoint_url(endpoint.clone());
     }
-    loader.load().await
+    loader.http_client(shared_http_client()).load().await
+}
+
+/// The HTTP client every SDK client of the run shares: one connection pool and one TLS
+/// configuration (root certificates loaded once).
+///
+/// Without it each `Client::new` (and each assumed-role provider's STS client) builds its own
+/// default client with its own pool and TLS context (`aws-smithy-runtime`'s
+/// `default_http_client_plugin_v2`, used whenever `SdkConfig` carries no `http_client`): with a
+/// client per service, account and region that is thousands of pools at 1,000 accounts, most of
+/// the plan's memory (issue 13), and a new connection for nearly every call. Built as the SDK's
+/// default is (rustls with aws-lc, the proxy settings of the environment), so nothing else changes.
+pub fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector =
+            aws_smithy_http_client::ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// The organization-level clients (the management account) and sessions into every account.

@@ -28,6 +28,8 @@ pub struct Sessions {
     endpoint_override: Option<String>,
     management_account_id: RwLock<Option<String>>,
     providers: Mutex<HashMap<String, SharedCredentialsProvider>>,
+    /// Work done once per account and run, by what it is (`once_per_account`).
+    once: Mutex<HashMap<(String, &'static str), Arc<tokio::sync::OnceCell<()>>>>,
 }
 
 /// How long one assumed-role session lasts; [`CachedCredentials`] refreshes it before it runs out.
@@ -52,6 +54,7 @@ impl Sessions {
             endpoint_override,
             management_account_id: RwLock::new(None),
             providers: Mutex::new(HashMap::new()),
+            once: Mutex::new(HashMap::new()),
         }
     }
 
@@ -99,6 +102,18 @@ impl Sessions {
         let provider = SharedCredentialsProvider::new(CachedCredentials::new(builder.build().await));
         providers.insert(account_id.to_string(), provider.clone());
         provider
+    }
+
+    /// Runs `work` once per account and run for `what` (a global resource every region's control
+    /// needs, such as AWS Config's service-linked role): concurrent callers wait for the first and
+    /// share its success; after a failure the next caller tries again.
+    pub async fn once_per_account<E, F, Fut>(&self, account_id: &str, what: &'static str, work: F) -> Result<(), E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+    {
+        let cell = Arc::clone(self.once.lock().await.entry((account_id.to_string(), what)).or_default());
+        cell.get_or_try_init(work).await.map(|_| ())
     }
 
     pub async fn iam(&self, account_id: &str) -> aws_sdk_iam::Client {

@@ -4,13 +4,14 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use clap::Args;
 
 use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_ERROR, EXIT_OK};
+use crate::apply::progress::ApplyTally;
 use crate::apply::{ApplyReport, Outcome, Reporter};
 use crate::ops::apply::{apply_reviewed, ApplyOptions, ApplyOutcome, Reviewed};
 use crate::ops::plan::{connect, make_plan};
@@ -120,6 +121,17 @@ fn render_report(plan: &Plan, report: &ApplyReport, elapsed: Duration) -> anyhow
     for (index, message) in &report.failed {
         write_stderr(&format!("error: {}: {message}", address(*index)));
     }
+    if !report.failed_accounts.is_empty() {
+        // Failures stayed within these accounts; unless `stopped`, every other account went on.
+        let names: Vec<String> =
+            report.failed_accounts.iter().map(|name| format!("`{}`", crate::plan::escape::inline(name))).collect();
+        write_stderr(&format!(
+            "error: {} account{} failed: {}",
+            names.len(),
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        ));
+    }
     printed?;
     if !report.not_started.is_empty() {
         write_stderr("hint: run `landing-zone apply` again: every action is idempotent and the next plan picks up where this stopped");
@@ -147,9 +159,14 @@ fn confirm() -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-/// A progress bar on a terminal, plain lines otherwise (both on stderr).
+/// A progress bar on a terminal, plain lines otherwise (both on stderr): a line per finished
+/// action, and where the apply stands (actions done / total, failures, throttles met) on the bar
+/// or, when not a terminal, as a plain line at most every `plan::PLAIN_EVERY` and at the end.
 struct ProgressReporter {
     bar: Option<indicatif::ProgressBar>,
+    tally: ApplyTally,
+    started: Instant,
+    last_line: Mutex<Option<Instant>>,
 }
 
 impl ProgressReporter {
@@ -162,12 +179,13 @@ impl ProgressReporter {
             }
             bar
         });
-        ProgressReporter { bar }
+        ProgressReporter { bar, tally: ApplyTally::default(), started: Instant::now(), last_line: Mutex::new(None) }
     }
 }
 
 impl Reporter for ProgressReporter {
     fn begin(&self, total: usize) {
+        self.tally.begin(total);
         if let Some(bar) = &self.bar {
             bar.set_length(total as u64);
         }
@@ -181,12 +199,26 @@ impl Reporter for ProgressReporter {
 
     fn finished(&self, action: &PlannedAction, outcome: &Outcome) {
         let line = crate::plan::escape::inline(&outcome.progress_line(&action.action.address())).into_owned();
+        let progress = self.tally.finished(outcome);
         match &self.bar {
             Some(bar) => {
                 bar.println(line);
                 bar.inc(1);
+                if progress.finished == progress.total {
+                    bar.finish_and_clear();
+                    write_stderr(&progress.to_string());
+                }
             }
-            None => write_stderr(&line),
+            None => {
+                write_stderr(&line);
+                let mut last_line = self.last_line.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let now = Instant::now();
+                let last = progress.finished == progress.total && last_line.is_some();
+                if last || super::plan::plain_line_due(self.started, *last_line, now) {
+                    *last_line = Some(now);
+                    write_stderr(&progress.to_string());
+                }
+            }
         }
     }
 }

@@ -78,7 +78,7 @@ pub fn render(plan: &Plan, format: PlanFormat, global: &GlobalOptions, tree: Opt
 }
 
 /// How often a plain progress line may be written when stderr is not a terminal (CI logs).
-const PLAIN_EVERY: Duration = Duration::from_secs(5);
+pub(super) const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
 /// Reading progress on stderr: a live line on a terminal; otherwise a plain line at most every
 /// [`PLAIN_EVERY`] (none for a read shorter than that), and a last one if any was written.
@@ -102,7 +102,7 @@ impl ReadProgressDisplay {
 }
 
 /// Whether a plain line is due at `now`: [`PLAIN_EVERY`] after the last one, or after the start.
-fn plain_line_due(started: Instant, last_line: Option<Instant>, now: Instant) -> bool {
+pub(super) fn plain_line_due(started: Instant, last_line: Option<Instant>, now: Instant) -> bool {
     now.saturating_duration_since(last_line.unwrap_or(started)) >= PLAIN_EVERY
 }
 

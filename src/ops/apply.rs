@@ -214,6 +214,7 @@ fn history_record(plan: &Plan, report: Option<&ApplyReport>, lock: &LockInfo, el
             "skipped": report.skipped.len(),
             "failed": report.failed.len(),
             "not_started": report.not_started.len(),
+            "failed_accounts": report.failed_accounts,
         })),
         "actions": plan.actions.iter().map(|planned| {
             let mut entry = serde_json::json!({

@@ -193,8 +193,15 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
     match key.control.as_str() {
         RECORDER => {
             refuse_other_name(RECORDER_KIND, before, key)?;
-            ensure_service_linked_role(&context.sessions.iam(account_id).await).await?;
-            apply_recorder(&client, attributes).await
+            // The role is global to the account: one CreateServiceLinkedRole per account and
+            // run, shared by every region's recorder (not one per region, issue 13).
+            context
+                .sessions
+                .once_per_account(account_id, "config service-linked role", || async {
+                    ensure_service_linked_role(&context.sessions.iam(account_id).await).await
+                })
+                .await?;
+            apply_recorder(&client, attributes, before.is_some()).await
         }
         CHANNEL => {
             refuse_other_name(CHANNEL_KIND, before, key)?;
@@ -292,8 +299,17 @@ pub async fn read_recorder(client: &aws_sdk_config::Client) -> Result<Option<Val
     })))
 }
 
-/// Puts the recorder and starts it if a delivery channel exists (else the channel's apply does).
-pub async fn apply_recorder(client: &aws_sdk_config::Client, attributes: &Value) -> Result<()> {
+/// Puts the recorder and, when it `existed` before, starts it (the channel's apply starts a new one).
+///
+/// AWS starts a recorder only once a delivery channel exists, and accepts a channel only once a
+/// recorder exists (https://docs.aws.amazon.com/config/latest/APIReference/API_PutDeliveryChannel.html,
+/// https://docs.aws.amazon.com/config/latest/APIReference/API_StartConfigurationRecorder.html:
+/// `NoAvailableDeliveryChannelException`). A recorder that did not exist has no channel yet, so
+/// the channel control (planned after it) creates the channel and starts recording: trying here
+/// too was a second StartConfigurationRecorder per account and region, always refused (issue 13).
+/// A recorder that existed (stopped, or changed) may have a channel already: it is started here,
+/// and a missing channel is left to the channel's apply.
+pub async fn apply_recorder(client: &aws_sdk_config::Client, attributes: &Value, existed: bool) -> Result<()> {
     let flag = |name: &str| attributes[name].as_bool().ok_or_else(|| anyhow!("recorder without `{name}`"));
     let role_arn = attributes["role_arn"].as_str().ok_or_else(|| anyhow!("recorder without a role"))?;
     let recorder = ConfigurationRecorder::builder()
@@ -312,7 +328,7 @@ pub async fn apply_recorder(client: &aws_sdk_config::Client, attributes: &Value)
         .send()
         .await
         .map_err(|error| aws_error("PutConfigurationRecorder", error))?;
-    if flag("recording")? {
+    if flag("recording")? && existed {
         match client.start_configuration_recorder().configuration_recorder_name(NAME).send().await {
             Ok(_) => {}
             // No channel yet: the delivery channel control starts the recorder once it exists.

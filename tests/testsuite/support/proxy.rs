@@ -58,6 +58,16 @@ pub struct Faults {
     pub aws_page_size: bool,
     /// The strict layer (`strict.rs`): AWS rules moto does not enforce. On by default.
     pub strict: Strict,
+    /// Refuse these operations with `AccessDenied` (HTTP 403) when signed in these accounts: a
+    /// failure confined to one account (an SCP or a permission boundary there, say).
+    pub refuse_in_account: Vec<Refusal>,
+}
+
+/// One operation (`iam:UpdateAccountPasswordPolicy`) refused in one account (by id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub operation: String,
+    pub account: String,
 }
 
 impl Faults {
@@ -848,6 +858,15 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
         request: &request,
         operation: &operation,
     };
+    let refusals = lock(&shared.faults).refuse_in_account.clone();
+    if refusals.iter().any(|refusal| refusal.operation == operation.key()) {
+        let account = strict::caller_account(&strict_context).await;
+        if refusals.iter().any(|refusal| refusal.operation == operation.key() && refusal.account == account) {
+            count_injected(&shared, "refused");
+            let message = format!("User is not authorized to perform: {} in account {account}", operation.key());
+            return respond(&mut stream, &error_response(protocol, 403, "AccessDenied", &message)).await;
+        }
+    }
     if let Some(response) = strict::before(&strict_context).await {
         *lock(&shared.stats).strict_answers.entry(operation.key()).or_default() += 1;
         return respond(&mut stream, &response).await;

@@ -324,6 +324,11 @@ async fn organizations(context: &Context<'_>, operation: &str, body: Value) -> V
     response.and_then(|response| serde_json::from_slice(&response.body).ok()).unwrap_or(Value::Null)
 }
 
+/// The account whose credentials signed the request (the management account when unknown).
+pub async fn caller_account(context: &Context<'_>) -> String {
+    caller(context).await.account
+}
+
 async fn caller(context: &Context<'_>) -> Identity {
     let fallback = Identity {
         account: MANAGEMENT_ACCOUNT.to_string(),
