@@ -558,7 +558,7 @@ mod tests {
                             }
                         }
                         None => Action::EnableServiceAccess {
-                            service: what.strip_prefix("org:").unwrap_or(what).to_string(),
+                            service: what.strip_prefix("org:").unwrap_or(*what).to_string(),
                         },
                     };
                     PlannedAction { index, action, depends_on: depends_on.to_vec(), reaches_accounts: 0 }
@@ -589,7 +589,7 @@ mod tests {
                 !events.iter().any(|event| event == "start 3"),
                 "the failed account starts nothing new: {events:?}"
             );
-            assert!(report.summary_line(1.0).starts_with("Apply incomplete: 3 done"), "{}", report.summary_line(1.0));
+            assert!(report.summary_line(1.0).starts_with("Apply incomplete: 4 done"), "{}", report.summary_line(1.0));
         }
 
         #[tokio::test]

@@ -121,12 +121,12 @@ async fn config_creates_its_service_linked_role_once_per_account_and_starts_each
     .expect("spec");
     let (output, calls) = run(&moto, dir, &["apply", "--auto-approve"]);
     assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
-    let regions = 2;
-    assert_eq!(count(&calls, "config:PutConfigurationRecorder"), apps * regions, "{calls:#?}");
+    let (accounts, regions) = (apps as u64, 2);
+    assert_eq!(count(&calls, "config:PutConfigurationRecorder"), accounts * regions, "{calls:#?}");
     // The role is global: one call per account, whatever the regions.
-    assert_eq!(count(&calls, "iam:CreateServiceLinkedRole"), apps, "{calls:#?}");
+    assert_eq!(count(&calls, "iam:CreateServiceLinkedRole"), accounts, "{calls:#?}");
     // Started once, by the channel's apply, once the channel exists.
-    assert_eq!(count(&calls, "config:StartConfigurationRecorder"), apps * regions, "{calls:#?}");
+    assert_eq!(count(&calls, "config:StartConfigurationRecorder"), accounts * regions, "{calls:#?}");
     let (output, _) = run(&moto, dir, &["plan", "--detailed-exitcode"]);
     assert_eq!(output.status.code(), Some(0), "recording, converged: {}", stdout(&output));
 }
