@@ -45,6 +45,11 @@ pub fn is_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
     )
 }
 
+/// A service that names a missing resource `ResourceNotFoundException` (sso-admin, identitystore).
+pub fn is_resource_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["ResourceNotFoundException"])
+}
+
 /// The caller is not in an organization (so there is nothing to read yet).
 pub fn is_no_organization<E: ProvideErrorMetadata>(error: &E) -> bool {
     code_is(error, &["AWSOrganizationsNotInUseException"])

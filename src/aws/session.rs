@@ -120,6 +120,16 @@ impl Sessions {
         aws_sdk_iam::Client::new(&self.config(account_id, None).await)
     }
 
+    /// IAM Identity Center administration (`sso-admin`) in `region`: the instance's Region.
+    pub async fn sso_admin(&self, account_id: &str, region: &str) -> aws_sdk_ssoadmin::Client {
+        aws_sdk_ssoadmin::Client::new(&self.config(account_id, Some(region)).await)
+    }
+
+    /// The Identity Center directory (`identitystore`) in `region`: the instance's Region.
+    pub async fn identity_store(&self, account_id: &str, region: &str) -> aws_sdk_identitystore::Client {
+        aws_sdk_identitystore::Client::new(&self.config(account_id, Some(region)).await)
+    }
+
     /// AWS Budgets: a global service (one endpoint per partition), so the base region serves.
     pub async fn budgets(&self, account_id: &str) -> aws_sdk_budgets::Client {
         aws_sdk_budgets::Client::new(&self.config(account_id, None).await)

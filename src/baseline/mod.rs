@@ -15,6 +15,7 @@ pub mod cloudtrail;
 pub mod contacts;
 pub mod ebs_encryption;
 pub mod guardduty;
+pub mod identity_center;
 pub mod inspector;
 pub mod log_archive;
 pub mod macie;
@@ -95,6 +96,13 @@ pub trait Baseline: Sync {
     /// The IAM actions its readers and writers call.
     fn permissions(&self) -> Permissions;
 
+    /// Takes the display-only part out of a control's live attributes (what a reader saw but the
+    /// control does not own: assignments landing-zone did not make), as notes for the plan. What
+    /// is left is what the planner compares.
+    fn take_notes(&self, _key: &ControlKey, _live: &mut Value) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Reads one control's live attributes (None: absent). `desired` is the control's desired
     /// attributes with known ids filled in; readers use it to find what they read (a bucket's name).
     fn read<'a>(
@@ -131,6 +139,7 @@ pub static REGISTRY: &[&dyn Baseline] = &[
     &ebs_encryption::EbsEncryption,
     &aws_config::AwsConfig,
     &budgets::Budgets,
+    &identity_center::IdentityCenter,
 ];
 
 /// The baseline that owns a control (by its family, the name's first segment).

@@ -170,6 +170,7 @@ pub async fn audit(
 
     if let Some(valid) = valid {
         findings.extend(coverage_findings(clients, live, valid, parallelism).await);
+        findings.extend(identity_center_findings(clients, live, valid, &accounts).await);
     }
 
     if let Some(log_archive) = valid.and_then(|valid| valid.spec.baseline.log_archive.as_ref()) {
@@ -251,6 +252,49 @@ async fn coverage_findings(
         .buffer_unordered(parallelism.max(1))
         .collect()
         .await
+}
+
+/// IAM Identity Center, when the spec manages it: permission sets granting `AdministratorAccess`
+/// (a WARN-worthy FAIL each: least privilege), and every active account with no assignment.
+async fn identity_center_findings(
+    clients: &Clients,
+    live: &LiveOrganization,
+    valid: &ValidSpec,
+    accounts: &[(String, String)],
+) -> Vec<Finding> {
+    const CONTROL: &str = "identity center";
+    let spec = &valid.spec;
+    let Some(admin) = crate::baseline::identity_center::admin_account(spec) else { return Vec::new() };
+    let region = spec.organization.regions.first().map_or("us-east-1", String::as_str);
+    let desired = crate::baseline::desired_organization(valid);
+    let ids = crate::plan::control::KnownIds {
+        accounts: crate::plan::planner::match_accounts(&desired, live),
+        organization: live.organization.as_ref().map(|organization| organization.id.clone()),
+    };
+    let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids, reads: None };
+    let posture = match crate::baseline::identity_center::posture(&context, admin, region).await {
+        Ok(posture) => posture,
+        Err(error) => return vec![errored("organization", CONTROL, Some(region), format!("{error:#}"))],
+    };
+    let mut findings: Vec<Finding> = posture
+        .administrator_sets
+        .iter()
+        .map(|name| {
+            let detail = format!("permission set `{name}` grants AdministratorAccess");
+            Finding::new("organization", CONTROL, Some(region), Status::Fail, detail)
+        })
+        .collect();
+    for (id, scope) in accounts {
+        findings.push(check(
+            scope,
+            CONTROL,
+            Some(region),
+            posture.assigned_accounts.contains(id),
+            "some permission set is assigned here",
+            "no Identity Center assignment: nobody signs in here through Identity Center",
+        ));
+    }
+    findings
 }
 
 async fn trail_findings(clients: &Clients, management: &str, region: &str) -> Vec<Finding> {

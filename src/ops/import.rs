@@ -187,6 +187,7 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
         accounts,
         policies,
         baseline,
+        identity_center: None,
     };
     Imported { spec, documents }
 }

@@ -1,6 +1,8 @@
 //! `plan`: read the live organization and every control of the spec's baselines, then plan. Also
 //! what `apply` and the other operations share: connecting, the read scope, saving a plan.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result};
 
 use crate::aws::{load_config, Clients, ConnectOptions};
@@ -86,7 +88,9 @@ pub async fn make_plan_reporting(
     };
     let (controls, unsupported) =
         read_controls_reporting(&desired, &known, &live, &clients.sessions, parallelism, reporter).await?;
+    let (controls, notes) = take_control_notes(controls);
     live.controls = controls;
+    live.control_notes = notes;
     live.unsupported_controls = unsupported;
     live.account_names_unsupported = account_names_unsupported(clients).await;
     let plan = plan(&desired, &live, options)?;
@@ -141,4 +145,21 @@ async fn account_names_unsupported(clients: &Clients) -> Option<String> {
     let error = client.get_account_information().send().await.err()?;
     let failure = crate::baseline::aws_error("GetAccountInformation", error);
     crate::baseline::unimplemented(&failure).map(|_| "PutAccountName".to_string())
+}
+
+type ControlValues = BTreeMap<crate::plan::control::ControlKey, Option<serde_json::Value>>;
+
+/// Moves what readers saw but controls do not own out of the live attributes, into notes.
+fn take_control_notes(
+    mut controls: ControlValues,
+) -> (ControlValues, BTreeMap<crate::plan::control::ControlKey, Vec<String>>) {
+    let mut notes = BTreeMap::new();
+    for (key, value) in &mut controls {
+        let (Some(value), Ok(owner)) = (value.as_mut(), crate::baseline::owner(key)) else { continue };
+        let taken = owner.take_notes(key, value);
+        if !taken.is_empty() {
+            notes.insert(key.clone(), taken);
+        }
+    }
+    (controls, notes)
 }

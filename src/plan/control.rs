@@ -80,6 +80,8 @@ pub struct Inputs<'a> {
     pub accounts: &'a [DesiredAccount],
     /// Parsed inline role policies by (role, policy name).
     pub role_documents: &'a BTreeMap<(String, String), Value>,
+    /// Parsed permission set inline policies by permission set name (`identity_center`).
+    pub permission_set_documents: &'a BTreeMap<String, Value>,
 }
 
 impl Inputs<'_> {

@@ -125,7 +125,12 @@ impl DesiredOrganization {
             .map(|(service, account)| (service.clone(), account.clone()))
             .collect();
         let mut delegated_administrators = delegated_administrators;
-        let demands = baselines(&Inputs { spec, accounts: &accounts, role_documents: &valid.role_documents });
+        let demands = baselines(&Inputs {
+            spec,
+            accounts: &accounts,
+            role_documents: &valid.role_documents,
+            permission_set_documents: &valid.permission_set_documents,
+        });
         delegated_administrators.extend(demands.delegated_administrators);
         trusted_services.extend(demands.trusted_services);
         trusted_services.extend(delegated_administrators.iter().map(|(service, _)| service.clone()));

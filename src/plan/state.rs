@@ -41,6 +41,10 @@ pub struct LiveOrganization {
     /// operation's name. The planner notes a name difference instead of planning a rename.
     #[serde(skip)]
     pub account_names_unsupported: Option<String>,
+    /// What control readers saw but the controls do not own (`Baseline::take_notes`): display
+    /// only, the planner shows them as notes.
+    #[serde(skip)]
+    pub control_notes: BTreeMap<crate::plan::control::ControlKey, Vec<String>>,
 }
 
 /// JSON objects need string keys: controls serialize as a list of (key, value) pairs.

@@ -35,6 +35,8 @@ pub struct ValidSpec {
     pub policy_documents: BTreeMap<String, Value>,
     /// Parsed inline role policies by (role name, policy name).
     pub role_documents: BTreeMap<(String, String), Value>,
+    /// Parsed permission set inline policies by permission set name (`identity_center`).
+    pub permission_set_documents: BTreeMap<String, Value>,
     /// Where each loaded document came from, by the spec path of its `document:` value
     /// (`["policies", name, "document"]`).
     pub document_origins: BTreeMap<Vec<String>, DocumentOrigin>,
@@ -47,6 +49,10 @@ impl ValidSpec {
         let mut hasher = Sha256::new();
         hasher.update(self.source.text.as_bytes());
         for (name, document) in &self.policy_documents {
+            hasher.update(name.as_bytes());
+            hasher.update(document.to_string().as_bytes());
+        }
+        for (name, document) in &self.permission_set_documents {
             hasher.update(name.as_bytes());
             hasher.update(document.to_string().as_bytes());
         }
@@ -96,8 +102,20 @@ pub fn load_spec_from_str(path: &Path, text: String) -> Result<ValidSpec, SpecEr
             }
         }
     }
+    let mut permission_set_documents = BTreeMap::new();
+    if let Some(identity_center) = &spec.identity_center {
+        for (name, set) in &identity_center.permission_sets {
+            if let Some(document) = &set.inline_policy {
+                let path = ["identity_center", "permission_sets", name.as_str(), "inline_policy"];
+                if let Some(value) = loader.load(document, &path) {
+                    permission_set_documents.insert(name.clone(), value);
+                }
+            }
+        }
+    }
     let (mut errors, document_origins) = (loader.errors, loader.origins);
-    let valid = ValidSpec { spec, source, spans, policy_documents, role_documents, document_origins };
+    let valid =
+        ValidSpec { spec, source, spans, policy_documents, role_documents, permission_set_documents, document_origins };
     errors.extend(validate(&valid));
     if errors.is_empty() {
         Ok(valid)

@@ -30,6 +30,7 @@ pub fn validate(valid: &ValidSpec) -> Vec<SpecDiagnostic> {
     checker.accounts();
     checker.policies();
     checker.baseline();
+    checker.identity_center();
     checker.errors
 }
 
@@ -1194,6 +1195,10 @@ impl<'a> Checker<'a> {
         }
     }
 }
+
+#[path = "validate_identity_center.rs"]
+mod identity_center;
+pub use identity_center::session_duration_seconds;
 
 fn is_unit_id(id: &str) -> bool {
     let mut parts = id.split('-');

@@ -16,6 +16,7 @@ mod emulator_harness;
 mod faults;
 mod hostile_output;
 mod identity;
+mod identity_center;
 mod loader_fuzz;
 mod lockout;
 mod organization_apply;

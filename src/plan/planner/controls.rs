@@ -16,6 +16,9 @@ impl Planner<'_> {
                 });
                 continue;
             }
+            for message in self.live.control_notes.get(&control.key).into_iter().flatten() {
+                self.notes.push(Note { resource: control.key.label(), message: message.clone() });
+            }
             let after = resolve(&control.attributes, &ids);
             let before = self.live.controls.get(&control.key).cloned().flatten();
             if before.as_ref() == Some(&after) {

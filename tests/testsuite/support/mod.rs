@@ -11,6 +11,7 @@
 
 pub mod budgets;
 pub mod inspector;
+pub mod identity_center;
 pub mod macie;
 pub mod proxy;
 pub mod simulate;

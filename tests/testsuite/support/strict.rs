@@ -94,6 +94,8 @@ pub struct StrictState {
     budgets: std::sync::Mutex<super::budgets::BudgetState>,
     /// Macie enablement and the operations moto lacks (`macie.rs`).
     macie: std::sync::Mutex<super::macie::MacieState>,
+    /// IAM Identity Center's asynchronous answers and the operations moto lacks (`identity_center.rs`).
+    pub identity_center: std::sync::Mutex<super::identity_center::IdentityCenterState>,
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -178,6 +180,10 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
         let (state, port, request) = (&context.state.macie, context.upstream_port, context.request);
         return super::macie::before(state, port, &caller.account, &region, &context.operation.name, request).await;
     }
+    if context.operation.service == "sso" {
+        let (state, request) = (&context.state.identity_center, context.request);
+        return super::identity_center::before(state, &caller.account, &context.operation.name, request);
+    }
     None
 }
 
@@ -200,6 +206,11 @@ pub async fn after(context: &Context<'_>, response: &mut Response) {
         let region = signing_region(context.request).unwrap_or_default();
         let (state, name) = (&context.state.macie, &context.operation.name);
         super::macie::after(state, &caller.account, &region, name, context.request, response);
+    }
+    if context.operation.service == "sso" {
+        let caller = caller(context).await;
+        let (state, name) = (&context.state.identity_center, &context.operation.name);
+        super::identity_center::after(state, &caller.account, name, context.request, response);
     }
     if response.status != 200 {
         return;

@@ -1,0 +1,75 @@
+//! What `audit` asks of Identity Center: which permission sets grant `AdministratorAccess`, and
+//! which accounts some permission set is provisioned to (an account with an assignment has its set
+//! provisioned: https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreateAccountAssignment.html).
+//! Reads every permission set of the instance, managed or not.
+
+use std::collections::BTreeSet;
+
+use anyhow::Result;
+
+use super::super::{aws_error, Context};
+use super::directory::{instance, place};
+use super::permission_set::provisioned_accounts;
+use crate::plan::control::ControlKey;
+
+/// The AWS managed policy that grants everything.
+const ADMINISTRATOR_ACCESS: &str = ":iam::aws:policy/AdministratorAccess";
+
+/// What the audit reports.
+#[derive(Debug, Default)]
+pub struct Posture {
+    /// Names of permission sets that attach `AdministratorAccess`.
+    pub administrator_sets: Vec<String>,
+    /// Account ids some permission set is provisioned to.
+    pub assigned_accounts: BTreeSet<String>,
+}
+
+/// Reads the instance held by `account` (spec name) in `region`.
+pub async fn posture(context: &Context<'_>, account: &str, region: &str) -> Result<Posture> {
+    let key = ControlKey::new(super::CONTROL, account, Some(region));
+    let instance = instance(context, &key).await?;
+    let (account_id, region) = place(context, &key)?;
+    let client = context.sessions.sso_admin(account_id, region).await;
+    let mut posture = Posture::default();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_permission_sets()
+            .instance_arn(&instance.arn)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|error| aws_error("ListPermissionSets", error))?;
+        for arn in page.permission_sets.unwrap_or_default() {
+            let managed = client
+                .list_managed_policies_in_permission_set()
+                .instance_arn(&instance.arn)
+                .permission_set_arn(&arn)
+                .send()
+                .await
+                .map_err(|error| aws_error("ListManagedPoliciesInPermissionSet", error))?;
+            let administrator = managed
+                .attached_managed_policies
+                .unwrap_or_default()
+                .iter()
+                .any(|policy| policy.arn.as_deref().is_some_and(|arn| arn.ends_with(ADMINISTRATOR_ACCESS)));
+            if administrator {
+                let described = client
+                    .describe_permission_set()
+                    .instance_arn(&instance.arn)
+                    .permission_set_arn(&arn)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("DescribePermissionSet", error))?;
+                posture.administrator_sets.push(described.permission_set.and_then(|set| set.name).unwrap_or(arn.clone()));
+            }
+            posture.assigned_accounts.extend(provisioned_accounts(&client, &instance, &arn).await?);
+        }
+        token = page.next_token.filter(|next| !next.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    posture.administrator_sets.sort();
+    Ok(posture)
+}

@@ -1,0 +1,356 @@
+//! IAM Identity Center (issue 14) against moto through the strict layer (which serves what moto
+//! lacks: provisioning status, permissions boundaries, asynchronous assignment answers,
+//! `support/identity_center.rs`): converge, the second plan empty, drift made by hand (a managed
+//! policy attached, an assignment deleted) planned and repaired; an unknown group is a plan error
+//! with no write; a change to an assigned set is provisioned again; an assignment the tool did
+//! not make is a note, never removed. One moto per test.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::{stderr, stdout, Moto};
+
+const SPEC: &str = r#"version: 1
+organization:
+  management_account: management
+  regions: [us-east-1]
+units:
+  Infrastructure: {}
+accounts:
+  management: { email: root@example.com, unit: Root }
+  shared: { email: shared@example.com, unit: Infrastructure }
+identity_center:
+  groups: [Platform]
+  permission_sets:
+    Administrator:
+      description: Full access for the platform team
+      session_duration: PT4H
+      managed_policies: [arn:aws:iam::aws:policy/AdministratorAccess]
+    Auditor:
+      relay_state: https://console.aws.amazon.com/
+      managed_policies: [arn:aws:iam::aws:policy/ReadOnlyAccess]
+      inline_policy: { Version: "2012-10-17", Statement: [{ Effect: Deny, Action: "s3:DeleteBucket", Resource: "*" }] }
+      permissions_boundary: { managed_policy: arn:aws:iam::aws:policy/ReadOnlyAccess }
+  assignments:
+    - { group: Platform, permission_set: Administrator, targets: { units: [Infrastructure] } }
+    - { group: Auditors, permission_set: Auditor, targets: { units: [Root] } }
+"#;
+
+fn workspace(spec: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("landing-zone.yaml"), spec).expect("write spec");
+    dir
+}
+
+fn run(moto: &Moto, args: &[&str], dir: &Path, code: i32) -> String {
+    let output = moto.run(args, dir);
+    assert_eq!(output.status.code(), Some(code), "{args:?}:\n{}\n{}", stdout(&output), stderr(&output));
+    stdout(&output)
+}
+
+fn plan_json(moto: &Moto, dir: &Path) -> Value {
+    serde_json::from_str(&run(moto, &["plan", "--format", "json"], dir, 0)).expect("plan json")
+}
+
+/// The controls a plan configures.
+fn planned_controls(plan: &Value) -> Vec<String> {
+    let actions = plan["actions"].as_array().expect("actions");
+    let mut controls: Vec<String> = actions
+        .iter()
+        .filter_map(|action| action["control"]["control"].as_str().map(str::to_string))
+        .collect();
+    controls.sort();
+    controls
+}
+
+struct Directory {
+    sso: aws_sdk_ssoadmin::Client,
+    identity: aws_sdk_identitystore::Client,
+    instance: String,
+    store: String,
+}
+
+async fn directory(moto: &Moto) -> Directory {
+    let config = moto.sdk_config().await;
+    let sso = aws_sdk_ssoadmin::Client::new(&config);
+    let identity = aws_sdk_identitystore::Client::new(&config);
+    let instances = sso.list_instances().send().await.expect("instances").instances.unwrap_or_default();
+    let first = instances.into_iter().next().expect("an instance");
+    Directory {
+        sso,
+        identity,
+        instance: first.instance_arn.expect("arn"),
+        store: first.identity_store_id.expect("store"),
+    }
+}
+
+impl Directory {
+    async fn create_group(&self, name: &str) -> String {
+        let created = self.identity.create_group().identity_store_id(&self.store).display_name(name).send().await;
+        created.expect("create group").group_id
+    }
+
+    async fn set_arn(&self, name: &str) -> String {
+        let sets = self.sso.list_permission_sets().instance_arn(&self.instance).send().await.expect("list");
+        for arn in sets.permission_sets.unwrap_or_default() {
+            let described = self
+                .sso
+                .describe_permission_set()
+                .instance_arn(&self.instance)
+                .permission_set_arn(&arn)
+                .send()
+                .await
+                .expect("describe");
+            if described.permission_set.and_then(|set| set.name).as_deref() == Some(name) {
+                return arn;
+            }
+        }
+        panic!("no permission set `{name}`")
+    }
+
+    async fn assignments(&self, account: &str, set: &str) -> Vec<(String, String)> {
+        let listed = self
+            .sso
+            .list_account_assignments()
+            .instance_arn(&self.instance)
+            .account_id(account)
+            .permission_set_arn(set)
+            .send()
+            .await
+            .expect("list assignments");
+        let mut found: Vec<(String, String)> = listed
+            .account_assignments
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| (a.principal_type.map(|t| t.as_str().to_string()).unwrap_or_default(), a.principal_id.unwrap_or_default()))
+            .collect();
+        found.sort();
+        found
+    }
+
+    async fn assign(&self, account: &str, set: &str, group: &str) {
+        self.sso
+            .create_account_assignment()
+            .instance_arn(&self.instance)
+            .target_id(account)
+            .target_type(aws_sdk_ssoadmin::types::TargetType::AwsAccount)
+            .permission_set_arn(set)
+            .principal_type(aws_sdk_ssoadmin::types::PrincipalType::Group)
+            .principal_id(group)
+            .send()
+            .await
+            .expect("assign by hand");
+    }
+}
+
+async fn account_id(moto: &Moto, name: &str) -> String {
+    let client = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let accounts = client.list_accounts().send().await.expect("accounts").accounts.unwrap_or_default();
+    accounts.into_iter().find(|account| account.name.as_deref() == Some(name)).and_then(|a| a.id).expect("account")
+}
+
+#[tokio::test]
+async fn identity_center_converges_and_repairs_drift() {
+    let moto = Moto::start();
+    let directory = directory(&moto).await;
+    let auditors = directory.create_group("Auditors").await;
+    let dir = workspace(SPEC);
+
+    let text = run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    assert!(text.contains("identity_center/permission_set/Auditor"), "{text}");
+    let again = run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+    assert!(again.contains("No changes") || !again.contains("identity_center/"), "second plan not empty:\n{again}");
+
+    // Converged as the spec says, read back through the API.
+    let administrator = directory.set_arn("Administrator").await;
+    let auditor = directory.set_arn("Auditor").await;
+    let described = directory
+        .sso
+        .describe_permission_set()
+        .instance_arn(&directory.instance)
+        .permission_set_arn(&administrator)
+        .send()
+        .await
+        .expect("describe")
+        .permission_set
+        .expect("set");
+    assert_eq!(described.session_duration.as_deref(), Some("PT4H"));
+    let shared = account_id(&moto, "shared").await;
+    let platform = directory
+        .identity
+        .get_group_id()
+        .identity_store_id(&directory.store)
+        .alternate_identifier(aws_sdk_identitystore::types::AlternateIdentifier::UniqueAttribute(
+            aws_sdk_identitystore::types::UniqueAttribute::builder()
+                .attribute_path("displayName")
+                .attribute_value(aws_smithy_types::Document::String("Platform".to_string()))
+                .build()
+                .expect("attribute"),
+        ))
+        .send()
+        .await
+        .expect("Platform was created")
+        .group_id;
+    assert_eq!(directory.assignments(&shared, &administrator).await, [("GROUP".to_string(), platform.clone())]);
+    // `units: [Root]` reaches the management account too.
+    assert_eq!(directory.assignments("123456789012", &auditor).await, [("GROUP".to_string(), auditors.clone())]);
+    assert_eq!(directory.assignments(&shared, &auditor).await, [("GROUP".to_string(), auditors.clone())]);
+
+    // Drift by hand: a managed policy attached to a set, an assignment deleted.
+    directory
+        .sso
+        .attach_managed_policy_to_permission_set()
+        .instance_arn(&directory.instance)
+        .permission_set_arn(&administrator)
+        .managed_policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .send()
+        .await
+        .expect("attach by hand");
+    directory
+        .sso
+        .delete_account_assignment()
+        .instance_arn(&directory.instance)
+        .target_id(&shared)
+        .target_type(aws_sdk_ssoadmin::types::TargetType::AwsAccount)
+        .permission_set_arn(&auditor)
+        .principal_type(aws_sdk_ssoadmin::types::PrincipalType::Group)
+        .principal_id(&auditors)
+        .send()
+        .await
+        .expect("delete by hand");
+    let drift = plan_json(&moto, dir.path());
+    assert_eq!(
+        planned_controls(&drift),
+        ["identity_center/assignments/Auditor", "identity_center/permission_set/Administrator"],
+        "{drift:#}"
+    );
+    let text = run(&moto, &["plan"], dir.path(), 0);
+    assert!(text.contains("arn:aws:iam::aws:policy/ReadOnlyAccess"), "the hand-attached policy is shown:\n{text}");
+
+    let before = moto.strict_proxy().stats().calls_of("sso");
+    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    let after = moto.strict_proxy().stats().calls_of("sso");
+    let count = |calls: &std::collections::BTreeMap<String, u64>, name: &str| calls.get(name).copied().unwrap_or(0);
+    // The Administrator set is assigned: its change is provisioned again, and waited for.
+    assert_eq!(count(&after, "ProvisionPermissionSet") - count(&before, "ProvisionPermissionSet"), 1, "{after:?}");
+    assert!(
+        count(&after, "DescribePermissionSetProvisioningStatus") > count(&before, "DescribePermissionSetProvisioningStatus"),
+        "provisioning was polled: {after:?}"
+    );
+    assert!(
+        count(&after, "DescribeAccountAssignmentCreationStatus") > count(&before, "DescribeAccountAssignmentCreationStatus"),
+        "the assignment creation was polled: {after:?}"
+    );
+    assert_eq!(directory.assignments(&shared, &auditor).await, [("GROUP".to_string(), auditors.clone())]);
+    let managed = directory
+        .sso
+        .list_managed_policies_in_permission_set()
+        .instance_arn(&directory.instance)
+        .permission_set_arn(&administrator)
+        .send()
+        .await
+        .expect("list");
+    let arns: Vec<String> =
+        managed.attached_managed_policies.unwrap_or_default().into_iter().filter_map(|policy| policy.arn).collect();
+    assert_eq!(arns, ["arn:aws:iam::aws:policy/AdministratorAccess"]);
+    run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+}
+
+#[tokio::test]
+async fn an_unknown_group_is_a_plan_error_with_no_write() {
+    let moto = Moto::start();
+    let dir = workspace(SPEC);
+    moto.strict_proxy().reset_stats();
+    let output = moto.run(&["apply", "--auto-approve"], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let error = stderr(&output);
+    assert!(error.contains("group `Auditors` does not exist"), "{error}");
+    assert!(error.contains("identity_center.groups"), "the hint names the fix: {error}");
+    let writes = moto.strict_proxy().stats().writes;
+    assert!(writes.is_empty(), "writes reached AWS: {writes:?}");
+}
+
+#[tokio::test]
+async fn assignments_the_tool_did_not_make_are_notes_not_removed() {
+    let moto = Moto::start();
+    let directory = directory(&moto).await;
+    directory.create_group("Auditors").await;
+    let dir = workspace(SPEC);
+    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+
+    let contractors = directory.create_group("Contractors").await;
+    let administrator = directory.set_arn("Administrator").await;
+    let shared = account_id(&moto, "shared").await;
+    directory.assign(&shared, &administrator, &contractors).await;
+
+    let text = run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+    assert!(text.contains(&contractors) && text.contains("left in place"), "a note names it:\n{text}");
+    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    let held = directory.assignments(&shared, &administrator).await;
+    assert!(held.iter().any(|(_, id)| id == &contractors), "the hand-made assignment was removed: {held:?}");
+}
+
+/// `status detail` of the audit's Identity Center findings, by scope's first word.
+fn audit_findings(moto: &Moto, dir: &Path) -> Vec<String> {
+    let output = moto.run(&["audit", "--format", "json"], dir);
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("audit json");
+    let mut found: Vec<String> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|finding| finding["control"] == "identity center")
+        .map(|finding| {
+            let scope = finding["scope"].as_str().unwrap_or_default().split(' ').next().unwrap_or_default();
+            format!("{scope} {} {}", finding["status"].as_str().unwrap_or_default(), finding["detail"].as_str().unwrap_or_default())
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn audit_reports_unassigned_accounts_and_administrator_sets() {
+    let moto = Moto::start();
+    let directory = directory(&moto).await;
+    directory.create_group("Auditors").await;
+    // Only the Administrator set is assigned (to `shared`): `management` has no assignment.
+    let spec = SPEC.replace("    - { group: Auditors, permission_set: Auditor, targets: { units: [Root] } }\n", "");
+    let dir = workspace(&spec);
+    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    let findings = audit_findings(&moto, dir.path());
+    assert_eq!(
+        findings,
+        [
+            "management FAIL no Identity Center assignment: nobody signs in here through Identity Center",
+            "organization FAIL permission set `Administrator` grants AdministratorAccess",
+            "shared PASS some permission set is assigned here",
+        ],
+        "{findings:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_change_to_an_assigned_set_is_provisioned_again() {
+    let moto = Moto::start();
+    let directory = directory(&moto).await;
+    directory.create_group("Auditors").await;
+    let dir = workspace(SPEC);
+    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    let provisioned = || moto.strict_proxy().stats().calls_of("sso").get("ProvisionPermissionSet").copied().unwrap_or(0);
+    assert_eq!(provisioned(), 0, "new sets are provisioned by their assignments, not again");
+
+    let changed = SPEC
+        .replace("session_duration: PT4H", "session_duration: PT8H")
+        .replace("Action: \"s3:DeleteBucket\"", "Action: [\"s3:DeleteBucket\", \"s3:DeleteObject\"]");
+    std::fs::write(dir.path().join("landing-zone.yaml"), changed).expect("write spec");
+    let plan = plan_json(&moto, dir.path());
+    assert_eq!(
+        planned_controls(&plan),
+        ["identity_center/permission_set/Administrator", "identity_center/permission_set/Auditor"],
+        "{plan:#}"
+    );
+    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    assert_eq!(provisioned(), 2, "both sets are assigned, each is provisioned once");
+    run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+}
