@@ -14,8 +14,11 @@ use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_ERROR, EXIT
 use crate::apply::progress::ApplyTally;
 use crate::apply::{ApplyReport, Outcome, Reporter};
 use crate::ops::apply::{apply_reviewed, ApplyOptions, ApplyOutcome, Reviewed};
-use crate::ops::plan::{connect, make_plan};
+use crate::live::progress::SilentReadReporter;
+use crate::ops::plan::{connect, make_targeted_plan};
 use crate::plan::render::{render_text, TextOptions};
+use crate::plan::target::{partial_line, Target};
+use crate::plan::touched::Touched;
 use crate::plan::saved::SavedPlan;
 use crate::plan::{Plan, PlanOptions, PlannedAction};
 use crate::spec::load_spec;
@@ -33,11 +36,28 @@ pub struct ApplyArgs {
     /// How long to wait for another apply's lock, in seconds.
     #[arg(long, default_value_t = 60)]
     pub lock_timeout: u64,
+    /// Limit the apply to an account (`account:NAME`) or a unit and everything under it
+    /// (`unit:PATH`); repeatable. A saved plan applies with the targets it was made with.
+    #[arg(long = "target", value_name = "account:NAME|unit:PATH")]
+    pub targets: Vec<Target>,
 }
 
 pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
     let valid = load_spec(&global.file)?;
     let saved = args.plan_file.as_ref().map(|path| read_saved_plan(path, &valid)).transpose()?;
+    if let Some(saved) = &saved {
+        let given: Vec<String> = args.targets.iter().map(ToString::to_string).collect();
+        if !given.is_empty() && given != saved.targets {
+            bail!(
+                "the saved plan was made with {}, not {}\nhint: a saved plan applies with its own targets: drop `--target`, or make the plan again with the targets you want",
+                describe_targets(&saved.targets),
+                describe_targets(&given)
+            );
+        }
+    } else {
+        // An unknown target is refused before anything is read or written.
+        crate::plan::target::resolve(&args.targets, &crate::baseline::desired_organization(&valid))?;
+    }
     let runtime = runtime()?;
     let clients = runtime.block_on(connect(&global.connect_options(), Some(&valid)));
     let options = ApplyOptions {
@@ -45,34 +65,52 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
         plan: PlanOptions { allow_destructive: args.allow_destructive },
         lock_timeout: Duration::from_secs(args.lock_timeout),
         home_region: valid.spec.organization.regions.first().cloned().unwrap_or_else(|| "us-east-1".to_string()),
+        targets: args.targets.clone(),
     };
     let color = TextOptions { color: global.color() };
 
     // What the person reviews: the saved plan (approved in a pull request), or a fresh preview
     // confirmed here. The lock is taken only after that, so a prompt left open holds nothing.
+    let show = |plan: &Plan, targets: &[String]| {
+        let text = render_text(plan, color);
+        write_stdout(&match partial_line(targets) {
+            Some(line) => format!("{line}\n\n{text}"),
+            None => text,
+        })
+    };
     let preview;
+    let preview_digests;
+    let show_fresh = |plan: &Plan| show(plan, &options.targets.iter().map(ToString::to_string).collect::<Vec<_>>());
     let reviewed = match &saved {
         Some(saved) => {
-            write_stdout(&render_text(&saved.plan, color))?;
+            show(&saved.plan, &saved.targets)?;
             if saved.plan.is_empty() {
                 return Ok(EXIT_OK);
             }
             Reviewed::Saved { plan: &saved.plan, live_digests: &saved.live_digests }
         }
+        // Nothing to review: one read, under the lock (`ops::apply`).
+        None if args.auto_approve => Reviewed::AutoApproved { show: &show_fresh },
         None => {
-            preview = runtime.block_on(make_plan(&valid, &clients, options.plan, options.parallelism))?;
-            write_stdout(&render_text(&preview.plan, color))?;
+            preview = runtime.block_on(make_targeted_plan(
+                &valid,
+                &clients,
+                options.plan,
+                options.parallelism,
+                &SilentReadReporter,
+                &options.targets,
+            ))?;
+            show(&preview.plan, &preview.targets)?;
             if preview.plan.is_empty() {
                 return Ok(EXIT_OK);
             }
-            if args.auto_approve {
-                Reviewed::AutoApproved
-            } else if confirm()? {
-                Reviewed::Confirmed(&preview.plan)
-            } else {
+            if !confirm()? {
                 write_stderr("apply cancelled; nothing was changed");
                 return Ok(EXIT_ERROR);
             }
+            let touched = Touched::of(&preview.plan, &crate::baseline::desired_organization(&valid));
+            preview_digests = touched.digests(&preview.live);
+            Reviewed::Confirmed { plan: &preview.plan, live_digests: &preview_digests }
         }
     };
     let reporter: Arc<dyn Reporter> = Arc::new(ProgressReporter::new());
@@ -137,6 +175,14 @@ fn render_report(plan: &Plan, report: &ApplyReport, elapsed: Duration) -> anyhow
         write_stderr("hint: run `landing-zone apply` again: every action is idempotent and the next plan picks up where this stopped");
     }
     Ok(if report.succeeded() { EXIT_OK } else { EXIT_ERROR })
+}
+
+/// `--target account:a --target unit:B`, or `the whole organization`.
+fn describe_targets(targets: &[String]) -> String {
+    if targets.is_empty() {
+        return "the whole organization (no `--target`)".to_string();
+    }
+    targets.iter().map(|target| format!("`--target {target}`")).collect::<Vec<_>>().join(" ")
 }
 
 /// Reads a saved plan (checked as `show` checks it) made from this spec.

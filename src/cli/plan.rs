@@ -10,10 +10,11 @@ use clap::{Args, ValueEnum};
 
 use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_CHANGES, EXIT_OK};
 use crate::live::progress::{ReadProgress, ReadReporter};
-use crate::ops::plan::{connect, make_plan_reporting, saved_plan};
+use crate::ops::plan::{connect, make_targeted_plan, saved_plan};
 use crate::plan::graph::Tree;
 use crate::plan::markdown::render_markdown;
-use crate::plan::render::{render_json, render_text_in, TextOptions};
+use crate::plan::render::{render_json_targeted, render_text_in, TextOptions};
+use crate::plan::target::{partial_line, Target};
 use crate::plan::{Plan, PlanOptions};
 use crate::spec::load_spec;
 
@@ -39,6 +40,10 @@ pub struct PlanArgs {
     /// Save the plan for `landing-zone apply FILE`.
     #[arg(long)]
     pub out: Option<std::path::PathBuf>,
+    /// Limit the plan to an account (`account:NAME`) or a unit and everything under it
+    /// (`unit:PATH`); repeatable. Reads only what the targets need; the plan says it is partial.
+    #[arg(long = "target", value_name = "account:NAME|unit:PATH")]
+    pub targets: Vec<Target>,
 }
 
 pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
@@ -47,13 +52,13 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
         let clients = connect(&global.connect_options(), Some(&valid)).await;
         let progress = ReadProgressDisplay::new();
         let options = PlanOptions { allow_destructive: args.allow_destructive };
-        make_plan_reporting(&valid, &clients, options, global.parallelism, &progress).await
+        make_targeted_plan(&valid, &clients, options, global.parallelism, &progress, &args.targets).await
     })?;
     // The spec's OU tree: the Markdown drawing, and the OUs both renderers name when a group of
     // identical changes covers every account under one.
     let tree =
         (args.format != PlanFormat::Json).then(|| Tree::from_desired(&crate::baseline::desired_organization(&valid)));
-    render(&outcome.plan, args.format, global, tree)?;
+    render(&outcome.plan, &outcome.targets, args.format, global, tree)?;
     if let Some(path) = &args.out {
         std::fs::write(path, serde_json::to_string_pretty(&saved_plan(&valid, &outcome))?)
             .with_context(|| format!("writing the plan to `{}`", path.display()))?;
@@ -68,12 +73,31 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
 }
 
 /// Writes a plan to stdout in `format` (`plan` and `show`); `tree` is the OU tree of the
-/// Markdown comment, if known.
-pub fn render(plan: &Plan, format: PlanFormat, global: &GlobalOptions, tree: Option<Tree>) -> anyhow::Result<()> {
+/// Markdown comment, if known. A plan limited by `targets` says so first, in every format.
+pub fn render(
+    plan: &Plan,
+    targets: &[String],
+    format: PlanFormat,
+    global: &GlobalOptions,
+    tree: Option<Tree>,
+) -> anyhow::Result<()> {
+    let partial = partial_line(targets);
     match format {
-        PlanFormat::Text => write_stdout(&render_text_in(plan, TextOptions { color: global.color() }, tree.as_ref())),
-        PlanFormat::Json => write_stdout(&(render_json(plan) + "\n")),
-        PlanFormat::Markdown => write_stdout(&render_markdown(plan, tree)),
+        PlanFormat::Text => {
+            let text = render_text_in(plan, TextOptions { color: global.color() }, tree.as_ref());
+            write_stdout(&match partial {
+                Some(line) => format!("{line}\n\n{text}"),
+                None => text,
+            })
+        }
+        PlanFormat::Json => write_stdout(&(render_json_targeted(plan, targets) + "\n")),
+        PlanFormat::Markdown => {
+            let markdown = render_markdown(plan, tree);
+            write_stdout(&match partial {
+                Some(line) => format!("> [!NOTE]\n> {}\n\n{markdown}", crate::plan::escape::markdown(&line)),
+                None => markdown,
+            })
+        }
     }
 }
 

@@ -59,6 +59,6 @@ pub fn run(global: &GlobalOptions, args: &ShowArgs) -> anyhow::Result<u8> {
             .map(|valid| Tree::from_desired(&crate::baseline::desired_organization(&valid))),
         _ => None,
     };
-    render(&saved.plan, args.format, global, tree)?;
+    render(&saved.plan, &saved.targets, args.format, global, tree)?;
     Ok(EXIT_OK)
 }

@@ -47,6 +47,9 @@ pub struct ReadScope {
     /// Customer policies (type, name) the spec names without `tags:`: their tags are not needed
     /// (ownership only matters for policies outside the spec), so they are not read.
     pub skip_policy_tags: BTreeSet<(PolicyType, String)>,
+    /// When set, tags are read only for these live ids (among those the fields above select):
+    /// the re-read under the apply lock of the objects a reviewed plan touches.
+    pub tags_only_for: Option<BTreeSet<String>>,
 }
 
 /// Reads the whole organization.
@@ -416,6 +419,7 @@ impl Reader<'_> {
             .filter(|(path, _)| scope.all_tags || scope.unit_tags.contains(*path))
             .map(|(_, unit)| unit.id.clone())
             .collect();
+        let allowed = |id: &String| scope.tags_only_for.as_ref().is_none_or(|ids| ids.contains(id));
         wanted.extend(
             live.accounts
                 .values()
@@ -426,6 +430,7 @@ impl Reader<'_> {
                 })
                 .map(|account| account.id.clone()),
         );
+        wanted.retain(allowed);
         let tags: Vec<(String, BTreeMap<String, String>)> = stream::iter(wanted)
             .map(|id| async move { self.tags(&id).await.map(|tags| (id, tags)) })
             .buffer_unordered(self.parallelism)

@@ -1,11 +1,17 @@
 //! `apply`: execute exactly the plan a person reviewed.
 //!
 //! The reviewed plan — shown by `apply` and confirmed, or saved by `plan --out` and approved in a
-//! pull request — is made again under the organization lock from a fresh read, and executed only
-//! if the fresh plan's actions equal the reviewed ones: nothing that changed in between, in AWS or
-//! in a saved file, can slip in. The lock is taken only after the person confirmed (so a prompt
-//! left open holds nothing), carries who, where and which process holds it, and is released
-//! whatever happens: success, failure, an error, SIGINT or SIGTERM.
+//! pull request — is executed as it was reviewed, under the organization lock, only if nothing it
+//! touches moved since: under the lock the objects its actions name, and what their preconditions
+//! rest on (`plan::touched`), are read again and their digests compared with those of the read
+//! the plan was made from. Since the planner is a pure function of what it read, equal digests
+//! mean the same actions; anything else in the organization may have changed meanwhile without
+//! blocking, and is not applied (it was not reviewed). `--auto-approve` without a saved plan
+//! reviews nothing, so it reads once, under the lock, and applies that plan.
+//!
+//! The lock is taken only after the person confirmed (so a prompt left open holds nothing),
+//! carries who, where and which process holds it, and is released whatever happens: success,
+//! failure, an error, SIGINT or SIGTERM.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -14,12 +20,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-use super::plan::{make_plan, now_rfc3339};
+use super::plan::{make_targeted_plan, now_rfc3339, read_live, ReadLimits};
 use crate::apply::lock::{LockInfo, StateStore};
 use crate::apply::{execute, ApplyOptions as ExecutorOptions, ApplyReport, Reporter};
 use crate::aws::{caller_identity, Clients};
-use crate::plan::saved::{changed_objects, live_digests};
-use crate::plan::{Plan, PlanOptions, PlannedAction};
+use crate::live::progress::SilentReadReporter;
+use crate::plan::saved::changed_objects;
+use crate::plan::target::Target;
+use crate::plan::touched::Touched;
+use crate::plan::{DesiredOrganization, Plan, PlanOptions, PlannedAction};
 use crate::spec::ValidSpec;
 
 /// How an apply runs.
@@ -31,28 +40,30 @@ pub struct ApplyOptions {
     pub lock_timeout: Duration,
     /// Where the state bucket (lock and change history) lives: the spec's home region.
     pub home_region: String,
+    /// `--target`s (`--auto-approve` without a saved plan plans under the lock with them).
+    pub targets: Vec<Target>,
 }
 
 /// What a person approved.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub enum Reviewed<'a> {
-    /// A plan shown and confirmed at the prompt: the fresh plan must equal it.
-    Confirmed(&'a Plan),
-    /// A plan saved by `plan --out` and approved in a pull request: the fresh plan must equal it,
-    /// and the live objects it was made from must not have changed (their digests), even where the
-    /// change leaves the actions equal.
+    /// A plan shown and confirmed at the prompt, with the digests of the objects it touches as
+    /// the preview read them (`Touched::digests`).
+    Confirmed { plan: &'a Plan, live_digests: &'a BTreeMap<String, String> },
+    /// A plan saved by `plan --out` and approved in a pull request, with the digests of the
+    /// objects it touches when it was made.
     Saved { plan: &'a Plan, live_digests: &'a BTreeMap<String, String> },
-    /// `--auto-approve` without a saved plan: nothing was reviewed, so the plan made under the
-    /// lock is applied as it is (another apply may have done part of the work meanwhile).
-    AutoApproved,
+    /// `--auto-approve` without a saved plan: nothing was reviewed, so the organization is read
+    /// once, under the lock, and that plan is applied as it is; `show` is given it first.
+    AutoApproved { show: &'a (dyn Fn(&Plan) -> Result<()> + Sync) },
 }
 
 impl<'a> Reviewed<'a> {
     /// The plan the person saw, if they saw one.
     pub fn plan(&self) -> Option<&'a Plan> {
         match self {
-            Reviewed::Confirmed(plan) | Reviewed::Saved { plan, .. } => Some(plan),
-            Reviewed::AutoApproved => None,
+            Reviewed::Confirmed { plan, .. } | Reviewed::Saved { plan, .. } => Some(plan),
+            Reviewed::AutoApproved { .. } => None,
         }
     }
 }
@@ -122,30 +133,127 @@ async fn locked(
     store: &StateStore,
     lock: &LockInfo,
 ) -> Result<ApplyOutcome> {
-    let fresh = make_plan(valid, clients, options.plan, options.parallelism).await?;
-    if let Reviewed::Saved { live_digests: saved, .. } = reviewed {
-        let changes = changed_objects(saved, &live_digests(&fresh.live));
-        if !changes.is_empty() {
-            bail!(
-                "the organization changed since the saved plan was made:\n  {}\nhint: run `landing-zone plan --out` again and review the new plan",
-                changes.join("\n  ")
-            );
+    let (plan, known) = match reviewed {
+        Reviewed::AutoApproved { show } => {
+            let fresh =
+                make_targeted_plan(valid, clients, options.plan, options.parallelism, &SilentReadReporter, &options.targets)
+                    .await?;
+            show(&fresh.plan)?;
+            (fresh.plan, fresh.known)
         }
-    }
-    if let Some(difference) = reviewed.plan().and_then(|plan| first_difference(plan, &fresh.plan)) {
-        bail!(
-            "the plan made now differs from the reviewed one, so nothing was applied: {difference}\nhint: run `landing-zone plan` again and review what changed"
-        );
-    }
-    if fresh.plan.is_empty() {
+        Reviewed::Confirmed { plan, live_digests } | Reviewed::Saved { plan, live_digests } => {
+            let known = check_untouched(valid, clients, plan, live_digests, options.plan, options.parallelism).await?;
+            (plan.clone(), known)
+        }
+    };
+    if plan.is_empty() {
         return Ok(ApplyOutcome::NothingToDo);
     }
     let started = Instant::now();
     let executor = ExecutorOptions { parallelism: options.parallelism };
-    let report = execute(&fresh.plan, clients, executor, reporter, &fresh.known).await;
+    let report = execute(&plan, clients, executor, reporter, &known).await;
     let elapsed = started.elapsed();
-    record(store, lock, &fresh.plan, Some(&report), elapsed).await;
-    Ok(ApplyOutcome::Executed { plan: fresh.plan, report, elapsed })
+    record(store, lock, &plan, Some(&report), elapsed).await;
+    Ok(ApplyOutcome::Executed { plan, report, elapsed })
+}
+
+/// Re-reads what `plan` touches and refuses it, naming each object, when one moved since the read
+/// that made `reviewed` digests; returns the ids known now.
+async fn check_untouched(
+    valid: &ValidSpec,
+    clients: &Clients,
+    plan: &Plan,
+    reviewed: &BTreeMap<String, String>,
+    options: PlanOptions,
+    parallelism: usize,
+) -> Result<crate::plan::control::KnownIds> {
+    let desired = crate::baseline::desired_organization(valid);
+    let touched = Touched::of(plan, &desired);
+    let limits = ReadLimits::for_touched(&touched);
+    let (live, known) = read_live(valid, &desired, clients, parallelism, &SilentReadReporter, &limits).await?;
+    // The plan made now from this read, of the controls read (the others were not, and would
+    // plan as absent): every reviewed action must be in it, with the same dependencies.
+    let read_only = DesiredOrganization {
+        controls: desired.controls.iter().filter(|control| touched.controls.contains(&control.key)).cloned().collect(),
+        ..desired.clone()
+    };
+    let fresh = crate::plan::plan(&read_only, &live, options)?;
+    if let Some(difference) = first_unreviewed(plan, &fresh) {
+        bail!(
+            "the plan made now differs from the reviewed one, so nothing was applied: {difference}\nhint: run `landing-zone plan` again and review what changed"
+        );
+    }
+    let changes = changed_objects(reviewed, &touched.digests(&live));
+    if !changes.is_empty() {
+        bail!(
+            "what the reviewed plan touches changed since it was made, so nothing was applied:\n  {}\nhint: run `landing-zone plan` again and review the new plan",
+            changes.join("\n  ")
+        );
+    }
+    Ok(known)
+}
+
+/// The first reviewed action the fresh plan does not hold as it was reviewed (the action itself,
+/// or what it waits for), in words; None when every reviewed action is in the fresh plan with the
+/// same dependencies. Fresh actions nobody reviewed are not a difference: they are not applied.
+pub fn first_unreviewed(reviewed: &Plan, fresh: &Plan) -> Option<String> {
+    let describe =
+        |planned: &PlannedAction| serde_json::to_string(&planned.action).unwrap_or_else(|_| planned.action.address());
+    // Reviewed index -> fresh index, each fresh action matched once.
+    let mut matched: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut used = vec![false; fresh.actions.len()];
+    for old in &reviewed.actions {
+        let found = fresh.actions.iter().position(|new| !used[new.index] && new.action == old.action);
+        match found {
+            Some(position) => {
+                used[position] = true;
+                matched.insert(old.index, position);
+            }
+            None => {
+                let now = fresh.actions.iter().find(|new| new.action.address() == old.action.address());
+                return Some(match now {
+                    Some(new) => format!(
+                        "action {} was reviewed as `{}` ({}) but is now `{}` ({})",
+                        old.index + 1,
+                        old.action.address(),
+                        describe(old),
+                        new.action.address(),
+                        describe(new)
+                    ),
+                    None => format!(
+                        "reviewed action {} `{}` ({}) is no longer planned",
+                        old.index + 1,
+                        old.action.address(),
+                        describe(old)
+                    ),
+                });
+            }
+        }
+    }
+    let back: BTreeMap<usize, usize> = matched.iter().map(|(old, new)| (*new, *old)).collect();
+    for old in &reviewed.actions {
+        let Some(new) = matched.get(&old.index).and_then(|index| fresh.actions.get(*index)) else { continue };
+        let mut waits: Vec<usize> = Vec::new();
+        for dependency in &new.depends_on {
+            match back.get(dependency) {
+                Some(reviewed_index) => waits.push(*reviewed_index),
+                None => {
+                    let name = fresh.actions.get(*dependency).map_or_else(String::new, |d| d.action.address());
+                    return Some(format!(
+                        "`{}` now needs `{name}` first, which was not reviewed",
+                        old.action.address()
+                    ));
+                }
+            }
+        }
+        waits.sort_unstable();
+        let mut reviewed_waits = old.depends_on.clone();
+        reviewed_waits.sort_unstable();
+        if waits != reviewed_waits {
+            return Some(format!("the order of `{}` changed", old.action.address()));
+        }
+    }
+    None
 }
 
 /// The first action that differs between the reviewed plan and the fresh one, in words; None when
@@ -254,6 +362,21 @@ mod tests {
             tags: BTreeMap::new(),
             pending_request: None,
         }
+    }
+
+    #[test]
+    fn a_reviewed_plan_inside_the_fresh_one_has_nothing_unreviewed() {
+        let reviewed = plan_of(vec![create("a@example.com")]);
+        let mut fresh = plan_of(vec![Action::EnableServiceAccess { service: "x".to_string() }, create("a@example.com")]);
+        assert_eq!(first_unreviewed(&reviewed, &fresh), None, "an extra fresh action is not applied, not a difference");
+        fresh.actions[1].depends_on = vec![0];
+        let difference = first_unreviewed(&reviewed, &fresh).expect("needs an unreviewed action first");
+        assert!(difference.contains("now needs `trusted access x` first"), "{difference}");
+        let forged = plan_of(vec![create("attacker@example.net")]);
+        let difference = first_unreviewed(&forged, &fresh).expect("forged");
+        assert!(difference.contains("attacker@example.net") && difference.contains("a@example.com"), "{difference}");
+        let gone = first_unreviewed(&reviewed, &plan_of(vec![])).expect("gone");
+        assert!(gone.contains("no longer planned"), "{gone}");
     }
 
     #[test]

@@ -10,8 +10,11 @@ use crate::live::controls::read_controls_reporting;
 use crate::live::progress::{ReadReporter, SilentReadReporter};
 use crate::live::{read_organization, LiveOrganization, ReadScope};
 use crate::plan::control::KnownIds;
-use crate::plan::saved::{live_digests, plan_digest, SavedPlan, SAVED_PLAN_VERSION};
-use crate::plan::{plan, Plan, PlanOptions};
+use crate::plan::control::ControlKey;
+use crate::plan::saved::{plan_digest, SavedPlan, SAVED_PLAN_VERSION};
+use crate::plan::target::{Scope, Target};
+use crate::plan::touched::Touched;
+use crate::plan::{plan, DesiredOrganization, Plan, PlanOptions};
 use crate::spec::ValidSpec;
 
 /// What `plan` produced: the plan, the state it was made from, and the ids known before apply.
@@ -20,6 +23,54 @@ pub struct PlanOutcome {
     pub plan: Plan,
     pub live: LiveOrganization,
     pub known: KnownIds,
+    /// The `--target`s the plan is limited to (empty: the whole organization).
+    pub targets: Vec<String>,
+}
+
+/// How much of the organization one read covers beyond the organization's own structure (the
+/// tree walk, policies, trusted access and delegated administrators, always read whole).
+#[derive(Debug, Clone, Default)]
+pub struct ReadLimits {
+    /// Read tags only of these containers: spec account emails (lower-case) and ids, unit paths.
+    pub tag_accounts: Option<std::collections::BTreeSet<String>>,
+    pub tag_units: Option<std::collections::BTreeSet<String>>,
+    /// Live ids whose tags may be read (a re-read of what a plan touches).
+    pub tag_ids: Option<std::collections::BTreeSet<String>>,
+    /// Read only these controls.
+    pub controls: Option<std::collections::BTreeSet<ControlKey>>,
+    /// Skip the reads only planning needs (centralized root access, emulator probes).
+    pub structure_only: bool,
+}
+
+impl ReadLimits {
+    /// The reads `--target` needs: tags and controls of the covered accounts and units only (and
+    /// the controls theirs come after).
+    pub fn for_targets(scope: &Scope, desired: &DesiredOrganization) -> ReadLimits {
+        let accounts = desired
+            .accounts
+            .iter()
+            .filter(|account| scope.accounts.contains(&account.name))
+            .flat_map(|account| std::iter::once(account.email.to_lowercase()).chain(account.id.clone()))
+            .collect();
+        ReadLimits {
+            tag_accounts: Some(accounts),
+            tag_units: Some(scope.units.clone()),
+            tag_ids: None,
+            controls: Some(scope.controls_to_read(desired)),
+            structure_only: false,
+        }
+    }
+
+    /// The reads that check what a reviewed plan touches: its objects' tags and its controls.
+    pub fn for_touched(touched: &Touched) -> ReadLimits {
+        ReadLimits {
+            tag_accounts: None,
+            tag_units: None,
+            tag_ids: Some(touched.ids.clone()),
+            controls: Some(touched.controls.clone()),
+            structure_only: true,
+        }
+    }
 }
 
 /// The tags the spec manages decide which tags are read.
@@ -41,7 +92,21 @@ pub fn read_scope(valid: &ValidSpec) -> ReadScope {
             .filter(|policy| policy.tags.is_none())
             .map(|policy| (policy.policy_type, policy.name.clone()))
             .collect(),
+        tags_only_for: None,
     }
+}
+
+/// [`read_scope`] narrowed by `limits`.
+fn limited_read_scope(valid: &ValidSpec, limits: &ReadLimits) -> ReadScope {
+    let mut scope = read_scope(valid);
+    if let Some(accounts) = &limits.tag_accounts {
+        scope.account_tags.retain(|key| accounts.contains(key));
+    }
+    if let Some(units) = &limits.tag_units {
+        scope.unit_tags.retain(|path| units.contains(path));
+    }
+    scope.tags_only_for.clone_from(&limits.tag_ids);
+    scope
 }
 
 /// Connects to AWS: the spec's home region unless the profile or `--region` says otherwise.
@@ -74,27 +139,79 @@ pub async fn make_plan_reporting(
     parallelism: usize,
     reporter: &dyn ReadReporter,
 ) -> Result<PlanOutcome> {
-    let mut live = read_organization(&clients.organizations, &read_scope(valid), parallelism)
+    make_targeted_plan(valid, clients, options, parallelism, reporter, &[]).await
+}
+
+/// [`make_plan_reporting`] limited to `targets` (none: the whole organization): reads only what
+/// they need, and the plan holds only their actions and what those depend on.
+pub async fn make_targeted_plan(
+    valid: &ValidSpec,
+    clients: &Clients,
+    options: PlanOptions,
+    parallelism: usize,
+    reporter: &dyn ReadReporter,
+    targets: &[Target],
+) -> Result<PlanOutcome> {
+    let desired = crate::baseline::desired_organization(valid);
+    let scope = if targets.is_empty() { None } else { Some(crate::plan::target::resolve(targets, &desired)?) };
+    let limits = scope.as_ref().map(|scope| ReadLimits::for_targets(scope, &desired)).unwrap_or_default();
+    let (live, known) = read_live(valid, &desired, clients, parallelism, reporter, &limits).await?;
+    let full = plan(&desired, &live, options)?;
+    let (plan, targets) = match scope {
+        None => (full, Vec::new()),
+        Some(scope) => {
+            let unit_ids = live.units_by_path().into_iter().map(|(path, unit)| (path, unit.id.clone())).collect();
+            let scope = scope.with_live_ids(&known.accounts, &unit_ids);
+            (scope.restrict(&full), scope.targets)
+        }
+    };
+    Ok(PlanOutcome { plan, live, known, targets })
+}
+
+/// Reads the live organization and the controls `limits` allows (every desired control in
+/// existing accounts when it allows all).
+pub async fn read_live(
+    valid: &ValidSpec,
+    desired: &DesiredOrganization,
+    clients: &Clients,
+    parallelism: usize,
+    reporter: &dyn ReadReporter,
+    limits: &ReadLimits,
+) -> Result<(LiveOrganization, KnownIds)> {
+    let mut live = read_organization(&clients.organizations, &limited_read_scope(valid, limits), parallelism)
         .await
         .context("reading the live organization failed")?;
     if let Some(organization) = &live.organization {
         clients.sessions.set_management_account(&organization.management_account_id).await;
     }
-    read_root_access(clients, &mut live).await?;
-    let desired = crate::baseline::desired_organization(valid);
+    if !limits.structure_only {
+        read_root_access(clients, &mut live).await?;
+    }
     let known = KnownIds {
-        accounts: match_accounts(&desired, &live),
+        accounts: match_accounts(desired, &live),
         organization: live.organization.as_ref().map(|org| org.id.clone()),
     };
+    let limited;
+    let to_read = match &limits.controls {
+        None => desired,
+        Some(keys) => {
+            limited = DesiredOrganization {
+                controls: desired.controls.iter().filter(|control| keys.contains(&control.key)).cloned().collect(),
+                ..desired.clone()
+            };
+            &limited
+        }
+    };
     let (controls, unsupported) =
-        read_controls_reporting(&desired, &known, &live, &clients.sessions, parallelism, reporter).await?;
+        read_controls_reporting(to_read, &known, &live, &clients.sessions, parallelism, reporter).await?;
     let (controls, notes) = take_control_notes(controls);
     live.controls = controls;
     live.control_notes = notes;
     live.unsupported_controls = unsupported;
-    live.account_names_unsupported = account_names_unsupported(clients).await;
-    let plan = plan(&desired, &live, options)?;
-    Ok(PlanOutcome { plan, live, known })
+    if !limits.structure_only {
+        live.account_names_unsupported = account_names_unsupported(clients).await;
+    }
+    Ok((live, known))
 }
 
 pub use crate::plan::planner::match_accounts;
@@ -117,15 +234,17 @@ pub fn now_rfc3339() -> String {
     crate::plan::saved::rfc3339(seconds)
 }
 
-/// The plan as `plan --out` saves it: with the spec's digest and a digest of every live object it
-/// was made from, so `apply FILE` can refuse it when either moved.
+/// The plan as `plan --out` saves it: with the spec's digest and a digest of every live object the
+/// plan touches, so `apply FILE` can refuse it when either moved.
 pub fn saved_plan(valid: &ValidSpec, outcome: &PlanOutcome) -> SavedPlan {
+    let touched = Touched::of(&outcome.plan, &crate::baseline::desired_organization(valid));
     SavedPlan {
         format_version: SAVED_PLAN_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         created_at: now_rfc3339(),
         spec_digest: valid.content_digest(),
-        live_digests: live_digests(&outcome.live),
+        live_digests: touched.digests(&outcome.live),
+        targets: outcome.targets.clone(),
         known_accounts: outcome.known.accounts.clone(),
         known_organization: outcome.known.organization.clone(),
         plan_digest: plan_digest(&outcome.plan),

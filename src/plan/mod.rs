@@ -14,6 +14,8 @@ pub mod planner;
 pub mod render;
 pub mod saved;
 pub mod state;
+pub mod target;
+pub mod touched;
 
 pub use action::{Action, Plan, PlannedAction, Summary};
 pub use desired::DesiredOrganization;

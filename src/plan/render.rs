@@ -362,8 +362,15 @@ fn pretty_sorted(value: &Value) -> String {
 
 /// The plan as versioned JSON (docs/plan-format.md).
 pub fn render_json(plan: &Plan) -> String {
+    render_json_targeted(plan, &[])
+}
+
+/// [`render_json`] of a plan limited by `--target`s (`account:NAME`, `unit:PATH`; empty: the whole
+/// organization), which `targets` lists.
+pub fn render_json_targeted(plan: &Plan, targets: &[String]) -> String {
     let value = serde_json::json!({
         "format_version": plan.format_version,
+        "targets": targets,
         "summary": plan.summary(),
         "actions": plan.actions,
         "warnings": plan.warnings,

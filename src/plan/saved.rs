@@ -16,8 +16,9 @@ use super::action::Plan;
 use crate::plan::control::KnownIds;
 use crate::plan::state::LiveOrganization;
 
-/// Version of the saved-plan file format (2: `plan_digest`).
-pub const SAVED_PLAN_VERSION: u32 = 2;
+/// Version of the saved-plan file format (2: `plan_digest`; 3: `targets`, and `live_digests`
+/// holds only the objects the plan touches, `plan::touched`).
+pub const SAVED_PLAN_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedPlan {
@@ -27,8 +28,14 @@ pub struct SavedPlan {
     pub created_at: String,
     /// SHA-256 of the spec text and every document it references.
     pub spec_digest: String,
-    /// Object address (`account 1234…`, `policy p-…`, `control …`) -> SHA-256 of its live state.
+    /// Object address (`account 1234…`, `policy p-…`, `control …`) -> SHA-256 of its live state,
+    /// for the objects the plan touches (`plan::touched::Touched`): apply re-reads those and
+    /// refuses the plan when one moved.
     pub live_digests: BTreeMap<String, String>,
+    /// The `--target`s the plan was made with (`account:NAME`, `unit:PATH`); empty: the whole
+    /// organization. `apply FILE` applies with the same targets.
+    #[serde(default)]
+    pub targets: Vec<String>,
     pub known_accounts: BTreeMap<String, String>,
     pub known_organization: Option<String>,
     /// SHA-256 of the plan as saved: `show` and `apply` refuse a file whose plan was edited. A
@@ -168,6 +175,7 @@ mod tests {
             created_at: rfc3339(0),
             spec_digest: String::new(),
             live_digests: BTreeMap::new(),
+            targets: Vec::new(),
             known_accounts: BTreeMap::new(),
             known_organization: None,
             plan_digest: plan_digest(&plan),
@@ -196,8 +204,8 @@ mod tests {
         let edited = text.replace("guardduty.amazonaws.com", "evil.amazonaws.com");
         assert!(matches!(SavedPlan::from_json(&edited), Err(SavedPlanError::Tampered)));
         assert!(matches!(SavedPlan::from_json("{\"plan\": 1"), Err(SavedPlanError::NotAPlan(_))));
-        let older = text.replacen("\"format_version\": 2", "\"format_version\": 1", 1);
-        assert!(matches!(SavedPlan::from_json(&older), Err(SavedPlanError::UnsupportedVersion { found: 1 })));
+        let older = text.replacen("\"format_version\": 3", "\"format_version\": 2", 1);
+        assert!(matches!(SavedPlan::from_json(&older), Err(SavedPlanError::UnsupportedVersion { found: 2 })));
         let mut broken = one_action();
         broken.actions[0].depends_on.push(7);
         let text = serde_json::to_string(&saved(broken)).unwrap();

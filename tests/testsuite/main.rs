@@ -28,4 +28,5 @@ mod recorded_responses;
 mod schema;
 mod secrets;
 mod support;
+mod targeting;
 mod workflow;
