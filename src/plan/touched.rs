@@ -44,7 +44,7 @@ impl Touched {
     /// control comes after.
     pub fn of(plan: &Plan, desired: &DesiredOrganization) -> Touched {
         let mut touched = Touched::default();
-        let mut account = |touched: &mut Touched, reference: &AccountRef| {
+        let account = |touched: &mut Touched, reference: &AccountRef| {
             if let AccountRef::Existing { id, .. } = reference {
                 touched.ids.insert(id.clone());
             }
