@@ -10,6 +10,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod budgets;
+pub mod backup;
 pub mod inspector;
 pub mod macie;
 pub mod proxy;
