@@ -422,7 +422,7 @@ impl BackupSpec {
 }
 
 /// AWS Backup Vault Lock settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VaultLockSpec {
     /// Shortest retention a recovery point in the vault may have (days, >= 1).

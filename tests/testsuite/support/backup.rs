@@ -92,7 +92,7 @@ pub async fn before(
                 "PUT" => {
                     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
                     let policy = body["Policy"].as_str().unwrap_or_default();
-                    if serde_json::from_str::<Value>(policy).map_or(true, |parsed| !parsed.is_object()) {
+                    if !serde_json::from_str::<Value>(policy).is_ok_and(|parsed| parsed.is_object()) {
                         return Some(invalid("Policy is not a valid JSON policy document."));
                     }
                     lock(state).access_policies.insert(key, policy.to_string());
