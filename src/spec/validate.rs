@@ -662,7 +662,8 @@ impl<'a> Checker<'a> {
             (None, Some(_)) => {}
             (None, None) => self.error(
                 &["baseline", "backup"],
-                "the backup vault needs an account: `baseline.backup.vault_account` or `baseline.log_archive`".to_string(),
+                "the backup vault needs an account: `baseline.backup.vault_account` or `baseline.log_archive`"
+                    .to_string(),
                 Some("add `vault_account: <bunker account>`".to_string()),
             ),
         }
@@ -680,10 +681,18 @@ impl<'a> Checker<'a> {
         let lock = backup.vault_lock.unwrap_or_default();
         // https://docs.aws.amazon.com/aws-backup/latest/devguide/API_PutBackupVaultLockConfiguration.html
         if let Some(min) = lock.min_retention_days.filter(|days| *days < 1) {
-            self.error(&["baseline", "backup", "vault_lock", "min_retention_days"], format!("{min} days: the minimum retention is at least 1 day"), None);
+            self.error(
+                &["baseline", "backup", "vault_lock", "min_retention_days"],
+                format!("{min} days: the minimum retention is at least 1 day"),
+                None,
+            );
         }
         if let Some(max) = lock.max_retention_days.filter(|days| *days > 36_500) {
-            self.error(&["baseline", "backup", "vault_lock", "max_retention_days"], format!("{max} days: the maximum retention is at most 36,500 days"), None);
+            self.error(
+                &["baseline", "backup", "vault_lock", "max_retention_days"],
+                format!("{max} days: the maximum retention is at most 36,500 days"),
+                None,
+            );
         }
         if let (Some(min), Some(max)) = (lock.min_retention_days, lock.max_retention_days) {
             if min > max {
@@ -697,7 +706,11 @@ impl<'a> Checker<'a> {
         if let Some(days) = lock.changeable_for_days {
             let path = ["baseline", "backup", "vault_lock", "changeable_for_days"];
             if days < 3 {
-                self.error(&path, format!("{days} days: AWS Backup's grace time is at least 3 days (its 72-hour cooling-off period)"), None);
+                self.error(
+                    &path,
+                    format!("{days} days: AWS Backup's grace time is at least 3 days (its 72-hour cooling-off period)"),
+                    None,
+                );
             }
             if !spec.organization.allow.compliance_vault_lock {
                 self.error(
@@ -715,7 +728,10 @@ impl<'a> Checker<'a> {
             // a cron expression in UTC, or rate().
             let schedule = plan.schedule.trim();
             let shaped = (schedule.starts_with("cron(") || schedule.starts_with("rate(")) && schedule.ends_with(')');
-            let cron_fields = schedule.strip_prefix("cron(").and_then(|rest| rest.strip_suffix(')')).map(|body| body.split_whitespace().count());
+            let cron_fields = schedule
+                .strip_prefix("cron(")
+                .and_then(|rest| rest.strip_suffix(')'))
+                .map(|body| body.split_whitespace().count());
             if !shaped || cron_fields.is_some_and(|fields| fields != 6) {
                 self.error(
                     &with("schedule"),
@@ -746,11 +762,19 @@ impl<'a> Checker<'a> {
             for (index, region) in plan.regions.iter().enumerate() {
                 if !is_aws_region(region) {
                     let index = index.to_string();
-                    self.error(&[base[0], base[1], base[2], base[3], "regions", &index], format!("`{region}` is not an AWS Region code"), None);
+                    self.error(
+                        &[base[0], base[1], base[2], base[3], "regions", &index],
+                        format!("`{region}` is not an AWS Region code"),
+                        None,
+                    );
                 }
             }
             if plan.selection_tags.is_empty() {
-                self.error(&with("selection_tags"), format!("plan `{name}` selects nothing: give it at least one tag"), None);
+                self.error(
+                    &with("selection_tags"),
+                    format!("plan `{name}` selects nothing: give it at least one tag"),
+                    None,
+                );
             }
             self.targets(&with("targets"), &plan.targets, false);
             match first_targets {

@@ -51,7 +51,13 @@ fn actions(plan: &Value) -> Vec<String> {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|action| format!("{} {}", action["kind"].as_str().unwrap_or("?"), action["control"]["control"].as_str().unwrap_or("-")))
+        .map(|action| {
+            format!(
+                "{} {}",
+                action["kind"].as_str().unwrap_or("?"),
+                action["control"]["control"].as_str().unwrap_or("-")
+            )
+        })
         .collect()
 }
 
@@ -80,12 +86,18 @@ async fn the_bunker_vault_converges_and_drift_by_hand_is_planned_and_repaired() 
     let vault = backup.describe_backup_vault().backup_vault_name("landing-zone-bunker").send().await.expect("vault");
     let key = vault.encryption_key_arn().unwrap_or_default();
     assert!(key.contains(":key/"), "the vault is encrypted with the key's ARN, not its alias: {key}");
-    assert_eq!((vault.locked(), vault.min_retention_days(), vault.max_retention_days()), (Some(true), Some(7), Some(400)));
+    assert_eq!(
+        (vault.locked(), vault.min_retention_days(), vault.max_retention_days()),
+        (Some(true), Some(7), Some(400))
+    );
     assert!(vault.lock_date().is_none(), "governance mode: no lock date");
     let access = backup.get_backup_vault_access_policy().backup_vault_name("landing-zone-bunker").send().await;
-    let access: Value = serde_json::from_str(access.expect("access policy").policy().unwrap_or_default()).expect("json");
+    let access: Value =
+        serde_json::from_str(access.expect("access policy").policy().unwrap_or_default()).expect("json");
     assert_eq!(access["Statement"][0]["Action"], "backup:CopyIntoBackupVault");
-    assert!(access["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"].as_str().is_some_and(|id| id.starts_with("o-")));
+    assert!(access["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"]
+        .as_str()
+        .is_some_and(|id| id.starts_with("o-")));
 
     let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
     let policies = organizations
@@ -94,22 +106,37 @@ async fn the_bunker_vault_converges_and_drift_by_hand_is_planned_and_repaired() 
         .send()
         .await
         .expect("policies");
-    let policy = policies.policies().iter().find(|p| p.name() == Some("landing-zone-backup")).expect("the backup policy");
+    let policy =
+        policies.policies().iter().find(|p| p.name() == Some("landing-zone-backup")).expect("the backup policy");
     let policy_id = policy.id().unwrap_or_default().to_string();
     let described = organizations.describe_policy().policy_id(&policy_id).send().await.expect("describe");
     let content: Value =
         serde_json::from_str(described.policy().and_then(|p| p.content()).unwrap_or_default()).expect("content");
     let vault_arn = format!("arn:aws:backup:us-east-1:{bunker}:backup-vault:landing-zone-bunker");
     let copy = &content["plans"]["daily"]["rules"]["daily"]["copy_actions"][vault_arn.as_str()];
-    assert_eq!(copy["target_backup_vault_arn"]["@@assign"], vault_arn.as_str(), "copies go to the bunker vault: {content}");
+    assert_eq!(
+        copy["target_backup_vault_arn"]["@@assign"],
+        vault_arn.as_str(),
+        "copies go to the bunker vault: {content}"
+    );
     assert_eq!(copy["lifecycle"]["delete_after_days"]["@@assign"], "365");
     let targets = organizations.list_targets_for_policy().policy_id(&policy_id).send().await.expect("targets");
     let target_id = targets.targets()[0].target_id().unwrap_or_default().to_string();
     assert!(target_id.starts_with("ou-"), "attached to Workloads: {target_id}");
 
     // Drift by hand: lock removed, access policy removed, backup policy detached.
-    backup.delete_backup_vault_lock_configuration().backup_vault_name("landing-zone-bunker").send().await.expect("unlock");
-    backup.delete_backup_vault_access_policy().backup_vault_name("landing-zone-bunker").send().await.expect("no policy");
+    backup
+        .delete_backup_vault_lock_configuration()
+        .backup_vault_name("landing-zone-bunker")
+        .send()
+        .await
+        .expect("unlock");
+    backup
+        .delete_backup_vault_access_policy()
+        .backup_vault_name("landing-zone-bunker")
+        .send()
+        .await
+        .expect("no policy");
     organizations.detach_policy().policy_id(&policy_id).target_id(&target_id).send().await.expect("detach");
     let drifted = actions(&plan(&moto, dir, &[]));
     assert_eq!(
@@ -150,11 +177,18 @@ async fn compliance_mode_needs_the_spec_opt_in_and_the_flag_and_is_refused_befor
     assert!(message.contains("compliance mode"), "{message}");
     assert!(message.contains("organization.allow.compliance_vault_lock"), "{message}");
     assert!(message.contains("landing-zone.yaml:"), "names the file and line: {message}");
-    assert!(moto.strict_proxy().stats().writes.is_empty(), "no write reached AWS: {:?}", moto.strict_proxy().stats().writes);
+    assert!(
+        moto.strict_proxy().stats().writes.is_empty(),
+        "no write reached AWS: {:?}",
+        moto.strict_proxy().stats().writes
+    );
 
     // With the spec's opt-in but without --allow-destructive: everything but the lock is planned,
     // and the plan says why.
-    let opted_in = compliance.replace("  management_account: management\n", "  management_account: management\n  allow: { compliance_vault_lock: true }\n");
+    let opted_in = compliance.replace(
+        "  management_account: management\n",
+        "  management_account: management\n  allow: { compliance_vault_lock: true }\n",
+    );
     std::fs::write(dir.join("landing-zone.yaml"), &opted_in).expect("write spec");
     let without_flag = plan(&moto, dir, &[]);
     assert!(!actions(&without_flag).contains(&"configure_control backup/vault_lock".to_string()));

@@ -74,7 +74,10 @@ pub fn backup_policy(backup: &BackupSpec, home_region: &str, bunker_vault_arn: &
         let mut rule = Map::new();
         rule.insert("schedule_expression".to_string(), assign(json!(plan.schedule)));
         rule.insert("target_backup_vault_name".to_string(), assign(json!(MEMBER_VAULT)));
-        rule.insert("lifecycle".to_string(), json!({ "delete_after_days": assign(json!(plan.retention_days.to_string())) }));
+        rule.insert(
+            "lifecycle".to_string(),
+            json!({ "delete_after_days": assign(json!(plan.retention_days.to_string())) }),
+        );
         if let Some(days) = plan.copy_to_bunker_retention_days {
             rule.insert(
                 "copy_actions".to_string(),

@@ -6,8 +6,8 @@ use anyhow::{anyhow, Result};
 use serde_json::Value;
 
 use super::{KeyAttributes, KEY_ALIAS};
-use crate::baseline::log_archive::missing;
 use crate::baseline::attributes::encode;
+use crate::baseline::log_archive::missing;
 use crate::baseline::{aws_error, Context};
 
 pub async fn read_key(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<Option<Value>> {

@@ -114,7 +114,13 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
                 policy: key_policy(account, partition),
             }),
         )
-        .needs(&["kms:CreateKey", "kms:TagResource", "kms:CreateAlias", "kms:EnableKeyRotation", "kms:PutKeyPolicy"]),
+        .needs(&[
+            "kms:CreateKey",
+            "kms:TagResource",
+            "kms:CreateAlias",
+            "kms:EnableKeyRotation",
+            "kms:PutKeyPolicy",
+        ]),
         DesiredControl::new(
             vault.clone(),
             encode(&VaultAttributes {

@@ -40,9 +40,13 @@ pub async fn read_vault(
         Err(error) if missing(&error, &["NotFoundException"]) => None,
         Err(error) => return Err(aws_error("DescribeKey", error)),
     };
-    let encryption_key = if aliased.as_deref() == Some(live_key.as_str()) { wanted.encryption_key.clone() } else { live_key };
+    let encryption_key =
+        if aliased.as_deref() == Some(live_key.as_str()) { wanted.encryption_key.clone() } else { live_key };
     let access_policy = match backup.get_backup_vault_access_policy().backup_vault_name(&wanted.name).send().await {
-        Ok(output) => output.policy().map(|text| serde_json::from_str(text).unwrap_or(Value::String(text.to_string()))).unwrap_or(Value::Null),
+        Ok(output) => output
+            .policy()
+            .map(|text| serde_json::from_str(text).unwrap_or(Value::String(text.to_string())))
+            .unwrap_or(Value::Null),
         Err(error) if missing(&error, NOT_FOUND) => Value::Null,
         Err(error) => return Err(aws_error("GetBackupVaultAccessPolicy", error)),
     };
@@ -182,8 +186,12 @@ pub async fn apply_lock(
 /// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DescribeGlobalSettings.html
 pub async fn read_settings(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<Option<Value>> {
     let backup = context.sessions.backup(account_id, region).await;
-    let settings = backup.describe_global_settings().send().await.map_err(|error| aws_error("DescribeGlobalSettings", error))?;
-    let enabled = settings.global_settings().and_then(|settings| settings.get(CROSS_ACCOUNT)).is_some_and(|value| value == "true");
+    let settings =
+        backup.describe_global_settings().send().await.map_err(|error| aws_error("DescribeGlobalSettings", error))?;
+    let enabled = settings
+        .global_settings()
+        .and_then(|settings| settings.get(CROSS_ACCOUNT))
+        .is_some_and(|value| value == "true");
     Ok(Some(encode(&SettingsAttributes { cross_account_backup: enabled })))
 }
 

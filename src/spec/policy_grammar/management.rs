@@ -236,7 +236,8 @@ fn backup_plans(path: &[String], plans: &Map<String, Value>, errors: &mut Vec<Gr
                 let Some(rule) = object_at(&rule_path, &format!("rule `{rule_name}`"), rule, errors) else { continue };
                 unknown_keys(&rule_path, rule, RULE_KEYS, "a backup rule", errors);
                 if let Some(Value::String(schedule)) = rule.get("schedule_expression").and_then(|s| s.get("@@assign")) {
-                    let shaped = (schedule.starts_with("cron(") || schedule.starts_with("rate(")) && schedule.ends_with(')');
+                    let shaped =
+                        (schedule.starts_with("cron(") || schedule.starts_with("rate(")) && schedule.ends_with(')');
                     if !shaped {
                         errors.push(
                             GrammarError::at(

@@ -55,7 +55,8 @@ async fn vault_exists(upstream_port: u16, request: &Request, vault: &str) -> boo
         .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length") && !name.eq_ignore_ascii_case("content-type"))
         .cloned()
         .collect();
-    let ask = Request { method: "GET".to_string(), target: format!("/backup-vaults/{vault}"), headers, body: Vec::new() };
+    let ask =
+        Request { method: "GET".to_string(), target: format!("/backup-vaults/{vault}"), headers, body: Vec::new() };
     forward(upstream_port, &ask).await.is_ok_and(|response| response.status == 200)
 }
 

@@ -9,8 +9,8 @@
 //! that must bypass the rules (each use says why).
 #![allow(dead_code)] // each test binary uses a different subset
 
-pub mod budgets;
 pub mod backup;
+pub mod budgets;
 pub mod inspector;
 pub mod macie;
 pub mod proxy;
