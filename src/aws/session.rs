@@ -157,6 +157,10 @@ impl Sessions {
         aws_sdk_kms::Client::new(&self.config(account_id, region).await)
     }
 
+    pub async fn backup(&self, account_id: &str, region: Option<&str>) -> aws_sdk_backup::Client {
+        aws_sdk_backup::Client::new(&self.config(account_id, region).await)
+    }
+
     pub async fn cloudtrail(&self, account_id: &str, region: Option<&str>) -> aws_sdk_cloudtrail::Client {
         aws_sdk_cloudtrail::Client::new(&self.config(account_id, region).await)
     }

@@ -10,6 +10,7 @@
 pub mod access_analyzer;
 pub mod attributes;
 pub mod aws_config;
+pub mod backup;
 pub mod budgets;
 pub mod cloudtrail;
 pub mod contacts;
@@ -140,6 +141,7 @@ pub static REGISTRY: &[&dyn Baseline] = &[
     &aws_config::AwsConfig,
     &budgets::Budgets,
     &identity_center::IdentityCenter,
+    &backup::Backup,
 ];
 
 /// The baseline that owns a control (by its family, the name's first segment).
@@ -166,7 +168,13 @@ pub fn demands(valid: &ValidSpec, inputs: &Inputs<'_>) -> BaselineDemands {
 
 /// The desired organization with every baseline's controls: the planner's input.
 pub fn desired_organization(valid: &ValidSpec) -> DesiredOrganization {
-    DesiredOrganization::from_spec(valid, |inputs| demands(valid, inputs))
+    let mut desired = DesiredOrganization::from_spec(valid, |inputs| demands(valid, inputs));
+    // The backup baseline's plans become an organization policy like the spec's own.
+    if let Some(policy) = backup::desired_policy(&valid.spec) {
+        desired.policy_types.insert(policy.policy_type);
+        desired.policies.push(policy);
+    }
+    desired
 }
 
 /// Service principals the spec's baselines need trusted access for.

@@ -51,11 +51,21 @@ pub struct DesiredControl {
     pub after_services: Vec<String>,
     /// IAM actions the executor performs for this control (for the SCP lock-out check).
     pub needs: Vec<&'static str>,
+    /// Why configuring it cannot be undone (Vault Lock in compliance mode): planned only with the
+    /// spec's opt-in and `--allow-destructive`, and shown as irreversible.
+    pub irreversible: Option<&'static str>,
 }
 
 impl DesiredControl {
     pub fn new(key: ControlKey, attributes: Value) -> DesiredControl {
-        DesiredControl { key, attributes, after: Vec::new(), after_services: Vec::new(), needs: Vec::new() }
+        DesiredControl {
+            key,
+            attributes,
+            after: Vec::new(),
+            after_services: Vec::new(),
+            needs: Vec::new(),
+            irreversible: None,
+        }
     }
 
     pub fn after(mut self, key: ControlKey) -> DesiredControl {
@@ -65,6 +75,11 @@ impl DesiredControl {
 
     pub fn after_service(mut self, service: &str) -> DesiredControl {
         self.after_services.push(service.to_string());
+        self
+    }
+
+    pub fn irreversible(mut self, why: &'static str) -> DesiredControl {
+        self.irreversible = Some(why);
         self
     }
 
@@ -180,6 +195,12 @@ pub fn referenced_accounts(value: &Value) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     collect(value, &mut names);
     names
+}
+
+/// Whether live attributes say AWS no longer lets anyone change the control (`immutable: true`,
+/// as a Vault Lock past its grace time reads): the planner notes a difference instead of planning.
+pub fn is_immutable(live: &Value) -> bool {
+    live.get("immutable") == Some(&Value::Bool(true))
 }
 
 /// Whether any placeholder is left.

@@ -118,6 +118,9 @@ pub struct DestructiveOptIns {
     /// Detach or delete a policy that protects the organization trail.
     #[serde(default)]
     pub detach_trail_guards: bool,
+    /// Put an AWS Backup vault under Vault Lock in compliance mode (immutable after its grace time).
+    #[serde(default)]
+    pub compliance_vault_lock: bool,
 }
 
 impl DestructiveOptIns {
@@ -375,12 +378,85 @@ pub struct BaselineSpec {
     /// Monthly cost budgets with e-mail alarms; the key is the budget name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub budgets: BTreeMap<String, BudgetSpec>,
+    /// AWS Backup: a locked vault in the bunker and the organization's backup policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupSpec>,
 }
 
 impl BaselineSpec {
     pub fn is_empty(&self) -> bool {
         self == &BaselineSpec::default()
     }
+}
+
+/// `baseline.backup`: an AWS Backup vault in the bunker account (home Region), encrypted with its
+/// own rotating KMS key, open to copies from the organization, under Vault Lock; and the
+/// `BACKUP_POLICY` `landing-zone-backup` made from `plans`, attached where they target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSpec {
+    /// Account that holds the vault; the `baseline.log_archive` account when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_account: Option<String>,
+    /// The vault's name (2-50 letters, digits and hyphens).
+    #[serde(default = "default_vault_name")]
+    pub vault_name: String,
+    /// AWS Backup Vault Lock. Without `changeable_for_days` it is governance mode; with it,
+    /// compliance mode, which becomes immutable once that many days have passed (irreversible:
+    /// needs `organization.allow.compliance_vault_lock` and --allow-destructive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_lock: Option<VaultLockSpec>,
+    /// Backup plans; the key is the plan name in the backup policy.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub plans: BTreeMap<String, BackupPlanSpec>,
+}
+
+pub fn default_vault_name() -> String {
+    "landing-zone-bunker".to_string()
+}
+
+impl BackupSpec {
+    /// The account holding the vault: `vault_account`, else the log-archive account.
+    pub fn vault_account<'a>(&'a self, spec: &'a Spec) -> Option<&'a str> {
+        self.vault_account
+            .as_deref()
+            .or_else(|| spec.baseline.log_archive.as_ref().map(|log_archive| log_archive.account.as_str()))
+    }
+}
+
+/// AWS Backup Vault Lock settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VaultLockSpec {
+    /// Shortest retention a recovery point in the vault may have (days, >= 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_retention_days: Option<u32>,
+    /// Longest retention a recovery point in the vault may have (days, <= 36,500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retention_days: Option<u32>,
+    /// Compliance mode: days (>= 3) before the lock becomes immutable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changeable_for_days: Option<u32>,
+}
+
+/// One plan of the backup policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupPlanSpec {
+    /// `cron(...)` or `rate(...)`, in UTC.
+    pub schedule: String,
+    /// Days recovery points are kept in the member account's vault.
+    pub retention_days: u32,
+    /// Days the copy in the bunker vault is kept; no copy when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_to_bunker_retention_days: Option<u32>,
+    /// Regions the plan backs up in; the home Region when omitted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// Resources carrying all these tags are backed up.
+    pub selection_tags: BTreeMap<String, String>,
+    /// Where the backup policy is attached.
+    pub targets: Targets,
 }
 
 /// The log-archive "data bunker".

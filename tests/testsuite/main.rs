@@ -5,6 +5,7 @@ mod apply_at_scale;
 mod apply_safety;
 mod aws_today;
 mod aws_today_bunker;
+mod backup;
 mod bad_inputs;
 mod baseline_accounts;
 mod baseline_detection;

@@ -359,6 +359,7 @@ fn build_desired(seed: &DesiredSeed) -> DesiredOrganization {
             close_accounts: seed.allow.0,
             delete_empty_units: seed.allow.1,
             detach_trail_guards: seed.allow.2,
+            compliance_vault_lock: false,
         },
         controls: Vec::new(),
         access_role: ACCESS_ROLE.to_string(),

@@ -15,6 +15,16 @@ pub(super) async fn create_policy(
     let retry = RetryPolicy::default();
     let clients = step.clients;
     let resolution = step.resolution;
+    // A generated document may name an account created earlier in this apply (the backup
+    // policy's bunker vault): its id is known now.
+    let document = {
+        let resolution = resolution.lock().await;
+        let ids = KnownIds { accounts: resolution.accounts.clone(), organization: resolution.organization_id.clone() };
+        resolve(document, &ids)
+    };
+    if has_placeholders(&document) {
+        bail!("policy `{name}`: an id it refers to is still unknown: {document}");
+    }
     let content = document.to_string();
     let created = with_retry(&retry, "CreatePolicy", || {
         organizations

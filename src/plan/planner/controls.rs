@@ -24,6 +24,23 @@ impl Planner<'_> {
             if before.as_ref() == Some(&after) {
                 continue;
             }
+            if before.as_ref().is_some_and(crate::plan::control::is_immutable) {
+                self.note(
+                    control.key.label(),
+                    "differs from the spec, but AWS no longer lets anyone change it (immutable); left as is",
+                );
+                continue;
+            }
+            if let Some(why) = control.irreversible {
+                if !(self.desired.allow.compliance_vault_lock && self.options.allow_destructive) {
+                    self.warnings.push(format!(
+                        "not configuring {}: irreversible ({why}); set `organization.allow.compliance_vault_lock` and pass --allow-destructive",
+                        control.key.label()
+                    ));
+                    continue;
+                }
+                self.warnings.push(format!("{} is irreversible: {why}", control.key.label()));
+            }
             let mut depends: Vec<Option<usize>> = vec![account.created_by];
             // An id this control names (a delegated administrator, a bucket owner) that does not
             // exist yet: the account is created first.

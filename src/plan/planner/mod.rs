@@ -19,7 +19,7 @@ use super::action::{
     AccountRef, Action, Change, Note, Plan, PlannedAction, PolicyRef, TargetRef, UnitRef, PLAN_FORMAT_VERSION,
 };
 use super::desired::{DesiredOrganization, DesiredPolicy};
-use crate::plan::control::{referenced_accounts, resolve, ControlKey, KnownIds};
+use crate::plan::control::{has_placeholders, referenced_accounts, resolve, ControlKey, KnownIds};
 use crate::plan::state::{LiveOrganization, LivePolicy};
 use crate::spec::{PolicyType, OWNERSHIP_TAG, OWNERSHIP_VALUE, ROOT};
 

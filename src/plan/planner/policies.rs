@@ -22,6 +22,9 @@ impl Planner<'_> {
             return Err(PlanError::UnnamedManagementAccount);
         }
         let mut ledger = AttachmentLedger::from_live(self.live);
+        // A generated document (the backup baseline's) may name account ids: known ones are filled
+        // in before it is compared or sent; the executor fills the rest once they exist.
+        let ids = self.known_ids();
         // Targets AWS attaches its default policy to on its own: every new OU and account, and every
         // existing target when the type is enabled by this plan.
         let mut implicit_targets: Vec<TargetRef> = Vec::new();
@@ -62,6 +65,20 @@ impl Planner<'_> {
         let mut detaches_by_policy: BTreeMap<String, Vec<usize>> = BTreeMap::new();
 
         for desired in &self.desired.policies {
+            let resolved_policy;
+            let desired = if desired.document.as_ref().is_some_and(has_placeholders) {
+                resolved_policy =
+                    DesiredPolicy { document: desired.document.as_ref().map(|d| resolve(d, &ids)), ..desired.clone() };
+                &resolved_policy
+            } else {
+                desired
+            };
+            let waits_for: Vec<Option<usize>> = desired
+                .document
+                .iter()
+                .flat_map(referenced_accounts)
+                .map(|name| self.accounts.get(&name).and_then(|account| account.created_by))
+                .collect();
             planned_policies.insert((desired.policy_type, desired.name.clone()));
             let live_policy = self
                 .live
@@ -88,7 +105,7 @@ impl Planner<'_> {
                         document: document.clone(),
                         tags,
                     };
-                    let index = self.push(action, [type_action], 0);
+                    let index = self.push(action, waits_for.iter().copied().chain([type_action]), 0);
                     (PolicyRef::Planned { name: desired.name.clone() }, Some(index))
                 }
             };

@@ -156,6 +156,7 @@ fn type_rules(policy_type: PolicyType, path: &[String], settings: &Map<String, V
                 }
             }
         }
+        PolicyType::BackupPolicy => backup_plans(path, settings, errors),
         PolicyType::SecurityhubPolicy => {
             for key in ["enable_in_regions", "disable_in_regions"] {
                 if !settings.contains_key(key) {
@@ -167,6 +168,116 @@ fn type_rules(policy_type: PolicyType, path: &[String], settings: &Map<String, V
             }
         }
         _ => {}
+    }
+}
+
+/// The elements a backup plan, a rule, a copy action and a selection may hold.
+/// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_backup_syntax.html
+const PLAN_KEYS: &[&str] = &["regions", "rules", "selections", "advanced_backup_settings", "backup_plan_tags"];
+const RULE_KEYS: &[&str] = &[
+    "schedule_expression",
+    "schedule_expression_timezone",
+    "start_backup_window_minutes",
+    "complete_backup_window_minutes",
+    "target_backup_vault_name",
+    "target_logically_air_gapped_backup_vault_arn",
+    "lifecycle",
+    "copy_actions",
+    "recovery_point_tags",
+    "enable_continuous_backup",
+    "index_actions",
+];
+const LIFECYCLE_KEYS: &[&str] =
+    &["delete_after_days", "move_to_cold_storage_after_days", "opt_in_to_archive_for_supported_resources"];
+const COPY_KEYS: &[&str] = &["target_backup_vault_arn", "lifecycle"];
+const SELECTION_KINDS: &[&str] = &["tags", "resources"];
+const TAG_SELECTION_KEYS: &[&str] = &["iam_role_arn", "tag_key", "tag_value"];
+const RESOURCE_SELECTION_KEYS: &[&str] = &["iam_role_arn", "resource_types", "not_resource_types", "conditions"];
+
+/// The object at `path`, or an error saying what it must be.
+fn object_at<'a>(
+    path: &[String],
+    what: &str,
+    value: &'a Value,
+    errors: &mut Vec<GrammarError>,
+) -> Option<&'a Map<String, Value>> {
+    if let Some(object) = value.as_object() {
+        return Some(object);
+    }
+    errors.push(GrammarError::at(path, format!("{what} must be an object, not {}", kind(value))));
+    None
+}
+
+/// Keys of `object` outside `allowed` (`@@` operators are checked by `inheritance.rs`).
+fn unknown_keys(
+    path: &[String],
+    object: &Map<String, Value>,
+    allowed: &[&str],
+    what: &str,
+    errors: &mut Vec<GrammarError>,
+) {
+    for key in object.keys().filter(|key| !key.starts_with("@@") && !allowed.contains(&key.as_str())) {
+        errors.push(
+            GrammarError::at_key(&child(path, key), format!("unknown element `{key}` in {what}"))
+                .hint(format!("{what} holds {}", allowed.join(", "))),
+        );
+    }
+}
+
+/// `plans`: each plan's keys, its rules (schedule, lifecycle, copy actions) and its selections.
+fn backup_plans(path: &[String], plans: &Map<String, Value>, errors: &mut Vec<GrammarError>) {
+    for (plan_name, plan) in plans.iter().filter(|(name, _)| !name.starts_with("@@")) {
+        let plan_path = child(path, plan_name);
+        let Some(plan) = object_at(&plan_path, &format!("plan `{plan_name}`"), plan, errors) else { continue };
+        unknown_keys(&plan_path, plan, PLAN_KEYS, "a backup plan", errors);
+        if let Some(Value::Object(rules)) = plan.get("rules") {
+            for (rule_name, rule) in rules.iter().filter(|(name, _)| !name.starts_with("@@")) {
+                let rule_path = child(&child(&plan_path, "rules"), rule_name);
+                let Some(rule) = object_at(&rule_path, &format!("rule `{rule_name}`"), rule, errors) else { continue };
+                unknown_keys(&rule_path, rule, RULE_KEYS, "a backup rule", errors);
+                if let Some(Value::String(schedule)) = rule.get("schedule_expression").and_then(|s| s.get("@@assign")) {
+                    let shaped =
+                        (schedule.starts_with("cron(") || schedule.starts_with("rate(")) && schedule.ends_with(')');
+                    if !shaped {
+                        errors.push(
+                            GrammarError::at(
+                                &child(&child(&rule_path, "schedule_expression"), "@@assign"),
+                                format!("`{schedule}` is not a schedule expression"),
+                            )
+                            .hint("`cron(0 5 ? * * *)` or `rate(12 hours)`"),
+                        );
+                    }
+                }
+                if let Some(lifecycle) = rule.get("lifecycle") {
+                    let lifecycle_path = child(&rule_path, "lifecycle");
+                    if let Some(lifecycle) = object_at(&lifecycle_path, "`lifecycle`", lifecycle, errors) {
+                        unknown_keys(&lifecycle_path, lifecycle, LIFECYCLE_KEYS, "a lifecycle", errors);
+                    }
+                }
+                if let Some(Value::Object(copies)) = rule.get("copy_actions") {
+                    for (vault, copy) in copies.iter().filter(|(name, _)| !name.starts_with("@@")) {
+                        let copy_path = child(&child(&rule_path, "copy_actions"), vault);
+                        let Some(copy) = object_at(&copy_path, "a copy action", copy, errors) else { continue };
+                        unknown_keys(&copy_path, copy, COPY_KEYS, "a copy action", errors);
+                        if !copy.contains_key("target_backup_vault_arn") {
+                            errors.push(GrammarError::at(&copy_path, "a copy action needs `target_backup_vault_arn`"));
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(Value::Object(selections)) = plan.get("selections") {
+            let selections_path = child(&plan_path, "selections");
+            unknown_keys(&selections_path, selections, SELECTION_KINDS, "`selections`", errors);
+            for (kind_name, allowed) in [("tags", TAG_SELECTION_KEYS), ("resources", RESOURCE_SELECTION_KEYS)] {
+                let Some(Value::Object(entries)) = selections.get(kind_name) else { continue };
+                for (name, entry) in entries.iter().filter(|(name, _)| !name.starts_with("@@")) {
+                    let entry_path = child(&child(&selections_path, kind_name), name);
+                    let Some(entry) = object_at(&entry_path, "a selection", entry, errors) else { continue };
+                    unknown_keys(&entry_path, entry, allowed, "a selection", errors);
+                }
+            }
+        }
     }
 }
 
@@ -247,6 +358,41 @@ mod tests {
                 Some("securityhub: a SECURITYHUB_POLICY needs `disable_in_regions`"),
             ),
             (ChatbotPolicy, json!("x"), Some(": a policy document is a JSON object, not a string")),
+            (
+                BackupPolicy,
+                json!({"plans": {"daily": {
+                    "regions": {"@@assign": ["eu-west-1"]},
+                    "rules": {"daily": {
+                        "schedule_expression": {"@@assign": "cron(0 5 ? * * *)"},
+                        "target_backup_vault_name": {"@@assign": "Default"},
+                        "lifecycle": {"delete_after_days": {"@@assign": "35"}},
+                        "copy_actions": {"arn:aws:backup:eu-west-1:111111111111:backup-vault:bunker": {
+                            "target_backup_vault_arn": {"@@assign": "arn:aws:backup:eu-west-1:111111111111:backup-vault:bunker"},
+                            "lifecycle": {"delete_after_days": {"@@assign": "365"}}}}}},
+                    "selections": {"tags": {"daily": {"iam_role_arn": {"@@assign": "arn:aws:iam::$account:role/R"},
+                        "tag_key": {"@@assign": "backup"}, "tag_value": {"@@assign": ["daily"]}}}}}}}),
+                None,
+            ),
+            (
+                BackupPolicy,
+                json!({"plans": {"daily": {"rules": {"daily": {"schedule": {"@@assign": "cron(0 5 ? * * *)"}}}}}}),
+                Some("plans.daily.rules.daily.schedule: unknown element `schedule` in a backup rule"),
+            ),
+            (
+                BackupPolicy,
+                json!({"plans": {"daily": {"rules": {"daily": {"schedule_expression": {"@@assign": "every day"}}}}}}),
+                Some("plans.daily.rules.daily.schedule_expression.@@assign: `every day` is not a schedule expression"),
+            ),
+            (
+                BackupPolicy,
+                json!({"plans": {"daily": {"rules": {"daily": {"copy_actions": {"x": {"lifecycle": {}}}}}}}}),
+                Some("plans.daily.rules.daily.copy_actions.x: a copy action needs `target_backup_vault_arn`"),
+            ),
+            (
+                BackupPolicy,
+                json!({"plans": {"daily": {"selections": {"tags": {"t": {"tag_keys": {"@@assign": "x"}}}}}}}),
+                Some("plans.daily.selections.tags.t.tag_keys: unknown element `tag_keys` in a selection"),
+            ),
         ];
         for (policy_type, document, expected) in cases {
             let found: Vec<String> =

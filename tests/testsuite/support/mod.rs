@@ -9,6 +9,7 @@
 //! that must bypass the rules (each use says why).
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod backup;
 pub mod budgets;
 pub mod inspector;
 pub mod identity_center;

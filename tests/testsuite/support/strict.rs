@@ -96,6 +96,8 @@ pub struct StrictState {
     macie: std::sync::Mutex<super::macie::MacieState>,
     /// IAM Identity Center's asynchronous answers and the operations moto lacks (`identity_center.rs`).
     pub identity_center: std::sync::Mutex<super::identity_center::IdentityCenterState>,
+    /// AWS Backup operations moto lacks (`backup.rs`).
+    backup: std::sync::Mutex<super::backup::BackupState>,
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -117,6 +119,7 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     // moto refuses) go with moto's own state when a test resets moto.
     if context.request.method == "POST" && context.request.target.starts_with("/moto-api/reset") {
         forget_moto(context.upstream_port);
+        lock(&context.state.backup).forget();
     }
     if !context.config.enabled || context.operation.service == "unsigned" {
         return None;
@@ -170,6 +173,11 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     if context.operation.service == "budgets" {
         let (state, port, request) = (&context.state.budgets, context.upstream_port, context.request);
         return super::budgets::before(state, port, &caller.account, &context.operation.name, request).await;
+    }
+    if context.operation.service == "backup" {
+        let region = signing_region(context.request).unwrap_or_default();
+        let (state, port, request) = (&context.state.backup, context.upstream_port, context.request);
+        return super::backup::before(state, port, &caller.account, &region, request).await;
     }
     if context.operation.service == "inspector2" {
         let (port, request) = (context.upstream_port, context.request);

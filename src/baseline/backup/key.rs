@@ -1,0 +1,156 @@
+//! The backup vault's KMS key (`backup/kms_key`), as `log_archive/key.rs` does the log key: found by its alias, created with the ownership
+//! tag and description (adopted when an apply stopped before its alias), rotation on, and its key
+//! policy (built in `documents.rs`) kept as the spec wants it.
+
+use anyhow::{anyhow, Result};
+use serde_json::Value;
+
+use super::{KeyAttributes, KEY_ALIAS};
+use crate::baseline::attributes::encode;
+use crate::baseline::log_archive::missing;
+use crate::baseline::{aws_error, Context};
+
+pub async fn read_key(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<Option<Value>> {
+    let kms = context.sessions.kms(account_id, region).await;
+    let Some(key_id) = aliased_key(&kms).await? else {
+        return Ok(None);
+    };
+    let rotation = kms
+        .get_key_rotation_status()
+        .key_id(&key_id)
+        .send()
+        .await
+        .map_err(|error| aws_error("GetKeyRotationStatus", error))?
+        .key_rotation_enabled;
+    let policy = kms
+        .get_key_policy()
+        .key_id(&key_id)
+        .policy_name("default")
+        .send()
+        .await
+        .map_err(|error| aws_error("GetKeyPolicy", error))?
+        .policy
+        .map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        .unwrap_or(Value::Null);
+    Ok(Some(encode(&KeyAttributes { alias: KEY_ALIAS.to_string(), rotation, policy })))
+}
+
+pub async fn apply_key(
+    context: &Context<'_>,
+    account_id: &str,
+    region: Option<&str>,
+    attributes: &KeyAttributes,
+) -> Result<()> {
+    let kms = context.sessions.kms(account_id, region).await;
+    let policy = attributes.policy.to_string();
+    // A key without the alias is this tool's when it carries the ownership tag and description:
+    // an apply stopped between CreateKey and CreateAlias. Adopt it instead of creating another.
+    let existing = match aliased_key(&kms).await? {
+        Some(key_id) => Some(key_id),
+        None => match unaliased_own_key(&kms).await? {
+            Some(key_id) => {
+                tracing::info!(key_id, "adopting the backup key a stopped apply created without its alias");
+                create_alias(&kms, &key_id).await?;
+                Some(key_id)
+            }
+            None => None,
+        },
+    };
+    let key_id = match existing {
+        Some(key_id) => {
+            kms.put_key_policy()
+                .key_id(&key_id)
+                .policy_name("default")
+                .policy(&policy)
+                .send()
+                .await
+                .map_err(|error| aws_error("PutKeyPolicy", error))?;
+            key_id
+        }
+        None => {
+            let created = kms
+                .create_key()
+                .description(KEY_DESCRIPTION)
+                .policy(&policy)
+                .tags(
+                    aws_sdk_kms::types::Tag::builder()
+                        .tag_key(crate::spec::OWNERSHIP_TAG)
+                        .tag_value(crate::spec::OWNERSHIP_VALUE)
+                        .build()
+                        .map_err(|error| anyhow!("{error}"))?,
+                )
+                .send()
+                .await
+                .map_err(|error| aws_error("CreateKey", error))?;
+            let key_id = created
+                .key_metadata
+                .map(|metadata| metadata.key_id)
+                .ok_or_else(|| anyhow!("CreateKey returned no key"))?;
+            create_alias(&kms, &key_id).await?;
+            key_id
+        }
+    };
+    if attributes.rotation {
+        kms.enable_key_rotation()
+            .key_id(&key_id)
+            .send()
+            .await
+            .map_err(|error| aws_error("EnableKeyRotation", error))?;
+    }
+    Ok(())
+}
+
+/// The description every backup vault key is created with; with the ownership tag, it tells the tool's
+/// key from any other in the account.
+const KEY_DESCRIPTION: &str = "landing-zone backup vault: recovery points in the bunker";
+
+/// The key `alias/landing-zone-backup` points to, reading every page of aliases.
+async fn aliased_key(kms: &aws_sdk_kms::Client) -> Result<Option<String>> {
+    let mut pages = kms.list_aliases().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("ListAliases", error))?;
+        if let Some(alias) = page.aliases().iter().find(|alias| alias.alias_name() == Some(KEY_ALIAS)) {
+            return Ok(alias.target_key_id().map(str::to_string));
+        }
+    }
+    Ok(None)
+}
+
+/// An enabled customer key of this tool's (ownership tag and description) that no alias names:
+/// what an apply killed between CreateKey and CreateAlias leaves behind. Only called when the
+/// alias is missing, so the extra reads cost nothing on a converged account.
+async fn unaliased_own_key(kms: &aws_sdk_kms::Client) -> Result<Option<String>> {
+    let mut pages = kms.list_keys().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("ListKeys", error))?;
+        for key_id in page.keys().iter().filter_map(|key| key.key_id()) {
+            let described = kms.describe_key().key_id(key_id).send().await;
+            let described = described.map_err(|error| aws_error("DescribeKey", error))?;
+            let Some(metadata) = described.key_metadata() else { continue };
+            let ours = metadata.key_manager() == Some(&aws_sdk_kms::types::KeyManagerType::Customer)
+                && metadata.key_state() == Some(&aws_sdk_kms::types::KeyState::Enabled)
+                && metadata.description() == Some(KEY_DESCRIPTION);
+            if !ours {
+                continue;
+            }
+            let tags = kms.list_resource_tags().key_id(key_id).send().await;
+            let tags = tags.map_err(|error| aws_error("ListResourceTags", error))?;
+            let owned = tags.tags().iter().any(|tag| {
+                tag.tag_key() == crate::spec::OWNERSHIP_TAG && tag.tag_value() == crate::spec::OWNERSHIP_VALUE
+            });
+            if owned {
+                return Ok(Some(key_id.to_string()));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Points the bunker alias at `key_id`; an alias that already exists is left as it is.
+async fn create_alias(kms: &aws_sdk_kms::Client, key_id: &str) -> Result<()> {
+    match kms.create_alias().alias_name(KEY_ALIAS).target_key_id(key_id).send().await {
+        Ok(_) => Ok(()),
+        Err(error) if missing(&error, &["AlreadyExistsException"]) => Ok(()),
+        Err(error) => Err(aws_error("CreateAlias", error)),
+    }
+}

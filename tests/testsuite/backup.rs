@@ -1,0 +1,201 @@
+//! `baseline.backup` against moto through the strict layer (which serves the vault access policy
+//! and the global settings moto lacks, `support/backup.rs`): converge, a second plan with nothing
+//! to do, drift made by hand (lock changed and removed, access policy removed, backup policy
+//! detached) planned and repaired, and compliance-mode Vault Lock refused without its opt-in.
+
+use serde_json::Value;
+
+use crate::support::{stderr, stdout, Moto};
+
+const SPEC: &str = r#"
+version: 1
+organization:
+  management_account: management
+  regions: [us-east-1]
+units:
+  Workloads: {}
+accounts:
+  management: { email: aws-root@example.com }
+  log-archive: { email: aws+log-archive@example.com }
+  app: { email: aws+app@example.com, unit: Workloads }
+baseline:
+  backup:
+    vault_account: log-archive
+    vault_lock: { min_retention_days: 7, max_retention_days: 400 }
+    plans:
+      daily:
+        schedule: cron(0 5 ? * * *)
+        retention_days: 35
+        copy_to_bunker_retention_days: 365
+        selection_tags: { backup: daily }
+        targets: { units: [Workloads] }
+"#;
+
+fn workspace(spec: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("landing-zone.yaml"), spec).expect("write spec");
+    dir
+}
+
+fn plan(moto: &Moto, dir: &std::path::Path, extra: &[&str]) -> Value {
+    let mut args = vec!["plan", "--format", "json"];
+    args.extend_from_slice(extra);
+    let output = moto.run(&args, dir);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    serde_json::from_str(&stdout(&output)).expect("plan json")
+}
+
+/// `kind control` of every action (`attach_policy -` for attachments).
+fn actions(plan: &Value) -> Vec<String> {
+    plan["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|action| {
+            format!(
+                "{} {}",
+                action["kind"].as_str().unwrap_or("?"),
+                action["control"]["control"].as_str().unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+fn apply(moto: &Moto, dir: &std::path::Path) {
+    let output = moto.run(&["apply", "--auto-approve"], dir);
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+}
+
+async fn account_id(moto: &Moto, email: &str) -> String {
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let accounts = organizations.list_accounts().send().await.expect("accounts").accounts.unwrap_or_default();
+    accounts.iter().find(|account| account.email.as_deref() == Some(email)).and_then(|a| a.id.clone()).expect("account")
+}
+
+#[tokio::test]
+async fn the_bunker_vault_converges_and_drift_by_hand_is_planned_and_repaired() {
+    let moto = Moto::start();
+    let workspace = workspace(SPEC);
+    let dir = workspace.path();
+    apply(&moto, dir);
+    let second = plan(&moto, dir, &[]);
+    assert!(actions(&second).is_empty(), "a converged organization plans nothing: {:?}", actions(&second));
+
+    let bunker = account_id(&moto, "aws+log-archive@example.com").await;
+    let backup = aws_sdk_backup::Client::new(&moto.assumed_config(&bunker).await);
+    let vault = backup.describe_backup_vault().backup_vault_name("landing-zone-bunker").send().await.expect("vault");
+    let key = vault.encryption_key_arn().unwrap_or_default();
+    assert!(key.contains(":key/"), "the vault is encrypted with the key's ARN, not its alias: {key}");
+    assert_eq!(
+        (vault.locked(), vault.min_retention_days(), vault.max_retention_days()),
+        (Some(true), Some(7), Some(400))
+    );
+    assert!(vault.lock_date().is_none(), "governance mode: no lock date");
+    let access = backup.get_backup_vault_access_policy().backup_vault_name("landing-zone-bunker").send().await;
+    let access: Value =
+        serde_json::from_str(access.expect("access policy").policy().unwrap_or_default()).expect("json");
+    assert_eq!(access["Statement"][0]["Action"], "backup:CopyIntoBackupVault");
+    assert!(access["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"]
+        .as_str()
+        .is_some_and(|id| id.starts_with("o-")));
+
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let policies = organizations
+        .list_policies()
+        .filter(aws_sdk_organizations::types::PolicyType::BackupPolicy)
+        .send()
+        .await
+        .expect("policies");
+    let policy =
+        policies.policies().iter().find(|p| p.name() == Some("landing-zone-backup")).expect("the backup policy");
+    let policy_id = policy.id().unwrap_or_default().to_string();
+    let described = organizations.describe_policy().policy_id(&policy_id).send().await.expect("describe");
+    let content: Value =
+        serde_json::from_str(described.policy().and_then(|p| p.content()).unwrap_or_default()).expect("content");
+    let vault_arn = format!("arn:aws:backup:us-east-1:{bunker}:backup-vault:landing-zone-bunker");
+    let copy = &content["plans"]["daily"]["rules"]["daily"]["copy_actions"][vault_arn.as_str()];
+    assert_eq!(
+        copy["target_backup_vault_arn"]["@@assign"],
+        vault_arn.as_str(),
+        "copies go to the bunker vault: {content}"
+    );
+    assert_eq!(copy["lifecycle"]["delete_after_days"]["@@assign"], "365");
+    let targets = organizations.list_targets_for_policy().policy_id(&policy_id).send().await.expect("targets");
+    let target_id = targets.targets()[0].target_id().unwrap_or_default().to_string();
+    assert!(target_id.starts_with("ou-"), "attached to Workloads: {target_id}");
+
+    // Drift by hand: lock removed, access policy removed, backup policy detached.
+    backup
+        .delete_backup_vault_lock_configuration()
+        .backup_vault_name("landing-zone-bunker")
+        .send()
+        .await
+        .expect("unlock");
+    backup
+        .delete_backup_vault_access_policy()
+        .backup_vault_name("landing-zone-bunker")
+        .send()
+        .await
+        .expect("no policy");
+    organizations.detach_policy().policy_id(&policy_id).target_id(&target_id).send().await.expect("detach");
+    let drifted = actions(&plan(&moto, dir, &[]));
+    assert_eq!(
+        drifted,
+        ["attach_policy -", "configure_control backup/vault", "configure_control backup/vault_lock"],
+        "exactly the three drifts"
+    );
+    apply(&moto, dir);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "repaired");
+
+    // The lock changed by hand: planned back.
+    backup
+        .put_backup_vault_lock_configuration()
+        .backup_vault_name("landing-zone-bunker")
+        .min_retention_days(1)
+        .max_retention_days(400)
+        .send()
+        .await
+        .expect("relock");
+    let changed = plan(&moto, dir, &[]);
+    assert_eq!(actions(&changed), ["configure_control backup/vault_lock"]);
+    assert_eq!(changed["actions"][0]["before"]["min_retention_days"], 1);
+    assert_eq!(changed["actions"][0]["after"]["min_retention_days"], 7);
+    apply(&moto, dir);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "repaired");
+}
+
+#[tokio::test]
+async fn compliance_mode_needs_the_spec_opt_in_and_the_flag_and_is_refused_before_any_write() {
+    let moto = Moto::start();
+    let compliance = SPEC.replace("max_retention_days: 400 }", "max_retention_days: 400, changeable_for_days: 3 }");
+    let workspace = workspace(&compliance);
+    let dir = workspace.path();
+    moto.strict_proxy().reset_stats();
+    let output = moto.run(&["apply", "--auto-approve"], dir);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let message = stderr(&output);
+    assert!(message.contains("compliance mode"), "{message}");
+    assert!(message.contains("organization.allow.compliance_vault_lock"), "{message}");
+    assert!(message.contains("landing-zone.yaml:"), "names the file and line: {message}");
+    assert!(
+        moto.strict_proxy().stats().writes.is_empty(),
+        "no write reached AWS: {:?}",
+        moto.strict_proxy().stats().writes
+    );
+
+    // With the spec's opt-in but without --allow-destructive: everything but the lock is planned,
+    // and the plan says why.
+    let opted_in = compliance.replace(
+        "  management_account: management\n",
+        "  management_account: management\n  allow: { compliance_vault_lock: true }\n",
+    );
+    std::fs::write(dir.join("landing-zone.yaml"), &opted_in).expect("write spec");
+    let without_flag = plan(&moto, dir, &[]);
+    assert!(!actions(&without_flag).contains(&"configure_control backup/vault_lock".to_string()));
+    let warnings = without_flag["warnings"].to_string();
+    assert!(warnings.contains("irreversible") && warnings.contains("--allow-destructive"), "{warnings}");
+    // With both: planned, and shown as irreversible.
+    let with_flag = plan(&moto, dir, &["--allow-destructive"]);
+    assert!(actions(&with_flag).contains(&"configure_control backup/vault_lock".to_string()));
+    assert!(with_flag["warnings"].to_string().contains("is irreversible"));
+}

@@ -1,0 +1,151 @@
+//! AWS Backup as AWS runs it, where moto 5.2.5 does not: moto has vaults and Vault Lock but lacks
+//! the vault access policy (Put/Get/DeleteBackupVaultAccessPolicy) and the global settings
+//! (Describe/UpdateGlobalSettings). The strict layer serves those from its own state, per account
+//! and Region (an access policy only for a vault moto has), and enforces what moto lets through:
+//! CreateBackupVault takes a KMS key ARN, never an alias; the access policy is a JSON policy;
+//! `isCrossAccountBackupEnabled` is set only by the management account.
+//! https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html
+//! https://docs.aws.amazon.com/aws-backup/latest/devguide/API_PutBackupVaultAccessPolicy.html
+//! https://docs.aws.amazon.com/aws-backup/latest/devguide/API_GetBackupVaultAccessPolicy.html
+//! https://docs.aws.amazon.com/aws-backup/latest/devguide/API_UpdateGlobalSettings.html
+//! https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DescribeGlobalSettings.html
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::proxy::{error_response, forward, Protocol, Request, Response};
+use super::strict::MANAGEMENT_ACCOUNT;
+
+#[derive(Default)]
+pub struct BackupState {
+    /// (account, Region, vault) -> access policy text.
+    access_policies: BTreeMap<(String, String, String), String>,
+    /// (account, Region) -> global settings.
+    settings: BTreeMap<(String, String), BTreeMap<String, String>>,
+}
+
+impl BackupState {
+    pub fn forget(&mut self) {
+        *self = BackupState::default();
+    }
+}
+
+fn answer(value: Value) -> Response {
+    Response {
+        status: 200,
+        headers: vec![("content-type".to_string(), "application/json".to_string())],
+        body: value.to_string().into_bytes(),
+    }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn invalid(message: &str) -> Response {
+    error_response(Protocol::RestJson, 400, "InvalidParameterValueException", message)
+}
+
+/// Whether moto has the vault (DescribeBackupVault, signed as the caller).
+async fn vault_exists(upstream_port: u16, request: &Request, vault: &str) -> bool {
+    let headers: Vec<(String, String)> = request
+        .headers
+        .iter()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("content-length") && !name.eq_ignore_ascii_case("content-type"))
+        .cloned()
+        .collect();
+    let ask =
+        Request { method: "GET".to_string(), target: format!("/backup-vaults/{vault}"), headers, body: Vec::new() };
+    forward(upstream_port, &ask).await.is_ok_and(|response| response.status == 200)
+}
+
+/// Judges or serves an AWS Backup request; None lets it through to moto.
+pub async fn before(
+    state: &std::sync::Mutex<BackupState>,
+    upstream_port: u16,
+    caller: &str,
+    region: &str,
+    request: &Request,
+) -> Option<Response> {
+    let path = request.target.split('?').next().unwrap_or_default().to_string();
+    let segments: Vec<&str> = path.split('/').filter(|segment| !segment.is_empty()).collect();
+    let here = (caller.to_string(), region.to_string());
+    match (request.method.as_str(), segments.as_slice()) {
+        ("PUT", ["backup-vaults", _]) => {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+            let key = body["EncryptionKeyArn"].as_str().unwrap_or_default();
+            (key.contains(":alias/") || key.starts_with("alias/"))
+                .then(|| invalid("EncryptionKeyArn must be the ARN of a KMS key, not of an alias."))
+        }
+        (method, ["backup-vaults", vault, "access-policy"]) => {
+            let vault = percent_decode(vault);
+            if !vault_exists(upstream_port, request, &vault).await {
+                return Some(error_response(
+                    Protocol::RestJson,
+                    400,
+                    "ResourceNotFoundException",
+                    &format!("Backup vault {vault} not found"),
+                ));
+            }
+            let key = (caller.to_string(), region.to_string(), vault.clone());
+            match method {
+                "PUT" => {
+                    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+                    let policy = body["Policy"].as_str().unwrap_or_default();
+                    if !serde_json::from_str::<Value>(policy).is_ok_and(|parsed| parsed.is_object()) {
+                        return Some(invalid("Policy is not a valid JSON policy document."));
+                    }
+                    lock(state).access_policies.insert(key, policy.to_string());
+                    Some(answer(json!({})))
+                }
+                "GET" => match lock(state).access_policies.get(&key) {
+                    Some(policy) => Some(answer(json!({ "BackupVaultName": vault, "Policy": policy }))),
+                    None => Some(error_response(
+                        Protocol::RestJson,
+                        400,
+                        "ResourceNotFoundException",
+                        &format!("Backup vault {vault} has no access policy"),
+                    )),
+                },
+                "DELETE" => {
+                    lock(state).access_policies.remove(&key);
+                    Some(answer(json!({})))
+                }
+                _ => None,
+            }
+        }
+        ("GET", ["global-settings"]) => {
+            let settings = lock(state).settings.get(&here).cloned().unwrap_or_default();
+            let mut all = BTreeMap::from([("isCrossAccountBackupEnabled".to_string(), "false".to_string())]);
+            all.extend(settings);
+            Some(answer(json!({ "GlobalSettings": all })))
+        }
+        ("PUT", ["global-settings"]) => {
+            // "Only the management account of an organization can update this setting."
+            if caller != MANAGEMENT_ACCOUNT {
+                return Some(error_response(
+                    Protocol::RestJson,
+                    400,
+                    "InvalidRequestException",
+                    "Cross-account backup can only be set by the management account of an organization.",
+                ));
+            }
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+            let Some(settings) = body["GlobalSettings"].as_object() else {
+                return Some(invalid("GlobalSettings is required."));
+            };
+            let mut state = lock(state);
+            let entry = state.settings.entry(here).or_default();
+            for (name, value) in settings {
+                entry.insert(name.clone(), value.as_str().unwrap_or_default().to_string());
+            }
+            Some(answer(json!({})))
+        }
+        _ => None,
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    super::strict::percent_decode(text)
+}
