@@ -109,8 +109,9 @@ impl Touched {
                         }
                     }
                 }
-                Action::ConfigureControl { control, account: subject, .. } => {
-                    account(&mut touched, subject);
+                // The control itself is re-read; its account's own attributes (tags, unit) are
+                // not what the action changes, and the structure read still finds the account.
+                Action::ConfigureControl { control, .. } => {
                     touched.controls.insert(control.clone());
                 }
                 Action::UpdateTags { resource_id, .. } => {
