@@ -80,6 +80,14 @@ pub async fn make_plan_reporting(
     }
     read_root_access(clients, &mut live).await?;
     let desired = crate::baseline::desired_organization(valid);
+    // Root credentials are read only when the spec and the command line both opt into deleting
+    // them, and only once root credentials management is on (AssumeRoot needs it).
+    if desired.delete_member_root_credentials
+        && options.allow_destructive
+        && live.root_access_features.contains(crate::spec::ROOT_CREDENTIALS_MANAGEMENT)
+    {
+        live.root_credentials = Some(read_member_root_credentials(clients, &live, parallelism).await?);
+    }
     let known = KnownIds {
         accounts: match_accounts(&desired, &live),
         organization: live.organization.as_ref().map(|org| org.id.clone()),
@@ -105,6 +113,26 @@ pub async fn read_root_access(clients: &Clients, live: &mut LiveOrganization) ->
     let iam = clients.sessions.iam(&organization.management_account_id).await;
     live.root_access_features = crate::live::organization::read_root_access_features(&iam).await?;
     Ok(())
+}
+
+/// Every active member account's root credentials (one AssumeRoot each); the first failure fails
+/// the plan, since a plan that skipped an account would not show what apply leaves behind.
+async fn read_member_root_credentials(
+    clients: &Clients,
+    live: &LiveOrganization,
+    parallelism: usize,
+) -> Result<std::collections::BTreeMap<String, crate::plan::state::RootCredentials>> {
+    let Some(organization) = &live.organization else { return Ok(Default::default()) };
+    let management = &organization.management_account_id;
+    let members: Vec<String> = live
+        .accounts
+        .values()
+        .filter(|account| account.state.is_active() && &account.id != management)
+        .map(|account| account.id.clone())
+        .collect();
+    let read =
+        crate::live::root_credentials::read_members(&clients.sessions, management, &members, parallelism).await;
+    read.into_iter().map(|(id, result)| result.map(|credentials| (id, credentials))).collect()
 }
 
 /// The current time as RFC 3339 UTC.

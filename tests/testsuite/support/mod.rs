@@ -13,6 +13,7 @@ pub mod budgets;
 pub mod inspector;
 pub mod macie;
 pub mod proxy;
+pub mod root_credentials;
 pub mod simulate;
 pub mod strict;
 
