@@ -191,7 +191,9 @@ pub fn failure_scope(action: &Action) -> FailureScope {
         | Action::MoveAccount { account, .. }
         | Action::RenameAccount { account, .. } => FailureScope::Account(AccountKey::of(account)),
         Action::CreateAccount { name, .. } => FailureScope::Account(AccountKey::Planned(name.clone())),
-        Action::CloseAccount { id, .. } => FailureScope::Account(AccountKey::Id(id.clone())),
+        Action::CloseAccount { id, .. } | Action::DeleteRootCredentials { id, .. } => {
+            FailureScope::Account(AccountKey::Id(id.clone()))
+        }
         Action::UpdateTags { resource_id, .. } if is_account_id(resource_id) => {
             FailureScope::Account(AccountKey::Id(resource_id.clone()))
         }

@@ -6,6 +6,7 @@ pub mod controls;
 pub mod organization;
 pub mod progress;
 pub mod reads;
+pub mod root_credentials;
 
 pub use crate::plan::state::LiveOrganization;
 pub use organization::{read_organization, ReadScope};

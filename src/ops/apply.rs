@@ -169,7 +169,9 @@ async fn check_untouched(
 ) -> Result<crate::plan::control::KnownIds> {
     let desired = crate::baseline::desired_organization(valid);
     let touched = Touched::of(plan, &desired);
-    let limits = ReadLimits::for_touched(&touched);
+    let mut limits = ReadLimits::for_touched(&touched);
+    limits.root_credentials =
+        plan.actions.iter().any(|planned| matches!(planned.action, crate::plan::Action::DeleteRootCredentials { .. }));
     let (live, known) = read_live(valid, &desired, clients, parallelism, &SilentReadReporter, &limits).await?;
     // The plan made now from this read, of the controls read (the others were not, and would
     // plan as absent): every reviewed action must be in it, with the same dependencies.

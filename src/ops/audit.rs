@@ -167,6 +167,7 @@ pub async fn audit(
         .collect()
         .await;
     findings.extend(per_account.into_iter().flatten());
+    findings.extend(root_credential_findings(clients, live, &accounts, &management, parallelism).await);
 
     if let Some(valid) = valid {
         findings.extend(coverage_findings(clients, live, valid, parallelism).await);
@@ -295,6 +296,60 @@ async fn identity_center_findings(
         ));
     }
     findings
+}
+
+/// Whether each member account's root user has credentials (password, access keys, MFA devices,
+/// signing certificates), read through one `sts:AssumeRoot` per member with the
+/// `IAMAuditRootUserCredentials` task policy. Only where root credentials management is on:
+/// otherwise one finding says why nothing could be checked.
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user-privileged-task.html
+async fn root_credential_findings(
+    clients: &Clients,
+    live: &LiveOrganization,
+    accounts: &[(String, String)],
+    management: &str,
+    parallelism: usize,
+) -> Vec<Finding> {
+    let control = "root credentials";
+    let members: Vec<&(String, String)> = accounts.iter().filter(|(id, _)| id != management).collect();
+    if members.is_empty() {
+        return Vec::new();
+    }
+    let features = if live.trusted_services.contains("iam.amazonaws.com") {
+        let iam = clients.sessions.iam(management).await;
+        match crate::live::organization::read_root_access_features(&iam).await {
+            Ok(features) => features,
+            Err(error) => return vec![errored("organization", control, None, format!("{error:#}"))],
+        }
+    } else {
+        Default::default()
+    };
+    if !features.contains(crate::spec::ROOT_CREDENTIALS_MANAGEMENT) {
+        return vec![Finding::new(
+            "organization",
+            control,
+            None,
+            Status::Error,
+            "could not check member accounts' root credentials: root credentials management is not enabled (set `organization.root_access.credentials_management: true` and apply)",
+        )];
+    }
+    let ids: Vec<String> = members.iter().map(|(id, _)| id.clone()).collect();
+    let read = crate::live::root_credentials::read_members(&clients.sessions, management, &ids, parallelism).await;
+    members
+        .iter()
+        .map(|(id, scope)| match read.get(id) {
+            Some(Ok(credentials)) => check(
+                scope,
+                control,
+                None,
+                credentials.is_empty(),
+                "none",
+                &format!("the root user has: {}", credentials.summary()),
+            ),
+            Some(Err(error)) => errored(scope, control, None, format!("{error:#}")),
+            None => errored(scope, control, None, "not read"),
+        })
+        .collect()
 }
 
 async fn trail_findings(clients: &Clients, management: &str, region: &str) -> Vec<Finding> {

@@ -181,6 +181,7 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
             root_access: (!live.root_access_features.is_empty()).then(|| RootAccessSpec {
                 credentials_management: live.root_access_features.contains(ROOT_CREDENTIALS_MANAGEMENT),
                 root_sessions: live.root_access_features.contains(ROOT_SESSIONS),
+                delete_member_root_credentials: false,
             }),
         },
         units,

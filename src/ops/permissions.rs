@@ -30,12 +30,13 @@ pub enum Principal {
 }
 
 /// What the tool's own organization-level code calls with the caller's credentials.
-fn organization_actions() -> [Actions; 4] {
+fn organization_actions() -> [Actions; 5] {
     [
         crate::live::organization::PERMISSIONS,
         crate::apply::steps::PERMISSIONS,
         crate::apply::lock::PERMISSIONS,
         crate::ops::audit::PERMISSIONS,
+        crate::live::root_credentials::PERMISSIONS,
     ]
 }
 

@@ -40,6 +40,9 @@ pub struct ReadLimits {
     pub controls: Option<std::collections::BTreeSet<ControlKey>>,
     /// Skip the reads only planning needs (centralized root access, emulator probes).
     pub structure_only: bool,
+    /// Read member accounts' root credentials (the spec and `--allow-destructive` opt into
+    /// deleting them, or a reviewed plan deletes some).
+    pub root_credentials: bool,
 }
 
 impl ReadLimits {
@@ -58,6 +61,7 @@ impl ReadLimits {
             tag_ids: None,
             controls: Some(scope.controls_to_read(desired)),
             structure_only: false,
+            root_credentials: false,
         }
     }
 
@@ -69,6 +73,7 @@ impl ReadLimits {
             tag_ids: Some(touched.ids.clone()),
             controls: Some(touched.controls.clone()),
             structure_only: true,
+            root_credentials: false,
         }
     }
 }
@@ -154,7 +159,8 @@ pub async fn make_targeted_plan(
 ) -> Result<PlanOutcome> {
     let desired = crate::baseline::desired_organization(valid);
     let scope = if targets.is_empty() { None } else { Some(crate::plan::target::resolve(targets, &desired)?) };
-    let limits = scope.as_ref().map(|scope| ReadLimits::for_targets(scope, &desired)).unwrap_or_default();
+    let mut limits = scope.as_ref().map(|scope| ReadLimits::for_targets(scope, &desired)).unwrap_or_default();
+    limits.root_credentials = desired.delete_member_root_credentials && options.allow_destructive;
     let (live, known) = read_live(valid, &desired, clients, parallelism, reporter, &limits).await?;
     let full = plan(&desired, &live, options)?;
     let (plan, targets) = match scope {
@@ -184,8 +190,13 @@ pub async fn read_live(
     if let Some(organization) = &live.organization {
         clients.sessions.set_management_account(&organization.management_account_id).await;
     }
-    if !limits.structure_only {
+    if !limits.structure_only || limits.root_credentials {
         read_root_access(clients, &mut live).await?;
+    }
+    // Root credentials are read only when the spec and the command line both opt into deleting
+    // them, and only once root credentials management is on (AssumeRoot needs it).
+    if limits.root_credentials && live.root_access_features.contains(crate::spec::ROOT_CREDENTIALS_MANAGEMENT) {
+        live.root_credentials = Some(read_member_root_credentials(clients, &live, parallelism).await?);
     }
     let known = KnownIds {
         accounts: match_accounts(desired, &live),
@@ -226,6 +237,26 @@ pub async fn read_root_access(clients: &Clients, live: &mut LiveOrganization) ->
     let iam = clients.sessions.iam(&organization.management_account_id).await;
     live.root_access_features = crate::live::organization::read_root_access_features(&iam).await?;
     Ok(())
+}
+
+/// Every active member account's root credentials (one AssumeRoot each); the first failure fails
+/// the plan, since a plan that skipped an account would not show what apply leaves behind.
+async fn read_member_root_credentials(
+    clients: &Clients,
+    live: &LiveOrganization,
+    parallelism: usize,
+) -> Result<std::collections::BTreeMap<String, crate::plan::state::RootCredentials>> {
+    let Some(organization) = &live.organization else { return Ok(Default::default()) };
+    let management = &organization.management_account_id;
+    let members: Vec<String> = live
+        .accounts
+        .values()
+        .filter(|account| account.state.is_active() && &account.id != management)
+        .map(|account| account.id.clone())
+        .collect();
+    let read =
+        crate::live::root_credentials::read_members(&clients.sessions, management, &members, parallelism).await;
+    read.into_iter().map(|(id, result)| result.map(|credentials| (id, credentials))).collect()
 }
 
 /// The current time as RFC 3339 UTC.

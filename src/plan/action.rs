@@ -139,6 +139,13 @@ pub enum Action {
         id: String,
         name: String,
     },
+    /// Delete a member account's root user credentials through an `sts:AssumeRoot` session
+    /// (task policy `IAMDeleteRootUserCredentials`): exactly those the plan read. Irreversible.
+    DeleteRootCredentials {
+        id: String,
+        name: String,
+        credentials: crate::plan::state::RootCredentials,
+    },
     /// Give an account the spec's name (`account:PutAccountName`).
     RenameAccount {
         account: AccountRef,
@@ -226,6 +233,7 @@ impl Action {
             | Action::UpdateTags { .. } => ChangeKind::Change,
             Action::DeleteUnit { .. }
             | Action::CloseAccount { .. }
+            | Action::DeleteRootCredentials { .. }
             | Action::DeletePolicy { .. }
             | Action::DetachPolicy { .. } => ChangeKind::Destroy,
         }
@@ -249,6 +257,9 @@ impl Action {
             }
             Action::MoveAccount { account, .. } | Action::RenameAccount { account, .. } => {
                 format!("account {}", account.name())
+            }
+            Action::DeleteRootCredentials { name, credentials, .. } => {
+                format!("root credentials of account {name}: {}", credentials.summary())
             }
             Action::CreatePolicy { name, .. }
             | Action::UpdatePolicy { name, .. }

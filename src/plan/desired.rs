@@ -39,6 +39,9 @@ pub struct DesiredOrganization {
     pub access_role: String,
     /// Centralized root access features to enable (`RootCredentialsManagement`, `RootSessions`).
     pub root_access_features: BTreeSet<String>,
+    /// `organization.root_access.delete_member_root_credentials` (with `--allow-destructive`,
+    /// the plan reads and deletes member accounts' root credentials).
+    pub delete_member_root_credentials: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +156,11 @@ impl DesiredOrganization {
                 .flat_map(|root_access| root_access.features())
                 .map(str::to_string)
                 .collect(),
+            delete_member_root_credentials: spec
+                .organization
+                .root_access
+                .as_ref()
+                .is_some_and(|root_access| root_access.delete_member_root_credentials),
         }
     }
 

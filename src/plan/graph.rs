@@ -49,7 +49,9 @@ impl Tree {
                 Action::CreateUnit { path, .. } | Action::RenameUnit { path, .. } | Action::DeleteUnit { path, .. } => {
                     format!("unit:{path}")
                 }
-                Action::CreateAccount { name, .. } | Action::CloseAccount { name, .. } => format!("account:{name}"),
+                Action::CreateAccount { name, .. }
+                | Action::CloseAccount { name, .. }
+                | Action::DeleteRootCredentials { name, .. } => format!("account:{name}"),
                 Action::MoveAccount { account, .. } | Action::RenameAccount { account, .. } => {
                     format!("account:{}", account.name())
                 }

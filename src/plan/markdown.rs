@@ -22,7 +22,9 @@ fn place(action: &Action) -> String {
         Action::CreateUnit { path, .. } | Action::RenameUnit { path, .. } | Action::DeleteUnit { path, .. } => {
             format!("OU {path}")
         }
-        Action::CreateAccount { name, .. } | Action::CloseAccount { name, .. } => format!("Account {name}"),
+        Action::CreateAccount { name, .. }
+        | Action::CloseAccount { name, .. }
+        | Action::DeleteRootCredentials { name, .. } => format!("Account {name}"),
         Action::MoveAccount { account, .. } | Action::RenameAccount { account, .. } => {
             format!("Account {}", account.name())
         }
@@ -57,6 +59,7 @@ fn resource_kind(action: &Action) -> &'static str {
         | Action::MoveAccount { .. }
         | Action::RenameAccount { .. }
         | Action::CloseAccount { .. } => "account",
+        Action::DeleteRootCredentials { .. } => "root credentials",
         Action::CreatePolicy { .. } | Action::UpdatePolicy { .. } | Action::DeletePolicy { .. } => "policy",
         Action::AttachPolicy { .. } | Action::DetachPolicy { .. } => "policy attachment",
         Action::ConfigureControl { .. } => "baseline control",

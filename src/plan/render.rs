@@ -93,6 +93,26 @@ pub fn details(action: &Action) -> Vec<Detail> {
             details.push(Detail::field("unit", format!("{} → {}", unit_label(from), unit_label(to))))
         }
         Action::CloseAccount { id, .. } => details.push(Detail::field("id", id.clone())),
+        Action::DeleteRootCredentials { id, credentials, .. } => {
+            details.push(Detail::field("id", id.clone()));
+            let listed = |items: &[String]| items.join(", ");
+            if credentials.password {
+                details.push(Detail::field("password", "deleted"));
+            }
+            if !credentials.access_keys.is_empty() {
+                details.push(Detail::field("access keys", listed(&credentials.access_keys)));
+            }
+            if !credentials.mfa_devices.is_empty() {
+                details.push(Detail::field("MFA devices", listed(&credentials.mfa_devices)));
+            }
+            if !credentials.signing_certificates.is_empty() {
+                details.push(Detail::field("signing certificates", listed(&credentials.signing_certificates)));
+            }
+            details.push(Detail::field(
+                "irreversible",
+                "the root user can no longer sign in or recover its password (IAMCreateRootUserPassword restores a password)",
+            ));
+        }
         Action::RenameAccount { before, after, .. } => {
             let before = before.as_ref().map_or_else(|| "(known after apply)".to_string(), |name| format!("{name:?}"));
             details.push(Detail::field("name", format!("{before} → {after:?}")))

@@ -28,6 +28,10 @@ pub struct LiveOrganization {
     /// trusted access for `iam.amazonaws.com` is on, since IAM refuses the call before).
     #[serde(default)]
     pub root_access_features: BTreeSet<String>,
+    /// Root credentials of member accounts, by account id: read only when the spec opts into
+    /// deleting them and `--allow-destructive` is given (through `sts:AssumeRoot`); None otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_credentials: Option<BTreeMap<String, RootCredentials>>,
     /// CreateAccount requests still IN_PROGRESS (after a crash, these are adopted, never repeated).
     pub pending_account_creations: Vec<PendingAccountCreation>,
     /// Baseline controls read in existing accounts (None: the control does not exist there).
@@ -45,6 +49,54 @@ pub struct LiveOrganization {
     /// only, the planner shows them as notes.
     #[serde(skip)]
     pub control_notes: BTreeMap<crate::plan::control::ControlKey, Vec<String>>,
+}
+
+/// The root user credentials of one account (IAM reads without a user name in an AssumeRoot
+/// session): what exists, by id, so that apply deletes exactly what the plan showed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootCredentials {
+    /// A console password (login profile).
+    pub password: bool,
+    /// Access key ids.
+    pub access_keys: Vec<String>,
+    /// MFA device serial numbers (virtual device ARNs, hardware serials).
+    pub mfa_devices: Vec<String>,
+    /// Signing certificate ids.
+    pub signing_certificates: Vec<String>,
+}
+
+impl RootCredentials {
+    pub fn is_empty(&self) -> bool {
+        !self.password
+            && self.access_keys.is_empty()
+            && self.mfa_devices.is_empty()
+            && self.signing_certificates.is_empty()
+    }
+
+    /// `password, 2 access keys, 1 MFA device`, or `none`.
+    pub fn summary(&self) -> String {
+        fn count(items: usize, one: &str, many: &str) -> Option<String> {
+            match items {
+                0 => None,
+                1 => Some(format!("1 {one}")),
+                n => Some(format!("{n} {many}")),
+            }
+        }
+        let parts: Vec<String> = [
+            self.password.then(|| "password".to_string()),
+            count(self.access_keys.len(), "access key", "access keys"),
+            count(self.mfa_devices.len(), "MFA device", "MFA devices"),
+            count(self.signing_certificates.len(), "signing certificate", "signing certificates"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
 }
 
 /// JSON objects need string keys: controls serialize as a list of (key, value) pairs.

@@ -179,7 +179,9 @@ impl Scope {
                 self.units.contains(path)
             }
             Action::CreateAccount { name, .. } => self.accounts.contains(name),
-            Action::CloseAccount { id, name } => self.accounts.contains(name) || self.ids.contains(id),
+            Action::CloseAccount { id, name } | Action::DeleteRootCredentials { id, name, .. } => {
+                self.accounts.contains(name) || self.ids.contains(id)
+            }
             Action::MoveAccount { account: subject, .. }
             | Action::RenameAccount { account: subject, .. }
             | Action::ConfigureControl { account: subject, .. } => account(subject),

@@ -71,7 +71,10 @@ impl Touched {
                     touched.new_unit_paths.insert(path.clone());
                     unit(&mut touched, parent);
                 }
-                Action::RenameUnit { id, .. } | Action::DeleteUnit { id, .. } | Action::CloseAccount { id, .. } => {
+                Action::RenameUnit { id, .. }
+                | Action::DeleteUnit { id, .. }
+                | Action::CloseAccount { id, .. }
+                | Action::DeleteRootCredentials { id, .. } => {
                     touched.ids.insert(id.clone());
                 }
                 Action::CreateAccount { email, .. } => {

@@ -84,6 +84,11 @@ pub struct RootAccessSpec {
     /// Privileged root sessions: `sts:AssumeRoot` into member accounts for root-only tasks.
     #[serde(default)]
     pub root_sessions: bool,
+    /// Delete every member account's root credentials (password, access keys, MFA devices,
+    /// signing certificates). Irreversible: also needs `--allow-destructive`, and
+    /// `credentials_management: true`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete_member_root_credentials: bool,
 }
 
 impl RootAccessSpec {

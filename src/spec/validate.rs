@@ -326,6 +326,18 @@ impl<'a> Checker<'a> {
                 Some("centralized root access is an IAM feature of organizations with all features".to_string()),
             );
         }
+        // Deleting member root credentials goes through AssumeRoot with the
+        // IAMDeleteRootUserCredentials task policy, which needs root credentials management.
+        // https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user-privileged-task.html
+        if let Some(root_access) = &organization.root_access {
+            if root_access.delete_member_root_credentials && !root_access.credentials_management {
+                self.error(
+                    &["organization", "root_access", "delete_member_root_credentials"],
+                    "`delete_member_root_credentials` needs `credentials_management: true`".to_string(),
+                    Some("set `organization.root_access.credentials_management: true`".to_string()),
+                );
+            }
+        }
         if organization.feature_set == FeatureSet::ConsolidatedBilling && !organization.policy_types.is_empty() {
             self.error(
                 &["organization", "feature_set"],

@@ -26,6 +26,7 @@ mod planner_aws_today;
 mod planner_properties;
 mod read_floor;
 mod recorded_responses;
+mod root_credentials;
 mod schema;
 mod secrets;
 mod support;

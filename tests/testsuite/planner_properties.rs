@@ -364,6 +364,7 @@ fn build_desired(seed: &DesiredSeed) -> DesiredOrganization {
         controls: Vec::new(),
         access_role: ACCESS_ROLE.to_string(),
         root_access_features: BTreeSet::new(),
+        delete_member_root_credentials: false,
     }
 }
 

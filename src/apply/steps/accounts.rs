@@ -246,3 +246,19 @@ pub(super) async fn wait_for_account(clients: &Clients, name: &str, request_id: 
         delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
+
+/// `Action::DeleteRootCredentials`: deletes exactly the root credentials the plan showed, in one
+/// `sts:AssumeRoot` session scoped by `IAMDeleteRootUserCredentials` (live/root_credentials.rs).
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/id_root-user-privileged-task.html
+pub(super) async fn delete_root_credentials(
+    step: &Step<'_>,
+    id: &str,
+    name: &str,
+    credentials: &crate::plan::state::RootCredentials,
+) -> Result<()> {
+    let sessions = &step.clients.sessions;
+    let management = sessions.management_account().await.context("the management account is not known yet")?;
+    crate::live::root_credentials::delete(sessions, &management, id, credentials)
+        .await
+        .with_context(|| format!("deleting the root credentials of account `{name}` ({id}) failed"))
+}

@@ -149,6 +149,9 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
         }
         Action::MoveAccount { account, from, to } => accounts::move_account(&step, account, from, to).await,
         Action::CloseAccount { id, name } => accounts::close_account(&step, id, name).await,
+        Action::DeleteRootCredentials { id, name, credentials } => {
+            accounts::delete_root_credentials(&step, id, name, credentials).await
+        }
         Action::RenameAccount { account, after, management, .. } => {
             accounts::rename_account(&step, account, after, *management).await
         }

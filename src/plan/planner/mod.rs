@@ -67,6 +67,7 @@ pub fn plan(desired: &DesiredOrganization, live: &LiveOrganization, options: Pla
     planner.policy_types();
     planner.trusted_services();
     planner.root_access();
+    planner.root_credentials();
     planner.units()?;
     planner.accounts()?;
     planner.policies()?;

@@ -70,6 +70,44 @@ impl Planner<'_> {
         }
     }
 
+    /// Member accounts' root credentials, deleted only with the spec's
+    /// `organization.root_access.delete_member_root_credentials` and `--allow-destructive` (like
+    /// closing an account); then `live.root_credentials` holds what each member has, read through
+    /// AssumeRoot, and each member with any credential gets one irreversible action.
+    pub(super) fn root_credentials(&mut self) {
+        if !self.desired.delete_member_root_credentials {
+            return;
+        }
+        if !self.options.allow_destructive {
+            self.warnings.push(
+                "`organization.root_access.delete_member_root_credentials` is set; pass --allow-destructive to read and delete member accounts' root credentials"
+                    .to_string(),
+            );
+            return;
+        }
+        let Some(found) = &self.live.root_credentials else {
+            self.notes.push(Note {
+                resource: "root credentials".to_string(),
+                message: "member accounts' root credentials are read once root credentials management is enabled; plan again after this apply".to_string(),
+            });
+            return;
+        };
+        let names: BTreeMap<String, String> =
+            match_accounts(self.desired, self.live).into_iter().map(|(name, id)| (id, name)).collect();
+        for (id, credentials) in found {
+            if credentials.is_empty() {
+                continue;
+            }
+            let name = names
+                .get(id)
+                .or_else(|| self.live.accounts.get(id).map(|account| &account.name))
+                .cloned()
+                .unwrap_or_else(|| id.clone());
+            let action = Action::DeleteRootCredentials { id: id.clone(), name, credentials: credentials.clone() };
+            self.push(action, [], 1);
+        }
+    }
+
     /// Trusted access for `service` that an action needs although the spec does not list it:
     /// the action that enables it (planned once), or None when it is on already.
     pub(super) fn require_service(&mut self, service: &str) -> Option<usize> {
@@ -107,5 +145,89 @@ impl Planner<'_> {
                 self.delegated_admin_actions.entry(service).or_default().push(index);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::state::{AccountState, LiveAccount, OrganizationInfo, RootCredentials, RootInfo};
+    use crate::plan::state::LiveOrganization;
+    use crate::plan::{plan, Action, DesiredOrganization, PlanOptions};
+
+    fn live(credentials: Option<RootCredentials>) -> LiveOrganization {
+        let account = |id: &str, name: &str| LiveAccount {
+            id: id.to_string(),
+            name: name.to_string(),
+            email: format!("{name}@example.com"),
+            state: AccountState::Active,
+            parent_id: "r-root".to_string(),
+            tags: None,
+        };
+        LiveOrganization {
+            organization: Some(OrganizationInfo {
+                id: "o-1".to_string(),
+                management_account_id: "111111111111".to_string(),
+                management_account_email: "management@example.com".to_string(),
+                all_features: true,
+            }),
+            root: Some(RootInfo { id: "r-root".to_string(), policy_types: Default::default() }),
+            accounts: [("111111111111", "management"), ("222222222222", "app")]
+                .into_iter()
+                .map(|(id, name)| (id.to_string(), account(id, name)))
+                .collect(),
+            root_credentials: credentials.map(|found| [("222222222222".to_string(), found)].into_iter().collect()),
+            ..Default::default()
+        }
+    }
+
+    fn found() -> RootCredentials {
+        RootCredentials {
+            password: true,
+            access_keys: vec!["AKIA1".to_string(), "AKIA2".to_string()],
+            mfa_devices: vec!["arn:aws:iam::222222222222:mfa/root".to_string()],
+            signing_certificates: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn root_credentials_are_deleted_only_with_the_spec_and_the_flag() {
+        let desired = |delete: bool| DesiredOrganization { delete_member_root_credentials: delete, ..Default::default() };
+        let flag = |allow_destructive: bool| PlanOptions { allow_destructive };
+        let deletions = |desired: &DesiredOrganization, live: &LiveOrganization, options: PlanOptions| {
+            let planned = plan(desired, live, options).expect("plan");
+            let addresses: Vec<String> = planned
+                .actions
+                .iter()
+                .filter(|a| matches!(a.action, Action::DeleteRootCredentials { .. }))
+                .map(|a| a.action.address())
+                .collect();
+            (addresses, planned.warnings, planned.notes)
+        };
+        // Neither, or the flag alone: nothing, silently.
+        for (delete, allow) in [(false, false), (false, true)] {
+            let (actions, warnings, _) = deletions(&desired(delete), &live(Some(found())), flag(allow));
+            assert!(actions.is_empty() && warnings.is_empty(), "{delete} {allow}: {actions:?} {warnings:?}");
+        }
+        // The spec alone: a warning naming the flag, no action.
+        let (actions, warnings, _) = deletions(&desired(true), &live(None), flag(false));
+        assert!(actions.is_empty(), "{actions:?}");
+        assert!(warnings.iter().any(|w| w.contains("pass --allow-destructive")), "{warnings:?}");
+        // Both, but nothing could be read yet (credentials management not on): a note.
+        let (actions, _, notes) = deletions(&desired(true), &live(None), flag(true));
+        assert!(actions.is_empty() && notes.iter().any(|n| n.resource == "root credentials"), "{notes:?}");
+        // Both: one irreversible action per member with credentials, none for a member without.
+        let (actions, _, _) = deletions(&desired(true), &live(Some(found())), flag(true));
+        assert_eq!(actions, ["root credentials of account app: password, 2 access keys, 1 MFA device"]);
+        let (actions, _, _) = deletions(&desired(true), &live(Some(RootCredentials::default())), flag(true));
+        assert!(actions.is_empty(), "{actions:?}");
+    }
+
+    #[test]
+    fn a_summary_counts_each_kind_of_credential() {
+        assert_eq!(RootCredentials::default().summary(), "none");
+        let mut credentials = found();
+        credentials.signing_certificates = vec!["C1".to_string(), "C2".to_string()];
+        credentials.password = false;
+        assert_eq!(credentials.summary(), "2 access keys, 1 MFA device, 2 signing certificates");
     }
 }

@@ -15,6 +15,7 @@ pub mod inspector;
 pub mod identity_center;
 pub mod macie;
 pub mod proxy;
+pub mod root_credentials;
 pub mod simulate;
 pub mod strict;
 

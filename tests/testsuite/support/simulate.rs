@@ -205,6 +205,11 @@ impl Model {
                     account.state = AccountState::Suspended;
                 }
             }
+            Action::DeleteRootCredentials { id, .. } => {
+                if let Some(credentials) = self.live.root_credentials.as_mut() {
+                    credentials.insert(id.clone(), Default::default());
+                }
+            }
             Action::CreatePolicy { name, policy_type, description, document, tags } => {
                 let id = self.fresh("p-model");
                 self.live.policies.insert(

@@ -124,7 +124,17 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     if !context.config.enabled || context.operation.service == "unsigned" {
         return None;
     }
+    // Root sessions (AssumeRoot's credentials) are the layer's own: never sent to moto.
+    if let Some(key) = access_key(context.request) {
+        let service = &context.operation.service;
+        if let Some(response) = super::root_credentials::in_root_session(context.upstream_port, &key, service, context.request) {
+            return Some(response);
+        }
+    }
     let caller = caller(context).await;
+    if let Some(response) = assume_root(context, &caller).await {
+        return Some(response);
+    }
     if let Some(response) = disabled_region(context, &caller) {
         return Some(response);
     }
@@ -1109,6 +1119,23 @@ pub fn forget_moto(port: u16) {
     lock(&ACCOUNT_NAMES).remove(&port);
     lock(&ROOT_ACCESS).remove(&port);
     lock(&EXTRA_TRUSTED_SERVICES).remove(&port);
+    super::root_credentials::forget(port);
+}
+
+/// STS `AssumeRoot`, which moto lacks: served by `root_credentials.rs` with the organization's
+/// members and enabled root access features.
+/// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoot.html
+async fn assume_root(context: &Context<'_>, caller: &Identity) -> Option<Response> {
+    if context.operation.service != "sts" || context.operation.name != "AssumeRoot" {
+        return None;
+    }
+    let listed = organizations(context, "ListAccounts", serde_json::json!({})).await;
+    let members: BTreeSet<String> = as_list(&listed["Accounts"])
+        .iter()
+        .filter_map(|account| account["Id"].as_str().map(str::to_string))
+        .collect();
+    let features = lock(&ROOT_ACCESS).get(&context.upstream_port).cloned().unwrap_or_default();
+    super::root_credentials::assume_root(context.request, &caller.account, MANAGEMENT_ACCOUNT, &members, &features)
 }
 
 /// `account:PutAccountName`, which moto 5.2.5 lacks, served from the layer's own names. With
