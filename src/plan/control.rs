@@ -143,7 +143,12 @@ pub fn resolve(value: &Value, ids: &KnownIds) -> Value {
     match value {
         Value::String(text) if text.contains("{{") => Value::String(resolve_text(text, ids)),
         Value::Array(items) => Value::Array(items.iter().map(|item| resolve(item, ids)).collect()),
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), resolve(v, ids))).collect()),
+        // Keys too: a backup policy's `copy_actions` is keyed by the destination vault's ARN.
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (if k.contains("{{") { resolve_text(k, ids) } else { k.clone() }, resolve(v, ids)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -208,7 +213,7 @@ pub fn has_placeholders(value: &Value) -> bool {
     match value {
         Value::String(text) => text.contains("{{"),
         Value::Array(items) => items.iter().any(has_placeholders),
-        Value::Object(map) => map.values().any(has_placeholders),
+        Value::Object(map) => map.iter().any(|(key, value)| key.contains("{{") || has_placeholders(value)),
         _ => false,
     }
 }
@@ -228,6 +233,18 @@ mod tests {
         assert!(has_placeholders(&resolved));
         ids.organization = Some("o-abc".to_string());
         assert!(!has_placeholders(&resolve(&value, &ids)));
+    }
+
+    #[test]
+    fn placeholders_in_keys_resolve_and_count() {
+        let mut ids = KnownIds::default();
+        let value =
+            serde_json::json!({"arn:aws:backup:us-east-1:{{account:log-archive}}:backup-vault:v": {"days": "7"}});
+        assert!(has_placeholders(&value));
+        ids.accounts.insert("log-archive".to_string(), "111111111111".to_string());
+        let resolved = resolve(&value, &ids);
+        assert_eq!(resolved["arn:aws:backup:us-east-1:111111111111:backup-vault:v"]["days"], "7");
+        assert!(!has_placeholders(&resolved));
     }
 
     #[test]

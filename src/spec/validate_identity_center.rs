@@ -49,8 +49,7 @@ pub fn session_duration_seconds(text: &str) -> Option<u32> {
 }
 
 fn is_permission_set_name(name: &str) -> bool {
-    (1..=32).contains(&name.chars().count())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    (1..=32).contains(&name.chars().count()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
 }
 
 impl Checker<'_> {
@@ -71,7 +70,11 @@ impl Checker<'_> {
         for (index, group) in identity_center.groups.iter().enumerate() {
             let index = index.to_string();
             if group.trim().is_empty() || group.chars().count() > 1024 {
-                self.error(&["identity_center", "groups", &index], "a group display name is 1-1024 characters".to_string(), None);
+                self.error(
+                    &["identity_center", "groups", &index],
+                    "a group display name is 1-1024 characters".to_string(),
+                    None,
+                );
             }
             if !seen.insert(group) {
                 self.error(&["identity_center", "groups", &index], format!("group `{group}` is listed twice"), None);
@@ -105,7 +108,9 @@ impl Checker<'_> {
                     Some(seconds) if (3600..=43_200).contains(&seconds) => {}
                     Some(_) => self.error(
                         &at("session_duration"),
-                        format!("session duration `{duration}` is outside IAM Identity Center's range of 1 to 12 hours"),
+                        format!(
+                            "session duration `{duration}` is outside IAM Identity Center's range of 1 to 12 hours"
+                        ),
                         Some("write an ISO-8601 duration from `PT1H` to `PT12H`".to_string()),
                     ),
                     None => self.error(
@@ -126,9 +131,14 @@ impl Checker<'_> {
             for (index, arn) in set.managed_policies.iter().enumerate() {
                 let index = index.to_string();
                 let path = [base[0], base[1], base[2], "managed_policies", index.as_str()];
-                let arn_partition = arn.strip_prefix("arn:").and_then(|rest| rest.split(':').next()).unwrap_or_default();
+                let arn_partition =
+                    arn.strip_prefix("arn:").and_then(|rest| rest.split(':').next()).unwrap_or_default();
                 if !(arn.contains(":iam::") && arn.contains(":policy/")) {
-                    self.error(&path, format!("`{arn}` is not an IAM policy ARN"), Some("e.g. arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()));
+                    self.error(
+                        &path,
+                        format!("`{arn}` is not an IAM policy ARN"),
+                        Some("e.g. arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()),
+                    );
                 } else if arn_partition != partition {
                     self.error(
                         &path,
@@ -171,13 +181,20 @@ impl Checker<'_> {
                 let known = identity_center.permission_sets.keys().map(String::as_str);
                 self.error(
                     &[base[0], base[1], base[2], "permission_set"],
-                    format!("permission set `{}` is not defined in `identity_center.permission_sets`", assignment.permission_set),
+                    format!(
+                        "permission set `{}` is not defined in `identity_center.permission_sets`",
+                        assignment.permission_set
+                    ),
                     super::did_you_mean(&assignment.permission_set, known),
                 );
             }
             self.targets(&[base[0], base[1], base[2], "targets"], &assignment.targets, true);
             if assignment.targets.is_empty() {
-                self.error(&[base[0], base[1], base[2], "targets"], "the assignment targets no account".to_string(), None);
+                self.error(
+                    &[base[0], base[1], base[2], "targets"],
+                    "the assignment targets no account".to_string(),
+                    None,
+                );
             }
         }
     }

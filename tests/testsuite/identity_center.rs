@@ -56,10 +56,8 @@ fn plan_json(moto: &Moto, dir: &Path) -> Value {
 /// The controls a plan configures.
 fn planned_controls(plan: &Value) -> Vec<String> {
     let actions = plan["actions"].as_array().expect("actions");
-    let mut controls: Vec<String> = actions
-        .iter()
-        .filter_map(|action| action["control"]["control"].as_str().map(str::to_string))
-        .collect();
+    let mut controls: Vec<String> =
+        actions.iter().filter_map(|action| action["control"]["control"].as_str().map(str::to_string)).collect();
     controls.sort();
     controls
 }
@@ -123,7 +121,12 @@ impl Directory {
             .account_assignments
             .unwrap_or_default()
             .into_iter()
-            .map(|a| (a.principal_type.map(|t| t.as_str().to_string()).unwrap_or_default(), a.principal_id.unwrap_or_default()))
+            .map(|a| {
+                (
+                    a.principal_type.map(|t| t.as_str().to_string()).unwrap_or_default(),
+                    a.principal_id.unwrap_or_default(),
+                )
+            })
             .collect();
         found.sort();
         found
@@ -235,11 +238,13 @@ async fn identity_center_converges_and_repairs_drift() {
     // The Administrator set is assigned: its change is provisioned again, and waited for.
     assert_eq!(count(&after, "ProvisionPermissionSet") - count(&before, "ProvisionPermissionSet"), 1, "{after:?}");
     assert!(
-        count(&after, "DescribePermissionSetProvisioningStatus") > count(&before, "DescribePermissionSetProvisioningStatus"),
+        count(&after, "DescribePermissionSetProvisioningStatus")
+            > count(&before, "DescribePermissionSetProvisioningStatus"),
         "provisioning was polled: {after:?}"
     );
     assert!(
-        count(&after, "DescribeAccountAssignmentCreationStatus") > count(&before, "DescribeAccountAssignmentCreationStatus"),
+        count(&after, "DescribeAccountAssignmentCreationStatus")
+            > count(&before, "DescribeAccountAssignmentCreationStatus"),
         "the assignment creation was polled: {after:?}"
     );
     assert_eq!(directory.assignments(&shared, &auditor).await, [("GROUP".to_string(), auditors.clone())]);
@@ -257,18 +262,40 @@ async fn identity_center_converges_and_repairs_drift() {
     run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
 }
 
+/// The writes the state store makes around an apply that stops at planning, in order: the bucket
+/// (created and hardened), the lock taken and released (`apply --auto-approve` plans under the
+/// lock). Nothing of the organization or of Identity Center.
+const STATE_STORE_WRITES: [&str; 6] = [
+    "s3:CreateBucket",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketEncryption",
+    "s3:PutBucketVersioning",
+    "s3:PutObject",
+    "s3:DeleteObject",
+];
+
 #[tokio::test]
 async fn an_unknown_group_is_a_plan_error_with_no_write() {
     let moto = Moto::start();
+    // The instance landing-zone manages is the organization instance of the management account:
+    // before an organization exists an account can hold only an account instance (CreateInstance
+    // "for a standalone AWS account that is not managed by AWS Organizations"), so the directory
+    // that names `Auditors` is read once the organization exists. moto serves an instance without
+    // any organization.
+    // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreateInstance.html
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    organizations.create_organization().send().await.expect("organization");
     let dir = workspace(SPEC);
-    moto.strict_proxy().reset_stats();
-    let output = moto.run(&["apply", "--auto-approve"], dir.path());
-    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
-    let error = stderr(&output);
-    assert!(error.contains("group `Auditors` does not exist"), "{error}");
-    assert!(error.contains("identity_center.groups"), "the hint names the fix: {error}");
-    let writes = moto.strict_proxy().stats().writes;
-    assert!(writes.is_empty(), "writes reached AWS: {writes:?}");
+    for (args, writes) in [(&["plan"][..], &[][..]), (&["apply", "--auto-approve"][..], &STATE_STORE_WRITES[..])] {
+        moto.strict_proxy().reset_stats();
+        let output = moto.run(args, dir.path());
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {}", stdout(&output));
+        let error = stderr(&output);
+        assert!(error.contains("group `Auditors` does not exist"), "{args:?}: {error}");
+        assert!(error.contains("identity_center.groups"), "{args:?}: the hint names the fix: {error}");
+        let made = moto.strict_proxy().stats().writes;
+        assert_eq!(made, writes, "{args:?}: writes reached AWS");
+    }
 }
 
 #[tokio::test]
@@ -302,7 +329,11 @@ fn audit_findings(moto: &Moto, dir: &Path) -> Vec<String> {
         .filter(|finding| finding["control"] == "identity center")
         .map(|finding| {
             let scope = finding["scope"].as_str().unwrap_or_default().split(' ').next().unwrap_or_default();
-            format!("{scope} {} {}", finding["status"].as_str().unwrap_or_default(), finding["detail"].as_str().unwrap_or_default())
+            format!(
+                "{scope} {} {}",
+                finding["status"].as_str().unwrap_or_default(),
+                finding["detail"].as_str().unwrap_or_default()
+            )
         })
         .collect();
     found.sort();
@@ -337,7 +368,8 @@ async fn a_change_to_an_assigned_set_is_provisioned_again() {
     directory.create_group("Auditors").await;
     let dir = workspace(SPEC);
     run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
-    let provisioned = || moto.strict_proxy().stats().calls_of("sso").get("ProvisionPermissionSet").copied().unwrap_or(0);
+    let provisioned =
+        || moto.strict_proxy().stats().calls_of("sso").get("ProvisionPermissionSet").copied().unwrap_or(0);
     assert_eq!(provisioned(), 0, "new sets are provisioned by their assignments, not again");
 
     let changed = SPEC

@@ -70,18 +70,32 @@ async fn resolve(
     Ok(ids)
 }
 
-async fn list(
-    client: &aws_sdk_ssoadmin::Client,
-    instance: &Instance,
-    arn: &str,
-    accounts: &BTreeSet<String>,
-    ids: &BTreeMap<Principal, String>,
-    set_name: &str,
-) -> Result<Found> {
-    let principals: BTreeMap<(&str, &str), &Principal> = ids
-        .iter()
-        .map(|(principal, id)| ((principal.principal_type.as_str(), id.as_str()), principal))
-        .collect();
+/// What one listing reads and how it names what it finds.
+struct Listing<'a> {
+    client: &'a aws_sdk_ssoadmin::Client,
+    instance: &'a Instance,
+    /// The permission set's ARN and name.
+    arn: &'a str,
+    set_name: &'a str,
+    /// Account id -> spec name, for the accounts the run knows.
+    names: BTreeMap<&'a str, &'a str>,
+}
+
+fn listing<'a>(
+    context: &'a Context<'_>,
+    client: &'a aws_sdk_ssoadmin::Client,
+    instance: &'a Instance,
+    arn: &'a str,
+    set_name: &'a str,
+) -> Listing<'a> {
+    let names = context.ids.accounts.iter().map(|(name, id)| (id.as_str(), name.as_str())).collect();
+    Listing { client, instance, arn, set_name, names }
+}
+
+async fn list(listing: &Listing<'_>, accounts: &BTreeSet<String>, ids: &BTreeMap<Principal, String>) -> Result<Found> {
+    let Listing { client, instance, arn, set_name, .. } = listing;
+    let principals: BTreeMap<(&str, &str), &Principal> =
+        ids.iter().map(|(principal, id)| ((principal.principal_type.as_str(), id.as_str()), principal)).collect();
     let mut found = Found { managed: BTreeSet::new(), unmanaged: Vec::new(), ids: ids.clone() };
     for account in accounts {
         let mut token: Option<String> = None;
@@ -91,7 +105,7 @@ async fn list(
                 .list_account_assignments()
                 .instance_arn(&instance.arn)
                 .account_id(account)
-                .permission_set_arn(arn)
+                .permission_set_arn(*arn)
                 .set_next_token(token.take())
                 .send()
                 .await
@@ -101,7 +115,12 @@ async fn list(
                 let id = assignment.principal_id.unwrap_or_default();
                 match principals.get(&(kind.as_str(), id.as_str())) {
                     Some(principal) => {
-                        found.managed.insert(Assignment { principal: (*principal).clone(), account: account.clone() });
+                        let account_name = listing.names.get(account.as_str()).map_or(account.as_str(), |name| name);
+                        found.managed.insert(Assignment {
+                            principal: (*principal).clone(),
+                            account_name: account_name.to_string(),
+                            account: account.clone(),
+                        });
                     }
                     None => found.unmanaged.push(format!(
                         "{} {id} holds permission set `{set_name}` in account {account}: not in the spec, left in place",
@@ -140,7 +159,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, name: &str, desired: 
     let client = context.sessions.sso_admin(account_id, region).await;
     let Some(arn) = find(&client, &instance, name).await? else { return Ok(None) };
     let accounts = accounts(context, &client, &instance, &arn).await?;
-    let found = list(&client, &instance, &arn, &accounts, &ids, name).await?;
+    let found = list(&listing(context, &client, &instance, &arn, name), &accounts, &ids).await?;
     Ok(Some(encode(&AssignmentsAttributes {
         assignments: found.managed,
         managed_principals: desired.managed_principals,
@@ -161,10 +180,13 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, name: &str, attribut
         .await?
         .with_context(|| format!("permission set `{name}` does not exist in the Identity Center instance"))?;
     let accounts = accounts(context, &client, &instance, &arn).await?;
-    let found = list(&client, &instance, &arn, &accounts, &ids, name).await?;
+    let found = list(&listing(context, &client, &instance, &arn, name), &accounts, &ids).await?;
     for assignment in wanted.assignments.difference(&found.managed) {
         let principal = found.ids.get(&assignment.principal).with_context(|| {
-            format!("{} `{}` does not exist in the directory", assignment.principal.principal_type, assignment.principal.name)
+            format!(
+                "{} `{}` does not exist in the directory",
+                assignment.principal.principal_type, assignment.principal.name
+            )
         })?;
         // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreateAccountAssignment.html
         let status = client
@@ -248,10 +270,9 @@ where
     loop {
         match &current.status {
             Some(StatusValues::Succeeded) => return Ok(()),
-            Some(StatusValues::Failed) => bail!(
-                "{what} failed: {}",
-                current.failure_reason.as_deref().unwrap_or("no reason given")
-            ),
+            Some(StatusValues::Failed) => {
+                bail!("{what} failed: {}", current.failure_reason.as_deref().unwrap_or("no reason given"))
+            }
             _ if started.elapsed() > WAIT => bail!("{what} (request {request}) did not finish in {WAIT:?}"),
             _ => {}
         }

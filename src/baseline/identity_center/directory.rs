@@ -32,7 +32,9 @@ pub async fn instance(context: &Context<'_>, key: &ControlKey) -> Result<Arc<Ins
     let (account_id, region) = place(context, key)?;
     match context.reads {
         Some(reads) => {
-            reads.once(format!("sso instance {account_id} {region}"), || list_instance(context, account_id, region)).await
+            reads
+                .once(format!("sso instance {account_id} {region}"), || list_instance(context, account_id, region))
+                .await
         }
         None => Ok(Arc::new(list_instance(context, account_id, region).await?)),
     }
@@ -84,8 +86,11 @@ pub async fn principal_id(
             Err(error) => Err(aws_error("GetUserId", error)),
         }
     } else {
-        let sent =
-            client.get_group_id().identity_store_id(&instance.identity_store_id).alternate_identifier(identifier).send();
+        let sent = client
+            .get_group_id()
+            .identity_store_id(&instance.identity_store_id)
+            .alternate_identifier(identifier)
+            .send();
         match sent.await {
             Ok(output) => Ok(Some(output.group_id)),
             Err(error) if is_resource_not_found(&error) => Ok(None),

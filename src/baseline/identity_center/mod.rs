@@ -75,6 +75,11 @@ pub struct Principal {
 #[serde(deny_unknown_fields)]
 pub struct Assignment {
     pub principal: Principal,
+    /// The account's spec name (its id when the spec does not name it). Orders the set (fields
+    /// order `Ord`) so that it serializes in the same order before and after the ids resolve: the
+    /// planner compares the serialized form, and `{{account:NAME}}` sorts apart from the id it
+    /// becomes.
+    pub account_name: String,
     /// The account id (a `{{account:NAME}}` placeholder until the account exists).
     pub account: String,
 }
@@ -171,17 +176,15 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
                     .find(|desired| desired.name == account)
                     .and_then(|desired| desired.id.clone())
                     .unwrap_or_else(|| format!("{{{{account:{account}}}}}"));
-                assignments.insert(Assignment { principal: principal.clone(), account: id });
+                assignments.insert(Assignment { principal: principal.clone(), account_name: account, account: id });
             }
         }
         let attributes =
             AssignmentsAttributes { assignments, managed_principals: principals.clone(), unmanaged: Vec::new() };
-        let mut control = DesiredControl::new(
-            ControlKey::new(format!("{ASSIGNMENTS}{name}"), admin, region),
-            encode(&attributes),
-        )
-        .after(set_key)
-        .needs(&["sso:CreateAccountAssignment"]);
+        let mut control =
+            DesiredControl::new(ControlKey::new(format!("{ASSIGNMENTS}{name}"), admin, region), encode(&attributes))
+                .after(set_key)
+                .needs(&["sso:CreateAccountAssignment"]);
         for group in after_groups {
             control = control.after(group_key(&group));
         }
@@ -288,7 +291,9 @@ impl Baseline for IdentityCenter {
             return Vec::new();
         }
         match live.as_object_mut().and_then(|map| map.remove("unmanaged")) {
-            Some(Value::Array(items)) => items.into_iter().filter_map(|item| item.as_str().map(str::to_string)).collect(),
+            Some(Value::Array(items)) => {
+                items.into_iter().filter_map(|item| item.as_str().map(str::to_string)).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -388,8 +393,9 @@ identity_center:
                 "identity_center/assignments/Auditor",
             ]
         );
-        assert!(controls.iter().all(|control| control.key.account == "management"
-            && control.key.region.as_deref() == Some("eu-west-1")));
+        assert!(controls
+            .iter()
+            .all(|control| control.key.account == "management" && control.key.region.as_deref() == Some("eu-west-1")));
         let administrator: PermissionSetAttributes =
             serde_json::from_value(controls[1].attributes.clone()).expect("set");
         assert_eq!(administrator.session_duration, "PT4H");

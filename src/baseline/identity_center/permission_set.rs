@@ -79,7 +79,11 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, name: &str) -> Result
     read_arn(&client, &instance, &arn).await.map(Some)
 }
 
-async fn read_arn(client: &aws_sdk_ssoadmin::Client, instance: &Instance, arn: &str) -> Result<PermissionSetAttributes> {
+async fn read_arn(
+    client: &aws_sdk_ssoadmin::Client,
+    instance: &Instance,
+    arn: &str,
+) -> Result<PermissionSetAttributes> {
     let described = client
         .describe_permission_set()
         .instance_arn(&instance.arn)

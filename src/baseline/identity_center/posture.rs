@@ -61,7 +61,9 @@ pub async fn posture(context: &Context<'_>, account: &str, region: &str) -> Resu
                     .send()
                     .await
                     .map_err(|error| aws_error("DescribePermissionSet", error))?;
-                posture.administrator_sets.push(described.permission_set.and_then(|set| set.name).unwrap_or(arn.clone()));
+                posture
+                    .administrator_sets
+                    .push(described.permission_set.and_then(|set| set.name).unwrap_or(arn.clone()));
             }
             posture.assigned_accounts.extend(provisioned_accounts(&client, &instance, &arn).await?);
         }

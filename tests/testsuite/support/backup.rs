@@ -4,13 +4,22 @@
 //! and Region (an access policy only for a vault moto has), and enforces what moto lets through:
 //! CreateBackupVault takes a KMS key ARN, never an alias; the access policy is a JSON policy;
 //! `isCrossAccountBackupEnabled` is set only by the management account.
+//!
+//! Backup policies: moto 5.2.5 lists `BACKUP_POLICY` among its policy types (EnablePolicyType
+//! takes it) but answers CreatePolicy of one with an HTML 500 (`NotImplementedError`: it has no
+//! ARN format for the type). The layer keeps such a policy in moto as a `TAG_POLICY` stand-in and
+//! answers as AWS does: `Type` BACKUP_POLICY and an ARN with `backup_policy` in CreatePolicy,
+//! DescribePolicy, UpdatePolicy, ListPolicies and ListPoliciesForTarget (filtered by type), never
+//! among the tag policies. Attaching, detaching, deleting and ListTargetsForPolicy go by id.
+//! https://docs.aws.amazon.com/organizations/latest/APIReference/API_CreatePolicy.html
+//! https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsorganizations.html#awsorganizations-resources-for-iam-policies
 //! https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html
 //! https://docs.aws.amazon.com/aws-backup/latest/devguide/API_PutBackupVaultAccessPolicy.html
 //! https://docs.aws.amazon.com/aws-backup/latest/devguide/API_GetBackupVaultAccessPolicy.html
 //! https://docs.aws.amazon.com/aws-backup/latest/devguide/API_UpdateGlobalSettings.html
 //! https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DescribeGlobalSettings.html
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
@@ -23,6 +32,8 @@ pub struct BackupState {
     access_policies: BTreeMap<(String, String, String), String>,
     /// (account, Region) -> global settings.
     settings: BTreeMap<(String, String), BTreeMap<String, String>>,
+    /// Ids of the backup policies moto holds as `TAG_POLICY` stand-ins.
+    backup_policies: BTreeSet<String>,
 }
 
 impl BackupState {
@@ -148,4 +159,112 @@ pub async fn before(
 
 fn percent_decode(text: &str) -> String {
     super::strict::percent_decode(text)
+}
+
+const BACKUP_POLICY: &str = "BACKUP_POLICY";
+const STAND_IN: &str = "TAG_POLICY";
+
+/// A policy summary as AWS shows a backup policy.
+fn relabel(summary: &mut Value) {
+    summary["Type"] = json!(BACKUP_POLICY);
+    if let Some(arn) = summary["Arn"].as_str() {
+        summary["Arn"] = json!(arn.replace("/tag_policy/", "/backup_policy/"));
+    }
+}
+
+/// The request with its JSON body changed (moto does not check signatures).
+fn with_body(request: &Request, body: &Value) -> Request {
+    Request {
+        method: request.method.clone(),
+        target: request.target.clone(),
+        headers: request.headers.clone(),
+        body: body.to_string().into_bytes(),
+    }
+}
+
+fn answer_json_1_1(value: &Value) -> Response {
+    Response {
+        status: 200,
+        headers: vec![("content-type".to_string(), "application/x-amz-json-1.1".to_string())],
+        body: value.to_string().into_bytes(),
+    }
+}
+
+/// Serves the Organizations requests about backup policies moto cannot make; None lets the
+/// request through to moto (and `organizations_after` relabels its answer).
+pub async fn organizations_before(
+    state: &std::sync::Mutex<BackupState>,
+    upstream_port: u16,
+    operation: &str,
+    request: &Request,
+) -> Option<Response> {
+    let mut body: Value = serde_json::from_slice(&request.body).ok()?;
+    match operation {
+        "CreatePolicy" if body["Type"] == BACKUP_POLICY => {
+            body["Type"] = json!(STAND_IN);
+            let response = forward(upstream_port, &with_body(request, &body)).await.ok()?;
+            if response.status != 200 {
+                return Some(response);
+            }
+            let Ok(mut created) = serde_json::from_slice::<Value>(&response.body) else { return Some(response) };
+            let summary = &mut created["Policy"]["PolicySummary"];
+            if let Some(id) = summary["Id"].as_str() {
+                lock(state).backup_policies.insert(id.to_string());
+            }
+            relabel(summary);
+            Some(answer_json_1_1(&created))
+        }
+        "ListPolicies" | "ListPoliciesForTarget" if body["Filter"] == BACKUP_POLICY => {
+            body["Filter"] = json!(STAND_IN);
+            let response = forward(upstream_port, &with_body(request, &body)).await.ok()?;
+            if response.status != 200 {
+                return Some(response);
+            }
+            let Ok(mut listed) = serde_json::from_slice::<Value>(&response.body) else { return Some(response) };
+            let backup = lock(state).backup_policies.clone();
+            if let Some(policies) = listed["Policies"].as_array_mut() {
+                policies.retain(|policy| policy["Id"].as_str().is_some_and(|id| backup.contains(id)));
+                policies.iter_mut().for_each(relabel);
+            }
+            Some(answer_json_1_1(&listed))
+        }
+        _ => None,
+    }
+}
+
+/// Relabels moto's answers about a backup policy's stand-in; drops the stand-ins from the tag
+/// policies.
+pub fn organizations_after(
+    state: &std::sync::Mutex<BackupState>,
+    operation: &str,
+    request: &Request,
+    response: &mut Response,
+) {
+    if response.status != 200 {
+        return;
+    }
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    let Ok(mut answer_body) = serde_json::from_slice::<Value>(&response.body) else { return };
+    let mut state = lock(state);
+    match operation {
+        "DescribePolicy" | "UpdatePolicy" => {
+            let summary = &mut answer_body["Policy"]["PolicySummary"];
+            if !summary["Id"].as_str().is_some_and(|id| state.backup_policies.contains(id)) {
+                return;
+            }
+            relabel(summary);
+        }
+        "ListPolicies" | "ListPoliciesForTarget" if body["Filter"] == STAND_IN => {
+            let Some(policies) = answer_body["Policies"].as_array_mut() else { return };
+            policies.retain(|policy| !policy["Id"].as_str().is_some_and(|id| state.backup_policies.contains(id)));
+        }
+        "DeletePolicy" => {
+            if let Some(id) = body["PolicyId"].as_str() {
+                state.backup_policies.remove(id);
+            }
+            return;
+        }
+        _ => return,
+    }
+    response.body = answer_body.to_string().into_bytes();
 }

@@ -52,7 +52,12 @@ fn answer(value: Value) -> Response {
 }
 
 /// Judges or serves an sso-admin request; None lets it through to moto.
-pub fn before(state: &std::sync::Mutex<IdentityCenterState>, caller: &str, operation: &str, request: &Request) -> Option<Response> {
+pub fn before(
+    state: &std::sync::Mutex<IdentityCenterState>,
+    caller: &str,
+    operation: &str,
+    request: &Request,
+) -> Option<Response> {
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     let set = body["PermissionSetArn"].as_str().unwrap_or_default().to_string();
     let mut state = lock(state);
@@ -64,7 +69,12 @@ pub fn before(state: &std::sync::Mutex<IdentityCenterState>, caller: &str, opera
                 body["Name"].as_str().unwrap_or_default().to_string(),
             );
             state.names.contains_key(&key).then(|| {
-                error_response(Protocol::Json, 400, "ConflictException", &format!("PermissionSet with name {} already exists.", key.2))
+                error_response(
+                    Protocol::Json,
+                    400,
+                    "ConflictException",
+                    &format!("PermissionSet with name {} already exists.", key.2),
+                )
             })
         }
         "PutInlinePolicyToPermissionSet" => {
@@ -84,11 +94,15 @@ pub fn before(state: &std::sync::Mutex<IdentityCenterState>, caller: &str, opera
         }
         "GetPermissionsBoundaryForPermissionSet" => Some(match state.boundaries.get(&set) {
             Some(boundary) => answer(json!({ "PermissionsBoundary": boundary })),
-            None => error_response(Protocol::Json, 400, "ResourceNotFoundException", "Could not find permissions boundary"),
+            None => {
+                error_response(Protocol::Json, 400, "ResourceNotFoundException", "Could not find permissions boundary")
+            }
         }),
         "DeletePermissionsBoundaryFromPermissionSet" => Some(match state.boundaries.remove(&set) {
             Some(_) => answer(json!({})),
-            None => error_response(Protocol::Json, 400, "ResourceNotFoundException", "Could not find permissions boundary"),
+            None => {
+                error_response(Protocol::Json, 400, "ResourceNotFoundException", "Could not find permissions boundary")
+            }
         }),
         "ListAccountsForProvisionedPermissionSet" => {
             let accounts: Vec<&String> = state.provisioned.get(&set).into_iter().flatten().collect();

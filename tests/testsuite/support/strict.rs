@@ -180,6 +180,14 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     if let Some(response) = non_iam_policy_document(context).await {
         return Some(response);
     }
+    if context.operation.service == "organizations" {
+        let (state, port) = (&context.state.backup, context.upstream_port);
+        if let Some(response) =
+            super::backup::organizations_before(state, port, &context.operation.name, context.request).await
+        {
+            return Some(response);
+        }
+    }
     if context.operation.service == "budgets" {
         let (state, port, request) = (&context.state.budgets, context.upstream_port, context.request);
         return super::budgets::before(state, port, &caller.account, &context.operation.name, request).await;
@@ -214,6 +222,9 @@ pub async fn after(context: &Context<'_>, response: &mut Response) {
     overlay_account_names(context, response);
     list_trusted_access_moto_lacks(context, response);
     page_delegated_administrators(context, response);
+    if context.operation.service == "organizations" {
+        super::backup::organizations_after(&context.state.backup, &context.operation.name, context.request, response);
+    }
     if context.operation.service == "budgets" {
         let caller = caller(context).await;
         let (state, name) = (&context.state.budgets, &context.operation.name);
