@@ -13,13 +13,13 @@ use clap::Args;
 use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_ERROR, EXIT_OK};
 use crate::apply::progress::ApplyTally;
 use crate::apply::{ApplyReport, Outcome, Reporter};
-use crate::ops::apply::{apply_reviewed, ApplyOptions, ApplyOutcome, Reviewed};
 use crate::live::progress::SilentReadReporter;
+use crate::ops::apply::{apply_reviewed, ApplyOptions, ApplyOutcome, Reviewed};
 use crate::ops::plan::{connect, make_targeted_plan};
 use crate::plan::render::{render_text, TextOptions};
+use crate::plan::saved::SavedPlan;
 use crate::plan::target::{partial_line, Target};
 use crate::plan::touched::Touched;
-use crate::plan::saved::SavedPlan;
 use crate::plan::{Plan, PlanOptions, PlannedAction};
 use crate::spec::load_spec;
 

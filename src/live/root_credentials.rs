@@ -55,7 +55,12 @@ const ROOT_SESSION_SECONDS: i32 = 900;
 
 /// An IAM client acting as the root user of `target`, scoped to `task`, from one AssumeRoot made
 /// with the management account's credentials.
-pub async fn root_session(sessions: &Sessions, management: &str, target: &str, task: &str) -> Result<aws_sdk_iam::Client> {
+pub async fn root_session(
+    sessions: &Sessions,
+    management: &str,
+    target: &str,
+    task: &str,
+) -> Result<aws_sdk_iam::Client> {
     let base = sessions.config(management, None).await;
     let partition = partition_of(base.region().map(|region| region.as_ref()).unwrap_or("us-east-1"));
     let sts = aws_sdk_sts::Client::new(&base);
@@ -99,7 +104,8 @@ pub async fn read(iam: &aws_sdk_iam::Client) -> Result<RootCredentials> {
         Err(error) => return Err(anyhow!("GetLoginProfile failed: {}", describe(&error))),
     };
     let keys = iam.list_access_keys().send().await.map_err(|e| anyhow!("ListAccessKeys failed: {}", describe(&e)))?;
-    let devices = iam.list_mfa_devices().send().await.map_err(|e| anyhow!("ListMFADevices failed: {}", describe(&e)))?;
+    let devices =
+        iam.list_mfa_devices().send().await.map_err(|e| anyhow!("ListMFADevices failed: {}", describe(&e)))?;
     let certificates = iam
         .list_signing_certificates()
         .send()
@@ -144,10 +150,12 @@ pub async fn delete(sessions: &Sessions, management: &str, target: &str, credent
         tolerate(iam.delete_login_profile().send().await, "DeleteLoginProfile").map_err(anyhow::Error::msg)?;
     }
     for key in &credentials.access_keys {
-        tolerate(iam.delete_access_key().access_key_id(key).send().await, "DeleteAccessKey").map_err(anyhow::Error::msg)?;
+        tolerate(iam.delete_access_key().access_key_id(key).send().await, "DeleteAccessKey")
+            .map_err(anyhow::Error::msg)?;
     }
     for serial in &credentials.mfa_devices {
-        tolerate(iam.deactivate_mfa_device().serial_number(serial).send().await, "DeactivateMFADevice").map_err(anyhow::Error::msg)?;
+        tolerate(iam.deactivate_mfa_device().serial_number(serial).send().await, "DeactivateMFADevice")
+            .map_err(anyhow::Error::msg)?;
     }
     for certificate in &credentials.signing_certificates {
         let result = iam.delete_signing_certificate().certificate_id(certificate).send().await;

@@ -135,9 +135,15 @@ async fn locked(
 ) -> Result<ApplyOutcome> {
     let (plan, known) = match reviewed {
         Reviewed::AutoApproved { show } => {
-            let fresh =
-                make_targeted_plan(valid, clients, options.plan, options.parallelism, &SilentReadReporter, &options.targets)
-                    .await?;
+            let fresh = make_targeted_plan(
+                valid,
+                clients,
+                options.plan,
+                options.parallelism,
+                &SilentReadReporter,
+                &options.targets,
+            )
+            .await?;
             show(&fresh.plan)?;
             (fresh.plan, fresh.known)
         }
@@ -369,7 +375,8 @@ mod tests {
     #[test]
     fn a_reviewed_plan_inside_the_fresh_one_has_nothing_unreviewed() {
         let reviewed = plan_of(vec![create("a@example.com")]);
-        let mut fresh = plan_of(vec![Action::EnableServiceAccess { service: "x".to_string() }, create("a@example.com")]);
+        let mut fresh =
+            plan_of(vec![Action::EnableServiceAccess { service: "x".to_string() }, create("a@example.com")]);
         assert_eq!(first_unreviewed(&reviewed, &fresh), None, "an extra fresh action is not applied, not a difference");
         fresh.actions[1].depends_on = vec![0];
         let difference = first_unreviewed(&reviewed, &fresh).expect("needs an unreviewed action first");

@@ -9,8 +9,8 @@ use crate::aws::{load_config, Clients, ConnectOptions};
 use crate::live::controls::read_controls_reporting;
 use crate::live::progress::{ReadReporter, SilentReadReporter};
 use crate::live::{read_organization, LiveOrganization, ReadScope};
-use crate::plan::control::KnownIds;
 use crate::plan::control::ControlKey;
+use crate::plan::control::KnownIds;
 use crate::plan::saved::{plan_digest, SavedPlan, SAVED_PLAN_VERSION};
 use crate::plan::target::{Scope, Target};
 use crate::plan::touched::Touched;
@@ -254,8 +254,7 @@ async fn read_member_root_credentials(
         .filter(|account| account.state.is_active() && &account.id != management)
         .map(|account| account.id.clone())
         .collect();
-    let read =
-        crate::live::root_credentials::read_members(&clients.sessions, management, &members, parallelism).await;
+    let read = crate::live::root_credentials::read_members(&clients.sessions, management, &members, parallelism).await;
     read.into_iter().map(|(id, result)| result.map(|credentials| (id, credentials))).collect()
 }
 

@@ -98,9 +98,8 @@ pub fn resolve(targets: &[Target], desired: &DesiredOrganization) -> Result<Scop
                         closest: closest(path, unit_paths.iter().copied()),
                     });
                 }
-                let under = |candidate: &str| {
-                    path == ROOT || candidate == path || candidate.starts_with(&format!("{path}/"))
-                };
+                let under =
+                    |candidate: &str| path == ROOT || candidate == path || candidate.starts_with(&format!("{path}/"));
                 scope.units.extend(unit_paths.iter().filter(|unit| under(unit)).map(|unit| unit.to_string()));
                 scope.accounts.extend(
                     desired.accounts.iter().filter(|account| under(&account.unit_path)).map(|a| a.name.clone()),
@@ -205,12 +204,8 @@ impl Scope {
     /// (transitively), renumbered with their dependencies; warnings and notes are kept.
     pub fn restrict(&self, plan: &Plan) -> Plan {
         let mut keep = vec![false; plan.actions.len()];
-        let mut pending: Vec<usize> = plan
-            .actions
-            .iter()
-            .filter(|planned| self.covers(&planned.action))
-            .map(|planned| planned.index)
-            .collect();
+        let mut pending: Vec<usize> =
+            plan.actions.iter().filter(|planned| self.covers(&planned.action)).map(|planned| planned.index).collect();
         while let Some(index) = pending.pop() {
             if keep.get(index).copied().unwrap_or(true) {
                 continue;
@@ -220,11 +215,8 @@ impl Scope {
                 pending.extend(planned.depends_on.iter().copied());
             }
         }
-        let renumbered: BTreeMap<usize, usize> = (0..plan.actions.len())
-            .filter(|index| keep[*index])
-            .enumerate()
-            .map(|(new, old)| (old, new))
-            .collect();
+        let renumbered: BTreeMap<usize, usize> =
+            (0..plan.actions.len()).filter(|index| keep[*index]).enumerate().map(|(new, old)| (old, new)).collect();
         let actions = plan
             .actions
             .iter()
@@ -339,7 +331,11 @@ mod tests {
             format_version: PLAN_FORMAT_VERSION,
             actions: vec![
                 planned(0, Action::EnableServiceAccess { service: "s".to_string() }, vec![]),
-                planned(1, Action::EnablePolicyType { policy_type: crate::spec::PolicyType::ServiceControlPolicy }, vec![]),
+                planned(
+                    1,
+                    Action::EnablePolicyType { policy_type: crate::spec::PolicyType::ServiceControlPolicy },
+                    vec![],
+                ),
                 planned(2, unit_created, vec![1]),
                 planned(
                     3,
@@ -357,7 +353,8 @@ mod tests {
         };
         let known: BTreeMap<String, String> =
             [("sandbox", "111"), ("app-dev", "222")].map(|(a, b)| (a.to_string(), b.to_string())).into();
-        let scope = resolve(&targets(&["account:sandbox"]), &desired()).unwrap().with_live_ids(&known, &BTreeMap::new());
+        let scope =
+            resolve(&targets(&["account:sandbox"]), &desired()).unwrap().with_live_ids(&known, &BTreeMap::new());
         let partial = scope.restrict(&plan);
         let kinds: Vec<String> = partial.actions.iter().map(|a| a.action.address()).collect();
         assert_eq!(kinds, ["policy type SERVICE_CONTROL_POLICY", "unit Sandbox", "account sandbox"]);
@@ -366,7 +363,8 @@ mod tests {
         assert_eq!(partial.actions.iter().map(|a| a.index).collect::<Vec<_>>(), [0, 1, 2]);
         assert_eq!(partial.warnings, ["w"]);
         // The other account's tags are covered by its own target, through its live id.
-        let scope = resolve(&targets(&["account:app-dev"]), &desired()).unwrap().with_live_ids(&known, &BTreeMap::new());
+        let scope =
+            resolve(&targets(&["account:app-dev"]), &desired()).unwrap().with_live_ids(&known, &BTreeMap::new());
         assert_eq!(scope.restrict(&plan).actions.len(), 1);
     }
 

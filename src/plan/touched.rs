@@ -225,7 +225,8 @@ impl Touched {
             .filter_map(|id| live.accounts.get(id))
             .flat_map(|account| [account.id.clone(), account.email.to_lowercase()])
             .collect();
-        let units = self.ids.iter().filter(|id| live.units.contains_key(*id)).filter_map(|id| live.path_of(id)).collect();
+        let units =
+            self.ids.iter().filter(|id| live.units.contains_key(*id)).filter_map(|id| live.path_of(id)).collect();
         (accounts, units)
     }
 }

@@ -22,7 +22,8 @@ accounts:
   ops: { email: ops@example.com }
 ";
 
-const DELETE: &str = "root_access: { credentials_management: true, root_sessions: true, delete_member_root_credentials: true }";
+const DELETE: &str =
+    "root_access: { credentials_management: true, root_sessions: true, delete_member_root_credentials: true }";
 
 fn workspace(spec: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -126,7 +127,10 @@ async fn the_audit_reports_member_root_credentials_through_one_assume_root_each(
     assert_eq!(calls(&moto, "sts:AssumeRoot"), 2);
     // The root sessions only read, each read allowed by IAMAuditRootUserCredentials.
     let actions = root_session_actions(&moto);
-    assert_eq!(actions, ["iam:GetLoginProfile", "iam:ListAccessKeys", "iam:ListMFADevices", "iam:ListSigningCertificates"]);
+    assert_eq!(
+        actions,
+        ["iam:GetLoginProfile", "iam:ListAccessKeys", "iam:ListMFADevices", "iam:ListSigningCertificates"]
+    );
     for action in &actions {
         assert!(landing_zone::live::root_credentials::AUDIT_TASK_ACTIONS.contains(&action.as_str()), "{action}");
     }
@@ -145,7 +149,8 @@ async fn deleting_member_root_credentials_needs_the_spec_and_the_flag() {
     let mut root = app_root();
     root.signing_certificates.push("CERTROOT0000000000000001".to_string());
     seed(moto.port, &app, root.clone());
-    let deletes = ["iam:DeleteLoginProfile", "iam:DeleteAccessKey", "iam:DeactivateMFADevice", "iam:DeleteSigningCertificate"];
+    let deletes =
+        ["iam:DeleteLoginProfile", "iam:DeleteAccessKey", "iam:DeactivateMFADevice", "iam:DeleteSigningCertificate"];
 
     // The flag alone: the spec does not ask, so nothing is read.
     moto.strict_proxy().reset_stats();
@@ -153,10 +158,10 @@ async fn deleting_member_root_credentials_needs_the_spec_and_the_flag() {
     assert_eq!(calls(&moto, "sts:AssumeRoot"), 0);
 
     // The spec alone: a warning, no AssumeRoot, and apply deletes nothing.
-    std::fs::write(dir.path().join("landing-zone.yaml"), SPEC.replace(
-        "root_access: { credentials_management: true, root_sessions: true }",
-        DELETE,
-    ))
+    std::fs::write(
+        dir.path().join("landing-zone.yaml"),
+        SPEC.replace("root_access: { credentials_management: true, root_sessions: true }", DELETE),
+    )
     .expect("spec");
     let text = run(&moto, &["plan"], dir.path(), 0);
     assert!(text.contains("pass --allow-destructive to read and delete member accounts' root credentials"), "{text}");
@@ -172,7 +177,9 @@ async fn deleting_member_root_credentials_needs_the_spec_and_the_flag() {
     moto.strict_proxy().reset_stats();
     let text = run(&moto, &["plan", "--allow-destructive"], dir.path(), 0);
     assert!(
-        text.contains("- root credentials of account app: password, 2 access keys, 1 MFA device, 1 signing certificate"),
+        text.contains(
+            "- root credentials of account app: password, 2 access keys, 1 MFA device, 1 signing certificate"
+        ),
         "{text}"
     );
     assert!(text.contains("irreversible") && text.contains("0 to add, 0 to change, 1 to destroy"), "{text}");
@@ -214,7 +221,10 @@ async fn deleting_root_credentials_without_credentials_management_is_refused_off
     let output = moto.run(&["plan", "--allow-destructive"], dir.path());
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
     let message = stderr(&output);
-    assert!(message.contains("landing-zone.yaml:6:") && message.contains("needs `credentials_management: true`"), "{message}");
+    assert!(
+        message.contains("landing-zone.yaml:6:") && message.contains("needs `credentials_management: true`"),
+        "{message}"
+    );
     assert!(moto.strict_proxy().stats().calls.is_empty(), "no call to AWS");
 }
 
@@ -224,12 +234,15 @@ async fn strict_assume_root_rules() {
     let (app, _) = organization(&moto).await;
     let sts = aws_sdk_sts::Client::new(&moto.sdk_config().await);
     let task = |name: &str| {
-        aws_sdk_sts::types::PolicyDescriptorType::builder().arn(format!("arn:aws:iam::aws:policy/root-task/{name}")).build()
+        aws_sdk_sts::types::PolicyDescriptorType::builder()
+            .arn(format!("arn:aws:iam::aws:policy/root-task/{name}"))
+            .build()
     };
     let code = |error: &aws_sdk_sts::error::SdkError<aws_sdk_sts::operation::assume_root::AssumeRootError>| {
         aws_smithy_types::error::metadata::ProvideErrorMetadata::code(error).unwrap_or_default().to_string()
     };
-    let assume = |target: String, policy: &str| sts.assume_root().target_principal(target).task_policy_arn(task(policy)).send();
+    let assume =
+        |target: String, policy: &str| sts.assume_root().target_principal(target).task_policy_arn(task(policy)).send();
     let refused = assume(app.clone(), "IAMAuditRootUserCredentials").await.expect_err("no root access yet");
     assert_eq!(code(&refused), "AccessDenied");
     let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
@@ -241,7 +254,8 @@ async fn strict_assume_root_rules() {
     iam.enable_organizations_root_credentials_management().send().await.expect("credentials management");
     let refused = assume(app.clone(), "AdministratorAccess").await.expect_err("not a root-task policy");
     assert_eq!(code(&refused), "ValidationError");
-    let refused = assume("123456789012".to_string(), "IAMAuditRootUserCredentials").await.expect_err("the management account");
+    let refused =
+        assume("123456789012".to_string(), "IAMAuditRootUserCredentials").await.expect_err("the management account");
     assert_eq!(code(&refused), "AccessDenied");
     let session = assume(app.clone(), "IAMAuditRootUserCredentials").await.expect("a root session");
     let credentials = session.credentials.expect("credentials");

@@ -256,7 +256,12 @@ baseline:
             Err(error) => panic!("test spec: {error}"),
         };
         let role_documents = BTreeMap::new();
-        desired(&Inputs { spec: &spec, accounts: &[], role_documents: &role_documents, permission_set_documents: &BTreeMap::new() })
+        desired(&Inputs {
+            spec: &spec,
+            accounts: &[],
+            role_documents: &role_documents,
+            permission_set_documents: &BTreeMap::new(),
+        })
     }
 
     #[test]

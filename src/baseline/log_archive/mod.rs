@@ -335,7 +335,8 @@ baseline:
 
     pub(super) fn controls(spec: &Spec) -> BTreeMap<String, DesiredControl> {
         let role_documents = BTreeMap::new();
-        let inputs = Inputs { spec, accounts: &[], role_documents: &role_documents, permission_set_documents: &BTreeMap::new() };
+        let inputs =
+            Inputs { spec, accounts: &[], role_documents: &role_documents, permission_set_documents: &BTreeMap::new() };
         desired(&inputs).into_iter().map(|control| (control.key.control.clone(), control)).collect()
     }
 
@@ -356,7 +357,12 @@ baseline:
     fn three_controls_in_the_bunker_home_region_in_dependency_order() {
         let spec = spec(&[]);
         let role_documents = BTreeMap::new();
-        let inputs = Inputs { spec: &spec, accounts: &[], role_documents: &role_documents, permission_set_documents: &BTreeMap::new() };
+        let inputs = Inputs {
+            spec: &spec,
+            accounts: &[],
+            role_documents: &role_documents,
+            permission_set_documents: &BTreeMap::new(),
+        };
         let all = desired(&inputs);
         let names: Vec<&str> = all.iter().map(|control| control.key.control.as_str()).collect();
         assert_eq!(names, [KEY_CONTROL, ACCESS_LOG_CONTROL, BUCKET_CONTROL]);

@@ -150,8 +150,8 @@ impl Planner<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::state::{AccountState, LiveAccount, OrganizationInfo, RootCredentials, RootInfo};
     use crate::plan::state::LiveOrganization;
+    use crate::plan::state::{AccountState, LiveAccount, OrganizationInfo, RootCredentials, RootInfo};
     use crate::plan::{plan, Action, DesiredOrganization, PlanOptions};
 
     fn live(credentials: Option<RootCredentials>) -> LiveOrganization {
@@ -191,7 +191,8 @@ mod tests {
 
     #[test]
     fn root_credentials_are_deleted_only_with_the_spec_and_the_flag() {
-        let desired = |delete: bool| DesiredOrganization { delete_member_root_credentials: delete, ..Default::default() };
+        let desired =
+            |delete: bool| DesiredOrganization { delete_member_root_credentials: delete, ..Default::default() };
         let flag = |allow_destructive: bool| PlanOptions { allow_destructive };
         let deletions = |desired: &DesiredOrganization, live: &LiveOrganization, options: PlanOptions| {
             let planned = plan(desired, live, options).expect("plan");

@@ -11,8 +11,8 @@
 
 pub mod backup;
 pub mod budgets;
-pub mod inspector;
 pub mod identity_center;
+pub mod inspector;
 pub mod macie;
 pub mod proxy;
 pub mod root_credentials;

@@ -78,7 +78,9 @@ fn form(request: &Request) -> HashMap<String, String> {
     String::from_utf8_lossy(&request.body)
         .split('&')
         .filter_map(|pair| pair.split_once('='))
-        .map(|(key, value)| (super::strict::percent_decode(key), super::strict::percent_decode(&value.replace('+', " "))))
+        .map(|(key, value)| {
+            (super::strict::percent_decode(key), super::strict::percent_decode(&value.replace('+', " ")))
+        })
         .collect()
 }
 
@@ -86,7 +88,11 @@ fn xml(operation: &str, namespace: &str, result: &str) -> Response {
     let body = format!(
         "<{operation}Response xmlns=\"{namespace}\"><{operation}Result>{result}</{operation}Result><ResponseMetadata><RequestId>700700aa-0000-4000-8000-000000000001</RequestId></ResponseMetadata></{operation}Response>"
     );
-    Response { status: 200, headers: vec![("content-type".to_string(), "text/xml".to_string())], body: body.into_bytes() }
+    Response {
+        status: 200,
+        headers: vec![("content-type".to_string(), "text/xml".to_string())],
+        body: body.into_bytes(),
+    }
 }
 
 fn denied(message: &str) -> Option<Response> {
@@ -111,7 +117,8 @@ pub fn assume_root(
         return denied("AssumeRoot must be called from the management account or the delegated administrator for IAM.");
     }
     let target = parameters.get("TargetPrincipal").cloned().unwrap_or_default();
-    let target = target.strip_prefix("arn:aws:iam::").map_or(target.as_str(), |rest| rest.split(':').next().unwrap_or(rest));
+    let target =
+        target.strip_prefix("arn:aws:iam::").map_or(target.as_str(), |rest| rest.split(':').next().unwrap_or(rest));
     let arn = parameters.get("TaskPolicyArn.arn").cloned().unwrap_or_default();
     let Some((_, letter, feature)) = TASKS
         .iter()
@@ -169,7 +176,12 @@ pub fn in_root_session(port: u16, access_key: &str, service: &str, request: &Req
     }
     let namespace = "https://iam.amazonaws.com/doc/2010-05-08/";
     let no_such = |what: &str| {
-        Some(error_response(Protocol::Query, 404, "NoSuchEntity", &format!("The {what} of the root user cannot be found.")))
+        Some(error_response(
+            Protocol::Query,
+            404,
+            "NoSuchEntity",
+            &format!("The {what} of the root user cannot be found."),
+        ))
     };
     let mut all = lock(&ROOT_CREDENTIALS);
     let root = all.entry(port).or_default().entry(account.clone()).or_default();
@@ -192,7 +204,11 @@ pub fn in_root_session(port: u16, access_key: &str, service: &str, request: &Req
                 .iter()
                 .map(|id| format!("<member><AccessKeyId>{id}</AccessKeyId><Status>Active</Status><CreateDate>{created}</CreateDate></member>"))
                 .collect();
-            Some(xml(&operation, namespace, &format!("<AccessKeyMetadata>{members}</AccessKeyMetadata><IsTruncated>false</IsTruncated>")))
+            Some(xml(
+                &operation,
+                namespace,
+                &format!("<AccessKeyMetadata>{members}</AccessKeyMetadata><IsTruncated>false</IsTruncated>"),
+            ))
         }
         "ListMFADevices" => {
             let members: String = root
@@ -200,7 +216,11 @@ pub fn in_root_session(port: u16, access_key: &str, service: &str, request: &Req
                 .iter()
                 .map(|serial| format!("<member><UserName>root</UserName><SerialNumber>{serial}</SerialNumber><EnableDate>{created}</EnableDate></member>"))
                 .collect();
-            Some(xml(&operation, namespace, &format!("<MFADevices>{members}</MFADevices><IsTruncated>false</IsTruncated>")))
+            Some(xml(
+                &operation,
+                namespace,
+                &format!("<MFADevices>{members}</MFADevices><IsTruncated>false</IsTruncated>"),
+            ))
         }
         "ListSigningCertificates" => {
             let members: String = root
@@ -208,14 +228,20 @@ pub fn in_root_session(port: u16, access_key: &str, service: &str, request: &Req
                 .iter()
                 .map(|id| format!("<member><UserName>root</UserName><CertificateId>{id}</CertificateId><CertificateBody>-----BEGIN CERTIFICATE-----</CertificateBody><Status>Active</Status><UploadDate>{created}</UploadDate></member>"))
                 .collect();
-            Some(xml(&operation, namespace, &format!("<Certificates>{members}</Certificates><IsTruncated>false</IsTruncated>")))
+            Some(xml(
+                &operation,
+                namespace,
+                &format!("<Certificates>{members}</Certificates><IsTruncated>false</IsTruncated>"),
+            ))
         }
         "DeleteLoginProfile" if root.password => {
             root.password = false;
             Some(xml(&operation, namespace, ""))
         }
         "DeleteLoginProfile" => no_such("login profile"),
-        "DeleteAccessKey" if remove(&mut root.access_keys, parameters.get("AccessKeyId")) => Some(xml(&operation, namespace, "")),
+        "DeleteAccessKey" if remove(&mut root.access_keys, parameters.get("AccessKeyId")) => {
+            Some(xml(&operation, namespace, ""))
+        }
         "DeactivateMFADevice" if remove(&mut root.mfa_devices, parameters.get("SerialNumber")) => {
             Some(xml(&operation, namespace, ""))
         }

@@ -127,7 +127,9 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     // Root sessions (AssumeRoot's credentials) are the layer's own: never sent to moto.
     if let Some(key) = access_key(context.request) {
         let service = &context.operation.service;
-        if let Some(response) = super::root_credentials::in_root_session(context.upstream_port, &key, service, context.request) {
+        if let Some(response) =
+            super::root_credentials::in_root_session(context.upstream_port, &key, service, context.request)
+        {
             return Some(response);
         }
     }
@@ -1141,10 +1143,8 @@ async fn assume_root(context: &Context<'_>, caller: &Identity) -> Option<Respons
         return None;
     }
     let listed = organizations(context, "ListAccounts", serde_json::json!({})).await;
-    let members: BTreeSet<String> = as_list(&listed["Accounts"])
-        .iter()
-        .filter_map(|account| account["Id"].as_str().map(str::to_string))
-        .collect();
+    let members: BTreeSet<String> =
+        as_list(&listed["Accounts"]).iter().filter_map(|account| account["Id"].as_str().map(str::to_string)).collect();
     let features = lock(&ROOT_ACCESS).get(&context.upstream_port).cloned().unwrap_or_default();
     super::root_credentials::assume_root(context.request, &caller.account, MANAGEMENT_ACCOUNT, &members, &features)
 }
