@@ -29,8 +29,11 @@ pub struct Sessions {
     management_account_id: RwLock<Option<String>>,
     providers: Mutex<HashMap<String, SharedCredentialsProvider>>,
     /// Work done once per account and run, by what it is (`once_per_account`).
-    once: Mutex<HashMap<(String, &'static str), Arc<tokio::sync::OnceCell<()>>>>,
+    once: Mutex<HashMap<(String, &'static str), OnceMarker>>,
 }
+
+/// Whether one piece of once-per-account work is done (set when it succeeded).
+type OnceMarker = Arc<tokio::sync::OnceCell<()>>;
 
 /// How long one assumed-role session lasts; [`CachedCredentials`] refreshes it before it runs out.
 const SESSION_LENGTH: Duration = Duration::from_secs(3600);

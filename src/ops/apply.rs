@@ -74,7 +74,7 @@ pub enum ApplyOutcome {
     /// Nothing to do: the fresh plan under the lock is empty, as the reviewed one was.
     NothingToDo,
     /// Every action ran, or some failed or were skipped (see the report).
-    Executed { plan: Plan, report: ApplyReport, elapsed: Duration },
+    Executed { plan: Box<Plan>, report: ApplyReport, elapsed: Duration },
     /// SIGINT or SIGTERM arrived; the lock was released.
     Interrupted,
 }
@@ -160,7 +160,7 @@ async fn locked(
     let report = execute(&plan, clients, executor, reporter, &known).await;
     let elapsed = started.elapsed();
     record(store, lock, &plan, Some(&report), elapsed).await;
-    Ok(ApplyOutcome::Executed { plan, report, elapsed })
+    Ok(ApplyOutcome::Executed { plan: Box::new(plan), report, elapsed })
 }
 
 /// Re-reads what `plan` touches and refuses it, naming each object, when one moved since the read

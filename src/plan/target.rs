@@ -270,15 +270,16 @@ mod tests {
             tags: None,
             close: false,
         };
-        let mut desired = DesiredOrganization::default();
-        desired.units = vec![unit("Workloads", ROOT), unit("Workloads/Prod", "Workloads"), unit("Sandbox", ROOT)];
-        desired.accounts = vec![
-            account("app-prod", "Workloads/Prod"),
-            account("app-dev", "Workloads"),
-            account("sandbox", "Sandbox"),
-            account("management", ROOT),
-        ];
-        desired
+        DesiredOrganization {
+            units: vec![unit("Workloads", ROOT), unit("Workloads/Prod", "Workloads"), unit("Sandbox", ROOT)],
+            accounts: vec![
+                account("app-prod", "Workloads/Prod"),
+                account("app-dev", "Workloads"),
+                account("sandbox", "Sandbox"),
+                account("management", ROOT),
+            ],
+            ..DesiredOrganization::default()
+        }
     }
 
     fn targets(texts: &[&str]) -> Vec<Target> {
