@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use clap::Args;
 
-use super::{runtime, write_stdout, GlobalOptions, EXIT_OK};
+use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_OK};
+use crate::baseline::identity_center::read_for_import;
 use crate::baseline::password_policy::read_management_policy;
 use crate::live::{read_organization, ReadScope};
 use crate::ops::import::{import, to_yaml, RecognisedBaselines};
@@ -65,7 +66,7 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
     if !args.force {
         refuse_existing(std::slice::from_ref(&spec_path))?;
     }
-    let (live, password_policy, region) = runtime()?.block_on(async {
+    let (live, baselines, regions) = runtime()?.block_on(async {
         let clients = connect(&global.connect_options(), None).await;
         // Policies of types not enabled on the root are not imported, so only enabled types are listed.
         let scope = ReadScope { all_tags: true, ..ReadScope::default() };
@@ -79,15 +80,24 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
         }
         crate::ops::plan::read_root_access(&clients, &mut live).await?;
         let password_policy = read_management_policy(&clients).await?;
-        let region = clients.organizations.config().region().map(|r| r.to_string());
-        Ok::<_, anyhow::Error>((live, password_policy, region))
+        let regions = if args.regions.is_empty() {
+            vec![clients.organizations.config().region().map_or_else(|| "us-east-1".to_string(), |r| r.to_string())]
+        } else {
+            args.regions.clone()
+        };
+        let home = regions.first().map_or("us-east-1", String::as_str);
+        let identity_center = read_for_import(&clients, &live, home).await?;
+        if identity_center.is_none() {
+            write_stderr(&format!(
+                "no IAM Identity Center instance in {home} for the management account: `identity_center` left out"
+            ));
+        }
+        for note in identity_center.iter().flat_map(|found| &found.notes) {
+            write_stderr(&format!("note: {note}"));
+        }
+        Ok::<_, anyhow::Error>((live, RecognisedBaselines { password_policy, identity_center }, regions))
     })?;
-    let regions = if args.regions.is_empty() {
-        vec![region.unwrap_or_else(|| "us-east-1".to_string())]
-    } else {
-        args.regions.clone()
-    };
-    let imported = import(&live, regions, RecognisedBaselines { password_policy });
+    let imported = import(&live, regions, baselines);
     let mut files = vec![(spec_path.clone(), to_yaml(&imported.spec)?)];
     for (file, document) in &imported.documents {
         files.push((args.out.join("policies").join(file), serde_json::to_string_pretty(document)? + "\n"));
@@ -101,11 +111,12 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
         write_file(path, contents, args.force)?;
     }
     write_stdout(&format!(
-        "wrote {} ({} OUs pinned, {} accounts, {} policies)\n",
+        "wrote {} ({} OUs pinned, {} accounts, {} policies, {} permission sets)\n",
         crate::plan::escape::inline(&spec_path.display().to_string()),
         live.units.len(),
         imported.spec.accounts.len(),
-        imported.spec.policies.len()
+        imported.spec.policies.len(),
+        imported.spec.identity_center.as_ref().map_or(0, |section| section.permission_sets.len())
     ))?;
     Ok(EXIT_OK)
 }

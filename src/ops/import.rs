@@ -3,17 +3,19 @@
 //!
 //! OUs and accounts are pinned by `id:` so later renames stay renames. Names that would collide as
 //! spec keys get a suffix from their id. AWS-managed default policies are left out: the planner
-//! never detaches what the spec does not name.
+//! never detaches what the spec does not name. Identity Center's permission sets and assignments
+//! become `identity_center:` (read by the CLI into `RecognisedBaselines`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::baseline::identity_center::{LiveIdentityCenter, Principal, DEFAULT_SESSION_DURATION};
 use crate::plan::state::LiveOrganization;
 use crate::spec::{
-    AccountSpec, BaselineSpec, DestructiveOptIns, DocumentSource, FeatureSet, OrganizationSpec, PasswordPolicySpec,
-    PolicySpec, RootAccessSpec, Spec, Targets, UnitSpec, OWNERSHIP_TAG, ROOT, ROOT_CREDENTIALS_MANAGEMENT,
-    ROOT_SESSIONS,
+    AccountSpec, AssignmentSpec, BaselineSpec, DestructiveOptIns, DocumentSource, FeatureSet, IdentityCenterSpec,
+    OrganizationSpec, PasswordPolicySpec, PermissionSetSpec, PolicySpec, RootAccessSpec, Spec, Targets, UnitSpec,
+    OWNERSHIP_TAG, ROOT, ROOT_CREDENTIALS_MANAGEMENT, ROOT_SESSIONS,
 };
 
 /// A spec and the policy documents it references (file name under `policies/` -> document).
@@ -28,6 +30,8 @@ pub struct Imported {
 pub struct RecognisedBaselines {
     /// The management account's password policy, if it has one.
     pub password_policy: Option<PasswordPolicySpec>,
+    /// The management account's Identity Center instance in the home Region, if it has one.
+    pub identity_center: Option<LiveIdentityCenter>,
 }
 
 fn visible_tags(tags: &Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
@@ -65,6 +69,56 @@ fn file_name(name: &str, taken: &mut BTreeSet<String>) -> String {
         counter += 1;
     }
     file
+}
+
+/// The `identity_center:` section: every permission set (an inline policy becomes a policy file),
+/// and the assignments grouped by (permission set, principal) over the imported accounts. Groups
+/// are never listed: import names what exists, it creates nothing.
+fn identity_center(
+    live: &LiveIdentityCenter,
+    account_names: &BTreeMap<String, String>,
+    files: &mut BTreeSet<String>,
+    documents: &mut BTreeMap<String, Value>,
+) -> IdentityCenterSpec {
+    let mut permission_sets = BTreeMap::new();
+    for (name, set) in &live.permission_sets {
+        let inline_policy = set.inline_policy.as_ref().map(|document| {
+            let file = file_name(&format!("permission-set-{name}"), files);
+            documents.insert(file.clone(), document.clone());
+            DocumentSource::File(format!("policies/{file}"))
+        });
+        let spec = PermissionSetSpec {
+            description: set.description.clone(),
+            session_duration: (set.session_duration != DEFAULT_SESSION_DURATION).then(|| set.session_duration.clone()),
+            relay_state: set.relay_state.clone(),
+            managed_policies: set.managed_policies.iter().cloned().collect(),
+            customer_managed_policies: set.customer_managed_policies.iter().cloned().collect(),
+            inline_policy,
+            permissions_boundary: set.permissions_boundary.clone(),
+        };
+        permission_sets.insert(name.clone(), spec);
+    }
+    let mut grouped: BTreeMap<(&str, &Principal), Vec<String>> = BTreeMap::new();
+    for assignment in &live.assignments {
+        // Accounts that are not imported (suspended, or gone) cannot be named.
+        let Some(account) = account_names.get(&assignment.account) else { continue };
+        grouped.entry((&assignment.permission_set, &assignment.principal)).or_default().push(account.clone());
+    }
+    let assignments = grouped
+        .into_iter()
+        .map(|((set, principal), mut accounts)| {
+            accounts.sort();
+            accounts.dedup();
+            let user = principal.principal_type == "USER";
+            AssignmentSpec {
+                group: (!user).then(|| principal.name.clone()),
+                user: user.then(|| principal.name.clone()),
+                permission_set: set.to_string(),
+                targets: Targets { accounts, ..Targets::default() },
+            }
+        })
+        .collect();
+    IdentityCenterSpec { admin_account: None, groups: Vec::new(), permission_sets, assignments }
 }
 
 /// Builds the spec. `regions` become `organization.regions` (home region first).
@@ -155,6 +209,12 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
         );
     }
 
+    let identity_center = baselines
+        .identity_center
+        .as_ref()
+        // An instance without permission sets has nothing the section could name.
+        .filter(|live| management_account.is_some() && !live.permission_sets.is_empty())
+        .map(|live| identity_center(live, &account_names, &mut files, &mut documents));
     let baseline = BaselineSpec {
         password_policy: baselines.password_policy.zip(management_account.clone()).map(|(mut policy, management)| {
             policy.targets = Targets { accounts: vec![management], ..Targets::default() };
@@ -188,7 +248,7 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
         accounts,
         policies,
         baseline,
-        identity_center: None,
+        identity_center,
     };
     Imported { spec, documents }
 }

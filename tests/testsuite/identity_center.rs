@@ -386,3 +386,79 @@ async fn a_change_to_an_assigned_set_is_provisioned_again() {
     assert_eq!(provisioned(), 2, "both sets are assigned, each is provisioned once");
     run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
 }
+
+#[tokio::test]
+async fn import_writes_the_identity_center_section_plan_shows_no_change() {
+    let moto = Moto::start();
+    let directory = directory(&moto).await;
+    directory.create_group("Auditors").await;
+    let spec = SPEC.replace(
+        "      managed_policies: [arn:aws:iam::aws:policy/AdministratorAccess]\n",
+        "      managed_policies: [arn:aws:iam::aws:policy/AdministratorAccess]\n      customer_managed_policies: [{ name: TeamBoundary, path: /teams/ }]\n",
+    );
+    let applied = workspace(&spec);
+    run(&moto, &["apply", "--auto-approve"], applied.path(), 0);
+
+    let imported = tempfile::tempdir().expect("temp dir");
+    run(&moto, &["import", "--out", "."], imported.path(), 0);
+    let text = std::fs::read_to_string(imported.path().join("landing-zone.yaml")).expect("imported spec");
+    let written: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
+    let section = &written["identity_center"];
+    let sets = section["permission_sets"].as_mapping().unwrap_or_else(|| panic!("no permission sets:\n{text}"));
+    let names: Vec<&str> = sets.keys().filter_map(|key| key.as_str()).collect();
+    assert_eq!(names, ["Administrator", "Auditor"], "{text}");
+    let administrator = &section["permission_sets"]["Administrator"];
+    assert_eq!(administrator["session_duration"].as_str(), Some("PT4H"), "{text}");
+    assert_eq!(administrator["description"].as_str(), Some("Full access for the platform team"), "{text}");
+    assert_eq!(administrator["customer_managed_policies"][0]["path"].as_str(), Some("/teams/"), "{text}");
+    let auditor = &section["permission_sets"]["Auditor"];
+    assert_eq!(auditor["relay_state"].as_str(), Some("https://console.aws.amazon.com/"), "{text}");
+    assert_eq!(
+        auditor["permissions_boundary"]["managed_policy"].as_str(),
+        Some("arn:aws:iam::aws:policy/ReadOnlyAccess"),
+        "{text}"
+    );
+    // The inline policy is a policy file like the other imported documents.
+    let file = auditor["inline_policy"].as_str().unwrap_or_else(|| panic!("no inline policy file:\n{text}"));
+    assert!(file.starts_with("policies/"), "{text}");
+    let document: Value =
+        serde_json::from_str(&std::fs::read_to_string(imported.path().join(file)).expect("policy file")).expect("json");
+    assert_eq!(document["Statement"][0]["Action"], "s3:DeleteBucket", "{document:#}");
+    // Import never creates groups; assignments name the principals and the imported accounts.
+    assert!(section.get("groups").is_none(), "{text}");
+    let assignments: Vec<String> = section["assignments"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("no assignments:\n{text}"))
+        .iter()
+        .map(|assignment| serde_json::to_string(&assignment).expect("json"))
+        .collect();
+    assert_eq!(
+        assignments,
+        [
+            r#"{"group":"Platform","permission_set":"Administrator","targets":{"accounts":["shared"]}}"#,
+            r#"{"group":"Auditors","permission_set":"Auditor","targets":{"accounts":["management","shared"]}}"#,
+        ],
+        "{text}"
+    );
+
+    // The imported spec manages the instance as the applied one does: no Identity Center change.
+    let plan = plan_json(&moto, imported.path());
+    let controls = planned_controls(&plan);
+    assert!(controls.iter().all(|control| !control.starts_with("identity_center/")), "{plan:#}");
+    // And it does manage it: drift by hand is planned from the imported spec.
+    let set = directory.set_arn("Administrator").await;
+    directory
+        .sso
+        .attach_managed_policy_to_permission_set()
+        .instance_arn(&directory.instance)
+        .permission_set_arn(&set)
+        .managed_policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .send()
+        .await
+        .expect("attach by hand");
+    let drift = plan_json(&moto, imported.path());
+    assert!(
+        planned_controls(&drift).contains(&"identity_center/permission_set/Administrator".to_string()),
+        "{drift:#}"
+    );
+}

@@ -98,49 +98,61 @@ async fn list(listing: &Listing<'_>, accounts: &BTreeSet<String>, ids: &BTreeMap
         ids.iter().map(|(principal, id)| ((principal.principal_type.as_str(), id.as_str()), principal)).collect();
     let mut found = Found { managed: BTreeSet::new(), unmanaged: Vec::new(), ids: ids.clone() };
     for account in accounts {
-        let mut token: Option<String> = None;
-        loop {
-            // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListAccountAssignments.html
-            let page = client
-                .list_account_assignments()
-                .instance_arn(&instance.arn)
-                .account_id(account)
-                .permission_set_arn(*arn)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|error| aws_error("ListAccountAssignments", error))?;
-            for assignment in page.account_assignments.unwrap_or_default() {
-                let kind = assignment.principal_type.as_ref().map(|kind| kind.as_str().to_string()).unwrap_or_default();
-                let id = assignment.principal_id.unwrap_or_default();
-                match principals.get(&(kind.as_str(), id.as_str())) {
-                    Some(principal) => {
-                        let account_name = listing.names.get(account.as_str()).map_or(account.as_str(), |name| name);
-                        found.managed.insert(Assignment {
-                            principal: (*principal).clone(),
-                            account_name: account_name.to_string(),
-                            account: account.clone(),
-                        });
-                    }
-                    None => found.unmanaged.push(format!(
-                        "{} {id} holds permission set `{set_name}` in account {account}: not in the spec, left in place",
-                        kind.to_lowercase()
-                    )),
+        for (kind, id) in in_account(client, instance, arn, account).await? {
+            match principals.get(&(kind.as_str(), id.as_str())) {
+                Some(principal) => {
+                    let account_name = listing.names.get(account.as_str()).map_or(account.as_str(), |name| name);
+                    found.managed.insert(Assignment {
+                        principal: (*principal).clone(),
+                        account_name: account_name.to_string(),
+                        account: account.clone(),
+                    });
                 }
-            }
-            token = page.next_token.filter(|next| !next.is_empty());
-            if token.is_none() {
-                break;
+                None => found.unmanaged.push(format!(
+                    "{} {id} holds permission set `{set_name}` in account {account}: not in the spec, left in place",
+                    kind.to_lowercase()
+                )),
             }
         }
     }
     Ok(found)
 }
 
+/// Every assignment of the set `arn` in `account`, as (principal type, principal id).
+/// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListAccountAssignments.html
+pub(super) async fn in_account(
+    client: &aws_sdk_ssoadmin::Client,
+    instance: &Instance,
+    arn: &str,
+    account: &str,
+) -> Result<Vec<(String, String)>> {
+    let mut assignments = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_account_assignments()
+            .instance_arn(&instance.arn)
+            .account_id(account)
+            .permission_set_arn(arn)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|error| aws_error("ListAccountAssignments", error))?;
+        for assignment in page.account_assignments.unwrap_or_default() {
+            let kind = assignment.principal_type.as_ref().map(|kind| kind.as_str().to_string()).unwrap_or_default();
+            assignments.push((kind, assignment.principal_id.unwrap_or_default()));
+        }
+        token = page.next_token.filter(|next| !next.is_empty());
+        if token.is_none() {
+            return Ok(assignments);
+        }
+    }
+}
+
 /// Where to look: the accounts the set is provisioned to, and every account of the organization
 /// the run knows (an assignment provisions the set to its account; reading both covers an
 /// endpoint that does not list provisioned accounts).
-async fn accounts(
+pub(super) async fn accounts(
     context: &Context<'_>,
     client: &aws_sdk_ssoadmin::Client,
     instance: &Instance,

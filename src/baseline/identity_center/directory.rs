@@ -41,6 +41,16 @@ pub async fn instance(context: &Context<'_>, key: &ControlKey) -> Result<Arc<Ins
 }
 
 async fn list_instance(context: &Context<'_>, account_id: &str, region: &str) -> Result<Instance> {
+    match find_instance(context, account_id, region).await? {
+        Some(instance) => Ok(instance),
+        None => bail!(
+            "IAM Identity Center is not enabled in {region} for account {account_id}\nhint: enable it (organization instance) in the IAM Identity Center console of the management account in {region}, the spec's home Region, or set `identity_center.admin_account` to its delegated administrator"
+        ),
+    }
+}
+
+/// The active instance of `account_id` (an account id) in `region`; None when there is none.
+pub async fn find_instance(context: &Context<'_>, account_id: &str, region: &str) -> Result<Option<Instance>> {
     let client = context.sessions.sso_admin(account_id, region).await;
     // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListInstances.html
     let output = client.list_instances().send().await.map_err(|error| aws_error("ListInstances", error))?;
@@ -48,17 +58,13 @@ async fn list_instance(context: &Context<'_>, account_id: &str, region: &str) ->
         // `Status` (CREATE_IN_PROGRESS | DELETE_IN_PROGRESS | ACTIVE); older answers omit it.
         instance.status.as_ref().is_none_or(|status| status.as_str() == "ACTIVE")
     });
-    match instance {
-        Some(instance) => Ok(Instance {
-            arn: instance.instance_arn.context("ListInstances returned an instance without `InstanceArn`")?,
-            identity_store_id: instance
-                .identity_store_id
-                .context("ListInstances returned an instance without `IdentityStoreId`")?,
-        }),
-        None => bail!(
-            "IAM Identity Center is not enabled in {region} for account {account_id}\nhint: enable it (organization instance) in the IAM Identity Center console of the management account in {region}, the spec's home Region, or set `identity_center.admin_account` to its delegated administrator"
-        ),
-    }
+    let Some(instance) = instance else { return Ok(None) };
+    Ok(Some(Instance {
+        arn: instance.instance_arn.context("ListInstances returned an instance without `InstanceArn`")?,
+        identity_store_id: instance
+            .identity_store_id
+            .context("ListInstances returned an instance without `IdentityStoreId`")?,
+    }))
 }
 
 /// The id of a principal by display name (groups) or user name (users); None when none matches.
@@ -95,6 +101,30 @@ pub async fn principal_id(
             Ok(output) => Ok(Some(output.group_id)),
             Err(error) if is_resource_not_found(&error) => Ok(None),
             Err(error) => Err(aws_error("GetGroupId", error)),
+        }
+    }
+}
+
+/// The display name (groups) or user name (users) of a principal id; None when none has that id.
+/// https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_DescribeGroup.html
+/// https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_DescribeUser.html
+pub async fn principal_name(
+    client: &aws_sdk_identitystore::Client,
+    instance: &Instance,
+    principal_type: &str,
+    id: &str,
+) -> Result<Option<String>> {
+    if principal_type == "USER" {
+        match client.describe_user().identity_store_id(&instance.identity_store_id).user_id(id).send().await {
+            Ok(output) => Ok(output.user_name),
+            Err(error) if is_resource_not_found(&error) => Ok(None),
+            Err(error) => Err(aws_error("DescribeUser", error)),
+        }
+    } else {
+        match client.describe_group().identity_store_id(&instance.identity_store_id).group_id(id).send().await {
+            Ok(output) => Ok(output.display_name),
+            Err(error) if is_resource_not_found(&error) => Ok(None),
+            Err(error) => Err(aws_error("DescribeGroup", error)),
         }
     }
 }

@@ -7,16 +7,19 @@
 //! names, exact; others are reported as notes, never removed).
 //!
 //! This file owns the typed attributes and the pure desired controls; `directory.rs` the instance
-//! and name lookups, `permission_set.rs` and `assignments.rs` the reads and writes.
+//! and name lookups, `permission_set.rs` and `assignments.rs` the reads and writes, `posture.rs`
+//! what `audit` reads and `import.rs` what `import` reads.
 //!
 //! API: https://docs.aws.amazon.com/singlesignon/latest/APIReference/welcome.html
 //! https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/welcome.html
 
 mod assignments;
 mod directory;
+mod import;
 mod permission_set;
 mod posture;
 
+pub use import::{read_for_import, LiveAssignment, LiveIdentityCenter};
 pub use posture::{posture, Posture};
 
 use std::collections::BTreeSet;
@@ -244,6 +247,9 @@ impl Baseline for IdentityCenter {
                     "sso:ListAccountAssignments",
                     "identitystore:GetGroupId",
                     "identitystore:GetUserId",
+                    // `import` names assigned principals.
+                    "identitystore:DescribeGroup",
+                    "identitystore:DescribeUser",
                 ],
                 // ProvisionPermissionSet and the assignment calls make Identity Center create and
                 // update IAM roles in the assigned accounts on the caller's behalf, which needs

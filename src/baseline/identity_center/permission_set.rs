@@ -54,6 +54,36 @@ pub async fn find(client: &aws_sdk_ssoadmin::Client, instance: &Instance, name: 
     }
 }
 
+/// Every permission set of the instance, as (name, ARN).
+pub async fn all(client: &aws_sdk_ssoadmin::Client, instance: &Instance) -> Result<Vec<(String, String)>> {
+    let mut sets = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_permission_sets()
+            .instance_arn(&instance.arn)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|error| aws_error("ListPermissionSets", error))?;
+        for arn in page.permission_sets.unwrap_or_default() {
+            let described = client
+                .describe_permission_set()
+                .instance_arn(&instance.arn)
+                .permission_set_arn(&arn)
+                .send()
+                .await
+                .map_err(|error| aws_error("DescribePermissionSet", error))?;
+            let name = described.permission_set.and_then(|set| set.name);
+            sets.push((name.with_context(|| format!("DescribePermissionSet returned no `Name` for {arn}"))?, arn));
+        }
+        token = page.next_token.filter(|next| !next.is_empty());
+        if token.is_none() {
+            return Ok(sets);
+        }
+    }
+}
+
 fn reference_of(reference: &SdkReference) -> CustomerManagedPolicyReference {
     // "Path: ... The default is /" (API_CustomerManagedPolicyReference).
     CustomerManagedPolicyReference {
@@ -79,7 +109,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, name: &str) -> Result
     read_arn(&client, &instance, &arn).await.map(Some)
 }
 
-async fn read_arn(
+pub(super) async fn read_arn(
     client: &aws_sdk_ssoadmin::Client,
     instance: &Instance,
     arn: &str,
