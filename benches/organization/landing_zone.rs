@@ -22,7 +22,7 @@ use std::time::Duration;
 use support::proxy::{Faults, Proxy};
 use support::Moto;
 
-use super::{measure, read_spec, seed, support, write_spec, Measured, Shape};
+use super::{floor_seconds, measure, read_spec, seed, support, write_spec, Measured, Shape};
 
 /// The spec's regions: the regional controls run in both.
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -146,8 +146,13 @@ impl Run {
 }
 
 fn run(moto_pid: u32, proxy: &Proxy, command: std::process::Command) -> Run {
+    run_limited(moto_pid, proxy, command, false)
+}
+
+/// [`run`], with the tool's client-side rate limiter on when `rate_limited`.
+fn run_limited(moto_pid: u32, proxy: &Proxy, command: std::process::Command, rate_limited: bool) -> Run {
     let before = cpu_time(moto_pid);
-    let measured = measure(proxy, command, false);
+    let measured = measure(proxy, command, rate_limited);
     let moto_cpu = cpu_time(moto_pid).saturating_sub(before);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     Run { measured, moto_cpu, load_average: load.split_whitespace().next().unwrap_or("?").to_string() }
@@ -205,6 +210,25 @@ pub fn run_case(seed_size: &str, accounts: usize) {
     report("apply", &applied, &floor);
     let unchanged = run(pid, &proxy, plan());
     report("no-change plan", &unchanged, &floor);
+    if seed_size == "full" {
+        // The same plan at AWS's published rates with 50 ms latency, the tool's limiter on: the
+        // baselines' reads (each member account has its own rate limits) should add little to
+        // the organization's own rate-limited floor. Not in the `cargo test` smoke run.
+        proxy.set_faults(Faults {
+            aws_page_size: true,
+            aws_rates: true,
+            latency: Some((Duration::from_millis(50), Duration::from_millis(50))),
+            ..Faults::none()
+        });
+        let limited = run_limited(pid, &proxy, plan(), true);
+        report("no-change plan at AWS's rates + 50 ms latency", &limited, &floor);
+        let (seconds, slowest) = floor_seconds(&shape.floor);
+        println!(
+            "organization's rate-limited floor {seconds:.1} s ({slowest}): wall {:.2}x of it; throttles met: {}",
+            limited.measured.wall.as_secs_f64() / seconds.max(0.001),
+            limited.measured.stats.total_rate_throttled()
+        );
+    }
 
     // The figures must hold together, whatever the size (under `cargo test` this is the check).
     assert_eq!(first.measured.status, Some(2), "first plan: {}\n{}", first.measured.stdout, first.measured.stderr);
