@@ -18,6 +18,7 @@ pub mod ebs_encryption;
 pub mod guardduty;
 pub mod identity_center;
 pub mod inspector;
+pub mod kms_key;
 pub mod log_archive;
 pub mod macie;
 pub mod password_policy;

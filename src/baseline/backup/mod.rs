@@ -10,7 +10,6 @@
 //! change reads as `immutable`, which the planner notes instead of planning.
 
 mod documents;
-mod key;
 mod vault;
 
 use anyhow::{bail, Result};
@@ -24,6 +23,9 @@ use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::plan::desired::DesiredPolicy;
 use crate::spec::{BackupSpec, PolicyType, Spec};
 
+pub use crate::baseline::kms_key::KeyAttributes;
+use crate::baseline::kms_key::OwnedKey;
+
 pub use documents::{backup_policy, key_policy, vault_access_policy, vault_arn};
 
 pub const CONTROL: &str = "backup";
@@ -33,19 +35,12 @@ pub const LOCK_CONTROL: &str = "backup/vault_lock";
 pub const SETTINGS_CONTROL: &str = "backup/global_settings";
 /// The alias of the vault's key; its ARN is known before the key exists.
 pub const KEY_ALIAS: &str = "alias/landing-zone-backup";
+/// The vault's key, found by its alias; created with this description and the ownership tag.
+const KEY: OwnedKey =
+    OwnedKey { alias: KEY_ALIAS, description: "landing-zone backup vault: recovery points in the bunker" };
 /// The backup policy the plans become.
 pub const POLICY_NAME: &str = "landing-zone-backup";
 pub const SERVICE: &str = "backup.amazonaws.com";
-
-/// The vault key's attributes (`backup/kms_key`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyAttributes {
-    pub alias: String,
-    pub rotation: bool,
-    /// The key policy (`documents::key_policy`); live, what GetKeyPolicy returns.
-    pub policy: Value,
-}
 
 /// The vault's attributes (`backup/vault`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,7 +179,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
     let account_id = context.account_id(&key.account)?;
     let region = key.region.as_deref();
     match key.control.as_str() {
-        KEY_CONTROL => key::read_key(context, account_id, region).await,
+        KEY_CONTROL => crate::baseline::kms_key::read_key(context, KEY, account_id, region).await,
         VAULT_CONTROL => vault::read_vault(context, account_id, region, &decode(key, desired)?).await,
         LOCK_CONTROL => vault::read_lock(context, account_id, region, &decode(key, desired)?).await,
         SETTINGS_CONTROL => vault::read_settings(context, account_id, region).await,
@@ -196,7 +191,9 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
     let account_id = context.account_id(&key.account)?;
     let region = key.region.as_deref();
     match key.control.as_str() {
-        KEY_CONTROL => key::apply_key(context, account_id, region, &decode(key, attributes)?).await,
+        KEY_CONTROL => {
+            crate::baseline::kms_key::apply_key(context, KEY, account_id, region, &decode(key, attributes)?).await
+        }
         VAULT_CONTROL => {
             let before = before.map(|value| decode::<VaultAttributes>(key, value)).transpose()?;
             vault::apply_vault(context, account_id, region, &decode(key, attributes)?, before.as_ref()).await

@@ -5,7 +5,6 @@
 
 mod bucket;
 mod documents;
-mod key;
 
 use anyhow::{bail, Result};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -18,11 +17,12 @@ use crate::aws::session::partition_of;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::ObjectLockMode;
 
+pub use crate::baseline::kms_key::KeyAttributes;
+use crate::baseline::kms_key::{apply_key, read_key, OwnedKey};
 pub use bucket::versioning_status;
 use bucket::{apply_bucket, read_bucket};
 pub use documents::{bucket_name, key_alias_arn, trail_arn};
 use documents::{bucket_policy, deny_insecure_transport, key_policy};
-use key::{apply_key, read_key};
 
 pub const CONTROL: &str = "log_archive";
 pub const KEY_CONTROL: &str = "log_archive/kms_key";
@@ -30,19 +30,11 @@ pub const BUCKET_CONTROL: &str = "log_archive/bucket";
 pub const ACCESS_LOG_CONTROL: &str = "log_archive/access_log_bucket";
 /// The alias of the bunker key; its ARN is known before the key exists.
 pub const KEY_ALIAS: &str = "alias/landing-zone-logs";
+/// The bunker key, found by its alias; created with this description and the ownership tag.
+const KEY: OwnedKey =
+    OwnedKey { alias: KEY_ALIAS, description: "landing-zone log archive: CloudTrail and Config logs" };
 pub(crate) const RETENTION_RULE: &str = "landing-zone-retention";
 pub(crate) const DELETE_MARKER_RULE: &str = "landing-zone-expired-delete-markers";
-
-/// The bunker key's attributes (`log_archive/kms_key`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyAttributes {
-    pub alias: String,
-    pub rotation: bool,
-    /// The key policy (`documents::key_policy`); live, what GetKeyPolicy returns (a string when it
-    /// is not JSON).
-    pub policy: Value,
-}
 
 /// A bunker bucket's attributes (`log_archive/bucket`, `log_archive/access_log_bucket`); null
 /// fields are settings the bucket does not have.
@@ -194,7 +186,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
     let account_id = context.account_id(&key.account)?;
     match key.control.as_str() {
-        KEY_CONTROL => read_key(context, account_id, key.region.as_deref()).await,
+        KEY_CONTROL => read_key(context, KEY, account_id, key.region.as_deref()).await,
         BUCKET_CONTROL | ACCESS_LOG_CONTROL => {
             let wanted: BucketAttributes = decode(key, desired)?;
             read_bucket(&context.sessions.s3(account_id, key.region.as_deref()).await, &wanted.name).await
@@ -211,7 +203,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
     let account_id = context.account_id(&key.account)?;
     let region = key.region.as_deref();
     match key.control.as_str() {
-        KEY_CONTROL => apply_key(context, account_id, region, &decode(key, attributes)?).await,
+        KEY_CONTROL => apply_key(context, KEY, account_id, region, &decode(key, attributes)?).await,
         BUCKET_CONTROL | ACCESS_LOG_CONTROL => {
             // Decoded first: a mistyped attribute is an error before any write.
             let wanted: BucketAttributes = decode(key, attributes)?;

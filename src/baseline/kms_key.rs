@@ -1,17 +1,42 @@
-//! The bunker's KMS key (`log_archive/kms_key`): found by its alias, created with the ownership
-//! tag and description (adopted when an apply stopped before its alias), rotation on, and its key
-//! policy (built in `documents.rs`) kept as the spec wants it.
+//! A customer managed KMS key a baseline owns (the log archive's `log_archive/kms_key`, the
+//! backup vault's `backup/kms_key`): found by its alias, created with the ownership tag and its
+//! description (adopted when an apply stopped before its alias), rotation on, and its key policy
+//! (built by the baseline) kept as the spec wants it.
 
 use anyhow::{anyhow, Result};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{missing, KeyAttributes, KEY_ALIAS};
 use crate::baseline::attributes::encode;
+use crate::baseline::log_archive::missing;
 use crate::baseline::{aws_error, Context};
 
-pub async fn read_key(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<Option<Value>> {
+/// Which key: its alias, and the description it is created with (with the ownership tag, the
+/// description tells the tool's key from any other in the account).
+#[derive(Debug, Clone, Copy)]
+pub struct OwnedKey {
+    pub alias: &'static str,
+    pub description: &'static str,
+}
+
+/// A key control's attributes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyAttributes {
+    pub alias: String,
+    pub rotation: bool,
+    /// The key policy; live, what GetKeyPolicy returns (a string when it is not JSON).
+    pub policy: Value,
+}
+
+pub async fn read_key(
+    context: &Context<'_>,
+    key: OwnedKey,
+    account_id: &str,
+    region: Option<&str>,
+) -> Result<Option<Value>> {
     let kms = context.sessions.kms(account_id, region).await;
-    let Some(key_id) = aliased_key(&kms).await? else {
+    let Some(key_id) = aliased_key(&kms, key).await? else {
         return Ok(None);
     };
     let rotation = kms
@@ -31,11 +56,12 @@ pub async fn read_key(context: &Context<'_>, account_id: &str, region: Option<&s
         .policy
         .map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text)))
         .unwrap_or(Value::Null);
-    Ok(Some(encode(&KeyAttributes { alias: KEY_ALIAS.to_string(), rotation, policy })))
+    Ok(Some(encode(&KeyAttributes { alias: key.alias.to_string(), rotation, policy })))
 }
 
 pub async fn apply_key(
     context: &Context<'_>,
+    key: OwnedKey,
     account_id: &str,
     region: Option<&str>,
     attributes: &KeyAttributes,
@@ -44,12 +70,12 @@ pub async fn apply_key(
     let policy = attributes.policy.to_string();
     // A key without the alias is this tool's when it carries the ownership tag and description:
     // an apply stopped between CreateKey and CreateAlias. Adopt it instead of creating another.
-    let existing = match aliased_key(&kms).await? {
+    let existing = match aliased_key(&kms, key).await? {
         Some(key_id) => Some(key_id),
-        None => match unaliased_own_key(&kms).await? {
+        None => match unaliased_own_key(&kms, key).await? {
             Some(key_id) => {
-                tracing::info!(key_id, "adopting the bunker key a stopped apply created without its alias");
-                create_alias(&kms, &key_id).await?;
+                tracing::info!(key_id, alias = key.alias, "adopting a key a stopped apply created without its alias");
+                create_alias(&kms, key, &key_id).await?;
                 Some(key_id)
             }
             None => None,
@@ -69,7 +95,7 @@ pub async fn apply_key(
         None => {
             let created = kms
                 .create_key()
-                .description(KEY_DESCRIPTION)
+                .description(key.description)
                 .policy(&policy)
                 .tags(
                     aws_sdk_kms::types::Tag::builder()
@@ -85,7 +111,7 @@ pub async fn apply_key(
                 .key_metadata
                 .map(|metadata| metadata.key_id)
                 .ok_or_else(|| anyhow!("CreateKey returned no key"))?;
-            create_alias(&kms, &key_id).await?;
+            create_alias(&kms, key, &key_id).await?;
             key_id
         }
     };
@@ -99,16 +125,12 @@ pub async fn apply_key(
     Ok(())
 }
 
-/// The description every bunker key is created with; with the ownership tag, it tells the tool's
-/// key from any other in the account.
-const KEY_DESCRIPTION: &str = "landing-zone log archive: CloudTrail and Config logs";
-
-/// The key `alias/landing-zone-logs` points to, reading every page of aliases.
-async fn aliased_key(kms: &aws_sdk_kms::Client) -> Result<Option<String>> {
+/// The key `key.alias` points to, reading every page of aliases.
+async fn aliased_key(kms: &aws_sdk_kms::Client, key: OwnedKey) -> Result<Option<String>> {
     let mut pages = kms.list_aliases().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|error| aws_error("ListAliases", error))?;
-        if let Some(alias) = page.aliases().iter().find(|alias| alias.alias_name() == Some(KEY_ALIAS)) {
+        if let Some(alias) = page.aliases().iter().find(|alias| alias.alias_name() == Some(key.alias)) {
             return Ok(alias.target_key_id().map(str::to_string));
         }
     }
@@ -118,7 +140,7 @@ async fn aliased_key(kms: &aws_sdk_kms::Client) -> Result<Option<String>> {
 /// An enabled customer key of this tool's (ownership tag and description) that no alias names:
 /// what an apply killed between CreateKey and CreateAlias leaves behind. Only called when the
 /// alias is missing, so the extra reads cost nothing on a converged account.
-async fn unaliased_own_key(kms: &aws_sdk_kms::Client) -> Result<Option<String>> {
+async fn unaliased_own_key(kms: &aws_sdk_kms::Client, key: OwnedKey) -> Result<Option<String>> {
     let mut pages = kms.list_keys().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|error| aws_error("ListKeys", error))?;
@@ -128,7 +150,7 @@ async fn unaliased_own_key(kms: &aws_sdk_kms::Client) -> Result<Option<String>> 
             let Some(metadata) = described.key_metadata() else { continue };
             let ours = metadata.key_manager() == Some(&aws_sdk_kms::types::KeyManagerType::Customer)
                 && metadata.key_state() == Some(&aws_sdk_kms::types::KeyState::Enabled)
-                && metadata.description() == Some(KEY_DESCRIPTION);
+                && metadata.description() == Some(key.description);
             if !ours {
                 continue;
             }
@@ -145,9 +167,9 @@ async fn unaliased_own_key(kms: &aws_sdk_kms::Client) -> Result<Option<String>> 
     Ok(None)
 }
 
-/// Points the bunker alias at `key_id`; an alias that already exists is left as it is.
-async fn create_alias(kms: &aws_sdk_kms::Client, key_id: &str) -> Result<()> {
-    match kms.create_alias().alias_name(KEY_ALIAS).target_key_id(key_id).send().await {
+/// Points `key.alias` at `key_id`; an alias that already exists is left as it is.
+async fn create_alias(kms: &aws_sdk_kms::Client, key: OwnedKey, key_id: &str) -> Result<()> {
+    match kms.create_alias().alias_name(key.alias).target_key_id(key_id).send().await {
         Ok(_) => Ok(()),
         Err(error) if missing(&error, &["AlreadyExistsException"]) => Ok(()),
         Err(error) => Err(aws_error("CreateAlias", error)),
