@@ -149,18 +149,19 @@ pub(super) async fn in_account(
     }
 }
 
-/// Where to look: the accounts the set is provisioned to, and every account of the organization
-/// the run knows (an assignment provisions the set to its account; reading both covers an
-/// endpoint that does not list provisioned accounts).
+/// Where to look: the accounts the set is provisioned to. An assignment provisions its set to its
+/// account ("As part of a successful CreateAccountAssignment call, the specified permission set will
+/// automatically be provisioned to the account"), so every account holding an assignment of the set
+/// is listed; one ListAccountAssignments per such account, not per account of the organization.
+/// moto lists none of them; the strict layer serves the list as AWS does.
+/// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreateAccountAssignment.html
+/// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListAccountsForProvisionedPermissionSet.html
 pub(super) async fn accounts(
-    context: &Context<'_>,
     client: &aws_sdk_ssoadmin::Client,
     instance: &Instance,
     arn: &str,
 ) -> Result<BTreeSet<String>> {
-    let mut accounts = provisioned_accounts(client, instance, arn).await?;
-    accounts.extend(context.ids.accounts.values().cloned());
-    Ok(accounts)
+    provisioned_accounts(client, instance, arn).await
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey, name: &str, desired: &Value) -> Result<Option<Value>> {
@@ -170,7 +171,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, name: &str, desired: 
     let (account_id, region) = place(context, key)?;
     let client = context.sessions.sso_admin(account_id, region).await;
     let Some(arn) = find(&client, &instance, name).await? else { return Ok(None) };
-    let accounts = accounts(context, &client, &instance, &arn).await?;
+    let accounts = accounts(&client, &instance, &arn).await?;
     let found = list(&listing(context, &client, &instance, &arn, name), &accounts, &ids).await?;
     Ok(Some(encode(&AssignmentsAttributes {
         assignments: found.managed,
@@ -191,7 +192,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, name: &str, attribut
     let arn = find(&client, &instance, name)
         .await?
         .with_context(|| format!("permission set `{name}` does not exist in the Identity Center instance"))?;
-    let accounts = accounts(context, &client, &instance, &arn).await?;
+    let accounts = accounts(&client, &instance, &arn).await?;
     let found = list(&listing(context, &client, &instance, &arn, name), &accounts, &ids).await?;
     for assignment in wanted.assignments.difference(&found.managed) {
         let principal = found.ids.get(&assignment.principal).with_context(|| {

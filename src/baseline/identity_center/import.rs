@@ -56,7 +56,7 @@ pub async fn read_for_import(
     let mut names: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
     for (set, arn) in all(&client, &instance).await? {
         found.permission_sets.insert(set.clone(), read_arn(&client, &instance, &arn).await?);
-        for account in accounts(&context, &client, &instance, &arn).await? {
+        for account in accounts(&client, &instance, &arn).await? {
             for (kind, id) in in_account(&client, &instance, &arn, &account).await? {
                 let key = (kind.clone(), id.clone());
                 let name = match names.get(&key) {

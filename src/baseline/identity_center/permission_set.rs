@@ -26,32 +26,8 @@ pub const WAIT: Duration = Duration::from_secs(5 * 60);
 /// a name is unique per instance).
 /// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListPermissionSets.html
 pub async fn find(client: &aws_sdk_ssoadmin::Client, instance: &Instance, name: &str) -> Result<Option<String>> {
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_permission_sets()
-            .instance_arn(&instance.arn)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListPermissionSets", error))?;
-        for arn in page.permission_sets.unwrap_or_default() {
-            let described = client
-                .describe_permission_set()
-                .instance_arn(&instance.arn)
-                .permission_set_arn(&arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("DescribePermissionSet", error))?;
-            if described.permission_set.and_then(|set| set.name).as_deref() == Some(name) {
-                return Ok(Some(arn));
-            }
-        }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(None);
-        }
-    }
+    let sets = all(client, instance).await?;
+    Ok(sets.into_iter().find(|(set, _)| set == name).map(|(_, arn)| arn))
 }
 
 /// Every permission set of the instance, as (name, ARN).

@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::super::{aws_error, Context};
 use super::directory::{instance, place};
-use super::permission_set::provisioned_accounts;
+use super::permission_set::{all, provisioned_accounts};
 use crate::plan::control::ControlKey;
 
 /// The AWS managed policy that grants everything.
@@ -31,46 +31,23 @@ pub async fn posture(context: &Context<'_>, account: &str, region: &str) -> Resu
     let (account_id, region) = place(context, &key)?;
     let client = context.sessions.sso_admin(account_id, region).await;
     let mut posture = Posture::default();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_permission_sets()
+    for (name, arn) in all(&client, &instance).await? {
+        let managed = client
+            .list_managed_policies_in_permission_set()
             .instance_arn(&instance.arn)
-            .set_next_token(token.take())
+            .permission_set_arn(&arn)
             .send()
             .await
-            .map_err(|error| aws_error("ListPermissionSets", error))?;
-        for arn in page.permission_sets.unwrap_or_default() {
-            let managed = client
-                .list_managed_policies_in_permission_set()
-                .instance_arn(&instance.arn)
-                .permission_set_arn(&arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("ListManagedPoliciesInPermissionSet", error))?;
-            let administrator = managed
-                .attached_managed_policies
-                .unwrap_or_default()
-                .iter()
-                .any(|policy| policy.arn.as_deref().is_some_and(|arn| arn.ends_with(ADMINISTRATOR_ACCESS)));
-            if administrator {
-                let described = client
-                    .describe_permission_set()
-                    .instance_arn(&instance.arn)
-                    .permission_set_arn(&arn)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("DescribePermissionSet", error))?;
-                posture
-                    .administrator_sets
-                    .push(described.permission_set.and_then(|set| set.name).unwrap_or(arn.clone()));
-            }
-            posture.assigned_accounts.extend(provisioned_accounts(&client, &instance, &arn).await?);
+            .map_err(|error| aws_error("ListManagedPoliciesInPermissionSet", error))?;
+        let administrator = managed
+            .attached_managed_policies
+            .unwrap_or_default()
+            .iter()
+            .any(|policy| policy.arn.as_deref().is_some_and(|arn| arn.ends_with(ADMINISTRATOR_ACCESS)));
+        if administrator {
+            posture.administrator_sets.push(name);
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            break;
-        }
+        posture.assigned_accounts.extend(provisioned_accounts(&client, &instance, &arn).await?);
     }
     posture.administrator_sets.sort();
     Ok(posture)
