@@ -259,7 +259,12 @@ async fn identity_center_converges_and_repairs_drift() {
     let arns: Vec<String> =
         managed.attached_managed_policies.unwrap_or_default().into_iter().filter_map(|policy| policy.arn).collect();
     assert_eq!(arns, ["arn:aws:iam::aws:policy/AdministratorAccess"]);
+    moto.strict_proxy().reset_stats();
     run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+    // Assignments are read where each set is provisioned, not in every account: Administrator in
+    // `shared`, Auditor in `management` and `shared`.
+    let listed = moto.strict_proxy().stats().calls_of("sso");
+    assert_eq!(count(&listed, "ListAccountAssignments"), 3, "{listed:?}");
 }
 
 /// The writes the state store makes around an apply that stops at planning, in order: the bucket
