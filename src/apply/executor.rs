@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinSet;
 
 use super::steps::{run_step, Resolution};
-use crate::aws::Clients;
+use crate::aws::{Clients, Concurrency};
 use crate::baseline::BoxFuture;
 use crate::plan::action::{AccountRef, Action};
 use crate::plan::control::KnownIds;
@@ -79,7 +79,7 @@ impl Reporter for SilentReporter {
 
 #[derive(Debug, Clone, Copy)]
 pub struct ApplyOptions {
-    pub parallelism: usize,
+    pub concurrency: Concurrency,
 }
 
 /// What an apply did, by action index; each index is in exactly one list.
@@ -228,6 +228,121 @@ fn account_name(action: &Action) -> String {
     }
 }
 
+/// Whose rate limits an action's calls count against, for the concurrency bounds: a control or
+/// the root user's credentials are written in their own account; everything else (the
+/// organization's shape, policies and services, and creating, moving, renaming, tagging or closing
+/// an account) is a call to the Organizations API in the management account.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Lane {
+    Organization,
+    Account(AccountKey),
+}
+
+fn lane(action: &Action) -> Lane {
+    match action {
+        Action::ConfigureControl { account, .. } => Lane::Account(AccountKey::of(account)),
+        Action::DeleteRootCredentials { id, .. } => Lane::Account(AccountKey::Id(id.clone())),
+        _ => Lane::Organization,
+    }
+}
+
+/// The ready actions by lane, and what runs in each: hands out the next action the bounds admit.
+/// The organization's lane runs up to `calls` actions; each account's up to `calls`, in up to
+/// `accounts` accounts at once; account creations up to [`ACCOUNT_CREATIONS_IN_FLIGHT`].
+struct Admission {
+    bounds: Concurrency,
+    ready: BTreeMap<Lane, VecDeque<usize>>,
+    running: BTreeMap<Lane, usize>,
+    creations_in_flight: usize,
+}
+
+impl Admission {
+    fn new(bounds: Concurrency) -> Admission {
+        Admission { bounds, ready: BTreeMap::new(), running: BTreeMap::new(), creations_in_flight: 0 }
+    }
+
+    fn push(&mut self, plan: &Plan, index: usize) {
+        self.ready.entry(lane(&plan.actions[index].action)).or_default().push_back(index);
+    }
+
+    fn accounts_running(&self) -> usize {
+        self.running.keys().filter(|lane| matches!(lane, Lane::Account(_))).count()
+    }
+
+    /// The next action to start, if the bounds admit one: the organization's lane first (what it
+    /// does unblocks the most), then accounts already running, then new accounts.
+    fn next(&mut self, plan: &Plan) -> Option<usize> {
+        let calls = self.bounds.calls.max(1);
+        let mut chosen = None;
+        if self.running.get(&Lane::Organization).copied().unwrap_or(0) < calls {
+            if let Some(queue) = self.ready.get(&Lane::Organization) {
+                let creations_full = self.creations_in_flight >= ACCOUNT_CREATIONS_IN_FLIGHT;
+                // AWS refuses a sixth CreateAccount while five are in progress: past that, the
+                // next ready action that is not a creation goes first.
+                let admissible =
+                    queue.iter().position(|index| !(creations_full && is_account_creation(&plan.actions[*index])));
+                chosen = admissible.map(|position| (Lane::Organization, position));
+            }
+        }
+        if chosen.is_none() {
+            let mut running_lanes = self.ready.keys().filter(|lane| {
+                matches!(lane, Lane::Account(_)) && self.running.get(*lane).is_some_and(|running| *running < calls)
+            });
+            chosen = running_lanes.next().map(|lane| (lane.clone(), 0));
+        }
+        if chosen.is_none() && self.accounts_running() < self.bounds.accounts.max(1) {
+            let mut new_lanes =
+                self.ready.keys().filter(|lane| matches!(lane, Lane::Account(_)) && !self.running.contains_key(*lane));
+            chosen = new_lanes.next().map(|lane| (lane.clone(), 0));
+        }
+        let (lane, position) = chosen?;
+        let queue = self.ready.get_mut(&lane)?;
+        let index = queue.remove(position)?;
+        if queue.is_empty() {
+            self.ready.remove(&lane);
+        }
+        *self.running.entry(lane).or_default() += 1;
+        if is_account_creation(&plan.actions[index]) {
+            self.creations_in_flight += 1;
+        }
+        Some(index)
+    }
+
+    fn finished(&mut self, plan: &Plan, index: usize) {
+        let lane = lane(&plan.actions[index].action);
+        if let Some(running) = self.running.get_mut(&lane) {
+            *running -= 1;
+            if *running == 0 {
+                self.running.remove(&lane);
+            }
+        }
+        if is_account_creation(&plan.actions[index]) {
+            self.creations_in_flight -= 1;
+        }
+    }
+
+    /// Takes the ready actions `blocked` refuses out of the queues.
+    fn set_aside(&mut self, blocked: impl Fn(usize) -> bool) -> Vec<usize> {
+        let mut taken = Vec::new();
+        for queue in self.ready.values_mut() {
+            queue.retain(|index| {
+                let block = blocked(*index);
+                if block {
+                    taken.push(*index);
+                }
+                !block
+            });
+        }
+        self.ready.retain(|_, queue| !queue.is_empty());
+        taken
+    }
+
+    /// Every action still waiting to start.
+    fn remaining(self) -> impl Iterator<Item = usize> {
+        self.ready.into_values().flatten()
+    }
+}
+
 /// Carries out one action. The executor schedules; this writes. `AwsSteps` is the real one; the
 /// scheduler's tests use their own.
 pub trait Steps: Send + Sync + 'static {
@@ -263,8 +378,8 @@ pub async fn execute(
     schedule(plan, Arc::new(AwsSteps { clients: clients.clone(), resolution }), options, reporter).await
 }
 
-/// Runs the actions of `plan` in dependency order with bounded concurrency: at most
-/// `options.parallelism` at once and at most `ACCOUNT_CREATIONS_IN_FLIGHT` account creations. An
+/// Runs the actions of `plan` in dependency order with bounded concurrency (see [`Admission`]:
+/// wide across accounts, narrow within each and in the organization's API). An
 /// account's failure stops that account's new starts, an organization-level failure every new start
 /// (running ones finish; see `failure_scope`); what depends on a failed action never starts; a
 /// dependency cycle fails its members before anything runs.
@@ -290,10 +405,12 @@ pub async fn schedule(
             dependents.entry(*dependency).or_default().push(action.index);
         }
     }
-    let mut ready: VecDeque<usize> =
+    let mut admission = Admission::new(options.concurrency);
+    let initially_ready: Vec<usize> =
         waiting_on.iter().filter(|(_, deps)| deps.is_empty()).map(|(index, _)| *index).collect();
-    for index in &ready {
-        waiting_on.remove(index);
+    for index in initially_ready {
+        waiting_on.remove(&index);
+        admission.push(plan, index);
     }
     let mut report = ApplyReport::default();
     let mut running = JoinSet::new();
@@ -301,34 +418,10 @@ pub async fn schedule(
     // Accounts with a failed action: their ready actions are set aside, not started.
     let mut failed_accounts: BTreeMap<AccountKey, String> = BTreeMap::new();
     let mut set_aside: Vec<usize> = Vec::new();
-    let parallelism = options.parallelism.max(1);
-
-    let mut creations_in_flight = 0;
+    let blocked_by = |failed: &BTreeMap<AccountKey, String>, index: usize| matches!(failure_scope(&plan.actions[index].action), FailureScope::Account(account) if failed.contains_key(&account));
 
     loop {
-        while !stopping && running.len() < parallelism {
-            // A failed account's actions wait no longer: they will not start in this apply.
-            if !failed_accounts.is_empty() {
-                ready.retain(|index| {
-                    let blocked = matches!(failure_scope(&plan.actions[*index].action),
-                        FailureScope::Account(account) if failed_accounts.contains_key(&account));
-                    if blocked {
-                        set_aside.push(*index);
-                    }
-                    !blocked
-                });
-            }
-            // AWS refuses a sixth CreateAccount while five are in progress: past that, the next
-            // ready action that is not a creation goes first, and creations wait for a slot.
-            let admissible = ready.iter().position(|index| {
-                !is_account_creation(&plan.actions[*index]) || creations_in_flight < ACCOUNT_CREATIONS_IN_FLIGHT
-            });
-            let Some(index) = admissible.and_then(|position| ready.remove(position)) else {
-                break;
-            };
-            if is_account_creation(&plan.actions[index]) {
-                creations_in_flight += 1;
-            }
+        while let Some(index) = if stopping { None } else { admission.next(plan) } {
             let planned = plan.actions[index].clone();
             let steps = Arc::clone(&steps);
             let reporter = Arc::clone(&reporter);
@@ -350,9 +443,7 @@ pub async fn schedule(
         };
         let (index, outcome) = match joined {
             Ok(result) => {
-                if is_account_creation(&plan.actions[result.0]) {
-                    creations_in_flight -= 1;
-                }
+                admission.finished(plan, result.0);
                 result
             }
             Err(join_error) => {
@@ -377,6 +468,8 @@ pub async fn schedule(
                     FailureScope::Organization => stopping = true,
                     FailureScope::Account(account) => {
                         failed_accounts.entry(account).or_insert_with(|| account_name(&plan.actions[index].action));
+                        // A failed account's actions wait no longer: they will not start in this apply.
+                        set_aside.extend(admission.set_aside(|index| blocked_by(&failed_accounts, index)));
                     }
                 }
                 report.failed.push((index, error));
@@ -390,13 +483,17 @@ pub async fn schedule(
                     deps.remove(&index);
                     if deps.is_empty() {
                         waiting_on.remove(&dependent);
-                        ready.push_back(dependent);
+                        if blocked_by(&failed_accounts, dependent) {
+                            set_aside.push(dependent);
+                        } else {
+                            admission.push(plan, dependent);
+                        }
                     }
                 }
             }
         }
     }
-    report.not_started.extend(ready);
+    report.not_started.extend(admission.remaining());
     report.not_started.extend(set_aside);
     report.not_started.extend(waiting_on.keys().copied());
     report.not_started.sort_unstable();
@@ -459,11 +556,14 @@ mod tests {
         use super::super::*;
         use crate::plan::action::PLAN_FORMAT_VERSION;
 
-        /// Steps that sleep a little, fail the services named `fail*`, and record how many run at once.
+        /// Steps that sleep a little (the control `slow` longer), fail the services named `fail*` and
+        /// `password_policy` in accounts named `fail*`, and record how many run at once.
         #[derive(Default)]
         struct FakeSteps {
             running: StdMutex<usize>,
             most_at_once: StdMutex<usize>,
+            /// Controls running in each account now, and the most ever.
+            in_account: StdMutex<BTreeMap<String, (usize, usize)>>,
         }
 
         impl Steps for FakeSteps {
@@ -474,9 +574,21 @@ mod tests {
                         *running += 1;
                         let mut most = self.most_at_once.lock().expect("lock");
                         *most = (*most).max(*running);
+                        if let Action::ConfigureControl { account, .. } = action {
+                            let mut in_account = self.in_account.lock().expect("lock");
+                            let (now, most) = in_account.entry(account.name().to_string()).or_default();
+                            *now += 1;
+                            *most = (*most).max(*now);
+                        }
                     }
-                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    let slow = matches!(action, Action::ConfigureControl { control, .. } if control.control == "slow");
+                    tokio::time::sleep(Duration::from_millis(if slow { 60 } else { 5 })).await;
                     *self.running.lock().expect("lock") -= 1;
+                    if let Action::ConfigureControl { account, .. } = action {
+                        if let Some((now, _)) = self.in_account.lock().expect("lock").get_mut(account.name()) {
+                            *now -= 1;
+                        }
+                    }
                     match action {
                         Action::EnableServiceAccess { service } if service.starts_with("fail") => {
                             anyhow::bail!("{service} refused")
@@ -599,13 +711,14 @@ mod tests {
             let plan = mixed_plan(&[
                 ("password_policy@ok-a", &[]),    // 0
                 ("org:fail-trusted", &[0]),       // 1 fails
-                ("password_policy@ok-b", &[0]),   // 2 ready when 1 fails, never started
-                ("password_policy@fail-c", &[2]), // 3
+                ("slow@ok-b", &[0]),              // 2 runs beside 1, and finishes after it failed
+                ("password_policy@ok-c", &[2]),   // 3 ready after the failure, never started
+                ("password_policy@fail-d", &[3]), // 4
             ]);
             let (report, _, _) = run(&plan, 1).await;
-            assert_eq!(report.done, [0]);
+            assert_eq!(report.done, [0, 2]);
             assert_eq!(report.failed.iter().map(|(index, _)| *index).collect::<Vec<_>>(), [1]);
-            assert_eq!(report.not_started, [2, 3]);
+            assert_eq!(report.not_started, [3, 4]);
             assert!(report.stopped && report.failed_accounts.is_empty());
         }
 
@@ -623,13 +736,27 @@ mod tests {
             assert!(report.done.contains(&2));
         }
 
-        async fn run(plan: &Plan, parallelism: usize) -> (ApplyReport, Vec<String>, usize) {
+        /// Runs `plan` with `calls` at once in the organization's API and in each account, in as
+        /// many accounts at once.
+        async fn run(plan: &Plan, calls: usize) -> (ApplyReport, Vec<String>, usize) {
+            let concurrency = Concurrency { calls, accounts: calls };
+            let (report, events, most, _) = run_with(plan, concurrency).await;
+            (report, events, most)
+        }
+
+        /// [`run`] with any bounds; also returns the most controls run at once in each account.
+        async fn run_with(
+            plan: &Plan,
+            concurrency: Concurrency,
+        ) -> (ApplyReport, Vec<String>, usize, BTreeMap<String, usize>) {
             let steps = Arc::new(FakeSteps::default());
             let recorder = Arc::new(Recorder::default());
-            let report = schedule(plan, steps.clone(), ApplyOptions { parallelism }, recorder.clone()).await;
+            let report = schedule(plan, steps.clone(), ApplyOptions { concurrency }, recorder.clone()).await;
             let events = recorder.events.lock().expect("lock").clone();
             let most = *steps.most_at_once.lock().expect("lock");
-            (report, events, most)
+            let in_account =
+                steps.in_account.lock().expect("lock").iter().map(|(name, (_, most))| (name.clone(), *most)).collect();
+            (report, events, most, in_account)
         }
 
         fn position(events: &[String], event: &str) -> usize {
@@ -654,6 +781,49 @@ mod tests {
             let (report, _, most) = run(&plan(&independent), 3).await;
             assert_eq!(report.done.len(), 12);
             assert!((2..=3).contains(&most), "at most 3 at once, and some overlap: {most}");
+        }
+
+        #[tokio::test]
+        async fn accounts_run_wide_and_each_account_narrow() {
+            // Six accounts with four controls each, after one organization-level action.
+            let mut actions: Vec<(String, Vec<usize>)> = vec![("org:trusted".to_string(), Vec::new())];
+            for account in 0..6 {
+                for control in ["password_policy", "contacts", "ebs_encryption", "roles"] {
+                    actions.push((format!("{control}@acct-{account}"), vec![0]));
+                }
+            }
+            let borrowed: Vec<(&str, &[usize])> =
+                actions.iter().map(|(what, deps)| (what.as_str(), deps.as_slice())).collect();
+            let concurrency = Concurrency { calls: 2, accounts: 3 };
+            let (report, _, most, in_account) = run_with(&mixed_plan(&borrowed), concurrency).await;
+            assert_eq!(report.done.len(), 25);
+            assert_eq!(in_account.len(), 6);
+            assert!(in_account.values().all(|most| *most <= 2), "at most 2 at once in an account: {in_account:?}");
+            assert!(most <= 6, "at most 2 in each of 3 accounts: {most}");
+            assert!(most > 2, "wider than one account's bound: {most}");
+        }
+
+        #[tokio::test]
+        async fn organization_actions_do_not_wait_for_account_slots() {
+            // Four accounts' controls are ready first and fill every account slot; the four
+            // organization-level actions behind them still start at once, in their own lane.
+            let plan = mixed_plan(&[
+                ("password_policy@acct-0", &[]),
+                ("password_policy@acct-1", &[]),
+                ("password_policy@acct-2", &[]),
+                ("password_policy@acct-3", &[]),
+                ("org:a", &[]),
+                ("org:b", &[]),
+                ("org:c", &[]),
+                ("org:d", &[]),
+            ]);
+            let (report, events, most, _) = run_with(&plan, Concurrency { calls: 4, accounts: 4 }).await;
+            assert_eq!(report.done.len(), 8);
+            let first_done = events.iter().position(|event| event.starts_with("done")).unwrap_or(events.len());
+            for org in 4..8 {
+                assert!(position(&events, &format!("start {org}")) < first_done, "{events:?}");
+            }
+            assert_eq!(most, 8);
         }
 
         #[tokio::test]

@@ -73,6 +73,34 @@ pub fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpC
     })
 }
 
+/// How many AWS calls run at once.
+///
+/// AWS sets its rate limits per account: the Organizations API's per operation for the management
+/// account (`rate_limit` paces those), EC2's per account and Region
+/// (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html), STS's per calling
+/// account and Region, 600 requests a second by default
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). A thousand member
+/// accounts are a thousand separate budgets, so reads and writes spread wide across accounts and
+/// stay narrow within each one (issue 13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concurrency {
+    /// Calls at once against the Organizations API, and within any one account (`--parallelism`).
+    pub calls: usize,
+    /// Accounts read or written at once (`--accounts-at-once`).
+    pub accounts: usize,
+}
+
+impl Concurrency {
+    /// The command line's defaults.
+    pub const DEFAULT: Concurrency = Concurrency { calls: 8, accounts: 32 };
+}
+
+impl Default for Concurrency {
+    fn default() -> Self {
+        Concurrency::DEFAULT
+    }
+}
+
 /// The organization-level clients (the management account) and sessions into every account.
 #[derive(Debug, Clone)]
 pub struct Clients {

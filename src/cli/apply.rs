@@ -61,7 +61,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
     let runtime = runtime()?;
     let clients = runtime.block_on(connect(&global.connect_options(), Some(&valid)));
     let options = ApplyOptions {
-        parallelism: global.parallelism,
+        concurrency: global.concurrency(),
         plan: PlanOptions { allow_destructive: args.allow_destructive },
         lock_timeout: Duration::from_secs(args.lock_timeout),
         home_region: valid.spec.organization.regions.first().cloned().unwrap_or_else(|| "us-east-1".to_string()),
@@ -96,7 +96,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
                 &valid,
                 &clients,
                 options.plan,
-                options.parallelism,
+                options.concurrency,
                 &SilentReadReporter,
                 &options.targets,
             ))?;

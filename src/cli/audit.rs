@@ -36,7 +36,7 @@ pub fn run(global: &GlobalOptions, args: &AuditArgs) -> anyhow::Result<u8> {
                 None => clients.organizations.config().region().map(|r| vec![r.to_string()]).unwrap_or_default(),
             };
         }
-        audit(&clients, &live, valid.as_ref(), &regions, global.parallelism).await
+        audit(&clients, &live, valid.as_ref(), &regions, global.concurrency()).await
     })?;
     match args.format {
         AuditFormat::Text => write_stdout(&render_table(&findings))?,

@@ -82,9 +82,12 @@ pub struct GlobalOptions {
     /// Send every AWS call to this endpoint (an emulator such as moto).
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
-    /// How many AWS operations run at once.
-    #[arg(long, global = true, default_value_t = 8)]
+    /// How many AWS calls run at once against the Organizations API, and within any one account.
+    #[arg(long, global = true, default_value_t = crate::aws::Concurrency::DEFAULT.calls, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
     pub parallelism: usize,
+    /// How many accounts are read or written at once (each has its own AWS rate limits).
+    #[arg(long, global = true, default_value_t = crate::aws::Concurrency::DEFAULT.accounts, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
+    pub accounts_at_once: usize,
     /// More logs on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -94,6 +97,11 @@ pub struct GlobalOptions {
 }
 
 impl GlobalOptions {
+    /// How many calls run at once.
+    pub fn concurrency(&self) -> crate::aws::Concurrency {
+        crate::aws::Concurrency { calls: self.parallelism, accounts: self.accounts_at_once }
+    }
+
     /// How to reach AWS.
     pub fn connect_options(&self) -> crate::aws::ConnectOptions {
         crate::aws::ConnectOptions {

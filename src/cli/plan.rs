@@ -52,7 +52,7 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
         let clients = connect(&global.connect_options(), Some(&valid)).await;
         let progress = ReadProgressDisplay::new();
         let options = PlanOptions { allow_destructive: args.allow_destructive };
-        make_targeted_plan(&valid, &clients, options, global.parallelism, &progress, &args.targets).await
+        make_targeted_plan(&valid, &clients, options, global.concurrency(), &progress, &args.targets).await
     })?;
     // The spec's OU tree: the Markdown drawing, and the OUs both renderers name when a group of
     // identical changes covers every account under one.

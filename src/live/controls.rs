@@ -1,5 +1,5 @@
-//! Reads every desired baseline control in the accounts that exist, concurrently, through the
-//! baseline that owns each control (the registry). Controls an emulator cannot read (it lacks the
+//! Reads every desired baseline control in the accounts that exist, wide across accounts and
+//! narrow within each, through the baseline that owns each control (the registry). Controls an emulator cannot read (it lacks the
 //! operation) are returned apart, so the planner notes them instead of planning them.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,8 +8,9 @@ use anyhow::Result;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::aws::session::Sessions;
+use crate::aws::Concurrency;
 use crate::baseline::Context as BaselineContext;
-use crate::live::progress::{ReadReporter, ReadTally, SilentReadReporter};
+use crate::live::progress::{ReadReporter, ReadTally};
 use crate::live::reads::RunReads;
 use crate::plan::control::{ControlKey, KnownIds};
 use crate::plan::state::LiveOrganization;
@@ -18,24 +19,18 @@ use crate::plan::DesiredOrganization;
 /// Live attributes by control (None: absent), and the controls the endpoint cannot read.
 pub type ControlReads = (BTreeMap<ControlKey, Option<serde_json::Value>>, BTreeMap<ControlKey, String>);
 
-/// Reads the live attributes of every desired control in accounts that exist, concurrently.
-pub async fn read_controls(
-    desired: &DesiredOrganization,
-    known: &KnownIds,
-    live: &LiveOrganization,
-    sessions: &Sessions,
-    parallelism: usize,
-) -> Result<ControlReads> {
-    read_controls_reporting(desired, known, live, sessions, parallelism, &SilentReadReporter).await
-}
-
-/// [`read_controls`], telling `reporter` how far it is.
+/// Reads the live attributes of every desired control in accounts that exist, telling
+/// `reporter` how far it is.
+///
+/// Each account's controls are read together, `concurrency.calls` at once, in up to
+/// `concurrency.accounts` accounts at once: every member account has its own rate limits, so a
+/// thousand accounts are read wide, and no one account sees more than a few calls at a time.
 pub async fn read_controls_reporting(
     desired: &DesiredOrganization,
     known: &KnownIds,
     live: &LiveOrganization,
     sessions: &Sessions,
-    parallelism: usize,
+    concurrency: Concurrency,
     reporter: &dyn ReadReporter,
 ) -> Result<ControlReads> {
     let controls: Vec<(&ControlKey, serde_json::Value)> = desired
@@ -48,22 +43,20 @@ pub async fn read_controls_reporting(
     let context = BaselineContext { sessions, ids: known, reads: Some(&reads) };
     let tally = ReadTally::new(controls.iter().map(|(key, _)| *key));
     reporter.progress(tally.now());
-    // Opt-in Regions first: a control in a Region its account has not enabled cannot be read
-    // (AWS refuses every call there) and reads as absent; the plan enables the Region first.
-    let (gates, rest): (Vec<_>, Vec<_>) =
-        controls.into_iter().partition(|(key, _)| key.control == crate::baseline::regions::CONTROL);
-    let reading = Reading { context: &context, known, live, tally: &tally, reporter, parallelism };
-    let mut results = reading.read(gates, &BTreeSet::new()).await?;
-    let closed: BTreeSet<(String, String)> = results
-        .iter()
-        .filter(|(_, result)| !matches!(result, Ok(value) if crate::baseline::regions::usable(value.as_ref())))
-        .filter_map(|(key, _)| Some((key.account.clone(), key.region.clone()?)))
-        .collect();
-    results.extend(reading.read(rest, &closed).await?);
+    let mut by_account: BTreeMap<&str, Vec<(&ControlKey, serde_json::Value)>> = BTreeMap::new();
+    for (key, attributes) in controls {
+        by_account.entry(key.account.as_str()).or_default().push((key, attributes));
+    }
+    let reading = Reading { context: &context, known, live, tally: &tally, reporter, calls: concurrency.calls };
+    let per_account: Vec<Vec<Read>> = stream::iter(by_account.into_values())
+        .map(|controls| reading.read_account(controls))
+        .buffer_unordered(concurrency.accounts.max(1))
+        .try_collect()
+        .await?;
     reporter.finished(tally.now());
     let mut controls = BTreeMap::new();
     let mut unsupported = BTreeMap::new();
-    for (key, result) in results {
+    for (key, result) in per_account.into_iter().flatten() {
         match result {
             Ok(value) => {
                 controls.insert(key, value);
@@ -85,10 +78,27 @@ struct Reading<'a> {
     live: &'a LiveOrganization,
     tally: &'a ReadTally,
     reporter: &'a dyn ReadReporter,
-    parallelism: usize,
+    /// Reads at once within the account.
+    calls: usize,
 }
 
 impl Reading<'_> {
+    /// One account's controls. Its opt-in Regions first: a control in a Region the account has
+    /// not enabled cannot be read (AWS refuses every call there) and reads as absent; the plan
+    /// enables the Region first.
+    async fn read_account(&self, controls: Vec<(&ControlKey, serde_json::Value)>) -> Result<Vec<Read>> {
+        let (gates, rest): (Vec<_>, Vec<_>) =
+            controls.into_iter().partition(|(key, _)| key.control == crate::baseline::regions::CONTROL);
+        let mut results = self.read(gates, &BTreeSet::new()).await?;
+        let closed: BTreeSet<(String, String)> = results
+            .iter()
+            .filter(|(_, result)| !matches!(result, Ok(value) if crate::baseline::regions::usable(value.as_ref())))
+            .filter_map(|(key, _)| Some((key.account.clone(), key.region.clone()?)))
+            .collect();
+        results.extend(self.read(rest, &closed).await?);
+        Ok(results)
+    }
+
     /// Reads `controls` concurrently; those in a `closed` (account, Region) read as absent.
     async fn read(
         &self,
@@ -119,7 +129,7 @@ impl Reading<'_> {
                     }
                 }
             })
-            .buffer_unordered(self.parallelism.max(1))
+            .buffer_unordered(self.calls.max(1))
             .try_collect()
             .await
     }

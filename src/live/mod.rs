@@ -9,4 +9,4 @@ pub mod reads;
 pub mod root_credentials;
 
 pub use crate::plan::state::LiveOrganization;
-pub use organization::{read_organization, ReadScope};
+pub use organization::{read_organization, read_organization_with, ReadScope};

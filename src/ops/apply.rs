@@ -34,7 +34,7 @@ use crate::spec::ValidSpec;
 /// How an apply runs.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
-    pub parallelism: usize,
+    pub concurrency: crate::aws::Concurrency,
     pub plan: PlanOptions,
     /// How long to wait for another apply's lock.
     pub lock_timeout: Duration,
@@ -139,7 +139,7 @@ async fn locked(
                 valid,
                 clients,
                 options.plan,
-                options.parallelism,
+                options.concurrency,
                 &SilentReadReporter,
                 &options.targets,
             )
@@ -148,7 +148,7 @@ async fn locked(
             (fresh.plan, fresh.known)
         }
         Reviewed::Confirmed { plan, live_digests } | Reviewed::Saved { plan, live_digests } => {
-            let known = check_untouched(valid, clients, plan, live_digests, options.plan, options.parallelism).await?;
+            let known = check_untouched(valid, clients, plan, live_digests, options.plan, options.concurrency).await?;
             (plan.clone(), known)
         }
     };
@@ -156,7 +156,7 @@ async fn locked(
         return Ok(ApplyOutcome::NothingToDo);
     }
     let started = Instant::now();
-    let executor = ExecutorOptions { parallelism: options.parallelism };
+    let executor = ExecutorOptions { concurrency: options.concurrency };
     let report = execute(&plan, clients, executor, reporter, &known).await;
     let elapsed = started.elapsed();
     record(store, lock, &plan, Some(&report), elapsed).await;
@@ -171,14 +171,14 @@ async fn check_untouched(
     plan: &Plan,
     reviewed: &BTreeMap<String, String>,
     options: PlanOptions,
-    parallelism: usize,
+    concurrency: crate::aws::Concurrency,
 ) -> Result<crate::plan::control::KnownIds> {
     let desired = crate::baseline::desired_organization(valid);
     let touched = Touched::of(plan, &desired);
     let mut limits = ReadLimits::for_touched(&touched);
     limits.root_credentials =
         plan.actions.iter().any(|planned| matches!(planned.action, crate::plan::Action::DeleteRootCredentials { .. }));
-    let (live, known) = read_live(valid, &desired, clients, parallelism, &SilentReadReporter, &limits).await?;
+    let (live, known) = read_live(valid, &desired, clients, concurrency, &SilentReadReporter, &limits).await?;
     // The plan made now from this read, of the controls read (the others were not, and would
     // plan as absent): every reviewed action must be in it, with the same dependencies.
     let read_only = DesiredOrganization {

@@ -127,7 +127,7 @@ pub async fn audit(
     live: &LiveOrganization,
     valid: Option<&ValidSpec>,
     regions: &[String],
-    parallelism: usize,
+    concurrency: crate::aws::Concurrency,
 ) -> Result<Vec<Finding>> {
     let mut findings = guardrail_findings(live);
     let Some(organization) = &live.organization else {
@@ -163,14 +163,14 @@ pub async fn audit(
     }
     let per_account: Vec<Vec<Finding>> = stream::iter(accounts.iter())
         .map(|(id, scope)| account_findings(clients, id, scope, &management, regions))
-        .buffer_unordered(parallelism.max(1))
+        .buffer_unordered(concurrency.accounts.max(1))
         .collect()
         .await;
     findings.extend(per_account.into_iter().flatten());
-    findings.extend(root_credential_findings(clients, live, &accounts, &management, parallelism).await);
+    findings.extend(root_credential_findings(clients, live, &accounts, &management, concurrency.accounts).await);
 
     if let Some(valid) = valid {
-        findings.extend(coverage_findings(clients, live, valid, parallelism).await);
+        findings.extend(coverage_findings(clients, live, valid, concurrency.accounts).await);
         findings.extend(identity_center_findings(clients, live, valid, &accounts).await);
     }
 
@@ -208,7 +208,7 @@ async fn coverage_findings(
     clients: &Clients,
     live: &LiveOrganization,
     valid: &ValidSpec,
-    parallelism: usize,
+    accounts_at_once: usize,
 ) -> Vec<Finding> {
     let desired = crate::baseline::desired_organization(valid);
     let ids = crate::plan::control::KnownIds {
@@ -250,7 +250,7 @@ async fn coverage_findings(
                 }
             }
         })
-        .buffer_unordered(parallelism.max(1))
+        .buffer_unordered(accounts_at_once.max(1))
         .collect()
         .await
 }
@@ -308,7 +308,7 @@ async fn root_credential_findings(
     live: &LiveOrganization,
     accounts: &[(String, String)],
     management: &str,
-    parallelism: usize,
+    accounts_at_once: usize,
 ) -> Vec<Finding> {
     let control = "root credentials";
     let members: Vec<&(String, String)> = accounts.iter().filter(|(id, _)| id != management).collect();
@@ -334,7 +334,7 @@ async fn root_credential_findings(
         )];
     }
     let ids: Vec<String> = members.iter().map(|(id, _)| id.clone()).collect();
-    let read = crate::live::root_credentials::read_members(&clients.sessions, management, &ids, parallelism).await;
+    let read = crate::live::root_credentials::read_members(&clients.sessions, management, &ids, accounts_at_once).await;
     members
         .iter()
         .map(|(id, scope)| match read.get(id) {

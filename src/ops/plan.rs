@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::aws::{load_config, Clients, ConnectOptions};
+use crate::aws::{load_config, Clients, Concurrency, ConnectOptions};
 use crate::live::controls::read_controls_reporting;
 use crate::live::progress::{ReadReporter, SilentReadReporter};
-use crate::live::{read_organization, LiveOrganization, ReadScope};
+use crate::live::{read_organization_with, LiveOrganization, ReadScope};
 use crate::plan::control::ControlKey;
 use crate::plan::control::KnownIds;
 use crate::plan::saved::{plan_digest, SavedPlan, SAVED_PLAN_VERSION};
@@ -131,9 +131,9 @@ pub async fn make_plan(
     valid: &ValidSpec,
     clients: &Clients,
     options: PlanOptions,
-    parallelism: usize,
+    concurrency: Concurrency,
 ) -> Result<PlanOutcome> {
-    make_plan_reporting(valid, clients, options, parallelism, &SilentReadReporter).await
+    make_plan_reporting(valid, clients, options, concurrency, &SilentReadReporter).await
 }
 
 /// [`make_plan`], telling `reporter` how reading the controls goes.
@@ -141,10 +141,10 @@ pub async fn make_plan_reporting(
     valid: &ValidSpec,
     clients: &Clients,
     options: PlanOptions,
-    parallelism: usize,
+    concurrency: Concurrency,
     reporter: &dyn ReadReporter,
 ) -> Result<PlanOutcome> {
-    make_targeted_plan(valid, clients, options, parallelism, reporter, &[]).await
+    make_targeted_plan(valid, clients, options, concurrency, reporter, &[]).await
 }
 
 /// [`make_plan_reporting`] limited to `targets` (none: the whole organization): reads only what
@@ -153,7 +153,7 @@ pub async fn make_targeted_plan(
     valid: &ValidSpec,
     clients: &Clients,
     options: PlanOptions,
-    parallelism: usize,
+    concurrency: Concurrency,
     reporter: &dyn ReadReporter,
     targets: &[Target],
 ) -> Result<PlanOutcome> {
@@ -161,7 +161,7 @@ pub async fn make_targeted_plan(
     let scope = if targets.is_empty() { None } else { Some(crate::plan::target::resolve(targets, &desired)?) };
     let mut limits = scope.as_ref().map(|scope| ReadLimits::for_targets(scope, &desired)).unwrap_or_default();
     limits.root_credentials = desired.delete_member_root_credentials && options.allow_destructive;
-    let (live, known) = read_live(valid, &desired, clients, parallelism, reporter, &limits).await?;
+    let (live, known) = read_live(valid, &desired, clients, concurrency, reporter, &limits).await?;
     let full = plan(&desired, &live, options)?;
     let (plan, targets) = match scope {
         None => (full, Vec::new()),
@@ -175,32 +175,56 @@ pub async fn make_targeted_plan(
 }
 
 /// Reads the live organization and the controls `limits` allows (every desired control in
-/// existing accounts when it allows all).
+/// existing accounts when it allows all). The accounts' reads start as soon as the organization's
+/// structure is known, while its policies and tags are still being read.
 pub async fn read_live(
     valid: &ValidSpec,
     desired: &DesiredOrganization,
     clients: &Clients,
-    parallelism: usize,
+    concurrency: Concurrency,
     reporter: &dyn ReadReporter,
     limits: &ReadLimits,
 ) -> Result<(LiveOrganization, KnownIds)> {
-    let mut live = read_organization(&clients.organizations, &limited_read_scope(valid, limits), parallelism)
-        .await
-        .context("reading the live organization failed")?;
-    if let Some(organization) = &live.organization {
+    let scope = limited_read_scope(valid, limits);
+    let accounts = |structure| read_accounts(structure, desired, clients, concurrency, reporter, limits);
+    let (mut live, (read, known)) =
+        read_organization_with(&clients.organizations, &scope, concurrency.calls, accounts).await?;
+    live.root_access_features = read.root_access_features;
+    live.root_credentials = read.root_credentials;
+    live.controls = read.controls;
+    live.control_notes = read.control_notes;
+    live.unsupported_controls = read.unsupported_controls;
+    if !limits.structure_only {
+        live.account_names_unsupported = account_names_unsupported(clients).await;
+    }
+    Ok((live, known))
+}
+
+/// What is read in and about the accounts, given the organization's `structure` (its accounts,
+/// units and trusted services): root access, root credentials and the controls, filled into it.
+async fn read_accounts(
+    mut structure: LiveOrganization,
+    desired: &DesiredOrganization,
+    clients: &Clients,
+    concurrency: Concurrency,
+    reporter: &dyn ReadReporter,
+    limits: &ReadLimits,
+) -> Result<(LiveOrganization, KnownIds)> {
+    if let Some(organization) = &structure.organization {
         clients.sessions.set_management_account(&organization.management_account_id).await;
     }
     if !limits.structure_only || limits.root_credentials {
-        read_root_access(clients, &mut live).await?;
+        read_root_access(clients, &mut structure).await?;
     }
     // Root credentials are read only when the spec and the command line both opt into deleting
     // them, and only once root credentials management is on (AssumeRoot needs it).
-    if limits.root_credentials && live.root_access_features.contains(crate::spec::ROOT_CREDENTIALS_MANAGEMENT) {
-        live.root_credentials = Some(read_member_root_credentials(clients, &live, parallelism).await?);
+    if limits.root_credentials && structure.root_access_features.contains(crate::spec::ROOT_CREDENTIALS_MANAGEMENT) {
+        structure.root_credentials =
+            Some(read_member_root_credentials(clients, &structure, concurrency.accounts).await?);
     }
     let known = KnownIds {
-        accounts: match_accounts(desired, &live),
-        organization: live.organization.as_ref().map(|org| org.id.clone()),
+        accounts: match_accounts(desired, &structure),
+        organization: structure.organization.as_ref().map(|org| org.id.clone()),
     };
     let limited;
     let to_read = match &limits.controls {
@@ -214,15 +238,12 @@ pub async fn read_live(
         }
     };
     let (controls, unsupported) =
-        read_controls_reporting(to_read, &known, &live, &clients.sessions, parallelism, reporter).await?;
+        read_controls_reporting(to_read, &known, &structure, &clients.sessions, concurrency, reporter).await?;
     let (controls, notes) = take_control_notes(controls);
-    live.controls = controls;
-    live.control_notes = notes;
-    live.unsupported_controls = unsupported;
-    if !limits.structure_only {
-        live.account_names_unsupported = account_names_unsupported(clients).await;
-    }
-    Ok((live, known))
+    structure.controls = controls;
+    structure.control_notes = notes;
+    structure.unsupported_controls = unsupported;
+    Ok((structure, known))
 }
 
 pub use crate::plan::planner::match_accounts;
@@ -244,7 +265,7 @@ pub async fn read_root_access(clients: &Clients, live: &mut LiveOrganization) ->
 async fn read_member_root_credentials(
     clients: &Clients,
     live: &LiveOrganization,
-    parallelism: usize,
+    accounts_at_once: usize,
 ) -> Result<std::collections::BTreeMap<String, crate::plan::state::RootCredentials>> {
     let Some(organization) = &live.organization else { return Ok(Default::default()) };
     let management = &organization.management_account_id;
@@ -254,7 +275,8 @@ async fn read_member_root_credentials(
         .filter(|account| account.state.is_active() && &account.id != management)
         .map(|account| account.id.clone())
         .collect();
-    let read = crate::live::root_credentials::read_members(&clients.sessions, management, &members, parallelism).await;
+    let read =
+        crate::live::root_credentials::read_members(&clients.sessions, management, &members, accounts_at_once).await;
     read.into_iter().map(|(id, result)| result.map(|credentials| (id, credentials))).collect()
 }
 
