@@ -223,9 +223,14 @@ pub fn run_case(seed_size: &str, accounts: usize) {
         let limited = run_limited(pid, &proxy, plan(), true);
         report("no-change plan at AWS's rates + 50 ms latency", &limited, &floor);
         let (seconds, slowest) = floor_seconds(&shape.floor);
+        // On AWS every member account answers on its own; here one moto process answers all of
+        // them, so its own CPU over the run is a floor too, whichever is the larger.
+        let moto = limited.moto_cpu.as_secs_f64();
+        let wall = limited.measured.wall.as_secs_f64();
         println!(
-            "organization's rate-limited floor {seconds:.1} s ({slowest}): wall {:.2}x of it; throttles met: {}",
-            limited.measured.wall.as_secs_f64() / seconds.max(0.001),
+            "organization's rate-limited floor {seconds:.1} s ({slowest}): wall {:.2}x of it; moto's own CPU {moto:.1} s: wall {:.2}x of the larger floor; throttles met: {}",
+            wall / seconds.max(0.001),
+            wall / seconds.max(moto).max(0.001),
             limited.measured.stats.total_rate_throttled()
         );
     }

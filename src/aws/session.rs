@@ -13,9 +13,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
-use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::provider::{self, error::CredentialsError, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use tokio::sync::{Mutex, RwLock};
 
@@ -27,6 +26,8 @@ pub struct Sessions {
     external_id: Option<String>,
     endpoint_override: Option<String>,
     management_account_id: RwLock<Option<String>>,
+    /// The one STS client every account's session is assumed through.
+    sts: aws_sdk_sts::Client,
     providers: Mutex<HashMap<String, SharedCredentialsProvider>>,
     /// Work done once per account and run, by what it is (`once_per_account`).
     once: Mutex<HashMap<(String, &'static str), OnceMarker>>,
@@ -51,6 +52,7 @@ impl Sessions {
         // member account fails the plan or the apply.
         let base = base.to_builder().retry_config(baseline_retry_config()).build();
         Sessions {
+            sts: aws_sdk_sts::Client::new(&base),
             base,
             access_role,
             external_id,
@@ -94,15 +96,13 @@ impl Sessions {
             return provider.clone();
         }
         let partition = partition_of(self.base.region().map(Region::as_ref).unwrap_or("us-east-1"));
-        let role_arn = format!("arn:{partition}:iam::{account_id}:role/{}", self.access_role);
-        let mut builder = AssumeRoleProvider::builder(role_arn)
-            .session_name(format!("landing-zone-{account_id}"))
-            .session_length(SESSION_LENGTH)
-            .configure(&self.base);
-        if let Some(external_id) = &self.external_id {
-            builder = builder.external_id(external_id);
-        }
-        let provider = SharedCredentialsProvider::new(CachedCredentials::new(builder.build().await));
+        let role = AccessRole {
+            sts: self.sts.clone(),
+            role_arn: format!("arn:{partition}:iam::{account_id}:role/{}", self.access_role),
+            session_name: format!("landing-zone-{account_id}"),
+            external_id: self.external_id.clone(),
+        };
+        let provider = SharedCredentialsProvider::new(CachedCredentials::new(role));
         providers.insert(account_id.to_string(), provider.clone());
         provider
     }
@@ -232,6 +232,56 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
         aws_smithy_runtime_api::client::endpoint::EndpointFuture::ready(Ok(
             aws_smithy_types::endpoint::Endpoint::builder().url(self.0.clone()).build(),
         ))
+    }
+}
+
+/// The access role's credentials in one member account (`sts:AssumeRole`, one hour), through the
+/// STS client every account shares.
+///
+/// The SDK's `AssumeRoleProvider` builds an STS client of its own for each provider (its config,
+/// runtime plugins and identity cache): one per member account, a thousand at 1,000 accounts,
+/// held for the whole run (issue 13's memory). The call is the same: the role, a session name
+/// that identifies the tool, the external id when the spec sets one.
+/// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+#[derive(Debug)]
+struct AccessRole {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    session_name: String,
+    external_id: Option<String>,
+}
+
+impl AccessRole {
+    async fn assume(&self) -> provider::Result {
+        let output = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name(&self.session_name)
+            .duration_seconds(i32::try_from(SESSION_LENGTH.as_secs()).unwrap_or(3600))
+            .set_external_id(self.external_id.clone())
+            .send()
+            .await
+            // The SDK error stays the source: `errors::AwsFailure` finds AssumeRole's code there.
+            .map_err(CredentialsError::provider_error)?;
+        let issued = output.credentials.ok_or_else(|| CredentialsError::unhandled("AssumeRole returned no credentials"))?;
+        let expiry = SystemTime::try_from(issued.expiration).map_err(CredentialsError::unhandled)?;
+        Ok(Credentials::new(
+            issued.access_key_id,
+            issued.secret_access_key,
+            Some(issued.session_token),
+            Some(expiry),
+            "landing-zone-access-role",
+        ))
+    }
+}
+
+impl ProvideCredentials for AccessRole {
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        provider::future::ProvideCredentials::new(self.assume())
     }
 }
 
