@@ -264,7 +264,8 @@ impl AccessRole {
             .await
             // The SDK error stays the source: `errors::AwsFailure` finds AssumeRole's code there.
             .map_err(CredentialsError::provider_error)?;
-        let issued = output.credentials.ok_or_else(|| CredentialsError::unhandled("AssumeRole returned no credentials"))?;
+        let issued =
+            output.credentials.ok_or_else(|| CredentialsError::unhandled("AssumeRole returned no credentials"))?;
         let expiry = SystemTime::try_from(issued.expiration).map_err(CredentialsError::unhandled)?;
         Ok(Credentials::new(
             issued.access_key_id,

@@ -12,7 +12,7 @@ use crate::aws::Concurrency;
 use crate::baseline::Context as BaselineContext;
 use crate::live::progress::{ReadReporter, ReadTally};
 use crate::live::reads::RunReads;
-use crate::plan::control::{ControlKey, KnownIds};
+use crate::plan::control::{ControlKey, DesiredControl, KnownIds};
 use crate::plan::state::LiveOrganization;
 use crate::plan::DesiredOrganization;
 
@@ -33,19 +33,18 @@ pub async fn read_controls_reporting(
     concurrency: Concurrency,
     reporter: &dyn ReadReporter,
 ) -> Result<ControlReads> {
-    let controls: Vec<(&ControlKey, serde_json::Value)> = desired
-        .controls
-        .iter()
-        .filter(|control| known.accounts.contains_key(&control.key.account))
-        .map(|control| (&control.key, crate::plan::control::resolve(&control.attributes, known)))
-        .collect();
-    let reads = RunReads::new(controls.iter().map(|(key, _)| (*key).clone()).collect());
+    // Attributes are resolved (placeholders filled in) as each control is read, not all up front:
+    // at 1,000 accounts a resolved copy of every control's attributes is megabytes held for the
+    // whole read.
+    let controls: Vec<&DesiredControl> =
+        desired.controls.iter().filter(|control| known.accounts.contains_key(&control.key.account)).collect();
+    let reads = RunReads::new(controls.iter().map(|control| control.key.clone()).collect());
     let context = BaselineContext { sessions, ids: known, reads: Some(&reads) };
-    let tally = ReadTally::new(controls.iter().map(|(key, _)| *key));
+    let tally = ReadTally::new(controls.iter().map(|control| &control.key));
     reporter.progress(tally.now());
-    let mut by_account: BTreeMap<&str, Vec<(&ControlKey, serde_json::Value)>> = BTreeMap::new();
-    for (key, attributes) in controls {
-        by_account.entry(key.account.as_str()).or_default().push((key, attributes));
+    let mut by_account: BTreeMap<&str, Vec<&DesiredControl>> = BTreeMap::new();
+    for control in controls {
+        by_account.entry(control.key.account.as_str()).or_default().push(control);
     }
     let reading = Reading { context: &context, known, live, tally: &tally, reporter, calls: concurrency.calls };
     let per_account: Vec<Vec<Read>> = stream::iter(by_account.into_values())
@@ -86,9 +85,9 @@ impl Reading<'_> {
     /// One account's controls. Its opt-in Regions first: a control in a Region the account has
     /// not enabled cannot be read (AWS refuses every call there) and reads as absent; the plan
     /// enables the Region first.
-    async fn read_account(&self, controls: Vec<(&ControlKey, serde_json::Value)>) -> Result<Vec<Read>> {
+    async fn read_account(&self, controls: Vec<&DesiredControl>) -> Result<Vec<Read>> {
         let (gates, rest): (Vec<_>, Vec<_>) =
-            controls.into_iter().partition(|(key, _)| key.control == crate::baseline::regions::CONTROL);
+            controls.into_iter().partition(|control| control.key.control == crate::baseline::regions::CONTROL);
         let mut results = self.read(gates, &BTreeSet::new()).await?;
         let closed: BTreeSet<(String, String)> = results
             .iter()
@@ -100,13 +99,10 @@ impl Reading<'_> {
     }
 
     /// Reads `controls` concurrently; those in a `closed` (account, Region) read as absent.
-    async fn read(
-        &self,
-        controls: Vec<(&ControlKey, serde_json::Value)>,
-        closed: &BTreeSet<(String, String)>,
-    ) -> Result<Vec<Read>> {
+    async fn read(&self, controls: Vec<&DesiredControl>, closed: &BTreeSet<(String, String)>) -> Result<Vec<Read>> {
         stream::iter(controls)
-            .map(|(key, attributes)| {
+            .map(|control| {
+                let key = &control.key;
                 let disabled_region =
                     key.region.as_ref().is_some_and(|region| closed.contains(&(key.account.clone(), region.clone())));
                 let unreadable = disabled_region || needs_missing_trusted_access(key, self.known, self.live);
@@ -118,6 +114,7 @@ impl Reading<'_> {
                         self.reporter.progress(self.tally.read(key));
                         return Ok::<Read, anyhow::Error>((key.clone(), Ok(None)));
                     }
+                    let attributes = crate::plan::control::resolve(&control.attributes, self.known);
                     let read = read_waiting_for_activation(self.context, key, &attributes).await;
                     self.reporter.progress(self.tally.read(key));
                     match read {
