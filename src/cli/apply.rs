@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use clap::Args;
 
+use super::progress::ReadProgressDisplay;
 use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_ERROR, EXIT_OK};
 use crate::apply::progress::ApplyTally;
 use crate::apply::{ApplyReport, Outcome, Reporter};
-use crate::live::progress::SilentReadReporter;
 use crate::ops::apply::{apply_reviewed, ApplyOptions, ApplyOutcome, Reviewed};
 use crate::ops::plan::{connect, make_targeted_plan};
 use crate::plan::render::{render_text, TextOptions};
@@ -97,7 +97,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
                 &clients,
                 options.plan,
                 options.concurrency,
-                &SilentReadReporter,
+                &ReadProgressDisplay::new(),
                 &options.targets,
             ))?;
             show(&preview.plan, &preview.targets)?;
@@ -114,7 +114,15 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
         }
     };
     let reporter: Arc<dyn Reporter> = Arc::new(ProgressReporter::new());
-    let outcome = runtime.block_on(apply_reviewed(&valid, &clients, reviewed, &options, reporter, interrupted()))?;
+    let outcome = runtime.block_on(apply_reviewed(
+        &valid,
+        &clients,
+        reviewed,
+        &options,
+        reporter,
+        &ReadProgressDisplay::new(),
+        interrupted(),
+    ))?;
     match outcome {
         ApplyOutcome::NothingToDo => Ok(EXIT_OK),
         ApplyOutcome::Interrupted => {
@@ -207,7 +215,7 @@ fn confirm() -> anyhow::Result<bool> {
 
 /// A progress bar on a terminal, plain lines otherwise (both on stderr): a line per finished
 /// action, and where the apply stands (actions done / total, failures, throttles met) on the bar
-/// or, when not a terminal, as a plain line at most every `plan::PLAIN_EVERY` and at the end.
+/// or, when not a terminal, as a plain line at most every `progress::PLAIN_EVERY` and at the end.
 struct ProgressReporter {
     bar: Option<indicatif::ProgressBar>,
     tally: ApplyTally,
@@ -260,7 +268,7 @@ impl Reporter for ProgressReporter {
                 let mut last_line = self.last_line.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 let now = Instant::now();
                 let last = progress.finished == progress.total && last_line.is_some();
-                if last || super::plan::plain_line_due(self.started, *last_line, now) {
+                if last || super::progress::plain_line_due(self.started, *last_line, now) {
                     *last_line = Some(now);
                     write_stderr(&progress.to_string());
                 }

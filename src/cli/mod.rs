@@ -10,6 +10,7 @@ pub mod graph;
 pub mod import;
 pub mod permissions;
 pub mod plan;
+pub mod progress;
 pub mod schema;
 pub mod show;
 pub mod validate;

@@ -24,7 +24,7 @@ use super::plan::{make_targeted_plan, now_rfc3339, read_live, ReadLimits};
 use crate::apply::lock::{LockInfo, StateStore};
 use crate::apply::{execute, ApplyOptions as ExecutorOptions, ApplyReport, Reporter};
 use crate::aws::{caller_identity, Clients};
-use crate::live::progress::SilentReadReporter;
+use crate::live::progress::ReadReporter;
 use crate::plan::saved::changed_objects;
 use crate::plan::target::Target;
 use crate::plan::touched::Touched;
@@ -87,6 +87,7 @@ pub async fn apply_reviewed(
     reviewed: Reviewed<'_>,
     options: &ApplyOptions,
     reporter: Arc<dyn Reporter>,
+    read_reporter: &dyn ReadReporter,
     interrupted: impl Future<Output = ()>,
 ) -> Result<ApplyOutcome> {
     let caller = caller_identity(clients).await?;
@@ -110,7 +111,7 @@ pub async fn apply_reviewed(
     tracing::info!(lock = %lock.id, bucket = %store.bucket, "lock taken");
     // Everything from here runs under the lock, which is released whatever happens.
     let result = tokio::select! {
-        result = locked(valid, clients, reviewed, options, reporter, &store, &lock) => result,
+        result = locked(valid, clients, reviewed, options, (reporter, read_reporter), &store, &lock) => result,
         () = &mut interrupted => {
             if let Some(plan) = reviewed.plan() {
                 record(&store, &lock, plan, None, Duration::ZERO).await;
@@ -129,26 +130,22 @@ async fn locked(
     clients: &Clients,
     reviewed: Reviewed<'_>,
     options: &ApplyOptions,
-    reporter: Arc<dyn Reporter>,
+    (reporter, read_reporter): (Arc<dyn Reporter>, &dyn ReadReporter),
     store: &StateStore,
     lock: &LockInfo,
 ) -> Result<ApplyOutcome> {
     let (plan, known) = match reviewed {
         Reviewed::AutoApproved { show } => {
-            let fresh = make_targeted_plan(
-                valid,
-                clients,
-                options.plan,
-                options.concurrency,
-                &SilentReadReporter,
-                &options.targets,
-            )
-            .await?;
+            let fresh =
+                make_targeted_plan(valid, clients, options.plan, options.concurrency, read_reporter, &options.targets)
+                    .await?;
             show(&fresh.plan)?;
             (fresh.plan, fresh.known)
         }
         Reviewed::Confirmed { plan, live_digests } | Reviewed::Saved { plan, live_digests } => {
-            let known = check_untouched(valid, clients, plan, live_digests, options.plan, options.concurrency).await?;
+            let known =
+                check_untouched(valid, clients, plan, live_digests, options.plan, (options.concurrency, read_reporter))
+                    .await?;
             (plan.clone(), known)
         }
     };
@@ -171,14 +168,14 @@ async fn check_untouched(
     plan: &Plan,
     reviewed: &BTreeMap<String, String>,
     options: PlanOptions,
-    concurrency: crate::aws::Concurrency,
+    (concurrency, read_reporter): (crate::aws::Concurrency, &dyn ReadReporter),
 ) -> Result<crate::plan::control::KnownIds> {
     let desired = crate::baseline::desired_organization(valid);
     let touched = Touched::of(plan, &desired);
     let mut limits = ReadLimits::for_touched(&touched);
     limits.root_credentials =
         plan.actions.iter().any(|planned| matches!(planned.action, crate::plan::Action::DeleteRootCredentials { .. }));
-    let (live, known) = read_live(valid, &desired, clients, concurrency, &SilentReadReporter, &limits).await?;
+    let (live, known) = read_live(valid, &desired, clients, concurrency, read_reporter, &limits).await?;
     // The plan made now from this read, of the controls read (the others were not, and would
     // plan as absent): every reviewed action must be in it, with the same dependencies.
     let read_only = DesiredOrganization {
