@@ -1,10 +1,15 @@
 //! Reads at the floor (issue 13): a plan of an organization whose accounts carry per-account and
 //! per-region baselines makes one AssumeRole per member account (shared by every region and
 //! control, past the SDK identity cache's 64 partitions) and one DescribeConfigRules per account
-//! and region naming all the spec's rules. The proxy counts the calls by operation.
+//! and region naming all the spec's rules. The proxy counts the calls by operation. Reads run wide
+//! across accounts and narrow within each (`--accounts-at-once`, `--parallelism`): the proxy
+//! counts the requests in flight by the session that signed them.
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
+use crate::support::proxy::Faults;
 use crate::support::{stderr, stdout, Moto};
 
 /// More member accounts than the SDK identity cache keeps partitions (64).
@@ -74,4 +79,42 @@ fn a_plan_assumes_each_member_once_and_names_every_rule_in_one_read() {
     assert_eq!(count(&unchanged, "config:DescribeDeliveryChannels"), 3 * regions, "{unchanged:#?}");
     assert_eq!(count(&unchanged, "iam:GetAccountPasswordPolicy"), accounts, "{unchanged:#?}");
     assert_eq!(count(&unchanged, "s3control:GetPublicAccessBlock"), accounts, "{unchanged:#?}");
+}
+
+#[test]
+fn reads_run_wide_across_accounts_and_narrow_within_each() {
+    let moto = Moto::start();
+    let workspace = tempfile::tempdir().expect("workspace");
+    let dir = workspace.path();
+    let mut text = String::from(
+        "version: 1\norganization:\n  management_account: management\n  regions: [us-east-1]\n\
+         accounts:\n  management: { email: aws-root@example.com }\n",
+    );
+    for app in 1..=8 {
+        text.push_str(&format!("  app-{app}: {{ email: aws+app-{app}@example.com }}\n"));
+    }
+    std::fs::write(dir.join("landing-zone.yaml"), &text).expect("spec");
+    run(&moto, dir, &["apply", "--auto-approve"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    // Three reads in every account, each answered 40 ms late, so reads overlap when allowed to.
+    text.push_str(
+        "baseline:\n  password_policy: { minimum_length: 14 }\n  s3_block_public_access: {}\n  ebs_encryption: {}\n",
+    );
+    std::fs::write(dir.join("landing-zone.yaml"), &text).expect("spec");
+    let proxy = moto.strict_proxy();
+    let latency = Duration::from_millis(40);
+    proxy.set_faults(Faults { latency: Some((latency, latency)), ..Faults::none() });
+    proxy.reset_stats();
+    let output = moto.run(&["plan", "--parallelism", "2", "--accounts-at-once", "3"], dir);
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+    let stats = proxy.stats();
+    proxy.set_faults(Faults::none());
+    // Member accounts' sessions are the signers other than the caller (`testing`).
+    let members: BTreeMap<&String, &usize> =
+        stats.most_in_flight_by_signer.iter().filter(|(signer, _)| signer.as_str() != "testing").collect();
+    assert_eq!(members.len(), 8, "one session per member: {members:?}");
+    assert!(members.values().all(|most| **most <= 2), "at most 2 calls at once in an account: {members:?}");
+    assert!(members.values().any(|most| **most == 2), "an account's reads overlap: {members:?}");
+    // Three accounts at once: more than one account's bound of calls in flight.
+    assert_eq!(stats.most_sessions_at_once, 3, "{stats:#?}");
 }

@@ -109,6 +109,15 @@ pub struct Stats {
     /// Operations by the access key that signed them (`testing` is the tool's own caller in tests;
     /// assumed-role sessions have keys of their own).
     pub signed_by: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// Requests being answered now, by the access key that signed them, and the most ever.
+    pub in_flight_by_signer: BTreeMap<String, usize>,
+    pub most_in_flight_by_signer: BTreeMap<String, usize>,
+    /// Requests being answered now by any signer, and the most ever.
+    pub in_flight: usize,
+    pub most_in_flight: usize,
+    /// The most assumed-role sessions (signers other than the caller, `testing`) with a request
+    /// in flight at once: how many accounts are worked on at once.
+    pub most_sessions_at_once: usize,
 }
 
 impl Stats {
@@ -811,12 +820,49 @@ fn is_held(shared: &Shared) -> bool {
     lock(&shared.hold).held
 }
 
+/// One request being answered, counted in `Stats` from its arrival until it is answered (or its
+/// connection closes unanswered).
+struct InFlight<'a> {
+    shared: &'a Shared,
+    signer: String,
+}
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared, signer: String) -> InFlight<'a> {
+        let mut stats = lock(&shared.stats);
+        stats.in_flight += 1;
+        stats.most_in_flight = stats.most_in_flight.max(stats.in_flight);
+        let now = {
+            let now = stats.in_flight_by_signer.entry(signer.clone()).or_default();
+            *now += 1;
+            *now
+        };
+        let most = stats.most_in_flight_by_signer.entry(signer.clone()).or_default();
+        *most = (*most).max(now);
+        let sessions =
+            stats.in_flight_by_signer.iter().filter(|(signer, now)| signer.as_str() != "testing" && **now > 0).count();
+        stats.most_sessions_at_once = stats.most_sessions_at_once.max(sessions);
+        InFlight { shared, signer }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut stats = lock(&self.shared.stats);
+        stats.in_flight -= 1;
+        if let Some(now) = stats.in_flight_by_signer.get_mut(&self.signer) {
+            *now -= 1;
+        }
+    }
+}
+
 async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
     let Some(mut request) = read_request(&mut stream).await? else { return Ok(()) };
     let operation = identify_request(&request);
     if lock(&shared.faults).aws_page_size {
         page_like_aws(&mut request, &operation);
     }
+    let _in_flight = InFlight::enter(&shared, access_key_of(&request));
     {
         let mut stats = lock(&shared.stats);
         *stats.calls.entry(operation.key()).or_default() += 1;
