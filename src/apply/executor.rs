@@ -284,11 +284,12 @@ impl Admission {
                 chosen = admissible.map(|position| (Lane::Organization, position));
             }
         }
+        // Both searches walk the running lanes (at most `accounts` of them), never every ready one.
         if chosen.is_none() {
-            let mut running_lanes = self.ready.keys().filter(|lane| {
-                matches!(lane, Lane::Account(_)) && self.running.get(*lane).is_some_and(|running| *running < calls)
+            let mut running_lanes = self.running.iter().filter(|(lane, running)| {
+                matches!(lane, Lane::Account(_)) && **running < calls && self.ready.contains_key(*lane)
             });
-            chosen = running_lanes.next().map(|lane| (lane.clone(), 0));
+            chosen = running_lanes.next().map(|(lane, _)| (lane.clone(), 0));
         }
         if chosen.is_none() && self.accounts_running() < self.bounds.accounts.max(1) {
             let mut new_lanes =
