@@ -3,7 +3,8 @@
 //! control, past the SDK identity cache's 64 partitions) and one DescribeConfigRules per account
 //! and region naming all the spec's rules. The proxy counts the calls by operation. Reads run wide
 //! across accounts and narrow within each (`--accounts-at-once`, `--parallelism`): the proxy
-//! counts the requests in flight by the session that signed them.
+//! counts the requests in flight by the session that signed them. The accounts' reads start once
+//! the organization's structure is read, before its slowest read (DescribePolicy) is done.
 
 use std::collections::BTreeMap;
 
@@ -117,4 +118,56 @@ fn reads_run_wide_across_accounts_and_narrow_within_each() {
     assert!(members.values().any(|most| **most == 2), "an account's reads overlap: {members:?}");
     // Three accounts at once: more than one account's bound of calls in flight.
     assert_eq!(stats.most_sessions_at_once, 3, "{stats:#?}");
+}
+
+#[test]
+fn account_reads_start_before_the_policies_are_read() {
+    let moto = Moto::start();
+    let workspace = tempfile::tempdir().expect("workspace");
+    let dir = workspace.path();
+    std::fs::create_dir(dir.join("policies")).expect("policies directory");
+    let mut text = String::from(
+        "version: 1\norganization:\n  management_account: management\n  regions: [us-east-1]\n\
+         \x20 policy_types: [SERVICE_CONTROL_POLICY]\naccounts:\n  management: { email: aws-root@example.com }\n",
+    );
+    for app in 1..=4 {
+        text.push_str(&format!("  app-{app}: {{ email: aws+app-{app}@example.com }}\n"));
+    }
+    // Eight customer SCPs, two on each account: eight DescribePolicy at AWS's 2 a second.
+    text.push_str("policies:\n");
+    for policy in 1..=8 {
+        let document = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"ec2:Policy{policy}","Resource":"*"}}]}}"#
+        );
+        std::fs::write(dir.join(format!("policies/deny-{policy}.json")), document).expect("policy");
+        let account = (policy - 1) / 2 + 1;
+        text.push_str(&format!(
+            "  deny-{policy}:\n    type: SERVICE_CONTROL_POLICY\n    document: policies/deny-{policy}.json\n\
+             \x20   targets: {{ accounts: [app-{account}] }}\n"
+        ));
+    }
+    text.push_str("baseline:\n  password_policy: { minimum_length: 14 }\n");
+    std::fs::write(dir.join("landing-zone.yaml"), &text).expect("spec");
+    run(&moto, dir, &["apply", "--auto-approve"]);
+    std::thread::sleep(Duration::from_millis(1500));
+
+    // At AWS's published rates, the tool's own pacing on.
+    let proxy = moto.strict_proxy();
+    proxy.set_faults(Faults { aws_rates: true, ..Faults::none() });
+    proxy.reset_stats();
+    let output = moto
+        .command(&["plan", "--detailed-exitcode"], dir, &moto.endpoint)
+        .env_remove("LANDING_ZONE_RATE_LIMIT")
+        .output()
+        .expect("run landing-zone");
+    let stats = proxy.stats();
+    proxy.set_faults(Faults::none());
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+    assert_eq!(stats.total_rate_throttled(), 0, "{:?}", stats.rate_throttled);
+    let first_control = stats.arrivals.iter().position(|call| call == "iam:GetAccountPasswordPolicy");
+    let last_policy = stats.arrivals.iter().rposition(|call| call == "organizations:DescribePolicy");
+    let (Some(first_control), Some(last_policy)) = (first_control, last_policy) else {
+        panic!("both reads happen: {:?}", stats.arrivals);
+    };
+    assert!(first_control < last_policy, "the accounts' reads waited for every policy: {:?}", stats.arrivals);
 }

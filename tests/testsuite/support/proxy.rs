@@ -96,6 +96,8 @@ impl Faults {
 pub struct Stats {
     /// Every request received, by operation (faulted ones included).
     pub calls: BTreeMap<String, u64>,
+    /// Every request received, by operation, in the order they arrived.
+    pub arrivals: Vec<String>,
     /// TooManyRequestsException answered because the operation's token bucket was empty.
     pub rate_throttled: BTreeMap<String, u64>,
     /// Injected faults by kind (`throttle`, `concurrent-modification`, `500`, `503`, `drop`, `lost-response`).
@@ -878,6 +880,7 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
     {
         let mut stats = lock(&shared.stats);
         *stats.calls.entry(operation.key()).or_default() += 1;
+        stats.arrivals.push(operation.key());
         let signer = access_key_of(&request);
         stats.signed_by.entry(signer).or_default().insert(operation.key());
     }
