@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::support::proxy::Faults;
 use crate::support::strict::Strict;
-use crate::support::{stderr, stdout, Moto};
+use crate::support::{stderr, stdout, workspace, Moto};
 
 const ORGANIZATION: &str = "version: 1
 organization:
@@ -28,22 +28,6 @@ policies:
   FullAWSAccess:
     targets: { units: [Root, Sandbox, Workloads], accounts: [management, sandbox] }
 ";
-
-fn workspace(spec: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("landing-zone.yaml"), spec).expect("write spec");
-    dir
-}
-
-fn run_ok(moto: &Moto, args: &[&str], dir: &Path) -> String {
-    let output = moto.run(args, dir);
-    assert_eq!(output.status.code(), Some(0), "{args:?} failed:\n{}\n{}", stdout(&output), stderr(&output));
-    stdout(&output)
-}
-
-fn plan_json(moto: &Moto, dir: &Path) -> Value {
-    serde_json::from_str(&run_ok(moto, &["plan", "--format", "json"], dir)).expect("plan json")
-}
 
 fn kinds(plan: &Value) -> Vec<String> {
     plan["actions"].as_array().expect("actions").iter().map(|a| a["kind"].as_str().unwrap_or("").to_string()).collect()
@@ -73,7 +57,7 @@ async fn accounts_are_read_by_state_for_moves_tags_import_and_audit() {
     let moto = Moto::start();
     let workspace = workspace(ORGANIZATION);
     let dir = workspace.path();
-    run_ok(&moto, &["apply", "--auto-approve"], dir);
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
 
     // The strict layer answers as AWS does today: State, and no Status.
     let client = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
@@ -98,17 +82,17 @@ async fn accounts_are_read_by_state_for_moves_tags_import_and_audit() {
     let tag = aws_sdk_organizations::types::Tag::builder().key("env").value("other").build().expect("tag");
     client.tag_resource().resource_id(&sandbox).tags(tag).send().await.expect("tag by hand");
 
-    let plan = plan_json(&moto, dir);
+    let plan = moto.plan_json(dir);
     let kinds = kinds(&plan);
     assert!(kinds.iter().any(|kind| kind == "move_account"), "the move is planned: {kinds:?}\n{plan:#}");
     assert!(kinds.iter().any(|kind| kind.contains("tag")), "the tag repair is planned: {kinds:?}");
     assert!(!plan.to_string().contains("left as is"), "no account is skipped for its state: {plan:#}");
-    run_ok(&moto, &["apply", "--auto-approve"], dir);
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
     assert_eq!(moto.run(&["plan", "--detailed-exitcode"], dir).status.code(), Some(0), "converged");
 
     // import writes the accounts; audit checks them.
     let imported = tempfile::tempdir().expect("dir");
-    run_ok(&moto, &["import", "--out", "."], imported.path());
+    moto.run_expecting(&["import", "--out", "."], imported.path(), 0);
     let spec = std::fs::read_to_string(imported.path().join("landing-zone.yaml")).expect("imported spec");
     assert!(spec.contains("sandbox@example.com"), "import wrote the account:\n{spec}");
     let audit = moto.run(&["audit", "--format", "json"], dir);
@@ -476,11 +460,11 @@ async fn existing_accounts_are_enrolled_in_security_hub() {
     let moto = Moto::start();
     let workspace = workspace(MEMBERS_BEFORE);
     let dir = workspace.path();
-    run_ok(&moto, &["apply", "--auto-approve"], dir);
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
     let spec = format!("{MEMBERS_BEFORE}baseline:\n  security_hub: {{ admin_account: security }}\n");
     std::fs::write(dir.join("landing-zone.yaml"), spec).expect("spec");
 
-    let plan = plan_json(&moto, dir);
+    let plan = moto.plan_json(dir);
     let enrolment: Vec<&Value> = plan["actions"]
         .as_array()
         .expect("actions")
@@ -488,7 +472,7 @@ async fn existing_accounts_are_enrolled_in_security_hub() {
         .filter(|action| action["control"]["control"] == "security_hub/members")
         .collect();
     assert_eq!(enrolment.len(), 1, "the existing accounts are enrolled: {plan:#}");
-    run_ok(&moto, &["apply", "--auto-approve"], dir);
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
 
     let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
     let security = account_id(&organizations, "security@example.com").await;

@@ -6,13 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{stderr, stdout, Moto};
-
-fn workspace(spec: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("landing-zone.yaml"), spec).expect("write spec");
-    dir
-}
+use crate::support::{stderr, stdout, workspace, Moto};
 
 /// Creates the spec's accounts first and waits out the strict layer's fresh-account window (a new
 /// account answers SubscriptionRequiredException for a while, which is not what these tests test).

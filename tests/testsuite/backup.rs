@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::support::{stderr, stdout, Moto};
+use crate::support::{stderr, stdout, workspace, Moto};
 
 const SPEC: &str = r#"
 version: 1
@@ -30,12 +30,6 @@ baseline:
         selection_tags: { backup: daily }
         targets: { units: [Workloads] }
 "#;
-
-fn workspace(spec: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("landing-zone.yaml"), spec).expect("write spec");
-    dir
-}
 
 fn plan(moto: &Moto, dir: &std::path::Path, extra: &[&str]) -> Value {
     let mut args = vec!["plan", "--format", "json"];

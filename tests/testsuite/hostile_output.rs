@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{stderr, stdout, Moto};
+use crate::support::{stderr, stdout, workspace, Moto};
 
 /// A plain, valid spec. Validation refuses control, bidirectional and zero-width characters in
 /// the names and tag values a spec carries, so hostile text reaches the output the way it really
@@ -81,12 +81,6 @@ async fn hostile_organization(moto: &Moto) {
     // A new account refuses calls for a while, on AWS as in the strict layer: let its window pass.
     tokio::time::sleep(crate::support::strict::Strict::default().fresh_account_window + Duration::from_millis(100))
         .await;
-}
-
-fn workspace(spec: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("landing-zone.yaml"), spec).expect("write spec");
-    dir
 }
 
 /// No character that acts on a terminal (ESC, CR, bidi overrides…) in `text`, newlines aside.

@@ -3,12 +3,11 @@
 //! features), both served by the layer since moto lacks them: converged, the second plan empty,
 //! drift made by hand planned and repaired.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{stderr, stdout, Moto};
+use crate::support::{workspace, Moto};
 
 const ORGANIZATION: &str = "version: 1
 organization:
@@ -20,22 +19,6 @@ accounts:
   app: { email: legacy@example.com }
   ops: { email: ops@example.com, name: Ops Team }
 ";
-
-fn workspace(spec: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("landing-zone.yaml"), spec).expect("write spec");
-    dir
-}
-
-fn run(moto: &Moto, args: &[&str], dir: &Path, code: i32) -> String {
-    let output = moto.run(args, dir);
-    assert_eq!(output.status.code(), Some(code), "{args:?}:\n{}\n{}", stdout(&output), stderr(&output));
-    stdout(&output)
-}
-
-fn plan_json(moto: &Moto, dir: &Path) -> Value {
-    serde_json::from_str(&run(moto, &["plan", "--format", "json"], dir, 0)).expect("plan json")
-}
 
 fn kinds(plan: &Value) -> Vec<String> {
     let actions = plan["actions"].as_array().expect("actions");
@@ -69,11 +52,11 @@ async fn accounts_are_renamed_to_their_spec_names() {
     let management = "123456789012";
     let dir = workspace(ORGANIZATION);
 
-    let text = run(&moto, &["plan"], dir.path(), 0);
+    let text = moto.run_expecting(&["plan"], dir.path(), 0);
     assert!(text.contains("~ account app") && text.contains(r#"name: "Legacy App" → "app""#), "{text}");
     assert!(text.contains("~ account management") && text.contains(r#"name: "master" → "management""#), "{text}");
     assert!(!text.contains("the spec's name is used only inside the spec"), "a rename, not a note:\n{text}");
-    let plan = plan_json(&moto, dir.path());
+    let plan = moto.plan_json(dir.path());
     let mut planned = kinds(&plan);
     planned.sort();
     // (moto lists no policy type on a new root: docs/testing.md.)
@@ -103,26 +86,26 @@ async fn accounts_are_renamed_to_their_spec_names() {
         (Value::Bool(true), Value::Array(vec![]))
     );
 
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     assert_eq!(name_of(&client, &member).await, "app");
     assert_eq!(name_of(&client, management).await, "management");
     let listed = client.list_accounts().send().await.expect("accounts").accounts.unwrap_or_default();
     let mut names: Vec<&str> = listed.iter().filter_map(|account| account.name()).collect();
     names.sort_unstable();
     assert_eq!(names, ["Ops Team", "app", "management"]);
-    let second = run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+    let second = moto.run_expecting(&["plan", "--detailed-exitcode"], dir.path(), 0);
     assert!(second.contains("Plan: 0 to add, 0 to change, 0 to destroy."), "{second}");
 
     // Drift made by hand: the member renamed in the console.
     let account = aws_sdk_account::Client::new(&moto.sdk_config().await);
     account.put_account_name().account_id(&member).account_name("hand-renamed").send().await.expect("rename");
-    let plan = plan_json(&moto, dir.path());
+    let plan = moto.plan_json(dir.path());
     assert_eq!(kinds(&plan), ["rename_account"], "exactly the drift: {plan:#}");
-    let text = run(&moto, &["plan"], dir.path(), 0);
+    let text = moto.run_expecting(&["plan"], dir.path(), 0);
     assert!(text.contains(r#"name: "hand-renamed" → "app""#) && text.contains("0 to add, 1 to change"), "{text}");
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     assert_eq!(name_of(&client, &member).await, "app");
-    run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+    moto.run_expecting(&["plan", "--detailed-exitcode"], dir.path(), 0);
 }
 
 #[tokio::test]
@@ -133,12 +116,12 @@ async fn a_new_organization_names_its_management_account() {
             .replace("  app: { email: legacy@example.com }\n", "")
             .replace("  ops: { email: ops@example.com, name: Ops Team }\n", ""),
     );
-    let text = run(&moto, &["plan"], dir.path(), 0);
+    let text = moto.run_expecting(&["plan"], dir.path(), 0);
     assert!(text.contains(r#"name: (known after apply) → "management""#), "{text}");
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     let client = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
     assert_eq!(name_of(&client, "123456789012").await, "management");
-    run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+    moto.run_expecting(&["plan", "--detailed-exitcode"], dir.path(), 0);
 }
 
 #[tokio::test]
@@ -192,7 +175,7 @@ async fn centralized_root_access_is_enabled_after_trusted_access_for_iam() {
     let dir = workspace(
         &ROOT_ACCESS.replace("accounts:\n", "accounts:\n  legacy: { email: legacy@example.com, name: Legacy App }\n"),
     );
-    let plan = plan_json(&moto, dir.path());
+    let plan = moto.plan_json(dir.path());
     let actions = plan["actions"].as_array().expect("actions");
     let trust = actions.iter().position(|a| a["service"] == "iam.amazonaws.com").expect("trusted access for IAM");
     let features: Vec<&Value> = actions.iter().filter(|a| a["kind"] == "enable_root_access_feature").collect();
@@ -201,20 +184,20 @@ async fn centralized_root_access_is_enabled_after_trusted_access_for_iam() {
     for feature in &features {
         assert!(feature["depends_on"].as_array().expect("deps").contains(&Value::from(trust)), "{plan:#}");
     }
-    let text = run(&moto, &["plan"], dir.path(), 0);
+    let text = moto.run_expecting(&["plan"], dir.path(), 0);
     assert!(
         text.contains("+ root access RootCredentialsManagement") && text.contains("+ root access RootSessions"),
         "{text}"
     );
 
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     let iam = aws_sdk_iam::Client::new(&moto.sdk_config().await);
     assert_eq!(root_features(&iam).await, ["RootCredentialsManagement", "RootSessions"]);
-    run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+    moto.run_expecting(&["plan", "--detailed-exitcode"], dir.path(), 0);
 
     // `import` writes what it finds, and plan on the imported spec changes nothing.
     let imported = tempfile::tempdir().expect("dir");
-    run(&moto, &["import", "--out", "."], imported.path(), 0);
+    moto.run_expecting(&["import", "--out", "."], imported.path(), 0);
     let spec = std::fs::read_to_string(imported.path().join("landing-zone.yaml")).expect("spec");
     assert!(
         spec.contains("root_access:")
@@ -222,16 +205,16 @@ async fn centralized_root_access_is_enabled_after_trusted_access_for_iam() {
             && spec.contains("root_sessions: true"),
         "{spec}"
     );
-    run(&moto, &["plan", "--detailed-exitcode"], imported.path(), 0);
+    moto.run_expecting(&["plan", "--detailed-exitcode"], imported.path(), 0);
 
     // Drift made by hand: root sessions turned off.
     iam.disable_organizations_root_sessions().send().await.expect("disable");
-    let plan = plan_json(&moto, dir.path());
+    let plan = moto.plan_json(dir.path());
     assert_eq!(kinds(&plan), ["enable_root_access_feature"], "exactly the drift: {plan:#}");
     assert_eq!(plan["actions"][0]["feature"], "RootSessions");
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     assert_eq!(root_features(&iam).await, ["RootCredentialsManagement", "RootSessions"]);
-    run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+    moto.run_expecting(&["plan", "--detailed-exitcode"], dir.path(), 0);
 }
 
 #[tokio::test]

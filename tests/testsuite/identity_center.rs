@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::{stderr, stdout, Moto};
+use crate::support::{stderr, stdout, workspace, Moto};
 
 const SPEC: &str = r#"version: 1
 organization:
@@ -36,22 +36,6 @@ identity_center:
     - { group: Platform, permission_set: Administrator, targets: { units: [Infrastructure] } }
     - { group: Auditors, permission_set: Auditor, targets: { units: [Root] } }
 "#;
-
-fn workspace(spec: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("landing-zone.yaml"), spec).expect("write spec");
-    dir
-}
-
-fn run(moto: &Moto, args: &[&str], dir: &Path, code: i32) -> String {
-    let output = moto.run(args, dir);
-    assert_eq!(output.status.code(), Some(code), "{args:?}:\n{}\n{}", stdout(&output), stderr(&output));
-    stdout(&output)
-}
-
-fn plan_json(moto: &Moto, dir: &Path) -> Value {
-    serde_json::from_str(&run(moto, &["plan", "--format", "json"], dir, 0)).expect("plan json")
-}
 
 /// The controls a plan configures.
 fn planned_controls(plan: &Value) -> Vec<String> {
@@ -160,9 +144,9 @@ async fn identity_center_converges_and_repairs_drift() {
     let auditors = directory.create_group("Auditors").await;
     let dir = workspace(SPEC);
 
-    let text = run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    let text = moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     assert!(text.contains("identity_center/permission_set/Auditor"), "{text}");
-    let again = run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+    let again = moto.run_expecting(&["plan", "--detailed-exitcode"], dir.path(), 0);
     assert!(again.contains("No changes") || !again.contains("identity_center/"), "second plan not empty:\n{again}");
 
     // Converged as the spec says, read back through the API.
@@ -222,17 +206,17 @@ async fn identity_center_converges_and_repairs_drift() {
         .send()
         .await
         .expect("delete by hand");
-    let drift = plan_json(&moto, dir.path());
+    let drift = moto.plan_json(dir.path());
     assert_eq!(
         planned_controls(&drift),
         ["identity_center/assignments/Auditor", "identity_center/permission_set/Administrator"],
         "{drift:#}"
     );
-    let text = run(&moto, &["plan"], dir.path(), 0);
+    let text = moto.run_expecting(&["plan"], dir.path(), 0);
     assert!(text.contains("arn:aws:iam::aws:policy/ReadOnlyAccess"), "the hand-attached policy is shown:\n{text}");
 
     let before = moto.strict_proxy().stats().calls_of("sso");
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     let after = moto.strict_proxy().stats().calls_of("sso");
     let count = |calls: &std::collections::BTreeMap<String, u64>, name: &str| calls.get(name).copied().unwrap_or(0);
     // The Administrator set is assigned: its change is provisioned again, and waited for.
@@ -260,7 +244,7 @@ async fn identity_center_converges_and_repairs_drift() {
         managed.attached_managed_policies.unwrap_or_default().into_iter().filter_map(|policy| policy.arn).collect();
     assert_eq!(arns, ["arn:aws:iam::aws:policy/AdministratorAccess"]);
     moto.strict_proxy().reset_stats();
-    run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+    moto.run_expecting(&["plan", "--detailed-exitcode"], dir.path(), 0);
     // Assignments are read where each set is provisioned, not in every account: Administrator in
     // `shared`, Auditor in `management` and `shared`.
     let listed = moto.strict_proxy().stats().calls_of("sso");
@@ -309,16 +293,16 @@ async fn assignments_the_tool_did_not_make_are_notes_not_removed() {
     let directory = directory(&moto).await;
     directory.create_group("Auditors").await;
     let dir = workspace(SPEC);
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
 
     let contractors = directory.create_group("Contractors").await;
     let administrator = directory.set_arn("Administrator").await;
     let shared = account_id(&moto, "shared").await;
     directory.assign(&shared, &administrator, &contractors).await;
 
-    let text = run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+    let text = moto.run_expecting(&["plan", "--detailed-exitcode"], dir.path(), 0);
     assert!(text.contains(&contractors) && text.contains("left in place"), "a note names it:\n{text}");
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     let held = directory.assignments(&shared, &administrator).await;
     assert!(held.iter().any(|(_, id)| id == &contractors), "the hand-made assignment was removed: {held:?}");
 }
@@ -353,7 +337,7 @@ async fn audit_reports_unassigned_accounts_and_administrator_sets() {
     // Only the Administrator set is assigned (to `shared`): `management` has no assignment.
     let spec = SPEC.replace("    - { group: Auditors, permission_set: Auditor, targets: { units: [Root] } }\n", "");
     let dir = workspace(&spec);
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     let findings = audit_findings(&moto, dir.path());
     assert_eq!(
         findings,
@@ -372,7 +356,7 @@ async fn a_change_to_an_assigned_set_is_provisioned_again() {
     let directory = directory(&moto).await;
     directory.create_group("Auditors").await;
     let dir = workspace(SPEC);
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     let provisioned =
         || moto.strict_proxy().stats().calls_of("sso").get("ProvisionPermissionSet").copied().unwrap_or(0);
     assert_eq!(provisioned(), 0, "new sets are provisioned by their assignments, not again");
@@ -381,15 +365,15 @@ async fn a_change_to_an_assigned_set_is_provisioned_again() {
         .replace("session_duration: PT4H", "session_duration: PT8H")
         .replace("Action: \"s3:DeleteBucket\"", "Action: [\"s3:DeleteBucket\", \"s3:DeleteObject\"]");
     std::fs::write(dir.path().join("landing-zone.yaml"), changed).expect("write spec");
-    let plan = plan_json(&moto, dir.path());
+    let plan = moto.plan_json(dir.path());
     assert_eq!(
         planned_controls(&plan),
         ["identity_center/permission_set/Administrator", "identity_center/permission_set/Auditor"],
         "{plan:#}"
     );
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     assert_eq!(provisioned(), 2, "both sets are assigned, each is provisioned once");
-    run(&moto, &["plan", "--detailed-exitcode"], dir.path(), 0);
+    moto.run_expecting(&["plan", "--detailed-exitcode"], dir.path(), 0);
 }
 
 #[tokio::test]
@@ -402,10 +386,10 @@ async fn import_writes_the_identity_center_section_plan_shows_no_change() {
         "      managed_policies: [arn:aws:iam::aws:policy/AdministratorAccess]\n      customer_managed_policies: [{ name: TeamBoundary, path: /teams/ }]\n",
     );
     let applied = workspace(&spec);
-    run(&moto, &["apply", "--auto-approve"], applied.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], applied.path(), 0);
 
     let imported = tempfile::tempdir().expect("temp dir");
-    run(&moto, &["import", "--out", "."], imported.path(), 0);
+    moto.run_expecting(&["import", "--out", "."], imported.path(), 0);
     let text = std::fs::read_to_string(imported.path().join("landing-zone.yaml")).expect("imported spec");
     let written: serde_yaml::Value = serde_yaml::from_str(&text).expect("yaml");
     let section = &written["identity_center"];
@@ -447,7 +431,7 @@ async fn import_writes_the_identity_center_section_plan_shows_no_change() {
     );
 
     // The imported spec manages the instance as the applied one does: no Identity Center change.
-    let plan = plan_json(&moto, imported.path());
+    let plan = moto.plan_json(imported.path());
     let controls = planned_controls(&plan);
     assert!(controls.iter().all(|control| !control.starts_with("identity_center/")), "{plan:#}");
     // And it does manage it: drift by hand is planned from the imported spec.
@@ -461,7 +445,7 @@ async fn import_writes_the_identity_center_section_plan_shows_no_change() {
         .send()
         .await
         .expect("attach by hand");
-    let drift = plan_json(&moto, imported.path());
+    let drift = moto.plan_json(imported.path());
     assert!(
         planned_controls(&drift).contains(&"identity_center/permission_set/Administrator".to_string()),
         "{drift:#}"

@@ -61,12 +61,6 @@ fn read_json(path: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("read policy")).expect("policy json")
 }
 
-fn plan_json(moto: &Moto, dir: &std::path::Path) -> Value {
-    let output = moto.run(&["plan", "--format", "json"], dir);
-    assert_eq!(output.status.code(), Some(0), "plan failed: {}", stderr(&output));
-    serde_json::from_str(&stdout(&output)).expect("plan json")
-}
-
 fn action_kinds(plan: &Value) -> Vec<String> {
     plan["actions"].as_array().expect("actions").iter().map(|a| a["kind"].as_str().expect("kind").to_string()).collect()
 }
@@ -188,7 +182,7 @@ async fn repairs_drift_and_reports_unmanaged_resources() {
     client.create_organizational_unit().parent_id(&observed.root).name("Stray").send().await.expect("stray ou");
 
     assert_eq!(plan_exit(&moto, dir), 2);
-    let plan = plan_json(&moto, dir);
+    let plan = moto.plan_json(dir);
     let mut kinds = action_kinds(&plan);
     kinds.sort();
     assert_eq!(kinds, ["attach_policy", "move_account", "update_policy"], "exactly the drift: {plan:#}");
@@ -240,7 +234,7 @@ async fn adopts_what_an_interrupted_apply_created() {
         .await
         .expect("policy");
 
-    let plan = plan_json(&moto, dir);
+    let plan = moto.plan_json(dir);
     let creates: Vec<String> = plan["actions"]
         .as_array()
         .expect("actions")
@@ -285,7 +279,7 @@ async fn deletes_only_owned_policies_and_keeps_every_target_guarded() {
     // Removed from the spec: the tool created it, so it is detached, then deleted.
     let spec = std::fs::read_to_string(dir.join("landing-zone.yaml")).expect("spec").replace(extra, "policies:\n");
     std::fs::write(dir.join("landing-zone.yaml"), spec).expect("write");
-    let plan = plan_json(&moto, dir);
+    let plan = moto.plan_json(dir);
     assert_eq!(action_kinds(&plan), ["detach_policy", "delete_policy"], "{plan:#}");
     let delete = &plan["actions"][1];
     assert!(

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::support::root_credentials::{of, seed, SeededRoot, ROOT_SESSION_KEY_PREFIX};
-use crate::support::{stderr, stdout, Moto};
+use crate::support::{stderr, stdout, workspace, Moto};
 
 const SPEC: &str = "version: 1
 organization:
@@ -24,18 +24,6 @@ accounts:
 
 const DELETE: &str =
     "root_access: { credentials_management: true, root_sessions: true, delete_member_root_credentials: true }";
-
-fn workspace(spec: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("landing-zone.yaml"), spec).expect("write spec");
-    dir
-}
-
-fn run(moto: &Moto, args: &[&str], dir: &Path, code: i32) -> String {
-    let output = moto.run(args, dir);
-    assert_eq!(output.status.code(), Some(code), "{args:?}:\n{}\n{}", stdout(&output), stderr(&output));
-    stdout(&output)
-}
 
 /// An organization with two members, `app` and `ops`, made by hand: their ids.
 async fn organization(moto: &Moto) -> (String, String) {
@@ -79,7 +67,7 @@ fn root_session_actions(moto: &Moto) -> Vec<String> {
 }
 
 fn findings(moto: &Moto, dir: &Path) -> Vec<Value> {
-    let output = run(moto, &["audit", "--format", "json"], dir, 1);
+    let output = moto.run_expecting(&["audit", "--format", "json"], dir, 1);
     let report: Value = serde_json::from_str(&output).expect("audit json");
     report["findings"].as_array().expect("findings").clone()
 }
@@ -108,7 +96,7 @@ async fn the_audit_reports_member_root_credentials_through_one_assume_root_each(
     assert!(before[0].2.contains("could not check") && before[0].2.contains("credentials_management"), "{before:?}");
     assert_eq!(calls(&moto, "sts:AssumeRoot"), 0);
 
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     seed(moto.port, &app, app_root());
     moto.strict_proxy().reset_stats();
     let after = root_findings(&findings(&moto, dir.path()));
@@ -136,7 +124,7 @@ async fn the_audit_reports_member_root_credentials_through_one_assume_root_each(
     }
     assert_eq!(of(moto.port, &app), app_root(), "the audit changed nothing");
     // The caller's own policy carries AssumeRoot (the root sessions' calls are the task policy's).
-    let policy = run(&moto, &["permissions", "plan", "--role", "management"], dir.path(), 0);
+    let policy = moto.run_expecting(&["permissions", "plan", "--role", "management"], dir.path(), 0);
     assert!(policy.contains("\"sts:AssumeRoot\""), "{policy}");
 }
 
@@ -145,7 +133,7 @@ async fn deleting_member_root_credentials_needs_the_spec_and_the_flag() {
     let moto = Moto::start();
     let (app, ops) = organization(&moto).await;
     let dir = workspace(SPEC);
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     let mut root = app_root();
     root.signing_certificates.push("CERTROOT0000000000000001".to_string());
     seed(moto.port, &app, root.clone());
@@ -154,7 +142,7 @@ async fn deleting_member_root_credentials_needs_the_spec_and_the_flag() {
 
     // The flag alone: the spec does not ask, so nothing is read.
     moto.strict_proxy().reset_stats();
-    run(&moto, &["plan", "--allow-destructive", "--detailed-exitcode"], dir.path(), 0);
+    moto.run_expecting(&["plan", "--allow-destructive", "--detailed-exitcode"], dir.path(), 0);
     assert_eq!(calls(&moto, "sts:AssumeRoot"), 0);
 
     // The spec alone: a warning, no AssumeRoot, and apply deletes nothing.
@@ -163,10 +151,10 @@ async fn deleting_member_root_credentials_needs_the_spec_and_the_flag() {
         SPEC.replace("root_access: { credentials_management: true, root_sessions: true }", DELETE),
     )
     .expect("spec");
-    let text = run(&moto, &["plan"], dir.path(), 0);
+    let text = moto.run_expecting(&["plan"], dir.path(), 0);
     assert!(text.contains("pass --allow-destructive to read and delete member accounts' root credentials"), "{text}");
     assert!(!text.contains("root credentials of account"), "{text}");
-    run(&moto, &["apply", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     assert_eq!(calls(&moto, "sts:AssumeRoot"), 0);
     for delete in deletes {
         assert_eq!(calls(&moto, delete), 0, "{delete}");
@@ -175,7 +163,7 @@ async fn deleting_member_root_credentials_needs_the_spec_and_the_flag() {
 
     // Both: planned as one irreversible action for the member that has credentials.
     moto.strict_proxy().reset_stats();
-    let text = run(&moto, &["plan", "--allow-destructive"], dir.path(), 0);
+    let text = moto.run_expecting(&["plan", "--allow-destructive"], dir.path(), 0);
     assert!(
         text.contains(
             "- root credentials of account app: password, 2 access keys, 1 MFA device, 1 signing certificate"
@@ -185,7 +173,7 @@ async fn deleting_member_root_credentials_needs_the_spec_and_the_flag() {
     assert!(text.contains("irreversible") && text.contains("0 to add, 0 to change, 1 to destroy"), "{text}");
     assert_eq!(calls(&moto, "sts:AssumeRoot"), 2, "one AssumeRoot per member account");
     let plan: Value =
-        serde_json::from_str(&run(&moto, &["plan", "--allow-destructive", "--format", "json"], dir.path(), 0))
+        serde_json::from_str(&moto.run_expecting(&["plan", "--allow-destructive", "--format", "json"], dir.path(), 0))
             .expect("plan json");
     let actions = plan["actions"].as_array().expect("actions");
     assert_eq!(actions.len(), 1, "{plan:#}");
@@ -194,7 +182,7 @@ async fn deleting_member_root_credentials_needs_the_spec_and_the_flag() {
     assert!(!plan.to_string().contains(&ops), "nothing for `ops`, which has no root credentials: {plan:#}");
 
     moto.strict_proxy().reset_stats();
-    run(&moto, &["apply", "--allow-destructive", "--auto-approve"], dir.path(), 0);
+    moto.run_expecting(&["apply", "--allow-destructive", "--auto-approve"], dir.path(), 0);
     assert_eq!(of(moto.port, &app), SeededRoot::default(), "every root credential of `app` deleted");
     // One call per credential: the password, each of the 2 access keys, the MFA device, the certificate.
     for (delete, expected) in deletes.into_iter().zip([1, 2, 1, 1]) {
@@ -207,7 +195,7 @@ async fn deleting_member_root_credentials_needs_the_spec_and_the_flag() {
     for action in &written {
         assert!(landing_zone::live::root_credentials::DELETE_TASK_ACTIONS.contains(&action.as_str()), "{action}");
     }
-    run(&moto, &["plan", "--allow-destructive", "--detailed-exitcode"], dir.path(), 0);
+    moto.run_expecting(&["plan", "--allow-destructive", "--detailed-exitcode"], dir.path(), 0);
 }
 
 #[tokio::test]

@@ -161,6 +161,18 @@ impl Moto {
         self.run_with_endpoint(args, dir, &self.endpoint)
     }
 
+    /// [`Moto::run`], asserting the exit status is `code` (the output in the message); its stdout.
+    pub fn run_expecting(&self, args: &[&str], dir: &Path, code: i32) -> String {
+        let output = self.run(args, dir);
+        assert_eq!(output.status.code(), Some(code), "{args:?}:\n{}\n{}", stdout(&output), stderr(&output));
+        stdout(&output)
+    }
+
+    /// `plan --format json`, which must succeed, parsed.
+    pub fn plan_json(&self, dir: &Path) -> serde_json::Value {
+        serde_json::from_str(&self.run_expecting(&["plan", "--format", "json"], dir, 0)).expect("plan json")
+    }
+
     /// Runs the built binary against `endpoint` (a proxy in front of this server).
     pub fn run_with_endpoint(&self, args: &[&str], dir: &Path, endpoint: &str) -> Output {
         self.command(args, dir, endpoint).output().expect("run landing-zone")
@@ -213,6 +225,13 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     let mut buffer = [0u8; 64];
     let read = stream.read(&mut buffer).ok()?;
     Some(String::from_utf8_lossy(&buffer[..read]).lines().next()?.to_string())
+}
+
+/// A fresh directory holding `spec` as its `landing-zone.yaml`.
+pub fn workspace(spec: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("landing-zone.yaml"), spec).expect("write spec");
+    dir
 }
 
 /// Copies the repository's spec and policies into a fresh directory, applying text edits to the spec.
