@@ -95,12 +95,6 @@ impl Concurrency {
     pub const DEFAULT: Concurrency = Concurrency { calls: 8, accounts: 32 };
 }
 
-impl Default for Concurrency {
-    fn default() -> Self {
-        Concurrency::DEFAULT
-    }
-}
-
 /// The organization-level clients (the management account) and sessions into every account.
 #[derive(Debug, Clone)]
 pub struct Clients {

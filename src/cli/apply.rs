@@ -14,7 +14,7 @@ use super::progress::ReadProgressDisplay;
 use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_ERROR, EXIT_OK};
 use crate::apply::progress::ApplyTally;
 use crate::apply::{ApplyReport, Outcome, Reporter};
-use crate::ops::apply::{apply_reviewed, ApplyOptions, ApplyOutcome, Reviewed};
+use crate::ops::apply::{apply_reviewed, ApplyOptions, ApplyOutcome, Reporters, Reviewed};
 use crate::ops::plan::{connect, make_targeted_plan};
 use crate::plan::render::{render_text, TextOptions};
 use crate::plan::saved::SavedPlan;
@@ -113,16 +113,9 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
             Reviewed::Confirmed { plan: &preview.plan, live_digests: &preview_digests }
         }
     };
-    let reporter: Arc<dyn Reporter> = Arc::new(ProgressReporter::new());
-    let outcome = runtime.block_on(apply_reviewed(
-        &valid,
-        &clients,
-        reviewed,
-        &options,
-        reporter,
-        &ReadProgressDisplay::new(),
-        interrupted(),
-    ))?;
+    let reads = ReadProgressDisplay::new();
+    let reporters = Reporters { reads: &reads, actions: Arc::new(ProgressReporter::new()) };
+    let outcome = runtime.block_on(apply_reviewed(&valid, &clients, reviewed, &options, reporters, interrupted()))?;
     match outcome {
         ApplyOutcome::NothingToDo => Ok(EXIT_OK),
         ApplyOutcome::Interrupted => {

@@ -79,6 +79,12 @@ pub enum ApplyOutcome {
     Interrupted,
 }
 
+/// Where an apply tells how it goes: its reads (under the lock) and its actions.
+pub struct Reporters<'a> {
+    pub reads: &'a dyn ReadReporter,
+    pub actions: Arc<dyn Reporter>,
+}
+
 /// Takes the lock, re-plans, checks the fresh plan against the reviewed one, executes it, records
 /// the change history and releases the lock. `interrupted` resolves when the user asks to stop.
 pub async fn apply_reviewed(
@@ -86,8 +92,7 @@ pub async fn apply_reviewed(
     clients: &Clients,
     reviewed: Reviewed<'_>,
     options: &ApplyOptions,
-    reporter: Arc<dyn Reporter>,
-    read_reporter: &dyn ReadReporter,
+    reporters: Reporters<'_>,
     interrupted: impl Future<Output = ()>,
 ) -> Result<ApplyOutcome> {
     let caller = caller_identity(clients).await?;
@@ -111,7 +116,7 @@ pub async fn apply_reviewed(
     tracing::info!(lock = %lock.id, bucket = %store.bucket, "lock taken");
     // Everything from here runs under the lock, which is released whatever happens.
     let result = tokio::select! {
-        result = locked(valid, clients, reviewed, options, (reporter, read_reporter), &store, &lock) => result,
+        result = locked(valid, clients, reviewed, options, reporters, &store, &lock) => result,
         () = &mut interrupted => {
             if let Some(plan) = reviewed.plan() {
                 record(&store, &lock, plan, None, Duration::ZERO).await;
@@ -130,22 +135,26 @@ async fn locked(
     clients: &Clients,
     reviewed: Reviewed<'_>,
     options: &ApplyOptions,
-    (reporter, read_reporter): (Arc<dyn Reporter>, &dyn ReadReporter),
+    reporters: Reporters<'_>,
     store: &StateStore,
     lock: &LockInfo,
 ) -> Result<ApplyOutcome> {
     let (plan, known) = match reviewed {
         Reviewed::AutoApproved { show } => {
-            let fresh =
-                make_targeted_plan(valid, clients, options.plan, options.concurrency, read_reporter, &options.targets)
-                    .await?;
+            let fresh = make_targeted_plan(
+                valid,
+                clients,
+                options.plan,
+                options.concurrency,
+                reporters.reads,
+                &options.targets,
+            )
+            .await?;
             show(&fresh.plan)?;
             (fresh.plan, fresh.known)
         }
         Reviewed::Confirmed { plan, live_digests } | Reviewed::Saved { plan, live_digests } => {
-            let known =
-                check_untouched(valid, clients, plan, live_digests, options.plan, (options.concurrency, read_reporter))
-                    .await?;
+            let known = check_untouched(valid, clients, plan, live_digests, options, reporters.reads).await?;
             (plan.clone(), known)
         }
     };
@@ -154,7 +163,7 @@ async fn locked(
     }
     let started = Instant::now();
     let executor = ExecutorOptions { concurrency: options.concurrency };
-    let report = execute(&plan, clients, executor, reporter, &known).await;
+    let report = execute(&plan, clients, executor, reporters.actions, &known).await;
     let elapsed = started.elapsed();
     record(store, lock, &plan, Some(&report), elapsed).await;
     Ok(ApplyOutcome::Executed { plan: Box::new(plan), report, elapsed })
@@ -167,22 +176,22 @@ async fn check_untouched(
     clients: &Clients,
     plan: &Plan,
     reviewed: &BTreeMap<String, String>,
-    options: PlanOptions,
-    (concurrency, read_reporter): (crate::aws::Concurrency, &dyn ReadReporter),
+    options: &ApplyOptions,
+    read_reporter: &dyn ReadReporter,
 ) -> Result<crate::plan::control::KnownIds> {
     let desired = crate::baseline::desired_organization(valid);
     let touched = Touched::of(plan, &desired);
     let mut limits = ReadLimits::for_touched(&touched);
     limits.root_credentials =
         plan.actions.iter().any(|planned| matches!(planned.action, crate::plan::Action::DeleteRootCredentials { .. }));
-    let (live, known) = read_live(valid, &desired, clients, concurrency, read_reporter, &limits).await?;
+    let (live, known) = read_live(valid, &desired, clients, options.concurrency, read_reporter, &limits).await?;
     // The plan made now from this read, of the controls read (the others were not, and would
     // plan as absent): every reviewed action must be in it, with the same dependencies.
     let read_only = DesiredOrganization {
         controls: desired.controls.iter().filter(|control| touched.controls.contains(&control.key)).cloned().collect(),
         ..desired.clone()
     };
-    let fresh = crate::plan::plan(&read_only, &live, options)?;
+    let fresh = crate::plan::plan(&read_only, &live, options.plan)?;
     if let Some(difference) = first_unreviewed(plan, &fresh) {
         bail!(
             "the plan made now differs from the reviewed one, so nothing was applied: {difference}\nhint: run `landing-zone plan` again and review what changed"
