@@ -249,3 +249,15 @@ fn a_document_in_a_subdirectory_of_the_spec_still_loads() {
     let output = validate(spec.to_str().expect("utf-8 path"));
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[test]
+fn zero_concurrency_is_refused_before_anything_runs() {
+    for flag in ["--parallelism", "--accounts-at-once"] {
+        // Nothing listens on the endpoint: a call would fail differently (and later).
+        let output = run(&["plan", flag, "0", "--endpoint-url", "http://127.0.0.1:9"]);
+        let text = outputs_text(&output);
+        assert_eq!(output.status.code(), Some(2), "{flag}: {text}");
+        assert!(text.contains(flag) && text.contains("0"), "{flag}: {text}");
+        assert!(text.contains("1..=4096"), "the allowed range is named: {text}");
+    }
+}
