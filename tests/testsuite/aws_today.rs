@@ -490,3 +490,19 @@ async fn landing_zone_management(client: &aws_sdk_organizations::Client) -> Stri
     let organization = client.describe_organization().send().await.expect("organization").organization;
     organization.and_then(|organization| organization.master_account_id).expect("management account id")
 }
+
+/// A member session AWS refuses (here: the access role does not exist) fails the call made with
+/// it, and the failure carries AssumeRole's own code, which retry and wait decisions read
+/// (`aws::errors::AwsFailure`): the shared-STS session provider keeps the SDK error as its source.
+#[tokio::test]
+async fn a_refused_member_session_carries_assume_roles_code() {
+    let moto = Moto::start();
+    let (_, member) = organization_with_member(&moto).await;
+    let clients = landing_zone::aws::Clients::new(&moto.sdk_config().await, "NoSuchAccessRole", None);
+    let iam = clients.sessions.iam(&member).await;
+    let error = iam.get_account_password_policy().send().await.expect_err("no role to assume");
+    let failure = landing_zone::aws::errors::AwsFailure::new("GetAccountPasswordPolicy", &error);
+    assert_eq!(failure.code.as_deref(), Some("AccessDenied"), "{failure}");
+    let calls = moto.strict_proxy().stats().calls;
+    assert_eq!(calls.get("iam:GetAccountPasswordPolicy"), None, "nothing is sent without credentials: {calls:?}");
+}
