@@ -8,10 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::support::{spec_workspace, stderr, stdout, Moto};
-
-/// The caller's access key in tests (`Moto::command`).
-const CALLER_KEY: &str = "testing";
+use crate::support::{spec_workspace, stderr, stdout, Moto, CALLER_KEY};
 
 /// The IAM action of an operation as the proxy names it (`service:Name`), where the action's name
 /// is not the operation's (https://docs.aws.amazon.com/service-authorization/latest/reference/):

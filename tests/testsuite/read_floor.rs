@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::support::proxy::Faults;
-use crate::support::{stderr, stdout, Moto};
+use crate::support::{stderr, stdout, Moto, CALLER_KEY};
 
 /// More member accounts than the SDK identity cache keeps partitions (64).
 const FILLERS: usize = 66;
@@ -110,9 +110,9 @@ fn reads_run_wide_across_accounts_and_narrow_within_each() {
     assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
     let stats = proxy.stats();
     proxy.set_faults(Faults::none());
-    // Member accounts' sessions are the signers other than the caller (`testing`).
+    // Member accounts' sessions are the signers other than the caller.
     let members: BTreeMap<&String, &usize> =
-        stats.most_in_flight_by_signer.iter().filter(|(signer, _)| signer.as_str() != "testing").collect();
+        stats.most_in_flight_by_signer.iter().filter(|(signer, _)| signer.as_str() != CALLER_KEY).collect();
     assert_eq!(members.len(), 8, "one session per member: {members:?}");
     assert!(members.values().all(|most| **most <= 2), "at most 2 calls at once in an account: {members:?}");
     assert!(members.values().any(|most| **most == 2), "an account's reads overlap: {members:?}");

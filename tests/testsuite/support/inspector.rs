@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use super::proxy::{error_response, forward, Protocol, Request, Response};
 
 /// The management account's access key (moto's default account).
-const MANAGEMENT_KEY: &str = "testing";
+const MANAGEMENT_KEY: &str = super::CALLER_KEY;
 
 /// The same request sent to moto as another operation (`path`, `body`), signed with `access_key`.
 async fn ask_moto(

@@ -187,7 +187,7 @@ impl Moto {
             .args(args)
             .current_dir(dir)
             .env("AWS_ENDPOINT_URL", endpoint)
-            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_ACCESS_KEY_ID", CALLER_KEY)
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_REGION", "us-east-1")
             .env_remove("AWS_PROFILE")
@@ -202,7 +202,7 @@ impl Moto {
 /// An SDK config for the management account (moto's default account) pointed at `endpoint`.
 pub async fn sdk_config_at(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .credentials_provider(Credentials::new(CALLER_KEY, "testing", None, None, "moto"))
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .load()
@@ -226,6 +226,10 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     let read = stream.read(&mut buffer).ok()?;
     Some(String::from_utf8_lossy(&buffer[..read]).lines().next()?.to_string())
 }
+
+/// The access key the tool and the tests sign with as the management account's caller (member
+/// accounts' sessions have keys of their own).
+pub const CALLER_KEY: &str = "testing";
 
 /// A fresh directory holding `spec` as its `landing-zone.yaml`.
 pub fn workspace(spec: &str) -> tempfile::TempDir {

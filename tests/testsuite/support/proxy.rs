@@ -108,7 +108,7 @@ pub struct Stats {
     pub most_creations_in_flight: usize,
     /// Requests the strict layer refused or served itself, by operation.
     pub strict_answers: BTreeMap<String, u64>,
-    /// Operations by the access key that signed them (`testing` is the tool's own caller in tests;
+    /// Operations by the access key that signed them (`CALLER_KEY` is the tool's own caller in tests;
     /// assumed-role sessions have keys of their own).
     pub signed_by: BTreeMap<String, std::collections::BTreeSet<String>>,
     /// Requests being answered now, by the access key that signed them, and the most ever.
@@ -117,7 +117,7 @@ pub struct Stats {
     /// Requests being answered now by any signer, and the most ever.
     pub in_flight: usize,
     pub most_in_flight: usize,
-    /// The most assumed-role sessions (signers other than the caller, `testing`) with a request
+    /// The most assumed-role sessions (signers other than the caller, `CALLER_KEY`) with a request
     /// in flight at once: how many accounts are worked on at once.
     pub most_sessions_at_once: usize,
 }
@@ -853,8 +853,11 @@ impl<'a> InFlight<'a> {
         };
         let most = stats.most_in_flight_by_signer.entry(signer.clone()).or_default();
         *most = (*most).max(now);
-        let sessions =
-            stats.in_flight_by_signer.iter().filter(|(signer, now)| signer.as_str() != "testing" && **now > 0).count();
+        let sessions = stats
+            .in_flight_by_signer
+            .iter()
+            .filter(|(signer, now)| signer.as_str() != super::CALLER_KEY && **now > 0)
+            .count();
         stats.most_sessions_at_once = stats.most_sessions_at_once.max(sessions);
         InFlight { shared, signer }
     }
