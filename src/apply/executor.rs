@@ -644,6 +644,7 @@ mod tests {
                     .collect(),
                 warnings: Vec::new(),
                 notes: Vec::new(),
+                blocked: Vec::new(),
             }
         }
 

@@ -64,7 +64,7 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
             path.display()
         ));
     }
-    Ok(if args.detailed_exitcode && !outcome.plan.is_empty() { EXIT_CHANGES } else { EXIT_OK })
+    Ok(if args.detailed_exitcode && outcome.plan.has_changes() { EXIT_CHANGES } else { EXIT_OK })
 }
 
 /// Writes a plan to stdout in `format` (`plan` and `show`); `tree` is the OU tree of the

@@ -330,6 +330,7 @@ mod tests {
                 .collect(),
             warnings: Vec::new(),
             notes: Vec::new(),
+            blocked: Vec::new(),
         }
     }
 

@@ -295,15 +295,30 @@ pub struct Note {
     pub message: String,
 }
 
+/// A change the spec asks for that a missing opt-in holds back: not applied, but pending — the
+/// plan is not "no changes" while one exists (`--detailed-exitcode` exits 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocked {
+    /// What it is about: `account sandbox-old`, `attachment deny-cloudtrail-tampering -> Root`.
+    pub resource: String,
+    /// What the change would do: `close the account`.
+    pub change: String,
+    /// What lets it through: `pass --allow-destructive`.
+    pub unblock: String,
+}
+
 /// The planner's output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub format_version: u32,
     pub actions: Vec<PlannedAction>,
-    /// Risks the reviewer must see first (lock-out, blocked destructive changes).
+    /// Risks the reviewer must see first (lock-out, what AWS will not let anyone change).
     pub warnings: Vec<String>,
     /// Unmanaged resources and changes the tool cannot make.
     pub notes: Vec<Note>,
+    /// Changes held back by a missing opt-in (`organization.allow.*`, `--allow-destructive`).
+    #[serde(default)]
+    pub blocked: Vec<Blocked>,
 }
 
 /// Counts for the summary line.
@@ -312,15 +327,25 @@ pub struct Summary {
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
+    /// Changes held back by a missing opt-in (`Plan::blocked`).
+    #[serde(default)]
+    pub blocked: usize,
 }
 
 impl Plan {
+    /// Nothing to execute (changes may still be blocked: see [`Plan::has_changes`]).
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()
     }
 
+    /// Whether the organization differs from the spec: actions to execute, or changes a missing
+    /// opt-in holds back. Only a plan without either is "no changes".
+    pub fn has_changes(&self) -> bool {
+        !self.actions.is_empty() || !self.blocked.is_empty()
+    }
+
     pub fn summary(&self) -> Summary {
-        let mut summary = Summary::default();
+        let mut summary = Summary { blocked: self.blocked.len(), ..Summary::default() };
         for planned in &self.actions {
             match planned.action.change_kind() {
                 ChangeKind::Add => summary.add += 1,
@@ -334,7 +359,11 @@ impl Plan {
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Plan: {} to add, {} to change, {} to destroy.", self.add, self.change, self.destroy)
+        write!(f, "Plan: {} to add, {} to change, {} to destroy", self.add, self.change, self.destroy)?;
+        if self.blocked > 0 {
+            write!(f, "; {} blocked (needs an opt-in)", self.blocked)?;
+        }
+        f.write_str(".")
     }
 }
 

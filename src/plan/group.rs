@@ -315,6 +315,7 @@ pub(crate) mod tests {
                 .collect(),
             warnings: vec![],
             notes: vec![],
+            blocked: Vec::new(),
         };
         (plan, tree)
     }

@@ -100,8 +100,23 @@ pub fn render_markdown(plan: &Plan, tree: Option<Tree>) -> String {
     }
     // The changes, as pieces the size cap may stop between (never inside a fold or a fence).
     let mut pieces: Vec<String> = Vec::new();
-    if plan.actions.is_empty() {
+    if !plan.blocked.is_empty() {
+        head.push_str("> [!CAUTION]\n> Blocked until opted in:\n");
+        for blocked in &plan.blocked {
+            let _ = writeln!(
+                head,
+                "> - {}: {} (unblock: {})",
+                escape::markdown(&blocked.resource),
+                escape::markdown(&blocked.change),
+                escape::markdown(&blocked.unblock)
+            );
+        }
+        head.push('\n');
+    }
+    if !plan.has_changes() {
         head.push_str("No changes. The organization matches the spec.\n\n");
+    } else if plan.actions.is_empty() {
+        head.push_str("Nothing landing-zone can do without an opt-in (blocked above).\n\n");
     } else {
         let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
         let mut by_resource: BTreeMap<&str, usize> = BTreeMap::new();

@@ -11,6 +11,7 @@ pub mod graph;
 pub mod group;
 pub mod markdown;
 pub mod planner;
+pub mod policy_evaluator;
 pub mod render;
 pub mod saved;
 pub mod state;

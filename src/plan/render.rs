@@ -214,8 +214,10 @@ pub fn render_text_in(plan: &Plan, options: TextOptions, tree: Option<&Tree>) ->
     if !plan.warnings.is_empty() {
         out.push('\n');
     }
-    if plan.actions.is_empty() {
+    if !plan.has_changes() {
         out.push_str("No changes. The organization matches the spec.\n");
+    } else if plan.actions.is_empty() {
+        out.push_str("Nothing landing-zone can do without an opt-in; the blocked changes are listed below.\n");
     } else {
         out.push_str("landing-zone will perform these actions:\n\n");
         for entry in group(plan) {
@@ -234,6 +236,19 @@ pub fn render_text_in(plan: &Plan, options: TextOptions, tree: Option<&Tree>) ->
                     render_details(&mut out, group.details, options);
                 }
             }
+        }
+    }
+    if !plan.blocked.is_empty() {
+        out.push_str("\nBlocked (pending until opted in):\n");
+        for blocked in &plan.blocked {
+            let _ = writeln!(
+                out,
+                "  {} {}: {}\n      unblock: {}",
+                paint("!", "31", options),
+                escape::inline(&blocked.resource),
+                escape::inline(&blocked.change),
+                escape::inline(&blocked.unblock)
+            );
         }
     }
     if !plan.notes.is_empty() {
@@ -394,6 +409,7 @@ pub fn render_json_targeted(plan: &Plan, targets: &[String]) -> String {
         "summary": plan.summary(),
         "actions": plan.actions,
         "warnings": plan.warnings,
+        "blocked": plan.blocked,
         "notes": plan.notes,
     });
     serde_json::to_string_pretty(&value).unwrap_or_default()
@@ -479,6 +495,7 @@ pub(crate) mod tests {
                 .collect(),
             warnings: vec![format!("lock-out {ERASE} <!-- hidden")],
             notes: vec![Note { resource: "account <b>x</b>".to_string(), message: format!("unmanaged{ERASE}") }],
+            blocked: Vec::new(),
         }
     }
 

@@ -194,6 +194,7 @@ mod tests {
             }],
             warnings: vec![],
             notes: vec![],
+            blocked: Vec::new(),
         }
     }
 

@@ -351,6 +351,7 @@ mod tests {
             ],
             warnings: vec!["w".to_string()],
             notes: vec![],
+            blocked: Vec::new(),
         };
         let known: BTreeMap<String, String> =
             [("sandbox", "111"), ("app-dev", "222")].map(|(a, b)| (a.to_string(), b.to_string())).into();

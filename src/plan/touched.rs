@@ -291,6 +291,7 @@ mod tests {
             ],
             warnings: vec![],
             notes: vec![],
+            blocked: Vec::new(),
         }
     }
 

@@ -186,8 +186,10 @@ async fn compliance_mode_needs_the_spec_opt_in_and_the_flag_and_is_refused_befor
     std::fs::write(dir.join("landing-zone.yaml"), &opted_in).expect("write spec");
     let without_flag = plan(&moto, dir, &[]);
     assert!(!actions(&without_flag).contains(&"configure_control backup/vault_lock".to_string()));
-    let warnings = without_flag["warnings"].to_string();
-    assert!(warnings.contains("irreversible") && warnings.contains("--allow-destructive"), "{warnings}");
+    // Held back by the missing flag: a blocked change, with what unblocks it.
+    let blocked = without_flag["blocked"].to_string();
+    assert!(blocked.contains("irreversible") && blocked.contains("--allow-destructive"), "{blocked}");
+    assert_eq!(without_flag["summary"]["blocked"], 1, "{blocked}");
     // With both: planned, and shown as irreversible.
     let with_flag = plan(&moto, dir, &["--allow-destructive"]);
     assert!(actions(&with_flag).contains(&"configure_control backup/vault_lock".to_string()));

@@ -44,7 +44,7 @@ const ACCOUNTS: &[(&str, &str, &str)] = &[
 const POLICIES: &[(&str, &[&str])] = &[
     ("deny-cloudtrail-tampering", &["Root"]),
     ("deny-leave-organization", &["Root"]),
-    ("region-allow-list", &["Workloads", "Sandbox", "shared-services"]),
+    ("region-allow-list", &["Workloads", "Sandbox", "Security", "shared-services"]),
     ("deny-s3-public-access-changes", &["Root"]),
 ];
 

@@ -93,3 +93,50 @@ fn the_management_account_is_never_restricted_by_scps() {
                 || !matches!(a.action, Action::AttachPolicy { .. }))
     );
 }
+
+fn lock_out_warnings(plan: &landing_zone::plan::Plan) -> Vec<&String> {
+    plan.warnings.iter().filter(|warning| warning.contains("lock-out")).collect()
+}
+
+/// An SCP whose condition matches only the root user cannot lock the executor's role out: the
+/// policy evaluator reads `aws:PrincipalArn`, so the plan neither warns nor reorders for it.
+#[test]
+fn a_condition_that_matches_only_the_root_user_raises_no_lock_out_warning() {
+    let plan = planned("Condition: { StringLike: { \"aws:PrincipalArn\": \"arn:aws:iam::*:root\" } }");
+    assert!(lock_out_warnings(&plan).is_empty(), "{:?}", plan.warnings);
+    let attach = plan.actions.iter().find(|a| matches!(&a.action, Action::AttachPolicy { .. })).expect("attachment");
+    let control = plan
+        .actions
+        .iter()
+        .find(|a| matches!(&a.action, Action::ConfigureControl { control, .. } if control.account == "app"))
+        .expect("BPA in app");
+    assert!(!attach.depends_on.contains(&control.index), "nothing to wait for: {attach:?}");
+}
+
+/// The same exemption written with each operator AWS accepts for it silences the warning; an
+/// exemption for another role does not, and neither does a mere mention of the role's name in an
+/// unrelated key.
+#[test]
+fn exemptions_are_read_by_operator_and_key_not_by_text() {
+    for exempt in [
+        "Condition: { ArnNotLikeIfExists: { \"aws:PrincipalArn\": [\"arn:aws:iam::*:role/OrganizationAccountAccessRole\"] } }",
+        "Condition: { StringNotLike: { \"aws:PrincipalArn\": \"arn:aws:iam::*:role/Organization*\" } }",
+        "Condition: { ArnNotEquals: { \"aws:PrincipalArn\": \"arn:aws:iam::*:role/OrganizationAccountAccessRole\" } }",
+    ] {
+        assert!(lock_out_warnings(&planned(exempt)).is_empty(), "{exempt}");
+    }
+    for not_exempt in [
+        "Condition: { ArnNotLike: { \"aws:PrincipalArn\": \"arn:aws:iam::*:role/BreakGlass\" } }",
+        "Condition: { StringNotEquals: { \"aws:PrincipalTag/role\": \"OrganizationAccountAccessRole\" } }",
+    ] {
+        let plan = planned(not_exempt);
+        assert_eq!(lock_out_warnings(&plan).len(), 1, "{not_exempt}: {:?}", plan.warnings);
+    }
+    // A key the evaluator cannot decide is reported as "may deny", naming the key.
+    let plan = planned("Condition: { BoolIfExists: { \"aws:MultiFactorAuthPresent\": \"false\" } }");
+    assert!(
+        lock_out_warnings(&plan).iter().any(|w| w.contains("may deny") && w.contains("aws:MultiFactorAuthPresent")),
+        "{:?}",
+        plan.warnings
+    );
+}

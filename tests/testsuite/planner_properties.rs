@@ -963,14 +963,10 @@ fn check_dependencies(plan: &Plan, live: &LiveOrganization) {
                 plan.actions
             );
         }
-        // An OU is deleted only after every other action on it. DetachPolicy is exempt: the
-        // executor takes TargetNotFound as done, and AWS deletes an OU with policies attached.
+        // An OU is deleted only after every other action on it, detachments included: DetachPolicy
+        // on a deleted OU fails (TargetNotFoundException, API_DetachPolicy.html).
         if let Action::DeleteUnit { id, .. } = &planned.action {
-            for other in plan
-                .actions
-                .iter()
-                .filter(|other| other.index != planned.index && !matches!(other.action, Action::DetachPolicy { .. }))
-            {
+            for other in plan.actions.iter().filter(|other| other.index != planned.index) {
                 if existing_units_touched(&other.action).contains(id) {
                     assert!(
                         before.contains(&other.index),
@@ -1510,4 +1506,78 @@ fn ten_scps_when_the_policy_type_is_enabled_never_pass_the_limit() {
     live.policies.clear();
     add_live_unit(&mut live, "ou-work", "Workloads", ROOT_ID);
     ten_scps_replacing_full_access(&live);
+}
+
+/// An OU the spec no longer names, with a policy the spec still manages attached to it: the
+/// detachment and the deletion are both planned, the deletion after the detachment (AWS refuses to
+/// detach from an OU that no longer exists: API_DetachPolicy.html, TargetNotFoundException).
+#[test]
+fn an_ou_is_deleted_after_its_policies_are_detached() {
+    let mut live = live_base();
+    add_live_unit(&mut live, "ou-old", "Old", ROOT_ID);
+    add_live_policy(&mut live, "p-guard", "guardrail", document(true, 0, 0), true, &["ou-old"]);
+    let mut desired = desired_base();
+    desired.allow.delete_empty_units = true;
+    desired.policies = vec![desired_policy("guardrail", Some(document(true, 0, 0)), &[ROOT], &[])];
+    let planned = plan(&desired, &live, PlanOptions { allow_destructive: true }).expect("plan");
+    let detach = planned
+        .actions
+        .iter()
+        .find(|planned| matches!(&planned.action, Action::DetachPolicy { target: TargetRef::Unit { unit }, .. } if unit.path() == "Old"))
+        .unwrap_or_else(|| panic!("no detachment from Old: {:#?}", actions_of(&planned)));
+    let delete = planned
+        .actions
+        .iter()
+        .find(|planned| matches!(&planned.action, Action::DeleteUnit { id, .. } if id == "ou-old"))
+        .unwrap_or_else(|| panic!("no deletion of Old: {:#?}", actions_of(&planned)));
+    assert!(
+        delete.depends_on.contains(&detach.index),
+        "DeleteUnit waits for the detachment: {:#?}",
+        actions_of(&planned)
+    );
+    check_dependencies(&planned, &live);
+}
+
+/// A change the spec asks for that a missing opt-in holds back is a pending change: listed as
+/// blocked with what unblocks it, never "no changes".
+#[test]
+fn changes_held_back_by_a_missing_opt_in_are_blocked_not_absent() {
+    let mut live = live_base();
+    add_live_account(&mut live, "111111111111", "old", "old@example.com", ROOT_ID);
+    add_live_unit(&mut live, "ou-empty", "Empty", ROOT_ID);
+    let mut desired = desired_base();
+    desired.accounts = vec![DesiredAccount { close: true, ..desired_account("old", ROOT) }];
+    desired.allow.close_accounts = true;
+    desired.allow.delete_empty_units = true;
+
+    let held = plan(&desired, &live, PlanOptions::default()).expect("plan");
+    assert!(held.is_empty(), "nothing runs without --allow-destructive: {:#?}", actions_of(&held));
+    assert!(held.has_changes(), "blocked changes are changes");
+    let blocked: Vec<(&str, &str)> =
+        held.blocked.iter().map(|blocked| (blocked.resource.as_str(), blocked.unblock.as_str())).collect();
+    assert!(blocked.contains(&("account old", "pass --allow-destructive")), "{blocked:?}");
+    assert!(blocked.contains(&("unit Empty", "pass --allow-destructive")), "{blocked:?}");
+    assert_eq!(held.summary().blocked, 2);
+    let text = landing_zone::plan::render::render_text(&held, Default::default());
+    assert!(!text.contains("No changes"), "{text}");
+    assert!(text.contains("Blocked") && text.contains("account old") && text.contains("2 blocked"), "{text}");
+
+    // Without the spec's opt-in, the flag alone does not unblock the closure, and the message says
+    // which opt-in is missing.
+    desired.allow.close_accounts = false;
+    let flag_only = plan(&desired, &live, PlanOptions { allow_destructive: true }).expect("plan");
+    assert!(!flag_only.actions.iter().any(|planned| matches!(planned.action, Action::CloseAccount { .. })));
+    assert!(
+        flag_only.blocked.iter().any(|blocked| blocked.resource == "account old"
+            && blocked.unblock == "set `organization.allow.close_accounts: true`"),
+        "{:?}",
+        flag_only.blocked
+    );
+
+    // Opted in twice over: the changes are actions, nothing is blocked.
+    desired.allow.close_accounts = true;
+    let allowed = plan(&desired, &live, PlanOptions { allow_destructive: true }).expect("plan");
+    assert!(allowed.blocked.is_empty(), "{:?}", allowed.blocked);
+    assert!(allowed.actions.iter().any(|planned| matches!(planned.action, Action::CloseAccount { .. })));
+    assert!(allowed.actions.iter().any(|planned| matches!(planned.action, Action::DeleteUnit { .. })));
 }

@@ -356,3 +356,44 @@ fn emulator_state(moto: &Moto) -> serde_json::Value {
     assert!(state.get("organizations").is_some(), "the dump covers the organization");
     state
 }
+
+/// `plan --detailed-exitcode` with a closure the spec asks for (`close: true`, and the spec's
+/// opt-in) but without `--allow-destructive`: the closure is pending, so the exit status is 2 and
+/// the plan lists it as blocked with what unblocks it — never "No changes".
+#[test]
+fn a_blocked_change_is_a_change_for_the_exit_code() {
+    let moto = Moto::start_with_managed_policies();
+    let workspace = spec_workspace(&[]);
+    let dir = workspace.path();
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
+    moto.run_expecting(&["plan", "--detailed-exitcode"], dir, 0);
+
+    let path = dir.join("landing-zone.yaml");
+    let text = std::fs::read_to_string(&path).expect("read spec");
+    let text = text.replacen("organization:\n", "organization:\n  allow: { close_accounts: true }\n", 1);
+    let marked = mark_close(&text, "sandbox");
+    std::fs::write(&path, marked).expect("write spec");
+
+    let plan = moto.run_expecting(&["plan", "--detailed-exitcode"], dir, 2);
+    assert!(!plan.contains("No changes"), "{plan}");
+    assert!(
+        plan.contains("Blocked") && plan.contains("account sandbox") && plan.contains("pass --allow-destructive"),
+        "{plan}"
+    );
+    assert!(plan.contains("1 blocked"), "{plan}");
+    let json: serde_json::Value =
+        serde_json::from_str(&moto.run_expecting(&["plan", "--format", "json"], dir, 0)).expect("json");
+    assert_eq!(json["summary"]["blocked"], 1, "{json}");
+    assert_eq!(json["blocked"][0]["resource"], "account sandbox", "{json}");
+    // With the flag the closure is an action.
+    let flagged = moto.run_expecting(&["plan", "--detailed-exitcode", "--allow-destructive"], dir, 2);
+    assert!(!flagged.contains("Blocked"), "{flagged}");
+}
+
+/// `close: true` added to the named account's entry of the repository's spec.
+fn mark_close(spec: &str, account: &str) -> String {
+    let header = format!("  {account}:\n");
+    let position = spec.find(&header).unwrap_or_else(|| panic!("account `{account}` not in the spec"));
+    let (before, after) = spec.split_at(position + header.len());
+    format!("{before}    close: true\n{after}")
+}

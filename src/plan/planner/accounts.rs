@@ -61,15 +61,15 @@ impl Planner<'_> {
                             account.name
                         ));
                     } else if account.close {
-                        if self.desired.allow.close_accounts && self.options.allow_destructive {
+                        let allow = Some(("close_accounts", self.desired.allow.close_accounts));
+                        if self.opted_in(
+                            format!("account {}", account.name),
+                            "close the account (`close: true`)",
+                            allow,
+                        ) {
                             let action =
                                 Action::CloseAccount { id: live_account.id.clone(), name: account.name.clone() };
                             self.push(action, [], 1);
-                        } else {
-                            self.warnings.push(format!(
-                                "account `{}` is marked `close: true`; pass --allow-destructive to close it",
-                                account.name
-                            ));
                         }
                         continue;
                     }
@@ -204,10 +204,27 @@ impl Planner<'_> {
             .map(|resolved| (TargetRef::Account { account: resolved.reference.clone() }, resolved.created_by))
     }
 
-    pub(super) fn reaches(&self, target: &TargetRef) -> usize {
+    /// How many of the spec's accounts a policy attached to `target` reaches. SCPs and RCPs never
+    /// restrict the management account, so it is not counted for them.
+    /// <https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html>
+    /// <https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html>
+    pub(super) fn reaches(&self, target: &TargetRef, policy_type: PolicyType) -> usize {
+        let spares_management =
+            matches!(policy_type, PolicyType::ServiceControlPolicy | PolicyType::ResourceControlPolicy);
+        let counted = |name: &str| !(spares_management && self.desired.management_account.as_deref() == Some(name));
         match target {
-            TargetRef::Unit { unit } => self.desired.accounts_under(unit.path()),
-            TargetRef::Account { .. } => 1,
+            TargetRef::Unit { unit } => {
+                let path = unit.path();
+                self.desired
+                    .accounts
+                    .iter()
+                    .filter(|account| {
+                        path == ROOT || account.unit_path == path || account.unit_path.starts_with(&format!("{path}/"))
+                    })
+                    .filter(|account| counted(&account.name))
+                    .count()
+            }
+            TargetRef::Account { account } => usize::from(counted(account.name())),
         }
     }
 

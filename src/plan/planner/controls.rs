@@ -2,6 +2,7 @@
 //! depends on; order SCP attachments after the controls they would freeze (lock-out).
 
 use super::*;
+use crate::plan::policy_evaluator::Verdict;
 
 impl Planner<'_> {
     /// Baseline controls: configure each one whose live attributes differ from the spec's.
@@ -32,11 +33,8 @@ impl Planner<'_> {
                 continue;
             }
             if let Some(why) = control.irreversible {
-                if !(self.desired.allow.compliance_vault_lock && self.options.allow_destructive) {
-                    self.warnings.push(format!(
-                        "not configuring {}: irreversible ({why}); set `organization.allow.compliance_vault_lock` and pass --allow-destructive",
-                        control.key.label()
-                    ));
+                let allow = Some(("compliance_vault_lock", self.desired.allow.compliance_vault_lock));
+                if !self.opted_in(control.key.label(), format!("configure it: irreversible ({why})"), allow) {
                     continue;
                 }
                 self.warnings.push(format!("{} is irreversible: {why}", control.key.label()));
@@ -59,9 +57,11 @@ impl Planner<'_> {
         }
     }
 
-    /// An SCP that denies what the executor does for a control in an account is attached only
-    /// after that control is configured there; without an exemption for the executor's role the
-    /// plan warns that later repairs of that control will be refused (DESIGN.md §3, lock-out).
+    /// An SCP that denies (or may deny) what the executor does for a control in an account is
+    /// attached only after that control is configured there, and the plan warns that later repairs
+    /// of that control will be refused (DESIGN.md §3, lock-out). Whether it denies is the policy
+    /// evaluator's answer for the executor's role in that account and region: an SCP whose
+    /// conditions exempt the role, or match only other principals, neither orders nor warns.
     pub(super) fn order_scps_after_controls(&mut self) {
         let management = self.desired.management_account.clone();
         let attaches: Vec<(usize, String, TargetRef)> = self
@@ -87,25 +87,61 @@ impl Planner<'_> {
                 {
                     continue;
                 }
-                let Some(denial) =
-                    control.needs.iter().find_map(|action| denies(&document, action, &self.desired.access_role))
-                else {
-                    continue;
+                let executor = self.executor_arn(&control.key.account);
+                let anyone = executor.replace(&format!("role/{}", self.desired.access_role), "role/AnyRole");
+                let verdict_for = |principal: &str| {
+                    control.needs.iter().find_map(|action| {
+                        let request = Request {
+                            principal_arn: principal,
+                            action,
+                            resource: None,
+                            region: control.key.region.as_deref(),
+                        };
+                        match document_denies(&policy_name, &document, &request) {
+                            Verdict::NotDenied => None,
+                            verdict => Some((action.to_string(), verdict)),
+                        }
+                    })
                 };
+                let for_executor = verdict_for(&executor);
+                // An SCP that freezes the setting for others (an exempt executor aside) still
+                // waits for it to be set, so the account never runs unprotected in between.
+                if for_executor.is_none() && verdict_for(&anyone).is_none() {
+                    continue;
+                }
                 if let Some(index) = self.control_actions.get(&control.key).copied() {
                     self.actions[attach].depends_on.push(index);
                     self.actions[attach].depends_on.sort_unstable();
                     self.actions[attach].depends_on.dedup();
                 }
+                let Some((action, verdict)) = for_executor else { continue };
                 let family = control.key.control.split('/').next().unwrap_or_default().to_string();
-                if !denial.exempts_executor && warned.insert((policy_name.clone(), family.clone())) {
-                    self.warnings.push(format!(
-                        "lock-out: SCP `{policy_name}` denies `{}` to every principal in the accounts it reaches, landing-zone's `{}` role included; `{family}` is configured before it is attached, but later drift there cannot be repaired — exempt the role with an `ArnNotLike` condition on `aws:PrincipalArn`",
-                        denial.action, self.desired.access_role
-                    ));
+                if !warned.insert((policy_name.clone(), family.clone())) {
+                    continue;
                 }
+                let role = &self.desired.access_role;
+                let how = match verdict {
+                    Verdict::MayDeny { keys, .. } => format!(
+                        "may deny `{action}` to landing-zone's `{role}` role (depending on {})",
+                        keys.iter().map(|key| format!("`{key}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                    _ => format!("denies `{action}` to landing-zone's `{role}` role"),
+                };
+                self.warnings.push(format!(
+                    "lock-out: SCP `{policy_name}` {how} in the accounts it reaches; `{family}` is configured before it is attached, but later drift there cannot be repaired — exempt the role with an `ArnNotLike` condition on `aws:PrincipalArn`"
+                ));
             }
         }
+    }
+
+    /// The ARN of the executor's role in an account (`aws:PrincipalArn` of its calls there); an
+    /// account not created yet has no id, and a placeholder stands in for it.
+    fn executor_arn(&self, account: &str) -> String {
+        let id = match self.accounts.get(account).map(|resolved| &resolved.reference) {
+            Some(AccountRef::Existing { id, .. }) => id.clone(),
+            _ => "000000000000".to_string(),
+        };
+        format!("arn:aws:iam::{id}:role/{}", self.desired.access_role)
     }
 
     /// Whether a policy target reaches an account (by spec name), as the spec places accounts.

@@ -16,10 +16,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::action::{
-    AccountRef, Action, Change, Note, Plan, PlannedAction, PolicyRef, TargetRef, UnitRef, PLAN_FORMAT_VERSION,
+    AccountRef, Action, Blocked, Change, Note, Plan, PlannedAction, PolicyRef, TargetRef, UnitRef, PLAN_FORMAT_VERSION,
 };
 use super::desired::{DesiredOrganization, DesiredPolicy};
 use crate::plan::control::{has_placeholders, referenced_accounts, resolve, ControlKey, KnownIds};
+use crate::plan::policy_evaluator::{document_denies, Request};
 use crate::plan::state::{LiveOrganization, LivePolicy};
 use crate::spec::{PolicyType, OWNERSHIP_TAG, OWNERSHIP_VALUE, ROOT};
 
@@ -85,6 +86,7 @@ pub fn plan(desired: &DesiredOrganization, live: &LiveOrganization, options: Pla
         actions: planner.actions,
         warnings: planner.warnings,
         notes: planner.notes,
+        blocked: planner.blocked,
     })
 }
 
@@ -102,6 +104,7 @@ struct Planner<'a> {
     actions: Vec<PlannedAction>,
     warnings: Vec<String>,
     notes: Vec<Note>,
+    blocked: Vec<Blocked>,
     create_organization: Option<usize>,
     policy_type_actions: BTreeMap<PolicyType, usize>,
     service_actions: BTreeMap<String, usize>,
@@ -122,6 +125,7 @@ impl<'a> Planner<'a> {
             actions: Vec::new(),
             warnings: Vec::new(),
             notes: Vec::new(),
+            blocked: Vec::new(),
             create_organization: None,
             policy_type_actions: BTreeMap::new(),
             service_actions: BTreeMap::new(),
@@ -151,6 +155,28 @@ impl<'a> Planner<'a> {
 
     fn note(&mut self, resource: impl Into<String>, message: impl Into<String>) {
         self.notes.push(Note { resource: resource.into(), message: message.into() });
+    }
+
+    /// Whether a change the spec asks for may go ahead: its `organization.allow.*` opt-in (None
+    /// for changes the spec asks for explicitly) and `--allow-destructive`. When not, the change is
+    /// listed as blocked with what is missing, and the plan is not "no changes".
+    fn opted_in(
+        &mut self,
+        resource: impl Into<String>,
+        change: impl Into<String>,
+        allow: Option<(&str, bool)>,
+    ) -> bool {
+        let spec_missing = allow.filter(|(_, set)| !set).map(|(name, _)| name);
+        if spec_missing.is_none() && self.options.allow_destructive {
+            return true;
+        }
+        let unblock = match (spec_missing, self.options.allow_destructive) {
+            (Some(name), false) => format!("set `organization.allow.{name}: true` and pass --allow-destructive"),
+            (Some(name), true) => format!("set `organization.allow.{name}: true`"),
+            (None, _) => "pass --allow-destructive".to_string(),
+        };
+        self.blocked.push(Blocked { resource: resource.into(), change: change.into(), unblock });
+        false
     }
 
     fn root(&self) -> UnitRef {
@@ -250,82 +276,14 @@ impl AttachmentLedger {
     }
 }
 
-/// Whether a policy document denies stopping, deleting or changing CloudTrail trails.
+/// Whether a policy document guards the organization trail: it denies (or may deny) stopping or
+/// deleting a trail to an ordinary principal of the accounts it reaches, as the policy evaluator
+/// reads it. Uncertain counts as guarding, so that only what certainly guards nothing is detached
+/// without the opt-in.
 pub fn guards_trail(document: &Value) -> bool {
-    const GUARDED: &[&str] =
-        &["cloudtrail:stoplogging", "cloudtrail:deletetrail", "cloudtrail:*", "cloudtrail:updatetrail"];
-    let statements = match document.get("Statement") {
-        Some(Value::Array(statements)) => statements.clone(),
-        Some(statement @ Value::Object(_)) => vec![statement.clone()],
-        _ => return false,
-    };
-    statements.iter().any(|statement| {
-        let denies = statement.get("Effect").and_then(Value::as_str) == Some("Deny");
-        let actions: Vec<String> = match statement.get("Action") {
-            Some(Value::String(action)) => vec![action.to_lowercase()],
-            Some(Value::Array(actions)) => actions.iter().filter_map(Value::as_str).map(str::to_lowercase).collect(),
-            _ => Vec::new(),
-        };
-        denies && actions.iter().any(|action| GUARDED.contains(&action.as_str()))
+    const PROBE: &str = "arn:aws:iam::000000000000:role/AnyRole";
+    ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail"].iter().any(|action| {
+        let request = Request { principal_arn: PROBE, action, resource: None, region: None };
+        !document_denies("", document, &request).is_not_denied()
     })
-}
-
-/// An SCP statement that denies an action the executor needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Denial {
-    pub action: String,
-    /// The statement carries a condition naming the executor's role (an exemption).
-    pub exempts_executor: bool,
-}
-
-/// Whether `document` denies `action` (IAM wildcards, case-insensitive). Statements limited to
-/// regions (`aws:RequestedRegion`) are not counted: the executor works only in the spec's regions.
-pub fn denies(document: &Value, action: &str, access_role: &str) -> Option<Denial> {
-    let statements = match document.get("Statement") {
-        Some(Value::Array(statements)) => statements.clone(),
-        Some(statement @ Value::Object(_)) => vec![statement.clone()],
-        _ => return None,
-    };
-    let wanted = action.to_lowercase();
-    statements.iter().find_map(|statement| {
-        if statement.get("Effect").and_then(Value::as_str) != Some("Deny") {
-            return None;
-        }
-        let patterns: Vec<String> = match statement.get("Action") {
-            Some(Value::String(pattern)) => vec![pattern.to_lowercase()],
-            Some(Value::Array(patterns)) => patterns.iter().filter_map(Value::as_str).map(str::to_lowercase).collect(),
-            _ => return None,
-        };
-        if !patterns.iter().any(|pattern| wildcard_match(pattern, &wanted)) {
-            return None;
-        }
-        let condition = statement.get("Condition").map(Value::to_string).unwrap_or_default();
-        if condition.contains("aws:RequestedRegion") {
-            return None;
-        }
-        Some(Denial { action: action.to_string(), exempts_executor: condition.contains(access_role) })
-    })
-}
-
-/// IAM-style `*` and `?` matching.
-fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let (pattern, text): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut p, mut t, mut star, mut mark) = (0, 0, None, 0);
-    while t < text.len() {
-        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
-            p += 1;
-            t += 1;
-        } else if p < pattern.len() && pattern[p] == '*' {
-            star = Some(p);
-            mark = t;
-            p += 1;
-        } else if let Some(star_at) = star {
-            p = star_at + 1;
-            mark += 1;
-            t = mark;
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|c| *c == '*')
 }

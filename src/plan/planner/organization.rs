@@ -78,11 +78,11 @@ impl Planner<'_> {
         if !self.desired.delete_member_root_credentials {
             return;
         }
-        if !self.options.allow_destructive {
-            self.warnings.push(
-                "`organization.root_access.delete_member_root_credentials` is set; pass --allow-destructive to read and delete member accounts' root credentials"
-                    .to_string(),
-            );
+        if !self.opted_in(
+            "root credentials",
+            "read and delete member accounts' root credentials (`organization.root_access.delete_member_root_credentials`)",
+            None,
+        ) {
             return;
         }
         let Some(found) = &self.live.root_credentials else {
@@ -202,17 +202,18 @@ mod tests {
                 .filter(|a| matches!(a.action, Action::DeleteRootCredentials { .. }))
                 .map(|a| a.action.address())
                 .collect();
-            (addresses, planned.warnings, planned.notes)
+            let blocked: Vec<String> = planned.blocked.iter().map(|blocked| blocked.unblock.clone()).collect();
+            (addresses, blocked, planned.notes)
         };
         // Neither, or the flag alone: nothing, silently.
         for (delete, allow) in [(false, false), (false, true)] {
-            let (actions, warnings, _) = deletions(&desired(delete), &live(Some(found())), flag(allow));
-            assert!(actions.is_empty() && warnings.is_empty(), "{delete} {allow}: {actions:?} {warnings:?}");
+            let (actions, blocked, _) = deletions(&desired(delete), &live(Some(found())), flag(allow));
+            assert!(actions.is_empty() && blocked.is_empty(), "{delete} {allow}: {actions:?} {blocked:?}");
         }
-        // The spec alone: a warning naming the flag, no action.
-        let (actions, warnings, _) = deletions(&desired(true), &live(None), flag(false));
+        // The spec alone: blocked, naming the flag; no action.
+        let (actions, blocked, _) = deletions(&desired(true), &live(None), flag(false));
         assert!(actions.is_empty(), "{actions:?}");
-        assert!(warnings.iter().any(|w| w.contains("pass --allow-destructive")), "{warnings:?}");
+        assert_eq!(blocked, ["pass --allow-destructive"]);
         // Both, but nothing could be read yet (credentials management not on): a note.
         let (actions, _, notes) = deletions(&desired(true), &live(None), flag(true));
         assert!(actions.is_empty() && notes.iter().any(|n| n.resource == "root credentials"), "{notes:?}");

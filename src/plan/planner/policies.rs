@@ -126,7 +126,7 @@ impl Planner<'_> {
                     continue;
                 }
                 ledger.attach(desired.policy_type, &desired.name, key.clone());
-                let reaches = self.reaches(&target);
+                let reaches = self.reaches(&target, desired.policy_type);
                 let action =
                     Action::AttachPolicy { policy: policy_ref.clone(), policy_type: desired.policy_type, target };
                 let index = self.push(action, [created_by, target_created_by, type_action], reaches);
@@ -149,16 +149,16 @@ impl Planner<'_> {
                     ));
                     continue;
                 }
-                if self.is_trail_guard(live_policy) && !self.trail_guard_detach_allowed() {
-                    self.warnings.push(format!(
-                        "not detaching `{}` from {}: it guards the organization trail; set `organization.allow.detach_trail_guards` and pass --allow-destructive",
-                        desired.name,
-                        target.label()
-                    ));
+                if self.is_trail_guard(live_policy)
+                    && !self.trail_guard_opted_in(
+                        format!("attachment {} -> {}", desired.name, target.label()),
+                        "detach a policy that guards the organization trail",
+                    )
+                {
                     continue;
                 }
                 ledger.detach(desired.policy_type, &desired.name, &key);
-                let reaches = self.reaches(&target);
+                let reaches = self.reaches(&target, desired.policy_type);
                 let target_created_by = self.created_by_of(&target);
                 let action =
                     Action::DetachPolicy { policy: policy_ref.clone(), policy_type: desired.policy_type, target };
@@ -187,11 +187,12 @@ impl Planner<'_> {
                 );
                 continue;
             }
-            if self.is_trail_guard(Some(live_policy)) && !self.trail_guard_detach_allowed() {
-                self.warnings.push(format!(
-                    "not deleting `{}`: it guards the organization trail; set `organization.allow.detach_trail_guards` and pass --allow-destructive",
-                    live_policy.name
-                ));
+            if self.is_trail_guard(Some(live_policy))
+                && !self.trail_guard_opted_in(
+                    format!("policy {}", live_policy.name),
+                    "delete a policy that guards the organization trail",
+                )
+            {
                 continue;
             }
             let policy_ref = PolicyRef::Existing { id: live_policy.id.clone(), name: live_policy.name.clone() };
@@ -201,7 +202,7 @@ impl Planner<'_> {
                     continue;
                 };
                 ledger.detach(live_policy.policy_type, &live_policy.name, &key);
-                let reaches = self.reaches(&target);
+                let reaches = self.reaches(&target, live_policy.policy_type);
                 let action =
                     Action::DetachPolicy { policy: policy_ref.clone(), policy_type: live_policy.policy_type, target };
                 let index = self.push(action, [], reaches);
@@ -236,16 +237,27 @@ impl Planner<'_> {
         // Rewriting a trail guard into something that no longer guards is a detachment in effect.
         let removes_guard =
             document.as_ref().is_some_and(|change| guards_trail(&change.before) && !guards_trail(&change.after));
-        if removes_guard && !self.trail_guard_detach_allowed() {
-            self.warnings.push(format!(
-                "not rewriting `{}`: the new document no longer guards the organization trail; set `organization.allow.detach_trail_guards` and pass --allow-destructive",
-                desired.name
-            ));
+        if removes_guard
+            && !self.trail_guard_opted_in(
+                format!("policy {}", desired.name),
+                "rewrite it into a document that no longer guards the organization trail",
+            )
+        {
             document = None;
         }
         if description.is_some() || document.is_some() {
-            let reaches = desired.target_units.iter().map(|unit| self.desired.accounts_under(unit)).sum::<usize>()
-                + desired.target_accounts.len();
+            let reaches = desired
+                .target_units
+                .iter()
+                .map(|unit| TargetRef::Unit { unit: UnitRef::Planned { path: unit.clone() } })
+                .chain(
+                    desired
+                        .target_accounts
+                        .iter()
+                        .map(|name| TargetRef::Account { account: AccountRef::Planned { name: name.clone() } }),
+                )
+                .map(|target| self.reaches(&target, desired.policy_type))
+                .sum::<usize>();
             let action = Action::UpdatePolicy {
                 id: live_policy.id.clone(),
                 name: desired.name.clone(),
@@ -267,8 +279,10 @@ impl Planner<'_> {
         }
     }
 
-    pub(super) fn trail_guard_detach_allowed(&self) -> bool {
-        self.desired.allow.detach_trail_guards && self.options.allow_destructive
+    /// Whether a change that weakens the trail's guard may go ahead; blocked otherwise.
+    pub(super) fn trail_guard_opted_in(&mut self, resource: String, change: &str) -> bool {
+        let allow = Some(("detach_trail_guards", self.desired.allow.detach_trail_guards));
+        self.opted_in(resource, change, allow)
     }
 
     pub(super) fn is_trail_guard(&self, live_policy: Option<&LivePolicy>) -> bool {

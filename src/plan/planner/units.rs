@@ -115,13 +115,13 @@ impl Planner<'_> {
             .collect();
         // Deepest first, so a parent's deletion can wait for its children's.
         unmatched.sort_by(|a, b| b.0.split('/').count().cmp(&a.0.split('/').count()).then_with(|| a.0.cmp(&b.0)));
-        let allowed = self.desired.allow.delete_empty_units && self.options.allow_destructive;
+        let opted_in = self.desired.allow.delete_empty_units;
         let mut deletions: BTreeMap<String, usize> = BTreeMap::new();
         for (path, id) in unmatched {
-            let children: Vec<&str> =
-                self.live.units.values().filter(|unit| unit.parent_id == id).map(|unit| unit.id.as_str()).collect();
+            let children: Vec<String> =
+                self.live.units.values().filter(|unit| unit.parent_id == id).map(|unit| unit.id.clone()).collect();
             // Accounts this plan moves out do not keep the OU from being deleted; the deletion waits for them.
-            let moves_out: BTreeMap<&str, usize> = self
+            let moves_out: BTreeMap<String, usize> = self
                 .actions
                 .iter()
                 .filter_map(|planned| match &planned.action {
@@ -129,7 +129,7 @@ impl Planner<'_> {
                         account: AccountRef::Existing { id: account, .. },
                         from: UnitRef::Existing { id: from, .. },
                         ..
-                    } if *from == id => Some((account.as_str(), planned.index)),
+                    } if *from == id => Some((account.clone(), planned.index)),
                     _ => None,
                 })
                 .collect();
@@ -137,16 +137,33 @@ impl Planner<'_> {
                 .live
                 .accounts
                 .values()
-                .any(|account| account.parent_id == id && !moves_out.contains_key(account.id.as_str()));
-            let children_deleted = children.iter().all(|child| deletions.contains_key(*child));
-            if allowed && !has_accounts && children_deleted {
+                .any(|account| account.parent_id == id && !moves_out.contains_key(&account.id));
+            let children_deleted = children.iter().all(|child| deletions.contains_key(child));
+            let deletable = !has_accounts && children_deleted;
+            // With the spec's opt-in, an empty OU the spec no longer names is a pending deletion:
+            // without --allow-destructive it is blocked, not silently left.
+            let allowed = opted_in
+                && (!deletable || self.opted_in(format!("unit {path}"), "delete the empty OU (not in the spec)", None));
+            if allowed && deletable {
                 let mut depends: Vec<Option<usize>> =
-                    children.iter().map(|child| deletions.get(*child).copied()).collect();
+                    children.iter().map(|child| deletions.get(child).copied()).collect();
                 depends.extend(moves_out.values().map(|index| Some(*index)));
+                // AWS deletes an OU's policy attachments with it, and DetachPolicy on a deleted OU
+                // fails (TargetNotFoundException): every detachment from it goes first.
+                // https://docs.aws.amazon.com/organizations/latest/APIReference/API_DetachPolicy.html
+                depends.extend(self.actions.iter().filter_map(|planned| match &planned.action {
+                    Action::DetachPolicy {
+                        target: TargetRef::Unit { unit: UnitRef::Existing { id: unit, .. } },
+                        ..
+                    } if *unit == id => Some(Some(planned.index)),
+                    _ => None,
+                }));
                 let index = self.push(Action::DeleteUnit { id: id.clone(), path: path.clone() }, depends, 0);
                 deletions.insert(id, index);
-            } else if allowed {
+            } else if opted_in && !deletable {
                 self.note(format!("unit {path}"), "not in the spec, but not empty: left alone");
+            } else if opted_in {
+                // Blocked above, waiting for --allow-destructive.
             } else {
                 self.note(format!("unit {path}"), "not in the spec; left alone (opt in with `organization.allow.delete_empty_units` and --allow-destructive to delete it when empty)");
             }
