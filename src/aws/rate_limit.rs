@@ -1,10 +1,10 @@
-//! Client-side rate limiting: AWS Organizations' published per-operation rates (AWS-FACTS.md) kept
-//! as one token bucket per operation, so `plan` and `apply` stay under them and throttles are rare
-//! instead of storms of retries. The core (`TokenBucket`) is pure and tested without a clock;
+//! Client-side rate limiting: the per-operation rates AWS publishes for Organizations and for the
+//! Account Management API, kept as one token bucket per operation, so `plan` and `apply` stay under
+//! them and throttles are rare instead of storms of retries. The core (`TokenBucket`) is pure and tested without a clock;
 //! `acquire` is the thin async wait that `retry::with_retry` calls before every attempt.
 //!
 //! It owns the rate table and the waiting, nothing else: retry decisions stay in `retry`. Only the
-//! Organizations operations in the table are limited; any other name passes straight through.
+//! operations in the table are limited; any other name passes straight through.
 //! `LANDING_ZONE_RATE_LIMIT=off` turns limiting off, for emulators (moto) that never throttle and
 //! whose tests would otherwise wait out CreateAccount's 0.1 call per second.
 
@@ -21,10 +21,22 @@ pub struct Rate {
     pub burst: u32,
 }
 
-/// AWS's published rate of an Organizations operation (requests per second per account,
-/// sustained/burst), or None when AWS publishes none.
+/// AWS's published rate of an operation (requests per second, sustained/burst), or None when AWS
+/// publishes none.
+///
+/// Organizations (per account), from "Throttling limits for Organizations API requests":
+/// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html
+///
+/// Account Management, from its quotas page
+/// (https://docs.aws.amazon.com/accounts/latest/reference/quotas.html): PutAccountName "1 per
+/// second, burst to 1 per second" per caller account. The tool calls it as the one management
+/// caller, so a bucket per operation is the caller's bucket. EnableRegion (1/s) and
+/// GetRegionOptStatus (5/s) are limited "per account": one bucket for every account would pace a
+/// thousand accounts' reads at one account's rate, so they are not paced here (their throttles are
+/// retried).
 pub fn published_rate(operation: &str) -> Option<Rate> {
     let (per_second, burst) = match operation {
+        "PutAccountName" => (1.0, 1),
         "CreateAccount" => (0.1, 3),
         "CloseAccount" => (0.05, 1),
         "DescribeCreateAccountStatus" => (2.0, 2),
@@ -204,6 +216,7 @@ mod tests {
         assert_eq!(published_rate("ListAccountsForParent"), Some(Rate { per_second: 5.0, burst: 8 }));
         assert_eq!(published_rate("DescribePolicy"), Some(Rate { per_second: 2.0, burst: 2 }));
         assert_eq!(published_rate("EnablePolicyType"), Some(Rate { per_second: 1.0, burst: 1 }));
+        assert_eq!(published_rate("PutAccountName"), Some(Rate { per_second: 1.0, burst: 1 }));
         assert_eq!(published_rate("PutObject"), None);
         assert_eq!(published_rate("GetCallerIdentity"), None);
     }
