@@ -260,6 +260,11 @@ impl Proxy {
         lock(&self.shared.stats).clone()
     }
 
+    /// EnableRegion requests the strict layer refused for too many region-opt requests in progress.
+    pub fn region_opt_in_refusals(&self) -> u64 {
+        strict::region_opt_in_refusals(&self.shared.strict)
+    }
+
     pub fn reset_stats(&self) {
         *lock(&self.shared.stats) = Stats::default();
     }
