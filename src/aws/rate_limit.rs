@@ -24,7 +24,7 @@ pub struct Rate {
 /// AWS's published rate of an operation (requests per second, sustained/burst), or None when AWS
 /// publishes none.
 ///
-/// Organizations (per account), from "Throttling limits for Organizations API requests":
+/// Organizations (per account), from the Organizations quotas page:
 /// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html
 ///
 /// Account Management, from its quotas page

@@ -7,8 +7,8 @@
 //! the protocol's throttling error), ConcurrentModificationException on the Organizations writes
 //! that raise it, HTTP 500/503, closes the connection without an answer, or forwards and then
 //! loses the answer; it adds latency; it enforces AWS's published Organizations rates as token
-//! buckets (an independent copy of AWS-FACTS.md's table, so the product's limiter is checked, not
-//! trusted); it can hold every request after the k-th write, so a test can SIGKILL the client at
+//! buckets (an independent copy of the Organizations quotas page's table, so the product's
+//! limiter is checked, not trusted); it can hold every request after the k-th write, so a test can SIGKILL the client at
 //! a precise point; and it keeps the credentials STS hands out, so tests can scan output for them.
 //!
 //! Its strict layer (`strict.rs`, on unless `Faults::strict` says otherwise) refuses what AWS
@@ -325,7 +325,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// AWS's published Organizations rates (AWS-FACTS.md), independent of the product's table:
+// AWS's published Organizations rates, independent of the product's table (typed again from
+// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html):
 // (requests per second, burst).
 
 #[derive(Debug, Clone)]
@@ -1002,7 +1003,8 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
     respond(&mut stream, &response).await
 }
 
-/// AWS answers every Organizations List* call with at most 20 items (AWS-FACTS.md).
+/// AWS answers every Organizations List* call with at most 20 items (`MaxResults` is 1-20, e.g.
+/// https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAccounts.html).
 const AWS_PAGE_SIZE: u64 = 20;
 
 fn page_like_aws(request: &mut Request, operation: &Operation) {
