@@ -64,7 +64,14 @@ pub fn published_rate(operation: &str) -> Option<Rate> {
 /// burst absorbs the jitter; 5% less sustained rate keeps the drift on AWS's side. (2% made no
 /// difference to the 1,000-account plan, 1.18x its floor's time either way: docs/performance.md.)
 pub fn client_rate(published: Rate) -> Rate {
-    Rate { per_second: published.per_second * 0.95, burst: published.burst.saturating_sub(1).max(1) }
+    let mut per_second = published.per_second * 0.95;
+    if published.burst <= 1 {
+        // No spare token to absorb jitter (PutAccountName, EnablePolicyType: 1 a second, burst 1):
+        // calls go at least 100 ms further apart than AWS's interval, a delay of one call's
+        // arrival at AWS no longer lands the next one inside the same second.
+        per_second = per_second.min(1.0 / (1.0 / published.per_second.max(f64::MIN_POSITIVE) + 0.1));
+    }
+    Rate { per_second, burst: published.burst.saturating_sub(1).max(1) }
 }
 
 /// A token bucket that hands out reservations: a caller always takes a token, and is told how
@@ -227,5 +234,11 @@ mod tests {
         assert_eq!(rate.burst, 2);
         assert!(rate.per_second < 2.0);
         assert_eq!(client_rate(Rate { per_second: 1.0, burst: 1 }).burst, 1);
+        // Without a spare token, the interval grows by 100 ms: 1 a second becomes 1 every 1.1 s.
+        let one_a_second = client_rate(Rate { per_second: 1.0, burst: 1 });
+        assert!((1.0 / one_a_second.per_second - 1.1).abs() < 1e-9, "{one_a_second:?}");
+        // A slow rate keeps its 5% (more than 100 ms).
+        let close_account = client_rate(Rate { per_second: 0.05, burst: 1 });
+        assert!((close_account.per_second - 0.0475).abs() < 1e-12, "{close_account:?}");
     }
 }
