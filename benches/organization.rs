@@ -7,7 +7,7 @@
 //! items) and counts calls per operation:
 //!
 //! 1. `plan`, no changes, unthrottled: wall time, peak memory, calls per operation against the read
-//!    floor of AWS-FACTS.md;
+//!    floor of docs/performance.md;
 //! 2. the same through the proxy enforcing AWS's published rates with 50 ms latency, client-side
 //!    rate limiting on: wall time against the floor's time at those rates, and throttles met; and
 //!    once with limiting off, to show what it saves;

@@ -7,7 +7,7 @@ levels deep, and 40 customer SCPs attached to 1-3 targets each. small (the bench
 under `cargo test`): 40 accounts in 9 OUs, 5 SCPs. ACCOUNTS (the management account included)
 changes how many accounts the same OUs and SCPs hold (the landing-zone case's BENCH_ACCOUNTS).
 
-The read floor is AWS-FACTS.md's, per operation, at AWS's page size of 20 items; no tags are
+The read floor is docs/performance.md's, per operation, at AWS's page size of 20 items; no tags are
 managed by the spec `landing-zone import` writes, so ListTagsForResource's term is 0.
 """
 import json, math, random, sys

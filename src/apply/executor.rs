@@ -143,7 +143,8 @@ impl ApplyReport {
     }
 }
 
-/// CreateAccount requests AWS lets be in progress at once (AWS-FACTS.md).
+/// CreateAccount requests AWS lets be in progress at once: five, on the Organizations quotas page
+/// (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html).
 pub const ACCOUNT_CREATIONS_IN_FLIGHT: usize = 5;
 
 fn is_account_creation(action: &PlannedAction) -> bool {

@@ -78,8 +78,7 @@ pub fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpC
 /// AWS sets its rate limits per account: the Organizations API's per operation for the management
 /// account (`rate_limit` paces those), EC2's per account and Region
 /// (https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html), STS's per calling
-/// account and Region, 600 requests a second by default
-/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html). A thousand member
+/// account and Region (AWS publishes no default rate for STS; its throttles are retried). A thousand member
 /// accounts are a thousand separate budgets, so reads and writes spread wide across accounts and
 /// stay narrow within each one (issue 13).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,10 +1,10 @@
-//! Client-side rate limiting: AWS Organizations' published per-operation rates (AWS-FACTS.md) kept
-//! as one token bucket per operation, so `plan` and `apply` stay under them and throttles are rare
-//! instead of storms of retries. The core (`TokenBucket`) is pure and tested without a clock;
+//! Client-side rate limiting: the per-operation rates AWS publishes for Organizations and for the
+//! Account Management API, kept as one token bucket per operation, so `plan` and `apply` stay under
+//! them and throttles are rare instead of storms of retries. The core (`TokenBucket`) is pure and tested without a clock;
 //! `acquire` is the thin async wait that `retry::with_retry` calls before every attempt.
 //!
 //! It owns the rate table and the waiting, nothing else: retry decisions stay in `retry`. Only the
-//! Organizations operations in the table are limited; any other name passes straight through.
+//! operations in the table are limited; any other name passes straight through.
 //! `LANDING_ZONE_RATE_LIMIT=off` turns limiting off, for emulators (moto) that never throttle and
 //! whose tests would otherwise wait out CreateAccount's 0.1 call per second.
 
@@ -21,10 +21,22 @@ pub struct Rate {
     pub burst: u32,
 }
 
-/// AWS's published rate of an Organizations operation (requests per second per account,
-/// sustained/burst), or None when AWS publishes none.
+/// AWS's published rate of an operation (requests per second, sustained/burst), or None when AWS
+/// publishes none.
+///
+/// Organizations (per account), from the Organizations quotas page:
+/// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html
+///
+/// Account Management, from its quotas page
+/// (https://docs.aws.amazon.com/accounts/latest/reference/quotas.html): PutAccountName "1 per
+/// second, burst to 1 per second" per caller account. The tool calls it as the one management
+/// caller, so a bucket per operation is the caller's bucket. EnableRegion (1/s) and
+/// GetRegionOptStatus (5/s) are limited "per account": one bucket for every account would pace a
+/// thousand accounts' reads at one account's rate, so they are not paced here (their throttles are
+/// retried).
 pub fn published_rate(operation: &str) -> Option<Rate> {
     let (per_second, burst) = match operation {
+        "PutAccountName" => (1.0, 1),
         "CreateAccount" => (0.1, 3),
         "CloseAccount" => (0.05, 1),
         "DescribeCreateAccountStatus" => (2.0, 2),
@@ -52,7 +64,14 @@ pub fn published_rate(operation: &str) -> Option<Rate> {
 /// burst absorbs the jitter; 5% less sustained rate keeps the drift on AWS's side. (2% made no
 /// difference to the 1,000-account plan, 1.18x its floor's time either way: docs/performance.md.)
 pub fn client_rate(published: Rate) -> Rate {
-    Rate { per_second: published.per_second * 0.95, burst: published.burst.saturating_sub(1).max(1) }
+    let mut per_second = published.per_second * 0.95;
+    if published.burst <= 1 {
+        // No spare token to absorb jitter (PutAccountName, EnablePolicyType: 1 a second, burst 1):
+        // calls go at least 100 ms further apart than AWS's interval, a delay of one call's
+        // arrival at AWS no longer lands the next one inside the same second.
+        per_second = per_second.min(1.0 / (1.0 / published.per_second.max(f64::MIN_POSITIVE) + 0.1));
+    }
+    Rate { per_second, burst: published.burst.saturating_sub(1).max(1) }
 }
 
 /// A token bucket that hands out reservations: a caller always takes a token, and is told how
@@ -204,6 +223,7 @@ mod tests {
         assert_eq!(published_rate("ListAccountsForParent"), Some(Rate { per_second: 5.0, burst: 8 }));
         assert_eq!(published_rate("DescribePolicy"), Some(Rate { per_second: 2.0, burst: 2 }));
         assert_eq!(published_rate("EnablePolicyType"), Some(Rate { per_second: 1.0, burst: 1 }));
+        assert_eq!(published_rate("PutAccountName"), Some(Rate { per_second: 1.0, burst: 1 }));
         assert_eq!(published_rate("PutObject"), None);
         assert_eq!(published_rate("GetCallerIdentity"), None);
     }
@@ -214,5 +234,11 @@ mod tests {
         assert_eq!(rate.burst, 2);
         assert!(rate.per_second < 2.0);
         assert_eq!(client_rate(Rate { per_second: 1.0, burst: 1 }).burst, 1);
+        // Without a spare token, the interval grows by 100 ms: 1 a second becomes 1 every 1.1 s.
+        let one_a_second = client_rate(Rate { per_second: 1.0, burst: 1 });
+        assert!((1.0 / one_a_second.per_second - 1.1).abs() < 1e-9, "{one_a_second:?}");
+        // A slow rate keeps its 5% (more than 100 ms).
+        let close_account = client_rate(Rate { per_second: 0.05, burst: 1 });
+        assert!((close_account.per_second - 0.0475).abs() < 1e-12, "{close_account:?}");
     }
 }

@@ -1,4 +1,4 @@
-//! Reads the organization with the fewest calls (AWS-FACTS.md, "the read floor"): a breadth-first
+//! Reads the organization with the fewest calls (the read floor, docs/performance.md): a breadth-first
 //! walk with ListOrganizationalUnitsForParent + ListAccountsForParent per container, ListPolicies
 //! per enabled type, ListTargetsForPolicy per policy, DescribePolicy and tags only for
 //! customer-managed policies, and tags of OUs and accounts only where the spec manages them.

@@ -206,7 +206,11 @@ impl PolicyType {
         Self::ALL.into_iter().find(|t| t.as_aws() == name)
     }
 
-    /// Largest document AWS accepts for this type, in characters of the minified JSON.
+    /// Largest document AWS accepts for this type, in characters of the minified JSON, from the
+    /// English Organizations quotas page
+    /// (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html). SCPs
+    /// allow 10,240 characters since May 2026; AWS's translated quota pages still give 5,120, and
+    /// where pages disagree the newer figure wins.
     pub fn max_document_chars(self) -> usize {
         match self {
             PolicyType::ServiceControlPolicy => 10_240,
@@ -217,7 +221,7 @@ impl PolicyType {
     }
 
     /// Most policies of this type attached directly to one target, the AWS-managed default included,
-    /// where AWS sets such a limit.
+    /// where AWS sets such a limit (the same quotas page).
     pub fn max_per_target(self) -> Option<usize> {
         match self {
             PolicyType::ServiceControlPolicy => Some(10),

@@ -231,6 +231,7 @@ fn security_hub_central_plans_one_policy_on_the_root_from_the_home_region() {
     }
     // Home region only; no per-account standards or members (the policy covers them).
     for control in [
+        "security_hub/finding_aggregator security",
         "security_hub/organization_configuration security",
         "security_hub/configuration_policy security",
         "security_hub/policy_association security",
@@ -246,6 +247,16 @@ fn security_hub_central_plans_one_policy_on_the_root_from_the_home_region() {
         serde_json::json!({ "configuration_type": "CENTRAL", "auto_enable": false, "auto_enable_standards": "NONE" })
     );
     assert!(organization.after.contains(&ControlKey::new(security_hub::ADMIN, "management", Some("us-east-1"))));
+    // Central configuration needs cross-Region aggregation into the home region first, linking
+    // the spec's other regions (start-central-configuration.html).
+    let aggregator = by_key["security_hub/finding_aggregator security us-east-1"];
+    assert_eq!(
+        aggregator.attributes,
+        serde_json::json!({ "home_region": "us-east-1", "region_linking_mode": "SPECIFIED_REGIONS", "regions": ["eu-west-1"] })
+    );
+    assert!(organization.after.contains(&aggregator.key), "CENTRAL waits for the aggregator");
+    assert!(aggregator.after.contains(&ControlKey::new(security_hub::ADMIN, "management", Some("us-east-1"))));
+    assert!(aggregator.needs.contains(&"securityhub:CreateFindingAggregator"));
     let policy = by_key["security_hub/configuration_policy security us-east-1"];
     assert_eq!(
         policy.attributes,

@@ -129,8 +129,13 @@ async fn strict_put_account_name_rules() {
     let moto = Moto::start();
     let (organizations, member) = organization_with_legacy_member(&moto).await;
     let account = aws_sdk_account::Client::new(&moto.sdk_config().await);
+    // One call a second: AWS throttles PutAccountName above that (see the test below).
     let put = |id: Option<&str>, name: &str| {
-        account.put_account_name().set_account_id(id.map(str::to_string)).account_name(name).send()
+        let request = account.put_account_name().set_account_id(id.map(str::to_string)).account_name(name);
+        async move {
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            request.send().await
+        }
     };
     let refused = put(Some(&member), "renamed").await.expect_err("no trusted access for account.amazonaws.com yet");
     assert_eq!(code_of(&refused), "AccessDeniedException");
@@ -149,6 +154,71 @@ async fn strict_put_account_name_rules() {
     let mut names: Vec<String> = under_root.accounts().iter().filter_map(|a| a.name.clone()).collect();
     names.sort();
     assert_eq!(names, ["boss", "renamed"]);
+}
+
+/// The Account Management quotas page gives PutAccountName "1 per second, burst to 1 per second"
+/// per caller account (https://docs.aws.amazon.com/accounts/latest/reference/quotas.html): the
+/// layer answers a second call within the second with TooManyRequestsException (HTTP 429), as AWS.
+#[tokio::test]
+async fn strict_put_account_name_is_limited_to_one_a_second_per_caller() {
+    let moto = Moto::start();
+    organization_with_legacy_member(&moto).await;
+    let config = moto.sdk_config().await;
+    // The SDK's own retries would hide the throttle.
+    let config = aws_sdk_account::config::Builder::from(&config)
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    let account = aws_sdk_account::Client::from_conf(config);
+    account.put_account_name().account_name("first").send().await.expect("the first call of the second");
+    let throttled = account.put_account_name().account_name("second").send().await.expect_err("a second call at once");
+    assert_eq!(code_of(&throttled), "TooManyRequestsException");
+    assert_eq!(throttled.raw_response().map(|response| response.status().as_u16()), Some(429));
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    account.put_account_name().account_name("third").send().await.expect("a second later the bucket has a token");
+    assert_eq!(moto.strict_proxy().stats().rate_throttled.get("PutAccountName"), Some(&1));
+}
+
+/// Renaming seven accounts in one apply (six members and the management account) stays under
+/// PutAccountName's published rate of one a second per caller: the client paces the calls
+/// (`aws::rate_limit`), so the layer, which throttles above the rate as AWS does, never throttles
+/// one, and the apply converges.
+#[tokio::test]
+async fn renaming_many_accounts_is_paced_under_the_published_rate() {
+    let moto = Moto::start();
+    let client = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let all = aws_sdk_organizations::types::OrganizationFeatureSet::All;
+    client.create_organization().feature_set(all).send().await.expect("organization");
+    let mut spec = ORGANIZATION
+        .replace("  app: { email: legacy@example.com }\n", "")
+        .replace("  ops: { email: ops@example.com, name: Ops Team }\n", "");
+    let mut members = Vec::new();
+    for index in 0..6 {
+        let email = format!("team-{index}@example.com");
+        let created =
+            client.create_account().account_name(format!("Legacy {index}")).email(&email).send().await.expect("create");
+        members.push(created.create_account_status.and_then(|status| status.account_id).expect("account id"));
+        spec.push_str(&format!("  team-{index}: {{ email: {email} }}\n"));
+    }
+    let dir = workspace(&spec);
+    let plan = moto.plan_json(dir.path());
+    assert_eq!(kinds(&plan).iter().filter(|kind| *kind == "rename_account").count(), 7, "{plan:#}");
+
+    // Client-side limiting on, as in production.
+    let output = moto
+        .command(&["apply", "--auto-approve"], dir.path(), &moto.endpoint)
+        .env_remove("LANDING_ZONE_RATE_LIMIT")
+        .output()
+        .expect("run landing-zone");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let stats = moto.strict_proxy().stats();
+    assert_eq!(stats.calls.get("account:POST /putAccountName"), Some(&7), "one call per rename: {:?}", stats.calls);
+    assert_eq!(stats.rate_throttled.get("PutAccountName"), None, "no rename was throttled");
+    for (index, member) in members.iter().enumerate() {
+        assert_eq!(name_of(&client, member).await, format!("team-{index}"));
+    }
+    assert_eq!(name_of(&client, "123456789012").await, "management");
+    moto.run_expecting(&["plan", "--detailed-exitcode"], dir.path(), 0);
 }
 
 const ROOT_ACCESS: &str = "version: 1

@@ -29,6 +29,7 @@ mod recorded_responses;
 mod root_credentials;
 mod schema;
 mod secrets;
+mod security_hub_central;
 mod support;
 mod targeting;
 mod workflow;

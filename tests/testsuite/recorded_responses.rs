@@ -567,7 +567,10 @@ mod security_hub_central {
             .await
             .expect_err("refused");
         let text = format!("{error:#}");
-        assert!(text.contains("create-finding-aggregator") && text.contains("finding aggregator"), "{text}");
+        assert!(
+            text.contains("security_hub/finding_aggregator") && text.contains("cross-Region aggregation"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

@@ -65,16 +65,20 @@ pub(super) async fn move_account(step: &Step<'_>, account: &AccountRef, from: &U
 /// management account is named without it: "the management account can't specify its own
 /// `AccountId`; it must call the operation in standalone context".
 /// https://docs.aws.amazon.com/accounts/latest/reference/API_PutAccountName.html
-/// Idempotent: naming an account what it is called already changes nothing.
+/// Idempotent: naming an account what it is called already changes nothing, so throttles are
+/// retried. AWS allows PutAccountName "1 per second, burst to 1 per second" per caller account
+/// (https://docs.aws.amazon.com/accounts/latest/reference/quotas.html): renames running in
+/// parallel are paced by the client's token bucket (`aws::rate_limit`), not left to throttle.
 pub(super) async fn rename_account(step: &Step<'_>, account: &AccountRef, name: &str, management: bool) -> Result<()> {
     let sessions = &step.clients.sessions;
     let caller = sessions.management_account().await.context("the management account is not known yet")?;
     let client = sessions.account(&caller).await;
-    let mut request = client.put_account_name().account_name(name);
-    if !management {
-        request = request.account_id(account_id(account, step.resolution).await?);
-    }
-    match request.send().await {
+    let account_id = if management { None } else { Some(account_id(account, step.resolution).await?) };
+    let renamed = with_retry(&RetryPolicy::default(), "PutAccountName", || {
+        client.put_account_name().account_name(name).set_account_id(account_id.clone()).send()
+    })
+    .await;
+    match renamed {
         Ok(_) => Ok(()),
         Err(error) => {
             let failure = crate::baseline::aws_error("PutAccountName", error);

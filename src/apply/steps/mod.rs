@@ -62,7 +62,9 @@ pub const PERMISSIONS: crate::baseline::Actions = crate::baseline::Actions {
 pub struct Resolution {
     pub root_id: Option<String>,
     pub organization_id: Option<String>,
-    /// Accounts created by this apply: they may refuse calls for a while (AWS-FACTS.md).
+    /// Accounts created by this apply: they may refuse calls for a while ("it can take several
+    /// minutes before the account is fully available",
+    /// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_accounts_create.html).
     pub created_accounts: std::collections::BTreeSet<String>,
     pub units: BTreeMap<String, String>,
     pub accounts: BTreeMap<String, String>,

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use crate::aws::retry::{with_retry, RetryPolicy};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::regions::is_opt_in;
 use crate::spec::Spec;
@@ -29,9 +30,69 @@ pub const CONTROL: &str = "region_opt_in";
 pub const SERVICE: &str = "account.amazonaws.com";
 /// The status the spec wants (`RegionOptStatus`).
 pub const ENABLED: &str = "ENABLED";
-/// How long apply waits for `ENABLING` to become `ENABLED`. AWS: enabling "can take a few minutes"
-/// and, in rare cases, hours; past this the apply fails and a later one resumes the wait.
+/// How long apply waits for `ENABLING` to become `ENABLED`. AWS: enabling "takes a few minutes
+/// for most accounts, but this can take several hours"
+/// (https://docs.aws.amazon.com/accounts/latest/reference/API_EnableRegion.html): the common case
+/// is waited out; past this the apply fails naming the account and Region, and a later apply
+/// resumes the wait (it reads ENABLING and sends no second EnableRegion).
 const WAIT_LIMIT: Duration = Duration::from_secs(30 * 60);
+/// Region-opt requests (EnableRegion / DisableRegion) in progress at once, as AWS limits them:
+/// "Number of concurrent region-opt requests per account: 6" and "per organization: 50"
+/// (https://docs.aws.amazon.com/accounts/latest/reference/quotas.html). A request is in progress
+/// from EnableRegion until the Region reads ENABLED.
+pub const OPT_INS_PER_ACCOUNT: usize = 6;
+pub const OPT_INS_PER_ORGANIZATION: usize = 50;
+/// How often a progress line is logged while a Region is being enabled.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+
+/// Slots for region-opt requests in progress: one per account of `per_account`, and one of
+/// `per_organization` shared by every account. A slot is held from before EnableRegion until the
+/// Region is ENABLED (or the wait gives up), so no more requests are in progress than AWS allows.
+pub struct OptInSlots {
+    per_account: usize,
+    organization: std::sync::Arc<tokio::sync::Semaphore>,
+    accounts: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Semaphore>>>,
+}
+
+/// A held slot; dropping it frees both permits.
+pub struct OptInSlot {
+    _account: tokio::sync::OwnedSemaphorePermit,
+    _organization: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl OptInSlots {
+    pub fn new(per_account: usize, per_organization: usize) -> OptInSlots {
+        OptInSlots {
+            per_account: per_account.max(1),
+            organization: std::sync::Arc::new(tokio::sync::Semaphore::new(per_organization.max(1))),
+            accounts: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Waits for a slot in `account` and one in the organization (the account's first, so a
+    /// request waiting for its account holds none of the organization's).
+    pub async fn acquire(&self, account: &str) -> Result<OptInSlot> {
+        let semaphore = {
+            // A poisoned lock only means another task panicked mid-insert; the map is usable.
+            let mut accounts = self.accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let per_account = self.per_account;
+            std::sync::Arc::clone(
+                accounts
+                    .entry(account.to_string())
+                    .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(per_account))),
+            )
+        };
+        let account_permit = semaphore.acquire_owned().await?;
+        let organization_permit = std::sync::Arc::clone(&self.organization).acquire_owned().await?;
+        Ok(OptInSlot { _account: account_permit, _organization: organization_permit })
+    }
+}
+
+/// The process's slots (one apply per process).
+fn slots() -> &'static OptInSlots {
+    static SLOTS: std::sync::OnceLock<OptInSlots> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| OptInSlots::new(OPT_INS_PER_ACCOUNT, OPT_INS_PER_ORGANIZATION))
+}
 
 /// The live or desired state of one opt-in Region in one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,13 +164,11 @@ fn region_of(key: &ControlKey) -> Result<&str> {
 }
 
 async fn status(client: &aws_sdk_account::Client, account: Option<String>, region: &str) -> Result<String> {
-    let output = client
-        .get_region_opt_status()
-        .set_account_id(account)
-        .region_name(region)
-        .send()
-        .await
-        .map_err(|error| aws_error("GetRegionOptStatus", error))?;
+    let output = with_retry(&RetryPolicy::default(), "GetRegionOptStatus", || {
+        client.get_region_opt_status().set_account_id(account.clone()).region_name(region).send()
+    })
+    .await
+    .map_err(|error| aws_error("GetRegionOptStatus", error))?;
     Ok(output.region_opt_status.map(|status| status.as_str().to_string()).unwrap_or_default())
 }
 
@@ -127,43 +186,64 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
     let (client, account) = target_account(context, key).await?;
     let region = region_of(key)?;
     let current = status(&client, account.clone(), region).await?;
+    if matches!(current.as_str(), ENABLED | "ENABLED_BY_DEFAULT") {
+        return Ok(());
+    }
+    // An ENABLING Region is a request in progress too: it holds a slot while it is waited for.
+    let _slot = slots().acquire(&key.account).await?;
+    let current = status(&client, account.clone(), region).await?;
     if matches!(current.as_str(), "DISABLED" | "DISABLING") {
         // https://docs.aws.amazon.com/accounts/latest/reference/API_EnableRegion.html: a Region
         // still DISABLING answers ConflictException; the wait below retries it.
-        match client.enable_region().set_account_id(account.clone()).region_name(region).send().await {
+        let enabled = with_retry(&RetryPolicy::default(), "EnableRegion", || {
+            client.enable_region().set_account_id(account.clone()).region_name(region).send()
+        })
+        .await;
+        match enabled {
             Ok(_) => {}
             Err(error) if error.code() == Some("ConflictException") => {}
             Err(error) => return Err(aws_error("EnableRegion", error)),
         }
     }
-    // ENABLING -> ENABLED: poll with a growing interval (250 ms up to 15 s).
+    // ENABLING -> ENABLED: poll with a growing interval (250 ms up to 15 s), saying so every 30 s.
     let started = std::time::Instant::now();
     let mut interval = Duration::from_millis(250);
+    let mut reported: Option<std::time::Instant> = None;
     loop {
         let status = status(&client, account.clone(), region).await?;
         match status.as_str() {
             ENABLED | "ENABLED_BY_DEFAULT" => return Ok(()),
             "DISABLED" => {
-                client
-                    .enable_region()
-                    .set_account_id(account.clone())
-                    .region_name(region)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("EnableRegion", error))?;
+                with_retry(&RetryPolicy::default(), "EnableRegion", || {
+                    client.enable_region().set_account_id(account.clone()).region_name(region).send()
+                })
+                .await
+                .map_err(|error| aws_error("EnableRegion", error))?;
             }
             _ => {}
         }
-        if started.elapsed() > WAIT_LIMIT {
-            bail!(
-                "{region} is still {status} in account `{}` after {} minutes\nhint: AWS can take hours to enable a Region; run apply again later to resume",
+        if reported.is_none_or(|at| at.elapsed() >= PROGRESS_EVERY) {
+            tracing::info!(
+                "waiting for {region} to be enabled in account `{}`: {status} after {} s",
                 key.account,
-                WAIT_LIMIT.as_secs() / 60
+                started.elapsed().as_secs()
             );
+            reported = Some(std::time::Instant::now());
+        }
+        if started.elapsed() > WAIT_LIMIT {
+            return Err(still_waiting(&key.account, region, &status, WAIT_LIMIT));
         }
         tokio::time::sleep(interval).await;
         interval = (interval * 2).min(Duration::from_secs(15));
     }
+}
+
+/// The error of a wait that gave up: names the account, the Region, its status and the wait.
+fn still_waiting(account: &str, region: &str, status: &str, waited: Duration) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{region} is still {status} in account `{account}` after {} minutes\nhint: AWS can take several hours to enable a Region; run apply again later to resume the wait",
+        waited.as_secs() / 60
+    )
 }
 
 /// The Region opt-in controls in the registry; they come with `organization.regions`, not a
@@ -252,6 +332,45 @@ mod tests {
         assert!(controls[2].after.is_empty(), "a default Region needs no gate");
         assert!(controls[3].after.is_empty(), "no gate for that account: nothing to wait for");
         assert!(controls[4].after.is_empty(), "global controls need no Region");
+    }
+
+    /// 72 opt-ins over 12 accounts, each holding its slot a while: never more than 6 in progress
+    /// in an account nor 50 in the organization, and the organization's 50 are all used.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn opt_in_slots_keep_to_six_per_account_and_fifty_per_organization() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let slots = Arc::new(OptInSlots::new(OPT_INS_PER_ACCOUNT, OPT_INS_PER_ORGANIZATION));
+        let total = Arc::new(AtomicUsize::new(0));
+        let most_total = Arc::new(AtomicUsize::new(0));
+        let per_account: Arc<Vec<AtomicUsize>> = Arc::new((0..12).map(|_| AtomicUsize::new(0)).collect());
+        let most_per_account = Arc::new(AtomicUsize::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for request in 0..72 {
+            let (slots, total, most_total) = (Arc::clone(&slots), Arc::clone(&total), Arc::clone(&most_total));
+            let (per_account, most_per_account) = (Arc::clone(&per_account), Arc::clone(&most_per_account));
+            tasks.spawn(async move {
+                let account = request % 12;
+                let _slot = slots.acquire(&format!("account-{account}")).await.expect("slot");
+                let now = total.fetch_add(1, Ordering::SeqCst) + 1;
+                most_total.fetch_max(now, Ordering::SeqCst);
+                let in_account = per_account[account].fetch_add(1, Ordering::SeqCst) + 1;
+                most_per_account.fetch_max(in_account, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                per_account[account].fetch_sub(1, Ordering::SeqCst);
+                total.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        assert_eq!(most_total.load(Ordering::SeqCst), OPT_INS_PER_ORGANIZATION);
+        assert!(most_per_account.load(Ordering::SeqCst) <= OPT_INS_PER_ACCOUNT);
+    }
+
+    #[test]
+    fn a_wait_that_gives_up_names_the_account_and_the_region() {
+        let message = format!("{:#}", still_waiting("app", "af-south-1", "ENABLING", WAIT_LIMIT));
+        assert!(message.starts_with("af-south-1 is still ENABLING in account `app` after 30 minutes"), "{message}");
+        assert!(message.contains("hint: AWS can take several hours"), "{message}");
     }
 
     #[test]

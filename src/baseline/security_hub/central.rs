@@ -1,6 +1,10 @@
 //! Security Hub central configuration (`baseline.security_hub.configuration: central`), the mode
-//! AWS recommends for organizations: the delegated administrator, in the home region, turns the
-//! organization to `CENTRAL` (`security_hub/organization_configuration`), keeps one configuration
+//! AWS recommends for organizations: the delegated administrator, in the home region, first turns
+//! on cross-Region aggregation with the home region as aggregation region and the spec's other
+//! regions linked (`security_hub/finding_aggregator`: central configuration's "home Region" is the
+//! aggregation Region, https://docs.aws.amazon.com/securityhub/latest/userguide/start-central-configuration.html,
+//! https://docs.aws.amazon.com/securityhub/latest/userguide/aggregation-central-configuration.html),
+//! then turns the organization to `CENTRAL` (`security_hub/organization_configuration`), keeps one configuration
 //! policy named `landing-zone` with the spec's standards (`security_hub/configuration_policy`) and
 //! associates it with the organization root (`security_hub/policy_association`). The policy then
 //! enables Security Hub and the standards in every account and linked region, so the per-account
@@ -30,6 +34,34 @@ use crate::plan::control::ControlKey;
 pub const POLICY_NAME: &str = "landing-zone";
 /// What the association control's `target` says: the organization root (its id is read at apply).
 pub const ROOT_TARGET: &str = "root";
+
+/// `security_hub/finding_aggregator`: cross-Region aggregation into the home region.
+/// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_CreateFindingAggregator.html
+/// ("can be invoked from the home Region only"); RegionLinkingMode `SPECIFIED_REGIONS` links
+/// exactly the Regions listed (new Regions are never linked behind the spec's back), and
+/// `NO_REGIONS` is the home Region alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingAggregator {
+    /// `FindingAggregationRegion`: the home Region.
+    pub home_region: String,
+    pub region_linking_mode: String,
+    /// The linked Regions, sorted (AWS does not promise an order).
+    pub regions: BTreeSet<String>,
+}
+
+impl FindingAggregator {
+    /// The home region with every other region of the spec linked.
+    pub fn desired(home_region: &str, regions: &[String]) -> FindingAggregator {
+        let linked: BTreeSet<String> = regions.iter().filter(|region| *region != home_region).cloned().collect();
+        let mode = if linked.is_empty() { "NO_REGIONS" } else { "SPECIFIED_REGIONS" };
+        FindingAggregator {
+            home_region: home_region.to_string(),
+            region_linking_mode: mode.to_string(),
+            regions: linked,
+        }
+    }
+}
 
 /// `security_hub/organization_configuration` under central configuration.
 /// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_UpdateOrganizationConfiguration.html:
@@ -140,9 +172,92 @@ pub async fn apply_central_organization(
         .await
         .map_err(|error| {
             aws_error("UpdateOrganizationConfiguration", error).context(
-                "turning Security Hub to central configuration failed\nhint: central configuration needs cross-Region aggregation in the home region first (`aws securityhub create-finding-aggregator --region-linking-mode ALL_REGIONS`, run as the delegated administrator)",
+                "turning Security Hub to central configuration failed\nhint: central configuration needs cross-Region aggregation in the home region first: the `security_hub/finding_aggregator` control creates it",
             )
         })?;
+    Ok(())
+}
+
+// ---- finding aggregator ----
+
+/// ARN and content of the account's finding aggregator (an account has at most one), read
+/// through every page of ListFindingAggregators and GetFindingAggregator; None without one, or
+/// while the account has no hub (InvalidAccessException).
+/// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_ListFindingAggregators.html
+/// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_GetFindingAggregator.html
+async fn find_aggregator(client: &aws_sdk_securityhub::Client) -> Result<Option<(String, FindingAggregator)>> {
+    let mut pages = client.list_finding_aggregators().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
+            Ok(page) => page,
+            Err(error) if matches!(error.code(), Some("InvalidAccessException" | "AccessDeniedException")) => {
+                return Ok(None)
+            }
+            Err(error) => return Err(aws_error("ListFindingAggregators", error)),
+        };
+        let Some(arn) = page.finding_aggregators().iter().find_map(|aggregator| aggregator.finding_aggregator_arn())
+        else {
+            continue;
+        };
+        let found = client
+            .get_finding_aggregator()
+            .finding_aggregator_arn(arn)
+            .send()
+            .await
+            .map_err(|error| aws_error("GetFindingAggregator", error))?;
+        let aggregator = FindingAggregator {
+            home_region: found.finding_aggregation_region().unwrap_or_default().to_string(),
+            region_linking_mode: found.region_linking_mode().unwrap_or_default().to_string(),
+            regions: found.regions().iter().cloned().collect(),
+        };
+        return Ok(Some((arn.to_string(), aggregator)));
+    }
+    Ok(None)
+}
+
+pub async fn read_finding_aggregator(client: &aws_sdk_securityhub::Client) -> Result<Option<Value>> {
+    Ok(find_aggregator(client).await?.map(|(_, aggregator)| encode(&aggregator)))
+}
+
+/// Creates the aggregator, or updates the one there (read afresh) to link the spec's regions.
+/// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_UpdateFindingAggregator.html
+/// (called from the aggregation Region; another home Region cannot be changed in place).
+pub async fn apply_finding_aggregator(
+    client: &aws_sdk_securityhub::Client,
+    key: &ControlKey,
+    attributes: &Value,
+) -> Result<()> {
+    let wanted: FindingAggregator = decode(key, attributes)?;
+    let regions = (!wanted.regions.is_empty()).then(|| wanted.regions.iter().cloned().collect::<Vec<_>>());
+    match find_aggregator(client).await? {
+        Some((_, current)) if current.home_region != wanted.home_region => bail!(
+            "the Security Hub finding aggregator of `{}` aggregates into {}, not the home region {}\nhint: central configuration uses the aggregation region as its home region; delete that aggregator (`aws securityhub delete-finding-aggregator --region {}`) or list {} first in `organization.regions`",
+            key.account,
+            current.home_region,
+            wanted.home_region,
+            current.home_region,
+            current.home_region
+        ),
+        Some((arn, _)) => {
+            client
+                .update_finding_aggregator()
+                .finding_aggregator_arn(arn)
+                .region_linking_mode(&wanted.region_linking_mode)
+                .set_regions(regions)
+                .send()
+                .await
+                .map_err(|error| aws_error("UpdateFindingAggregator", error))?;
+        }
+        None => {
+            client
+                .create_finding_aggregator()
+                .region_linking_mode(&wanted.region_linking_mode)
+                .set_regions(regions)
+                .send()
+                .await
+                .map_err(|error| aws_error("CreateFindingAggregator", error))?;
+        }
+    }
     Ok(())
 }
 

@@ -10,8 +10,9 @@
 //! later; `members.rs`).
 //!
 //! Under `configuration: central` (`central.rs`) the organization configuration is CENTRAL in the
-//! home region only, with `security_hub/configuration_policy` and `security_hub/policy_association`
-//! there; the `standards` and `members` controls are not planned (the policy covers them).
+//! home region only, after `security_hub/finding_aggregator` (cross-Region aggregation into the
+//! home region, the spec's other regions linked), with `security_hub/configuration_policy` and
+//! `security_hub/policy_association` there; the `standards` and `members` controls are not planned (the policy covers them).
 //!
 //! It never disables Security Hub or a standard and never replaces a delegated administrator it
 //! finds. Standards enabled outside the spec are left alone and not shown: the standards control
@@ -42,6 +43,7 @@ pub const STANDARDS: &str = "security_hub/standards";
 pub const MEMBERS: &str = "security_hub/members";
 pub const POLICY: &str = "security_hub/configuration_policy";
 pub const ASSOCIATION: &str = "security_hub/policy_association";
+pub const AGGREGATOR: &str = "security_hub/finding_aggregator";
 
 /// Subscription states that count as enabled: PENDING is on its way, INCOMPLETE is subscribed with
 /// some controls failing. DELETING and FAILED are not enabled (BatchEnableStandards again).
@@ -152,6 +154,25 @@ fn central_controls(
     let at = Some(region);
     let organization = ControlKey::new(ORGANIZATION, admin, at);
     let policy = ControlKey::new(POLICY, admin, at);
+    // Central configuration needs cross-Region aggregation into the home region first:
+    // https://docs.aws.amazon.com/securityhub/latest/userguide/start-central-configuration.html
+    let aggregator_key = ControlKey::new(AGGREGATOR, admin, at);
+    let regions = inputs.regions();
+    let mut aggregator = DesiredControl::new(
+        aggregator_key.clone(),
+        super::attributes::encode(&central::FindingAggregator::desired(region, regions)),
+    )
+    .after(ControlKey::new(ADMIN, management, at))
+    .after_service(SERVICE)
+    .needs(&[
+        "securityhub:CreateFindingAggregator",
+        "securityhub:UpdateFindingAggregator",
+        "securityhub:ListFindingAggregators",
+    ]);
+    // The administrator's hub in every region it links (the linked regions' data has a hub to come from).
+    for linked in regions {
+        aggregator = aggregator.after(ControlKey::new(HUB, admin, Some(linked.as_str())));
+    }
     // The policy's standard ARNs are the home region's (AWS's own example:
     // https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_CreateConfigurationPolicy.html).
     let attributes = central::ConfigurationPolicy {
@@ -161,7 +182,9 @@ fn central_controls(
         disabled_controls: BTreeSet::new(),
     };
     vec![
+        aggregator,
         DesiredControl::new(organization.clone(), super::attributes::encode(&central::CentralOrganization::desired()))
+            .after(aggregator_key)
             .after(ControlKey::new(ADMIN, management, at))
             .after(ControlKey::new(HUB, admin, at))
             .after_service(SERVICE)
@@ -233,6 +256,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         MEMBERS => members::read_members(&client, key, desired).await,
         POLICY => central::read_configuration_policy(&client, key, desired).await,
         ASSOCIATION => central::read_policy_association(&client).await,
+        AGGREGATOR => central::read_finding_aggregator(&client).await,
         other => bail!("unknown control `{other}`"),
     }
 }
@@ -248,6 +272,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
         MEMBERS => members::apply_members(&client, key, attributes).await,
         POLICY => central::apply_configuration_policy(&client, key, attributes).await,
         ASSOCIATION => central::apply_policy_association(&client, key, &root_id(context).await?, attributes).await,
+        AGGREGATOR => central::apply_finding_aggregator(&client, key, attributes).await,
         other => bail!("unknown control `{other}`"),
     }
 }
@@ -475,6 +500,8 @@ impl Baseline for SecurityHub {
                     "securityhub:ListConfigurationPolicies",
                     "securityhub:GetConfigurationPolicy",
                     "securityhub:ListConfigurationPolicyAssociations",
+                    "securityhub:ListFindingAggregators",
+                    "securityhub:GetFindingAggregator",
                 ],
                 write: &[
                     "securityhub:EnableSecurityHub",
@@ -484,6 +511,8 @@ impl Baseline for SecurityHub {
                     "securityhub:CreateConfigurationPolicy",
                     "securityhub:UpdateConfigurationPolicy",
                     "securityhub:StartConfigurationPolicyAssociation",
+                    "securityhub:CreateFindingAggregator",
+                    "securityhub:UpdateFindingAggregator",
                     "iam:CreateServiceLinkedRole",
                 ],
             },

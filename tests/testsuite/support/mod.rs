@@ -16,6 +16,7 @@ pub mod inspector;
 pub mod macie;
 pub mod proxy;
 pub mod root_credentials;
+pub mod security_hub;
 pub mod simulate;
 pub mod strict;
 

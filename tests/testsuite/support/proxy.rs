@@ -7,8 +7,8 @@
 //! the protocol's throttling error), ConcurrentModificationException on the Organizations writes
 //! that raise it, HTTP 500/503, closes the connection without an answer, or forwards and then
 //! loses the answer; it adds latency; it enforces AWS's published Organizations rates as token
-//! buckets (an independent copy of AWS-FACTS.md's table, so the product's limiter is checked, not
-//! trusted); it can hold every request after the k-th write, so a test can SIGKILL the client at
+//! buckets (an independent copy of the Organizations quotas page's table, so the product's
+//! limiter is checked, not trusted); it can hold every request after the k-th write, so a test can SIGKILL the client at
 //! a precise point; and it keeps the credentials STS hands out, so tests can scan output for them.
 //!
 //! Its strict layer (`strict.rs`, on unless `Faults::strict` says otherwise) refuses what AWS
@@ -98,7 +98,8 @@ pub struct Stats {
     pub calls: BTreeMap<String, u64>,
     /// Every request received, by operation, in the order they arrived.
     pub arrivals: Vec<String>,
-    /// TooManyRequestsException answered because the operation's token bucket was empty.
+    /// TooManyRequestsException answered because the operation's token bucket was empty (the
+    /// Organizations rates with `aws_rates`; the Account Management rates with the strict layer).
     pub rate_throttled: BTreeMap<String, u64>,
     /// Injected faults by kind (`throttle`, `concurrent-modification`, `500`, `503`, `drop`, `lost-response`).
     pub injected: BTreeMap<String, u64>,
@@ -259,6 +260,11 @@ impl Proxy {
         lock(&self.shared.stats).clone()
     }
 
+    /// EnableRegion requests the strict layer refused for too many region-opt requests in progress.
+    pub fn region_opt_in_refusals(&self) -> u64 {
+        strict::region_opt_in_refusals(&self.shared.strict)
+    }
+
     pub fn reset_stats(&self) {
         *lock(&self.shared.stats) = Stats::default();
     }
@@ -319,7 +325,8 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// AWS's published Organizations rates (AWS-FACTS.md), independent of the product's table:
+// AWS's published Organizations rates, independent of the product's table (typed again from
+// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html):
 // (requests per second, burst).
 
 #[derive(Debug, Clone)]
@@ -353,13 +360,28 @@ pub fn organizations_rate(operation: &str) -> Option<(f64, f64)> {
     })
 }
 
+/// AWS Account Management's published rates the layer enforces (requests per second, burst), by
+/// the proxy's operation name, with the name the quota gives it. PutAccountName: "Rate of
+/// PutAccountName requests per caller account: 1 per second, burst to 1 per second".
+/// https://docs.aws.amazon.com/accounts/latest/reference/quotas.html
+pub fn account_management_rate(operation: &str) -> Option<(&'static str, f64, f64)> {
+    match operation {
+        "POST /putAccountName" => Some(("PutAccountName", 1.0, 1.0)),
+        _ => None,
+    }
+}
+
 /// Takes a token for `operation` if its bucket has one (true), or answers that it is empty.
 fn take_token(shared: &Shared, operation: &str) -> bool {
     let Some((per_second, burst)) = organizations_rate(operation) else { return true };
+    take_token_from(shared, operation, per_second, burst)
+}
+
+/// Takes a token from the bucket called `name` (made full at `per_second`/`burst` on first use).
+fn take_token_from(shared: &Shared, name: &str, per_second: f64, burst: f64) -> bool {
     let now = Instant::now();
     let mut buckets = lock(&shared.buckets);
-    let bucket =
-        buckets.entry(operation.to_string()).or_insert(Bucket { per_second, burst, tokens: burst, updated: now });
+    let bucket = buckets.entry(name.to_string()).or_insert(Bucket { per_second, burst, tokens: burst, updated: now });
     let refill = now.duration_since(bucket.updated).as_secs_f64() * bucket.per_second;
     bucket.tokens = (bucket.tokens + refill).min(bucket.burst);
     bucket.updated = now;
@@ -931,6 +953,17 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
             return respond(&mut stream, &error_response(protocol, 403, "AccessDenied", &message)).await;
         }
     }
+    // AWS throttles the Account Management API per caller account above its published rates
+    // (`account_management_rate`); part of the strict layer, so on whenever the layer is.
+    if strict_config.enabled && operation.service == "account" {
+        if let Some((name, per_second, burst)) = account_management_rate(&operation.name) {
+            let caller = strict::caller_account(&strict_context).await;
+            if !take_token_from(&shared, &format!("account:{name}:{caller}"), per_second, burst) {
+                *lock(&shared.stats).rate_throttled.entry(name.to_string()).or_default() += 1;
+                return respond(&mut stream, &throttle_response(protocol, &operation)).await;
+            }
+        }
+    }
     if let Some(response) = strict::before(&strict_context).await {
         *lock(&shared.stats).strict_answers.entry(operation.key()).or_default() += 1;
         return respond(&mut stream, &response).await;
@@ -970,7 +1003,8 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
     respond(&mut stream, &response).await
 }
 
-/// AWS answers every Organizations List* call with at most 20 items (AWS-FACTS.md).
+/// AWS answers every Organizations List* call with at most 20 items (`MaxResults` is 1-20, e.g.
+/// https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAccounts.html).
 const AWS_PAGE_SIZE: u64 = 20;
 
 fn page_like_aws(request: &mut Request, operation: &Operation) {

@@ -34,6 +34,10 @@ pub struct Strict {
     pub new_principal_window: Duration,
     /// How long `EnableRegion` stays `ENABLING` before the Region is `ENABLED`.
     pub region_enabling_time: Duration,
+    /// Region-opt requests (Regions ENABLING) allowed in progress at once per account and per
+    /// organization: AWS's 6 and 50.
+    pub region_opt_ins_per_account: usize,
+    pub region_opt_ins_per_organization: usize,
     /// Page `ListDelegatedAdministrators` / `ListDelegatedServicesForAccount` answers at this size
     /// (moto returns them whole; AWS pages them).
     pub delegated_page_size: Option<usize>,
@@ -49,6 +53,8 @@ impl Default for Strict {
             fresh_account_window: Duration::from_secs(1),
             new_principal_window: Duration::from_secs(1),
             region_enabling_time: Duration::from_millis(500),
+            region_opt_ins_per_account: 6,
+            region_opt_ins_per_organization: 50,
             delegated_page_size: None,
             emails_elsewhere: Vec::new(),
         }
@@ -86,6 +92,8 @@ pub struct StrictState {
     new_roles: std::sync::Mutex<HashMap<String, Instant>>,
     /// (account, opt-in Region) -> its status; absent means DISABLED.
     regions: std::sync::Mutex<HashMap<(String, String), RegionStatus>>,
+    /// EnableRegion / DisableRegion requests refused for too many region-opt requests in progress.
+    region_opt_in_refusals: std::sync::atomic::AtomicU64,
     /// (account, Region) of Security Hub administrators under central configuration.
     central_configuration: std::sync::Mutex<BTreeSet<(String, String)>>,
     /// CreateAccount request id -> account name, for requests refused with EMAIL_ALREADY_EXISTS.
@@ -98,6 +106,8 @@ pub struct StrictState {
     pub identity_center: std::sync::Mutex<super::identity_center::IdentityCenterState>,
     /// AWS Backup operations moto lacks (`backup.rs`).
     backup: std::sync::Mutex<super::backup::BackupState>,
+    /// Security Hub central configuration's operations moto lacks (`security_hub.rs`).
+    security_hub: std::sync::Mutex<super::security_hub::SecurityHubState>,
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -188,6 +198,17 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
             super::backup::organizations_before(state, port, &context.operation.name, context.request).await
         {
             return Some(response);
+        }
+    }
+    if context.operation.service == "securityhub" {
+        let region = signing_region(context.request).unwrap_or_default();
+        let (state, port, request) = (&context.state.security_hub, context.upstream_port, context.request);
+        let response = super::security_hub::before(state, port, &caller.account, &region, request).await;
+        if response.as_ref().is_some_and(|response| response.status == 200) {
+            remember_central_configuration(context).await;
+        }
+        if response.is_some() {
+            return response;
         }
     }
     if context.operation.service == "budgets" {
@@ -898,6 +919,9 @@ fn region_opt_in(context: &Context<'_>, caller: &Identity) -> Option<Response> {
             Some(invalid("The specified Region is enabled by default and cannot be enabled or disabled."))
         }
         "POST /enableRegion" => {
+            if let Some(refusal) = too_many_opt_ins(context, &account, &region) {
+                return Some(refusal);
+            }
             let mut regions = lock(&context.state.regions);
             regions.entry((account, region)).or_insert(RegionStatus::Enabling(Instant::now()));
             Some(answer(serde_json::json!({})))
@@ -922,6 +946,56 @@ fn region_opt_in(context: &Context<'_>, caller: &Identity) -> Option<Response> {
         }
         _ => None,
     }
+}
+
+/// At most 6 region-opt requests in progress per account and 50 per organization ("Number of
+/// concurrent region-opt requests per account: 6", "per organization: 50",
+/// https://docs.aws.amazon.com/accounts/latest/reference/quotas.html): an EnableRegion beyond them
+/// is refused. AWS documents the quota, not the refusal's code: the layer answers
+/// TooManyRequestsException (HTTP 429), the Account API's "exceeded a throttle limit"
+/// (https://docs.aws.amazon.com/accounts/latest/reference/API_EnableRegion.html), and counts it
+/// (`region_opt_in_refusals`). A Region already ENABLING or ENABLED is no new request.
+fn too_many_opt_ins(context: &Context<'_>, account: &str, region: &str) -> Option<Response> {
+    let key = (account.to_string(), region.to_string());
+    let in_progress: Vec<(String, String)> = {
+        let regions = lock(&context.state.regions);
+        if regions.contains_key(&key) {
+            return None;
+        }
+        regions
+            .iter()
+            .filter(|(_, status)| matches!(status, RegionStatus::Enabling(_)))
+            .map(|(key, _)| key.clone())
+            .collect()
+    };
+    // Refresh each status (ENABLING turns ENABLED when its time is up).
+    let enabling: Vec<(String, String)> = in_progress
+        .into_iter()
+        .filter(|(account, region)| region_status(context, account, region) == "ENABLING")
+        .collect();
+    let in_account = enabling.iter().filter(|(other, _)| other == account).count();
+    if in_account < context.config.region_opt_ins_per_account
+        && enabling.len() < context.config.region_opt_ins_per_organization
+    {
+        return None;
+    }
+    context.state.region_opt_in_refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Some(error_response(
+        Protocol::RestJson,
+        429,
+        "TooManyRequestsException",
+        &format!(
+            "Too many region-opt requests in progress: {in_account} in account {account}, {} in the organization (quotas: {} and {}).",
+            enabling.len(),
+            context.config.region_opt_ins_per_account,
+            context.config.region_opt_ins_per_organization
+        ),
+    ))
+}
+
+/// EnableRegion requests the layer refused for too many region-opt requests in progress.
+pub fn region_opt_in_refusals(state: &StrictState) -> u64 {
+    state.region_opt_in_refusals.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 // ---------------------------------------------------------------------------------------------
