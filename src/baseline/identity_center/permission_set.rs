@@ -6,8 +6,10 @@
 //! Identity Center's APIs are throttled per account
 //! (https://docs.aws.amazon.com/singlesignon/latest/userguide/limits.html): a plan lists and
 //! describes the instance's permission sets once per run ([`summaries`], shared through
-//! `RunReads`), not once per control that needs a set's ARN. The SDK's standard retry backs off
-//! on ThrottlingException; the calls are not paced client-side.
+//! `RunReads`), not once per control that needs a set's ARN. The calls are made fewer, not paced:
+//! the tool's limiter (`aws::rate_limit`) holds Organizations' per-operation rates only, and no
+//! per-operation rate for sso-admin is encoded here; the SDK's standard retry backs off on
+//! ThrottlingException.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
