@@ -98,6 +98,14 @@ pub trait Baseline: Sync {
     /// The IAM actions its readers and writers call.
     fn permissions(&self) -> Permissions;
 
+    /// Whole IAM statements, with conditions, that its calls need besides [`Baseline::permissions`]:
+    /// actions a service takes with the caller's credentials on its behalf, granted only through
+    /// that service (`kms:ViaService`). For the apply policy when `apply`, else for plan's. Made in
+    /// the account holding the control, like [`Permissions::in_account`].
+    fn conditioned_permissions(&self, _apply: bool) -> Vec<Value> {
+        Vec::new()
+    }
+
     /// Takes the display-only part out of a control's live attributes (what a reader saw but the
     /// control does not own: assignments landing-zone did not make), as notes for the plan. What
     /// is left is what the planner compares.

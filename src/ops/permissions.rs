@@ -68,13 +68,17 @@ pub fn actions(command: Command, principal: Principal) -> BTreeSet<&'static str>
     actions
 }
 
-/// The policy document for one principal and command.
+/// The policy document for one principal and command: one statement of every action, then the
+/// statements with conditions the baselines declare (`Baseline::conditioned_permissions`; both
+/// principals make the calls in the account holding a control).
 pub fn policy(command: Command, principal: Principal) -> serde_json::Value {
     let actions: Vec<&str> = actions(command, principal).into_iter().collect();
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{ "Sid": "LandingZone", "Effect": "Allow", "Action": actions, "Resource": "*" }],
-    })
+    let mut statements =
+        vec![serde_json::json!({ "Sid": "LandingZone", "Effect": "Allow", "Action": actions, "Resource": "*" })];
+    for baseline in REGISTRY {
+        statements.extend(baseline.conditioned_permissions(command == Command::Apply));
+    }
+    serde_json::json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
 /// Whether a policy action (with `*` wildcards, case-insensitive as IAM matches them) allows

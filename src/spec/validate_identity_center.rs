@@ -7,7 +7,12 @@
 //! https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_PutInlinePolicyToPermissionSet.html
 //! (inline policy ≤ 32,768 characters),
 //! https://docs.aws.amazon.com/singlesignon/latest/userguide/limits.html (20 managed policies per
-//! permission set, AWS's default quota).
+//! permission set, AWS's default quota),
+//! https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_CreateGroup.html and
+//! https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_CreateUser.html
+//! (`Administrator` and `AWSAdministrators` are reserved for users and groups),
+//! https://docs.aws.amazon.com/singlesignon/latest/userguide/delegated-admin.html (a delegated
+//! administrator cannot manage the management account's assignments).
 
 use super::{partition_of, policy_grammar, Checker};
 
@@ -16,6 +21,17 @@ pub const MANAGED_POLICIES_PER_PERMISSION_SET: usize = 20;
 /// PutInlinePolicyToPermissionSet's `InlinePolicy` maximum length.
 pub const MAX_INLINE_POLICY_CHARS: usize = 32_768;
 const MAX_DESCRIPTION_CHARS: usize = 700;
+/// Names the identity store refuses for users and groups ("Administrator and AWSAdministrators are
+/// reserved names and can't be used for users or groups", API_CreateGroup / API_CreateUser). The
+/// pages do not say the comparison ignores case, so it does not here either.
+pub const RESERVED_PRINCIPAL_NAMES: [&str; 2] = ["Administrator", "AWSAdministrators"];
+
+/// A permission set description's characters: `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`
+/// (CreatePermissionSet and UpdatePermissionSet, `Description`).
+/// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_UpdatePermissionSet.html
+pub fn is_description_character(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{7E}' | '\u{A1}'..='\u{FF}')
+}
 
 /// Seconds of an ISO-8601 duration of hours, minutes and seconds (`PT4H`, `PT1H30M`); None for
 /// anything else.
@@ -79,6 +95,7 @@ impl Checker<'_> {
             if !seen.insert(group) {
                 self.error(&["identity_center", "groups", &index], format!("group `{group}` is listed twice"), None);
             }
+            self.reserved_principal_name(&["identity_center", "groups", &index], "group", group);
         }
         let home = spec.organization.regions.first().map_or("us-east-1", String::as_str);
         let partition = partition_of(home);
@@ -100,6 +117,16 @@ impl Checker<'_> {
                         &at("description"),
                         format!("the description of permission set `{name}` is {length} characters; AWS allows 1-{MAX_DESCRIPTION_CHARS}"),
                         None,
+                    );
+                }
+                if let Some(bad) = description.chars().find(|c| !is_description_character(*c)) {
+                    self.error(
+                        &at("description"),
+                        format!(
+                            "the description of permission set `{name}` contains {bad:?} (U+{:04X}), which IAM Identity Center refuses",
+                            u32::from(bad)
+                        ),
+                        Some("use printable ASCII or Latin-1 characters (U+0020-U+007E, U+00A1-U+00FF), tabs and line breaks".to_string()),
                     );
                 }
             }
@@ -171,11 +198,37 @@ impl Checker<'_> {
                 }
             }
         }
+        // A delegated administrator (an `admin_account` that is not the management account) cannot
+        // manage the management account's assignments nor the permission sets provisioned there:
+        // "management account only" tasks of the delegated administration page.
+        let delegated_management = match (&identity_center.admin_account, &spec.organization.management_account) {
+            (Some(admin), Some(management)) if admin != management => Some(management.as_str()),
+            _ => None,
+        };
         for (index, assignment) in identity_center.assignments.iter().enumerate() {
             let index = index.to_string();
             let base = ["identity_center", "assignments", index.as_str()];
             if assignment.group.is_some() == assignment.user.is_some() {
                 self.error(&base, "an assignment names exactly one of `group` and `user`".to_string(), None);
+            }
+            if let Some(group) = &assignment.group {
+                self.reserved_principal_name(&[base[0], base[1], base[2], "group"], "group", group);
+            }
+            if let Some(user) = &assignment.user {
+                self.reserved_principal_name(&[base[0], base[1], base[2], "user"], "user", user);
+            }
+            if let Some(management) = delegated_management {
+                if covers_account(spec, &assignment.targets, management) {
+                    self.error(
+                        &[base[0], base[1], base[2], "targets"],
+                        format!(
+                            "this assignment reaches the management account `{management}`, whose assignments a delegated administrator (`identity_center.admin_account`) cannot manage: AWS refuses them"
+                        ),
+                        Some(format!(
+                            "add `exclude: [{management}]` to its targets and assign the management account from the management account, or drop `identity_center.admin_account` to manage Identity Center from the management account (https://docs.aws.amazon.com/singlesignon/latest/userguide/delegated-admin.html)"
+                        )),
+                    );
+                }
             }
             if !identity_center.permission_sets.contains_key(&assignment.permission_set) {
                 let known = identity_center.permission_sets.keys().map(String::as_str);
@@ -200,6 +253,28 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    fn reserved_principal_name(&mut self, path: &[&str], noun: &str, name: &str) {
+        if RESERVED_PRINCIPAL_NAMES.contains(&name) {
+            self.error(
+                path,
+                format!("`{name}` is a name IAM Identity Center reserves: no {noun} can have it"),
+                Some("choose another name; `Administrator` and `AWSAdministrators` are reserved for users and groups (https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_CreateGroup.html)".to_string()),
+            );
+        }
+    }
+}
+
+/// Whether `targets` reach the account named `account` (its spec name): named, or in a unit they
+/// name (a unit covers the units below it; `Root` covers every account), and not excluded.
+fn covers_account(spec: &crate::spec::Spec, targets: &crate::spec::Targets, account: &str) -> bool {
+    let Some(unit) = spec.accounts.get(account).map(|entry| entry.unit.as_str()) else { return false };
+    let covers = |target: &str| target == "Root" || unit == target || unit.starts_with(&format!("{target}/"));
+    let reached = targets.accounts.iter().any(|name| name == account) || targets.units.iter().any(|u| covers(u));
+    let excluded = targets.exclude.iter().any(|name| name == account || (name != "Root" && covers(name)));
+    reached && !excluded
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +286,14 @@ mod tests {
         assert_eq!(session_duration_seconds("PT90M"), Some(5_400));
         for bad in ["4H", "PT", "PT4", "P1D", "PT1M1H", "PTH", "pt4h"] {
             assert_eq!(session_duration_seconds(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn description_characters_are_the_api_pattern() {
+        assert!("Full access, for the platform team (\u{e9}t\u{e9})\t\n".chars().all(is_description_character));
+        for bad in ['\u{7F}', '\u{A0}', '\u{100}', '\u{2192}', '\u{1F600}', '\u{0}'] {
+            assert!(!is_description_character(bad), "{bad:?}");
         }
     }
 

@@ -451,3 +451,142 @@ async fn import_writes_the_identity_center_section_plan_shows_no_change() {
         "{drift:#}"
     );
 }
+
+/// Calls of one sso-admin operation since the proxy's statistics were last reset.
+fn sso_calls(moto: &Moto, operation: &str) -> u64 {
+    moto.strict_proxy().stats().calls_of("sso").get(operation).copied().unwrap_or(0)
+}
+
+async fn describe_set(directory: &Directory, name: &str) -> aws_sdk_ssoadmin::types::PermissionSet {
+    let arn = directory.set_arn(name).await;
+    let described =
+        directory.sso.describe_permission_set().instance_arn(&directory.instance).permission_set_arn(&arn).send();
+    described.await.expect("describe").permission_set.expect("set")
+}
+
+/// A description cannot be removed (UpdatePermissionSet: `Description` has a minimum length of 1,
+/// and a field it is not sent stays as it is). One dropped from the spec is left in place with a
+/// note, never planned: no UpdatePermissionSet, no provisioning again, and the plan converges.
+/// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_UpdatePermissionSet.html
+#[tokio::test]
+async fn a_description_dropped_from_the_spec_is_kept_and_the_plan_converges() {
+    let moto = Moto::start();
+    let directory = directory(&moto).await;
+    directory.create_group("Auditors").await;
+    let dir = workspace(SPEC);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
+
+    let without = SPEC.replace("      description: Full access for the platform team\n", "");
+    std::fs::write(dir.path().join("landing-zone.yaml"), &without).expect("write spec");
+    let plan = moto.plan_json(dir.path());
+    let controls = planned_controls(&plan);
+    assert!(controls.iter().all(|control| !control.starts_with("identity_center/")), "{plan:#}");
+    let text = moto.run_expecting(&["plan", "--detailed-exitcode"], dir.path(), 0);
+    assert!(text.contains("keeps its description"), "the plan says why it stays:\n{text}");
+    moto.strict_proxy().reset_stats();
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
+    assert_eq!(sso_calls(&moto, "UpdatePermissionSet"), 0);
+    assert_eq!(sso_calls(&moto, "ProvisionPermissionSet"), 0);
+
+    // Another change to the set leaves the description too, and the next plan is empty.
+    std::fs::write(dir.path().join("landing-zone.yaml"), without.replace("PT4H", "PT8H")).expect("write spec");
+    moto.strict_proxy().reset_stats();
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
+    assert_eq!(sso_calls(&moto, "UpdatePermissionSet"), 1);
+    let described = describe_set(&directory, "Administrator").await;
+    assert_eq!(described.description.as_deref(), Some("Full access for the platform team"));
+    assert_eq!(described.session_duration.as_deref(), Some("PT8H"));
+    moto.run_expecting(&["plan", "--detailed-exitcode"], dir.path(), 0);
+}
+
+/// The layer's rules for permission set fields: UpdatePermissionSet leaves what it is not sent
+/// (moto clears it), and a description is 1-700 characters of AWS's pattern.
+#[tokio::test]
+async fn strict_update_permission_set_leaves_unsent_fields_and_checks_descriptions() {
+    let moto = Moto::start();
+    let directory = directory(&moto).await;
+    let created = directory
+        .sso
+        .create_permission_set()
+        .instance_arn(&directory.instance)
+        .name("Reader")
+        .description("kept")
+        .session_duration("PT2H")
+        .send()
+        .await
+        .expect("create");
+    let arn = created.permission_set.and_then(|set| set.permission_set_arn).expect("arn");
+    let update = || directory.sso.update_permission_set().instance_arn(&directory.instance).permission_set_arn(&arn);
+    update().session_duration("PT3H").send().await.expect("update the duration only");
+    let described = describe_set(&directory, "Reader").await;
+    assert_eq!(described.description.as_deref(), Some("kept"));
+    assert_eq!(described.session_duration.as_deref(), Some("PT3H"));
+    for refused in ["", "a \u{2192} b"] {
+        let error = update().description(refused).send().await.expect_err("refused");
+        assert_eq!(error.into_service_error().meta().code(), Some("ValidationException"), "{refused:?}");
+    }
+    assert_eq!(describe_set(&directory, "Reader").await.description.as_deref(), Some("kept"));
+}
+
+/// Only the management account manages the management account's assignments and the permission
+/// sets provisioned to it: another account's CreateAccountAssignment or ProvisionPermissionSet
+/// targeting it is refused, as a delegated administrator's is.
+/// https://docs.aws.amazon.com/singlesignon/latest/userguide/delegated-admin.html
+#[tokio::test]
+async fn strict_only_the_management_account_manages_its_assignments() {
+    use aws_sdk_ssoadmin::types::{PrincipalType, ProvisionTargetType, TargetType};
+    let moto = Moto::start();
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    organizations.create_organization().send().await.expect("organization");
+    organizations.create_account().account_name("security").email("security@example.com").send().await.expect("a");
+    let security = account_id(&moto, "security").await;
+    // A new account answers nothing for a moment (the layer's fresh-account window).
+    tokio::time::sleep(crate::support::strict::Strict::default().fresh_account_window).await;
+    let sso = aws_sdk_ssoadmin::Client::new(&moto.assumed_config(&security).await);
+    let instances = sso.list_instances().send().await.expect("instances").instances.unwrap_or_default();
+    let instance = instances.into_iter().next().and_then(|instance| instance.instance_arn).expect("an instance");
+    // moto answers a set created without a duration with a number where AWS sends ISO-8601.
+    let created = sso.create_permission_set().instance_arn(&instance).name("Auditor").session_duration("PT1H");
+    let created = created.send().await.expect("set");
+    let set = created.permission_set.and_then(|set| set.permission_set_arn).expect("arn");
+    let assign = |target: &str| {
+        sso.create_account_assignment()
+            .instance_arn(&instance)
+            .target_id(target)
+            .target_type(TargetType::AwsAccount)
+            .permission_set_arn(&set)
+            .principal_type(PrincipalType::Group)
+            .principal_id("g-1234567890")
+            .send()
+    };
+    let error = assign("123456789012").await.expect_err("the management account's assignment is refused");
+    assert_eq!(error.into_service_error().meta().code(), Some("AccessDeniedException"));
+    assign(&security).await.expect("its own account's assignment is accepted");
+    let provision = |target: Option<&str>| {
+        let request = sso.provision_permission_set().instance_arn(&instance).permission_set_arn(&set);
+        match target {
+            Some(account) => request.target_type(ProvisionTargetType::AwsAccount).target_id(account).send(),
+            None => request.target_type(ProvisionTargetType::AllProvisionedAccounts).send(),
+        }
+    };
+    let error = provision(Some("123456789012")).await.expect_err("provisioning to the management account is refused");
+    assert_eq!(error.into_service_error().meta().code(), Some("AccessDeniedException"));
+    provision(None).await.expect("the set is provisioned to member accounts only");
+}
+
+/// Identity Center's APIs are throttled per account: a plan lists and describes the instance's
+/// permission sets once, not once per set and assignments control (two sets here, four
+/// controls that need a set's ARN).
+/// https://docs.aws.amazon.com/singlesignon/latest/userguide/limits.html
+#[tokio::test]
+async fn permission_sets_are_listed_and_described_once_per_plan() {
+    let moto = Moto::start();
+    let directory = directory(&moto).await;
+    directory.create_group("Auditors").await;
+    let dir = workspace(SPEC);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
+    moto.strict_proxy().reset_stats();
+    moto.run_expecting(&["plan", "--detailed-exitcode"], dir.path(), 0);
+    assert_eq!(sso_calls(&moto, "ListPermissionSets"), 1);
+    assert_eq!(sso_calls(&moto, "DescribePermissionSet"), 2);
+}

@@ -204,3 +204,40 @@ async fn the_printed_policies_allow_every_call_of_a_full_apply() {
     // The management account's password policy is updated with the caller's own credentials.
     assert!(caller.contains("iam:UpdateAccountPasswordPolicy"), "{caller:?}");
 }
+
+/// The printed policy's statement with `sid`, for `landing-zone permissions COMMAND --role ROLE`.
+fn printed_statement(command: &str, role: &str, sid: &str) -> Value {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_landing-zone"))
+        .args(["permissions", command, "--role", role])
+        .output()
+        .expect("run landing-zone permissions");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let policy: Value = serde_json::from_str(&stdout(&output)).expect("a policy document");
+    let statements = policy["Statement"].as_array().expect("statements");
+    statements.iter().find(|statement| statement["Sid"] == sid).cloned().unwrap_or(Value::Null)
+}
+
+/// An Identity Center instance encrypted with a customer managed key needs its administrators to
+/// use the key through Identity Center and the identity store (AWS's baseline IAM statement,
+/// https://docs.aws.amazon.com/singlesignon/latest/userguide/baseline-KMS-key-policy.html): both
+/// printed policies carry it, conditioned on `kms:ViaService`; plan's only decrypts.
+#[test]
+fn identity_center_customer_managed_keys_are_used_only_through_identity_center() {
+    for role in ["management", "member"] {
+        let apply = printed_statement("apply", role, "IdentityCenterCustomerManagedKey");
+        assert_eq!(
+            apply["Action"],
+            serde_json::json!(["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKeyWithoutPlaintext"]),
+            "{role}: {apply:#}"
+        );
+        assert_eq!(apply["Effect"], "Allow", "{role}: {apply:#}");
+        assert_eq!(
+            apply["Condition"]["StringLike"]["kms:ViaService"],
+            serde_json::json!(["sso.*.amazonaws.com", "identitystore.*.amazonaws.com"]),
+            "{role}: {apply:#}"
+        );
+        let plan = printed_statement("plan", role, "IdentityCenterCustomerManagedKey");
+        assert_eq!(plan["Action"], serde_json::json!(["kms:Decrypt", "kms:DescribeKey"]), "{role}: {plan:#}");
+        assert_eq!(plan["Condition"], apply["Condition"], "{role}");
+    }
+}

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::super::{aws_error, Context};
 use super::directory::{instance, place, principal_id, Instance};
-use super::permission_set::{find, provisioned_accounts, WAIT};
+use super::permission_set::{find, find_read, provisioned_accounts, WAIT};
 use super::{Assignment, AssignmentsAttributes, Principal, GROUP};
 use crate::baseline::attributes::{decode, encode};
 use crate::plan::control::{has_placeholders, ControlKey};
@@ -170,7 +170,8 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, name: &str, desired: 
     let ids = resolve(context, key, &instance, &desired).await?;
     let (account_id, region) = place(context, key)?;
     let client = context.sessions.sso_admin(account_id, region).await;
-    let Some(arn) = find(&client, &instance, name).await? else { return Ok(None) };
+    let Some(set) = find_read(context, key, &client, &instance, name).await? else { return Ok(None) };
+    let arn = set.arn;
     let accounts = accounts(&client, &instance, &arn).await?;
     let found = list(&listing(context, &client, &instance, &arn, name), &accounts, &ids).await?;
     Ok(Some(encode(&AssignmentsAttributes {

@@ -62,6 +62,10 @@ pub struct PermissionSetAttributes {
     /// Compared as parsed JSON: key order and whitespace are no change.
     pub inline_policy: Option<Value>,
     pub permissions_boundary: Option<PermissionsBoundarySpec>,
+    /// Display-only, live side: what the reader left as it is and why (a description the spec
+    /// does not give). Moved into the plan's notes before planning, never compared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One principal the spec names: `GROUP` by display name or `USER` by user name.
@@ -134,6 +138,7 @@ pub fn permission_set_attributes(inputs: &Inputs<'_>, name: &str) -> Option<Perm
         customer_managed_policies: set.customer_managed_policies.iter().cloned().collect(),
         inline_policy: inputs.permission_set_documents.get(name).cloned(),
         permissions_boundary: set.permissions_boundary.clone(),
+        notes: Vec::new(),
     })
 }
 
@@ -292,11 +297,40 @@ impl Baseline for IdentityCenter {
         }
     }
 
+    /// An instance encrypted with a customer managed KMS key needs its administrators to use that
+    /// key through Identity Center and the identity store: AWS's baseline IAM statement for
+    /// Identity Center administrators allows `kms:Decrypt`, `kms:Encrypt` and
+    /// `kms:GenerateDataKeyWithoutPlaintext` on the key, conditioned on `kms:ViaService`
+    /// `sso.*.amazonaws.com` / `identitystore.*.amazonaws.com`, and `kms:DescribeKey`.
+    /// https://docs.aws.amazon.com/singlesignon/latest/userguide/baseline-KMS-key-policy.html
+    /// https://docs.aws.amazon.com/singlesignon/latest/userguide/encryption-at-rest.html
+    /// The key's ARN is the instance's, unknown before a run: `Resource` is `*`, and the
+    /// `kms:ViaService` condition keeps the grant to calls Identity Center makes (DescribeKey too:
+    /// the tool never calls KMS itself). Reads only decrypt; writes also encrypt.
+    fn conditioned_permissions(&self, apply: bool) -> Vec<Value> {
+        let actions: &[&str] = if apply {
+            &["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKeyWithoutPlaintext"]
+        } else {
+            &["kms:Decrypt", "kms:DescribeKey"]
+        };
+        vec![serde_json::json!({
+            "Sid": "IdentityCenterCustomerManagedKey",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": "*",
+            "Condition": { "StringLike": { "kms:ViaService": ["sso.*.amazonaws.com", "identitystore.*.amazonaws.com"] } },
+        })]
+    }
+
     fn take_notes(&self, key: &ControlKey, live: &mut Value) -> Vec<String> {
-        if !key.control.starts_with(ASSIGNMENTS) {
+        let field = if key.control.starts_with(ASSIGNMENTS) {
+            "unmanaged"
+        } else if key.control.starts_with(PERMISSION_SET) {
+            "notes"
+        } else {
             return Vec::new();
-        }
-        match live.as_object_mut().and_then(|map| map.remove("unmanaged")) {
+        };
+        match live.as_object_mut().and_then(|map| map.remove(field)) {
             Some(Value::Array(items)) => {
                 items.into_iter().filter_map(|item| item.as_str().map(str::to_string)).collect()
             }
@@ -314,7 +348,7 @@ impl Baseline for IdentityCenter {
             if let Some(name) = key.control.strip_prefix(GROUP) {
                 directory::read_group(context, key, name).await
             } else if let Some(name) = key.control.strip_prefix(PERMISSION_SET) {
-                Ok(permission_set::read(context, key, name).await?.map(|attributes| encode(&attributes)))
+                Ok(permission_set::read(context, key, name, desired).await?.map(|attributes| encode(&attributes)))
             } else if let Some(name) = key.control.strip_prefix(ASSIGNMENTS) {
                 assignments::read(context, key, name, desired).await
             } else {

@@ -2,8 +2,17 @@
 //! managed and customer managed policies, inline policy, permissions boundary) and made exact —
 //! what was added by hand is removed. A change to a set already provisioned to accounts is
 //! followed by `ProvisionPermissionSet` to every provisioned account, waited for (bounded).
+//!
+//! Identity Center's APIs are throttled per account
+//! (https://docs.aws.amazon.com/singlesignon/latest/userguide/limits.html): a plan lists and
+//! describes the instance's permission sets once per run ([`summaries`], shared through
+//! `RunReads`), not once per control that needs a set's ARN. The calls are made fewer, not paced:
+//! the tool's limiter (`aws::rate_limit`) holds Organizations' per-operation rates only, and no
+//! per-operation rate for sso-admin is encoded here; the SDK's standard retry backs off on
+//! ThrottlingException.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
@@ -22,16 +31,51 @@ use crate::spec::{CustomerManagedPolicyReference, PermissionsBoundarySpec};
 /// The longest a write waits for an asynchronous Identity Center request.
 pub const WAIT: Duration = Duration::from_secs(5 * 60);
 
+/// One permission set as ListPermissionSets + DescribePermissionSet give it.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub name: String,
+    pub arn: String,
+    pub description: Option<String>,
+    pub session_duration: Option<String>,
+    pub relay_state: Option<String>,
+}
+
 /// The ARN of the permission set named `name`, if any (ListPermissionSets + DescribePermissionSet;
-/// a name is unique per instance).
+/// a name is unique per instance). Read afresh: for writes.
 /// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListPermissionSets.html
 pub async fn find(client: &aws_sdk_ssoadmin::Client, instance: &Instance, name: &str) -> Result<Option<String>> {
-    let sets = all(client, instance).await?;
-    Ok(sets.into_iter().find(|(set, _)| set == name).map(|(_, arn)| arn))
+    let sets = summaries(client, instance).await?;
+    Ok(sets.into_iter().find(|set| set.name == name).map(|set| set.arn))
+}
+
+/// The set named `name`, from the instance's sets read once per run (afresh without a run's
+/// shared reads).
+pub async fn find_read(
+    context: &Context<'_>,
+    key: &ControlKey,
+    client: &aws_sdk_ssoadmin::Client,
+    instance: &Instance,
+    name: &str,
+) -> Result<Option<Summary>> {
+    let sets = match context.reads {
+        Some(reads) => {
+            let (account_id, region) = place(context, key)?;
+            let batch = format!("sso permission sets {account_id} {region} {}", instance.arn);
+            reads.once(batch, || summaries(client, instance)).await?
+        }
+        None => Arc::new(summaries(client, instance).await?),
+    };
+    Ok(sets.iter().find(|set| set.name == name).cloned())
 }
 
 /// Every permission set of the instance, as (name, ARN).
 pub async fn all(client: &aws_sdk_ssoadmin::Client, instance: &Instance) -> Result<Vec<(String, String)>> {
+    Ok(summaries(client, instance).await?.into_iter().map(|set| (set.name, set.arn)).collect())
+}
+
+/// Every permission set of the instance, described.
+pub async fn summaries(client: &aws_sdk_ssoadmin::Client, instance: &Instance) -> Result<Vec<Summary>> {
     let mut sets = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -43,21 +87,33 @@ pub async fn all(client: &aws_sdk_ssoadmin::Client, instance: &Instance) -> Resu
             .await
             .map_err(|error| aws_error("ListPermissionSets", error))?;
         for arn in page.permission_sets.unwrap_or_default() {
-            let described = client
-                .describe_permission_set()
-                .instance_arn(&instance.arn)
-                .permission_set_arn(&arn)
-                .send()
-                .await
-                .map_err(|error| aws_error("DescribePermissionSet", error))?;
-            let name = described.permission_set.and_then(|set| set.name);
-            sets.push((name.with_context(|| format!("DescribePermissionSet returned no `Name` for {arn}"))?, arn));
+            sets.push(describe(client, instance, &arn).await?);
         }
         token = page.next_token.filter(|next| !next.is_empty());
         if token.is_none() {
             return Ok(sets);
         }
     }
+}
+
+/// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_DescribePermissionSet.html
+async fn describe(client: &aws_sdk_ssoadmin::Client, instance: &Instance, arn: &str) -> Result<Summary> {
+    let described = client
+        .describe_permission_set()
+        .instance_arn(&instance.arn)
+        .permission_set_arn(arn)
+        .send()
+        .await
+        .map_err(|error| aws_error("DescribePermissionSet", error))?
+        .permission_set
+        .context("DescribePermissionSet returned no `PermissionSet`")?;
+    Ok(Summary {
+        name: described.name.with_context(|| format!("DescribePermissionSet returned no `Name` for {arn}"))?,
+        arn: arn.to_string(),
+        description: described.description,
+        session_duration: described.session_duration,
+        relay_state: described.relay_state,
+    })
 }
 
 fn reference_of(reference: &SdkReference) -> CustomerManagedPolicyReference {
@@ -76,13 +132,31 @@ fn sdk_reference(reference: &CustomerManagedPolicyReference) -> Result<SdkRefere
         .with_context(|| format!("customer managed policy reference `{}`", reference.name))
 }
 
-/// Reads the set named `name` whole; None when there is none.
-pub async fn read(context: &Context<'_>, key: &ControlKey, name: &str) -> Result<Option<PermissionSetAttributes>> {
+/// Reads the set named `name` whole; None when there is none. A description the spec does not
+/// give is left as it is, with a note: AWS cannot clear one (UpdatePermissionSet's `Description`
+/// has a minimum length of 1, and a field it is not sent stays unchanged), so comparing it would
+/// plan the same change on every run.
+/// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_UpdatePermissionSet.html
+pub async fn read(
+    context: &Context<'_>,
+    key: &ControlKey,
+    name: &str,
+    desired: &serde_json::Value,
+) -> Result<Option<PermissionSetAttributes>> {
+    let desired: PermissionSetAttributes = decode(key, desired)?;
     let instance = instance(context, key).await?;
     let (account_id, region) = place(context, key)?;
     let client = context.sessions.sso_admin(account_id, region).await;
-    let Some(arn) = find(&client, &instance, name).await? else { return Ok(None) };
-    read_arn(&client, &instance, &arn).await.map(Some)
+    let Some(summary) = find_read(context, key, &client, &instance, name).await? else { return Ok(None) };
+    let mut live = read_details(&client, &instance, &summary).await?;
+    if desired.description.is_none() {
+        if let Some(description) = live.description.take() {
+            live.notes.push(format!(
+                "permission set `{name}` keeps its description {description:?}: the spec gives none, and AWS cannot remove a description (only replace it)"
+            ));
+        }
+    }
+    Ok(Some(live))
 }
 
 pub(super) async fn read_arn(
@@ -90,15 +164,17 @@ pub(super) async fn read_arn(
     instance: &Instance,
     arn: &str,
 ) -> Result<PermissionSetAttributes> {
-    let described = client
-        .describe_permission_set()
-        .instance_arn(&instance.arn)
-        .permission_set_arn(arn)
-        .send()
-        .await
-        .map_err(|error| aws_error("DescribePermissionSet", error))?
-        .permission_set
-        .context("DescribePermissionSet returned no `PermissionSet`")?;
+    let summary = describe(client, instance, arn).await?;
+    read_details(client, instance, &summary).await
+}
+
+/// The set's attributes: the described fields of `summary`, and its policies and boundary.
+async fn read_details(
+    client: &aws_sdk_ssoadmin::Client,
+    instance: &Instance,
+    summary: &Summary,
+) -> Result<PermissionSetAttributes> {
+    let arn = summary.arn.as_str();
     let mut managed_policies = BTreeSet::new();
     let mut token: Option<String> = None;
     loop {
@@ -164,20 +240,24 @@ pub(super) async fn read_arn(
         Err(error) => return Err(aws_error("GetPermissionsBoundaryForPermissionSet", error)),
     };
     Ok(PermissionSetAttributes {
-        description: described.description.filter(|text| !text.is_empty()),
-        session_duration: described.session_duration.unwrap_or_else(|| super::DEFAULT_SESSION_DURATION.to_string()),
-        relay_state: described.relay_state.filter(|text| !text.is_empty()),
+        description: summary.description.clone().filter(|text| !text.is_empty()),
+        session_duration: summary
+            .session_duration
+            .clone()
+            .unwrap_or_else(|| super::DEFAULT_SESSION_DURATION.to_string()),
+        relay_state: summary.relay_state.clone().filter(|text| !text.is_empty()),
         managed_policies,
         customer_managed_policies,
         inline_policy,
         permissions_boundary,
+        notes: Vec::new(),
     })
 }
 
 /// Makes the set named `name` match `attributes`, read afresh (not from the plan), and provisions
 /// it again where it is provisioned when it changed.
 pub async fn apply(context: &Context<'_>, key: &ControlKey, name: &str, attributes: &serde_json::Value) -> Result<()> {
-    let wanted: PermissionSetAttributes = decode(key, attributes)?;
+    let mut wanted: PermissionSetAttributes = decode(key, attributes)?;
     let instance = instance(context, key).await?;
     let (account_id, region) = place(context, key)?;
     let client = context.sessions.sso_admin(account_id, region).await;
@@ -212,6 +292,10 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, name: &str, attribut
             (arn, present, false)
         }
     };
+    // A description the spec does not give stays as it is (`read`): AWS cannot clear it.
+    if wanted.description.is_none() {
+        wanted.description.clone_from(&present.description);
+    }
     if present == wanted {
         return Ok(());
     }

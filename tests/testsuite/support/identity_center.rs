@@ -12,7 +12,17 @@
 //!   to the account"): served from the assignments made through the layer;
 //! - strict rules moto does not enforce: a permission set name is unique per instance
 //!   (ConflictException), and PutInlinePolicyToPermissionSet's `InlinePolicy` is at most 32,768
-//!   characters (ValidationException).
+//!   characters (ValidationException);
+//! - a permission set's `Description` is 1-700 characters of
+//!   `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]` (ValidationException), and
+//!   UpdatePermissionSet changes only the fields it is sent, while moto clears the others: the
+//!   layer keeps the fields AWS would hold (from CreatePermissionSet and each UpdatePermissionSet)
+//!   and writes them into moto's DescribePermissionSet answers;
+//! - only the management account manages the management account's assignments and the
+//!   permission sets provisioned to it ("management account only" tasks, which a delegated
+//!   administrator cannot do): CreateAccountAssignment / DeleteAccountAssignment targeting the
+//!   management account and ProvisionPermissionSet reaching it, from any other account, are
+//!   AccessDeniedException (https://docs.aws.amazon.com/singlesignon/latest/userguide/delegated-admin.html).
 //!
 //! https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ProvisionPermissionSet.html
 //! https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_DescribePermissionSetProvisioningStatus.html
@@ -20,12 +30,17 @@
 //! https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreatePermissionSet.html
 //! https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_PutInlinePolicyToPermissionSet.html
 //! https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_PutPermissionsBoundaryToPermissionSet.html
+//! https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_UpdatePermissionSet.html
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
 use super::proxy::{error_response, Protocol, Request, Response};
+use super::strict::MANAGEMENT_ACCOUNT;
+
+/// The fields UpdatePermissionSet changes only when sent.
+const SET_FIELDS: [&str; 3] = ["Description", "SessionDuration", "RelayState"];
 
 #[derive(Default)]
 pub struct IdentityCenterState {
@@ -37,6 +52,40 @@ pub struct IdentityCenterState {
     boundaries: BTreeMap<String, Value>,
     /// (caller, instance ARN, name) -> permission set ARN, for sets created through the layer.
     names: BTreeMap<(String, String, String), String>,
+    /// Permission set ARN -> the fields of `SET_FIELDS` it was last sent, as AWS keeps them.
+    fields: BTreeMap<String, BTreeMap<&'static str, Value>>,
+}
+
+/// A `Description` AWS refuses: the reason, or None.
+fn refused_description(body: &Value) -> Option<&'static str> {
+    let description = body.get("Description")?.as_str()?;
+    let length = description.chars().count();
+    let allowed = |c: char| matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{7E}' | '\u{A1}'..='\u{FF}');
+    if !(1..=700).contains(&length) {
+        Some("Member must have length between 1 and 700")
+    } else if !description.chars().all(allowed) {
+        Some("Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*")
+    } else {
+        None
+    }
+}
+
+/// Whether an account other than the management account asks to manage what only the management
+/// account may: an assignment in the management account, or provisioning a set to it.
+fn management_account_only(state: &IdentityCenterState, caller: &str, operation: &str, body: &Value) -> bool {
+    if caller == MANAGEMENT_ACCOUNT {
+        return false;
+    }
+    let target = body["TargetId"].as_str() == Some(MANAGEMENT_ACCOUNT);
+    match operation {
+        "CreateAccountAssignment" | "DeleteAccountAssignment" => target,
+        "ProvisionPermissionSet" => {
+            let set = body["PermissionSetArn"].as_str().unwrap_or_default();
+            let provisioned = state.provisioned.get(set).is_some_and(|accounts| accounts.contains(MANAGEMENT_ACCOUNT));
+            target || (body["TargetType"].as_str() == Some("ALL_PROVISIONED_ACCOUNTS") && provisioned)
+        }
+        _ => false,
+    }
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -61,6 +110,24 @@ pub fn before(
     let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     let set = body["PermissionSetArn"].as_str().unwrap_or_default().to_string();
     let mut state = lock(state);
+    if management_account_only(&state, caller, operation, &body) {
+        return Some(error_response(
+            Protocol::Json,
+            400,
+            "AccessDeniedException",
+            "The management account's assignments and the permission sets provisioned to it can be managed only from the management account",
+        ));
+    }
+    if matches!(operation, "CreatePermissionSet" | "UpdatePermissionSet") {
+        if let Some(reason) = refused_description(&body) {
+            return Some(error_response(
+                Protocol::Json,
+                400,
+                "ValidationException",
+                &format!("1 validation error detected: Value at 'description' failed to satisfy constraint: {reason}"),
+            ));
+        }
+    }
     match operation {
         "CreatePermissionSet" => {
             let key = (
@@ -144,12 +211,35 @@ pub fn after(
                     body["Name"].as_str().unwrap_or_default().to_string(),
                 );
                 state.names.insert(key, arn.to_string());
+                let sent = SET_FIELDS.iter().filter_map(|field| Some((*field, body.get(*field)?.clone())));
+                state.fields.insert(arn.to_string(), sent.collect());
             }
+            return;
+        }
+        "UpdatePermissionSet" => {
+            let arn = body["PermissionSetArn"].as_str().unwrap_or_default().to_string();
+            let kept = state.fields.entry(arn).or_default();
+            for field in SET_FIELDS {
+                if let Some(value) = body.get(field) {
+                    kept.insert(field, value.clone());
+                }
+            }
+            return;
+        }
+        "DescribePermissionSet" => {
+            let arn = body["PermissionSetArn"].as_str().unwrap_or_default();
+            let Some(kept) = state.fields.get(arn) else { return };
+            let Some(set) = answer_body.get_mut("PermissionSet").and_then(Value::as_object_mut) else { return };
+            for (field, value) in kept {
+                set.insert((*field).to_string(), value.clone());
+            }
+            response.body = answer_body.to_string().into_bytes();
             return;
         }
         "DeletePermissionSet" => {
             let arn = body["PermissionSetArn"].as_str().unwrap_or_default();
             state.names.retain(|_, value| value != arn);
+            state.fields.remove(arn);
             return;
         }
         "ProvisionPermissionSet" => {
