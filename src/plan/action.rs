@@ -317,7 +317,9 @@ pub struct Plan {
     /// Unmanaged resources and changes the tool cannot make.
     pub notes: Vec<Note>,
     /// Changes held back by a missing opt-in (`organization.allow.*`, `--allow-destructive`).
-    #[serde(default)]
+    /// Left out of the serialized plan when empty, so a plan saved before the field existed keeps
+    /// its `plan_digest`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocked: Vec<Blocked>,
 }
 

@@ -338,8 +338,13 @@ async fn deletes_an_emptied_ou_only_with_both_opt_ins() {
     let noted = stdout(&moto.run(&["plan", "--allow-destructive"], dir.path()));
     assert!(noted.contains("unit Temp: not in the spec; left alone"), "no spec opt-in: {noted}");
     std::fs::write(&path, spec("", "  allow: { delete_empty_units: true }\n")).expect("write");
-    let noted = stdout(&moto.run(&["plan"], dir.path()));
-    assert!(noted.contains("unit Temp: not in the spec; left alone"), "no flag: {noted}");
+    // The spec opts in, the flag is missing: a pending deletion, listed as blocked.
+    let blocked = stdout(&moto.run(&["plan"], dir.path()));
+    assert!(
+        blocked.contains("Blocked") && blocked.contains("unit Temp") && blocked.contains("pass --allow-destructive"),
+        "no flag: {blocked}"
+    );
+    assert!(!blocked.contains("No changes"), "{blocked}");
     let planned = stdout(&moto.run(&["plan", "--allow-destructive"], dir.path()));
     assert!(planned.contains("- unit Temp") && planned.contains("0 to add, 0 to change, 1 to destroy"), "{planned}");
     let output = moto.run(&["apply", "--auto-approve", "--allow-destructive"], dir.path());

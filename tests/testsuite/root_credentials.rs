@@ -145,14 +145,19 @@ async fn deleting_member_root_credentials_needs_the_spec_and_the_flag() {
     moto.run_expecting(&["plan", "--allow-destructive", "--detailed-exitcode"], dir.path(), 0);
     assert_eq!(calls(&moto, "sts:AssumeRoot"), 0);
 
-    // The spec alone: a warning, no AssumeRoot, and apply deletes nothing.
+    // The spec alone: blocked (pending), no AssumeRoot, and apply deletes nothing.
     std::fs::write(
         dir.path().join("landing-zone.yaml"),
         SPEC.replace("root_access: { credentials_management: true, root_sessions: true }", DELETE),
     )
     .expect("spec");
     let text = moto.run_expecting(&["plan"], dir.path(), 0);
-    assert!(text.contains("pass --allow-destructive to read and delete member accounts' root credentials"), "{text}");
+    assert!(
+        text.contains("Blocked")
+            && text.contains("read and delete member accounts' root credentials")
+            && text.contains("unblock: pass --allow-destructive"),
+        "{text}"
+    );
     assert!(!text.contains("root credentials of account"), "{text}");
     moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
     assert_eq!(calls(&moto, "sts:AssumeRoot"), 0);

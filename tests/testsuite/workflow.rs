@@ -131,9 +131,10 @@ async fn markdown_and_graphs_show_the_change_on_the_tree() {
     assert!(markdown.contains("iam_role/DeploymentRole in sandbox"), "{markdown}");
     assert!(
         markdown
-            .contains("<details><summary><code>~</code> policy deny-leave-organization — reaches 8 accounts</summary>"),
+            .contains("<details><summary><code>~</code> policy deny-leave-organization — reaches 7 accounts</summary>"),
         "{markdown}"
     );
+    // 7, not 8: an SCP never restricts the management account.
     assert!(markdown.contains("```diff") && markdown.contains("-      \"Action\": \"s3:*\","), "{markdown}");
     assert!(markdown.contains("```mermaid\nflowchart TD"), "{markdown}");
     assert!(markdown.contains("| `move_account` | 1 |"), "{markdown}");
