@@ -168,3 +168,128 @@ async fn read_waiting_for_activation(
         }
     }
 }
+
+/// What the baselines that track what they create found where the spec does not ask for it.
+#[derive(Debug, Default)]
+pub struct FoundControls {
+    /// Created by landing-zone: live attributes, and what removing it loses (if anything).
+    pub owned: BTreeMap<ControlKey, (serde_json::Value, Option<String>)>,
+    /// Not created by landing-zone: never removed.
+    pub unowned: BTreeSet<ControlKey>,
+}
+
+/// Where to look for what the tool created and no longer wants.
+#[derive(Clone, Copy)]
+pub struct FindScope<'a> {
+    /// The baselines whose resources are searched (`baseline::tracked`).
+    pub baselines: &'a [&'static dyn crate::baseline::Baseline],
+    /// Only these accounts (spec names); None: every existing, active account of the spec.
+    pub accounts: Option<&'a BTreeSet<String>>,
+    /// Keep only these controls (a reviewed plan's removals, read again); None: all.
+    pub keys: Option<&'a BTreeSet<ControlKey>>,
+}
+
+/// Searches every existing, active account of the spec (and each of the spec's regions for
+/// regional kinds) for the resources each tracking baseline created where the spec no longer asks
+/// for them, wide across accounts and `concurrency.calls` at once within each. Accounts the spec
+/// closes are skipped: their resources go with them.
+pub async fn find_owned(
+    desired: &DesiredOrganization,
+    regions: &[String],
+    known: &KnownIds,
+    live: &LiveOrganization,
+    sessions: &Sessions,
+    concurrency: Concurrency,
+    scope: FindScope<'_>,
+) -> Result<FoundControls> {
+    if scope.baselines.is_empty() {
+        return Ok(FoundControls::default());
+    }
+    let wanted: BTreeSet<ControlKey> = desired.controls.iter().map(|control| control.key.clone()).collect();
+    let accounts: Vec<&str> = desired
+        .accounts
+        .iter()
+        .filter(|account| !account.close)
+        .filter(|account| scope.accounts.is_none_or(|names| names.contains(&account.name)))
+        .filter(|account| match scope.keys {
+            Some(keys) => keys.iter().any(|key| key.account == account.name),
+            None => true,
+        })
+        .filter(|account| {
+            known.accounts.get(&account.name).and_then(|id| live.accounts.get(id)).is_some_and(|a| a.state.is_active())
+        })
+        .map(|account| account.name.as_str())
+        .collect();
+    // One search per (baseline, account, region).
+    let mut searches: Vec<(&'static dyn crate::baseline::Baseline, &str, Option<&str>)> = Vec::new();
+    for baseline in scope.baselines {
+        let Some(ownership) = baseline.ownership() else { continue };
+        for account in &accounts {
+            if ownership.regional {
+                searches.extend(regions.iter().map(|region| (*baseline, *account, Some(region.as_str()))));
+            } else {
+                searches.push((*baseline, *account, None));
+            }
+        }
+    }
+    tracing::debug!(searches = searches.len(), accounts = ?accounts, "searching for what landing-zone created");
+    let context = BaselineContext { sessions, ids: known, reads: None };
+    let context = &context;
+    let wanted = &wanted;
+    let results: Vec<Vec<(crate::baseline::Found, Option<&'static str>)>> = stream::iter(searches)
+        .map(|(baseline, account, region)| async move {
+            let loses = baseline.ownership().and_then(|ownership| ownership.loses_data);
+            let found = find_waiting_for_activation(baseline, context, account, region, wanted).await;
+            match found {
+                Ok(found) => Ok(found.into_iter().map(|found| (found, loses)).collect()),
+                // An emulator that lacks the listing: nothing can be found there.
+                Err(error) if crate::baseline::unimplemented(&error).is_some() => {
+                    tracing::debug!(account, family = baseline.family(), "{error:#}");
+                    Ok(Vec::new())
+                }
+                Err(error) => Err(error.context(format!(
+                    "searching {account}{} for what landing-zone created ({})",
+                    region.map(|region| format!(" ({region})")).unwrap_or_default(),
+                    baseline.family()
+                ))),
+            }
+        })
+        .buffer_unordered((concurrency.accounts.max(1)).saturating_mul(concurrency.calls.max(1)))
+        .try_collect()
+        .await?;
+    let mut found = FoundControls::default();
+    for (item, loses) in results.into_iter().flatten() {
+        if wanted.contains(&item.key) || scope.keys.is_some_and(|keys| !keys.contains(&item.key)) {
+            continue;
+        }
+        if item.owned {
+            found.owned.insert(item.key, (item.attributes, loses.map(str::to_string)));
+        } else {
+            found.unowned.insert(item.key);
+        }
+    }
+    Ok(found)
+}
+
+/// One search, waiting (bounded) for an account whose services AWS is still activating.
+async fn find_waiting_for_activation(
+    baseline: &'static dyn crate::baseline::Baseline,
+    context: &BaselineContext<'_>,
+    account: &str,
+    region: Option<&str>,
+    wanted: &BTreeSet<ControlKey>,
+) -> Result<Vec<crate::baseline::Found>> {
+    let started = tokio::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(250);
+    loop {
+        match baseline.find(context, account, region, wanted).await {
+            Err(error)
+                if crate::aws::errors::is_account_still_activating(&error) && started.elapsed() < ACTIVATION_WAIT =>
+            {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(15));
+            }
+            other => return other,
+        }
+    }
+}
