@@ -368,4 +368,3 @@ mod tests {
         assert_eq!(unimplemented(&emulated).map(|missing| missing.operation.as_str()), Some("ListAnalyzers"));
     }
 }
-

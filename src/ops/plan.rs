@@ -197,9 +197,8 @@ pub async fn read_live(
     let scope = limited_read_scope(valid, limits);
     let tracked = crate::baseline::tracked(&valid.spec);
     let regions = &valid.spec.organization.regions;
-    let accounts = |structure| {
-        read_accounts(structure, desired, (&tracked, regions), clients, concurrency, reporter, limits)
-    };
+    let accounts =
+        |structure| read_accounts(structure, desired, (&tracked, regions), clients, concurrency, reporter, limits);
     let (mut live, (read, known)) =
         read_organization_with(&clients.organizations, &scope, concurrency.calls, accounts).await?;
     live.root_access_features = read.root_access_features;
@@ -268,8 +267,7 @@ async fn read_accounts(
             accounts: limits.owned_accounts.as_ref(),
             keys: limits.owned_keys.as_ref(),
         };
-        let found =
-            find_owned(desired, regions, &known, &structure, &clients.sessions, concurrency, scope).await?;
+        let found = find_owned(desired, regions, &known, &structure, &clients.sessions, concurrency, scope).await?;
         for (key, (attributes, loses)) in found.owned {
             structure.controls.insert(key.clone(), Some(attributes));
             structure.owned_controls.insert(key, loses);

@@ -38,7 +38,8 @@ baseline:
 /// The names of the budgets in one account, read as that account.
 async fn budgets(client: &aws_sdk_budgets::Client, account: &str) -> Vec<String> {
     let listed = client.describe_budgets().account_id(account).send().await.expect("budgets");
-    let mut names: Vec<String> = listed.budgets.unwrap_or_default().into_iter().map(|budget| budget.budget_name).collect();
+    let mut names: Vec<String> =
+        listed.budgets.unwrap_or_default().into_iter().map(|budget| budget.budget_name).collect();
     names.sort();
     names
 }
@@ -116,7 +117,10 @@ async fn an_account_moved_out_of_the_targets_loses_what_the_tool_made_there_and_
         .expect("hand-made role");
 
     // app-dev leaves Workloads: its budget and role are the tool's and no longer wanted there.
-    let moved = SPEC.replace("app-dev: { email: aws+app-dev@example.com, unit: Workloads }", "app-dev: { email: aws+app-dev@example.com, unit: Security }");
+    let moved = SPEC.replace(
+        "app-dev: { email: aws+app-dev@example.com, unit: Workloads }",
+        "app-dev: { email: aws+app-dev@example.com, unit: Security }",
+    );
     std::fs::write(dir.join("landing-zone.yaml"), &moved).expect("spec");
     let plan = moto.plan_json(dir);
     assert_eq!(

@@ -105,6 +105,35 @@ pub async fn apply_vault(
     Ok(())
 }
 
+/// The member vault the backup policy names (`backup/member_vault`): `{"name": ...}` when it exists.
+/// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DescribeBackupVault.html
+pub async fn read_member_vault(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<Option<Value>> {
+    let backup = context.sessions.backup(account_id, region).await;
+    match backup.describe_backup_vault().backup_vault_name(super::MEMBER_VAULT).send().await {
+        Ok(_) => Ok(Some(serde_json::json!({ "name": super::MEMBER_VAULT }))),
+        Err(error) if missing(&error, NOT_FOUND) => Ok(None),
+        Err(error) => Err(aws_error("DescribeBackupVault", error)),
+    }
+}
+
+/// Creates the member vault with the ownership tag, encrypted with AWS Backup's default key (no
+/// `EncryptionKeyArn`); one that exists is success.
+/// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html
+pub async fn apply_member_vault(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<()> {
+    let backup = context.sessions.backup(account_id, region).await;
+    let created = backup
+        .create_backup_vault()
+        .backup_vault_name(super::MEMBER_VAULT)
+        .backup_vault_tags(crate::spec::OWNERSHIP_TAG, crate::spec::OWNERSHIP_VALUE)
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(error) if missing(&error, &["AlreadyExistsException"]) => Ok(()),
+        Err(error) => Err(aws_error("CreateBackupVault", error)),
+    }
+}
+
 /// Whether an instant AWS reports has passed.
 fn has_passed(instant: &aws_smithy_types::DateTime) -> bool {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());

@@ -257,11 +257,8 @@ pub async fn apply_budget(
         None => {
             // The ownership tag marks it as landing-zone's: only tagged budgets are ever removed.
             // https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_CreateBudget.html
-            let mut request = client
-                .create_budget()
-                .account_id(account_id)
-                .budget(budget_of(name, &desired)?)
-                .resource_tags(
+            let mut request =
+                client.create_budget().account_id(account_id).budget(budget_of(name, &desired)?).resource_tags(
                     ResourceTag::builder()
                         .key(OWNERSHIP_TAG)
                         .value(OWNERSHIP_VALUE)
@@ -392,9 +389,9 @@ fn budget_arn(client: &aws_sdk_budgets::Client, account_id: &str, name: &str) ->
 /// https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_ListTagsForResource.html
 pub async fn is_owned(client: &aws_sdk_budgets::Client, account_id: &str, name: &str) -> Result<Option<bool>> {
     match client.list_tags_for_resource().resource_arn(budget_arn(client, account_id, name)).send().await {
-        Ok(output) => Ok(Some(
-            output.resource_tags().iter().any(|tag| tag.key == OWNERSHIP_TAG && tag.value == OWNERSHIP_VALUE),
-        )),
+        Ok(output) => {
+            Ok(Some(output.resource_tags().iter().any(|tag| tag.key == OWNERSHIP_TAG && tag.value == OWNERSHIP_VALUE)))
+        }
         Err(error) if is_budgets_not_found(&error) => Ok(None),
         Err(error) => Err(aws_error("ListTagsForResource", error)),
     }

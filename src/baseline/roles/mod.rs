@@ -141,8 +141,13 @@ pub fn decode_policy(text: &str) -> Value {
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
-    let iam = context.sessions.iam(context.account_id(&key.account)?).await;
-    let name = role_name(key);
+    read_role(context, &key.account, role_name(key)).await
+}
+
+/// One role's attributes in `account` (trust, description, session duration, managed and inline
+/// policies); None when it does not exist. Other baselines' roles (the backup role) read the same.
+pub async fn read_role(context: &Context<'_>, account: &str, name: &str) -> Result<Option<Value>> {
+    let iam = context.sessions.iam(context.account_id(account)?).await;
     let role = match iam.get_role().role_name(name).send().await {
         Ok(output) => output.role.context("GetRole returned no role")?,
         Err(error) if is_not_found(&error) => return Ok(None),
@@ -187,8 +192,19 @@ fn string_set(value: &Value) -> BTreeSet<String> {
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
-    let iam = context.sessions.iam(context.account_id(&key.account)?).await;
-    let name = role_name(key);
+    apply_role(context, &key.account, role_name(key), attributes, before).await
+}
+
+/// Makes one role in `account` match `attributes`: created with the ownership tag, or its trust,
+/// description, session duration and policies brought in line with `before` as the diff.
+pub async fn apply_role(
+    context: &Context<'_>,
+    account: &str,
+    name: &str,
+    attributes: &Value,
+    before: Option<&Value>,
+) -> Result<()> {
+    let iam = context.sessions.iam(context.account_id(account)?).await;
     let trust = attributes["trust_policy"].to_string();
     let description = attributes["description"].as_str().unwrap_or_default().to_string();
     let duration = attributes["max_session_duration"].as_i64().and_then(|d| i32::try_from(d).ok()).unwrap_or(3600);

@@ -189,7 +189,10 @@ mod tests {
                     close: close_old && *name == "old",
                 })
                 .collect(),
-            controls: vec![DesiredControl::new(ControlKey::new("budget/monthly", "management", None), json!({"limit": 5}))],
+            controls: vec![DesiredControl::new(
+                ControlKey::new("budget/monthly", "management", None),
+                json!({"limit": 5}),
+            )],
             ..Default::default()
         }
     }
@@ -248,9 +251,13 @@ mod tests {
         assert_eq!(planned.summary().destroy, 2);
         // The one someone else made under a name the spec uses is noted, never removed; one whose
         // name the spec does not use is not even noted.
-        let notes: Vec<String> = planned.notes.iter().map(|note| format!("{}: {}", note.resource, note.message)).collect();
+        let notes: Vec<String> =
+            planned.notes.iter().map(|note| format!("{}: {}", note.resource, note.message)).collect();
         assert_eq!(notes.len(), 1, "{notes:?}");
-        assert!(notes[0].starts_with("budget/monthly in other: exists, but landing-zone did not create it"), "{notes:?}");
+        assert!(
+            notes[0].starts_with("budget/monthly in other: exists, but landing-zone did not create it"),
+            "{notes:?}"
+        );
         assert!(planned.warnings.is_empty(), "{:?}", planned.warnings);
     }
 
