@@ -143,7 +143,9 @@ async fn an_account_moved_out_of_the_targets_loses_what_the_tool_made_there_and_
         );
     }
 
-    let output = moto.run(&["apply", "--auto-approve"], dir);
+    // Applied as reviewed: a saved plan, whose removals apply finds again before it acts.
+    moto.run_expecting(&["plan", "--out", "reviewed.plan"], dir, 0);
+    let output = moto.run(&["apply", "reviewed.plan"], dir);
     assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
     assert!(budgets(&dev_budgets, &dev).await.is_empty(), "the budget left app-dev");
     assert!(!has_role(&dev_iam, "WorkloadAuditor").await, "the role left app-dev");
