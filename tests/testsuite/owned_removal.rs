@@ -158,3 +158,41 @@ async fn an_account_moved_out_of_the_targets_loses_what_the_tool_made_there_and_
     let again = moto.run(&["plan", "--detailed-exitcode"], dir);
     assert_eq!(again.status.code(), Some(0), "the next plan is empty:\n{}\n{}", stdout(&again), stderr(&again));
 }
+
+#[tokio::test]
+async fn a_role_that_lost_the_tag_after_review_is_not_removed() {
+    let moto = Moto::start_with_managed_policies();
+    let dir = workspace(SPEC);
+    let dir = dir.path();
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
+    let moved = SPEC.replace(
+        "app-dev: { email: aws+app-dev@example.com, unit: Workloads }",
+        "app-dev: { email: aws+app-dev@example.com, unit: Security }",
+    );
+    std::fs::write(dir.join("landing-zone.yaml"), &moved).expect("spec");
+    moto.run_expecting(&["plan", "--out", "reviewed.plan"], dir, 0);
+
+    // After the review, someone takes the role over: it no longer carries landing-zone's tag.
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let listed = organizations.list_accounts().send().await.expect("accounts").accounts.unwrap_or_default();
+    let dev = listed
+        .iter()
+        .find(|a| a.email.as_deref() == Some("aws+app-dev@example.com"))
+        .and_then(|a| a.id.clone())
+        .expect("app-dev");
+    let iam = aws_sdk_iam::Client::new(&moto.assumed_config(&dev).await);
+    iam.untag_role().role_name("WorkloadAuditor").tag_keys("landing-zone:managed-by").send().await.expect("untag");
+
+    // Read again under the lock, the role is no longer the tool's: the reviewed removal is no
+    // longer planned, so nothing is applied (apply's own step checks the tag once more as well).
+    let output = moto.run(&["apply", "reviewed.plan"], dir);
+    assert_ne!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("`iam_role/WorkloadAuditor in app-dev`") && message.contains("is no longer planned"),
+        "{message}"
+    );
+    assert!(has_role(&iam, "WorkloadAuditor").await, "the role someone took over is kept");
+    let budgets_in_dev = aws_sdk_budgets::Client::new(&moto.assumed_config(&dev).await);
+    assert_eq!(budgets(&budgets_in_dev, &dev).await, ["workload-monthly"], "nothing was applied");
+}
