@@ -65,12 +65,19 @@ pub struct Permissions {
 /// How a baseline tracks what it creates, so that what the spec stops asking for is removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ownership {
-    /// Its resources live in each of the spec's regions (searched there), not once per account.
-    pub regional: bool,
-    /// What removing one loses that the spec cannot re-create (recovery points, logs): removals
-    /// are then planned only with `organization.allow.delete_baseline_data` and
-    /// `--allow-destructive`. None: the spec holds all of it.
-    pub loses_data: Option<&'static str>,
+    /// Where its resources are searched for in each account.
+    pub places: Places,
+}
+
+/// Where a baseline's resources live in an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Places {
+    /// Once per account (global services: IAM, Budgets): searched with no region.
+    Account,
+    /// In each of the spec's regions.
+    Regions,
+    /// Both: searched once with no region and once in each region.
+    Both,
 }
 
 /// A resource of a baseline's kind, found in an account (and region) where the spec does not ask
@@ -84,6 +91,10 @@ pub struct Found {
     pub owned: bool,
     /// Its live attributes when owned (what the plan shows it removes); Null otherwise.
     pub attributes: Value,
+    /// What removing it loses that the spec cannot re-create (a vault's recovery points): the
+    /// removal is then planned only with `organization.allow.delete_baseline_data` and
+    /// `--allow-destructive`. None: the spec holds all of it.
+    pub loses_data: Option<&'static str>,
 }
 
 /// One section of `baseline:`. Implementations are unit structs listed in [`REGISTRY`].

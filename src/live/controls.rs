@@ -224,11 +224,17 @@ pub async fn find_owned(
     let mut searches: Vec<(&'static dyn crate::baseline::Baseline, &str, Option<&str>)> = Vec::new();
     for baseline in scope.baselines {
         let Some(ownership) = baseline.ownership() else { continue };
+        let (account_wide, regional) = match ownership.places {
+            crate::baseline::Places::Account => (true, false),
+            crate::baseline::Places::Regions => (false, true),
+            crate::baseline::Places::Both => (true, true),
+        };
         for account in &accounts {
-            if ownership.regional {
-                searches.extend(regions.iter().map(|region| (*baseline, *account, Some(region.as_str()))));
-            } else {
+            if account_wide {
                 searches.push((*baseline, *account, None));
+            }
+            if regional {
+                searches.extend(regions.iter().map(|region| (*baseline, *account, Some(region.as_str()))));
             }
         }
     }
@@ -236,12 +242,11 @@ pub async fn find_owned(
     let context = BaselineContext { sessions, ids: known, reads: None };
     let context = &context;
     let wanted = &wanted;
-    let results: Vec<Vec<(crate::baseline::Found, Option<&'static str>)>> = stream::iter(searches)
+    let results: Vec<Vec<crate::baseline::Found>> = stream::iter(searches)
         .map(|(baseline, account, region)| async move {
-            let loses = baseline.ownership().and_then(|ownership| ownership.loses_data);
             let found = find_waiting_for_activation(baseline, context, account, region, wanted).await;
             match found {
-                Ok(found) => Ok(found.into_iter().map(|found| (found, loses)).collect()),
+                Ok(found) => Ok(found),
                 // An emulator that lacks the listing: nothing can be found there.
                 Err(error) if crate::baseline::unimplemented(&error).is_some() => {
                     tracing::debug!(account, family = baseline.family(), "{error:#}");
@@ -258,12 +263,12 @@ pub async fn find_owned(
         .try_collect()
         .await?;
     let mut found = FoundControls::default();
-    for (item, loses) in results.into_iter().flatten() {
+    for item in results.into_iter().flatten() {
         if wanted.contains(&item.key) || scope.keys.is_some_and(|keys| !keys.contains(&item.key)) {
             continue;
         }
         if item.owned {
-            found.owned.insert(item.key, (item.attributes, loses.map(str::to_string)));
+            found.owned.insert(item.key, (item.attributes, item.loses_data.map(str::to_string)));
         } else {
             found.unowned.insert(item.key);
         }

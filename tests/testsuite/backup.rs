@@ -255,6 +255,10 @@ async fn each_targeted_account_has_the_vault_and_the_role_the_backup_policy_name
             let backup = aws_sdk_backup::Client::new(&regional);
             let vault = backup.describe_backup_vault().backup_vault_name(vault_name).send().await;
             assert!(vault.is_ok(), "{email} has the vault `{vault_name}` in {region}: {vault:?}");
+            let arn = vault.as_ref().ok().and_then(|v| v.backup_vault_arn()).unwrap_or_default().to_string();
+            let tags = backup.list_tags().resource_arn(&arn).send().await.expect("tags");
+            let mark = tags.tags().and_then(|tags| tags.get("landing-zone:managed-by")).map(String::as_str);
+            assert_eq!(mark, Some("landing-zone"), "the vault is marked as landing-zone's");
         }
         let iam = aws_sdk_iam::Client::new(&config);
         let role = iam.get_role().role_name(role_name).send().await.expect("the role the policy names");
@@ -286,6 +290,58 @@ async fn each_targeted_account_has_the_vault_and_the_role_the_backup_policy_name
 
     let second = plan(&moto, dir, &[]);
     assert!(actions(&second).is_empty(), "a converged organization plans nothing: {:?}", actions(&second));
+
+    // `web` leaves the plans' targets: its role goes; its vaults would lose recovery points, so
+    // they go only with the spec's opt-in and --allow-destructive, and are a warning before.
+    let moved = MEMBERS_SPEC
+        .replace("web: { email: aws+web@example.com, unit: Workloads }", "web: { email: aws+web@example.com }");
+    std::fs::write(dir.join("landing-zone.yaml"), &moved).expect("spec");
+    let blocked = plan(&moto, dir, &[]);
+    let mut shown = actions(&blocked);
+    shown.sort();
+    assert_eq!(shown, ["move_account -", "remove_control backup/member_role"], "{blocked:#}");
+    let warnings: Vec<&str> =
+        blocked["warnings"].as_array().expect("warnings").iter().filter_map(Value::as_str).collect();
+    assert_eq!(warnings.len(), 2, "one per Region: {warnings:?}");
+    assert!(
+        warnings.iter().all(|w| w.starts_with("not removing backup/member_vault in web (")
+            && w.contains("organization.allow.delete_baseline_data")),
+        "{warnings:?}"
+    );
+    let opted = moved.replace(
+        "  management_account: management\n",
+        "  management_account: management\n  allow: { delete_baseline_data: true }\n",
+    );
+    std::fs::write(dir.join("landing-zone.yaml"), &opted).expect("spec");
+    let allowed = plan(&moto, dir, &["--allow-destructive"]);
+    let mut shown = actions(&allowed);
+    shown.sort();
+    assert_eq!(
+        shown,
+        [
+            "move_account -",
+            "remove_control backup/member_role",
+            "remove_control backup/member_vault",
+            "remove_control backup/member_vault",
+        ],
+        "{allowed:#}"
+    );
+    let output = moto.run(&["apply", "--auto-approve", "--allow-destructive"], dir);
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+    let web = account_id(&moto, "aws+web@example.com").await;
+    let config = moto.assumed_config(&web).await;
+    for region in ["us-east-1", "eu-west-1"] {
+        let regional = config.to_builder().region(aws_config::Region::new(region)).build();
+        let backup = aws_sdk_backup::Client::new(&regional);
+        assert!(backup.describe_backup_vault().backup_vault_name(vault_name).send().await.is_err(), "{region}");
+    }
+    assert!(aws_sdk_iam::Client::new(&config).get_role().role_name(role_name).send().await.is_err());
+    // `app` keeps both.
+    let app = account_id(&moto, "aws+app@example.com").await;
+    let app_config = moto.assumed_config(&app).await;
+    assert!(aws_sdk_iam::Client::new(&app_config).get_role().role_name(role_name).send().await.is_ok());
+    let again = plan(&moto, dir, &["--allow-destructive"]);
+    assert!(actions(&again).is_empty(), "{:?}", actions(&again));
 }
 
 /// A URL-encoded JSON document, decoded and parsed (Null if it is not JSON).

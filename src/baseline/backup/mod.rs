@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
-use super::{Actions, Baseline, BoxFuture, Context, Permissions};
+use super::{Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions, Places};
 use crate::aws::session::partition_of;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::plan::desired::DesiredPolicy;
@@ -254,6 +254,62 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
     }
 }
 
+/// What removing a member vault loses: its recovery points (AWS deletes only an empty vault).
+const VAULT_LOSES: &str =
+    "deletes the vault `landing-zone-backup`, which AWS allows only once its recovery points are deleted";
+
+/// The member role (no region) or the member vault (in `region`) landing-zone made in `account`,
+/// when the spec no longer asks for it there.
+pub async fn find(
+    context: &Context<'_>,
+    account: &str,
+    region: Option<&str>,
+    wanted: &std::collections::BTreeSet<ControlKey>,
+) -> Result<Vec<Found>> {
+    let account_id = context.account_id(account)?;
+    match region {
+        None => {
+            let key = ControlKey::new(MEMBER_ROLE_CONTROL, account, None);
+            if wanted.contains(&key) {
+                return Ok(Vec::new());
+            }
+            let iam = context.sessions.iam(account_id).await;
+            let Some(owned) = crate::baseline::roles::is_owned(&iam, MEMBER_ROLE_NAME).await? else {
+                return Ok(Vec::new());
+            };
+            let attributes = match owned {
+                true => {
+                    crate::baseline::roles::read_role(context, account, MEMBER_ROLE_NAME).await?.unwrap_or(Value::Null)
+                }
+                false => Value::Null,
+            };
+            Ok(vec![Found { key, owned, attributes, loses_data: None }])
+        }
+        Some(region) => {
+            let key = ControlKey::new(MEMBER_VAULT_CONTROL, account, Some(region));
+            if wanted.contains(&key) {
+                return Ok(Vec::new());
+            }
+            let Some(owned) = vault::member_vault_owned(context, account_id, Some(region)).await? else {
+                return Ok(Vec::new());
+            };
+            let attributes = if owned { serde_json::json!({ "name": MEMBER_VAULT }) } else { Value::Null };
+            Ok(vec![Found { key, owned, attributes, loses_data: Some(VAULT_LOSES) }])
+        }
+    }
+}
+
+pub async fn remove(context: &Context<'_>, key: &ControlKey) -> Result<()> {
+    match key.control.as_str() {
+        MEMBER_ROLE_CONTROL => crate::baseline::roles::remove_role(context, key, MEMBER_ROLE_NAME).await,
+        MEMBER_VAULT_CONTROL => {
+            let account_id = context.account_id(&key.account)?;
+            vault::remove_member_vault(context, &key.label(), account_id, key.region.as_deref()).await
+        }
+        other => bail!("`{other}` is not removed by landing-zone"),
+    }
+}
+
 /// The `baseline.backup` section in the registry.
 pub struct Backup;
 
@@ -290,6 +346,8 @@ impl Baseline for Backup {
                     "backup:DescribeBackupVault",
                     "backup:GetBackupVaultAccessPolicy",
                     "backup:DescribeGlobalSettings",
+                    "backup:ListTags",
+                    "iam:ListRoleTags",
                     "iam:GetRole",
                     "iam:GetRolePolicy",
                     "iam:ListAttachedRolePolicies",
@@ -308,6 +366,8 @@ impl Baseline for Backup {
                     "backup:DeleteBackupVaultLockConfiguration",
                     "backup:UpdateGlobalSettings",
                     "backup:TagResource",
+                    "backup:DeleteBackupVault",
+                    "iam:DeleteRole",
                     // The member role (`backup/member_role`), as `baseline.roles` makes roles.
                     "iam:CreateRole",
                     "iam:TagRole",
@@ -351,5 +411,30 @@ impl Baseline for Backup {
         before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes, before))
+    }
+
+    fn ownership(&self) -> Option<Ownership> {
+        // What the backup policy names in member accounts: the role (per account) and the vault
+        // (per Region). The bunker's own vault, key and lock are never removed.
+        Some(Ownership { places: Places::Both })
+    }
+
+    fn find<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a str,
+        region: Option<&'a str>,
+        wanted: &'a std::collections::BTreeSet<ControlKey>,
+    ) -> BoxFuture<'a, Result<Vec<Found>>> {
+        Box::pin(find(context, account, region, wanted))
+    }
+
+    fn remove<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _before: &'a Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(remove(context, key))
     }
 }

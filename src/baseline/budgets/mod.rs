@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
-use super::{aws_error, Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions, Places};
 use crate::aws::errors::is_budgets_not_found;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::{BudgetSpec, OWNERSHIP_TAG, OWNERSHIP_VALUE};
@@ -427,7 +427,7 @@ pub async fn find_budgets(
             true => read_budget(client, account_id, &name).await?.unwrap_or(Value::Null),
             false => Value::Null,
         };
-        found.push(Found { key, owned, attributes });
+        found.push(Found { key, owned, attributes, loses_data: None });
     }
     Ok(found)
 }
@@ -489,7 +489,7 @@ impl Baseline for Budgets {
     fn ownership(&self) -> Option<Ownership> {
         // A budget's history is Cost Explorer's, not the budget's: removing one loses nothing
         // the spec cannot re-create.
-        Some(Ownership { regional: false, loses_data: None })
+        Some(Ownership { places: Places::Account })
     }
 
     fn find<'a>(

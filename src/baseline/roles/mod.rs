@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Context as _, Result};
 use serde_json::{json, Map, Value};
 
-use super::{aws_error, Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions, Places};
 use crate::aws::errors::{is_already_exists, is_not_found};
 use crate::aws::session::partition_of;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
@@ -299,7 +299,7 @@ fn never_removed(path: &str, name: &str, access_role: &str) -> bool {
 
 /// Whether a role carries landing-zone's ownership tag; None when the role is gone.
 /// https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoleTags.html
-async fn is_owned(iam: &aws_sdk_iam::Client, name: &str) -> Result<Option<bool>> {
+pub async fn is_owned(iam: &aws_sdk_iam::Client, name: &str) -> Result<Option<bool>> {
     let mut owned = false;
     let mut pages = iam.list_role_tags().role_name(name).into_paginator().send();
     while let Some(page) = pages.next().await {
@@ -338,7 +338,7 @@ pub async fn find(context: &Context<'_>, account: &str, wanted: &BTreeSet<Contro
             true => read(context, &key).await?.unwrap_or(Value::Null),
             false => Value::Null,
         };
-        found.push(Found { key, owned, attributes });
+        found.push(Found { key, owned, attributes, loses_data: None });
     }
     Ok(found)
 }
@@ -350,8 +350,12 @@ pub async fn find(context: &Context<'_>, account: &str, wanted: &BTreeSet<Contro
 /// instance profile; one added by hand makes DeleteRole fail with IAM's DeleteConflict, which is
 /// reported.
 pub async fn remove(context: &Context<'_>, key: &ControlKey) -> Result<()> {
+    remove_role(context, key, role_name(key)).await
+}
+
+/// [`remove`] for a role named `name` in `key`'s account (other baselines' roles: the backup role).
+pub async fn remove_role(context: &Context<'_>, key: &ControlKey, name: &str) -> Result<()> {
     let iam = context.sessions.iam(context.account_id(&key.account)?).await;
-    let name = role_name(key);
     match is_owned(&iam, name).await? {
         None => return Ok(()),
         Some(false) => anyhow::bail!(
@@ -467,7 +471,7 @@ impl Baseline for Roles {
 
     fn ownership(&self) -> Option<Ownership> {
         // A role holds nothing the spec cannot re-create: its trust and policies are the spec's.
-        Some(Ownership { regional: false, loses_data: None })
+        Some(Ownership { places: Places::Account })
     }
 
     fn find<'a>(
