@@ -1,6 +1,8 @@
 //! Reads every desired baseline control in the accounts that exist, wide across accounts and
 //! narrow within each, through the baseline that owns each control (the registry). Controls an emulator cannot read (it lacks the
-//! operation) are returned apart, so the planner notes them instead of planning them.
+//! operation) are returned apart, so the planner notes them instead of planning them. It also
+//! searches the accounts for what landing-zone created and the spec no longer asks for
+//! ([`find_owned`], through `Baseline::find`), likewise wide across accounts and narrow within each.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -221,7 +223,7 @@ pub async fn find_owned(
         .map(|account| account.name.as_str())
         .collect();
     // One search per (baseline, account, region).
-    let mut searches: Vec<(&'static dyn crate::baseline::Baseline, &str, Option<&str>)> = Vec::new();
+    let mut searches: Vec<Search<'_>> = Vec::new();
     for baseline in scope.baselines {
         let Some(ownership) = baseline.ownership() else { continue };
         let (account_wide, regional) = match ownership.places {
@@ -242,28 +244,24 @@ pub async fn find_owned(
     let context = BaselineContext { sessions, ids: known, reads: None };
     let context = &context;
     let wanted = &wanted;
-    let results: Vec<Vec<crate::baseline::Found>> = stream::iter(searches)
-        .map(|(baseline, account, region)| async move {
-            let found = find_waiting_for_activation(baseline, context, account, region, wanted).await;
-            match found {
-                Ok(found) => Ok(found),
-                // An emulator that lacks the listing: nothing can be found there.
-                Err(error) if crate::baseline::unimplemented(&error).is_some() => {
-                    tracing::debug!(account, family = baseline.family(), "{error:#}");
-                    Ok(Vec::new())
-                }
-                Err(error) => Err(error.context(format!(
-                    "searching {account}{} for what landing-zone created ({})",
-                    region.map(|region| format!(" ({region})")).unwrap_or_default(),
-                    baseline.family()
-                ))),
-            }
+    // Wide across accounts, at most `concurrency.calls` searches at once within each.
+    let mut by_account: BTreeMap<&str, Vec<Search<'_>>> = BTreeMap::new();
+    for search in searches {
+        by_account.entry(search.1).or_default().push(search);
+    }
+    let calls = concurrency.calls.max(1);
+    let results: Vec<Vec<Vec<crate::baseline::Found>>> = stream::iter(by_account.into_values())
+        .map(|searches| {
+            stream::iter(searches)
+                .map(|(baseline, account, region)| search(baseline, context, account, region, wanted))
+                .buffer_unordered(calls)
+                .try_collect::<Vec<_>>()
         })
-        .buffer_unordered((concurrency.accounts.max(1)).saturating_mul(concurrency.calls.max(1)))
+        .buffer_unordered(concurrency.accounts.max(1))
         .try_collect()
         .await?;
     let mut found = FoundControls::default();
-    for item in results.into_iter().flatten() {
+    for item in results.into_iter().flatten().flatten() {
         if wanted.contains(&item.key) || scope.keys.is_some_and(|keys| !keys.contains(&item.key)) {
             continue;
         }
@@ -274,6 +272,31 @@ pub async fn find_owned(
         }
     }
     Ok(found)
+}
+
+/// One search: a baseline, an account, a region (None: account-wide).
+type Search<'a> = (&'static dyn crate::baseline::Baseline, &'a str, Option<&'a str>);
+
+/// One search; an endpoint that lacks the listing (emulators only) finds nothing.
+async fn search(
+    baseline: &'static dyn crate::baseline::Baseline,
+    context: &BaselineContext<'_>,
+    account: &str,
+    region: Option<&str>,
+    wanted: &BTreeSet<ControlKey>,
+) -> Result<Vec<crate::baseline::Found>> {
+    match find_waiting_for_activation(baseline, context, account, region, wanted).await {
+        Ok(found) => Ok(found),
+        Err(error) if crate::baseline::unimplemented(&error).is_some() => {
+            tracing::debug!(account, family = baseline.family(), "{error:#}");
+            Ok(Vec::new())
+        }
+        Err(error) => Err(error.context(format!(
+            "searching {account}{} for what landing-zone created ({})",
+            region.map(|region| format!(" ({region})")).unwrap_or_default(),
+            baseline.family()
+        ))),
+    }
 }
 
 /// One search, waiting (bounded) for an account whose services AWS is still activating.
