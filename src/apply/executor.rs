@@ -189,6 +189,7 @@ fn is_account_id(resource_id: &str) -> bool {
 pub fn failure_scope(action: &Action) -> FailureScope {
     match action {
         Action::ConfigureControl { account, .. }
+        | Action::RemoveControl { account, .. }
         | Action::MoveAccount { account, .. }
         | Action::RenameAccount { account, .. } => FailureScope::Account(AccountKey::of(account)),
         Action::CreateAccount { name, .. } => FailureScope::Account(AccountKey::Planned(name.clone())),
@@ -219,6 +220,7 @@ pub fn failure_scope(action: &Action) -> FailureScope {
 fn account_name(action: &Action) -> String {
     match action {
         Action::ConfigureControl { account, .. }
+        | Action::RemoveControl { account, .. }
         | Action::MoveAccount { account, .. }
         | Action::RenameAccount { account, .. } => account.name().to_string(),
         Action::CreateAccount { name, .. } | Action::CloseAccount { name, .. } => name.clone(),
@@ -241,7 +243,9 @@ enum Lane {
 
 fn lane(action: &Action) -> Lane {
     match action {
-        Action::ConfigureControl { account, .. } => Lane::Account(AccountKey::of(account)),
+        Action::ConfigureControl { account, .. } | Action::RemoveControl { account, .. } => {
+            Lane::Account(AccountKey::of(account))
+        }
         Action::DeleteRootCredentials { id, .. } => Lane::Account(AccountKey::Id(id.clone())),
         _ => Lane::Organization,
     }

@@ -50,6 +50,13 @@ pub fn is_resource_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
     code_is(error, &["ResourceNotFoundException"])
 }
 
+/// AWS Budgets: the budget, notification or subscriber is not there; also what DescribeBudgets
+/// answers for an account without budgets
+/// (https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DescribeBudgets.html).
+pub fn is_budgets_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["NotFoundException"])
+}
+
 /// The caller is not in an organization (so there is nothing to read yet).
 pub fn is_no_organization<E: ProvideErrorMetadata>(error: &E) -> bool {
     code_is(error, &["AWSOrganizationsNotInUseException"])

@@ -62,6 +62,41 @@ pub struct Permissions {
     pub in_account: Actions,
 }
 
+/// How a baseline tracks what it creates, so that what the spec stops asking for is removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ownership {
+    /// Where its resources are searched for in each account.
+    pub places: Places,
+}
+
+/// Where a baseline's resources live in an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Places {
+    /// Once per account (global services: IAM, Budgets): searched with no region.
+    Account,
+    /// In each of the spec's regions.
+    Regions,
+    /// Both: searched once with no region and once in each region.
+    Both,
+}
+
+/// A resource of a baseline's kind, found in an account (and region) where the spec does not ask
+/// for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// The control it would be (`budget/<name>` in that account).
+    pub key: ControlKey,
+    /// It carries landing-zone's ownership mark (the `landing-zone:managed-by` tag): created by
+    /// the tool. Only these are ever removed.
+    pub owned: bool,
+    /// Its live attributes when owned (what the plan shows it removes); Null otherwise.
+    pub attributes: Value,
+    /// What removing it loses that the spec cannot re-create (a vault's recovery points): the
+    /// removal is then planned only with `organization.allow.delete_baseline_data` and
+    /// `--allow-destructive`. None: the spec holds all of it.
+    pub loses_data: Option<&'static str>,
+}
+
 /// One section of `baseline:`. Implementations are unit structs listed in [`REGISTRY`].
 pub trait Baseline: Sync {
     /// The control family: the first segment of every control name it owns (`iam_role/X`).
@@ -130,6 +165,36 @@ pub trait Baseline: Sync {
         attributes: &'a Value,
         before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>>;
+
+    /// Whether it tracks what it creates (marks it as landing-zone's) so that [`Self::find`] and
+    /// [`Self::remove`] can take away what the spec no longer asks for. None: it never removes.
+    fn ownership(&self) -> Option<Ownership> {
+        None
+    }
+
+    /// Every resource of its kind in `account` (and `region`) whose control is not in `wanted`
+    /// (the spec's controls there), marked owned when it carries landing-zone's ownership mark.
+    /// Called only when [`Self::ownership`] is Some.
+    fn find<'a>(
+        &'a self,
+        _context: &'a Context<'_>,
+        _account: &'a str,
+        _region: Option<&'a str>,
+        _wanted: &'a BTreeSet<ControlKey>,
+    ) -> BoxFuture<'a, Result<Vec<Found>>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Removes one resource it created. Checks the ownership mark again first and refuses what no
+    /// longer carries it; one already gone is success (idempotent).
+    fn remove<'a>(
+        &'a self,
+        _context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _before: &'a Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move { bail!("{}: `{}` does not remove what it created", key.label(), self.family()) })
+    }
 }
 
 /// Every baseline, in the order their controls are planned (a control's `after` come first).
@@ -186,6 +251,20 @@ pub fn desired_organization(valid: &ValidSpec) -> DesiredOrganization {
     desired
 }
 
+/// The baselines whose resources are searched for what the spec no longer asks for: those that
+/// track what they create ([`Baseline::ownership`]) and whose section the spec has. A spec without
+/// the section makes no call for it; one that keeps the section removes what its entries no
+/// longer cover (docs/spec.md, "What landing-zone removes").
+pub fn tracked(spec: &Spec) -> Vec<&'static dyn Baseline> {
+    let sections = serde_json::to_value(&spec.baseline).unwrap_or(Value::Null);
+    REGISTRY
+        .iter()
+        .copied()
+        .filter(|baseline| baseline.ownership().is_some())
+        .filter(|baseline| sections.get(baseline.section()).is_some_and(|section| !section.is_null()))
+        .collect()
+}
+
 /// Service principals the spec's baselines need trusted access for.
 pub fn trusted_services(spec: &Spec) -> BTreeSet<String> {
     REGISTRY.iter().flat_map(|baseline| baseline.trusted_services(spec)).map(str::to_string).collect()
@@ -194,6 +273,11 @@ pub fn trusted_services(spec: &Spec) -> BTreeSet<String> {
 /// Reads one control through the baseline that owns it.
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
     owner(key)?.read(context, key, desired).await
+}
+
+/// Removes one control the tool created, through the baseline that owns it.
+pub async fn remove(context: &Context<'_>, key: &ControlKey, before: &Value) -> Result<()> {
+    owner(key)?.remove(context, key, before).await
 }
 
 /// Configures one control through the baseline that owns it.

@@ -1,6 +1,8 @@
 //! Reads every desired baseline control in the accounts that exist, wide across accounts and
 //! narrow within each, through the baseline that owns each control (the registry). Controls an emulator cannot read (it lacks the
-//! operation) are returned apart, so the planner notes them instead of planning them.
+//! operation) are returned apart, so the planner notes them instead of planning them. It also
+//! searches the accounts for what landing-zone created and the spec no longer asks for
+//! ([`find_owned`], through `Baseline::find`), likewise wide across accounts and narrow within each.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -161,6 +163,157 @@ async fn read_waiting_for_activation(
                 if crate::aws::errors::is_account_still_activating(&error) && started.elapsed() < ACTIVATION_WAIT =>
             {
                 tracing::info!(control = %key.label(), "the account is still being activated; reading again");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(15));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// What the baselines that track what they create found where the spec does not ask for it.
+#[derive(Debug, Default)]
+pub struct FoundControls {
+    /// Created by landing-zone: live attributes, and what removing it loses (if anything).
+    pub owned: BTreeMap<ControlKey, (serde_json::Value, Option<String>)>,
+    /// Not created by landing-zone: never removed.
+    pub unowned: BTreeSet<ControlKey>,
+}
+
+/// Where to look for what the tool created and no longer wants.
+#[derive(Clone, Copy)]
+pub struct FindScope<'a> {
+    /// The baselines whose resources are searched (`baseline::tracked`).
+    pub baselines: &'a [&'static dyn crate::baseline::Baseline],
+    /// Only these accounts (spec names); None: every existing, active account of the spec.
+    pub accounts: Option<&'a BTreeSet<String>>,
+    /// Keep only these controls (a reviewed plan's removals, read again); None: all.
+    pub keys: Option<&'a BTreeSet<ControlKey>>,
+}
+
+/// Searches every existing, active account of the spec (and each of the spec's regions for
+/// regional kinds) for the resources each tracking baseline created where the spec no longer asks
+/// for them, wide across accounts and `concurrency.calls` at once within each. Accounts the spec
+/// closes are skipped: their resources go with them.
+pub async fn find_owned(
+    desired: &DesiredOrganization,
+    regions: &[String],
+    known: &KnownIds,
+    live: &LiveOrganization,
+    sessions: &Sessions,
+    concurrency: Concurrency,
+    scope: FindScope<'_>,
+) -> Result<FoundControls> {
+    if scope.baselines.is_empty() {
+        return Ok(FoundControls::default());
+    }
+    let wanted: BTreeSet<ControlKey> = desired.controls.iter().map(|control| control.key.clone()).collect();
+    let accounts: Vec<&str> = desired
+        .accounts
+        .iter()
+        .filter(|account| !account.close)
+        .filter(|account| scope.accounts.is_none_or(|names| names.contains(&account.name)))
+        .filter(|account| match scope.keys {
+            Some(keys) => keys.iter().any(|key| key.account == account.name),
+            None => true,
+        })
+        .filter(|account| {
+            known.accounts.get(&account.name).and_then(|id| live.accounts.get(id)).is_some_and(|a| a.state.is_active())
+        })
+        .map(|account| account.name.as_str())
+        .collect();
+    // One search per (baseline, account, region).
+    let mut searches: Vec<Search<'_>> = Vec::new();
+    for baseline in scope.baselines {
+        let Some(ownership) = baseline.ownership() else { continue };
+        let (account_wide, regional) = match ownership.places {
+            crate::baseline::Places::Account => (true, false),
+            crate::baseline::Places::Regions => (false, true),
+            crate::baseline::Places::Both => (true, true),
+        };
+        for account in &accounts {
+            if account_wide {
+                searches.push((*baseline, *account, None));
+            }
+            if regional {
+                searches.extend(regions.iter().map(|region| (*baseline, *account, Some(region.as_str()))));
+            }
+        }
+    }
+    tracing::debug!(searches = searches.len(), accounts = ?accounts, "searching for what landing-zone created");
+    let context = BaselineContext { sessions, ids: known, reads: None };
+    let context = &context;
+    let wanted = &wanted;
+    // Wide across accounts, at most `concurrency.calls` searches at once within each.
+    let mut by_account: BTreeMap<&str, Vec<Search<'_>>> = BTreeMap::new();
+    for search in searches {
+        by_account.entry(search.1).or_default().push(search);
+    }
+    let calls = concurrency.calls.max(1);
+    let results: Vec<Vec<Vec<crate::baseline::Found>>> = stream::iter(by_account.into_values())
+        .map(|searches| {
+            stream::iter(searches)
+                .map(|(baseline, account, region)| search(baseline, context, account, region, wanted))
+                .buffer_unordered(calls)
+                .try_collect::<Vec<_>>()
+        })
+        .buffer_unordered(concurrency.accounts.max(1))
+        .try_collect()
+        .await?;
+    let mut found = FoundControls::default();
+    for item in results.into_iter().flatten().flatten() {
+        if wanted.contains(&item.key) || scope.keys.is_some_and(|keys| !keys.contains(&item.key)) {
+            continue;
+        }
+        if item.owned {
+            found.owned.insert(item.key, (item.attributes, item.loses_data.map(str::to_string)));
+        } else {
+            found.unowned.insert(item.key);
+        }
+    }
+    Ok(found)
+}
+
+/// One search: a baseline, an account, a region (None: account-wide).
+type Search<'a> = (&'static dyn crate::baseline::Baseline, &'a str, Option<&'a str>);
+
+/// One search; an endpoint that lacks the listing (emulators only) finds nothing.
+async fn search(
+    baseline: &'static dyn crate::baseline::Baseline,
+    context: &BaselineContext<'_>,
+    account: &str,
+    region: Option<&str>,
+    wanted: &BTreeSet<ControlKey>,
+) -> Result<Vec<crate::baseline::Found>> {
+    match find_waiting_for_activation(baseline, context, account, region, wanted).await {
+        Ok(found) => Ok(found),
+        Err(error) if crate::baseline::unimplemented(&error).is_some() => {
+            tracing::debug!(account, family = baseline.family(), "{error:#}");
+            Ok(Vec::new())
+        }
+        Err(error) => Err(error.context(format!(
+            "searching {account}{} for what landing-zone created ({})",
+            region.map(|region| format!(" ({region})")).unwrap_or_default(),
+            baseline.family()
+        ))),
+    }
+}
+
+/// One search, waiting (bounded) for an account whose services AWS is still activating.
+async fn find_waiting_for_activation(
+    baseline: &'static dyn crate::baseline::Baseline,
+    context: &BaselineContext<'_>,
+    account: &str,
+    region: Option<&str>,
+    wanted: &BTreeSet<ControlKey>,
+) -> Result<Vec<crate::baseline::Found>> {
+    let started = tokio::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(250);
+    loop {
+        match baseline.find(context, account, region, wanted).await {
+            Err(error)
+                if crate::aws::errors::is_account_still_activating(&error) && started.elapsed() < ACTIVATION_WAIT =>
+            {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(std::time::Duration::from_secs(15));
             }

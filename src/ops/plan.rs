@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 
 use crate::aws::{load_config, Clients, Concurrency, ConnectOptions};
-use crate::live::controls::read_controls_reporting;
+use crate::live::controls::{find_owned, read_controls_reporting, FindScope};
 use crate::live::progress::{ReadReporter, SilentReadReporter};
 use crate::live::{read_organization_with, LiveOrganization, ReadScope};
 use crate::plan::control::ControlKey;
@@ -43,6 +43,11 @@ pub struct ReadLimits {
     /// Read member accounts' root credentials (the spec and `--allow-destructive` opt into
     /// deleting them, or a reviewed plan deletes some).
     pub root_credentials: bool,
+    /// Search only these accounts (spec names) for what landing-zone created and the spec no
+    /// longer asks for; None: every account.
+    pub owned_accounts: Option<std::collections::BTreeSet<String>>,
+    /// Keep only these of what is found (a reviewed plan's removals); None: all.
+    pub owned_keys: Option<std::collections::BTreeSet<ControlKey>>,
 }
 
 impl ReadLimits {
@@ -62,6 +67,8 @@ impl ReadLimits {
             controls: Some(scope.controls_to_read(desired)),
             structure_only: false,
             root_credentials: false,
+            owned_accounts: Some(scope.accounts.clone()),
+            owned_keys: None,
         }
     }
 
@@ -74,6 +81,8 @@ impl ReadLimits {
             controls: Some(touched.controls.clone()),
             structure_only: true,
             root_credentials: false,
+            owned_accounts: None,
+            owned_keys: Some(touched.removed.clone()),
         }
     }
 }
@@ -186,7 +195,10 @@ pub async fn read_live(
     limits: &ReadLimits,
 ) -> Result<(LiveOrganization, KnownIds)> {
     let scope = limited_read_scope(valid, limits);
-    let accounts = |structure| read_accounts(structure, desired, clients, concurrency, reporter, limits);
+    let tracked = crate::baseline::tracked(&valid.spec);
+    let regions = &valid.spec.organization.regions;
+    let accounts =
+        |structure| read_accounts(structure, desired, (&tracked, regions), clients, concurrency, reporter, limits);
     let (mut live, (read, known)) =
         read_organization_with(&clients.organizations, &scope, concurrency.calls, accounts).await?;
     live.root_access_features = read.root_access_features;
@@ -194,6 +206,8 @@ pub async fn read_live(
     live.controls = read.controls;
     live.control_notes = read.control_notes;
     live.unsupported_controls = read.unsupported_controls;
+    live.owned_controls = read.owned_controls;
+    live.unowned_controls = read.unowned_controls;
     if !limits.structure_only {
         live.account_names_unsupported = account_names_unsupported(clients).await;
     }
@@ -205,6 +219,7 @@ pub async fn read_live(
 async fn read_accounts(
     mut structure: LiveOrganization,
     desired: &DesiredOrganization,
+    (tracked, regions): (&[&'static dyn crate::baseline::Baseline], &[String]),
     clients: &Clients,
     concurrency: Concurrency,
     reporter: &dyn ReadReporter,
@@ -243,6 +258,22 @@ async fn read_accounts(
     structure.controls = controls;
     structure.control_notes = notes;
     structure.unsupported_controls = unsupported;
+    // What the tool created and the spec no longer asks for (a reviewed plan without removals
+    // searches nothing).
+    let search = limits.owned_keys.as_ref().is_none_or(|keys| !keys.is_empty());
+    if search {
+        let scope = FindScope {
+            baselines: tracked,
+            accounts: limits.owned_accounts.as_ref(),
+            keys: limits.owned_keys.as_ref(),
+        };
+        let found = find_owned(desired, regions, &known, &structure, &clients.sessions, concurrency, scope).await?;
+        for (key, (attributes, loses)) in found.owned {
+            structure.controls.insert(key.clone(), Some(attributes));
+            structure.owned_controls.insert(key, loses);
+        }
+        structure.unowned_controls = found.unowned;
+    }
     Ok((structure, known))
 }
 

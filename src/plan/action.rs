@@ -195,6 +195,15 @@ pub enum Action {
         /// Desired attributes; `{{account:NAME}}` placeholders are filled in at apply time.
         after: Value,
     },
+    /// Remove a baseline resource landing-zone created (it carries the tool's ownership mark) that
+    /// the spec no longer asks for in that account (and region). Resources of the same kind the
+    /// tool did not create are never removed: the plan notes them.
+    RemoveControl {
+        control: crate::plan::control::ControlKey,
+        account: AccountRef,
+        /// Live attributes, as read when planning.
+        before: Value,
+    },
     UpdateTags {
         resource_id: String,
         /// Display-only: `unit Security`, `account app-prod`, `policy deny-leave`.
@@ -235,7 +244,8 @@ impl Action {
             | Action::CloseAccount { .. }
             | Action::DeleteRootCredentials { .. }
             | Action::DeletePolicy { .. }
-            | Action::DetachPolicy { .. } => ChangeKind::Destroy,
+            | Action::DetachPolicy { .. }
+            | Action::RemoveControl { .. } => ChangeKind::Destroy,
         }
     }
 
@@ -270,7 +280,7 @@ impl Action {
                 format!("attachment {} -> {}", policy.name(), target.label())
             }
             Action::UpdateTags { resource, .. } => format!("tags of {resource}"),
-            Action::ConfigureControl { control, .. } => control.label(),
+            Action::ConfigureControl { control, .. } | Action::RemoveControl { control, .. } => control.label(),
         }
     }
 }

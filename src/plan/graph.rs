@@ -55,7 +55,9 @@ impl Tree {
                 Action::MoveAccount { account, .. } | Action::RenameAccount { account, .. } => {
                     format!("account:{}", account.name())
                 }
-                Action::ConfigureControl { control, .. } => format!("account:{}", control.account),
+                Action::ConfigureControl { control, .. } | Action::RemoveControl { control, .. } => {
+                    format!("account:{}", control.account)
+                }
                 Action::AttachPolicy { target, .. } | Action::DetachPolicy { target, .. } => match target {
                     TargetRef::Unit { unit } => format!("unit:{}", unit.path()),
                     TargetRef::Account { account } => format!("account:{}", account.name()),

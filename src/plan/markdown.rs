@@ -28,7 +28,9 @@ fn place(action: &Action) -> String {
         Action::MoveAccount { account, .. } | Action::RenameAccount { account, .. } => {
             format!("Account {}", account.name())
         }
-        Action::ConfigureControl { control, .. } => format!("Account {}", control.account),
+        Action::ConfigureControl { control, .. } | Action::RemoveControl { control, .. } => {
+            format!("Account {}", control.account)
+        }
         Action::CreatePolicy { .. } | Action::UpdatePolicy { .. } | Action::DeletePolicy { .. } => {
             "Policies".to_string()
         }
@@ -62,7 +64,7 @@ fn resource_kind(action: &Action) -> &'static str {
         Action::DeleteRootCredentials { .. } => "root credentials",
         Action::CreatePolicy { .. } | Action::UpdatePolicy { .. } | Action::DeletePolicy { .. } => "policy",
         Action::AttachPolicy { .. } | Action::DetachPolicy { .. } => "policy attachment",
-        Action::ConfigureControl { .. } => "baseline control",
+        Action::ConfigureControl { .. } | Action::RemoveControl { .. } => "baseline control",
         Action::UpdateTags { .. } => "tags",
     }
 }

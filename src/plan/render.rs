@@ -151,8 +151,22 @@ pub fn details(action: &Action) -> Vec<Detail> {
                 .push(Detail::field("tags", format!("{} → {}", format_tags(&tags.before), format_tags(&tags.after))));
         }
         Action::ConfigureControl { before, after, .. } => attribute_details(&mut details, before.as_ref(), after),
+        Action::RemoveControl { before, .. } => removed_details(&mut details, before),
     }
     details
+}
+
+/// What a removal deletes: its attributes as read, documents named rather than shown whole.
+fn removed_details(details: &mut Vec<Detail>, before: &Value) {
+    details.push(Detail::field("why", "created by landing-zone; the spec no longer asks for it here"));
+    let Some(map) = before.as_object() else { return };
+    for (key, value) in map {
+        let shown = match document_of(value) {
+            Some(_) => "(document)".to_string(),
+            None => display_value(value),
+        };
+        details.push(Detail::field(key, format!("{shown} → (removed)")));
+    }
 }
 
 /// Attribute-level before → after; documents (objects, arrays, JSON in strings) and long or

@@ -49,6 +49,15 @@ pub struct LiveOrganization {
     /// only, the planner shows them as notes.
     #[serde(skip)]
     pub control_notes: BTreeMap<crate::plan::control::ControlKey, Vec<String>>,
+    /// Baseline resources landing-zone created (they carry its ownership mark) found where the
+    /// spec does not ask for them, with what removing each loses that the spec cannot re-create
+    /// (None: nothing). Their live attributes are in `controls`.
+    #[serde(skip)]
+    pub owned_controls: BTreeMap<crate::plan::control::ControlKey, Option<String>>,
+    /// Resources of the same kinds that landing-zone did not create, found where the spec does not
+    /// ask for them: never removed (the plan notes those that bear a name the spec uses).
+    #[serde(skip)]
+    pub unowned_controls: BTreeSet<crate::plan::control::ControlKey>,
 }
 
 /// The root user credentials of one account (IAM reads without a user name in an AssumeRoot

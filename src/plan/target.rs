@@ -183,7 +183,8 @@ impl Scope {
             }
             Action::MoveAccount { account: subject, .. }
             | Action::RenameAccount { account: subject, .. }
-            | Action::ConfigureControl { account: subject, .. } => account(subject),
+            | Action::ConfigureControl { account: subject, .. }
+            | Action::RemoveControl { account: subject, .. } => account(subject),
             Action::AttachPolicy { target, .. } | Action::DetachPolicy { target, .. } => match target {
                 TargetRef::Unit { unit } => self.units.contains(unit.path()),
                 TargetRef::Account { account: subject } => account(subject),

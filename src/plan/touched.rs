@@ -37,6 +37,9 @@ pub struct Touched {
     pub new_policies: BTreeSet<(PolicyType, String)>,
     /// Whether the plan creates accounts (the IN_PROGRESS requests it would adopt matter).
     pub creates_accounts: bool,
+    /// Controls removed (what the tool created and the spec no longer asks for): found again by
+    /// searching their accounts, not by the spec's controls.
+    pub removed: BTreeSet<ControlKey>,
 }
 
 impl Touched {
@@ -116,6 +119,10 @@ impl Touched {
                 // not what the action changes, and the structure read still finds the account.
                 Action::ConfigureControl { control, .. } => {
                     touched.controls.insert(control.clone());
+                }
+                Action::RemoveControl { control, .. } => {
+                    touched.controls.insert(control.clone());
+                    touched.removed.insert(control.clone());
                 }
                 Action::UpdateTags { resource_id, .. } => {
                     touched.ids.insert(resource_id.clone());

@@ -126,6 +126,10 @@ pub struct DestructiveOptIns {
     /// Put an AWS Backup vault under Vault Lock in compliance mode (immutable after its grace time).
     #[serde(default)]
     pub compliance_vault_lock: bool,
+    /// Remove baseline resources landing-zone created that the spec no longer asks for, when
+    /// removing them loses data the spec cannot re-create (a backup vault's recovery points).
+    #[serde(default)]
+    pub delete_baseline_data: bool,
 }
 
 impl DestructiveOptIns {

@@ -691,6 +691,16 @@ impl<'a> Checker<'a> {
                 Some("2-50 letters, digits, hyphens and underscores".to_string()),
             );
         }
+        // The backup policy's rules back up into `landing-zone-backup` in member accounts, which
+        // the backup baseline creates and removes (`baseline::backup::MEMBER_VAULT`): the bunker
+        // vault must not share its name.
+        if backup.vault_name == "landing-zone-backup" {
+            self.error(
+                &["baseline", "backup", "vault_name"],
+                "`landing-zone-backup` is the name of the vault landing-zone creates in member accounts".to_string(),
+                Some("choose another name, such as the default `landing-zone-bunker`".to_string()),
+            );
+        }
         let lock = backup.vault_lock.unwrap_or_default();
         // https://docs.aws.amazon.com/aws-backup/latest/devguide/API_PutBackupVaultLockConfiguration.html
         if let Some(min) = lock.min_retention_days.filter(|days| *days < 1) {

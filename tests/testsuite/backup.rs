@@ -68,7 +68,7 @@ async fn account_id(moto: &Moto, email: &str) -> String {
 
 #[tokio::test]
 async fn the_bunker_vault_converges_and_drift_by_hand_is_planned_and_repaired() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_managed_policies();
     let workspace = workspace(SPEC);
     let dir = workspace.path();
     apply(&moto, dir);
@@ -160,7 +160,7 @@ async fn the_bunker_vault_converges_and_drift_by_hand_is_planned_and_repaired() 
 
 #[tokio::test]
 async fn compliance_mode_needs_the_spec_opt_in_and_the_flag_and_is_refused_before_any_write() {
-    let moto = Moto::start();
+    let moto = Moto::start_with_managed_policies();
     let compliance = SPEC.replace("max_retention_days: 400 }", "max_retention_days: 400, changeable_for_days: 3 }");
     let workspace = workspace(&compliance);
     let dir = workspace.path();
@@ -194,4 +194,176 @@ async fn compliance_mode_needs_the_spec_opt_in_and_the_flag_and_is_refused_befor
     let with_flag = plan(&moto, dir, &["--allow-destructive"]);
     assert!(actions(&with_flag).contains(&"configure_control backup/vault_lock".to_string()));
     assert!(with_flag["warnings"].to_string().contains("is irreversible"));
+}
+
+/// Two Regions, a plan backing up in both: each targeted account gets the vault and the role the
+/// policy names, in each Region the plan covers; untargeted accounts get neither.
+const MEMBERS_SPEC: &str = r#"
+version: 1
+organization:
+  management_account: management
+  regions: [us-east-1, eu-west-1]
+units:
+  Workloads: {}
+accounts:
+  management: { email: aws-root@example.com }
+  log-archive: { email: aws+log-archive@example.com }
+  app: { email: aws+app@example.com, unit: Workloads }
+  web: { email: aws+web@example.com, unit: Workloads }
+baseline:
+  backup:
+    vault_account: log-archive
+    plans:
+      daily:
+        schedule: cron(0 5 ? * * *)
+        retention_days: 35
+        copy_to_bunker_retention_days: 365
+        regions: [us-east-1, eu-west-1]
+        selection_tags: { backup: daily }
+        targets: { units: [Workloads] }
+"#;
+
+#[tokio::test]
+async fn each_targeted_account_has_the_vault_and_the_role_the_backup_policy_names() {
+    let moto = Moto::start_with_managed_policies();
+    let workspace = workspace(MEMBERS_SPEC);
+    let dir = workspace.path();
+    apply(&moto, dir);
+
+    // The policy names the vault and the role by what the tool creates.
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let policies = organizations
+        .list_policies()
+        .filter(aws_sdk_organizations::types::PolicyType::BackupPolicy)
+        .send()
+        .await
+        .expect("policies");
+    let policy = policies.policies().iter().find(|p| p.name() == Some("landing-zone-backup")).expect("policy");
+    let described = organizations.describe_policy().policy_id(policy.id().unwrap_or_default()).send().await;
+    let content: Value =
+        serde_json::from_str(described.expect("describe").policy().and_then(|p| p.content()).unwrap_or_default())
+            .expect("content");
+    let daily = &content["plans"]["daily"];
+    let vault_name = daily["rules"]["daily"]["target_backup_vault_name"]["@@assign"].as_str().expect("vault name");
+    let role_arn = daily["selections"]["tags"]["daily-backup"]["iam_role_arn"]["@@assign"].as_str().expect("role");
+    let role_name = role_arn.rsplit_once(":role/").map(|(_, name)| name).expect("role name");
+    assert_eq!(role_arn, format!("arn:aws:iam::$account:role/{role_name}"), "{content}");
+
+    for email in ["aws+app@example.com", "aws+web@example.com"] {
+        let id = account_id(&moto, email).await;
+        let config = moto.assumed_config(&id).await;
+        for region in ["us-east-1", "eu-west-1"] {
+            let regional = config.to_builder().region(aws_config::Region::new(region)).build();
+            let backup = aws_sdk_backup::Client::new(&regional);
+            let vault = backup.describe_backup_vault().backup_vault_name(vault_name).send().await;
+            assert!(vault.is_ok(), "{email} has the vault `{vault_name}` in {region}: {vault:?}");
+            let arn = vault.as_ref().ok().and_then(|v| v.backup_vault_arn()).unwrap_or_default().to_string();
+            let tags = backup.list_tags().resource_arn(&arn).send().await.expect("tags");
+            let mark = tags.tags().and_then(|tags| tags.get("landing-zone:managed-by")).map(String::as_str);
+            assert_eq!(mark, Some("landing-zone"), "the vault is marked as landing-zone's");
+        }
+        let iam = aws_sdk_iam::Client::new(&config);
+        let role = iam.get_role().role_name(role_name).send().await.expect("the role the policy names");
+        let trust = role.role().and_then(|role| role.assume_role_policy_document()).unwrap_or_default();
+        // IAM returns the document URL-encoded.
+        let trust: Value = serde_json::from_str(trust).unwrap_or_else(|_| percent_decoded(trust));
+        assert_eq!(
+            trust["Statement"][0]["Principal"]["Service"],
+            serde_json::json!(["backup.amazonaws.com"]),
+            "{trust}"
+        );
+        let attached = iam.list_attached_role_policies().role_name(role_name).send().await.expect("attached");
+        let mut arns: Vec<&str> = attached.attached_policies().iter().filter_map(|p| p.policy_arn()).collect();
+        arns.sort();
+        assert_eq!(
+            arns,
+            [
+                "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+                "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+            ]
+        );
+    }
+    // Not targeted: the bunker account has no member vault and no member role.
+    let bunker = account_id(&moto, "aws+log-archive@example.com").await;
+    let config = moto.assumed_config(&bunker).await;
+    let backup = aws_sdk_backup::Client::new(&config);
+    assert!(backup.describe_backup_vault().backup_vault_name(vault_name).send().await.is_err());
+    assert!(aws_sdk_iam::Client::new(&config).get_role().role_name(role_name).send().await.is_err());
+
+    let second = plan(&moto, dir, &[]);
+    assert!(actions(&second).is_empty(), "a converged organization plans nothing: {:?}", actions(&second));
+
+    // `web` leaves the plans' targets: its role goes; its vaults would lose recovery points, so
+    // they go only with the spec's opt-in and --allow-destructive, and are a warning before.
+    let moved = MEMBERS_SPEC
+        .replace("web: { email: aws+web@example.com, unit: Workloads }", "web: { email: aws+web@example.com }");
+    std::fs::write(dir.join("landing-zone.yaml"), &moved).expect("spec");
+    let blocked = plan(&moto, dir, &[]);
+    let mut shown = actions(&blocked);
+    shown.sort();
+    assert_eq!(shown, ["move_account -", "remove_control backup/member_role"], "{blocked:#}");
+    let held: Vec<&Value> = blocked["blocked"].as_array().expect("blocked").iter().collect();
+    assert_eq!(held.len(), 2, "one per Region: {held:?}");
+    assert!(
+        held.iter().all(|b| b["resource"].as_str().is_some_and(|r| r.starts_with("backup/member_vault in web ("))
+            && b["unblock"].as_str().is_some_and(|u| u.contains("organization.allow.delete_baseline_data"))),
+        "{held:?}"
+    );
+    let opted = moved.replace(
+        "  management_account: management\n",
+        "  management_account: management\n  allow: { delete_baseline_data: true }\n",
+    );
+    std::fs::write(dir.join("landing-zone.yaml"), &opted).expect("spec");
+    let allowed = plan(&moto, dir, &["--allow-destructive"]);
+    let mut shown = actions(&allowed);
+    shown.sort();
+    assert_eq!(
+        shown,
+        [
+            "move_account -",
+            "remove_control backup/member_role",
+            "remove_control backup/member_vault",
+            "remove_control backup/member_vault",
+        ],
+        "{allowed:#}"
+    );
+    let output = moto.run(&["apply", "--auto-approve", "--allow-destructive"], dir);
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+    let web = account_id(&moto, "aws+web@example.com").await;
+    let config = moto.assumed_config(&web).await;
+    for region in ["us-east-1", "eu-west-1"] {
+        let regional = config.to_builder().region(aws_config::Region::new(region)).build();
+        let backup = aws_sdk_backup::Client::new(&regional);
+        assert!(backup.describe_backup_vault().backup_vault_name(vault_name).send().await.is_err(), "{region}");
+    }
+    assert!(aws_sdk_iam::Client::new(&config).get_role().role_name(role_name).send().await.is_err());
+    // `app` keeps both.
+    let app = account_id(&moto, "aws+app@example.com").await;
+    let app_config = moto.assumed_config(&app).await;
+    assert!(aws_sdk_iam::Client::new(&app_config).get_role().role_name(role_name).send().await.is_ok());
+    let again = plan(&moto, dir, &["--allow-destructive"]);
+    assert!(actions(&again).is_empty(), "{:?}", actions(&again));
+}
+
+/// A URL-encoded JSON document, decoded and parsed (Null if it is not JSON).
+fn percent_decoded(text: &str) -> Value {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%' && index + 2 < bytes.len())
+            .then(|| u8::from_str_radix(&text[index + 1..index + 3], 16).ok())
+            .flatten();
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    serde_json::from_slice(&decoded).unwrap_or(Value::Null)
 }

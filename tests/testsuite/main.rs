@@ -21,6 +21,7 @@ mod identity_center;
 mod loader_fuzz;
 mod lockout;
 mod organization_apply;
+mod owned_removal;
 mod permissions;
 mod planner_aws_today;
 mod planner_properties;

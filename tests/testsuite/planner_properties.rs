@@ -360,6 +360,7 @@ fn build_desired(seed: &DesiredSeed) -> DesiredOrganization {
             delete_empty_units: seed.allow.1,
             detach_trail_guards: seed.allow.2,
             compliance_vault_lock: false,
+            delete_baseline_data: false,
         },
         controls: Vec::new(),
         access_role: ACCESS_ROLE.to_string(),

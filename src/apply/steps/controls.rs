@@ -100,3 +100,19 @@ pub(super) fn eventual_consistency_delay(tries: u32, jitter: f64) -> Duration {
     let ceiling = Duration::from_millis(500).saturating_mul(1 << tries.min(6)).min(Duration::from_secs(20));
     ceiling.mul_f64(jitter.clamp(0.0, 1.0)).max(Duration::from_millis(100))
 }
+
+/// `Action::RemoveControl`: through the baseline that owns the control, which checks its
+/// ownership mark again before removing anything.
+pub(super) async fn remove_control(step: &Step<'_>, control: &ControlKey, before: &Value) -> Result<()> {
+    let ids = {
+        let resolution = step.resolution.lock().await;
+        KnownIds { accounts: resolution.accounts.clone(), organization: resolution.organization_id.clone() }
+    };
+    let context = BaselineContext { sessions: &step.clients.sessions, ids: &ids, reads: None };
+    match crate::baseline::remove(&context, control, before).await {
+        Err(error) if crate::baseline::unimplemented(&error).is_some() => {
+            Err(anyhow::Error::new(crate::apply::Skipped { reason: format!("{error:#}") }))
+        }
+        other => other,
+    }
+}

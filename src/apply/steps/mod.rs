@@ -169,6 +169,7 @@ pub async fn run_step(action: &Action, clients: &Clients, resolution: &Mutex<Res
         Action::ConfigureControl { control, before, after, .. } => {
             controls::configure_control(&step, control, before, after).await
         }
+        Action::RemoveControl { control, before, .. } => controls::remove_control(&step, control, before).await,
         Action::UpdateTags { resource_id, resource, tags } => {
             organization::update_tags(&step, resource_id, resource, tags).await
         }

@@ -8,13 +8,46 @@ use crate::aws::session::partition_of;
 use crate::spec::BackupSpec;
 
 /// The member-account vault each rule backs up into. AWS requires it to exist in every account
-/// that receives the policy; the AWS Backup console creates `Default` on first use.
-/// https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_backup_syntax.html
-pub const MEMBER_VAULT: &str = "Default";
-/// The role AWS Backup assumes in member accounts (`$account` is the policy's own variable):
-/// AWS Backup's default service role.
-/// https://docs.aws.amazon.com/aws-backup/latest/devguide/iam-service-roles.html
-pub const MEMBER_ROLE: &str = "role/service-role/AWSBackupDefaultServiceRole";
+/// that receives the policy
+/// (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_backup_syntax.html),
+/// and only the AWS Backup console makes a `Default` one: "if you use AWS Backup through the AWS CLI,
+/// AWS SDK, or AWS CloudFormation, a default vault is not created"
+/// (https://docs.aws.amazon.com/aws-backup/latest/devguide/create-a-vault.html). So the policy names
+/// a vault landing-zone creates in each targeted account and Region (`backup/member_vault`).
+pub const MEMBER_VAULT: &str = "landing-zone-backup";
+/// The role AWS Backup assumes in member accounts (`$account` is the policy's own variable). AWS
+/// Backup's default service role exists only where the console created it
+/// (https://docs.aws.amazon.com/aws-backup/latest/devguide/iam-service-roles.html), so the policy
+/// names a role landing-zone creates in each targeted account (`backup/member_role`).
+pub const MEMBER_ROLE_NAME: &str = "LandingZoneBackup";
+pub const MEMBER_ROLE: &str = "role/LandingZoneBackup";
+/// The AWS managed policies AWS documents for a role AWS Backup backs up and restores with:
+/// https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSBackupServiceRolePolicyForBackup.html,
+/// https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSBackupServiceRolePolicyForRestores.html.
+pub const MEMBER_ROLE_POLICIES: [&str; 2] =
+    ["service-role/AWSBackupServiceRolePolicyForBackup", "service-role/AWSBackupServiceRolePolicyForRestores"];
+
+/// The member role's attributes, as `baseline.roles` compares a role: trusted by AWS Backup, with
+/// AWS's backup and restore policies.
+pub fn member_role(partition: &str) -> Value {
+    let mut managed: Vec<String> =
+        MEMBER_ROLE_POLICIES.iter().map(|policy| format!("arn:{partition}:iam::aws:policy/{policy}")).collect();
+    managed.sort();
+    json!({
+        "trust_policy": {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": { "Service": ["backup.amazonaws.com"] },
+                "Action": "sts:AssumeRole",
+            }],
+        },
+        "description": "landing-zone: AWS Backup runs the organization backup policy's plans with this role",
+        "max_session_duration": 3600,
+        "managed_policies": managed,
+        "inline_policies": {},
+    })
+}
 
 /// `arn:aws:backup:REGION:{{account:NAME}}:backup-vault:NAME`.
 pub fn vault_arn(account: &str, region: &str, vault: &str) -> String {

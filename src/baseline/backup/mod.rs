@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
-use super::{Actions, Baseline, BoxFuture, Context, Permissions};
+use super::{Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions, Places};
 use crate::aws::session::partition_of;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::plan::desired::DesiredPolicy;
@@ -26,13 +26,19 @@ use crate::spec::{BackupSpec, PolicyType, Spec};
 pub use crate::baseline::kms_key::KeyAttributes;
 use crate::baseline::kms_key::OwnedKey;
 
-pub use documents::{backup_policy, key_policy, vault_access_policy, vault_arn};
+pub use documents::{
+    backup_policy, key_policy, member_role, vault_access_policy, vault_arn, MEMBER_ROLE_NAME, MEMBER_VAULT,
+};
 
 pub const CONTROL: &str = "backup";
 pub const KEY_CONTROL: &str = "backup/kms_key";
 pub const VAULT_CONTROL: &str = "backup/vault";
 pub const LOCK_CONTROL: &str = "backup/vault_lock";
 pub const SETTINGS_CONTROL: &str = "backup/global_settings";
+/// The vault the backup policy's rules back up into, in each targeted account and Region.
+pub const MEMBER_VAULT_CONTROL: &str = "backup/member_vault";
+/// The role the backup policy's selections name, in each targeted account.
+pub const MEMBER_ROLE_CONTROL: &str = "backup/member_role";
 /// The alias of the vault's key; its ARN is known before the key exists.
 pub const KEY_ALIAS: &str = "alias/landing-zone-backup";
 /// The vault's key, found by its alias; created with this description and the ownership tag.
@@ -142,6 +148,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
         }
         controls.push(control);
     }
+    controls.extend(member_controls(inputs, backup));
     if let Some(management) = &spec.organization.management_account {
         controls.push(
             DesiredControl::new(
@@ -151,6 +158,43 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             .after_service(SERVICE)
             .needs(&["backup:UpdateGlobalSettings"]),
         );
+    }
+    controls
+}
+
+/// What the backup policy names in each account it reaches: the role (once per account) and the
+/// vault (in each Region of the plans that cover the account).
+fn member_controls(inputs: &Inputs<'_>, backup: &BackupSpec) -> Vec<DesiredControl> {
+    let home = inputs.home_region();
+    let mut regions_of: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+    let mut order: Vec<String> = Vec::new();
+    for plan in backup.plans.values() {
+        let regions: Vec<String> = if plan.regions.is_empty() { vec![home.to_string()] } else { plan.regions.clone() };
+        for account in inputs.accounts_for(&plan.targets) {
+            if !regions_of.contains_key(&account) {
+                order.push(account.clone());
+            }
+            regions_of.entry(account).or_default().extend(regions.iter().cloned());
+        }
+    }
+    let role = member_role(partition_of(home));
+    let mut controls = Vec::new();
+    for account in order {
+        let role_key = ControlKey::new(MEMBER_ROLE_CONTROL, &account, None);
+        controls.push(DesiredControl::new(role_key, role.clone()).needs(&[
+            "iam:CreateRole",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:AttachRolePolicy",
+        ]));
+        for region in regions_of.get(&account).into_iter().flatten() {
+            controls.push(
+                DesiredControl::new(
+                    ControlKey::new(MEMBER_VAULT_CONTROL, &account, Some(region)),
+                    serde_json::json!({ "name": MEMBER_VAULT }),
+                )
+                .needs(&["backup:CreateBackupVault"]),
+            );
+        }
     }
     controls
 }
@@ -183,6 +227,8 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         VAULT_CONTROL => vault::read_vault(context, account_id, region, &decode(key, desired)?).await,
         LOCK_CONTROL => vault::read_lock(context, account_id, region, &decode(key, desired)?).await,
         SETTINGS_CONTROL => vault::read_settings(context, account_id, region).await,
+        MEMBER_VAULT_CONTROL => vault::read_member_vault(context, account_id, region).await,
+        MEMBER_ROLE_CONTROL => crate::baseline::roles::read_role(context, &key.account, MEMBER_ROLE_NAME).await,
         other => bail!("unknown control `{other}`"),
     }
 }
@@ -200,7 +246,67 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
         }
         LOCK_CONTROL => vault::apply_lock(context, account_id, region, &decode(key, attributes)?).await,
         SETTINGS_CONTROL => vault::apply_settings(context, account_id, region, &decode(key, attributes)?).await,
+        MEMBER_VAULT_CONTROL => vault::apply_member_vault(context, account_id, region).await,
+        MEMBER_ROLE_CONTROL => {
+            crate::baseline::roles::apply_role(context, &key.account, MEMBER_ROLE_NAME, attributes, before).await
+        }
         other => bail!("unknown control `{other}`"),
+    }
+}
+
+/// What removing a member vault loses: its recovery points (AWS deletes only an empty vault).
+const VAULT_LOSES: &str =
+    "deletes the vault `landing-zone-backup`, which AWS allows only once its recovery points are deleted";
+
+/// The member role (no region) or the member vault (in `region`) landing-zone made in `account`,
+/// when the spec no longer asks for it there.
+pub async fn find(
+    context: &Context<'_>,
+    account: &str,
+    region: Option<&str>,
+    wanted: &std::collections::BTreeSet<ControlKey>,
+) -> Result<Vec<Found>> {
+    let account_id = context.account_id(account)?;
+    match region {
+        None => {
+            let key = ControlKey::new(MEMBER_ROLE_CONTROL, account, None);
+            if wanted.contains(&key) {
+                return Ok(Vec::new());
+            }
+            let iam = context.sessions.iam(account_id).await;
+            let Some(owned) = crate::baseline::roles::is_owned(&iam, MEMBER_ROLE_NAME).await? else {
+                return Ok(Vec::new());
+            };
+            let attributes = match owned {
+                true => {
+                    crate::baseline::roles::read_role(context, account, MEMBER_ROLE_NAME).await?.unwrap_or(Value::Null)
+                }
+                false => Value::Null,
+            };
+            Ok(vec![Found { key, owned, attributes, loses_data: None }])
+        }
+        Some(region) => {
+            let key = ControlKey::new(MEMBER_VAULT_CONTROL, account, Some(region));
+            if wanted.contains(&key) {
+                return Ok(Vec::new());
+            }
+            let Some(owned) = vault::member_vault_owned(context, account_id, Some(region)).await? else {
+                return Ok(Vec::new());
+            };
+            let attributes = if owned { serde_json::json!({ "name": MEMBER_VAULT }) } else { Value::Null };
+            Ok(vec![Found { key, owned, attributes, loses_data: Some(VAULT_LOSES) }])
+        }
+    }
+}
+
+pub async fn remove(context: &Context<'_>, key: &ControlKey) -> Result<()> {
+    match key.control.as_str() {
+        MEMBER_ROLE_CONTROL => crate::baseline::roles::remove_role(context, key, MEMBER_ROLE_NAME).await,
+        MEMBER_VAULT_CONTROL => {
+            let account_id = context.account_id(&key.account)?;
+            vault::remove_member_vault(context, &key.label(), account_id, key.region.as_deref()).await
+        }
+        other => bail!("`{other}` is not removed by landing-zone"),
     }
 }
 
@@ -240,6 +346,12 @@ impl Baseline for Backup {
                     "backup:DescribeBackupVault",
                     "backup:GetBackupVaultAccessPolicy",
                     "backup:DescribeGlobalSettings",
+                    "backup:ListTags",
+                    "iam:ListRoleTags",
+                    "iam:GetRole",
+                    "iam:GetRolePolicy",
+                    "iam:ListAttachedRolePolicies",
+                    "iam:ListRolePolicies",
                     "kms:DescribeKey",
                     "kms:GetKeyPolicy",
                     "kms:GetKeyRotationStatus",
@@ -253,6 +365,18 @@ impl Baseline for Backup {
                     "backup:PutBackupVaultLockConfiguration",
                     "backup:DeleteBackupVaultLockConfiguration",
                     "backup:UpdateGlobalSettings",
+                    "backup:TagResource",
+                    "backup:DeleteBackupVault",
+                    "iam:DeleteRole",
+                    // The member role (`backup/member_role`), as `baseline.roles` makes roles.
+                    "iam:CreateRole",
+                    "iam:TagRole",
+                    "iam:UpdateRole",
+                    "iam:UpdateAssumeRolePolicy",
+                    "iam:AttachRolePolicy",
+                    "iam:DetachRolePolicy",
+                    "iam:PutRolePolicy",
+                    "iam:DeleteRolePolicy",
                     // CreateBackupVault with a customer managed key: the caller needs these on the
                     // key (https://docs.aws.amazon.com/aws-backup/latest/devguide/create-a-vault.html).
                     "backup-storage:MountCapsule",
@@ -287,5 +411,30 @@ impl Baseline for Backup {
         before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes, before))
+    }
+
+    fn ownership(&self) -> Option<Ownership> {
+        // What the backup policy names in member accounts: the role (per account) and the vault
+        // (per Region). The bunker's own vault, key and lock are never removed.
+        Some(Ownership { places: Places::Both })
+    }
+
+    fn find<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a str,
+        region: Option<&'a str>,
+        wanted: &'a std::collections::BTreeSet<ControlKey>,
+    ) -> BoxFuture<'a, Result<Vec<Found>>> {
+        Box::pin(find(context, account, region, wanted))
+    }
+
+    fn remove<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _before: &'a Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(remove(context, key))
     }
 }

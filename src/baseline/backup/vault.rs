@@ -105,6 +105,86 @@ pub async fn apply_vault(
     Ok(())
 }
 
+/// The member vault the backup policy names (`backup/member_vault`): `{"name": ...}` when it exists.
+/// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DescribeBackupVault.html
+pub async fn read_member_vault(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<Option<Value>> {
+    let backup = context.sessions.backup(account_id, region).await;
+    match backup.describe_backup_vault().backup_vault_name(super::MEMBER_VAULT).send().await {
+        Ok(_) => Ok(Some(serde_json::json!({ "name": super::MEMBER_VAULT }))),
+        Err(error) if missing(&error, NOT_FOUND) => Ok(None),
+        Err(error) => Err(aws_error("DescribeBackupVault", error)),
+    }
+}
+
+/// Creates the member vault with the ownership tag, encrypted with AWS Backup's default key (no
+/// `EncryptionKeyArn`); one that exists is success.
+/// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html
+pub async fn apply_member_vault(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<()> {
+    let backup = context.sessions.backup(account_id, region).await;
+    let created = backup
+        .create_backup_vault()
+        .backup_vault_name(super::MEMBER_VAULT)
+        .backup_vault_tags(crate::spec::OWNERSHIP_TAG, crate::spec::OWNERSHIP_VALUE)
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(error) if missing(&error, &["AlreadyExistsException"]) => Ok(()),
+        Err(error) => Err(aws_error("CreateBackupVault", error)),
+    }
+}
+
+/// The member vault in `region` when it exists: whether it carries landing-zone's ownership tag.
+/// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_ListTags.html
+pub async fn member_vault_owned(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<Option<bool>> {
+    let backup = context.sessions.backup(account_id, region).await;
+    let described = match backup.describe_backup_vault().backup_vault_name(super::MEMBER_VAULT).send().await {
+        Ok(described) => described,
+        Err(error) if missing(&error, NOT_FOUND) => return Ok(None),
+        Err(error) => return Err(aws_error("DescribeBackupVault", error)),
+    };
+    let arn = described.backup_vault_arn().unwrap_or_default().to_string();
+    let mut owned = false;
+    let mut pages = backup.list_tags().resource_arn(&arn).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => {
+                owned |= page.tags().is_some_and(|tags| {
+                    tags.get(crate::spec::OWNERSHIP_TAG).map(String::as_str) == Some(crate::spec::OWNERSHIP_VALUE)
+                })
+            }
+            Err(error) if missing(&error, NOT_FOUND) => return Ok(None),
+            Err(error) => return Err(aws_error("ListTags", error)),
+        }
+    }
+    Ok(Some(owned))
+}
+
+/// Deletes the member vault landing-zone created; refuses one without its tag; one already gone
+/// is success. AWS deletes only an empty vault (InvalidRequestException otherwise, reported):
+/// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DeleteBackupVault.html
+pub async fn remove_member_vault(
+    context: &Context<'_>,
+    label: &str,
+    account_id: &str,
+    region: Option<&str>,
+) -> Result<()> {
+    match member_vault_owned(context, account_id, region).await? {
+        None => return Ok(()),
+        Some(false) => bail!(
+            "{label}: the vault no longer carries the `{}` tag; landing-zone removes only what it created\nhint: plan again",
+            crate::spec::OWNERSHIP_TAG
+        ),
+        Some(true) => {}
+    }
+    let backup = context.sessions.backup(account_id, region).await;
+    match backup.delete_backup_vault().backup_vault_name(super::MEMBER_VAULT).send().await {
+        Ok(_) => Ok(()),
+        Err(error) if missing(&error, NOT_FOUND) => Ok(()),
+        Err(error) => Err(aws_error("DeleteBackupVault", error)),
+    }
+}
+
 /// Whether an instant AWS reports has passed.
 fn has_passed(instant: &aws_smithy_types::DateTime) -> bool {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs());

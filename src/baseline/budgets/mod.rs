@@ -4,8 +4,10 @@
 //! One control `budget/<name>` per budget and account (Budgets is global: no region). Its
 //! attributes ([`BudgetAttributes`]) are the limit and every notification with its subscribers, so
 //! a changed limit, a missing or extra alarm and a missing or extra recipient are each a planned
-//! change. It owns only the budgets the spec names: other budgets in an account are never read,
-//! changed or deleted. The `read_*` / `apply_*` functions take the SDK client.
+//! change. Budgets it creates carry the ownership tag (`landing-zone:managed-by`); a tagged budget
+//! the spec no longer asks for in an account (the account left the budget's targets, the budget
+//! left the spec) is removed. Budgets it did not create are never changed or deleted unless the
+//! spec names them in that account. The `read_*` / `apply_*` functions take the SDK client.
 //!
 //! API: https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_Operations_AWS_Budgets.html
 
@@ -13,17 +15,18 @@ use std::collections::BTreeSet;
 
 use anyhow::{Context as _, Result};
 use aws_sdk_budgets::types::{
-    Budget, BudgetType, ComparisonOperator, Notification, NotificationType, NotificationWithSubscribers, Spend,
-    Subscriber, SubscriptionType, ThresholdType, TimeUnit,
+    Budget, BudgetType, ComparisonOperator, Notification, NotificationType, NotificationWithSubscribers, ResourceTag,
+    Spend, Subscriber, SubscriptionType, ThresholdType, TimeUnit,
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
-use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions, Places};
+use crate::aws::errors::is_budgets_not_found;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
-use crate::spec::BudgetSpec;
+use crate::spec::{BudgetSpec, OWNERSHIP_TAG, OWNERSHIP_VALUE};
 
 pub const CONTROL: &str = "budget";
 
@@ -146,7 +149,7 @@ pub async fn read_budget(client: &aws_sdk_budgets::Client, account_id: &str, nam
     // https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DescribeBudget.html
     let budget = match client.describe_budget().account_id(account_id).budget_name(name).send().await {
         Ok(output) => output.budget,
-        Err(error) if error.code() == Some("NotFoundException") => return Ok(None),
+        Err(error) if is_budgets_not_found(&error) => return Ok(None),
         Err(error) => return Err(aws_error("DescribeBudget", error)),
     };
     let Some(budget) = budget else { return Ok(None) };
@@ -216,7 +219,7 @@ async fn read_subscribers(
         {
             Ok(page) => page,
             // A notification without subscribers answers NotFoundException.
-            Err(error) if error.code() == Some("NotFoundException") => return Ok(subscribers),
+            Err(error) if is_budgets_not_found(&error) => return Ok(subscribers),
             Err(error) => return Err(aws_error("DescribeSubscribersForNotification", error)),
         };
         subscribers.extend(page.subscribers.unwrap_or_default().iter().map(subscriber_label));
@@ -252,7 +255,16 @@ pub async fn apply_budget(
     let live = match read_budget(client, account_id, name).await? {
         Some(live) => decode::<BudgetAttributes>(key, &live)?,
         None => {
-            let mut request = client.create_budget().account_id(account_id).budget(budget_of(name, &desired)?);
+            // The ownership tag marks it as landing-zone's: only tagged budgets are ever removed.
+            // https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_CreateBudget.html
+            let mut request =
+                client.create_budget().account_id(account_id).budget(budget_of(name, &desired)?).resource_tags(
+                    ResourceTag::builder()
+                        .key(OWNERSHIP_TAG)
+                        .value(OWNERSHIP_VALUE)
+                        .build()
+                        .context("budget ownership tag")?,
+                );
             for notification in &desired.notifications {
                 let subscribers =
                     notification.subscribers.iter().map(|label| subscriber_from_label(label)).collect::<Result<_>>()?;
@@ -303,7 +315,7 @@ pub async fn apply_budget(
             .await
         {
             Ok(_) => {}
-            Err(error) if error.code() == Some("NotFoundException") => {}
+            Err(error) if is_budgets_not_found(&error) => {}
             Err(error) => return Err(aws_error("DeleteNotification", error)),
         }
     }
@@ -357,12 +369,87 @@ pub async fn apply_budget(
                 .await
             {
                 Ok(_) => {}
-                Err(error) if error.code() == Some("NotFoundException") => {}
+                Err(error) if is_budgets_not_found(&error) => {}
                 Err(error) => return Err(aws_error("DeleteSubscriber", error)),
             }
         }
     }
     Ok(())
+}
+
+/// A budget's ARN, as ListTagsForResource takes it: `arn:${Partition}:budgets::${Account}:budget/${BudgetName}`
+/// (the `budget` resource type,
+/// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbudgetservice.html).
+fn budget_arn(client: &aws_sdk_budgets::Client, account_id: &str, name: &str) -> String {
+    let region = client.config().region().map_or("us-east-1", |region| region.as_ref());
+    format!("arn:{}:budgets::{account_id}:budget/{name}", crate::aws::session::partition_of(region))
+}
+
+/// Whether a budget carries landing-zone's ownership tag; None when the budget is gone.
+/// https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_ListTagsForResource.html
+pub async fn is_owned(client: &aws_sdk_budgets::Client, account_id: &str, name: &str) -> Result<Option<bool>> {
+    match client.list_tags_for_resource().resource_arn(budget_arn(client, account_id, name)).send().await {
+        Ok(output) => {
+            Ok(Some(output.resource_tags().iter().any(|tag| tag.key == OWNERSHIP_TAG && tag.value == OWNERSHIP_VALUE)))
+        }
+        Err(error) if is_budgets_not_found(&error) => Ok(None),
+        Err(error) => Err(aws_error("ListTagsForResource", error)),
+    }
+}
+
+/// Every budget in the account that `wanted` does not name, marked owned when it carries the
+/// ownership tag (read in full then: the plan shows what it removes).
+pub async fn find_budgets(
+    client: &aws_sdk_budgets::Client,
+    account: &str,
+    account_id: &str,
+    wanted: &BTreeSet<ControlKey>,
+) -> Result<Vec<Found>> {
+    let mut names = Vec::new();
+    // https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DescribeBudgets.html
+    let mut pages = client.describe_budgets().account_id(account_id).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => names.extend(page.budgets.unwrap_or_default().into_iter().map(|budget| budget.budget_name)),
+            // An account without budgets answers NotFoundException.
+            Err(error) if is_budgets_not_found(&error) => break,
+            Err(error) => return Err(aws_error("DescribeBudgets", error)),
+        }
+    }
+    let mut found = Vec::new();
+    for name in names {
+        let key = ControlKey::new(format!("{CONTROL}/{name}"), account, None);
+        if wanted.contains(&key) {
+            continue;
+        }
+        let owned = is_owned(client, account_id, &name).await?.unwrap_or(false);
+        let attributes = match owned {
+            true => read_budget(client, account_id, &name).await?.unwrap_or(Value::Null),
+            false => Value::Null,
+        };
+        found.push(Found { key, owned, attributes, loses_data: None });
+    }
+    Ok(found)
+}
+
+/// Deletes a budget landing-zone created (with its notifications and subscribers); refuses one
+/// that no longer carries the ownership tag; one already gone is success.
+pub async fn remove_budget(client: &aws_sdk_budgets::Client, key: &ControlKey, account_id: &str) -> Result<()> {
+    let name = budget_name(key);
+    match is_owned(client, account_id, name).await? {
+        None => return Ok(()),
+        Some(false) => anyhow::bail!(
+            "{}: the budget no longer carries the `{OWNERSHIP_TAG}` tag; landing-zone removes only what it created\nhint: plan again",
+            key.label()
+        ),
+        Some(true) => {}
+    }
+    // https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DeleteBudget.html
+    match client.delete_budget().account_id(account_id).budget_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(error) if is_budgets_not_found(&error) => Ok(()),
+        Err(error) => Err(aws_error("DeleteBudget", error)),
+    }
 }
 
 /// The `baseline.budgets` section in the registry.
@@ -390,8 +477,46 @@ impl Baseline for Budgets {
         // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbudgetservice.html
         Permissions {
             management: Actions { read: &[], write: &[] },
-            in_account: Actions { read: &["budgets:ViewBudget"], write: &["budgets:ModifyBudget"] },
+            // Tags: budgets:ListTagsForResource to find what it created, budgets:TagResource to
+            // create a budget with its ownership tag (same page).
+            in_account: Actions {
+                read: &["budgets:ViewBudget", "budgets:ListTagsForResource"],
+                write: &["budgets:ModifyBudget", "budgets:TagResource"],
+            },
         }
+    }
+
+    fn ownership(&self) -> Option<Ownership> {
+        // A budget's history is Cost Explorer's, not the budget's: removing one loses nothing
+        // the spec cannot re-create.
+        Some(Ownership { places: Places::Account })
+    }
+
+    fn find<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a str,
+        _region: Option<&'a str>,
+        wanted: &'a BTreeSet<ControlKey>,
+    ) -> BoxFuture<'a, Result<Vec<Found>>> {
+        Box::pin(async move {
+            let account_id = context.account_id(account)?;
+            let client = context.sessions.budgets(account_id).await;
+            find_budgets(&client, account, account_id, wanted).await
+        })
+    }
+
+    fn remove<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _before: &'a Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let account_id = context.account_id(&key.account)?;
+            let client = context.sessions.budgets(account_id).await;
+            remove_budget(&client, key, account_id).await
+        })
     }
 
     fn read<'a>(

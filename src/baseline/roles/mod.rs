@@ -1,13 +1,15 @@
 //! `baseline.roles`: IAM roles in targeted accounts with trust to named accounts, roles or services,
 //! MFA and external-id conditions, managed and inline policies. Drift in trust, attachments or
-//! inline policies is repaired; roles the tool creates carry its ownership tag.
+//! inline policies is repaired; roles the tool creates carry its ownership tag, and a tagged role
+//! the spec no longer asks for in an account (the account left the role's targets, the role left
+//! the spec) is removed. Roles it did not create are never deleted.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context as _, Result};
 use serde_json::{json, Map, Value};
 
-use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions, Places};
 use crate::aws::errors::{is_already_exists, is_not_found};
 use crate::aws::session::partition_of;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
@@ -139,8 +141,13 @@ pub fn decode_policy(text: &str) -> Value {
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
-    let iam = context.sessions.iam(context.account_id(&key.account)?).await;
-    let name = role_name(key);
+    read_role(context, &key.account, role_name(key)).await
+}
+
+/// One role's attributes in `account` (trust, description, session duration, managed and inline
+/// policies); None when it does not exist. Other baselines' roles (the backup role) read the same.
+pub async fn read_role(context: &Context<'_>, account: &str, name: &str) -> Result<Option<Value>> {
+    let iam = context.sessions.iam(context.account_id(account)?).await;
     let role = match iam.get_role().role_name(name).send().await {
         Ok(output) => output.role.context("GetRole returned no role")?,
         Err(error) if is_not_found(&error) => return Ok(None),
@@ -185,8 +192,19 @@ fn string_set(value: &Value) -> BTreeSet<String> {
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
-    let iam = context.sessions.iam(context.account_id(&key.account)?).await;
-    let name = role_name(key);
+    apply_role(context, &key.account, role_name(key), attributes, before).await
+}
+
+/// Makes one role in `account` match `attributes`: created with the ownership tag, or its trust,
+/// description, session duration and policies brought in line with `before` as the diff.
+pub async fn apply_role(
+    context: &Context<'_>,
+    account: &str,
+    name: &str,
+    attributes: &Value,
+    before: Option<&Value>,
+) -> Result<()> {
+    let iam = context.sessions.iam(context.account_id(account)?).await;
     let trust = attributes["trust_policy"].to_string();
     let description = attributes["description"].as_str().unwrap_or_default().to_string();
     let duration = attributes["max_session_duration"].as_i64().and_then(|d| i32::try_from(d).ok()).unwrap_or(3600);
@@ -273,6 +291,118 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
     Ok(())
 }
 
+/// Roles never searched for removal: AWS's service-linked roles (`/aws-service-role/`), Identity
+/// Center's (`/aws-reserved/`), and the executor's own access role.
+fn never_removed(path: &str, name: &str, access_role: &str) -> bool {
+    path.starts_with("/aws-service-role/") || path.starts_with("/aws-reserved/") || name == access_role
+}
+
+/// Whether a role carries landing-zone's ownership tag; None when the role is gone.
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoleTags.html
+pub async fn is_owned(iam: &aws_sdk_iam::Client, name: &str) -> Result<Option<bool>> {
+    let mut owned = false;
+    let mut pages = iam.list_role_tags().role_name(name).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => owned |= page.tags.iter().any(|tag| tag.key == OWNERSHIP_TAG && tag.value == OWNERSHIP_VALUE),
+            Err(error) if is_not_found(&error) => return Ok(None),
+            Err(error) => return Err(aws_error("ListRoleTags", error)),
+        }
+    }
+    Ok(Some(owned))
+}
+
+/// Every role in the account that `wanted` does not name (but those [`never_removed`]), marked
+/// owned when it carries the ownership tag. ListRoles does not return tags
+/// (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html), so each candidate's
+/// are listed.
+pub async fn find(context: &Context<'_>, account: &str, wanted: &BTreeSet<ControlKey>) -> Result<Vec<Found>> {
+    let iam = context.sessions.iam(context.account_id(account)?).await;
+    let access_role = context.sessions.access_role();
+    let mut candidates = Vec::new();
+    let mut pages = iam.list_roles().into_paginator().items().send();
+    while let Some(role) = pages.next().await {
+        let role = role.map_err(|error| aws_error("ListRoles", error))?;
+        if never_removed(&role.path, &role.role_name, access_role) {
+            continue;
+        }
+        let key = ControlKey::new(format!("{CONTROL}/{}", role.role_name), account, None);
+        if !wanted.contains(&key) {
+            candidates.push((key, role.role_name));
+        }
+    }
+    let mut found = Vec::new();
+    for (key, name) in candidates {
+        let owned = is_owned(&iam, &name).await?.unwrap_or(false);
+        let attributes = match owned {
+            true => read(context, &key).await?.unwrap_or(Value::Null),
+            false => Value::Null,
+        };
+        found.push(Found { key, owned, attributes, loses_data: None });
+    }
+    Ok(found)
+}
+
+/// Deletes a role landing-zone created: its inline policies and managed-policy attachments
+/// first, then the role (IAM refuses to delete a role that still has them:
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_DeleteRole.html). Refuses a role that
+/// no longer carries the ownership tag; one already gone is success. Roles the tool creates have no
+/// instance profile; one added by hand makes DeleteRole fail with IAM's DeleteConflict, which is
+/// reported.
+pub async fn remove(context: &Context<'_>, key: &ControlKey) -> Result<()> {
+    remove_role(context, key, role_name(key)).await
+}
+
+/// [`remove`] for a role named `name` in `key`'s account (other baselines' roles: the backup role).
+pub async fn remove_role(context: &Context<'_>, key: &ControlKey, name: &str) -> Result<()> {
+    let iam = context.sessions.iam(context.account_id(&key.account)?).await;
+    match is_owned(&iam, name).await? {
+        None => return Ok(()),
+        Some(false) => anyhow::bail!(
+            "{}: the role no longer carries the `{OWNERSHIP_TAG}` tag; landing-zone removes only what it created\nhint: plan again",
+            key.label()
+        ),
+        Some(true) => {}
+    }
+    let mut policies = iam.list_role_policies().role_name(name).into_paginator().items().send();
+    let mut inline = Vec::new();
+    while let Some(policy) = policies.next().await {
+        match policy {
+            Ok(policy) => inline.push(policy),
+            Err(error) if is_not_found(&error) => return Ok(()),
+            Err(error) => return Err(aws_error("ListRolePolicies", error)),
+        }
+    }
+    for policy in inline {
+        match iam.delete_role_policy().role_name(name).policy_name(&policy).send().await {
+            Ok(_) => {}
+            Err(error) if is_not_found(&error) => {}
+            Err(error) => return Err(aws_error("DeleteRolePolicy", error)),
+        }
+    }
+    let mut attached = iam.list_attached_role_policies().role_name(name).into_paginator().items().send();
+    let mut arns = Vec::new();
+    while let Some(policy) = attached.next().await {
+        match policy {
+            Ok(policy) => arns.extend(policy.policy_arn),
+            Err(error) if is_not_found(&error) => return Ok(()),
+            Err(error) => return Err(aws_error("ListAttachedRolePolicies", error)),
+        }
+    }
+    for arn in arns {
+        match iam.detach_role_policy().role_name(name).policy_arn(&arn).send().await {
+            Ok(_) => {}
+            Err(error) if is_not_found(&error) => {}
+            Err(error) => return Err(aws_error("DetachRolePolicy", error)),
+        }
+    }
+    match iam.delete_role().role_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(error) if is_not_found(&error) => Ok(()),
+        Err(error) => Err(aws_error("DeleteRole", error)),
+    }
+}
+
 /// The `baseline.roles` section in the registry.
 pub struct Roles;
 
@@ -297,8 +427,16 @@ impl Baseline for Roles {
         Permissions {
             management: Actions { read: &[], write: &[] },
             in_account: Actions {
-                read: &["iam:GetRole", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies"],
+                read: &[
+                    "iam:GetRole",
+                    "iam:GetRolePolicy",
+                    "iam:ListAttachedRolePolicies",
+                    "iam:ListRolePolicies",
+                    "iam:ListRoles",
+                    "iam:ListRoleTags",
+                ],
                 write: &[
+                    "iam:DeleteRole",
                     "iam:CreateRole",
                     "iam:UpdateRole",
                     "iam:UpdateAssumeRolePolicy",
@@ -329,6 +467,30 @@ impl Baseline for Roles {
         before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes, before))
+    }
+
+    fn ownership(&self) -> Option<Ownership> {
+        // A role holds nothing the spec cannot re-create: its trust and policies are the spec's.
+        Some(Ownership { places: Places::Account })
+    }
+
+    fn find<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a str,
+        _region: Option<&'a str>,
+        wanted: &'a BTreeSet<ControlKey>,
+    ) -> BoxFuture<'a, Result<Vec<Found>>> {
+        Box::pin(find(context, account, wanted))
+    }
+
+    fn remove<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _before: &'a Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(remove(context, key))
     }
 }
 

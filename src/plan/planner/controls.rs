@@ -57,6 +57,46 @@ impl Planner<'_> {
         }
     }
 
+    /// What landing-zone created and the spec no longer asks for in that account (and region) is
+    /// removed; what it did not create is never removed, and is noted when it bears a name the
+    /// spec uses elsewhere. A removal that loses data the spec cannot re-create needs
+    /// `organization.allow.delete_baseline_data` and `--allow-destructive`, or it is blocked.
+    pub(super) fn removals(&mut self) {
+        let wanted: BTreeSet<&ControlKey> = self.desired.controls.iter().map(|control| &control.key).collect();
+        let names: BTreeSet<&str> = self.desired.controls.iter().map(|control| control.key.control.as_str()).collect();
+        let closing: BTreeSet<&str> =
+            self.desired.accounts.iter().filter(|account| account.close).map(|account| account.name.as_str()).collect();
+        for (key, loses) in &self.live.owned_controls {
+            if wanted.contains(key) || closing.contains(key.account.as_str()) {
+                continue;
+            }
+            let Some(account) = self.accounts.get(&key.account).cloned() else { continue };
+            if let Some(why) = loses {
+                let allow = Some(("delete_baseline_data", self.desired.allow.delete_baseline_data));
+                let change = format!(
+                    "remove it (landing-zone created it, the spec no longer asks for it there); removing it {why}"
+                );
+                if !self.opted_in(key.label(), change, allow) {
+                    continue;
+                }
+            }
+            let before = self.live.controls.get(key).cloned().flatten().unwrap_or(Value::Null);
+            let action = Action::RemoveControl { control: key.clone(), account: account.reference, before };
+            self.push(action, [account.created_by], 1);
+        }
+        for key in &self.live.unowned_controls {
+            if wanted.contains(key) || !names.contains(key.control.as_str()) {
+                continue;
+            }
+            self.note(
+                key.label(),
+                format!(
+                    "exists, but landing-zone did not create it (no `{OWNERSHIP_TAG}` tag) and the spec does not ask for it here; left in place"
+                ),
+            );
+        }
+    }
+
     /// An SCP that denies (or may deny) what the executor does for a control in an account is
     /// attached only after that control is configured there, and the plan warns that later repairs
     /// of that control will be refused (DESIGN.md §3, lock-out). Whether it denies is the policy
@@ -155,5 +195,137 @@ impl Planner<'_> {
                         || desired.unit_path.starts_with(&format!("{}/", unit.path())))
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::plan::control::{ControlKey, DesiredControl};
+    use crate::plan::desired::DesiredAccount;
+    use crate::plan::state::{AccountState, LiveAccount, LiveOrganization, OrganizationInfo, RootInfo};
+    use crate::plan::{plan, Action, DesiredOrganization, PlanOptions};
+
+    const NAMES: [(&str, &str); 4] =
+        [("111111111111", "management"), ("222222222222", "app"), ("333333333333", "other"), ("444444444444", "old")];
+
+    fn desired(close_old: bool) -> DesiredOrganization {
+        DesiredOrganization {
+            management_account: Some("management".to_string()),
+            accounts: NAMES
+                .iter()
+                .map(|(_, name)| DesiredAccount {
+                    name: name.to_string(),
+                    aws_name: None,
+                    email: format!("{name}@example.com"),
+                    unit_path: "Root".to_string(),
+                    id: None,
+                    tags: None,
+                    close: close_old && *name == "old",
+                })
+                .collect(),
+            controls: vec![DesiredControl::new(
+                ControlKey::new("budget/monthly", "management", None),
+                json!({"limit": 5}),
+            )],
+            ..Default::default()
+        }
+    }
+
+    /// Budget `monthly` is landing-zone's in management (wanted), app and old (no longer wanted);
+    /// `other` holds a `monthly` and a `team` budget someone else made.
+    fn live(loses: Option<&str>) -> LiveOrganization {
+        let account = |id: &str, name: &str| LiveAccount {
+            id: id.to_string(),
+            name: name.to_string(),
+            email: format!("{name}@example.com"),
+            state: AccountState::Active,
+            parent_id: "r-root".to_string(),
+            tags: None,
+        };
+        let key = |account: &str| ControlKey::new("budget/monthly", account, None);
+        let mut live = LiveOrganization {
+            organization: Some(OrganizationInfo {
+                id: "o-1".to_string(),
+                management_account_id: "111111111111".to_string(),
+                management_account_email: "management@example.com".to_string(),
+                all_features: true,
+            }),
+            root: Some(RootInfo { id: "r-root".to_string(), policy_types: Default::default() }),
+            accounts: NAMES.iter().map(|(id, name)| (id.to_string(), account(id, name))).collect(),
+            ..Default::default()
+        };
+        live.controls.insert(key("management"), Some(json!({"limit": 5})));
+        for account in ["management", "app", "old"] {
+            live.owned_controls.insert(key(account), loses.map(str::to_string));
+        }
+        live.controls.insert(key("app"), Some(json!({"limit": 5})));
+        live.controls.insert(key("old"), Some(json!({"limit": 5})));
+        live.unowned_controls.insert(key("other"));
+        live.unowned_controls.insert(ControlKey::new("budget/team", "other", None));
+        live
+    }
+
+    fn removals(plan: &crate::plan::Plan) -> Vec<String> {
+        plan.actions
+            .iter()
+            .filter(|planned| matches!(planned.action, Action::RemoveControl { .. }))
+            .map(|planned| planned.action.address())
+            .collect()
+    }
+
+    #[test]
+    fn what_the_tool_made_and_no_longer_wants_is_removed_and_nothing_else() {
+        let planned = plan(&desired(false), &live(None), PlanOptions::default()).expect("plan");
+        assert_eq!(removals(&planned), ["budget/monthly in app", "budget/monthly in old"]);
+        let removal = planned.actions.iter().find(|planned| planned.action.address() == "budget/monthly in app");
+        assert!(
+            matches!(&removal.map(|planned| &planned.action), Some(Action::RemoveControl { before, .. }) if before == &json!({"limit": 5})),
+            "{removal:?}"
+        );
+        assert_eq!(planned.summary().destroy, 2);
+        // The one someone else made under a name the spec uses is noted, never removed; one whose
+        // name the spec does not use is not even noted.
+        let notes: Vec<String> =
+            planned.notes.iter().map(|note| format!("{}: {}", note.resource, note.message)).collect();
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].starts_with("budget/monthly in other: exists, but landing-zone did not create it"),
+            "{notes:?}"
+        );
+        assert!(planned.warnings.is_empty(), "{:?}", planned.warnings);
+    }
+
+    #[test]
+    fn an_account_the_spec_closes_keeps_its_resources_until_it_goes() {
+        let planned = plan(&desired(true), &live(None), PlanOptions { allow_destructive: false }).expect("plan");
+        assert_eq!(removals(&planned), ["budget/monthly in app"]);
+    }
+
+    #[test]
+    fn a_removal_that_loses_data_needs_the_opt_in_and_the_flag() {
+        let loses = Some("deletes its recovery points");
+        for (opt_in, flag) in [(false, false), (true, false), (false, true)] {
+            let mut wanted = desired(false);
+            wanted.allow.delete_baseline_data = opt_in;
+            let planned = plan(&wanted, &live(loses), PlanOptions { allow_destructive: flag }).expect("plan");
+            assert!(removals(&planned).is_empty(), "{opt_in} {flag}: {:?}", removals(&planned));
+            assert_eq!(planned.blocked.len(), 2, "{:?}", planned.blocked);
+            let first = &planned.blocked[0];
+            assert!(
+                first.resource == "budget/monthly in app"
+                    && first.change.contains("deletes its recovery points")
+                    && (opt_in || first.unblock.contains("organization.allow.delete_baseline_data"))
+                    && (flag || first.unblock.contains("--allow-destructive")),
+                "{:?}",
+                planned.blocked
+            );
+            assert!(planned.has_changes(), "a blocked removal is a pending change");
+        }
+        let mut wanted = desired(false);
+        wanted.allow.delete_baseline_data = true;
+        let planned = plan(&wanted, &live(loses), PlanOptions { allow_destructive: true }).expect("plan");
+        assert_eq!(removals(&planned), ["budget/monthly in app", "budget/monthly in old"]);
     }
 }

@@ -74,6 +74,7 @@ pub fn plan(desired: &DesiredOrganization, live: &LiveOrganization, options: Pla
     planner.policies()?;
     planner.delegated_administrators();
     planner.controls();
+    planner.removals();
     planner.order_scps_after_controls();
     planner.unmanaged_units();
     // A cycle would leave its actions waiting forever: refuse the plan instead of skipping them.

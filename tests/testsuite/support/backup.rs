@@ -83,6 +83,21 @@ pub async fn before(
     let segments: Vec<&str> = path.split('/').filter(|segment| !segment.is_empty()).collect();
     let here = (caller.to_string(), region.to_string());
     match (request.method.as_str(), segments.as_slice()) {
+        // ListTags (`GET /tags/{ResourceArn}`,
+        // https://docs.aws.amazon.com/aws-backup/latest/devguide/API_ListTags.html): moto 5.2.5 reads
+        // the ARN from the path's second-to-last segment, so without a trailing slash it answers
+        // every resource with no tags. Forwarded with the slash, moto finds the resource's tags.
+        ("GET", ["tags", _]) if !path.ends_with('/') => {
+            let (_, query) = request.target.split_once('?').unwrap_or((&request.target, ""));
+            let target = if query.is_empty() { format!("{path}/") } else { format!("{path}/?{query}") };
+            let forwarded = Request {
+                method: request.method.clone(),
+                target,
+                headers: request.headers.clone(),
+                body: request.body.clone(),
+            };
+            forward(upstream_port, &forwarded).await.ok()
+        }
         ("PUT", ["backup-vaults", _]) => {
             let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
             let key = body["EncryptionKeyArn"].as_str().unwrap_or_default();

@@ -8,6 +8,10 @@
 //! https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DescribeSubscribersForNotification.html
 //! https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_CreateSubscriber.html
 //! https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DeleteSubscriber.html
+//! It also keeps each budget's tags (moto drops CreateBudget's `ResourceTags`) and answers
+//! `ListTagsForResource` by the budget's ARN, `arn:${Partition}:budgets::${Account}:budget/${BudgetName}`:
+//! https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_ListTagsForResource.html
+//! https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbudgetservice.html
 
 use std::collections::BTreeMap;
 
@@ -24,6 +28,26 @@ pub struct BudgetState {
     overlays: BTreeMap<BudgetKey, Value>,
     /// Subscribers (`{SubscriptionType, Address}`) by budget and notification key.
     subscribers: BTreeMap<(BudgetKey, String), Vec<Value>>,
+    /// `ResourceTags` (`{Key, Value}`) by budget, from CreateBudget.
+    tags: BTreeMap<BudgetKey, Vec<Value>>,
+}
+
+/// Asks moto, as the caller, for one budget (DescribeBudget): its answer.
+async fn describe_as_caller(upstream_port: u16, request: &Request, account: &str, name: &str) -> Option<Response> {
+    let mut describe = Request {
+        method: request.method.clone(),
+        target: request.target.clone(),
+        headers: request.headers.clone(),
+        body: json!({ "AccountId": account, "BudgetName": name }).to_string().into_bytes(),
+    };
+    for (header, value) in describe.headers.iter_mut() {
+        if header.eq_ignore_ascii_case("x-amz-target") {
+            *value = "AWSBudgetServiceGateway.DescribeBudget".to_string();
+        } else if header.eq_ignore_ascii_case("content-length") {
+            *value = describe.body.len().to_string();
+        }
+    }
+    forward(upstream_port, &describe).await.ok()
 }
 
 fn body(request: &Request) -> Value {
@@ -76,22 +100,26 @@ pub async fn before(
     let request_body = body(request);
     let key = budget_key(caller, &request_body);
     match operation {
+        "ListTagsForResource" => {
+            let arn = request_body["ResourceARN"].as_str().unwrap_or_default();
+            let parsed = arn
+                .strip_prefix("arn:")
+                .and_then(|rest| rest.split_once(":budgets::"))
+                .and_then(|(_, rest)| rest.split_once(":budget/"));
+            let Some((account, name)) = parsed else {
+                return Some(error_response(Protocol::Json, 400, "InvalidParameterException", "invalid ResourceARN"));
+            };
+            let described = describe_as_caller(upstream_port, request, account, name).await?;
+            if described.status != 200 {
+                return Some(not_found("Unable to get tags - the budget doesn't exist."));
+            }
+            let key = (caller.to_string(), account.to_string(), name.to_string());
+            let tags = lock(state).tags.get(&key).cloned().unwrap_or_default();
+            Some(answer(json!({ "ResourceTags": tags })))
+        }
         "UpdateBudget" => {
             // The budget must exist: ask moto as the caller.
-            let mut describe = Request {
-                method: request.method.clone(),
-                target: request.target.clone(),
-                headers: request.headers.clone(),
-                body: json!({ "AccountId": key.1, "BudgetName": key.2 }).to_string().into_bytes(),
-            };
-            for (name, value) in describe.headers.iter_mut() {
-                if name.eq_ignore_ascii_case("x-amz-target") {
-                    *value = "AWSBudgetServiceGateway.DescribeBudget".to_string();
-                } else if name.eq_ignore_ascii_case("content-length") {
-                    *value = describe.body.len().to_string();
-                }
-            }
-            let described = forward(upstream_port, &describe).await.ok()?;
+            let described = describe_as_caller(upstream_port, request, &key.1, &key.2).await?;
             if described.status != 200 {
                 return Some(described);
             }
@@ -156,6 +184,8 @@ pub fn after(
     let mut state = lock(state);
     match operation {
         "CreateBudget" => {
+            let tags = request_body["ResourceTags"].as_array().cloned().unwrap_or_default();
+            state.tags.insert(key.clone(), tags);
             for entry in request_body["NotificationsWithSubscribers"].as_array().into_iter().flatten() {
                 let subscribers = entry["Subscribers"].as_array().cloned().unwrap_or_default();
                 state.subscribers.insert((key.clone(), notification_key(&entry["Notification"])), subscribers);
@@ -170,6 +200,7 @@ pub fn after(
         }
         "DeleteBudget" => {
             state.overlays.remove(&key);
+            state.tags.remove(&key);
             state.subscribers.retain(|(budget, _), _| budget != &key);
         }
         "DescribeBudget" | "DescribeBudgets" => {

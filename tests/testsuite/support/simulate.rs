@@ -261,6 +261,10 @@ impl Model {
                 };
                 self.live.controls.insert(control.clone(), Some(landing_zone::plan::control::resolve(after, &ids)));
             }
+            Action::RemoveControl { control, .. } => {
+                self.live.controls.remove(control);
+                self.live.owned_controls.remove(control);
+            }
             Action::UpdateTags { resource_id, tags, .. } => {
                 let after = Some(tags.after.clone());
                 let resource_id = &if resource_id.contains("{{") {
