@@ -96,7 +96,7 @@ pub struct StateStore {
 impl StateStore {
     pub async fn new(sessions: &Sessions, management_account_id: &str, region: &str) -> StateStore {
         StateStore {
-            client: sessions.s3(management_account_id, Some(region)).await,
+            client: sessions.client::<aws_sdk_s3::Client>(management_account_id, Some(region)).await,
             bucket: state_bucket_name(management_account_id, region),
             region: region.to_string(),
         }

@@ -35,7 +35,7 @@ pub async fn read_key(
     account_id: &str,
     region: Option<&str>,
 ) -> Result<Option<Value>> {
-    let kms = context.sessions.kms(account_id, region).await;
+    let kms = context.sessions.client::<aws_sdk_kms::Client>(account_id, region).await;
     let Some(key_id) = aliased_key(&kms, key).await? else {
         return Ok(None);
     };
@@ -66,7 +66,7 @@ pub async fn apply_key(
     region: Option<&str>,
     attributes: &KeyAttributes,
 ) -> Result<()> {
-    let kms = context.sessions.kms(account_id, region).await;
+    let kms = context.sessions.client::<aws_sdk_kms::Client>(account_id, region).await;
     let policy = attributes.policy.to_string();
     // A key without the alias is this tool's when it carries the ownership tag and description:
     // an apply stopped between CreateKey and CreateAlias. Adopt it instead of creating another.

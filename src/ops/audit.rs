@@ -461,7 +461,7 @@ async fn root_credential_findings(
         return Vec::new();
     }
     let features = if live.trusted_services.contains("iam.amazonaws.com") {
-        let iam = clients.sessions.iam(management).await;
+        let iam = clients.sessions.client::<aws_sdk_iam::Client>(management, None).await;
         match crate::live::organization::read_root_access_features(&iam).await {
             Ok(features) => features,
             Err(error) => return vec![errored("organization", control, None, format!("{error:#}"))],
@@ -499,7 +499,7 @@ async fn root_credential_findings(
 
 async fn trail_findings(clients: &Clients, management: &str, region: &str) -> Vec<Finding> {
     let control = "organization trail";
-    let client = clients.sessions.cloudtrail(management, Some(region)).await;
+    let client = clients.sessions.client::<aws_sdk_cloudtrail::Client>(management, Some(region)).await;
     let trails = match client.describe_trails().include_shadow_trails(true).send().await {
         Ok(output) => output.trail_list.unwrap_or_default(),
         Err(error) => return vec![errored("organization", control, None, crate::aws::errors::describe(&error))],
@@ -538,7 +538,7 @@ async fn account_findings(
     regions: &[String],
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let iam = clients.sessions.iam(id).await;
+    let iam = clients.sessions.client::<aws_sdk_iam::Client>(id, None).await;
     match iam.get_account_summary().send().await {
         Ok(output) => {
             let summary = output.summary_map.unwrap_or_default();
@@ -580,7 +580,7 @@ async fn account_findings(
         }
         Err(error) => findings.push(errored(scope, "password policy", None, crate::aws::errors::describe(&error))),
     }
-    let s3control = clients.sessions.s3control(id).await;
+    let s3control = clients.sessions.client::<aws_sdk_s3control::Client>(id, None).await;
     match s3control.get_public_access_block().account_id(id).send().await {
         Ok(output) => {
             let block = output.public_access_block_configuration;
@@ -606,7 +606,7 @@ async fn account_findings(
             findings.push(errored(scope, "S3 Block Public Access", None, crate::aws::errors::describe(&error)))
         }
     }
-    let account = clients.sessions.account(management).await;
+    let account = clients.sessions.client::<aws_sdk_account::Client>(management, None).await;
     let request =
         account.get_alternate_contact().alternate_contact_type(aws_sdk_account::types::AlternateContactType::Security);
     let request = if id == management { request } else { request.account_id(id) };
@@ -625,7 +625,7 @@ async fn account_findings(
         Err(error) => findings.push(errored(scope, "security contact", None, crate::aws::errors::describe(&error))),
     }
     for region in regions {
-        let guardduty = clients.sessions.guardduty(id, Some(region)).await;
+        let guardduty = clients.sessions.client::<aws_sdk_guardduty::Client>(id, Some(region)).await;
         match guardduty.list_detectors().send().await {
             Ok(output) => findings.push(check(
                 scope,
@@ -639,7 +639,7 @@ async fn account_findings(
                 findings.push(errored(scope, "GuardDuty", Some(region), crate::aws::errors::describe(&error)))
             }
         }
-        let hub = clients.sessions.securityhub(id, Some(region)).await;
+        let hub = clients.sessions.client::<aws_sdk_securityhub::Client>(id, Some(region)).await;
         match hub.describe_hub().send().await {
             Ok(_) => findings.push(Finding::new(scope, "Security Hub", Some(region), Status::Pass, "enabled")),
             Err(error)
@@ -657,7 +657,7 @@ async fn account_findings(
 
 async fn bunker_findings(clients: &Clients, account: &str, bucket: &str, region: &str) -> Vec<Finding> {
     let scope = format!("log archive ({account})");
-    let s3 = clients.sessions.s3(account, Some(region)).await;
+    let s3 = clients.sessions.client::<aws_sdk_s3::Client>(account, Some(region)).await;
     let mut findings = Vec::new();
     match s3.get_bucket_versioning().bucket(bucket).send().await {
         Ok(output) => findings.push(check(

@@ -255,7 +255,7 @@ pub async fn read_root_access(clients: &Clients, live: &mut LiveOrganization) ->
     if !live.trusted_services.contains("iam.amazonaws.com") {
         return Ok(());
     }
-    let iam = clients.sessions.iam(&organization.management_account_id).await;
+    let iam = clients.sessions.client::<aws_sdk_iam::Client>(&organization.management_account_id, None).await;
     live.root_access_features = crate::live::organization::read_root_access_features(&iam).await?;
     Ok(())
 }
@@ -312,7 +312,7 @@ async fn account_names_unsupported(clients: &Clients) -> Option<String> {
         return None;
     }
     let management = clients.sessions.management_account().await?;
-    let client = clients.sessions.account(&management).await;
+    let client = clients.sessions.client::<aws_sdk_account::Client>(&management, None).await;
     let error = client.get_account_information().send().await.err()?;
     let failure = crate::baseline::aws_error("GetAccountInformation", error);
     crate::baseline::unimplemented(&failure).map(|_| "PutAccountName".to_string())

@@ -72,7 +72,7 @@ pub(super) async fn move_account(step: &Step<'_>, account: &AccountRef, from: &U
 pub(super) async fn rename_account(step: &Step<'_>, account: &AccountRef, name: &str, management: bool) -> Result<()> {
     let sessions = &step.clients.sessions;
     let caller = sessions.management_account().await.context("the management account is not known yet")?;
-    let client = sessions.account(&caller).await;
+    let client = sessions.client::<aws_sdk_account::Client>(&caller, None).await;
     let account_id = if management { None } else { Some(account_id(account, step.resolution).await?) };
     let renamed = with_retry(&RetryPolicy::default(), "PutAccountName", || {
         client.put_account_name().account_name(name).set_account_id(account_id.clone()).send()

@@ -42,7 +42,10 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         bail!("unknown control `{}`", key.control);
     }
     let name = desired["name"].as_str().ok_or_else(|| anyhow!("analyzer control without a name"))?;
-    let client = context.sessions.access_analyzer(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_accessanalyzer::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     read_analyzer(&client, name).await
 }
 
@@ -51,7 +54,10 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
         bail!("unknown control `{}`", key.control);
     }
     let name = attributes["name"].as_str().ok_or_else(|| anyhow!("analyzer control without a name"))?;
-    let client = context.sessions.access_analyzer(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_accessanalyzer::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     create_analyzer(&client, name).await
 }
 

@@ -402,7 +402,7 @@ impl Baseline for Budgets {
     ) -> BoxFuture<'a, Result<Option<Value>>> {
         Box::pin(async move {
             let account_id = context.account_id(&key.account)?;
-            let client = context.sessions.budgets(account_id).await;
+            let client = context.sessions.client::<aws_sdk_budgets::Client>(account_id, None).await;
             read_budget(&client, account_id, budget_name(key)).await
         })
     }
@@ -416,7 +416,7 @@ impl Baseline for Budgets {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let account_id = context.account_id(&key.account)?;
-            let client = context.sessions.budgets(account_id).await;
+            let client = context.sessions.client::<aws_sdk_budgets::Client>(account_id, None).await;
             apply_budget(&client, key, account_id, attributes).await
         })
     }

@@ -60,7 +60,10 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 
 /// Reads the live trail; `desired` names it.
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
-    let client = context.sessions.cloudtrail(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_cloudtrail::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     let wanted: Trail = decode(key, desired)?;
     let name = wanted.name.as_str();
     let trails = client
@@ -106,7 +109,7 @@ async fn same_key(context: &Context<'_>, live: String, wanted: &str) -> Result<S
     if !resource.starts_with("alias/") || !live.contains(":key/") {
         return Ok(live);
     }
-    let kms = context.sessions.kms(account_id, Some(region)).await;
+    let kms = context.sessions.client::<aws_sdk_kms::Client>(account_id, Some(region)).await;
     match kms.describe_key().key_id(wanted).send().await {
         Ok(output) => {
             let resolved = output.key_metadata.and_then(|metadata| metadata.arn);
@@ -119,7 +122,10 @@ async fn same_key(context: &Context<'_>, live: String, wanted: &str) -> Result<S
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
-    let client = context.sessions.cloudtrail(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_cloudtrail::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     let wanted: Trail = decode(key, attributes)?;
     let live: Option<Trail> = before.map(|before| decode(key, before)).transpose()?;
     let name = wanted.name.clone();

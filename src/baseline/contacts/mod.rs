@@ -72,7 +72,7 @@ async fn target_account(context: &Context<'_>, key: &ControlKey) -> Result<Optio
 
 async fn management_client(context: &Context<'_>) -> Result<aws_sdk_account::Client> {
     let management = context.sessions.management_account().await.unwrap_or_default();
-    Ok(context.sessions.account(&management).await)
+    Ok(context.sessions.client::<aws_sdk_account::Client>(&management, None).await)
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {

@@ -183,7 +183,10 @@ pub async fn apply_members(client: &aws_sdk_guardduty::Client, key: &ControlKey,
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
-    let client = context.sessions.guardduty(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_guardduty::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     match key.control.as_str() {
         DETECTOR => read_detector(&client).await,
         ADMIN => read_admin(&client).await,
@@ -194,7 +197,10 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
-    let client = context.sessions.guardduty(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_guardduty::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     match key.control.as_str() {
         DETECTOR => apply_detector(&client).await,
         ADMIN => apply_admin(&client, key.region.as_deref().unwrap_or_default(), attributes).await,

@@ -150,7 +150,10 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
-    let client = context.sessions.inspector(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_inspector2::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     match key.control.as_str() {
         ADMIN => read_admin(&client).await,
         ORGANIZATION => read_organization_configuration(&client).await,
@@ -163,7 +166,10 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
-    let client = context.sessions.inspector(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_inspector2::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     let region = key.region.as_deref().unwrap_or_default();
     match key.control.as_str() {
         ADMIN => apply_admin(&client, region, &decode(key, attributes)?).await,

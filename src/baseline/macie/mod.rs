@@ -155,7 +155,10 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
-    let client = context.sessions.macie(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_macie2::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     match key.control.as_str() {
         SESSION => read_session(&client).await,
         ADMIN => read_admin(&client).await,
@@ -166,7 +169,10 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
-    let client = context.sessions.macie(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_macie2::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     let region = key.region.as_deref().unwrap_or_default();
     match key.control.as_str() {
         SESSION => apply_session(&client, &decode(key, attributes)?).await,

@@ -152,7 +152,8 @@ pub fn usable(live: Option<&Value>) -> bool {
 async fn target_account(context: &Context<'_>, key: &ControlKey) -> Result<(aws_sdk_account::Client, Option<String>)> {
     let account_id = context.account_id(&key.account)?.to_string();
     let management = context.sessions.management_account().await;
-    let client = context.sessions.account(management.as_deref().unwrap_or_default()).await;
+    let client =
+        context.sessions.client::<aws_sdk_account::Client>(management.as_deref().unwrap_or_default(), None).await;
     Ok((client, (management.as_deref() != Some(account_id.as_str())).then_some(account_id)))
 }
 

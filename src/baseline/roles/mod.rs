@@ -139,7 +139,7 @@ pub fn decode_policy(text: &str) -> Value {
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
-    let iam = context.sessions.iam(context.account_id(&key.account)?).await;
+    let iam = context.sessions.client::<aws_sdk_iam::Client>(context.account_id(&key.account)?, None).await;
     let name = role_name(key);
     let role = match iam.get_role().role_name(name).send().await {
         Ok(output) => output.role.context("GetRole returned no role")?,
@@ -185,7 +185,7 @@ fn string_set(value: &Value) -> BTreeSet<String> {
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
-    let iam = context.sessions.iam(context.account_id(&key.account)?).await;
+    let iam = context.sessions.client::<aws_sdk_iam::Client>(context.account_id(&key.account)?, None).await;
     let name = role_name(key);
     let trust = attributes["trust_policy"].to_string();
     let description = attributes["description"].as_str().unwrap_or_default().to_string();

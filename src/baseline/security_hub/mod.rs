@@ -233,7 +233,10 @@ fn is_central(desired: &Value) -> bool {
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
-    let client = context.sessions.securityhub(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_securityhub::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     match key.control.as_str() {
         HUB => read_hub(&client).await,
         ADMIN => match read_admin(&client).await {
@@ -244,7 +247,8 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
                 if admin.is_empty() || has_placeholders(&desired["admin_account_id"]) {
                     return Ok(None);
                 }
-                let as_admin = context.sessions.securityhub(admin, key.region.as_deref()).await;
+                let as_admin =
+                    context.sessions.client::<aws_sdk_securityhub::Client>(admin, key.region.as_deref()).await;
                 let configured = as_admin.describe_organization_configuration().send().await;
                 Ok(configured.ok().map(|_| json!({ "admin_account_id": admin })))
             }
@@ -262,7 +266,10 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
-    let client = context.sessions.securityhub(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_securityhub::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     match key.control.as_str() {
         HUB => apply_hub(&client).await,
         ADMIN => apply_admin(&client, key.region.as_deref().unwrap_or_default(), attributes).await,
