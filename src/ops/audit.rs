@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
@@ -599,7 +598,7 @@ async fn account_findings(
                 "not every setting is on",
             ));
         }
-        Err(error) if error.code() == Some("NoSuchPublicAccessBlockConfiguration") => {
+        Err(error) if crate::aws::errors::is_no_public_access_block(&error) => {
             findings.push(Finding::new(scope, "S3 Block Public Access", None, Status::Fail, "not configured"));
         }
         Err(error) => {
@@ -619,7 +618,7 @@ async fn account_findings(
             "set",
             "no security contact",
         )),
-        Err(error) if error.code() == Some("ResourceNotFoundException") => {
+        Err(error) if crate::aws::errors::is_resource_not_found(&error) => {
             findings.push(Finding::new(scope, "security contact", None, Status::Fail, "no security contact"));
         }
         Err(error) => findings.push(errored(scope, "security contact", None, crate::aws::errors::describe(&error))),
@@ -642,9 +641,7 @@ async fn account_findings(
         let hub = clients.sessions.client::<aws_sdk_securityhub::Client>(id, Some(region)).await;
         match hub.describe_hub().send().await {
             Ok(_) => findings.push(Finding::new(scope, "Security Hub", Some(region), Status::Pass, "enabled")),
-            Err(error)
-                if matches!(error.code(), Some("InvalidAccessException") | Some("ResourceNotFoundException")) =>
-            {
+            Err(error) if crate::aws::errors::is_security_hub_not_enabled(&error) => {
                 findings.push(Finding::new(scope, "Security Hub", Some(region), Status::Fail, "not enabled"));
             }
             Err(error) => {

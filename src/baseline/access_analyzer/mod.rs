@@ -9,7 +9,6 @@
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_accessanalyzer::types::Type as AnalyzerType;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
@@ -88,7 +87,7 @@ pub async fn read_analyzer(client: &aws_sdk_accessanalyzer::Client, name: &str) 
 pub async fn create_analyzer(client: &aws_sdk_accessanalyzer::Client, name: &str) -> Result<()> {
     match client.create_analyzer().analyzer_name(name).r#type(AnalyzerType::Organization).send().await {
         Ok(_) => Ok(()),
-        Err(error) if error.code() == Some("ConflictException") => {
+        Err(error) if crate::aws::errors::is_conflict(&error) => {
             if read_analyzer(client, name).await?.is_some() {
                 return Ok(());
             }

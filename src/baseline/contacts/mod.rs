@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
-use crate::aws::errors::is_not_found;
+use crate::aws::errors::{is_not_found, is_resource_not_found};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::{ContactSpec, Spec};
 
@@ -88,7 +88,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
                 title: contact.title.unwrap_or_default(),
             })
         })),
-        Err(error) if is_not_found(&error) || error.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(error) if is_not_found(&error) || is_resource_not_found(&error) => Ok(None),
         Err(error) => Err(aws_error("GetAlternateContact", error)),
     }
 }
@@ -111,7 +111,6 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
     Ok(())
 }
 
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// The `baseline.contacts` section in the registry.
 pub struct Contacts;

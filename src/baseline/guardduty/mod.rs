@@ -16,7 +16,6 @@ use std::collections::BTreeSet;
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_guardduty::types::AutoEnableMembers;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
 use super::attributes::{decode, encode};
@@ -298,7 +297,7 @@ pub async fn read_organization_configuration(client: &aws_sdk_guardduty::Client)
         // AWS answers a detector that is not the administrator's with BadRequestException ("you do
         // not have required AWS Organization master permission"); the detector id is the one
         // ListDetectors just returned, so that is the only bad thing the request can carry.
-        Err(error) if error.code() == Some("BadRequestException") => return Ok(None),
+        Err(error) if crate::aws::errors::is_bad_request(&error) => return Ok(None),
         Err(error) => return Err(aws_error("DescribeOrganizationConfiguration", error)),
     };
     #[expect(deprecated, reason = "the only field older organization configurations report")]

@@ -15,12 +15,12 @@
 
 use anyhow::{bail, Result};
 use aws_sdk_inspector2::types::{AutoEnable, ResourceScanType, ResourceState, State};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use crate::aws::errors;
 use crate::plan::control::{has_placeholders, ControlKey, DesiredControl, Inputs};
 use crate::spec::{InspectorScan, Spec};
 
@@ -225,7 +225,7 @@ pub async fn apply_admin(client: &aws_sdk_inspector2::Client, region: &str, desi
     match client.enable_delegated_admin_account().delegated_admin_account_id(&desired.admin_account_id).send().await {
         Ok(_) => Ok(()),
         // "ConflictException: ... already the delegated administrator" on a retried call.
-        Err(error) if error.code() == Some("ConflictException") => Ok(()),
+        Err(error) if errors::is_conflict(&error) => Ok(()),
         Err(error) => Err(aws_error("EnableDelegatedAdminAccount", error)),
     }
 }
@@ -236,7 +236,7 @@ pub async fn read_organization_configuration(client: &aws_sdk_inspector2::Client
     // https://docs.aws.amazon.com/inspector/v2/APIReference/API_DescribeOrganizationConfiguration.html
     let configuration = match client.describe_organization_configuration().send().await {
         Ok(configuration) => configuration,
-        Err(error) if matches!(error.code(), Some("AccessDeniedException" | "ValidationException")) => return Ok(None),
+        Err(error) if errors::is_access_denied(&error) || errors::is_validation(&error) => return Ok(None),
         Err(error) => return Err(aws_error("DescribeOrganizationConfiguration", error)),
     };
     let Some(auto) = configuration.auto_enable else { return Ok(None) };
@@ -278,7 +278,7 @@ async fn associated_members(client: &aws_sdk_inspector2::Client) -> Result<Optio
         let page = match client.list_members().only_associated(true).set_next_token(token.take()).send().await {
             Ok(page) => page,
             // Not (yet) the administrator.
-            Err(error) if error.code() == Some("AccessDeniedException") => return Ok(None),
+            Err(error) if errors::is_access_denied(&error) => return Ok(None),
             Err(error) => return Err(aws_error("ListMembers", error)),
         };
         members.extend(

@@ -5,7 +5,6 @@
 
 use anyhow::Result;
 use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -56,7 +55,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
                 restrict_public_buckets: block.restrict_public_buckets.unwrap_or(false),
             })
         })),
-        Err(error) if error.code() == Some("NoSuchPublicAccessBlockConfiguration") => Ok(None),
+        Err(error) if crate::aws::errors::is_no_public_access_block(&error) => Ok(None),
         Err(error) => Err(aws_error("GetPublicAccessBlock", error)),
     }
 }

@@ -14,7 +14,6 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -202,7 +201,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
         .await;
         match enabled {
             Ok(_) => {}
-            Err(error) if error.code() == Some("ConflictException") => {}
+            Err(error) if crate::aws::errors::is_conflict(&error) => {}
             Err(error) => return Err(aws_error("EnableRegion", error)),
         }
     }

@@ -22,10 +22,10 @@ use aws_sdk_securityhub::types::{
     OrganizationConfiguration, OrganizationConfigurationConfigurationType, OrganizationConfigurationStatus, Policy,
     SecurityControlsConfiguration, SecurityHubPolicy, Target, TargetType,
 };
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::aws::errors;
 use crate::baseline::attributes::{decode, encode};
 use crate::baseline::aws_error;
 use crate::plan::control::ControlKey;
@@ -118,14 +118,7 @@ pub struct PolicyAssociation {
 pub async fn read_central_organization(client: &aws_sdk_securityhub::Client) -> Result<Option<Value>> {
     let configuration = match client.describe_organization_configuration().send().await {
         Ok(configuration) => configuration,
-        Err(error)
-            if matches!(
-                error.code(),
-                Some("InvalidAccessException" | "AccessDeniedException" | "ResourceNotFoundException")
-            ) =>
-        {
-            return Ok(None)
-        }
+        Err(error) if errors::is_not_security_hub_administrator(&error) => return Ok(None),
         Err(error) => return Err(aws_error("DescribeOrganizationConfiguration", error)),
     };
     let organization = configuration.organization_configuration.as_ref();
@@ -190,9 +183,7 @@ async fn find_aggregator(client: &aws_sdk_securityhub::Client) -> Result<Option<
     while let Some(page) = pages.next().await {
         let page = match page {
             Ok(page) => page,
-            Err(error) if matches!(error.code(), Some("InvalidAccessException" | "AccessDeniedException")) => {
-                return Ok(None)
-            }
+            Err(error) if errors::is_invalid_access(&error) || errors::is_access_denied(&error) => return Ok(None),
             Err(error) => return Err(aws_error("ListFindingAggregators", error)),
         };
         let Some(arn) = page.finding_aggregators().iter().find_map(|aggregator| aggregator.finding_aggregator_arn())
@@ -402,9 +393,7 @@ pub async fn read_policy_association(client: &aws_sdk_securityhub::Client) -> Re
             .await
         {
             Ok(page) => page,
-            Err(error) if matches!(error.code(), Some("AccessDeniedException" | "InvalidAccessException")) => {
-                return Ok(None)
-            }
+            Err(error) if errors::is_invalid_access(&error) || errors::is_access_denied(&error) => return Ok(None),
             Err(error) => return Err(aws_error("ListConfigurationPolicyAssociations", error)),
         };
         let found = page
@@ -463,7 +452,5 @@ pub async fn apply_policy_association(
 
 /// "Not the administrator" / "not central yet": the control reads as absent.
 fn refused(error: &anyhow::Error) -> bool {
-    crate::aws::errors::failure_code(error).is_some_and(|code| {
-        matches!(code, "AccessDeniedException" | "InvalidAccessException" | "ResourceNotFoundException")
-    })
+    errors::is_not_security_hub_administrator_code(errors::failure_code(error))
 }

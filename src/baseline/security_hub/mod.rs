@@ -26,10 +26,10 @@ use std::collections::BTreeSet;
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_securityhub::types::{AutoEnableStandards, StandardsSubscriptionRequest};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use crate::aws::errors;
 use crate::aws::session::partition_of;
 use crate::plan::control::{has_placeholders, ControlKey, DesiredControl, Inputs};
 use crate::spec::{SecurityHubConfiguration, SecurityStandard, Spec};
@@ -289,7 +289,7 @@ pub async fn read_hub(client: &aws_sdk_securityhub::Client) -> Result<Option<Val
     match client.describe_hub().send().await {
         Ok(_) => Ok(Some(json!({ "enabled": true }))),
         // "Account ... is not subscribed to AWS Security Hub" (InvalidAccessException, 401).
-        Err(error) if matches!(error.code(), Some("InvalidAccessException" | "ResourceNotFoundException")) => Ok(None),
+        Err(error) if errors::is_security_hub_not_enabled(&error) => Ok(None),
         Err(error) => Err(aws_error("DescribeHub", error)),
     }
 }
@@ -299,7 +299,7 @@ pub async fn apply_hub(client: &aws_sdk_securityhub::Client) -> Result<()> {
     match client.enable_security_hub().enable_default_standards(false).send().await {
         Ok(_) => Ok(()),
         // "Account ... is already subscribed to Security Hub".
-        Err(error) if error.code() == Some("ResourceConflictException") => Ok(()),
+        Err(error) if errors::is_resource_conflict(&error) => Ok(()),
         Err(error) => Err(aws_error("EnableSecurityHub", error)),
     }
 }
@@ -311,7 +311,7 @@ pub async fn read_admin(client: &aws_sdk_securityhub::Client) -> Result<Option<V
         let page = match client.list_organization_admin_accounts().set_next_token(token.take()).send().await {
             Ok(page) => page,
             // The management account is not subscribed in this region: nothing is delegated from it.
-            Err(error) if error.code() == Some("InvalidAccessException") => return Ok(None),
+            Err(error) if errors::is_invalid_access(&error) => return Ok(None),
             Err(error) => return Err(aws_error("ListOrganizationAdminAccounts", error)),
         };
         // DISABLE_IN_PROGRESS is on its way out: it is not the administrator any more.
@@ -372,14 +372,7 @@ pub async fn read_organization_configuration(client: &aws_sdk_securityhub::Clien
         }))),
         // AWS: "Account ... is not an administrator for this organization" (InvalidAccessException);
         // moto says AccessDeniedException.
-        Err(error)
-            if matches!(
-                error.code(),
-                Some("InvalidAccessException" | "AccessDeniedException" | "ResourceNotFoundException")
-            ) =>
-        {
-            Ok(None)
-        }
+        Err(error) if errors::is_not_security_hub_administrator(&error) => Ok(None),
         Err(error) => Err(aws_error("DescribeOrganizationConfiguration", error)),
     }
 }
@@ -416,7 +409,7 @@ pub async fn read_standards(client: &aws_sdk_securityhub::Client, desired: &Valu
     loop {
         let page = match client.get_enabled_standards().set_next_token(token.take()).send().await {
             Ok(page) => page,
-            Err(error) if error.code() == Some("InvalidAccessException") => return Ok(None),
+            Err(error) if errors::is_invalid_access(&error) => return Ok(None),
             Err(error) => return Err(aws_error("GetEnabledStandards", error)),
         };
         for subscription in page.standards_subscriptions.unwrap_or_default() {
