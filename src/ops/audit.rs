@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::aws::Clients;
 use crate::plan::policy_evaluator::{evaluate, Level, Request, Scp, Verdict};
 use crate::plan::state::LiveOrganization;
+use crate::plan::DesiredOrganization;
 use crate::spec::{PolicyType, ValidSpec};
 
 /// The IAM actions the audit calls beyond the baselines' reads (with the caller's credentials in
@@ -278,11 +279,13 @@ pub async fn audit(
     let home = regions.first().cloned().unwrap_or_else(|| "us-east-1".to_string());
     findings.extend(trail_findings(clients, &management, &home).await);
 
+    // The desired organization, derived from the spec once for the whole audit.
+    let desired = valid.map(crate::baseline::desired_organization);
     // Accounts the spec names, to report the others.
-    let spec_names: BTreeMap<String, String> = valid
-        .map(|valid| {
-            let desired = crate::baseline::desired_organization(valid);
-            crate::plan::planner::match_accounts(&desired, live).into_iter().map(|(name, id)| (id, name)).collect()
+    let spec_names: BTreeMap<String, String> = desired
+        .as_ref()
+        .map(|desired| {
+            crate::plan::planner::match_accounts(desired, live).into_iter().map(|(name, id)| (id, name)).collect()
         })
         .unwrap_or_default();
     let accounts: Vec<(String, String)> = live
@@ -313,16 +316,15 @@ pub async fn audit(
     findings.extend(per_account.into_iter().flatten());
     findings.extend(root_credential_findings(clients, live, &accounts, &management, concurrency.accounts).await);
 
-    if let Some(valid) = valid {
-        findings.extend(coverage_findings(clients, live, valid, concurrency.accounts).await);
-        findings.extend(identity_center_findings(clients, live, valid, &accounts).await);
+    if let (Some(valid), Some(desired)) = (valid, &desired) {
+        findings.extend(coverage_findings(clients, live, desired, concurrency.accounts).await);
+        findings.extend(identity_center_findings(clients, live, valid, desired, &accounts).await);
     }
 
     if let Some(log_archive) = valid.and_then(|valid| valid.spec.baseline.log_archive.as_ref()) {
-        let desired = valid.map(crate::baseline::desired_organization);
-        let bunker_id = desired.and_then(|desired| {
-            crate::plan::planner::match_accounts(&desired, live).get(&log_archive.account).cloned()
-        });
+        let bunker_id = desired
+            .as_ref()
+            .and_then(|desired| crate::plan::planner::match_accounts(desired, live).get(&log_archive.account).cloned());
         match bunker_id {
             Some(id) => {
                 let bucket = log_archive.bucket_name.clone().unwrap_or_else(|| format!("landing-zone-logs-{id}"));
@@ -351,12 +353,11 @@ const COVERAGE_FAMILIES: [&str; 3] =
 async fn coverage_findings(
     clients: &Clients,
     live: &LiveOrganization,
-    valid: &ValidSpec,
+    desired: &DesiredOrganization,
     accounts_at_once: usize,
 ) -> Vec<Finding> {
-    let desired = crate::baseline::desired_organization(valid);
     let ids = crate::plan::control::KnownIds {
-        accounts: crate::plan::planner::match_accounts(&desired, live),
+        accounts: crate::plan::planner::match_accounts(desired, live),
         organization: live.organization.as_ref().map(|organization| organization.id.clone()),
     };
     let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids, reads: None };
@@ -405,15 +406,15 @@ async fn identity_center_findings(
     clients: &Clients,
     live: &LiveOrganization,
     valid: &ValidSpec,
+    desired: &DesiredOrganization,
     accounts: &[(String, String)],
 ) -> Vec<Finding> {
     const CONTROL: &str = "identity center";
     let spec = &valid.spec;
     let Some(admin) = crate::baseline::identity_center::admin_account(spec) else { return Vec::new() };
     let region = spec.organization.regions.first().map_or("us-east-1", String::as_str);
-    let desired = crate::baseline::desired_organization(valid);
     let ids = crate::plan::control::KnownIds {
-        accounts: crate::plan::planner::match_accounts(&desired, live),
+        accounts: crate::plan::planner::match_accounts(desired, live),
         organization: live.organization.as_ref().map(|organization| organization.id.clone()),
     };
     let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids, reads: None };

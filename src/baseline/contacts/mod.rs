@@ -111,7 +111,6 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
     Ok(())
 }
 
-
 /// The `baseline.contacts` section in the registry.
 pub struct Contacts;
 
