@@ -186,6 +186,23 @@ pub fn desired_organization(valid: &ValidSpec) -> DesiredOrganization {
     desired
 }
 
+/// The table of `docs/spec.md` that lists every baseline in the registry, its spec key
+/// ([`Baseline::section`]) and what it manages ([`Baseline::summary`]), in registry order. The
+/// page holds it between [`DOCS_TABLE_START`] and [`DOCS_TABLE_END`]; a test keeps the two equal,
+/// so the page cannot drift from the registry.
+pub fn docs_table() -> String {
+    let mut table = String::from("| Section | Manages |\n|---|---|\n");
+    for baseline in REGISTRY {
+        table.push_str(&format!("| `{}` | {} |\n", baseline.section(), baseline.summary()));
+    }
+    table
+}
+
+/// The marker before the generated table in `docs/spec.md`.
+pub const DOCS_TABLE_START: &str = "<!-- generated from baseline::REGISTRY by baseline::docs_table; do not edit -->";
+/// The marker after it.
+pub const DOCS_TABLE_END: &str = "<!-- end of the generated table -->";
+
 /// Service principals the spec's baselines need trusted access for.
 pub fn trusted_services(spec: &Spec) -> BTreeSet<String> {
     REGISTRY.iter().flat_map(|baseline| baseline.trusted_services(spec)).map(str::to_string).collect()
@@ -293,6 +310,26 @@ pub fn unimplemented(error: &anyhow::Error) -> Option<&Unimplemented> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `docs/spec.md`'s baseline table is the registry's: a baseline added, removed or renamed
+    /// without the page (or the page edited by hand) fails here.
+    #[test]
+    fn the_spec_page_lists_every_baseline_of_the_registry() {
+        let page = include_str!("../../docs/spec.md");
+        let start = page.find(DOCS_TABLE_START).map(|at| at + DOCS_TABLE_START.len() + 1);
+        let end = page.find(DOCS_TABLE_END);
+        let (Some(start), Some(end)) = (start, end) else { panic!("docs/spec.md lacks the generated table's markers") };
+        assert_eq!(&page[start..end], docs_table(), "regenerate the table in docs/spec.md from baseline::docs_table()");
+    }
+
+    #[test]
+    fn every_baseline_has_its_own_section_and_family() {
+        let sections: BTreeSet<&str> = REGISTRY.iter().map(|baseline| baseline.section()).collect();
+        let families: BTreeSet<&str> = REGISTRY.iter().map(|baseline| baseline.family()).collect();
+        assert_eq!(sections.len(), REGISTRY.len());
+        assert_eq!(families.len(), REGISTRY.len());
+        assert!(REGISTRY.iter().all(|baseline| !baseline.summary().is_empty() && !baseline.summary().contains('|')));
+    }
 
     #[test]
     fn html_pages_are_unimplemented_only_with_an_endpoint_override() {
