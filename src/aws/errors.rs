@@ -240,6 +240,61 @@ pub fn describe<E: ProvideErrorMetadata + std::error::Error>(error: &E) -> Strin
     }
 }
 
+/// The endpoint answered an operation with an HTML error page instead of an AWS error: it does
+/// not implement the operation. AWS never does this; emulators (moto) do for operations they lack.
+/// Readers and steps report it so the plan can say the control is not managed there.
+#[derive(Debug, thiserror::Error)]
+#[error("the endpoint does not implement {operation} (AWS does; this happens against emulators)")]
+pub struct Unimplemented {
+    pub operation: String,
+}
+
+/// `Err(e)` -> a readable message with the AWS code, or `Unimplemented`.
+pub fn aws_error<E>(
+    what: &str,
+    error: aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> anyhow::Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let html_status = error
+        .raw_response()
+        .filter(|response| matches!(response.status().as_u16(), 404 | 500 | 501))
+        .filter(|response| {
+            response
+                .body()
+                .bytes()
+                .is_some_and(|body| body.starts_with(b"<!doctype html>") || body.starts_with(b"<!DOCTYPE html>"))
+        })
+        .map(|response| response.status().as_u16());
+    match html_status {
+        Some(status) => html_error(what, status, endpoint_overridden()),
+        // Typed, so retry decisions read AWS's code (`failure_code`), not the text.
+        None => anyhow::Error::new(AwsFailure::new(what, &error)),
+    }
+}
+
+/// An HTML error page instead of an AWS error. Only an emulator (an endpoint override) answers an
+/// operation it lacks that way, so only there is it `Unimplemented` (the control is noted, not
+/// managed); AWS itself never does, so without an override it is an error that fails the run.
+pub fn html_error(what: &str, status: u16, endpoint_overridden: bool) -> anyhow::Error {
+    if endpoint_overridden {
+        anyhow::Error::new(Unimplemented { operation: what.to_string() })
+    } else {
+        anyhow::anyhow!(
+            "{what} failed: HTTP {status} with an HTML page instead of an AWS error\nhint: check the network path to AWS (a proxy or captive portal answering in its place)"
+        )
+    }
+}
+
+/// Whether an error (anywhere in its chain) is `Unimplemented`.
+pub fn unimplemented(error: &anyhow::Error) -> Option<&Unimplemented> {
+    error.chain().find_map(|cause| cause.downcast_ref::<Unimplemented>())
+}
+
 /// Whether the clients of this process talk to an endpoint override (an emulator), not AWS.
 static ENDPOINT_OVERRIDE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -341,6 +396,15 @@ pub fn is_invalid_new_principal(error: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod activation_tests {
     use super::*;
+
+    #[test]
+    fn html_pages_are_unimplemented_only_with_an_endpoint_override() {
+        // Issue 11, fix 13: against AWS (no override) an HTML page fails the run.
+        assert!(unimplemented(&html_error("ListAnalyzers", 404, false)).is_none());
+        assert!(format!("{:#}", html_error("ListAnalyzers", 404, false)).contains("ListAnalyzers failed: HTTP 404"));
+        let emulated = html_error("ListAnalyzers", 404, true);
+        assert_eq!(unimplemented(&emulated).map(|missing| missing.operation.as_str()), Some("ListAnalyzers"));
+    }
 
     fn failure(code: &str) -> anyhow::Error {
         anyhow::Error::new(AwsFailure {

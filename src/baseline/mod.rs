@@ -23,6 +23,7 @@ pub mod log_archive;
 pub mod macie;
 pub mod password_policy;
 pub mod public_access_block;
+pub mod reads;
 pub mod regions;
 pub mod roles;
 pub mod security_hub;
@@ -34,6 +35,9 @@ use std::pin::Pin;
 use anyhow::{bail, Result};
 use serde_json::Value;
 
+// The AWS-error helpers every reader and step uses live in `aws::errors`; baselines name them
+// from here as they always have.
+pub use crate::aws::errors::{aws_error, html_error, unimplemented, Unimplemented};
 use crate::aws::session::Sessions;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs, KnownIds};
 use crate::plan::desired::{BaselineDemands, DesiredOrganization};
@@ -224,7 +228,7 @@ pub struct Context<'a> {
     pub ids: &'a KnownIds,
     /// The run's shared reads (plan, audit): lets a reader answer several controls with one call.
     /// None where controls are read one at a time (apply's steps).
-    pub reads: Option<&'a crate::live::reads::RunReads>,
+    pub reads: Option<&'a reads::RunReads>,
 }
 
 impl Context<'_> {
@@ -234,15 +238,6 @@ impl Context<'_> {
             None => bail!("the id of account `{account}` is not known"),
         }
     }
-}
-
-/// The endpoint answered an operation with an HTML error page instead of an AWS error: it does
-/// not implement the operation. AWS never does this; emulators (moto) do for operations they lack.
-/// Readers and steps report it so the plan can say the control is not managed there.
-#[derive(Debug, thiserror::Error)]
-#[error("the endpoint does not implement {operation} (AWS does; this happens against emulators)")]
-pub struct Unimplemented {
-    pub operation: String,
 }
 
 /// The refusal to replace another delegated administrator: doing so has organization-wide effects
@@ -259,52 +254,6 @@ pub fn another_administrator(
     anyhow::anyhow!(
         "{service} in {region} already has account {current} as delegated administrator, not {admin}; landing-zone does not replace a delegated administrator\nhint: run `aws {cli} disable-organization-admin-account --admin-account-id {current} --region {region}` from the management account deliberately, or set `baseline.{section}.admin_account` to that account"
     )
-}
-
-/// `Err(e)` -> a readable message with the AWS code, or `Unimplemented`.
-pub fn aws_error<E>(
-    what: &str,
-    error: aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> anyhow::Error
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let html_status = error
-        .raw_response()
-        .filter(|response| matches!(response.status().as_u16(), 404 | 500 | 501))
-        .filter(|response| {
-            response
-                .body()
-                .bytes()
-                .is_some_and(|body| body.starts_with(b"<!doctype html>") || body.starts_with(b"<!DOCTYPE html>"))
-        })
-        .map(|response| response.status().as_u16());
-    match html_status {
-        Some(status) => html_error(what, status, crate::aws::errors::endpoint_overridden()),
-        // Typed, so retry decisions read AWS's code (`aws::errors::failure_code`), not the text.
-        None => anyhow::Error::new(crate::aws::errors::AwsFailure::new(what, &error)),
-    }
-}
-
-/// An HTML error page instead of an AWS error. Only an emulator (an endpoint override) answers an
-/// operation it lacks that way, so only there is it `Unimplemented` (the control is noted, not
-/// managed); AWS itself never does, so without an override it is an error that fails the run.
-pub fn html_error(what: &str, status: u16, endpoint_overridden: bool) -> anyhow::Error {
-    if endpoint_overridden {
-        anyhow::Error::new(Unimplemented { operation: what.to_string() })
-    } else {
-        anyhow::anyhow!(
-            "{what} failed: HTTP {status} with an HTML page instead of an AWS error\nhint: check the network path to AWS (a proxy or captive portal answering in its place)"
-        )
-    }
-}
-
-/// Whether an error (anywhere in its chain) is `Unimplemented`.
-pub fn unimplemented(error: &anyhow::Error) -> Option<&Unimplemented> {
-    error.chain().find_map(|cause| cause.downcast_ref::<Unimplemented>())
 }
 
 #[cfg(test)]
@@ -329,14 +278,5 @@ mod tests {
         assert_eq!(sections.len(), REGISTRY.len());
         assert_eq!(families.len(), REGISTRY.len());
         assert!(REGISTRY.iter().all(|baseline| !baseline.summary().is_empty() && !baseline.summary().contains('|')));
-    }
-
-    #[test]
-    fn html_pages_are_unimplemented_only_with_an_endpoint_override() {
-        // Issue 11, fix 13: against AWS (no override) an HTML page fails the run.
-        assert!(unimplemented(&html_error("ListAnalyzers", 404, false)).is_none());
-        assert!(format!("{:#}", html_error("ListAnalyzers", 404, false)).contains("ListAnalyzers failed: HTTP 404"));
-        let emulated = html_error("ListAnalyzers", 404, true);
-        assert_eq!(unimplemented(&emulated).map(|missing| missing.operation.as_str()), Some("ListAnalyzers"));
     }
 }

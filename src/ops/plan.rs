@@ -312,8 +312,8 @@ async fn account_names_unsupported(clients: &Clients) -> Option<String> {
     let management = clients.sessions.management_account().await?;
     let client = clients.sessions.client::<aws_sdk_account::Client>(&management, None).await;
     let error = client.get_account_information().send().await.err()?;
-    let failure = crate::baseline::aws_error("GetAccountInformation", error);
-    crate::baseline::unimplemented(&failure).map(|_| "PutAccountName".to_string())
+    let failure = crate::aws::errors::aws_error("GetAccountInformation", error);
+    crate::aws::errors::unimplemented(&failure).map(|_| "PutAccountName".to_string())
 }
 
 type ControlValues = BTreeMap<crate::plan::control::ControlKey, Option<serde_json::Value>>;
