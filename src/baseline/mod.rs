@@ -74,7 +74,7 @@ pub trait Baseline: Sync {
     /// Its key under `baseline:` in the spec.
     fn section(&self) -> &'static str;
 
-    /// One line for docs and `permissions`: what it manages.
+    /// One line for docs: what it manages (its row of `docs/spec.md`'s table, [`docs_table`]).
     fn summary(&self) -> &'static str;
 
     /// Every control the spec wants (empty when its section is absent), dependencies first.

@@ -62,23 +62,14 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
 
 /// `{ name, type: ORGANIZATION }` when the account has an organization analyzer named `name`.
 pub async fn read_analyzer(client: &aws_sdk_accessanalyzer::Client, name: &str) -> Result<Option<Value>> {
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_analyzers()
-            .r#type(AnalyzerType::Organization)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListAnalyzers", error))?;
+    let mut pages = client.list_analyzers().r#type(AnalyzerType::Organization).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("ListAnalyzers", error))?;
         if let Some(analyzer) = page.analyzers.iter().find(|analyzer| analyzer.name == name) {
             return Ok(Some(json!({ "name": analyzer.name, "type": analyzer.r#type.as_str() })));
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(None);
-        }
     }
+    Ok(None)
 }
 
 /// Creates the organization analyzer. ConflictException means the name is taken in this account

@@ -184,15 +184,10 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
 
 /// The region's delegated administrator (whoever it is); None without one.
 pub async fn read_admin(client: &aws_sdk_inspector2::Client) -> Result<Option<Value>> {
-    let mut token: Option<String> = None;
-    loop {
+    let mut pages = client.list_delegated_admin_accounts().into_paginator().send();
+    while let Some(page) = pages.next().await {
         // https://docs.aws.amazon.com/inspector/v2/APIReference/API_ListDelegatedAdminAccounts.html
-        let page = client
-            .list_delegated_admin_accounts()
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListDelegatedAdminAccounts", error))?;
+        let page = page.map_err(|error| aws_error("ListDelegatedAdminAccounts", error))?;
         // DISABLE_IN_PROGRESS is on its way out: it is not the administrator any more.
         let enabled = page
             .delegated_admin_accounts
@@ -202,11 +197,8 @@ pub async fn read_admin(client: &aws_sdk_inspector2::Client) -> Result<Option<Va
         if let Some(admin_account_id) = enabled {
             return Ok(Some(encode(&AdminAttributes { admin_account_id })));
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(None);
-        }
     }
+    Ok(None)
 }
 
 /// Designates the delegated administrator; refuses to replace another one (read afresh).
@@ -272,10 +264,10 @@ pub async fn apply_organization_configuration(
 /// Account ids that are associated members of the administrator.
 async fn associated_members(client: &aws_sdk_inspector2::Client) -> Result<Option<Vec<String>>> {
     let mut members = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    let mut pages = client.list_members().only_associated(true).into_paginator().send();
+    while let Some(page) = pages.next().await {
         // https://docs.aws.amazon.com/inspector/v2/APIReference/API_ListMembers.html
-        let page = match client.list_members().only_associated(true).set_next_token(token.take()).send().await {
+        let page = match page {
             Ok(page) => page,
             // Not (yet) the administrator.
             Err(error) if errors::is_access_denied(&error) => return Ok(None),
@@ -288,11 +280,8 @@ async fn associated_members(client: &aws_sdk_inspector2::Client) -> Result<Optio
                 .filter(|member| member.relationship_status.as_ref().is_some_and(|status| status.as_str() == "ENABLED"))
                 .filter_map(|member| member.account_id),
         );
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(Some(members));
-        }
     }
+    Ok(Some(members))
 }
 
 /// Each account's `(id, resource state)`, read as the administrator, 10 ids a call.

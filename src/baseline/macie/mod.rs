@@ -226,10 +226,10 @@ pub async fn apply_session(client: &aws_sdk_macie2::Client, desired: &SessionAtt
 
 /// The region's delegated administrator (whoever it is); None without one.
 pub async fn read_admin(client: &aws_sdk_macie2::Client) -> Result<Option<Value>> {
-    let mut token: Option<String> = None;
-    loop {
+    let mut pages = client.list_organization_admin_accounts().into_paginator().send();
+    while let Some(page) = pages.next().await {
         // https://docs.aws.amazon.com/macie/latest/APIReference/admin.html (GET /admin)
-        let page = match client.list_organization_admin_accounts().set_next_token(token.take()).send().await {
+        let page = match page {
             Ok(page) => page,
             Err(error) if error.as_service_error().is_some_and(errors::is_macie_not_enabled) => return Ok(None),
             Err(error) => return Err(aws_error("ListOrganizationAdminAccounts", error)),
@@ -243,11 +243,8 @@ pub async fn read_admin(client: &aws_sdk_macie2::Client) -> Result<Option<Value>
         if let Some(admin_account_id) = enabled {
             return Ok(Some(encode(&AdminAttributes { admin_account_id })));
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(None);
-        }
     }
+    Ok(None)
 }
 
 /// Designates the delegated administrator; refuses to replace another one (read afresh).
@@ -307,16 +304,10 @@ pub async fn apply_organization_configuration(
 /// Every current member of the administrator: account id -> (email, relationship).
 async fn list_members(client: &aws_sdk_macie2::Client) -> Result<Vec<MemberAttributes>> {
     let mut members = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    let mut pages = client.list_members().only_associated("false").into_paginator().send();
+    while let Some(page) = pages.next().await {
         // https://docs.aws.amazon.com/macie/latest/APIReference/members.html (GET /members)
-        let page = client
-            .list_members()
-            .only_associated("false")
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListMembers", error))?;
+        let page = page.map_err(|error| aws_error("ListMembers", error))?;
         for member in page.members.unwrap_or_default() {
             let Some(account_id) = member.account_id else { continue };
             members.push(MemberAttributes {
@@ -325,11 +316,8 @@ async fn list_members(client: &aws_sdk_macie2::Client) -> Result<Vec<MemberAttri
                 relationship: member.relationship_status.map(|status| status.as_str().to_string()).unwrap_or_default(),
             });
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(members);
-        }
     }
+    Ok(members)
 }
 
 /// The spec's accounts among the administrator's members, in the spec's order (so only a

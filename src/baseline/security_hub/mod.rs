@@ -306,9 +306,9 @@ pub async fn apply_hub(client: &aws_sdk_securityhub::Client) -> Result<()> {
 
 /// `{ admin_account_id }` of the region's delegated administrator (whoever it is); None without one.
 pub async fn read_admin(client: &aws_sdk_securityhub::Client) -> Result<Option<Value>> {
-    let mut token: Option<String> = None;
-    loop {
-        let page = match client.list_organization_admin_accounts().set_next_token(token.take()).send().await {
+    let mut pages = client.list_organization_admin_accounts().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
             Ok(page) => page,
             // The management account is not subscribed in this region: nothing is delegated from it.
             Err(error) if errors::is_invalid_access(&error) => return Ok(None),
@@ -321,11 +321,8 @@ pub async fn read_admin(client: &aws_sdk_securityhub::Client) -> Result<Option<V
         if let Some(admin) = enabled {
             return Ok(Some(json!({ "admin_account_id": admin.account_id })));
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(None);
-        }
     }
+    Ok(None)
 }
 
 /// Designates the delegated administrator; refuses to replace another one (read afresh, so an
@@ -405,9 +402,9 @@ pub async fn read_standards(client: &aws_sdk_securityhub::Client, desired: &Valu
         .map(|items| items.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     let mut enabled = BTreeSet::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = match client.get_enabled_standards().set_next_token(token.take()).send().await {
+    let mut pages = client.get_enabled_standards().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
             Ok(page) => page,
             Err(error) if errors::is_invalid_access(&error) => return Ok(None),
             Err(error) => return Err(aws_error("GetEnabledStandards", error)),
@@ -419,11 +416,8 @@ pub async fn read_standards(client: &aws_sdk_securityhub::Client, desired: &Valu
                 enabled.insert(arn);
             }
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(Some(json!({ "standards": enabled })));
-        }
     }
+    Ok(Some(json!({ "standards": enabled })))
 }
 
 /// Enables the desired standards that `before` lacks (all of them without `before`), in one call.
