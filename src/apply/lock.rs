@@ -14,9 +14,9 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
     VersioningConfiguration,
 };
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 
+use crate::aws::errors;
 use crate::aws::retry::{with_retry, RetryPolicy};
 use crate::aws::session::Sessions;
 
@@ -96,7 +96,7 @@ pub struct StateStore {
 impl StateStore {
     pub async fn new(sessions: &Sessions, management_account_id: &str, region: &str) -> StateStore {
         StateStore {
-            client: sessions.s3(management_account_id, Some(region)).await,
+            client: sessions.client::<aws_sdk_s3::Client>(management_account_id, Some(region)).await,
             bucket: state_bucket_name(management_account_id, region),
             region: region.to_string(),
         }
@@ -115,7 +115,7 @@ impl StateStore {
         }
         match create.send().await {
             Ok(_) => {}
-            Err(error) if matches!(error.code(), Some("BucketAlreadyOwnedByYou")) => {}
+            Err(error) if errors::is_bucket_already_owned(&error) => {}
             Err(error) => {
                 bail!("creating state bucket `{}` failed: {}", self.bucket, crate::aws::errors::describe(&error))
             }
@@ -195,9 +195,7 @@ impl StateStore {
                 .await;
             match written {
                 Ok(_) => return Ok(()),
-                Err(error)
-                    if matches!(error.code(), Some("PreconditionFailed") | Some("ConditionalRequestConflict")) =>
-                {
+                Err(error) if errors::is_precondition_failed(&error) => {
                     // The write may have succeeded with its response lost, and the retry found our
                     // own lock: that is the lock taken, not a wait for ourselves.
                     if self.holder().await.ok().flatten().is_some_and(|holder| holder.id == info.id) {
@@ -236,7 +234,7 @@ impl StateStore {
                 let bytes = output.body.collect().await.context("reading the lock object")?.into_bytes();
                 Ok(Some(serde_json::from_slice(&bytes).context("the lock object is not landing-zone's")?))
             }
-            Err(error) if matches!(error.code(), Some("NoSuchKey") | Some("NoSuchBucket")) => Ok(None),
+            Err(error) if errors::is_no_such_object(&error) => Ok(None),
             Err(error) => bail!("reading the lock failed: {}", crate::aws::errors::describe(&error)),
         }
     }

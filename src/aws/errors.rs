@@ -67,6 +67,165 @@ pub fn is_access_denied<E: ProvideErrorMetadata>(error: &E) -> bool {
     code_is(error, &["AccessDenied", "AccessDeniedException", "AccessDeniedForDependencyException"])
 }
 
+/// ConflictException: the request conflicts with the resource as it is. Inspector's
+/// EnableDelegatedAdminAccount (already the administrator), Macie's EnableMacie (already enabled),
+/// Access Analyzer's CreateAnalyzer (the name is taken), the Account API's EnableRegion (the Region
+/// is still disabling) and identitystore's CreateGroup (the group exists) answer it.
+/// https://docs.aws.amazon.com/inspector/v2/APIReference/API_EnableDelegatedAdminAccount.html
+/// https://docs.aws.amazon.com/macie/latest/APIReference/macie.html
+/// https://docs.aws.amazon.com/access-analyzer/latest/APIReference/API_CreateAnalyzer.html
+/// https://docs.aws.amazon.com/accounts/latest/reference/API_EnableRegion.html
+/// https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_CreateGroup.html
+pub fn is_conflict<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["ConflictException"])
+}
+
+/// ResourceConflictException: Security Hub's EnableSecurityHub in an account already subscribed.
+/// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_EnableSecurityHub.html
+pub fn is_resource_conflict<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["ResourceConflictException"])
+}
+
+/// InvalidAccessException: Security Hub is not enabled in the account (or the account may not
+/// make the call). https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_DescribeHub.html
+pub fn is_invalid_access<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["InvalidAccessException"])
+}
+
+/// Security Hub is not enabled in the account: InvalidAccessException ("not subscribed to AWS
+/// Security Hub"), or ResourceNotFoundException.
+/// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_DescribeHub.html
+pub fn is_security_hub_not_enabled<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["InvalidAccessException", "ResourceNotFoundException"])
+}
+
+/// Security Hub's organization calls from an account that is not (yet) the administrator, or
+/// whose hub is not central yet: InvalidAccessException, AccessDeniedException or
+/// ResourceNotFoundException, by the code of the failure.
+/// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_DescribeOrganizationConfiguration.html
+pub fn is_not_security_hub_administrator_code(code: Option<&str>) -> bool {
+    code.is_some_and(|code| {
+        matches!(code, "InvalidAccessException" | "AccessDeniedException" | "ResourceNotFoundException")
+    })
+}
+
+/// [`is_not_security_hub_administrator_code`] of an SDK error.
+pub fn is_not_security_hub_administrator<E: ProvideErrorMetadata>(error: &E) -> bool {
+    is_not_security_hub_administrator_code(error.code())
+}
+
+/// Macie is not enabled in the account and region: AccessDeniedException "Macie is not enabled"
+/// (ResourceNotFoundException after DisableMacie).
+/// https://docs.aws.amazon.com/macie/latest/APIReference/macie.html
+/// https://docs.aws.amazon.com/macie/latest/APIReference/errors.html
+pub fn is_macie_not_enabled<E: ProvideErrorMetadata>(error: &E) -> bool {
+    match error.code() {
+        Some("ResourceNotFoundException") => true,
+        Some("AccessDeniedException") => error.message().is_some_and(|message| message.contains("not enabled")),
+        _ => false,
+    }
+}
+
+/// ValidationException: Inspector's DescribeOrganizationConfiguration from an account that is not
+/// the delegated administrator.
+/// https://docs.aws.amazon.com/inspector/v2/APIReference/API_DescribeOrganizationConfiguration.html
+pub fn is_validation<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["ValidationException"])
+}
+
+/// BadRequestException: GuardDuty's DescribeOrganizationConfiguration with a detector that is not
+/// the administrator's ("you do not have required AWS Organization master permission").
+/// https://docs.aws.amazon.com/guardduty/latest/APIReference/API_DescribeOrganizationConfiguration.html
+pub fn is_bad_request<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["BadRequestException"])
+}
+
+/// TrailNotFoundException: CloudTrail has no trail of that name.
+/// https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_GetTrailStatus.html
+pub fn is_trail_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["TrailNotFoundException"])
+}
+
+/// TrailAlreadyExistsException: CreateTrail with a name already taken.
+/// https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_CreateTrail.html
+pub fn is_trail_already_exists<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["TrailAlreadyExistsException"])
+}
+
+/// NotFoundException: KMS (DescribeKey: no such key or alias), AWS Backup and AWS Budgets name a
+/// missing resource so. https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html
+pub fn is_not_found_exception<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["NotFoundException"])
+}
+
+/// AlreadyExistsException: KMS's CreateAlias with an alias name already taken (AWS Backup's
+/// CreateBackupVault answers it too).
+/// https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html
+pub fn is_already_exists_exception<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["AlreadyExistsException"])
+}
+
+/// S3 (account level, S3 Control's GetPublicAccessBlock; bucket level, S3's) has no Block Public
+/// Access configuration. https://docs.aws.amazon.com/AmazonS3/latest/API/API_control_GetPublicAccessBlock.html
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+pub fn is_no_public_access_block<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["NoSuchPublicAccessBlockConfiguration"])
+}
+
+/// The bucket does not exist: NoSuchBucket, or NotFound (HeadBucket answers a bare 404).
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html
+pub fn is_no_such_bucket<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["NoSuchBucket", "NotFound"])
+}
+
+/// The object (or its bucket) does not exist. https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
+pub fn is_no_such_object<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["NoSuchKey", "NoSuchBucket"])
+}
+
+/// CreateBucket of a bucket the caller already owns (outside us-east-1).
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
+pub fn is_bucket_already_owned<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["BucketAlreadyOwnedByYou"])
+}
+
+/// A conditional write (`If-None-Match: *`) lost: the object exists (412 PreconditionFailed) or
+/// another conditional write to it is in flight (409 ConditionalRequestConflict).
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
+pub fn is_precondition_failed<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["PreconditionFailed", "ConditionalRequestConflict"])
+}
+
+/// The bucket has no default encryption configuration.
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html
+pub fn is_no_bucket_encryption<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["ServerSideEncryptionConfigurationNotFoundError"])
+}
+
+/// The bucket has no policy. https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketPolicy.html
+pub fn is_no_bucket_policy<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["NoSuchBucketPolicy"])
+}
+
+/// The bucket has no lifecycle configuration.
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLifecycleConfiguration.html
+pub fn is_no_lifecycle_configuration<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["NoSuchLifecycleConfiguration"])
+}
+
+/// The bucket has no Object Lock configuration.
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectLockConfiguration.html
+pub fn is_no_object_lock_configuration<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["ObjectLockConfigurationNotFoundError"])
+}
+
+/// IAM's ListOrganizationsFeatures without IAM's trusted access (ServiceAccessNotEnabled) or
+/// without an organization (OrganizationNotFound): no root access feature can be enabled.
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListOrganizationsFeatures.html
+pub fn is_organization_features_unavailable<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["ServiceAccessNotEnabledException", "OrganizationNotFoundException"])
+}
+
 /// Renders an SDK error with its code and message, never its raw request or response (which
 /// could hold secrets: an STS answer that failed to parse carries the session credentials).
 pub fn describe<E: ProvideErrorMetadata + std::error::Error>(error: &E) -> String {
@@ -86,6 +245,61 @@ pub fn describe<E: ProvideErrorMetadata + std::error::Error>(error: &E) -> Strin
             text
         }
     }
+}
+
+/// The endpoint answered an operation with an HTML error page instead of an AWS error: it does
+/// not implement the operation. AWS never does this; emulators (moto) do for operations they lack.
+/// Readers and steps report it so the plan can say the control is not managed there.
+#[derive(Debug, thiserror::Error)]
+#[error("the endpoint does not implement {operation} (AWS does; this happens against emulators)")]
+pub struct Unimplemented {
+    pub operation: String,
+}
+
+/// `Err(e)` -> a readable message with the AWS code, or `Unimplemented`.
+pub fn aws_error<E>(
+    what: &str,
+    error: aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> anyhow::Error
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let html_status = error
+        .raw_response()
+        .filter(|response| matches!(response.status().as_u16(), 404 | 500 | 501))
+        .filter(|response| {
+            response
+                .body()
+                .bytes()
+                .is_some_and(|body| body.starts_with(b"<!doctype html>") || body.starts_with(b"<!DOCTYPE html>"))
+        })
+        .map(|response| response.status().as_u16());
+    match html_status {
+        Some(status) => html_error(what, status, endpoint_overridden()),
+        // Typed, so retry decisions read AWS's code (`failure_code`), not the text.
+        None => anyhow::Error::new(AwsFailure::new(what, &error)),
+    }
+}
+
+/// An HTML error page instead of an AWS error. Only an emulator (an endpoint override) answers an
+/// operation it lacks that way, so only there is it `Unimplemented` (the control is noted, not
+/// managed); AWS itself never does, so without an override it is an error that fails the run.
+pub fn html_error(what: &str, status: u16, endpoint_overridden: bool) -> anyhow::Error {
+    if endpoint_overridden {
+        anyhow::Error::new(Unimplemented { operation: what.to_string() })
+    } else {
+        anyhow::anyhow!(
+            "{what} failed: HTTP {status} with an HTML page instead of an AWS error\nhint: check the network path to AWS (a proxy or captive portal answering in its place)"
+        )
+    }
+}
+
+/// Whether an error (anywhere in its chain) is `Unimplemented`.
+pub fn unimplemented(error: &anyhow::Error) -> Option<&Unimplemented> {
+    error.chain().find_map(|cause| cause.downcast_ref::<Unimplemented>())
 }
 
 /// Whether the clients of this process talk to an endpoint override (an emulator), not AWS.
@@ -152,6 +366,12 @@ pub fn failure_code(error: &anyhow::Error) -> Option<&str> {
     failure_of(error).and_then(|failure| failure.code.as_deref())
 }
 
+/// An `AccessDeniedException` anywhere in an error's chain (a reader's failure carried through
+/// `anyhow`). https://docs.aws.amazon.com/macie/latest/APIReference/errors.html
+pub fn is_access_denied_failure(error: &anyhow::Error) -> bool {
+    failure_code(error) == Some("AccessDeniedException")
+}
+
 /// `SubscriptionRequiredException` / `OptInRequired` say nothing but "this account's services are
 /// not activated yet": true of any account created minutes ago, also by an earlier apply that was
 /// interrupted (https://docs.aws.amazon.com/accounts/latest/reference/manage-acct-creating.html:
@@ -183,6 +403,15 @@ pub fn is_invalid_new_principal(error: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod activation_tests {
     use super::*;
+
+    #[test]
+    fn html_pages_are_unimplemented_only_with_an_endpoint_override() {
+        // Issue 11, fix 13: against AWS (no override) an HTML page fails the run.
+        assert!(unimplemented(&html_error("ListAnalyzers", 404, false)).is_none());
+        assert!(format!("{:#}", html_error("ListAnalyzers", 404, false)).contains("ListAnalyzers failed: HTTP 404"));
+        let emulated = html_error("ListAnalyzers", 404, true);
+        assert_eq!(unimplemented(&emulated).map(|missing| missing.operation.as_str()), Some("ListAnalyzers"));
+    }
 
     fn failure(code: &str) -> anyhow::Error {
         anyhow::Error::new(AwsFailure {

@@ -119,85 +119,68 @@ impl Sessions {
         cell.get_or_try_init(work).await.map(|_| ())
     }
 
-    pub async fn iam(&self, account_id: &str) -> aws_sdk_iam::Client {
-        aws_sdk_iam::Client::new(&self.config(account_id, None).await)
+    /// A client of any AWS service for `account_id`, in `region` (the base region when None):
+    /// `sessions.client::<aws_sdk_iam::Client>(account, None)`. Global services (IAM, Budgets,
+    /// Account Management, S3 Control) take None; Identity Center's take the instance's Region.
+    pub async fn client<C: ServiceClient>(&self, account_id: &str, region: Option<&str>) -> C {
+        C::from_sdk_config(&self.config(account_id, region).await, self.endpoint_override.as_deref())
     }
+}
 
-    /// IAM Identity Center administration (`sso-admin`) in `region`: the instance's Region.
-    pub async fn sso_admin(&self, account_id: &str, region: &str) -> aws_sdk_ssoadmin::Client {
-        aws_sdk_ssoadmin::Client::new(&self.config(account_id, Some(region)).await)
+/// An SDK client built from one account's and region's config: what [`Sessions::client`] returns.
+pub trait ServiceClient {
+    /// `endpoint_override` is the emulator's endpoint when one is set (the clients that need to
+    /// know fix their addressing for it).
+    fn from_sdk_config(config: &SdkConfig, endpoint_override: Option<&str>) -> Self;
+}
+
+/// Clients built from the config as it is.
+macro_rules! service_clients {
+    ($($client:ty),* $(,)?) => {
+        $(impl ServiceClient for $client {
+            fn from_sdk_config(config: &SdkConfig, _endpoint_override: Option<&str>) -> Self {
+                <$client>::new(config)
+            }
+        })*
+    };
+}
+
+service_clients!(
+    aws_sdk_accessanalyzer::Client,
+    aws_sdk_account::Client,
+    aws_sdk_backup::Client,
+    aws_sdk_budgets::Client,
+    aws_sdk_cloudtrail::Client,
+    aws_sdk_config::Client,
+    aws_sdk_ec2::Client,
+    aws_sdk_guardduty::Client,
+    aws_sdk_iam::Client,
+    aws_sdk_identitystore::Client,
+    aws_sdk_inspector2::Client,
+    aws_sdk_kms::Client,
+    aws_sdk_macie2::Client,
+    aws_sdk_securityhub::Client,
+    aws_sdk_ssoadmin::Client,
+);
+
+/// Against an emulator, S3 is addressed path-style (bucket names are no host names there).
+impl ServiceClient for aws_sdk_s3::Client {
+    fn from_sdk_config(config: &SdkConfig, endpoint_override: Option<&str>) -> Self {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(config).force_path_style(endpoint_override.is_some()).build(),
+        )
     }
+}
 
-    /// The Identity Center directory (`identitystore`) in `region`: the instance's Region.
-    pub async fn identity_store(&self, account_id: &str, region: &str) -> aws_sdk_identitystore::Client {
-        aws_sdk_identitystore::Client::new(&self.config(account_id, Some(region)).await)
-    }
-
-    /// AWS Budgets: a global service (one endpoint per partition), so the base region serves.
-    pub async fn budgets(&self, account_id: &str) -> aws_sdk_budgets::Client {
-        aws_sdk_budgets::Client::new(&self.config(account_id, None).await)
-    }
-
-    pub async fn s3(&self, account_id: &str, region: Option<&str>) -> aws_sdk_s3::Client {
-        let config = self.config(account_id, region).await;
-        let s3_config =
-            aws_sdk_s3::config::Builder::from(&config).force_path_style(self.endpoint_override.is_some()).build();
-        aws_sdk_s3::Client::from_conf(s3_config)
-    }
-
-    /// S3 Control puts the account id in the host name (`{account}.s3-control...`); against an
-    /// emulator endpoint that host does not resolve, so the endpoint is used as given.
-    pub async fn s3control(&self, account_id: &str) -> aws_sdk_s3control::Client {
-        let config = self.config(account_id, None).await;
-        let mut builder = aws_sdk_s3control::config::Builder::from(&config);
-        if let Some(endpoint) = &self.endpoint_override {
-            builder = builder.endpoint_resolver(FixedEndpoint(endpoint.clone()));
+/// S3 Control puts the account id in the host name (`{account}.s3-control...`); against an
+/// emulator endpoint that host does not resolve, so the endpoint is used as given.
+impl ServiceClient for aws_sdk_s3control::Client {
+    fn from_sdk_config(config: &SdkConfig, endpoint_override: Option<&str>) -> Self {
+        let mut builder = aws_sdk_s3control::config::Builder::from(config);
+        if let Some(endpoint) = endpoint_override {
+            builder = builder.endpoint_resolver(FixedEndpoint(endpoint.to_string()));
         }
         aws_sdk_s3control::Client::from_conf(builder.build())
-    }
-
-    pub async fn kms(&self, account_id: &str, region: Option<&str>) -> aws_sdk_kms::Client {
-        aws_sdk_kms::Client::new(&self.config(account_id, region).await)
-    }
-
-    pub async fn backup(&self, account_id: &str, region: Option<&str>) -> aws_sdk_backup::Client {
-        aws_sdk_backup::Client::new(&self.config(account_id, region).await)
-    }
-
-    pub async fn cloudtrail(&self, account_id: &str, region: Option<&str>) -> aws_sdk_cloudtrail::Client {
-        aws_sdk_cloudtrail::Client::new(&self.config(account_id, region).await)
-    }
-
-    pub async fn account(&self, account_id: &str) -> aws_sdk_account::Client {
-        aws_sdk_account::Client::new(&self.config(account_id, None).await)
-    }
-
-    pub async fn guardduty(&self, account_id: &str, region: Option<&str>) -> aws_sdk_guardduty::Client {
-        aws_sdk_guardduty::Client::new(&self.config(account_id, region).await)
-    }
-
-    pub async fn inspector(&self, account_id: &str, region: Option<&str>) -> aws_sdk_inspector2::Client {
-        aws_sdk_inspector2::Client::new(&self.config(account_id, region).await)
-    }
-
-    pub async fn macie(&self, account_id: &str, region: Option<&str>) -> aws_sdk_macie2::Client {
-        aws_sdk_macie2::Client::new(&self.config(account_id, region).await)
-    }
-
-    pub async fn securityhub(&self, account_id: &str, region: Option<&str>) -> aws_sdk_securityhub::Client {
-        aws_sdk_securityhub::Client::new(&self.config(account_id, region).await)
-    }
-
-    pub async fn config_service(&self, account_id: &str, region: Option<&str>) -> aws_sdk_config::Client {
-        aws_sdk_config::Client::new(&self.config(account_id, region).await)
-    }
-
-    pub async fn access_analyzer(&self, account_id: &str, region: Option<&str>) -> aws_sdk_accessanalyzer::Client {
-        aws_sdk_accessanalyzer::Client::new(&self.config(account_id, region).await)
-    }
-
-    pub async fn ec2(&self, account_id: &str, region: Option<&str>) -> aws_sdk_ec2::Client {
-        aws_sdk_ec2::Client::new(&self.config(account_id, region).await)
     }
 }
 

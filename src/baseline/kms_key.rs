@@ -7,8 +7,8 @@ use anyhow::{anyhow, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::aws::errors;
 use crate::baseline::attributes::encode;
-use crate::baseline::log_archive::missing;
 use crate::baseline::{aws_error, Context};
 
 /// Which key: its alias, and the description it is created with (with the ownership tag, the
@@ -35,7 +35,7 @@ pub async fn read_key(
     account_id: &str,
     region: Option<&str>,
 ) -> Result<Option<Value>> {
-    let kms = context.sessions.kms(account_id, region).await;
+    let kms = context.sessions.client::<aws_sdk_kms::Client>(account_id, region).await;
     let Some(key_id) = aliased_key(&kms, key).await? else {
         return Ok(None);
     };
@@ -66,7 +66,7 @@ pub async fn apply_key(
     region: Option<&str>,
     attributes: &KeyAttributes,
 ) -> Result<()> {
-    let kms = context.sessions.kms(account_id, region).await;
+    let kms = context.sessions.client::<aws_sdk_kms::Client>(account_id, region).await;
     let policy = attributes.policy.to_string();
     // A key without the alias is this tool's when it carries the ownership tag and description:
     // an apply stopped between CreateKey and CreateAlias. Adopt it instead of creating another.
@@ -171,7 +171,7 @@ async fn unaliased_own_key(kms: &aws_sdk_kms::Client, key: OwnedKey) -> Result<O
 async fn create_alias(kms: &aws_sdk_kms::Client, key: OwnedKey, key_id: &str) -> Result<()> {
     match kms.create_alias().alias_name(key.alias).target_key_id(key_id).send().await {
         Ok(_) => Ok(()),
-        Err(error) if missing(&error, &["AlreadyExistsException"]) => Ok(()),
+        Err(error) if errors::is_already_exists_exception(&error) => Ok(()),
         Err(error) => Err(aws_error("CreateAlias", error)),
     }
 }

@@ -23,6 +23,7 @@ pub mod log_archive;
 pub mod macie;
 pub mod password_policy;
 pub mod public_access_block;
+pub mod reads;
 pub mod regions;
 pub mod roles;
 pub mod security_hub;
@@ -34,6 +35,9 @@ use std::pin::Pin;
 use anyhow::{bail, Result};
 use serde_json::Value;
 
+// The AWS-error helpers every reader and step uses live in `aws::errors`; baselines name them
+// from here as they always have.
+pub use crate::aws::errors::{aws_error, html_error, unimplemented, Unimplemented};
 use crate::aws::session::Sessions;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs, KnownIds};
 use crate::plan::desired::{BaselineDemands, DesiredOrganization};
@@ -105,7 +109,7 @@ pub trait Baseline: Sync {
     /// Its key under `baseline:` in the spec.
     fn section(&self) -> &'static str;
 
-    /// One line for docs and `permissions`: what it manages.
+    /// One line for docs: what it manages (its row of `docs/spec.md`'s table, [`docs_table`]).
     fn summary(&self) -> &'static str;
 
     /// Every control the spec wants (empty when its section is absent), dependencies first.
@@ -255,15 +259,31 @@ pub fn desired_organization(valid: &ValidSpec) -> DesiredOrganization {
 /// track what they create ([`Baseline::ownership`]) and whose section the spec has. A spec without
 /// the section makes no call for it; one that keeps the section removes what its entries no
 /// longer cover (docs/spec.md, "What landing-zone removes").
-pub fn tracked(spec: &Spec) -> Vec<&'static dyn Baseline> {
-    let sections = serde_json::to_value(&spec.baseline).unwrap_or(Value::Null);
+pub fn tracked(desired: &DesiredOrganization) -> Vec<&'static dyn Baseline> {
     REGISTRY
         .iter()
         .copied()
         .filter(|baseline| baseline.ownership().is_some())
-        .filter(|baseline| sections.get(baseline.section()).is_some_and(|section| !section.is_null()))
+        .filter(|baseline| desired.baseline_sections.contains(baseline.section()))
         .collect()
 }
+
+/// The table of `docs/spec.md` that lists every baseline in the registry, its spec key
+/// ([`Baseline::section`]) and what it manages ([`Baseline::summary`]), in registry order. The
+/// page holds it between [`DOCS_TABLE_START`] and [`DOCS_TABLE_END`]; a test keeps the two equal,
+/// so the page cannot drift from the registry.
+pub fn docs_table() -> String {
+    let mut table = String::from("| Section | Manages |\n|---|---|\n");
+    for baseline in REGISTRY {
+        table.push_str(&format!("| `{}` | {} |\n", baseline.section(), baseline.summary()));
+    }
+    table
+}
+
+/// The marker before the generated table in `docs/spec.md`.
+pub const DOCS_TABLE_START: &str = "<!-- generated from baseline::REGISTRY by baseline::docs_table; do not edit -->";
+/// The marker after it.
+pub const DOCS_TABLE_END: &str = "<!-- end of the generated table -->";
 
 /// Service principals the spec's baselines need trusted access for.
 pub fn trusted_services(spec: &Spec) -> BTreeSet<String> {
@@ -291,7 +311,7 @@ pub struct Context<'a> {
     pub ids: &'a KnownIds,
     /// The run's shared reads (plan, audit): lets a reader answer several controls with one call.
     /// None where controls are read one at a time (apply's steps).
-    pub reads: Option<&'a crate::live::reads::RunReads>,
+    pub reads: Option<&'a reads::RunReads>,
 }
 
 impl Context<'_> {
@@ -301,15 +321,6 @@ impl Context<'_> {
             None => bail!("the id of account `{account}` is not known"),
         }
     }
-}
-
-/// The endpoint answered an operation with an HTML error page instead of an AWS error: it does
-/// not implement the operation. AWS never does this; emulators (moto) do for operations they lack.
-/// Readers and steps report it so the plan can say the control is not managed there.
-#[derive(Debug, thiserror::Error)]
-#[error("the endpoint does not implement {operation} (AWS does; this happens against emulators)")]
-pub struct Unimplemented {
-    pub operation: String,
 }
 
 /// The refusal to replace another delegated administrator: doing so has organization-wide effects
@@ -328,62 +339,27 @@ pub fn another_administrator(
     )
 }
 
-/// `Err(e)` -> a readable message with the AWS code, or `Unimplemented`.
-pub fn aws_error<E>(
-    what: &str,
-    error: aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> anyhow::Error
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    let html_status = error
-        .raw_response()
-        .filter(|response| matches!(response.status().as_u16(), 404 | 500 | 501))
-        .filter(|response| {
-            response
-                .body()
-                .bytes()
-                .is_some_and(|body| body.starts_with(b"<!doctype html>") || body.starts_with(b"<!DOCTYPE html>"))
-        })
-        .map(|response| response.status().as_u16());
-    match html_status {
-        Some(status) => html_error(what, status, crate::aws::errors::endpoint_overridden()),
-        // Typed, so retry decisions read AWS's code (`aws::errors::failure_code`), not the text.
-        None => anyhow::Error::new(crate::aws::errors::AwsFailure::new(what, &error)),
-    }
-}
-
-/// An HTML error page instead of an AWS error. Only an emulator (an endpoint override) answers an
-/// operation it lacks that way, so only there is it `Unimplemented` (the control is noted, not
-/// managed); AWS itself never does, so without an override it is an error that fails the run.
-pub fn html_error(what: &str, status: u16, endpoint_overridden: bool) -> anyhow::Error {
-    if endpoint_overridden {
-        anyhow::Error::new(Unimplemented { operation: what.to_string() })
-    } else {
-        anyhow::anyhow!(
-            "{what} failed: HTTP {status} with an HTML page instead of an AWS error\nhint: check the network path to AWS (a proxy or captive portal answering in its place)"
-        )
-    }
-}
-
-/// Whether an error (anywhere in its chain) is `Unimplemented`.
-pub fn unimplemented(error: &anyhow::Error) -> Option<&Unimplemented> {
-    error.chain().find_map(|cause| cause.downcast_ref::<Unimplemented>())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// `docs/spec.md`'s baseline table is the registry's: a baseline added, removed or renamed
+    /// without the page (or the page edited by hand) fails here.
     #[test]
-    fn html_pages_are_unimplemented_only_with_an_endpoint_override() {
-        // Issue 11, fix 13: against AWS (no override) an HTML page fails the run.
-        assert!(unimplemented(&html_error("ListAnalyzers", 404, false)).is_none());
-        assert!(format!("{:#}", html_error("ListAnalyzers", 404, false)).contains("ListAnalyzers failed: HTTP 404"));
-        let emulated = html_error("ListAnalyzers", 404, true);
-        assert_eq!(unimplemented(&emulated).map(|missing| missing.operation.as_str()), Some("ListAnalyzers"));
+    fn the_spec_page_lists_every_baseline_of_the_registry() {
+        let page = include_str!("../../docs/spec.md");
+        let start = page.find(DOCS_TABLE_START).map(|at| at + DOCS_TABLE_START.len() + 1);
+        let end = page.find(DOCS_TABLE_END);
+        let (Some(start), Some(end)) = (start, end) else { panic!("docs/spec.md lacks the generated table's markers") };
+        assert_eq!(&page[start..end], docs_table(), "regenerate the table in docs/spec.md from baseline::docs_table()");
+    }
+
+    #[test]
+    fn every_baseline_has_its_own_section_and_family() {
+        let sections: BTreeSet<&str> = REGISTRY.iter().map(|baseline| baseline.section()).collect();
+        let families: BTreeSet<&str> = REGISTRY.iter().map(|baseline| baseline.family()).collect();
+        assert_eq!(sections.len(), REGISTRY.len());
+        assert_eq!(families.len(), REGISTRY.len());
+        assert!(REGISTRY.iter().all(|baseline| !baseline.summary().is_empty() && !baseline.summary().contains('|')));
     }
 }

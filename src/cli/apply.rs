@@ -44,6 +44,8 @@ pub struct ApplyArgs {
 
 pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
     let valid = load_spec(&global.file)?;
+    // The desired organization, derived from the spec once for the whole command.
+    let desired = crate::baseline::desired_organization(&valid);
     let saved = args.plan_file.as_ref().map(|path| read_saved_plan(path, &valid)).transpose()?;
     if let Some(saved) = &saved {
         let given: Vec<String> = args.targets.iter().map(ToString::to_string).collect();
@@ -56,7 +58,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
         }
     } else {
         // An unknown target is refused before anything is read or written.
-        crate::plan::target::resolve(&args.targets, &crate::baseline::desired_organization(&valid))?;
+        crate::plan::target::resolve(&args.targets, &desired)?;
     }
     let runtime = runtime()?;
     let clients = runtime.block_on(connect(&global.connect_options(), Some(&valid)));
@@ -93,7 +95,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
         None if args.auto_approve => Reviewed::AutoApproved { show: &show_fresh },
         None => {
             preview = runtime.block_on(make_targeted_plan(
-                &valid,
+                &desired,
                 &clients,
                 options.plan,
                 options.concurrency,
@@ -108,14 +110,14 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
                 write_stderr("apply cancelled; nothing was changed");
                 return Ok(EXIT_ERROR);
             }
-            let touched = Touched::of(&preview.plan, &crate::baseline::desired_organization(&valid));
+            let touched = Touched::of(&preview.plan, &desired);
             preview_digests = touched.digests(&preview.live);
             Reviewed::Confirmed { plan: &preview.plan, live_digests: &preview_digests }
         }
     };
     let reads = ReadProgressDisplay::new();
     let reporters = Reporters { reads: &reads, actions: Arc::new(ProgressReporter::new()) };
-    let outcome = runtime.block_on(apply_reviewed(&valid, &clients, reviewed, &options, reporters, interrupted()))?;
+    let outcome = runtime.block_on(apply_reviewed(&desired, &clients, reviewed, &options, reporters, interrupted()))?;
     match outcome {
         ApplyOutcome::NothingToDo => Ok(EXIT_OK),
         ApplyOutcome::Interrupted => {

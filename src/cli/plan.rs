@@ -43,19 +43,20 @@ pub struct PlanArgs {
 
 pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
     let valid = load_spec(&global.file)?;
+    // The desired organization, derived from the spec once for the whole command.
+    let desired = crate::baseline::desired_organization(&valid);
     let outcome = runtime()?.block_on(async {
         let clients = connect(&global.connect_options(), Some(&valid)).await;
         let progress = super::progress::ReadProgressDisplay::new();
         let options = PlanOptions { allow_destructive: args.allow_destructive };
-        make_targeted_plan(&valid, &clients, options, global.concurrency(), &progress, &args.targets).await
+        make_targeted_plan(&desired, &clients, options, global.concurrency(), &progress, &args.targets).await
     })?;
     // The spec's OU tree: the Markdown drawing, and the OUs both renderers name when a group of
     // identical changes covers every account under one.
-    let tree =
-        (args.format != PlanFormat::Json).then(|| Tree::from_desired(&crate::baseline::desired_organization(&valid)));
+    let tree = (args.format != PlanFormat::Json).then(|| Tree::from_desired(&desired));
     render(&outcome.plan, &outcome.targets, args.format, global, tree)?;
     if let Some(path) = &args.out {
-        std::fs::write(path, serde_json::to_string_pretty(&saved_plan(&valid, &outcome))?)
+        std::fs::write(path, serde_json::to_string_pretty(&saved_plan(&valid, &desired, &outcome))?)
             .with_context(|| format!("writing the plan to `{}`", path.display()))?;
         write_stderr(&format!(
             "saved the plan to {}; review it with `landing-zone show {}`, apply it with `landing-zone apply {}`",

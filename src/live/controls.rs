@@ -11,9 +11,9 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 
 use crate::aws::session::Sessions;
 use crate::aws::Concurrency;
+use crate::baseline::reads::RunReads;
 use crate::baseline::Context as BaselineContext;
 use crate::live::progress::{ReadReporter, ReadTally};
-use crate::live::reads::RunReads;
 use crate::plan::control::{ControlKey, DesiredControl, KnownIds};
 use crate::plan::state::LiveOrganization;
 use crate::plan::DesiredOrganization;

@@ -5,7 +5,6 @@
 pub mod controls;
 pub mod organization;
 pub mod progress;
-pub mod reads;
 pub mod root_credentials;
 
 pub use crate::plan::state::LiveOrganization;

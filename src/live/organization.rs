@@ -490,14 +490,7 @@ impl Reader<'_> {
 pub async fn read_root_access_features(iam: &aws_sdk_iam::Client) -> Result<BTreeSet<String>> {
     match iam.list_organizations_features().send().await {
         Ok(output) => Ok(output.enabled_features().iter().map(|feature| feature.as_str().to_string()).collect()),
-        Err(error)
-            if matches!(
-                aws_smithy_types::error::metadata::ProvideErrorMetadata::code(&error),
-                Some("ServiceAccessNotEnabledException" | "OrganizationNotFoundException")
-            ) =>
-        {
-            Ok(BTreeSet::new())
-        }
+        Err(error) if crate::aws::errors::is_organization_features_unavailable(&error) => Ok(BTreeSet::new()),
         Err(error) => Err(anyhow::anyhow!("ListOrganizationsFeatures failed: {}", describe(&error))),
     }
 }

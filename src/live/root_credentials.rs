@@ -1,7 +1,8 @@
 //! Member accounts' root user credentials (password, access keys, MFA devices, signing
-//! certificates), read and deleted through `sts:AssumeRoot` sessions from the management account.
-//! Owns the AssumeRoot call, the task policies, and the IAM calls made with root session
-//! credentials; it decides nothing (the audit and the planner read what it returns).
+//! certificates), read through `sts:AssumeRoot` sessions from the management account. Owns the
+//! AssumeRoot call, the task policies, and the reads made with root session credentials; it
+//! decides and writes nothing (the audit and the planner read what it returns; the deletion is
+//! `apply/steps/accounts.rs`'s, in a session from [`root_session`]).
 //!
 //! - AssumeRoot: called by the management account (or the delegated administrator for IAM) with
 //!   `TargetPrincipal` = the member account id and `TaskPolicyArn` = one of AWS's root-task
@@ -139,39 +140,4 @@ pub async fn read_members(
         .buffer_unordered(parallelism.max(1))
         .collect()
         .await
-}
-
-/// Deletes exactly `credentials` from the root user of `target`, in one `IAMDeleteRootUserCredentials`
-/// session. Something already gone (NoSuchEntity) counts as deleted, so a retry after a crash
-/// finishes the job.
-pub async fn delete(sessions: &Sessions, management: &str, target: &str, credentials: &RootCredentials) -> Result<()> {
-    let iam = root_session(sessions, management, target, DELETE_TASK).await?;
-    if credentials.password {
-        tolerate(iam.delete_login_profile().send().await, "DeleteLoginProfile").map_err(anyhow::Error::msg)?;
-    }
-    for key in &credentials.access_keys {
-        tolerate(iam.delete_access_key().access_key_id(key).send().await, "DeleteAccessKey")
-            .map_err(anyhow::Error::msg)?;
-    }
-    for serial in &credentials.mfa_devices {
-        tolerate(iam.deactivate_mfa_device().serial_number(serial).send().await, "DeactivateMFADevice")
-            .map_err(anyhow::Error::msg)?;
-    }
-    for certificate in &credentials.signing_certificates {
-        let result = iam.delete_signing_certificate().certificate_id(certificate).send().await;
-        tolerate(result, "DeleteSigningCertificate").map_err(anyhow::Error::msg)?;
-    }
-    Ok(())
-}
-
-/// Ok when the call succeeded or the credential was already gone.
-fn tolerate<T, E>(result: Result<T, aws_sdk_iam::error::SdkError<E>>, operation: &str) -> Result<(), String>
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match result {
-        Ok(_) => Ok(()),
-        Err(error) if is_not_found(&error) => Ok(()),
-        Err(error) => Err(format!("{operation} failed: {}", describe(&error))),
-    }
 }

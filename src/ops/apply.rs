@@ -29,7 +29,6 @@ use crate::plan::saved::changed_objects;
 use crate::plan::target::Target;
 use crate::plan::touched::Touched;
 use crate::plan::{DesiredOrganization, Plan, PlanOptions, PlannedAction};
-use crate::spec::ValidSpec;
 
 /// How an apply runs.
 #[derive(Debug, Clone)]
@@ -88,7 +87,7 @@ pub struct Reporters<'a> {
 /// Takes the lock, re-plans, checks the fresh plan against the reviewed one, executes it, records
 /// the change history and releases the lock. `interrupted` resolves when the user asks to stop.
 pub async fn apply_reviewed(
-    valid: &ValidSpec,
+    desired: &DesiredOrganization,
     clients: &Clients,
     reviewed: Reviewed<'_>,
     options: &ApplyOptions,
@@ -116,7 +115,7 @@ pub async fn apply_reviewed(
     tracing::info!(lock = %lock.id, bucket = %store.bucket, "lock taken");
     // Everything from here runs under the lock, which is released whatever happens.
     let result = tokio::select! {
-        result = locked(valid, clients, reviewed, options, reporters, &store, &lock) => result,
+        result = locked(desired, clients, reviewed, options, reporters, &store, &lock) => result,
         () = &mut interrupted => {
             if let Some(plan) = reviewed.plan() {
                 record(&store, &lock, plan, None, Duration::ZERO).await;
@@ -131,7 +130,7 @@ pub async fn apply_reviewed(
 }
 
 async fn locked(
-    valid: &ValidSpec,
+    desired: &DesiredOrganization,
     clients: &Clients,
     reviewed: Reviewed<'_>,
     options: &ApplyOptions,
@@ -142,7 +141,7 @@ async fn locked(
     let (plan, known) = match reviewed {
         Reviewed::AutoApproved { show } => {
             let fresh = make_targeted_plan(
-                valid,
+                desired,
                 clients,
                 options.plan,
                 options.concurrency,
@@ -154,7 +153,7 @@ async fn locked(
             (fresh.plan, fresh.known)
         }
         Reviewed::Confirmed { plan, live_digests } | Reviewed::Saved { plan, live_digests } => {
-            let known = check_untouched(valid, clients, plan, live_digests, options, reporters.reads).await?;
+            let known = check_untouched(desired, clients, plan, live_digests, options, reporters.reads).await?;
             (plan.clone(), known)
         }
     };
@@ -172,19 +171,18 @@ async fn locked(
 /// Re-reads what `plan` touches and refuses it, naming each object, when one moved since the read
 /// that made `reviewed` digests; returns the ids known now.
 async fn check_untouched(
-    valid: &ValidSpec,
+    desired: &DesiredOrganization,
     clients: &Clients,
     plan: &Plan,
     reviewed: &BTreeMap<String, String>,
     options: &ApplyOptions,
     read_reporter: &dyn ReadReporter,
 ) -> Result<crate::plan::control::KnownIds> {
-    let desired = crate::baseline::desired_organization(valid);
-    let touched = Touched::of(plan, &desired);
+    let touched = Touched::of(plan, desired);
     let mut limits = ReadLimits::for_touched(&touched);
     limits.root_credentials =
         plan.actions.iter().any(|planned| matches!(planned.action, crate::plan::Action::DeleteRootCredentials { .. }));
-    let (live, known) = read_live(valid, &desired, clients, options.concurrency, read_reporter, &limits).await?;
+    let (live, known) = read_live(desired, clients, options.concurrency, read_reporter, &limits).await?;
     // The plan made now from this read, of the controls read (the others were not, and would
     // plan as absent): every reviewed action must be in it, with the same dependencies.
     let read_only = DesiredOrganization {

@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::aws::Clients;
 use crate::plan::policy_evaluator::{evaluate, Level, Request, Scp, Verdict};
 use crate::plan::state::LiveOrganization;
+use crate::plan::DesiredOrganization;
 use crate::spec::{PolicyType, ValidSpec};
 
 /// The IAM actions the audit calls beyond the baselines' reads (with the caller's credentials in
@@ -279,11 +279,13 @@ pub async fn audit(
     let home = regions.first().cloned().unwrap_or_else(|| "us-east-1".to_string());
     findings.extend(trail_findings(clients, &management, &home).await);
 
+    // The desired organization, derived from the spec once for the whole audit.
+    let desired = valid.map(crate::baseline::desired_organization);
     // Accounts the spec names, to report the others.
-    let spec_names: BTreeMap<String, String> = valid
-        .map(|valid| {
-            let desired = crate::baseline::desired_organization(valid);
-            crate::plan::planner::match_accounts(&desired, live).into_iter().map(|(name, id)| (id, name)).collect()
+    let spec_names: BTreeMap<String, String> = desired
+        .as_ref()
+        .map(|desired| {
+            crate::plan::planner::match_accounts(desired, live).into_iter().map(|(name, id)| (id, name)).collect()
         })
         .unwrap_or_default();
     let accounts: Vec<(String, String)> = live
@@ -314,16 +316,15 @@ pub async fn audit(
     findings.extend(per_account.into_iter().flatten());
     findings.extend(root_credential_findings(clients, live, &accounts, &management, concurrency.accounts).await);
 
-    if let Some(valid) = valid {
-        findings.extend(coverage_findings(clients, live, valid, concurrency.accounts).await);
-        findings.extend(identity_center_findings(clients, live, valid, &accounts).await);
+    if let (Some(valid), Some(desired)) = (valid, &desired) {
+        findings.extend(coverage_findings(clients, live, desired, concurrency.accounts).await);
+        findings.extend(identity_center_findings(clients, live, valid, desired, &accounts).await);
     }
 
     if let Some(log_archive) = valid.and_then(|valid| valid.spec.baseline.log_archive.as_ref()) {
-        let desired = valid.map(crate::baseline::desired_organization);
-        let bunker_id = desired.and_then(|desired| {
-            crate::plan::planner::match_accounts(&desired, live).get(&log_archive.account).cloned()
-        });
+        let bunker_id = desired
+            .as_ref()
+            .and_then(|desired| crate::plan::planner::match_accounts(desired, live).get(&log_archive.account).cloned());
         match bunker_id {
             Some(id) => {
                 let bucket = log_archive.bucket_name.clone().unwrap_or_else(|| format!("landing-zone-logs-{id}"));
@@ -352,12 +353,11 @@ const COVERAGE_FAMILIES: [&str; 3] =
 async fn coverage_findings(
     clients: &Clients,
     live: &LiveOrganization,
-    valid: &ValidSpec,
+    desired: &DesiredOrganization,
     accounts_at_once: usize,
 ) -> Vec<Finding> {
-    let desired = crate::baseline::desired_organization(valid);
     let ids = crate::plan::control::KnownIds {
-        accounts: crate::plan::planner::match_accounts(&desired, live),
+        accounts: crate::plan::planner::match_accounts(desired, live),
         organization: live.organization.as_ref().map(|organization| organization.id.clone()),
     };
     let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids, reads: None };
@@ -406,15 +406,15 @@ async fn identity_center_findings(
     clients: &Clients,
     live: &LiveOrganization,
     valid: &ValidSpec,
+    desired: &DesiredOrganization,
     accounts: &[(String, String)],
 ) -> Vec<Finding> {
     const CONTROL: &str = "identity center";
     let spec = &valid.spec;
     let Some(admin) = crate::baseline::identity_center::admin_account(spec) else { return Vec::new() };
     let region = spec.organization.regions.first().map_or("us-east-1", String::as_str);
-    let desired = crate::baseline::desired_organization(valid);
     let ids = crate::plan::control::KnownIds {
-        accounts: crate::plan::planner::match_accounts(&desired, live),
+        accounts: crate::plan::planner::match_accounts(desired, live),
         organization: live.organization.as_ref().map(|organization| organization.id.clone()),
     };
     let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids, reads: None };
@@ -461,7 +461,7 @@ async fn root_credential_findings(
         return Vec::new();
     }
     let features = if live.trusted_services.contains("iam.amazonaws.com") {
-        let iam = clients.sessions.iam(management).await;
+        let iam = clients.sessions.client::<aws_sdk_iam::Client>(management, None).await;
         match crate::live::organization::read_root_access_features(&iam).await {
             Ok(features) => features,
             Err(error) => return vec![errored("organization", control, None, format!("{error:#}"))],
@@ -499,7 +499,7 @@ async fn root_credential_findings(
 
 async fn trail_findings(clients: &Clients, management: &str, region: &str) -> Vec<Finding> {
     let control = "organization trail";
-    let client = clients.sessions.cloudtrail(management, Some(region)).await;
+    let client = clients.sessions.client::<aws_sdk_cloudtrail::Client>(management, Some(region)).await;
     let trails = match client.describe_trails().include_shadow_trails(true).send().await {
         Ok(output) => output.trail_list.unwrap_or_default(),
         Err(error) => return vec![errored("organization", control, None, crate::aws::errors::describe(&error))],
@@ -538,7 +538,7 @@ async fn account_findings(
     regions: &[String],
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let iam = clients.sessions.iam(id).await;
+    let iam = clients.sessions.client::<aws_sdk_iam::Client>(id, None).await;
     match iam.get_account_summary().send().await {
         Ok(output) => {
             let summary = output.summary_map.unwrap_or_default();
@@ -580,7 +580,7 @@ async fn account_findings(
         }
         Err(error) => findings.push(errored(scope, "password policy", None, crate::aws::errors::describe(&error))),
     }
-    let s3control = clients.sessions.s3control(id).await;
+    let s3control = clients.sessions.client::<aws_sdk_s3control::Client>(id, None).await;
     match s3control.get_public_access_block().account_id(id).send().await {
         Ok(output) => {
             let block = output.public_access_block_configuration;
@@ -599,14 +599,14 @@ async fn account_findings(
                 "not every setting is on",
             ));
         }
-        Err(error) if error.code() == Some("NoSuchPublicAccessBlockConfiguration") => {
+        Err(error) if crate::aws::errors::is_no_public_access_block(&error) => {
             findings.push(Finding::new(scope, "S3 Block Public Access", None, Status::Fail, "not configured"));
         }
         Err(error) => {
             findings.push(errored(scope, "S3 Block Public Access", None, crate::aws::errors::describe(&error)))
         }
     }
-    let account = clients.sessions.account(management).await;
+    let account = clients.sessions.client::<aws_sdk_account::Client>(management, None).await;
     let request =
         account.get_alternate_contact().alternate_contact_type(aws_sdk_account::types::AlternateContactType::Security);
     let request = if id == management { request } else { request.account_id(id) };
@@ -619,13 +619,13 @@ async fn account_findings(
             "set",
             "no security contact",
         )),
-        Err(error) if error.code() == Some("ResourceNotFoundException") => {
+        Err(error) if crate::aws::errors::is_resource_not_found(&error) => {
             findings.push(Finding::new(scope, "security contact", None, Status::Fail, "no security contact"));
         }
         Err(error) => findings.push(errored(scope, "security contact", None, crate::aws::errors::describe(&error))),
     }
     for region in regions {
-        let guardduty = clients.sessions.guardduty(id, Some(region)).await;
+        let guardduty = clients.sessions.client::<aws_sdk_guardduty::Client>(id, Some(region)).await;
         match guardduty.list_detectors().send().await {
             Ok(output) => findings.push(check(
                 scope,
@@ -639,12 +639,10 @@ async fn account_findings(
                 findings.push(errored(scope, "GuardDuty", Some(region), crate::aws::errors::describe(&error)))
             }
         }
-        let hub = clients.sessions.securityhub(id, Some(region)).await;
+        let hub = clients.sessions.client::<aws_sdk_securityhub::Client>(id, Some(region)).await;
         match hub.describe_hub().send().await {
             Ok(_) => findings.push(Finding::new(scope, "Security Hub", Some(region), Status::Pass, "enabled")),
-            Err(error)
-                if matches!(error.code(), Some("InvalidAccessException") | Some("ResourceNotFoundException")) =>
-            {
+            Err(error) if crate::aws::errors::is_security_hub_not_enabled(&error) => {
                 findings.push(Finding::new(scope, "Security Hub", Some(region), Status::Fail, "not enabled"));
             }
             Err(error) => {
@@ -657,7 +655,7 @@ async fn account_findings(
 
 async fn bunker_findings(clients: &Clients, account: &str, bucket: &str, region: &str) -> Vec<Finding> {
     let scope = format!("log archive ({account})");
-    let s3 = clients.sessions.s3(account, Some(region)).await;
+    let s3 = clients.sessions.client::<aws_sdk_s3::Client>(account, Some(region)).await;
     let mut findings = Vec::new();
     match s3.get_bucket_versioning().bucket(bucket).send().await {
         Ok(output) => findings.push(check(

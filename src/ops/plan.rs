@@ -88,8 +88,7 @@ impl ReadLimits {
 }
 
 /// The tags the spec manages decide which tags are read.
-pub fn read_scope(valid: &ValidSpec) -> ReadScope {
-    let desired = crate::baseline::desired_organization(valid);
+pub fn read_scope(desired: &DesiredOrganization) -> ReadScope {
     ReadScope {
         unit_tags: desired.units.iter().filter(|unit| unit.tags.is_some()).map(|unit| unit.path.clone()).collect(),
         account_tags: desired
@@ -111,8 +110,8 @@ pub fn read_scope(valid: &ValidSpec) -> ReadScope {
 }
 
 /// [`read_scope`] narrowed by `limits`.
-fn limited_read_scope(valid: &ValidSpec, limits: &ReadLimits) -> ReadScope {
-    let mut scope = read_scope(valid);
+fn limited_read_scope(desired: &DesiredOrganization, limits: &ReadLimits) -> ReadScope {
+    let mut scope = read_scope(desired);
     if let Some(accounts) = &limits.tag_accounts {
         scope.account_tags.retain(|key| accounts.contains(key));
     }
@@ -136,42 +135,42 @@ pub async fn connect(connect: &ConnectOptions, valid: Option<&ValidSpec>) -> Cli
 }
 
 /// Reads the live organization and every baseline control in existing accounts, then plans.
+/// `desired` is `baseline::desired_organization(valid)`, computed once by the command.
 pub async fn make_plan(
-    valid: &ValidSpec,
+    desired: &DesiredOrganization,
     clients: &Clients,
     options: PlanOptions,
     concurrency: Concurrency,
 ) -> Result<PlanOutcome> {
-    make_plan_reporting(valid, clients, options, concurrency, &SilentReadReporter).await
+    make_plan_reporting(desired, clients, options, concurrency, &SilentReadReporter).await
 }
 
 /// [`make_plan`], telling `reporter` how reading the controls goes.
 pub async fn make_plan_reporting(
-    valid: &ValidSpec,
+    desired: &DesiredOrganization,
     clients: &Clients,
     options: PlanOptions,
     concurrency: Concurrency,
     reporter: &dyn ReadReporter,
 ) -> Result<PlanOutcome> {
-    make_targeted_plan(valid, clients, options, concurrency, reporter, &[]).await
+    make_targeted_plan(desired, clients, options, concurrency, reporter, &[]).await
 }
 
 /// [`make_plan_reporting`] limited to `targets` (none: the whole organization): reads only what
 /// they need, and the plan holds only their actions and what those depend on.
 pub async fn make_targeted_plan(
-    valid: &ValidSpec,
+    desired: &DesiredOrganization,
     clients: &Clients,
     options: PlanOptions,
     concurrency: Concurrency,
     reporter: &dyn ReadReporter,
     targets: &[Target],
 ) -> Result<PlanOutcome> {
-    let desired = crate::baseline::desired_organization(valid);
-    let scope = if targets.is_empty() { None } else { Some(crate::plan::target::resolve(targets, &desired)?) };
-    let mut limits = scope.as_ref().map(|scope| ReadLimits::for_targets(scope, &desired)).unwrap_or_default();
+    let scope = if targets.is_empty() { None } else { Some(crate::plan::target::resolve(targets, desired)?) };
+    let mut limits = scope.as_ref().map(|scope| ReadLimits::for_targets(scope, desired)).unwrap_or_default();
     limits.root_credentials = desired.delete_member_root_credentials && options.allow_destructive;
-    let (live, known) = read_live(valid, &desired, clients, concurrency, reporter, &limits).await?;
-    let full = plan(&desired, &live, options)?;
+    let (live, known) = read_live(desired, clients, concurrency, reporter, &limits).await?;
+    let full = plan(desired, &live, options)?;
     let (plan, targets) = match scope {
         None => (full, Vec::new()),
         Some(scope) => {
@@ -187,16 +186,15 @@ pub async fn make_targeted_plan(
 /// existing accounts when it allows all). The accounts' reads start as soon as the organization's
 /// structure is known, while its policies and tags are still being read.
 pub async fn read_live(
-    valid: &ValidSpec,
     desired: &DesiredOrganization,
     clients: &Clients,
     concurrency: Concurrency,
     reporter: &dyn ReadReporter,
     limits: &ReadLimits,
 ) -> Result<(LiveOrganization, KnownIds)> {
-    let scope = limited_read_scope(valid, limits);
-    let tracked = crate::baseline::tracked(&valid.spec);
-    let regions = &valid.spec.organization.regions;
+    let scope = limited_read_scope(desired, limits);
+    let tracked = crate::baseline::tracked(desired);
+    let regions = &desired.regions;
     let accounts =
         |structure| read_accounts(structure, desired, (&tracked, regions), clients, concurrency, reporter, limits);
     let (mut live, (read, known)) =
@@ -286,7 +284,7 @@ pub async fn read_root_access(clients: &Clients, live: &mut LiveOrganization) ->
     if !live.trusted_services.contains("iam.amazonaws.com") {
         return Ok(());
     }
-    let iam = clients.sessions.iam(&organization.management_account_id).await;
+    let iam = clients.sessions.client::<aws_sdk_iam::Client>(&organization.management_account_id, None).await;
     live.root_access_features = crate::live::organization::read_root_access_features(&iam).await?;
     Ok(())
 }
@@ -319,8 +317,8 @@ pub fn now_rfc3339() -> String {
 
 /// The plan as `plan --out` saves it: with the spec's digest and a digest of every live object the
 /// plan touches, so `apply FILE` can refuse it when either moved.
-pub fn saved_plan(valid: &ValidSpec, outcome: &PlanOutcome) -> SavedPlan {
-    let touched = Touched::of(&outcome.plan, &crate::baseline::desired_organization(valid));
+pub fn saved_plan(valid: &ValidSpec, desired: &DesiredOrganization, outcome: &PlanOutcome) -> SavedPlan {
+    let touched = Touched::of(&outcome.plan, desired);
     SavedPlan {
         format_version: SAVED_PLAN_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -343,10 +341,10 @@ async fn account_names_unsupported(clients: &Clients) -> Option<String> {
         return None;
     }
     let management = clients.sessions.management_account().await?;
-    let client = clients.sessions.account(&management).await;
+    let client = clients.sessions.client::<aws_sdk_account::Client>(&management, None).await;
     let error = client.get_account_information().send().await.err()?;
-    let failure = crate::baseline::aws_error("GetAccountInformation", error);
-    crate::baseline::unimplemented(&failure).map(|_| "PutAccountName".to_string())
+    let failure = crate::aws::errors::aws_error("GetAccountInformation", error);
+    crate::aws::errors::unimplemented(&failure).map(|_| "PutAccountName".to_string())
 }
 
 type ControlValues = BTreeMap<crate::plan::control::ControlKey, Option<serde_json::Value>>;

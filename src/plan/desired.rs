@@ -42,6 +42,11 @@ pub struct DesiredOrganization {
     /// `organization.root_access.delete_member_root_credentials` (with `--allow-destructive`,
     /// the plan reads and deletes member accounts' root credentials).
     pub delete_member_root_credentials: bool,
+    /// `organization.regions`, home region first.
+    pub regions: Vec<String>,
+    /// The `baseline:` sections the spec has (their keys): what the spec manages at all, so that
+    /// what a section's entries no longer cover is searched for only where the section exists.
+    pub baseline_sections: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +166,15 @@ impl DesiredOrganization {
                 .root_access
                 .as_ref()
                 .is_some_and(|root_access| root_access.delete_member_root_credentials),
+            regions: spec.organization.regions.clone(),
+            baseline_sections: serde_json::to_value(&spec.baseline)
+                .ok()
+                .and_then(|sections| {
+                    sections.as_object().map(|sections| {
+                        sections.iter().filter(|(_, value)| !value.is_null()).map(|(key, _)| key.clone()).collect()
+                    })
+                })
+                .unwrap_or_default(),
         }
     }
 

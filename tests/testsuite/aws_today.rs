@@ -499,7 +499,7 @@ async fn a_refused_member_session_carries_assume_roles_code() {
     let moto = Moto::start();
     let (_, member) = organization_with_member(&moto).await;
     let clients = landing_zone::aws::Clients::new(&moto.sdk_config().await, "NoSuchAccessRole", None);
-    let iam = clients.sessions.iam(&member).await;
+    let iam = clients.sessions.client::<aws_sdk_iam::Client>(&member, None).await;
     let error = iam.get_account_password_policy().send().await.expect_err("no role to assume");
     let failure = landing_zone::aws::errors::AwsFailure::new("GetAccountPasswordPolicy", &error);
     assert_eq!(failure.code.as_deref(), Some("AccessDenied"), "{failure}");

@@ -366,6 +366,8 @@ fn build_desired(seed: &DesiredSeed) -> DesiredOrganization {
         access_role: ACCESS_ROLE.to_string(),
         root_access_features: BTreeSet::new(),
         delete_member_root_credentials: false,
+        regions: Vec::new(),
+        baseline_sections: BTreeSet::new(),
     }
 }
 

@@ -72,7 +72,7 @@ pub(super) async fn move_account(step: &Step<'_>, account: &AccountRef, from: &U
 pub(super) async fn rename_account(step: &Step<'_>, account: &AccountRef, name: &str, management: bool) -> Result<()> {
     let sessions = &step.clients.sessions;
     let caller = sessions.management_account().await.context("the management account is not known yet")?;
-    let client = sessions.account(&caller).await;
+    let client = sessions.client::<aws_sdk_account::Client>(&caller, None).await;
     let account_id = if management { None } else { Some(account_id(account, step.resolution).await?) };
     let renamed = with_retry(&RetryPolicy::default(), "PutAccountName", || {
         client.put_account_name().account_name(name).set_account_id(account_id.clone()).send()
@@ -81,10 +81,10 @@ pub(super) async fn rename_account(step: &Step<'_>, account: &AccountRef, name: 
     match renamed {
         Ok(_) => Ok(()),
         Err(error) => {
-            let failure = crate::baseline::aws_error("PutAccountName", error);
+            let failure = crate::aws::errors::aws_error("PutAccountName", error);
             // Only an emulator answers an Account API call with an HTML page (it lacks the
             // operation); on AWS `aws_error` makes that an error of its own.
-            if crate::baseline::unimplemented(&failure).is_some() {
+            if crate::aws::errors::unimplemented(&failure).is_some() {
                 return Err(anyhow::Error::new(crate::apply::Skipped { reason: format!("{failure:#}") }));
             }
             Err(failure.context(format!(
@@ -262,7 +262,53 @@ pub(super) async fn delete_root_credentials(
 ) -> Result<()> {
     let sessions = &step.clients.sessions;
     let management = sessions.management_account().await.context("the management account is not known yet")?;
-    crate::live::root_credentials::delete(sessions, &management, id, credentials)
+    delete_root_user_credentials(sessions, &management, id, credentials)
         .await
         .with_context(|| format!("deleting the root credentials of account `{name}` ({id}) failed"))
+}
+
+/// Deletes exactly `credentials` from the root user of `target`, in one `IAMDeleteRootUserCredentials`
+/// session. Something already gone (NoSuchEntity) counts as deleted, so a retry after a crash
+/// finishes the job.
+async fn delete_root_user_credentials(
+    sessions: &crate::aws::session::Sessions,
+    management: &str,
+    target: &str,
+    credentials: &crate::plan::state::RootCredentials,
+) -> Result<()> {
+    let iam = crate::live::root_credentials::root_session(
+        sessions,
+        management,
+        target,
+        crate::live::root_credentials::DELETE_TASK,
+    )
+    .await?;
+    if credentials.password {
+        tolerate(iam.delete_login_profile().send().await, "DeleteLoginProfile").map_err(anyhow::Error::msg)?;
+    }
+    for key in &credentials.access_keys {
+        tolerate(iam.delete_access_key().access_key_id(key).send().await, "DeleteAccessKey")
+            .map_err(anyhow::Error::msg)?;
+    }
+    for serial in &credentials.mfa_devices {
+        tolerate(iam.deactivate_mfa_device().serial_number(serial).send().await, "DeactivateMFADevice")
+            .map_err(anyhow::Error::msg)?;
+    }
+    for certificate in &credentials.signing_certificates {
+        let result = iam.delete_signing_certificate().certificate_id(certificate).send().await;
+        tolerate(result, "DeleteSigningCertificate").map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
+}
+
+/// Ok when the call succeeded or the credential was already gone.
+fn tolerate<T, E>(result: Result<T, aws_sdk_iam::error::SdkError<E>>, operation: &str) -> Result<(), String>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) if crate::aws::errors::is_not_found(&error) => Ok(()),
+        Err(error) => Err(format!("{operation} failed: {}", crate::aws::errors::describe(&error))),
+    }
 }

@@ -182,7 +182,7 @@ pub(super) async fn wait_for_policy_type(clients: &Clients, policy_type: PolicyT
 pub(super) async fn enable_root_access_feature(step: &Step<'_>, feature: &str) -> Result<()> {
     let sessions = &step.clients.sessions;
     let management = sessions.management_account().await.context("the management account is not known yet")?;
-    let iam = sessions.iam(&management).await;
+    let iam = sessions.client::<aws_sdk_iam::Client>(&management, None).await;
     let hint = "\nhint: centralized root access needs an organization with all features and trusted access for `iam.amazonaws.com`, called from the management account";
     match feature {
         crate::spec::ROOT_CREDENTIALS_MANAGEMENT => {

@@ -9,7 +9,6 @@
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_accessanalyzer::types::Type as AnalyzerType;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
@@ -42,7 +41,10 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         bail!("unknown control `{}`", key.control);
     }
     let name = desired["name"].as_str().ok_or_else(|| anyhow!("analyzer control without a name"))?;
-    let client = context.sessions.access_analyzer(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_accessanalyzer::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     read_analyzer(&client, name).await
 }
 
@@ -51,29 +53,23 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
         bail!("unknown control `{}`", key.control);
     }
     let name = attributes["name"].as_str().ok_or_else(|| anyhow!("analyzer control without a name"))?;
-    let client = context.sessions.access_analyzer(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_accessanalyzer::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     create_analyzer(&client, name).await
 }
 
 /// `{ name, type: ORGANIZATION }` when the account has an organization analyzer named `name`.
 pub async fn read_analyzer(client: &aws_sdk_accessanalyzer::Client, name: &str) -> Result<Option<Value>> {
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_analyzers()
-            .r#type(AnalyzerType::Organization)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListAnalyzers", error))?;
+    let mut pages = client.list_analyzers().r#type(AnalyzerType::Organization).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("ListAnalyzers", error))?;
         if let Some(analyzer) = page.analyzers.iter().find(|analyzer| analyzer.name == name) {
             return Ok(Some(json!({ "name": analyzer.name, "type": analyzer.r#type.as_str() })));
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(None);
-        }
     }
+    Ok(None)
 }
 
 /// Creates the organization analyzer. ConflictException means the name is taken in this account
@@ -82,7 +78,7 @@ pub async fn read_analyzer(client: &aws_sdk_accessanalyzer::Client, name: &str) 
 pub async fn create_analyzer(client: &aws_sdk_accessanalyzer::Client, name: &str) -> Result<()> {
     match client.create_analyzer().analyzer_name(name).r#type(AnalyzerType::Organization).send().await {
         Ok(_) => Ok(()),
-        Err(error) if error.code() == Some("ConflictException") => {
+        Err(error) if crate::aws::errors::is_conflict(&error) => {
             if read_analyzer(client, name).await?.is_some() {
                 return Ok(());
             }

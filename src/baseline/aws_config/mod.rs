@@ -110,7 +110,10 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
-    let client = context.sessions.config_service(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_config::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     match key.control.as_str() {
         RECORDER => read_recorder(&client).await,
         CHANNEL => read_channel(&client).await,
@@ -189,7 +192,7 @@ fn collect_rules(rules: Vec<ConfigRule>, names: &[String], found: &mut BTreeMap<
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
     let account_id = context.account_id(&key.account)?;
-    let client = context.sessions.config_service(account_id, key.region.as_deref()).await;
+    let client = context.sessions.client::<aws_sdk_config::Client>(account_id, key.region.as_deref()).await;
     match key.control.as_str() {
         RECORDER => {
             refuse_other_name(RECORDER_KIND, before, key)?;
@@ -198,7 +201,8 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
             context
                 .sessions
                 .once_per_account(account_id, "config service-linked role", || async {
-                    ensure_service_linked_role(&context.sessions.iam(account_id).await).await
+                    ensure_service_linked_role(&context.sessions.client::<aws_sdk_iam::Client>(account_id, None).await)
+                        .await
                 })
                 .await?;
             apply_recorder(&client, attributes, before.is_some()).await

@@ -273,7 +273,7 @@ pub async fn find(
             if wanted.contains(&key) {
                 return Ok(Vec::new());
             }
-            let iam = context.sessions.iam(account_id).await;
+            let iam = context.sessions.client::<aws_sdk_iam::Client>(account_id, None).await;
             let Some(owned) = crate::baseline::roles::is_owned(&iam, MEMBER_ROLE_NAME).await? else {
                 return Ok(Vec::new());
             };

@@ -26,7 +26,7 @@ pub async fn read_vault(
     region: Option<&str>,
     wanted: &VaultAttributes,
 ) -> Result<Option<Value>> {
-    let backup = context.sessions.backup(account_id, region).await;
+    let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     let described = match backup.describe_backup_vault().backup_vault_name(&wanted.name).send().await {
         Ok(described) => described,
         Err(error) if missing(&error, NOT_FOUND) => return Ok(None),
@@ -34,7 +34,7 @@ pub async fn read_vault(
     };
     let live_key = described.encryption_key_arn().unwrap_or_default().to_string();
     // The vault reports its key's ARN; it is the spec's when the alias names that key.
-    let kms = context.sessions.kms(account_id, region).await;
+    let kms = context.sessions.client::<aws_sdk_kms::Client>(account_id, region).await;
     let aliased = match kms.describe_key().key_id(KEY_ALIAS).send().await {
         Ok(output) => output.key_metadata().map(|metadata| metadata.arn().unwrap_or_default().to_string()),
         Err(error) if missing(&error, &["NotFoundException"]) => None,
@@ -60,12 +60,12 @@ pub async fn apply_vault(
     wanted: &VaultAttributes,
     before: Option<&VaultAttributes>,
 ) -> Result<()> {
-    let backup = context.sessions.backup(account_id, region).await;
+    let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     match before {
         None => {
             // CreateBackupVault takes the key's ARN, not its alias.
             // https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html
-            let kms = context.sessions.kms(account_id, region).await;
+            let kms = context.sessions.client::<aws_sdk_kms::Client>(account_id, region).await;
             let key = kms.describe_key().key_id(KEY_ALIAS).send().await.map_err(|error| aws_error("DescribeKey", error))?;
             let key_arn = key
                 .key_metadata()
@@ -108,7 +108,7 @@ pub async fn apply_vault(
 /// The member vault the backup policy names (`backup/member_vault`): `{"name": ...}` when it exists.
 /// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DescribeBackupVault.html
 pub async fn read_member_vault(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<Option<Value>> {
-    let backup = context.sessions.backup(account_id, region).await;
+    let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     match backup.describe_backup_vault().backup_vault_name(super::MEMBER_VAULT).send().await {
         Ok(_) => Ok(Some(serde_json::json!({ "name": super::MEMBER_VAULT }))),
         Err(error) if missing(&error, NOT_FOUND) => Ok(None),
@@ -120,7 +120,7 @@ pub async fn read_member_vault(context: &Context<'_>, account_id: &str, region: 
 /// `EncryptionKeyArn`); one that exists is success.
 /// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_CreateBackupVault.html
 pub async fn apply_member_vault(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<()> {
-    let backup = context.sessions.backup(account_id, region).await;
+    let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     let created = backup
         .create_backup_vault()
         .backup_vault_name(super::MEMBER_VAULT)
@@ -137,7 +137,7 @@ pub async fn apply_member_vault(context: &Context<'_>, account_id: &str, region:
 /// The member vault in `region` when it exists: whether it carries landing-zone's ownership tag.
 /// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_ListTags.html
 pub async fn member_vault_owned(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<Option<bool>> {
-    let backup = context.sessions.backup(account_id, region).await;
+    let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     let described = match backup.describe_backup_vault().backup_vault_name(super::MEMBER_VAULT).send().await {
         Ok(described) => described,
         Err(error) if missing(&error, NOT_FOUND) => return Ok(None),
@@ -177,7 +177,7 @@ pub async fn remove_member_vault(
         ),
         Some(true) => {}
     }
-    let backup = context.sessions.backup(account_id, region).await;
+    let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     match backup.delete_backup_vault().backup_vault_name(super::MEMBER_VAULT).send().await {
         Ok(_) => Ok(()),
         Err(error) if missing(&error, NOT_FOUND) => Ok(()),
@@ -199,7 +199,7 @@ pub async fn read_lock(
     region: Option<&str>,
     wanted: &LockAttributes,
 ) -> Result<Option<Value>> {
-    let backup = context.sessions.backup(account_id, region).await;
+    let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     let described = match backup.describe_backup_vault().backup_vault_name(&wanted.vault).send().await {
         Ok(described) => described,
         Err(error) if missing(&error, NOT_FOUND) => return Ok(None),
@@ -232,7 +232,7 @@ pub async fn apply_lock(
     region: Option<&str>,
     wanted: &LockAttributes,
 ) -> Result<()> {
-    let backup = context.sessions.backup(account_id, region).await;
+    let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     // From compliance mode (within its grace time) back to governance: a lock date cannot be
     // taken off by PutBackupVaultLockConfiguration, so the lock is deleted and put again.
     if wanted.changeable_for_days.is_none() {
@@ -265,7 +265,7 @@ pub async fn apply_lock(
 
 /// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DescribeGlobalSettings.html
 pub async fn read_settings(context: &Context<'_>, account_id: &str, region: Option<&str>) -> Result<Option<Value>> {
-    let backup = context.sessions.backup(account_id, region).await;
+    let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     let settings =
         backup.describe_global_settings().send().await.map_err(|error| aws_error("DescribeGlobalSettings", error))?;
     let enabled = settings
@@ -281,7 +281,7 @@ pub async fn apply_settings(
     region: Option<&str>,
     wanted: &SettingsAttributes,
 ) -> Result<()> {
-    let backup = context.sessions.backup(account_id, region).await;
+    let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     backup
         .update_global_settings()
         .global_settings(CROSS_ACCOUNT, wanted.cross_account_backup.to_string())

@@ -501,7 +501,7 @@ impl Baseline for Budgets {
     ) -> BoxFuture<'a, Result<Vec<Found>>> {
         Box::pin(async move {
             let account_id = context.account_id(account)?;
-            let client = context.sessions.budgets(account_id).await;
+            let client = context.sessions.client::<aws_sdk_budgets::Client>(account_id, None).await;
             find_budgets(&client, account, account_id, wanted).await
         })
     }
@@ -514,7 +514,7 @@ impl Baseline for Budgets {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let account_id = context.account_id(&key.account)?;
-            let client = context.sessions.budgets(account_id).await;
+            let client = context.sessions.client::<aws_sdk_budgets::Client>(account_id, None).await;
             remove_budget(&client, key, account_id).await
         })
     }
@@ -527,7 +527,7 @@ impl Baseline for Budgets {
     ) -> BoxFuture<'a, Result<Option<Value>>> {
         Box::pin(async move {
             let account_id = context.account_id(&key.account)?;
-            let client = context.sessions.budgets(account_id).await;
+            let client = context.sessions.client::<aws_sdk_budgets::Client>(account_id, None).await;
             read_budget(&client, account_id, budget_name(key)).await
         })
     }
@@ -541,7 +541,7 @@ impl Baseline for Budgets {
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             let account_id = context.account_id(&key.account)?;
-            let client = context.sessions.budgets(account_id).await;
+            let client = context.sessions.client::<aws_sdk_budgets::Client>(account_id, None).await;
             apply_budget(&client, key, account_id, attributes).await
         })
     }

@@ -3,13 +3,13 @@
 //! to the bunker bucket, logging started. Ordered after trusted access, the bucket and the key.
 
 use anyhow::Result;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
 use super::log_archive::{bucket_name, key_alias_arn, BUCKET_CONTROL, KEY_CONTROL};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use crate::aws::errors;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::Spec;
 
@@ -60,7 +60,10 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 
 /// Reads the live trail; `desired` names it.
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
-    let client = context.sessions.cloudtrail(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_cloudtrail::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     let wanted: Trail = decode(key, desired)?;
     let name = wanted.name.as_str();
     let trails = client
@@ -74,7 +77,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
     let Some(trail) = trails.into_iter().find(|trail| trail.name.as_deref() == Some(name)) else { return Ok(None) };
     let logging = match client.get_trail_status().name(name).send().await {
         Ok(status) => status.is_logging.unwrap_or(false),
-        Err(error) if error.code() == Some("TrailNotFoundException") => return Ok(None),
+        Err(error) if errors::is_trail_not_found(&error) => return Ok(None),
         Err(error) => return Err(aws_error("GetTrailStatus", error)),
     };
     let kms_key = match (trail.kms_key_id, wanted.kms_key.as_deref()) {
@@ -106,20 +109,23 @@ async fn same_key(context: &Context<'_>, live: String, wanted: &str) -> Result<S
     if !resource.starts_with("alias/") || !live.contains(":key/") {
         return Ok(live);
     }
-    let kms = context.sessions.kms(account_id, Some(region)).await;
+    let kms = context.sessions.client::<aws_sdk_kms::Client>(account_id, Some(region)).await;
     match kms.describe_key().key_id(wanted).send().await {
         Ok(output) => {
             let resolved = output.key_metadata.and_then(|metadata| metadata.arn);
             Ok(if resolved.as_deref() == Some(live.as_str()) { wanted.to_string() } else { live })
         }
         // The alias is gone (or points elsewhere): the live key is shown as it is, and differs.
-        Err(error) if error.code() == Some("NotFoundException") => Ok(live),
+        Err(error) if errors::is_not_found_exception(&error) => Ok(live),
         Err(error) => Err(aws_error("DescribeKey", error)),
     }
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
-    let client = context.sessions.cloudtrail(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_cloudtrail::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     let wanted: Trail = decode(key, attributes)?;
     let live: Option<Trail> = before.map(|before| decode(key, before)).transpose()?;
     let name = wanted.name.clone();
@@ -141,7 +147,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
             .await;
         match created {
             Ok(_) => configuration_differs = false,
-            Err(error) if error.code() == Some("TrailAlreadyExistsException") => {}
+            Err(error) if errors::is_trail_already_exists(&error) => {}
             Err(error) => return Err(aws_error("CreateTrail", error)),
         }
     }

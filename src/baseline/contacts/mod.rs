@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
-use crate::aws::errors::is_not_found;
+use crate::aws::errors::{is_not_found, is_resource_not_found};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::{ContactSpec, Spec};
 
@@ -72,7 +72,7 @@ async fn target_account(context: &Context<'_>, key: &ControlKey) -> Result<Optio
 
 async fn management_client(context: &Context<'_>) -> Result<aws_sdk_account::Client> {
     let management = context.sessions.management_account().await.unwrap_or_default();
-    Ok(context.sessions.account(&management).await)
+    Ok(context.sessions.client::<aws_sdk_account::Client>(&management, None).await)
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
@@ -88,7 +88,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
                 title: contact.title.unwrap_or_default(),
             })
         })),
-        Err(error) if is_not_found(&error) || error.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(error) if is_not_found(&error) || is_resource_not_found(&error) => Ok(None),
         Err(error) => Err(aws_error("GetAlternateContact", error)),
     }
 }
@@ -110,8 +110,6 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
         .map_err(|error| aws_error("PutAlternateContact", error))?;
     Ok(())
 }
-
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// The `baseline.contacts` section in the registry.
 pub struct Contacts;

@@ -35,7 +35,8 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
-    let ec2 = context.sessions.ec2(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let ec2 =
+        context.sessions.client::<aws_sdk_ec2::Client>(context.account_id(&key.account)?, key.region.as_deref()).await;
     let output = ec2
         .get_ebs_encryption_by_default()
         .send()
@@ -46,7 +47,8 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
     let wanted: EbsEncryptionAttributes = decode(key, attributes)?;
-    let ec2 = context.sessions.ec2(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let ec2 =
+        context.sessions.client::<aws_sdk_ec2::Client>(context.account_id(&key.account)?, key.region.as_deref()).await;
     if wanted.enabled {
         ec2.enable_ebs_encryption_by_default()
             .send()

@@ -16,7 +16,6 @@ use std::collections::BTreeSet;
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_guardduty::types::AutoEnableMembers;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
 use super::attributes::{decode, encode};
@@ -109,22 +108,12 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 /// https://docs.aws.amazon.com/guardduty/latest/APIReference/API_ListMembers.html
 pub async fn list_members(client: &aws_sdk_guardduty::Client, detector: &str) -> Result<BTreeSet<String>> {
     let mut ids = BTreeSet::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_members()
-            .detector_id(detector)
-            .only_associated("false")
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListMembers", error))?;
+    let mut pages = client.list_members().detector_id(detector).only_associated("false").into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("ListMembers", error))?;
         ids.extend(page.members.unwrap_or_default().into_iter().filter_map(|member| member.account_id));
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(ids);
-        }
     }
+    Ok(ids)
 }
 
 /// The spec's accounts that are members; None without a detector.
@@ -183,7 +172,10 @@ pub async fn apply_members(client: &aws_sdk_guardduty::Client, key: &ControlKey,
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
-    let client = context.sessions.guardduty(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_guardduty::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     match key.control.as_str() {
         DETECTOR => read_detector(&client).await,
         ADMIN => read_admin(&client).await,
@@ -194,7 +186,10 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
-    let client = context.sessions.guardduty(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_guardduty::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     match key.control.as_str() {
         DETECTOR => apply_detector(&client).await,
         ADMIN => apply_admin(&client, key.region.as_deref().unwrap_or_default(), attributes).await,
@@ -240,14 +235,9 @@ pub async fn apply_detector(client: &aws_sdk_guardduty::Client) -> Result<()> {
 
 /// `{ admin_account_id }` of the region's delegated administrator (whoever it is); None without one.
 pub async fn read_admin(client: &aws_sdk_guardduty::Client) -> Result<Option<Value>> {
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_organization_admin_accounts()
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListOrganizationAdminAccounts", error))?;
+    let mut pages = client.list_organization_admin_accounts().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("ListOrganizationAdminAccounts", error))?;
         // DISABLE_IN_PROGRESS is on its way out: it is not the administrator any more.
         let enabled = page.admin_accounts.unwrap_or_default().into_iter().find(|admin| {
             admin.admin_status.as_ref().is_some_and(|status| status.as_str() == "ENABLED")
@@ -256,11 +246,8 @@ pub async fn read_admin(client: &aws_sdk_guardduty::Client) -> Result<Option<Val
         if let Some(admin) = enabled {
             return Ok(Some(json!({ "admin_account_id": admin.admin_account_id })));
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(None);
-        }
     }
+    Ok(None)
 }
 
 /// Designates the delegated administrator; refuses to replace another one (read afresh, not
@@ -292,7 +279,7 @@ pub async fn read_organization_configuration(client: &aws_sdk_guardduty::Client)
         // AWS answers a detector that is not the administrator's with BadRequestException ("you do
         // not have required AWS Organization master permission"); the detector id is the one
         // ListDetectors just returned, so that is the only bad thing the request can carry.
-        Err(error) if error.code() == Some("BadRequestException") => return Ok(None),
+        Err(error) if crate::aws::errors::is_bad_request(&error) => return Ok(None),
         Err(error) => return Err(aws_error("DescribeOrganizationConfiguration", error)),
     };
     #[expect(deprecated, reason = "the only field older organization configurations report")]

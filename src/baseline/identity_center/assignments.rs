@@ -38,7 +38,7 @@ async fn resolve(
     desired: &AssignmentsAttributes,
 ) -> Result<BTreeMap<Principal, String>> {
     let (account_id, region) = place(context, key)?;
-    let directory = context.sessions.identity_store(account_id, region).await;
+    let directory = context.sessions.client::<aws_sdk_identitystore::Client>(account_id, Some(region)).await;
     let used: BTreeSet<&Principal> = desired.assignments.iter().map(|assignment| &assignment.principal).collect();
     let mut ids = BTreeMap::new();
     for principal in &desired.managed_principals {
@@ -169,7 +169,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, name: &str, desired: 
     let instance = instance(context, key).await?;
     let ids = resolve(context, key, &instance, &desired).await?;
     let (account_id, region) = place(context, key)?;
-    let client = context.sessions.sso_admin(account_id, region).await;
+    let client = context.sessions.client::<aws_sdk_ssoadmin::Client>(account_id, Some(region)).await;
     let Some(set) = find_read(context, key, &client, &instance, name).await? else { return Ok(None) };
     let arn = set.arn;
     let accounts = accounts(&client, &instance, &arn).await?;
@@ -189,7 +189,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, name: &str, attribut
     let instance = instance(context, key).await?;
     let ids = resolve(context, key, &instance, &wanted).await?;
     let (account_id, region) = place(context, key)?;
-    let client = context.sessions.sso_admin(account_id, region).await;
+    let client = context.sessions.client::<aws_sdk_ssoadmin::Client>(account_id, Some(region)).await;
     let arn = find(&client, &instance, name)
         .await?
         .with_context(|| format!("permission set `{name}` does not exist in the Identity Center instance"))?;

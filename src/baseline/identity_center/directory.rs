@@ -51,7 +51,7 @@ async fn list_instance(context: &Context<'_>, account_id: &str, region: &str) ->
 
 /// The active instance of `account_id` (an account id) in `region`; None when there is none.
 pub async fn find_instance(context: &Context<'_>, account_id: &str, region: &str) -> Result<Option<Instance>> {
-    let client = context.sessions.sso_admin(account_id, region).await;
+    let client = context.sessions.client::<aws_sdk_ssoadmin::Client>(account_id, Some(region)).await;
     // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListInstances.html
     let output = client.list_instances().send().await.map_err(|error| aws_error("ListInstances", error))?;
     let instance = output.instances.unwrap_or_default().into_iter().find(|instance| {
@@ -136,7 +136,7 @@ fn group(name: &str) -> Principal {
 pub async fn read_group(context: &Context<'_>, key: &ControlKey, name: &str) -> Result<Option<Value>> {
     let instance = instance(context, key).await?;
     let (account_id, region) = place(context, key)?;
-    let client = context.sessions.identity_store(account_id, region).await;
+    let client = context.sessions.client::<aws_sdk_identitystore::Client>(account_id, Some(region)).await;
     Ok(principal_id(&client, &instance, &group(name))
         .await?
         .map(|_| encode(&GroupAttributes { display_name: name.to_string() })))
@@ -147,7 +147,7 @@ pub async fn read_group(context: &Context<'_>, key: &ControlKey, name: &str) -> 
 pub async fn create_group(context: &Context<'_>, key: &ControlKey, name: &str) -> Result<()> {
     let instance = instance(context, key).await?;
     let (account_id, region) = place(context, key)?;
-    let client = context.sessions.identity_store(account_id, region).await;
+    let client = context.sessions.client::<aws_sdk_identitystore::Client>(account_id, Some(region)).await;
     if principal_id(&client, &instance, &group(name)).await?.is_some() {
         return Ok(());
     }

@@ -50,8 +50,8 @@ pub async fn read_for_import(
     };
     let context = Context { sessions: &clients.sessions, ids: &ids, reads: None };
     let Some(instance) = find_instance(&context, &management, region).await? else { return Ok(None) };
-    let client = clients.sessions.sso_admin(&management, region).await;
-    let directory = clients.sessions.identity_store(&management, region).await;
+    let client = clients.sessions.client::<aws_sdk_ssoadmin::Client>(&management, Some(region)).await;
+    let directory = clients.sessions.client::<aws_sdk_identitystore::Client>(&management, Some(region)).await;
     let mut found = LiveIdentityCenter::default();
     let mut names: BTreeMap<(String, String), Option<String>> = BTreeMap::new();
     for (set, arn) in all(&client, &instance).await? {

@@ -146,7 +146,7 @@ pub async fn read(
     let desired: PermissionSetAttributes = decode(key, desired)?;
     let instance = instance(context, key).await?;
     let (account_id, region) = place(context, key)?;
-    let client = context.sessions.sso_admin(account_id, region).await;
+    let client = context.sessions.client::<aws_sdk_ssoadmin::Client>(account_id, Some(region)).await;
     let Some(summary) = find_read(context, key, &client, &instance, name).await? else { return Ok(None) };
     let mut live = read_details(&client, &instance, &summary).await?;
     if desired.description.is_none() {
@@ -260,7 +260,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, name: &str, attribut
     let mut wanted: PermissionSetAttributes = decode(key, attributes)?;
     let instance = instance(context, key).await?;
     let (account_id, region) = place(context, key)?;
-    let client = context.sessions.sso_admin(account_id, region).await;
+    let client = context.sessions.client::<aws_sdk_ssoadmin::Client>(account_id, Some(region)).await;
     let arn = find(&client, &instance, name).await?;
     let (arn, present, existed) = match arn {
         Some(arn) => {

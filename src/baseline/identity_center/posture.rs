@@ -29,7 +29,7 @@ pub async fn posture(context: &Context<'_>, account: &str, region: &str) -> Resu
     let key = ControlKey::new(super::CONTROL, account, Some(region));
     let instance = instance(context, &key).await?;
     let (account_id, region) = place(context, &key)?;
-    let client = context.sessions.sso_admin(account_id, region).await;
+    let client = context.sessions.client::<aws_sdk_ssoadmin::Client>(account_id, Some(region)).await;
     let mut posture = Posture::default();
     for (name, arn) in all(&client, &instance).await? {
         let managed = client

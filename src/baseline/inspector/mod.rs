@@ -15,12 +15,12 @@
 
 use anyhow::{bail, Result};
 use aws_sdk_inspector2::types::{AutoEnable, ResourceScanType, ResourceState, State};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use crate::aws::errors;
 use crate::plan::control::{has_placeholders, ControlKey, DesiredControl, Inputs};
 use crate::spec::{InspectorScan, Spec};
 
@@ -150,7 +150,10 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
-    let client = context.sessions.inspector(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_inspector2::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     match key.control.as_str() {
         ADMIN => read_admin(&client).await,
         ORGANIZATION => read_organization_configuration(&client).await,
@@ -163,7 +166,10 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
-    let client = context.sessions.inspector(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_inspector2::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     let region = key.region.as_deref().unwrap_or_default();
     match key.control.as_str() {
         ADMIN => apply_admin(&client, region, &decode(key, attributes)?).await,
@@ -178,15 +184,10 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
 
 /// The region's delegated administrator (whoever it is); None without one.
 pub async fn read_admin(client: &aws_sdk_inspector2::Client) -> Result<Option<Value>> {
-    let mut token: Option<String> = None;
-    loop {
+    let mut pages = client.list_delegated_admin_accounts().into_paginator().send();
+    while let Some(page) = pages.next().await {
         // https://docs.aws.amazon.com/inspector/v2/APIReference/API_ListDelegatedAdminAccounts.html
-        let page = client
-            .list_delegated_admin_accounts()
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListDelegatedAdminAccounts", error))?;
+        let page = page.map_err(|error| aws_error("ListDelegatedAdminAccounts", error))?;
         // DISABLE_IN_PROGRESS is on its way out: it is not the administrator any more.
         let enabled = page
             .delegated_admin_accounts
@@ -196,11 +197,8 @@ pub async fn read_admin(client: &aws_sdk_inspector2::Client) -> Result<Option<Va
         if let Some(admin_account_id) = enabled {
             return Ok(Some(encode(&AdminAttributes { admin_account_id })));
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(None);
-        }
     }
+    Ok(None)
 }
 
 /// Designates the delegated administrator; refuses to replace another one (read afresh).
@@ -219,7 +217,7 @@ pub async fn apply_admin(client: &aws_sdk_inspector2::Client, region: &str, desi
     match client.enable_delegated_admin_account().delegated_admin_account_id(&desired.admin_account_id).send().await {
         Ok(_) => Ok(()),
         // "ConflictException: ... already the delegated administrator" on a retried call.
-        Err(error) if error.code() == Some("ConflictException") => Ok(()),
+        Err(error) if errors::is_conflict(&error) => Ok(()),
         Err(error) => Err(aws_error("EnableDelegatedAdminAccount", error)),
     }
 }
@@ -230,7 +228,7 @@ pub async fn read_organization_configuration(client: &aws_sdk_inspector2::Client
     // https://docs.aws.amazon.com/inspector/v2/APIReference/API_DescribeOrganizationConfiguration.html
     let configuration = match client.describe_organization_configuration().send().await {
         Ok(configuration) => configuration,
-        Err(error) if matches!(error.code(), Some("AccessDeniedException" | "ValidationException")) => return Ok(None),
+        Err(error) if errors::is_access_denied(&error) || errors::is_validation(&error) => return Ok(None),
         Err(error) => return Err(aws_error("DescribeOrganizationConfiguration", error)),
     };
     let Some(auto) = configuration.auto_enable else { return Ok(None) };
@@ -266,13 +264,13 @@ pub async fn apply_organization_configuration(
 /// Account ids that are associated members of the administrator.
 async fn associated_members(client: &aws_sdk_inspector2::Client) -> Result<Option<Vec<String>>> {
     let mut members = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    let mut pages = client.list_members().only_associated(true).into_paginator().send();
+    while let Some(page) = pages.next().await {
         // https://docs.aws.amazon.com/inspector/v2/APIReference/API_ListMembers.html
-        let page = match client.list_members().only_associated(true).set_next_token(token.take()).send().await {
+        let page = match page {
             Ok(page) => page,
             // Not (yet) the administrator.
-            Err(error) if error.code() == Some("AccessDeniedException") => return Ok(None),
+            Err(error) if errors::is_access_denied(&error) => return Ok(None),
             Err(error) => return Err(aws_error("ListMembers", error)),
         };
         members.extend(
@@ -282,11 +280,8 @@ async fn associated_members(client: &aws_sdk_inspector2::Client) -> Result<Optio
                 .filter(|member| member.relationship_status.as_ref().is_some_and(|status| status.as_str() == "ENABLED"))
                 .filter_map(|member| member.account_id),
         );
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(Some(members));
-        }
     }
+    Ok(Some(members))
 }
 
 /// Each account's `(id, resource state)`, read as the administrator, 10 ids a call.

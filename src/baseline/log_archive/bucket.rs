@@ -13,7 +13,8 @@ use aws_sdk_s3::types::{
 };
 use serde_json::{json, Value};
 
-use super::{missing, BucketAttributes, Encryption, Logging, ObjectLock, DELETE_MARKER_RULE, RETENTION_RULE};
+use super::{BucketAttributes, Encryption, Logging, ObjectLock, DELETE_MARKER_RULE, RETENTION_RULE};
+use crate::aws::errors;
 use crate::baseline::attributes::encode;
 use crate::baseline::aws_error;
 
@@ -23,7 +24,7 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option
         Err(error) if error.raw_response().is_some_and(|response| response.status().as_u16() == 404) => {
             return Ok(None)
         }
-        Err(error) if missing(&error, &["NoSuchBucket", "NotFound"]) => return Ok(None),
+        Err(error) if errors::is_no_such_bucket(&error) => return Ok(None),
         Err(error) => return Err(aws_error("HeadBucket", error)),
     }
     let versioning = versioning_status(s3, bucket).await?;
@@ -40,7 +41,7 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option
                 key: default.kms_master_key_id,
                 bucket_key,
             }),
-        Err(error) if missing(&error, &["ServerSideEncryptionConfigurationNotFoundError"]) => None,
+        Err(error) if errors::is_no_bucket_encryption(&error) => None,
         Err(error) => return Err(aws_error("GetBucketEncryption", error)),
     };
     let public_access_blocked = match s3.get_public_access_block().bucket(bucket).send().await {
@@ -50,20 +51,20 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option
                 && block.block_public_policy == Some(true)
                 && block.restrict_public_buckets == Some(true)
         }),
-        Err(error) if missing(&error, &["NoSuchPublicAccessBlockConfiguration"]) => false,
+        Err(error) if errors::is_no_public_access_block(&error) => false,
         Err(error) => return Err(aws_error("GetPublicAccessBlock", error)),
     };
     let policy = match s3.get_bucket_policy().bucket(bucket).send().await {
         Ok(output) => {
             output.policy.map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text))).unwrap_or(Value::Null)
         }
-        Err(error) if missing(&error, &["NoSuchBucketPolicy"]) => Value::Null,
+        Err(error) if errors::is_no_bucket_policy(&error) => Value::Null,
         Err(error) => return Err(aws_error("GetBucketPolicy", error)),
     };
     let (lifecycle_days, noncurrent_days, expired_delete_markers) =
         match s3.get_bucket_lifecycle_configuration().bucket(bucket).send().await {
             Ok(output) => read_lifecycle(&output.rules.unwrap_or_default()),
-            Err(error) if missing(&error, &["NoSuchLifecycleConfiguration"]) => (None, None, None),
+            Err(error) if errors::is_no_lifecycle_configuration(&error) => (None, None, None),
             Err(error) => return Err(aws_error("GetBucketLifecycleConfiguration", error)),
         };
     let logging = match s3.get_bucket_logging().bucket(bucket).send().await {
@@ -81,7 +82,7 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option
                 mode: retention.mode.map(|mode| mode.as_str().to_string()),
                 days: retention.days.map(i64::from),
             }),
-        Err(error) if missing(&error, &["ObjectLockConfigurationNotFoundError"]) => None,
+        Err(error) if errors::is_no_object_lock_configuration(&error) => None,
         Err(error) => return Err(aws_error("GetObjectLockConfiguration", error)),
     };
     Ok(Some(encode(&BucketAttributes {
@@ -141,7 +142,7 @@ pub async fn apply_bucket(
         }
         match create.send().await {
             Ok(_) => {}
-            Err(error) if missing(&error, &["BucketAlreadyOwnedByYou"]) => {}
+            Err(error) if errors::is_bucket_already_owned(&error) => {}
             Err(error) => return Err(aws_error(&format!("CreateBucket `{bucket}`"), error)),
         }
     }
@@ -302,7 +303,7 @@ async fn object_lock_enabled(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<bo
             .object_lock_configuration
             .and_then(|configuration| configuration.object_lock_enabled)
             .is_some_and(|enabled| enabled == ObjectLockEnabled::Enabled)),
-        Err(error) if missing(&error, &["ObjectLockConfigurationNotFoundError"]) => Ok(false),
+        Err(error) if errors::is_no_object_lock_configuration(&error) => Ok(false),
         Err(error) => Err(aws_error("GetObjectLockConfiguration", error)),
     }
 }

@@ -189,7 +189,11 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         KEY_CONTROL => read_key(context, KEY, account_id, key.region.as_deref()).await,
         BUCKET_CONTROL | ACCESS_LOG_CONTROL => {
             let wanted: BucketAttributes = decode(key, desired)?;
-            read_bucket(&context.sessions.s3(account_id, key.region.as_deref()).await, &wanted.name).await
+            read_bucket(
+                &context.sessions.client::<aws_sdk_s3::Client>(account_id, key.region.as_deref()).await,
+                &wanted.name,
+            )
+            .await
         }
         other => bail!("unknown control `{other}`"),
     }
@@ -207,7 +211,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
         BUCKET_CONTROL | ACCESS_LOG_CONTROL => {
             // Decoded first: a mistyped attribute is an error before any write.
             let wanted: BucketAttributes = decode(key, attributes)?;
-            let s3 = context.sessions.s3(account_id, region).await;
+            let s3 = context.sessions.client::<aws_sdk_s3::Client>(account_id, region).await;
             apply_bucket(&s3, region.unwrap_or("us-east-1"), &wanted, attributes, before).await
         }
         other => bail!("unknown control `{other}`"),

@@ -14,12 +14,12 @@
 
 use anyhow::{Context as _, Result};
 use aws_sdk_macie2::types::{AccountDetail, FindingPublishingFrequency, MacieStatus};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use crate::aws::errors;
 use crate::plan::control::{has_placeholders, ControlKey, DesiredControl, Inputs};
 use crate::spec::{MacieFindingFrequency, Spec};
 
@@ -155,7 +155,10 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
-    let client = context.sessions.macie(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_macie2::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     match key.control.as_str() {
         SESSION => read_session(&client).await,
         ADMIN => read_admin(&client).await,
@@ -166,7 +169,10 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
-    let client = context.sessions.macie(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_macie2::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     let region = key.region.as_deref().unwrap_or_default();
     match key.control.as_str() {
         SESSION => apply_session(&client, &decode(key, attributes)?).await,
@@ -177,22 +183,12 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
     }
 }
 
-/// Macie answers AccessDeniedException "Macie is not enabled" in an account and region where it
-/// is not enabled (and ResourceNotFoundException after DisableMacie): both read as absent.
-fn not_enabled<E: ProvideErrorMetadata>(error: &E) -> bool {
-    match error.code() {
-        Some("ResourceNotFoundException") => true,
-        Some("AccessDeniedException") => error.message().is_some_and(|message| message.contains("not enabled")),
-        _ => false,
-    }
-}
-
 /// The account's session; None where Macie is not enabled.
 pub async fn read_session(client: &aws_sdk_macie2::Client) -> Result<Option<Value>> {
     // https://docs.aws.amazon.com/macie/latest/APIReference/macie.html (GET /macie)
     let session = match client.get_macie_session().send().await {
         Ok(session) => session,
-        Err(error) if error.as_service_error().is_some_and(not_enabled) => return Ok(None),
+        Err(error) if error.as_service_error().is_some_and(errors::is_macie_not_enabled) => return Ok(None),
         Err(error) => return Err(aws_error("GetMacieSession", error)),
     };
     Ok(Some(encode(&SessionAttributes {
@@ -213,7 +209,7 @@ pub async fn apply_session(client: &aws_sdk_macie2::Client, desired: &SessionAtt
         match client.enable_macie().finding_publishing_frequency(frequency).status(status).send().await {
             Ok(_) => return Ok(()),
             // Enabled since it was read (a retried apply): set the frequency below.
-            Err(error) if error.code() == Some("ConflictException") => {}
+            Err(error) if errors::is_conflict(&error) => {}
             Err(error) => return Err(aws_error("EnableMacie", error)),
         }
     }
@@ -230,12 +226,12 @@ pub async fn apply_session(client: &aws_sdk_macie2::Client, desired: &SessionAtt
 
 /// The region's delegated administrator (whoever it is); None without one.
 pub async fn read_admin(client: &aws_sdk_macie2::Client) -> Result<Option<Value>> {
-    let mut token: Option<String> = None;
-    loop {
+    let mut pages = client.list_organization_admin_accounts().into_paginator().send();
+    while let Some(page) = pages.next().await {
         // https://docs.aws.amazon.com/macie/latest/APIReference/admin.html (GET /admin)
-        let page = match client.list_organization_admin_accounts().set_next_token(token.take()).send().await {
+        let page = match page {
             Ok(page) => page,
-            Err(error) if error.as_service_error().is_some_and(not_enabled) => return Ok(None),
+            Err(error) if error.as_service_error().is_some_and(errors::is_macie_not_enabled) => return Ok(None),
             Err(error) => return Err(aws_error("ListOrganizationAdminAccounts", error)),
         };
         // DISABLING_IN_PROGRESS is on its way out: it is not the administrator any more.
@@ -247,11 +243,8 @@ pub async fn read_admin(client: &aws_sdk_macie2::Client) -> Result<Option<Value>
         if let Some(admin_account_id) = enabled {
             return Ok(Some(encode(&AdminAttributes { admin_account_id })));
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(None);
-        }
     }
+    Ok(None)
 }
 
 /// Designates the delegated administrator; refuses to replace another one (read afresh).
@@ -289,7 +282,7 @@ pub async fn read_organization_configuration(client: &aws_sdk_macie2::Client) ->
             Ok(Some(encode(&OrganizationAttributes { auto_enable: configuration.auto_enable.unwrap_or(false) })))
         }
         // Not (yet) the administrator: AccessDeniedException (or "not enabled").
-        Err(error) if matches!(error.code(), Some("AccessDeniedException" | "ResourceNotFoundException")) => Ok(None),
+        Err(error) if errors::is_access_denied(&error) || errors::is_resource_not_found(&error) => Ok(None),
         Err(error) => Err(aws_error("DescribeOrganizationConfiguration", error)),
     }
 }
@@ -311,16 +304,10 @@ pub async fn apply_organization_configuration(
 /// Every current member of the administrator: account id -> (email, relationship).
 async fn list_members(client: &aws_sdk_macie2::Client) -> Result<Vec<MemberAttributes>> {
     let mut members = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
+    let mut pages = client.list_members().only_associated("false").into_paginator().send();
+    while let Some(page) = pages.next().await {
         // https://docs.aws.amazon.com/macie/latest/APIReference/members.html (GET /members)
-        let page = client
-            .list_members()
-            .only_associated("false")
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListMembers", error))?;
+        let page = page.map_err(|error| aws_error("ListMembers", error))?;
         for member in page.members.unwrap_or_default() {
             let Some(account_id) = member.account_id else { continue };
             members.push(MemberAttributes {
@@ -329,11 +316,8 @@ async fn list_members(client: &aws_sdk_macie2::Client) -> Result<Vec<MemberAttri
                 relationship: member.relationship_status.map(|status| status.as_str().to_string()).unwrap_or_default(),
             });
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(members);
-        }
     }
+    Ok(members)
 }
 
 /// The spec's accounts among the administrator's members, in the spec's order (so only a
@@ -342,7 +326,7 @@ pub async fn read_members(client: &aws_sdk_macie2::Client, key: &ControlKey, des
     let desired: MembersAttributes = decode(key, desired)?;
     let live = match list_members(client).await {
         Ok(live) => live,
-        Err(error) if format!("{error:#}").contains("AccessDeniedException") => return Ok(None),
+        Err(error) if errors::is_access_denied_failure(&error) => return Ok(None),
         Err(error) => return Err(error),
     };
     let members = desired

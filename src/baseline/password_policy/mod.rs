@@ -57,7 +57,7 @@ fn positive(value: Option<i32>) -> Option<u32> {
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
-    let iam = context.sessions.iam(context.account_id(&key.account)?).await;
+    let iam = context.sessions.client::<aws_sdk_iam::Client>(context.account_id(&key.account)?, None).await;
     let policy = match iam.get_account_password_policy().send().await {
         Ok(output) => output.password_policy,
         Err(error) if is_not_found(&error) => return Ok(None),
@@ -81,7 +81,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
     let wanted: PasswordPolicyAttributes = decode(key, attributes)?;
-    let iam = context.sessions.iam(context.account_id(&key.account)?).await;
+    let iam = context.sessions.client::<aws_sdk_iam::Client>(context.account_id(&key.account)?, None).await;
     let number = |value: Option<u32>| value.and_then(|n| i32::try_from(n).ok());
     iam.update_account_password_policy()
         .set_minimum_password_length(number(Some(wanted.minimum_length)))
@@ -103,7 +103,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
 pub async fn read_management_policy(clients: &crate::aws::Clients) -> Result<Option<crate::spec::PasswordPolicySpec>> {
     let caller = crate::aws::caller_identity(clients).await?;
     clients.sessions.set_management_account(&caller.account).await;
-    let iam = clients.sessions.iam(&caller.account).await;
+    let iam = clients.sessions.client::<aws_sdk_iam::Client>(&caller.account, None).await;
     let policy = match iam.get_account_password_policy().send().await {
         Ok(output) => output.password_policy,
         Err(error) if crate::aws::errors::is_not_found(&error) => None,

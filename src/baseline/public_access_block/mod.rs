@@ -5,7 +5,6 @@
 
 use anyhow::Result;
 use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -45,7 +44,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 
 pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Value>> {
     let account_id = context.account_id(&key.account)?;
-    let client = context.sessions.s3control(account_id).await;
+    let client = context.sessions.client::<aws_sdk_s3control::Client>(account_id, None).await;
     match client.get_public_access_block().account_id(account_id).send().await {
         Ok(output) => Ok(output.public_access_block_configuration.map(|block| {
             // An absent switch is off (GetPublicAccessBlock).
@@ -56,7 +55,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
                 restrict_public_buckets: block.restrict_public_buckets.unwrap_or(false),
             })
         })),
-        Err(error) if error.code() == Some("NoSuchPublicAccessBlockConfiguration") => Ok(None),
+        Err(error) if crate::aws::errors::is_no_public_access_block(&error) => Ok(None),
         Err(error) => Err(aws_error("GetPublicAccessBlock", error)),
     }
 }
@@ -64,7 +63,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
     let wanted: PublicAccessBlockAttributes = decode(key, attributes)?;
     let account_id = context.account_id(&key.account)?;
-    let client = context.sessions.s3control(account_id).await;
+    let client = context.sessions.client::<aws_sdk_s3control::Client>(account_id, None).await;
     let configuration = PublicAccessBlockConfiguration::builder()
         .block_public_acls(wanted.block_public_acls)
         .ignore_public_acls(wanted.ignore_public_acls)

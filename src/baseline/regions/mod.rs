@@ -14,7 +14,6 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -152,7 +151,8 @@ pub fn usable(live: Option<&Value>) -> bool {
 async fn target_account(context: &Context<'_>, key: &ControlKey) -> Result<(aws_sdk_account::Client, Option<String>)> {
     let account_id = context.account_id(&key.account)?.to_string();
     let management = context.sessions.management_account().await;
-    let client = context.sessions.account(management.as_deref().unwrap_or_default()).await;
+    let client =
+        context.sessions.client::<aws_sdk_account::Client>(management.as_deref().unwrap_or_default(), None).await;
     Ok((client, (management.as_deref() != Some(account_id.as_str())).then_some(account_id)))
 }
 
@@ -201,7 +201,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
         .await;
         match enabled {
             Ok(_) => {}
-            Err(error) if error.code() == Some("ConflictException") => {}
+            Err(error) if crate::aws::errors::is_conflict(&error) => {}
             Err(error) => return Err(aws_error("EnableRegion", error)),
         }
     }

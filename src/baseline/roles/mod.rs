@@ -147,7 +147,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey) -> Result<Option<Valu
 /// One role's attributes in `account` (trust, description, session duration, managed and inline
 /// policies); None when it does not exist. Other baselines' roles (the backup role) read the same.
 pub async fn read_role(context: &Context<'_>, account: &str, name: &str) -> Result<Option<Value>> {
-    let iam = context.sessions.iam(context.account_id(account)?).await;
+    let iam = context.sessions.client::<aws_sdk_iam::Client>(context.account_id(account)?, None).await;
     let role = match iam.get_role().role_name(name).send().await {
         Ok(output) => output.role.context("GetRole returned no role")?,
         Err(error) if is_not_found(&error) => return Ok(None),
@@ -204,7 +204,7 @@ pub async fn apply_role(
     attributes: &Value,
     before: Option<&Value>,
 ) -> Result<()> {
-    let iam = context.sessions.iam(context.account_id(account)?).await;
+    let iam = context.sessions.client::<aws_sdk_iam::Client>(context.account_id(account)?, None).await;
     let trust = attributes["trust_policy"].to_string();
     let description = attributes["description"].as_str().unwrap_or_default().to_string();
     let duration = attributes["max_session_duration"].as_i64().and_then(|d| i32::try_from(d).ok()).unwrap_or(3600);
@@ -317,7 +317,7 @@ pub async fn is_owned(iam: &aws_sdk_iam::Client, name: &str) -> Result<Option<bo
 /// (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html), so each candidate's
 /// are listed.
 pub async fn find(context: &Context<'_>, account: &str, wanted: &BTreeSet<ControlKey>) -> Result<Vec<Found>> {
-    let iam = context.sessions.iam(context.account_id(account)?).await;
+    let iam = context.sessions.client::<aws_sdk_iam::Client>(context.account_id(account)?, None).await;
     let access_role = context.sessions.access_role();
     let mut candidates = Vec::new();
     let mut pages = iam.list_roles().into_paginator().items().send();
@@ -355,7 +355,7 @@ pub async fn remove(context: &Context<'_>, key: &ControlKey) -> Result<()> {
 
 /// [`remove`] for a role named `name` in `key`'s account (other baselines' roles: the backup role).
 pub async fn remove_role(context: &Context<'_>, key: &ControlKey, name: &str) -> Result<()> {
-    let iam = context.sessions.iam(context.account_id(&key.account)?).await;
+    let iam = context.sessions.client::<aws_sdk_iam::Client>(context.account_id(&key.account)?, None).await;
     match is_owned(&iam, name).await? {
         None => return Ok(()),
         Some(false) => anyhow::bail!(

@@ -22,10 +22,10 @@ use aws_sdk_securityhub::types::{
     OrganizationConfiguration, OrganizationConfigurationConfigurationType, OrganizationConfigurationStatus, Policy,
     SecurityControlsConfiguration, SecurityHubPolicy, Target, TargetType,
 };
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::aws::errors;
 use crate::baseline::attributes::{decode, encode};
 use crate::baseline::aws_error;
 use crate::plan::control::ControlKey;
@@ -118,14 +118,7 @@ pub struct PolicyAssociation {
 pub async fn read_central_organization(client: &aws_sdk_securityhub::Client) -> Result<Option<Value>> {
     let configuration = match client.describe_organization_configuration().send().await {
         Ok(configuration) => configuration,
-        Err(error)
-            if matches!(
-                error.code(),
-                Some("InvalidAccessException" | "AccessDeniedException" | "ResourceNotFoundException")
-            ) =>
-        {
-            return Ok(None)
-        }
+        Err(error) if errors::is_not_security_hub_administrator(&error) => return Ok(None),
         Err(error) => return Err(aws_error("DescribeOrganizationConfiguration", error)),
     };
     let organization = configuration.organization_configuration.as_ref();
@@ -190,9 +183,7 @@ async fn find_aggregator(client: &aws_sdk_securityhub::Client) -> Result<Option<
     while let Some(page) = pages.next().await {
         let page = match page {
             Ok(page) => page,
-            Err(error) if matches!(error.code(), Some("InvalidAccessException" | "AccessDeniedException")) => {
-                return Ok(None)
-            }
+            Err(error) if errors::is_invalid_access(&error) || errors::is_access_denied(&error) => return Ok(None),
             Err(error) => return Err(aws_error("ListFindingAggregators", error)),
         };
         let Some(arn) = page.finding_aggregators().iter().find_map(|aggregator| aggregator.finding_aggregator_arn())
@@ -272,24 +263,16 @@ pub async fn find_policy(client: &aws_sdk_securityhub::Client, name: &str) -> Re
 /// (id, name) of every configuration policy.
 async fn list_policies(client: &aws_sdk_securityhub::Client) -> Result<Vec<(String, String)>> {
     let mut policies = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_configuration_policies()
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListConfigurationPolicies", error))?;
+    let mut pages = client.list_configuration_policies().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("ListConfigurationPolicies", error))?;
         for summary in page.configuration_policy_summaries.unwrap_or_default() {
             if let (Some(id), Some(name)) = (summary.id, summary.name) {
                 policies.push((id, name));
             }
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(policies);
-        }
     }
+    Ok(policies)
 }
 
 /// The policy named in `desired` as a `ConfigurationPolicy`; None when there is none, or while
@@ -392,19 +375,16 @@ pub async fn apply_configuration_policy(
 /// https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_ListConfigurationPolicyAssociations.html
 /// (Filters.AssociationType APPLIED; summaries carry TargetType ROOT, AssociationStatus).
 pub async fn read_policy_association(client: &aws_sdk_securityhub::Client) -> Result<Option<Value>> {
-    let mut token: Option<String> = None;
-    let root = loop {
-        let page = match client
-            .list_configuration_policy_associations()
-            .filters(AssociationFilters::builder().association_type(AssociationType::Applied).build())
-            .set_next_token(token.take())
-            .send()
-            .await
-        {
+    let mut pages = client
+        .list_configuration_policy_associations()
+        .filters(AssociationFilters::builder().association_type(AssociationType::Applied).build())
+        .into_paginator()
+        .send();
+    let mut root = None;
+    while let Some(page) = pages.next().await {
+        let page = match page {
             Ok(page) => page,
-            Err(error) if matches!(error.code(), Some("AccessDeniedException" | "InvalidAccessException")) => {
-                return Ok(None)
-            }
+            Err(error) if errors::is_invalid_access(&error) || errors::is_access_denied(&error) => return Ok(None),
             Err(error) => return Err(aws_error("ListConfigurationPolicyAssociations", error)),
         };
         let found = page
@@ -413,13 +393,10 @@ pub async fn read_policy_association(client: &aws_sdk_securityhub::Client) -> Re
             .into_iter()
             .find(|summary| summary.target_type == Some(TargetType::Root));
         if found.is_some() {
-            break found;
+            root = found;
+            break;
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            break None;
-        }
-    };
+    }
     let Some(root) = root else { return Ok(None) };
     let id = root.configuration_policy_id.unwrap_or_default();
     let name = list_policies(client).await?.into_iter().find(|(policy, _)| policy == &id).map_or(id, |(_, n)| n);
@@ -463,7 +440,5 @@ pub async fn apply_policy_association(
 
 /// "Not the administrator" / "not central yet": the control reads as absent.
 fn refused(error: &anyhow::Error) -> bool {
-    crate::aws::errors::failure_code(error).is_some_and(|code| {
-        matches!(code, "AccessDeniedException" | "InvalidAccessException" | "ResourceNotFoundException")
-    })
+    errors::is_not_security_hub_administrator_code(errors::failure_code(error))
 }

@@ -67,21 +67,12 @@ impl Members {
 /// Account ids that are Security Hub members of this administrator (associated or not).
 pub async fn list_members(client: &aws_sdk_securityhub::Client) -> Result<BTreeSet<String>> {
     let mut ids = BTreeSet::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_members()
-            .only_associated(false)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListMembers", error))?;
+    let mut pages = client.list_members().only_associated(false).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("ListMembers", error))?;
         ids.extend(page.members.unwrap_or_default().into_iter().filter_map(|member| member.account_id));
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(ids);
-        }
     }
+    Ok(ids)
 }
 
 /// The spec's accounts that are members, in the control's serialized form.

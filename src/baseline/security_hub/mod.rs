@@ -26,10 +26,10 @@ use std::collections::BTreeSet;
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_securityhub::types::{AutoEnableStandards, StandardsSubscriptionRequest};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use crate::aws::errors;
 use crate::aws::session::partition_of;
 use crate::plan::control::{has_placeholders, ControlKey, DesiredControl, Inputs};
 use crate::spec::{SecurityHubConfiguration, SecurityStandard, Spec};
@@ -233,7 +233,10 @@ fn is_central(desired: &Value) -> bool {
 }
 
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
-    let client = context.sessions.securityhub(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_securityhub::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     match key.control.as_str() {
         HUB => read_hub(&client).await,
         ADMIN => match read_admin(&client).await {
@@ -244,7 +247,8 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
                 if admin.is_empty() || has_placeholders(&desired["admin_account_id"]) {
                     return Ok(None);
                 }
-                let as_admin = context.sessions.securityhub(admin, key.region.as_deref()).await;
+                let as_admin =
+                    context.sessions.client::<aws_sdk_securityhub::Client>(admin, key.region.as_deref()).await;
                 let configured = as_admin.describe_organization_configuration().send().await;
                 Ok(configured.ok().map(|_| json!({ "admin_account_id": admin })))
             }
@@ -262,7 +266,10 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
-    let client = context.sessions.securityhub(context.account_id(&key.account)?, key.region.as_deref()).await;
+    let client = context
+        .sessions
+        .client::<aws_sdk_securityhub::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
     match key.control.as_str() {
         HUB => apply_hub(&client).await,
         ADMIN => apply_admin(&client, key.region.as_deref().unwrap_or_default(), attributes).await,
@@ -282,7 +289,7 @@ pub async fn read_hub(client: &aws_sdk_securityhub::Client) -> Result<Option<Val
     match client.describe_hub().send().await {
         Ok(_) => Ok(Some(json!({ "enabled": true }))),
         // "Account ... is not subscribed to AWS Security Hub" (InvalidAccessException, 401).
-        Err(error) if matches!(error.code(), Some("InvalidAccessException" | "ResourceNotFoundException")) => Ok(None),
+        Err(error) if errors::is_security_hub_not_enabled(&error) => Ok(None),
         Err(error) => Err(aws_error("DescribeHub", error)),
     }
 }
@@ -292,19 +299,19 @@ pub async fn apply_hub(client: &aws_sdk_securityhub::Client) -> Result<()> {
     match client.enable_security_hub().enable_default_standards(false).send().await {
         Ok(_) => Ok(()),
         // "Account ... is already subscribed to Security Hub".
-        Err(error) if error.code() == Some("ResourceConflictException") => Ok(()),
+        Err(error) if errors::is_resource_conflict(&error) => Ok(()),
         Err(error) => Err(aws_error("EnableSecurityHub", error)),
     }
 }
 
 /// `{ admin_account_id }` of the region's delegated administrator (whoever it is); None without one.
 pub async fn read_admin(client: &aws_sdk_securityhub::Client) -> Result<Option<Value>> {
-    let mut token: Option<String> = None;
-    loop {
-        let page = match client.list_organization_admin_accounts().set_next_token(token.take()).send().await {
+    let mut pages = client.list_organization_admin_accounts().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
             Ok(page) => page,
             // The management account is not subscribed in this region: nothing is delegated from it.
-            Err(error) if error.code() == Some("InvalidAccessException") => return Ok(None),
+            Err(error) if errors::is_invalid_access(&error) => return Ok(None),
             Err(error) => return Err(aws_error("ListOrganizationAdminAccounts", error)),
         };
         // DISABLE_IN_PROGRESS is on its way out: it is not the administrator any more.
@@ -314,11 +321,8 @@ pub async fn read_admin(client: &aws_sdk_securityhub::Client) -> Result<Option<V
         if let Some(admin) = enabled {
             return Ok(Some(json!({ "admin_account_id": admin.account_id })));
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(None);
-        }
     }
+    Ok(None)
 }
 
 /// Designates the delegated administrator; refuses to replace another one (read afresh, so an
@@ -365,14 +369,7 @@ pub async fn read_organization_configuration(client: &aws_sdk_securityhub::Clien
         }))),
         // AWS: "Account ... is not an administrator for this organization" (InvalidAccessException);
         // moto says AccessDeniedException.
-        Err(error)
-            if matches!(
-                error.code(),
-                Some("InvalidAccessException" | "AccessDeniedException" | "ResourceNotFoundException")
-            ) =>
-        {
-            Ok(None)
-        }
+        Err(error) if errors::is_not_security_hub_administrator(&error) => Ok(None),
         Err(error) => Err(aws_error("DescribeOrganizationConfiguration", error)),
     }
 }
@@ -405,11 +402,11 @@ pub async fn read_standards(client: &aws_sdk_securityhub::Client, desired: &Valu
         .map(|items| items.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     let mut enabled = BTreeSet::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = match client.get_enabled_standards().set_next_token(token.take()).send().await {
+    let mut pages = client.get_enabled_standards().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
             Ok(page) => page,
-            Err(error) if error.code() == Some("InvalidAccessException") => return Ok(None),
+            Err(error) if errors::is_invalid_access(&error) => return Ok(None),
             Err(error) => return Err(aws_error("GetEnabledStandards", error)),
         };
         for subscription in page.standards_subscriptions.unwrap_or_default() {
@@ -419,11 +416,8 @@ pub async fn read_standards(client: &aws_sdk_securityhub::Client, desired: &Valu
                 enabled.insert(arn);
             }
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(Some(json!({ "standards": enabled })));
-        }
     }
+    Ok(Some(json!({ "standards": enabled })))
 }
 
 /// Enables the desired standards that `before` lacks (all of them without `before`), in one call.
