@@ -3,6 +3,7 @@
 //! Other modules receive clients from here and ask `errors` whether a failure is "already exists",
 //! "not found" or worth a retry; none of them builds an SDK config of its own.
 
+pub mod credentials;
 pub mod errors;
 pub mod rate_limit;
 pub mod retry;

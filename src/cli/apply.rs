@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use clap::Args;
 
+use super::load_spec;
 use super::progress::ReadProgressDisplay;
 use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_ERROR, EXIT_OK};
 use crate::apply::progress::ApplyTally;
@@ -21,7 +22,6 @@ use crate::plan::saved::SavedPlan;
 use crate::plan::target::{partial_line, Target};
 use crate::plan::touched::Touched;
 use crate::plan::{Plan, PlanOptions, PlannedAction};
-use crate::spec::load_spec;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -59,7 +59,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
         crate::plan::target::resolve(&args.targets, &crate::baseline::desired_organization(&valid))?;
     }
     let runtime = runtime()?;
-    let clients = runtime.block_on(connect(&global.connect_options(), Some(&valid)));
+    let clients = runtime.block_on(connect(&global.connect_options(), Some(&valid)))?;
     let options = ApplyOptions {
         concurrency: global.concurrency(),
         plan: PlanOptions { allow_destructive: args.allow_destructive },

@@ -2,11 +2,11 @@
 
 use clap::{Args, ValueEnum};
 
+use super::load_spec;
 use super::{runtime, write_stdout, GlobalOptions, EXIT_ERROR, EXIT_OK};
 use crate::live::{read_organization, ReadScope};
 use crate::ops::audit::{audit, has_failures, render_table};
 use crate::ops::plan::connect;
-use crate::spec::load_spec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AuditFormat {
@@ -27,7 +27,7 @@ pub fn run(global: &GlobalOptions, args: &AuditArgs) -> anyhow::Result<u8> {
     // The spec is optional: without it, the report covers what the organization has.
     let valid = if global.file.exists() { Some(load_spec(&global.file)?) } else { None };
     let findings = runtime()?.block_on(async {
-        let clients = connect(&global.connect_options(), valid.as_ref()).await;
+        let clients = connect(&global.connect_options(), valid.as_ref()).await?;
         let live = read_organization(&clients.organizations, &ReadScope::default(), global.parallelism).await?;
         let mut regions = args.regions.clone();
         if regions.is_empty() {

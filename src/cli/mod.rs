@@ -53,6 +53,25 @@ pub fn write_stderr(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", crate::plan::escape::lines(line));
 }
 
+/// A spec file that is not there: said as such, with how to start one, rather than as a spec error.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "spec file `{}` not found\nhint: start from an example (`cp examples/minimal.yaml {}` from the landing-zone repository, with its `policies/`), write one from an existing organization with `landing-zone import`, or pass another file with `-f FILE`",
+    path.display(),
+    path.display()
+)]
+pub struct MissingSpec {
+    pub path: PathBuf,
+}
+
+/// Loads and validates the spec at `path`; a file that does not exist is [`MissingSpec`].
+pub fn load_spec(path: &std::path::Path) -> anyhow::Result<crate::spec::ValidSpec> {
+    if !path.exists() {
+        return Err(MissingSpec { path: path.to_path_buf() }.into());
+    }
+    Ok(crate::spec::load_spec(path)?)
+}
+
 /// Whether colour is allowed at all: not with `--no-color`, nor with `NO_COLOR` set to anything
 /// but the empty string (https://no-color.org/).
 pub fn colour_allowed(no_color: bool) -> bool {

@@ -4,6 +4,7 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
+use super::load_spec;
 use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_CHANGES, EXIT_OK};
 use crate::ops::plan::{connect, make_targeted_plan, saved_plan};
 use crate::plan::graph::Tree;
@@ -11,7 +12,6 @@ use crate::plan::markdown::render_markdown;
 use crate::plan::render::{render_json_targeted, render_text_in, TextOptions};
 use crate::plan::target::{partial_line, Target};
 use crate::plan::{Plan, PlanOptions};
-use crate::spec::load_spec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
@@ -44,7 +44,7 @@ pub struct PlanArgs {
 pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
     let valid = load_spec(&global.file)?;
     let outcome = runtime()?.block_on(async {
-        let clients = connect(&global.connect_options(), Some(&valid)).await;
+        let clients = connect(&global.connect_options(), Some(&valid)).await?;
         let progress = super::progress::ReadProgressDisplay::new();
         let options = PlanOptions { allow_destructive: args.allow_destructive };
         make_targeted_plan(&valid, &clients, options, global.concurrency(), &progress, &args.targets).await

@@ -114,16 +114,21 @@ fn limited_read_scope(valid: &ValidSpec, limits: &ReadLimits) -> ReadScope {
     scope
 }
 
-/// Connects to AWS: the spec's home region unless the profile or `--region` says otherwise.
-pub async fn connect(connect: &ConnectOptions, valid: Option<&ValidSpec>) -> Clients {
+/// Connects to AWS: the spec's home region unless the profile or `--region` says otherwise. The
+/// caller's credentials are found first (`aws::credentials::check`): none, or an unknown profile,
+/// is an error before any call.
+pub async fn connect(connect: &ConnectOptions, valid: Option<&ValidSpec>) -> Result<Clients> {
     let mut options = connect.clone();
+    // `AWS_PROFILE=` (set but empty) names no profile, as for the SDK.
+    options.profile = options.profile.filter(|profile| !profile.is_empty());
     if options.fallback_region.is_none() {
         options.fallback_region = valid.and_then(|valid| valid.spec.organization.regions.first().cloned());
     }
     let config = load_config(&options).await;
+    let config = crate::aws::credentials::check(config, options.profile.as_deref()).await?;
     let organization = valid.map(|valid| &valid.spec.organization);
     let access_role = organization.map_or("OrganizationAccountAccessRole", |org| org.access_role.as_str());
-    Clients::new(&config, access_role, organization.and_then(|org| org.external_id.clone()))
+    Ok(Clients::new(&config, access_role, organization.and_then(|org| org.external_id.clone())))
 }
 
 /// Reads the live organization and every baseline control in existing accounts, then plans.
