@@ -49,6 +49,7 @@ pub async fn check(config: SdkConfig, profile: Option<&str>) -> Result<SdkConfig
     };
     match chain.provide_credentials().await {
         Ok(credentials) => {
+            super::logging::note_caller_key(credentials.access_key_id());
             let primed = Primed { first: std::sync::Mutex::new(Some(credentials)), inner: chain };
             Ok(config.to_builder().credentials_provider(SharedCredentialsProvider::new(primed)).build())
         }

@@ -40,6 +40,14 @@ pub struct ApplyArgs {
     /// (`unit:PATH`); repeatable. A saved plan applies with the targets it was made with.
     #[arg(long = "target", value_name = "account:NAME|unit:PATH")]
     pub targets: Vec<Target>,
+    #[command(flatten)]
+    pub spec: super::SpecFileArgs,
+    #[command(flatten)]
+    pub access: super::AwsAccessArgs,
+    #[command(flatten)]
+    pub region: super::RegionArgs,
+    #[command(flatten)]
+    pub concurrency: super::ConcurrencyArgs,
 }
 
 pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {

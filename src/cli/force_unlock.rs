@@ -13,6 +13,12 @@ use crate::ops::plan::connect;
 pub struct ForceUnlockArgs {
     /// The lock id printed by the apply that holds it (or by the one refused).
     pub lock_id: String,
+    #[command(flatten)]
+    pub spec: super::SpecFileArgs,
+    #[command(flatten)]
+    pub access: super::AwsAccessArgs,
+    #[command(flatten)]
+    pub region: super::RegionArgs,
 }
 
 pub fn run(global: &GlobalOptions, args: &ForceUnlockArgs) -> anyhow::Result<u8> {

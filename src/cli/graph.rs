@@ -21,6 +21,14 @@ pub struct GraphArgs {
     /// Draw the live organization instead of the spec.
     #[arg(long)]
     pub live: bool,
+    #[command(flatten)]
+    pub spec: super::SpecFileArgs,
+    #[command(flatten)]
+    pub access: super::AwsAccessArgs,
+    #[command(flatten)]
+    pub region: super::RegionArgs,
+    #[command(flatten)]
+    pub concurrency: super::ConcurrencyArgs,
 }
 
 pub fn run(global: &GlobalOptions, args: &GraphArgs) -> anyhow::Result<u8> {

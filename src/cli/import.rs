@@ -29,6 +29,12 @@ pub struct ImportArgs {
     /// Overwrite `landing-zone.yaml` and policy files that already exist in `--out`.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub access: super::AwsAccessArgs,
+    #[command(flatten)]
+    pub region: super::RegionArgs,
+    #[command(flatten)]
+    pub concurrency: super::ConcurrencyArgs,
 }
 
 /// Whether anything (a file, a directory, a symlink even if dangling) is at `path`.

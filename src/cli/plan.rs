@@ -39,6 +39,14 @@ pub struct PlanArgs {
     /// (`unit:PATH`); repeatable. Reads only what the targets need; the plan says it is partial.
     #[arg(long = "target", value_name = "account:NAME|unit:PATH")]
     pub targets: Vec<Target>,
+    #[command(flatten)]
+    pub spec: super::SpecFileArgs,
+    #[command(flatten)]
+    pub access: super::AwsAccessArgs,
+    #[command(flatten)]
+    pub region: super::RegionArgs,
+    #[command(flatten)]
+    pub concurrency: super::ConcurrencyArgs,
 }
 
 pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {

@@ -3,6 +3,13 @@
 use super::load_spec;
 use super::{GlobalOptions, EXIT_OK};
 
+/// `validate` reads only the spec.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub spec: super::SpecFileArgs,
+}
+
 pub fn run(global: &GlobalOptions) -> anyhow::Result<u8> {
     let valid = load_spec(&global.file)?;
     let spec = &valid.spec;

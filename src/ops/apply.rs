@@ -161,6 +161,7 @@ async fn locked(
     if plan.is_empty() {
         return Ok(ApplyOutcome::NothingToDo);
     }
+    tracing::info!("applying {} actions", plan.actions.len());
     let started = Instant::now();
     let executor = ExecutorOptions { concurrency: options.concurrency };
     let report = execute(&plan, clients, executor, reporters.actions, &known).await;

@@ -167,6 +167,7 @@ pub async fn make_targeted_plan(
     let mut limits = scope.as_ref().map(|scope| ReadLimits::for_targets(scope, &desired)).unwrap_or_default();
     limits.root_credentials = desired.delete_member_root_credentials && options.allow_destructive;
     let (live, known) = read_live(valid, &desired, clients, concurrency, reporter, &limits).await?;
+    tracing::info!("planning");
     let full = plan(&desired, &live, options)?;
     let (plan, targets) = match scope {
         None => (full, Vec::new()),
@@ -192,8 +193,15 @@ pub async fn read_live(
 ) -> Result<(LiveOrganization, KnownIds)> {
     let scope = limited_read_scope(valid, limits);
     let accounts = |structure| read_accounts(structure, desired, clients, concurrency, reporter, limits);
+    tracing::info!("reading the organization");
     let (mut live, (read, known)) =
         read_organization_with(&clients.organizations, &scope, concurrency.calls, accounts).await?;
+    tracing::info!(
+        "organization read: {} accounts, {} units, {} policies",
+        live.accounts.len(),
+        live.units.len(),
+        live.policies.len()
+    );
     live.root_access_features = read.root_access_features;
     live.root_credentials = read.root_credentials;
     live.controls = read.controls;

@@ -22,6 +22,7 @@ mod identity;
 mod identity_center;
 mod loader_fuzz;
 mod lockout;
+mod logging;
 mod organization_apply;
 mod permissions;
 mod planner_aws_today;
