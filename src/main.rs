@@ -20,16 +20,24 @@ fn main() -> ExitCode {
 /// Logs on stderr: coloured only on a terminal without `--no-color` / `NO_COLOR`, and every field
 /// (the message included) escaped, so a name or an AWS message cannot move the cursor, erase
 /// lines or forge a log line (`escape::inline`).
+///
+/// `-v` phases and accounts, `-vv` every AWS call (`aws::logging`), `-vvv` request details.
+/// `LANDING_ZONE_LOG`, else `RUST_LOG`, replaces that filter (`landing_zone::aws::call=debug` for the
+/// calls alone). The SDK's own spans are kept for the call lines, never printed.
 fn init_tracing(verbose: u8, color: bool) {
     use tracing_subscriber::field::MakeExt;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
     let level = match verbose {
         0 => "warn",
         1 => "info",
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LANDING_ZONE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("landing_zone={level},aws_config=error,warn")));
+    let filter = EnvFilter::try_from_env("LANDING_ZONE_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new(format!("landing_zone={level},aws_config=error,warn")));
     let fields = tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
         let text = format!("{value:?}");
         let text = landing_zone::plan::escape::inline(&text);
@@ -40,11 +48,13 @@ fn init_tracing(verbose: u8, color: bool) {
         }
     })
     .delimited(" ");
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let output = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_ansi(color)
         .fmt_fields(fields)
-        .init();
+        .with_filter(filter);
+    let sdk_spans = landing_zone::aws::logging::SdkSpans
+        .with_filter(tracing_subscriber::filter::filter_fn(landing_zone::aws::logging::SdkSpans::wants));
+    tracing_subscriber::registry().with(sdk_spans).with(output).init();
 }

@@ -81,6 +81,22 @@ fn host_name() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// How often a wait for the lock says it is still waiting.
+const WAITING_NOTICE: Duration = Duration::from_secs(15);
+
+/// Who holds the lock, in words: the caller's ARN, since when, and where it runs.
+fn describe_holder(holder: Option<&LockInfo>) -> String {
+    holder.map_or_else(
+        || "another apply".to_string(),
+        |lock| {
+            format!(
+                "{} since {} (lock id {}, host {}, pid {}, user {})",
+                lock.holder, lock.since, lock.id, lock.host, lock.pid, lock.user
+            )
+        },
+    )
+}
+
 /// The state bucket of an organization: `landing-zone-state-<management account>-<region>`.
 pub fn state_bucket_name(management_account_id: &str, region: &str) -> String {
     format!("landing-zone-state-{management_account_id}-{region}")
@@ -182,6 +198,7 @@ impl StateStore {
         let body = serde_json::to_vec_pretty(info)?;
         let started = tokio::time::Instant::now();
         let mut delay = Duration::from_millis(500);
+        let mut last_notice = None;
         loop {
             let written = self
                 .client
@@ -202,19 +219,21 @@ impl StateStore {
                         return Ok(());
                     }
                     if started.elapsed() >= timeout {
-                        let holder = self.holder().await.ok().flatten();
-                        let who = holder.map_or_else(
-                            || "another apply".to_string(),
-                            |lock| {
-                                format!(
-                                    "{} since {} (lock id {}, host {}, pid {}, user {})",
-                                    lock.holder, lock.since, lock.id, lock.host, lock.pid, lock.user
-                                )
-                            },
-                        );
+                        let who = describe_holder(self.holder().await.ok().flatten().as_ref());
                         bail!(
                             "the organization is locked by {who}\nhint: wait for it to finish, raise --lock-timeout, or if its holder died run `landing-zone force-unlock <lock id>`"
                         );
+                    }
+                    // Said when the wait starts and then every `WAITING_NOTICE`, at the default
+                    // verbosity: a wait of up to --lock-timeout must not look like a hang.
+                    if last_notice.is_none_or(|said: tokio::time::Instant| said.elapsed() >= WAITING_NOTICE) {
+                        let who = describe_holder(self.holder().await.ok().flatten().as_ref());
+                        let waited = started.elapsed().as_secs();
+                        let left = timeout.saturating_sub(started.elapsed()).as_secs();
+                        tracing::warn!(
+                            "waiting for the lock held by {who}: waited {waited} s, giving up in {left} s (--lock-timeout)"
+                        );
+                        last_notice = Some(tokio::time::Instant::now());
                     }
                     tokio::time::sleep(
                         delay.min(timeout.saturating_sub(started.elapsed()).max(Duration::from_millis(50))),

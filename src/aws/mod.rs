@@ -3,7 +3,9 @@
 //! Other modules receive clients from here and ask `errors` whether a failure is "already exists",
 //! "not found" or worth a retry; none of them builds an SDK config of its own.
 
+pub mod credentials;
 pub mod errors;
+pub mod logging;
 pub mod rate_limit;
 pub mod retry;
 pub mod session;
@@ -58,19 +60,24 @@ pub async fn load_config(options: &ConnectOptions) -> SdkConfig {
 /// client per service, account and region that is thousands of pools at 1,000 accounts, most of
 /// the plan's memory (issue 13), and a new connection for nearly every call. Built as the SDK's
 /// default is (rustls with aws-lc, the proxy settings of the environment), so nothing else changes.
+///
+/// Wrapped in `logging::LoggingHttpClient`, which logs every call at `-vv` (for every client,
+/// however it is built).
 pub fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::proxy::ProxyConfig;
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    aws_smithy_http_client::Builder::new().build_with_connector_fn(|settings, components| {
-        let mut connector =
-            aws_smithy_http_client::ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
-        connector.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            connector.set_sleep_impl(components.sleep_impl());
-        }
-        connector.set_proxy_config(Some(ProxyConfig::from_env()));
-        connector.build()
-    })
+    logging::LoggingHttpClient::wrap(aws_smithy_http_client::Builder::new().build_with_connector_fn(
+        |settings, components| {
+            let mut connector =
+                aws_smithy_http_client::ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+            connector.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                connector.set_sleep_impl(components.sleep_impl());
+            }
+            connector.set_proxy_config(Some(ProxyConfig::from_env()));
+            connector.build()
+        },
+    ))
 }
 
 /// How many AWS calls run at once.

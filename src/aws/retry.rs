@@ -114,6 +114,17 @@ fn refused<E>(error: &SdkError<E, HttpResponse>) -> bool {
     }
 }
 
+/// Whether a call failed because the caller's credentials could not be loaded (no credentials,
+/// an unknown profile, an expired SSO session): retrying cannot help (`credentials`).
+fn credentials_failed<E>(error: &SdkError<E, HttpResponse>) -> bool {
+    match error {
+        SdkError::DispatchFailure(failure) => {
+            failure.as_connector_error().is_some_and(|e| super::credentials::is_credentials_failure(e))
+        }
+        _ => false,
+    }
+}
+
 /// Calls made per operation (attempts included), for `LANDING_ZONE_CALL_STATS` and benchmarks.
 static CALLS: std::sync::Mutex<std::collections::BTreeMap<String, u64>> =
     std::sync::Mutex::new(std::collections::BTreeMap::new());
@@ -164,6 +175,9 @@ where
         match call_once(what, operation()).await {
             Ok(value) => return Ok(value),
             Err(error) => {
+                if credentials_failed(&error) {
+                    return Err(error);
+                }
                 let facts = facts_of(&error);
                 let class = classify(facts);
                 if class == RetryClass::Throttled {

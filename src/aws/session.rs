@@ -72,6 +72,7 @@ impl Sessions {
     /// Records which account is the management account (its calls need no role).
     pub async fn set_management_account(&self, account_id: &str) {
         *self.management_account_id.write().await = Some(account_id.to_string());
+        super::logging::note_caller_account(account_id);
     }
 
     pub async fn management_account(&self) -> Option<String> {
@@ -250,6 +251,9 @@ impl AccessRole {
         let issued =
             output.credentials.ok_or_else(|| CredentialsError::unhandled("AssumeRole returned no credentials"))?;
         let expiry = SystemTime::try_from(issued.expiration).map_err(CredentialsError::unhandled)?;
+        if let Some(account) = self.role_arn.split(':').nth(4) {
+            super::logging::note_session(&issued.access_key_id, account);
+        }
         Ok(Credentials::new(
             issued.access_key_id,
             issued.secret_access_key,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use clap::Args;
 
+use super::load_spec;
 use super::progress::ReadProgressDisplay;
 use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_ERROR, EXIT_OK};
 use crate::apply::progress::ApplyTally;
@@ -21,7 +22,6 @@ use crate::plan::saved::SavedPlan;
 use crate::plan::target::{partial_line, Target};
 use crate::plan::touched::Touched;
 use crate::plan::{Plan, PlanOptions, PlannedAction};
-use crate::spec::load_spec;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -40,6 +40,14 @@ pub struct ApplyArgs {
     /// (`unit:PATH`); repeatable. A saved plan applies with the targets it was made with.
     #[arg(long = "target", value_name = "account:NAME|unit:PATH")]
     pub targets: Vec<Target>,
+    #[command(flatten)]
+    pub spec: super::SpecFileArgs,
+    #[command(flatten)]
+    pub access: super::AwsAccessArgs,
+    #[command(flatten)]
+    pub region: super::RegionArgs,
+    #[command(flatten)]
+    pub concurrency: super::ConcurrencyArgs,
 }
 
 pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
@@ -61,7 +69,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
         crate::plan::target::resolve(&args.targets, &desired)?;
     }
     let runtime = runtime()?;
-    let clients = runtime.block_on(connect(&global.connect_options(), Some(&valid)));
+    let clients = runtime.block_on(connect(&global.connect_options(), Some(&valid)))?;
     let options = ApplyOptions {
         concurrency: global.concurrency(),
         plan: PlanOptions { allow_destructive: args.allow_destructive },

@@ -2,11 +2,11 @@
 
 use clap::{Args, ValueEnum};
 
+use super::load_spec;
 use super::{runtime, write_stdout, GlobalOptions, EXIT_OK};
 use crate::live::{read_organization, ReadScope};
 use crate::ops::plan::connect;
 use crate::plan::graph::{dot, mermaid, Tree};
-use crate::spec::load_spec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
@@ -21,13 +21,21 @@ pub struct GraphArgs {
     /// Draw the live organization instead of the spec.
     #[arg(long)]
     pub live: bool,
+    #[command(flatten)]
+    pub spec: super::SpecFileArgs,
+    #[command(flatten)]
+    pub access: super::AwsAccessArgs,
+    #[command(flatten)]
+    pub region: super::RegionArgs,
+    #[command(flatten)]
+    pub concurrency: super::ConcurrencyArgs,
 }
 
 pub fn run(global: &GlobalOptions, args: &GraphArgs) -> anyhow::Result<u8> {
     let tree = if args.live {
         let valid = load_spec(&global.file).ok();
         let live = runtime()?.block_on(async {
-            let clients = connect(&global.connect_options(), valid.as_ref()).await;
+            let clients = connect(&global.connect_options(), valid.as_ref()).await?;
             read_organization(&clients.organizations, &ReadScope::default(), global.parallelism).await
         })?;
         Tree::from_live(&live)

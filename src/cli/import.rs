@@ -29,6 +29,12 @@ pub struct ImportArgs {
     /// Overwrite `landing-zone.yaml` and policy files that already exist in `--out`.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub access: super::AwsAccessArgs,
+    #[command(flatten)]
+    pub region: super::RegionArgs,
+    #[command(flatten)]
+    pub concurrency: super::ConcurrencyArgs,
 }
 
 /// Whether anything (a file, a directory, a symlink even if dangling) is at `path`.
@@ -67,7 +73,7 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
         refuse_existing(std::slice::from_ref(&spec_path))?;
     }
     let (live, baselines, regions) = runtime()?.block_on(async {
-        let clients = connect(&global.connect_options(), None).await;
+        let clients = connect(&global.connect_options(), None).await?;
         // Policies of types not enabled on the root are not imported, so only enabled types are listed.
         let scope = ReadScope { all_tags: true, ..ReadScope::default() };
         let mut live = read_organization(&clients.organizations, &scope, global.parallelism).await?;

@@ -53,6 +53,25 @@ pub fn write_stderr(line: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", crate::plan::escape::lines(line));
 }
 
+/// A spec file that is not there: said as such, with how to start one, rather than as a spec error.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "spec file `{}` not found\nhint: start from an example (`cp examples/minimal.yaml {}` from the landing-zone repository, with its `policies/`), write one from an existing organization with `landing-zone import`, or pass another file with `-f FILE`",
+    path.display(),
+    path.display()
+)]
+pub struct MissingSpec {
+    pub path: PathBuf,
+}
+
+/// Loads and validates the spec at `path`; a file that does not exist is [`MissingSpec`].
+pub fn load_spec(path: &std::path::Path) -> anyhow::Result<crate::spec::ValidSpec> {
+    if !path.exists() {
+        return Err(MissingSpec { path: path.to_path_buf() }.into());
+    }
+    Ok(crate::spec::load_spec(path)?)
+}
+
 /// Whether colour is allowed at all: not with `--no-color`, nor with `NO_COLOR` set to anything
 /// but the empty string (https://no-color.org/).
 pub fn colour_allowed(no_color: bool) -> bool {
@@ -63,33 +82,30 @@ pub fn colour_allowed(no_color: bool) -> bool {
 #[command(name = "landing-zone", version, about = "Plan and apply an AWS landing zone from one YAML spec")]
 pub struct Cli {
     #[command(flatten)]
-    pub global: GlobalOptions,
+    pub global: TopLevelOptions,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Options every command accepts.
+/// Options given before the command. `-v` and `--no-color` serve every command and are listed
+/// everywhere; the others are listed only by the commands that use them (the groups below) and are
+/// still accepted here, hidden, so `landing-zone -f x.yaml --endpoint-url URL plan` keeps working.
 #[derive(Debug, Clone, Args)]
-pub struct GlobalOptions {
-    /// The spec file.
-    #[arg(short = 'f', long = "file", global = true, default_value = "landing-zone.yaml")]
-    pub file: PathBuf,
-    /// AWS profile of the management account.
-    #[arg(long, global = true, env = "AWS_PROFILE")]
+pub struct TopLevelOptions {
+    #[arg(short = 'f', long = "file", hide = true)]
+    pub file: Option<PathBuf>,
+    #[arg(long, hide = true)]
     pub profile: Option<String>,
-    /// AWS region for the organization's API calls (default: the profile's, then the spec's home region).
-    #[arg(long, global = true)]
+    #[arg(long, hide = true)]
     pub region: Option<String>,
-    /// Send every AWS call to this endpoint (an emulator such as moto).
-    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    #[arg(long, hide = true)]
     pub endpoint_url: Option<String>,
-    /// How many AWS calls run at once against the Organizations API, and within any one account.
-    #[arg(long, global = true, default_value_t = crate::aws::Concurrency::DEFAULT.calls, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
-    pub parallelism: usize,
-    /// How many accounts are read or written at once (each has its own AWS rate limits).
-    #[arg(long, global = true, default_value_t = crate::aws::Concurrency::DEFAULT.accounts, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096))]
-    pub accounts_at_once: usize,
-    /// More logs on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(long, hide = true, value_parser = calls_at_once())]
+    pub parallelism: Option<usize>,
+    #[arg(long, hide = true, value_parser = calls_at_once())]
+    pub accounts_at_once: Option<usize>,
+    /// More logs on stderr: -v phases and accounts, -vv every AWS call, -vvv request details
+    /// (never credentials). LANDING_ZONE_LOG or RUST_LOG set a filter of their own.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// No colour in output (also when NO_COLOR is set).
@@ -97,7 +113,109 @@ pub struct GlobalOptions {
     pub no_color: bool,
 }
 
+impl TopLevelOptions {
+    /// Whether stderr (logs, progress, errors) may use ANSI colour.
+    pub fn stderr_color(&self) -> bool {
+        use std::io::IsTerminal;
+        colour_allowed(self.no_color) && std::io::stderr().is_terminal()
+    }
+}
+
+fn calls_at_once() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=4096)
+}
+
+/// The spec file, for the commands that read it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SpecFileArgs {
+    /// The spec file [default: landing-zone.yaml].
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+/// Who calls AWS and where, for the commands that call it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsAccessArgs {
+    /// AWS profile of the management account.
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (an emulator such as moto).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// The Region of the organization's API calls (not `audit`, whose `--regions` say where to look).
+#[derive(Debug, Clone, Default, Args)]
+pub struct RegionArgs {
+    /// AWS region for the organization's API calls (default: the profile's, then the spec's home region).
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+/// How wide the commands that read the organization read it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConcurrencyArgs {
+    /// How many AWS calls run at once against the Organizations API, and within any one account [default: 8].
+    #[arg(long, value_parser = calls_at_once())]
+    pub parallelism: Option<usize>,
+    /// How many accounts are read or written at once (each has its own AWS rate limits) [default: 32].
+    #[arg(long, value_parser = calls_at_once())]
+    pub accounts_at_once: Option<usize>,
+}
+
+/// The option groups a command takes (None: it has no such options).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptionGroups<'a> {
+    pub spec: Option<&'a SpecFileArgs>,
+    pub access: Option<&'a AwsAccessArgs>,
+    pub region: Option<&'a RegionArgs>,
+    pub concurrency: Option<&'a ConcurrencyArgs>,
+}
+
+/// The options a command runs with: what it was given after its name, else before it, else the
+/// defaults.
+#[derive(Debug, Clone)]
+pub struct GlobalOptions {
+    /// The spec file.
+    pub file: PathBuf,
+    /// AWS profile of the management account.
+    pub profile: Option<String>,
+    /// AWS region for the organization's API calls.
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint.
+    pub endpoint_url: Option<String>,
+    /// How many AWS calls run at once against the Organizations API, and within any one account.
+    pub parallelism: usize,
+    /// How many accounts are read or written at once.
+    pub accounts_at_once: usize,
+    /// More logs on stderr.
+    pub verbose: u8,
+    /// No colour in output.
+    pub no_color: bool,
+}
+
 impl GlobalOptions {
+    /// Merges the options given before the command with the command's own groups. A value given
+    /// before the command wins over the environment (`AWS_PROFILE`, `AWS_ENDPOINT_URL`), which
+    /// only the command's own options read.
+    pub fn resolve(top: &TopLevelOptions, groups: OptionGroups<'_>) -> GlobalOptions {
+        let spec = groups.spec.cloned().unwrap_or_default();
+        let access = groups.access.cloned().unwrap_or_default();
+        let region = groups.region.cloned().unwrap_or_default();
+        let concurrency = groups.concurrency.cloned().unwrap_or_default();
+        let defaults = crate::aws::Concurrency::DEFAULT;
+        GlobalOptions {
+            file: spec.file.or_else(|| top.file.clone()).unwrap_or_else(|| PathBuf::from("landing-zone.yaml")),
+            profile: top.profile.clone().or(access.profile),
+            region: region.region.or_else(|| top.region.clone()),
+            endpoint_url: top.endpoint_url.clone().or(access.endpoint_url),
+            parallelism: concurrency.parallelism.or(top.parallelism).unwrap_or(defaults.calls),
+            accounts_at_once: concurrency.accounts_at_once.or(top.accounts_at_once).unwrap_or(defaults.accounts),
+            verbose: top.verbose,
+            no_color: top.no_color,
+        }
+    }
+
     /// How many calls run at once.
     pub fn concurrency(&self) -> crate::aws::Concurrency {
         crate::aws::Concurrency { calls: self.parallelism, accounts: self.accounts_at_once }
@@ -129,7 +247,7 @@ impl GlobalOptions {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the spec offline: syntax, references and AWS's limits.
-    Validate,
+    Validate(validate::ValidateArgs),
     /// Print the JSON Schema of the spec.
     Schema,
     /// Show what apply would change, attribute by attribute.
@@ -155,26 +273,62 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
+impl Command {
+    /// The option groups this command takes: only those it uses are in its help.
+    pub fn option_groups(&self) -> OptionGroups<'_> {
+        let none = OptionGroups::default();
+        match self {
+            Command::Validate(args) => OptionGroups { spec: Some(&args.spec), ..none },
+            Command::Schema | Command::Permissions(_) => none,
+            Command::Show(args) => OptionGroups { spec: Some(&args.spec), ..none },
+            Command::Plan(plan::PlanArgs { spec, access, region, concurrency, .. })
+            | Command::Apply(apply::ApplyArgs { spec, access, region, concurrency, .. })
+            | Command::Graph(graph::GraphArgs { spec, access, region, concurrency, .. }) => OptionGroups {
+                spec: Some(spec),
+                access: Some(access),
+                region: Some(region),
+                concurrency: Some(concurrency),
+            },
+            Command::Import(args) => OptionGroups {
+                access: Some(&args.access),
+                region: Some(&args.region),
+                concurrency: Some(&args.concurrency),
+                ..none
+            },
+            Command::Audit(args) => OptionGroups {
+                spec: Some(&args.spec),
+                access: Some(&args.access),
+                concurrency: Some(&args.concurrency),
+                ..none
+            },
+            Command::ForceUnlock(args) => {
+                OptionGroups { spec: Some(&args.spec), access: Some(&args.access), region: Some(&args.region), ..none }
+            }
+        }
+    }
+}
+
 /// Runs the parsed command and returns the process exit status.
 pub fn run(cli: Cli) -> u8 {
+    let global = GlobalOptions::resolve(&cli.global, cli.command.option_groups());
     let outcome = match &cli.command {
-        Command::Validate => validate::run(&cli.global),
+        Command::Validate(_) => validate::run(&global),
         Command::Schema => schema::run(),
-        Command::Show(args) => show::run(&cli.global, args),
-        Command::Plan(args) => plan::run(&cli.global, args),
-        Command::Apply(args) => apply::run(&cli.global, args),
-        Command::Graph(args) => graph::run(&cli.global, args),
-        Command::Import(args) => import::run(&cli.global, args),
-        Command::Audit(args) => audit::run(&cli.global, args),
+        Command::Show(args) => show::run(&global, args),
+        Command::Plan(args) => plan::run(&global, args),
+        Command::Apply(args) => apply::run(&global, args),
+        Command::Graph(args) => graph::run(&global, args),
+        Command::Import(args) => import::run(&global, args),
+        Command::Audit(args) => audit::run(&global, args),
         Command::Permissions(args) => permissions::run(args),
-        Command::ForceUnlock(args) => force_unlock::run(&cli.global, args),
+        Command::ForceUnlock(args) => force_unlock::run(&global, args),
     };
     match outcome {
         Ok(code) => code,
         Err(error) if error.downcast_ref::<StdoutClosed>().is_some() => EXIT_BROKEN_PIPE,
         Err(error) => {
             use std::io::Write;
-            let _ = writeln!(std::io::stderr().lock(), "{}", render_error(&error, &cli.global));
+            let _ = writeln!(std::io::stderr().lock(), "{}", render_error(&error, &global));
             EXIT_ERROR
         }
     }

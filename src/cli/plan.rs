@@ -4,6 +4,7 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
+use super::load_spec;
 use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_CHANGES, EXIT_OK};
 use crate::ops::plan::{connect, make_targeted_plan, saved_plan};
 use crate::plan::graph::Tree;
@@ -11,7 +12,6 @@ use crate::plan::markdown::render_markdown;
 use crate::plan::render::{render_json_targeted, render_text_in, TextOptions};
 use crate::plan::target::{partial_line, Target};
 use crate::plan::{Plan, PlanOptions};
-use crate::spec::load_spec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
@@ -39,6 +39,14 @@ pub struct PlanArgs {
     /// (`unit:PATH`); repeatable. Reads only what the targets need; the plan says it is partial.
     #[arg(long = "target", value_name = "account:NAME|unit:PATH")]
     pub targets: Vec<Target>,
+    #[command(flatten)]
+    pub spec: super::SpecFileArgs,
+    #[command(flatten)]
+    pub access: super::AwsAccessArgs,
+    #[command(flatten)]
+    pub region: super::RegionArgs,
+    #[command(flatten)]
+    pub concurrency: super::ConcurrencyArgs,
 }
 
 pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
@@ -46,7 +54,7 @@ pub fn run(global: &GlobalOptions, args: &PlanArgs) -> anyhow::Result<u8> {
     // The desired organization, derived from the spec once for the whole command.
     let desired = crate::baseline::desired_organization(&valid);
     let outcome = runtime()?.block_on(async {
-        let clients = connect(&global.connect_options(), Some(&valid)).await;
+        let clients = connect(&global.connect_options(), Some(&valid)).await?;
         let progress = super::progress::ReadProgressDisplay::new();
         let options = PlanOptions { allow_destructive: args.allow_destructive };
         make_targeted_plan(&desired, &clients, options, global.concurrency(), &progress, &args.targets).await

@@ -19,6 +19,8 @@ pub struct ShowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    #[command(flatten)]
+    pub spec: super::SpecFileArgs,
 }
 
 /// Reads and checks a saved plan (`SavedPlan::from_json`), naming the file in every error.

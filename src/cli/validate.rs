@@ -1,7 +1,14 @@
 //! `landing-zone validate`: load the spec and report every problem, offline.
 
+use super::load_spec;
 use super::{GlobalOptions, EXIT_OK};
-use crate::spec::load_spec;
+
+/// `validate` reads only the spec.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub spec: super::SpecFileArgs,
+}
 
 pub fn run(global: &GlobalOptions) -> anyhow::Result<u8> {
     let valid = load_spec(&global.file)?;

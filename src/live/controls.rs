@@ -48,6 +48,7 @@ pub async fn read_controls_reporting(
     for control in controls {
         by_account.entry(control.key.account.as_str()).or_default().push(control);
     }
+    tracing::info!("reading {} controls in {} accounts", tally.now().controls, by_account.len());
     let reading = Reading { context: &context, known, live, tally: &tally, reporter, calls: concurrency.calls };
     let per_account: Vec<Vec<Read>> = stream::iter(by_account.into_values())
         .map(|controls| reading.read_account(controls))
@@ -97,6 +98,9 @@ impl Reading<'_> {
             .filter_map(|(key, _)| Some((key.account.clone(), key.region.clone()?)))
             .collect();
         results.extend(self.read(rest, &closed).await?);
+        if let Some((key, _)) = results.first() {
+            tracing::info!("account {}: {} controls read", key.account, results.len());
+        }
         Ok(results)
     }
 

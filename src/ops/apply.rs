@@ -29,6 +29,7 @@ use crate::plan::saved::changed_objects;
 use crate::plan::target::Target;
 use crate::plan::touched::Touched;
 use crate::plan::{DesiredOrganization, Plan, PlanOptions, PlannedAction};
+use crate::spec::ValidSpec;
 
 /// How an apply runs.
 #[derive(Debug, Clone)]
@@ -160,6 +161,7 @@ async fn locked(
     if plan.is_empty() {
         return Ok(ApplyOutcome::NothingToDo);
     }
+    tracing::info!("applying {} actions", plan.actions.len());
     let started = Instant::now();
     let executor = ExecutorOptions { concurrency: options.concurrency };
     let report = execute(&plan, clients, executor, reporters.actions, &known).await;
@@ -209,8 +211,6 @@ async fn check_untouched(
 /// or what it waits for), in words; None when every reviewed action is in the fresh plan with the
 /// same dependencies. Fresh actions nobody reviewed are not a difference: they are not applied.
 pub fn first_unreviewed(reviewed: &Plan, fresh: &Plan) -> Option<String> {
-    let describe =
-        |planned: &PlannedAction| serde_json::to_string(&planned.action).unwrap_or_else(|_| planned.action.address());
     // Reviewed index -> fresh index, each fresh action matched once.
     let mut matched: BTreeMap<usize, usize> = BTreeMap::new();
     let mut used = vec![false; fresh.actions.len()];
@@ -225,19 +225,14 @@ pub fn first_unreviewed(reviewed: &Plan, fresh: &Plan) -> Option<String> {
                 let now = fresh.actions.iter().find(|new| new.action.address() == old.action.address());
                 return Some(match now {
                     Some(new) => format!(
-                        "action {} was reviewed as `{}` ({}) but is now `{}` ({})",
+                        "action {} `{}` changed since it was reviewed: {}",
                         old.index + 1,
                         old.action.address(),
-                        describe(old),
-                        new.action.address(),
-                        describe(new)
+                        before_after(&old.action, &new.action)
                     ),
-                    None => format!(
-                        "reviewed action {} `{}` ({}) is no longer planned",
-                        old.index + 1,
-                        old.action.address(),
-                        describe(old)
-                    ),
+                    None => {
+                        format!("reviewed action {} `{}` is no longer planned", old.index + 1, old.action.address())
+                    }
                 });
             }
         }
@@ -266,6 +261,73 @@ pub fn first_unreviewed(reviewed: &Plan, fresh: &Plan) -> Option<String> {
         }
     }
     None
+}
+
+/// How many changed fields `before_after` names before summing up the rest.
+const FIELDS_SHOWN: usize = 4;
+
+/// The fields in which two actions differ, each as `field: before → after` (a field one lacks is
+/// `(none)`), values cut to one short line: what a person needs to see why a reviewed action is
+/// refused, not two whole actions as JSON.
+fn before_after(before: &crate::plan::Action, after: &crate::plan::Action) -> String {
+    let mut old = BTreeMap::new();
+    let mut new = BTreeMap::new();
+    flatten("", &serde_json::to_value(before).unwrap_or_default(), &mut old);
+    flatten("", &serde_json::to_value(after).unwrap_or_default(), &mut new);
+    let fields: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let changed: Vec<String> = fields
+        .into_iter()
+        .filter(|field| old.get(*field) != new.get(*field))
+        .map(|field| {
+            let side =
+                |values: &BTreeMap<String, String>| values.get(field).map_or("(none)", String::as_str).to_string();
+            format!(
+                "{}: {} → {}",
+                if field.is_empty() { "action" } else { field },
+                short(&side(&old)),
+                short(&side(&new))
+            )
+        })
+        .collect();
+    let mut text = changed.iter().take(FIELDS_SHOWN).cloned().collect::<Vec<_>>().join("; ");
+    if changed.len() > FIELDS_SHOWN {
+        text.push_str(&format!("; and {} more", changed.len() - FIELDS_SHOWN));
+    }
+    text
+}
+
+/// `value` as dotted paths to scalar text (`tags.env`, `document.Statement.0.Effect`).
+fn flatten(path: &str, value: &serde_json::Value, into: &mut BTreeMap<String, String>) {
+    let join = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+    match value {
+        serde_json::Value::Object(map) if !map.is_empty() => {
+            for (key, inner) in map {
+                flatten(&join(key), inner, into);
+            }
+        }
+        serde_json::Value::Array(items) if !items.is_empty() => {
+            for (index, inner) in items.iter().enumerate() {
+                flatten(&join(&index.to_string()), inner, into);
+            }
+        }
+        serde_json::Value::String(text) => {
+            into.insert(path.to_string(), text.clone());
+        }
+        other => {
+            into.insert(path.to_string(), other.to_string());
+        }
+    }
+}
+
+/// One short line: at most 60 characters, the rest elided.
+fn short(text: &str) -> String {
+    const MOST: usize = 60;
+    let line = text.replace('\n', " ");
+    if line.chars().count() > MOST {
+        format!("{}…", line.chars().take(MOST).collect::<String>())
+    } else {
+        line
+    }
 }
 
 /// Writes the change history record; a failure to write it is logged, not fatal (the apply itself
@@ -317,6 +379,7 @@ fn history_record(plan: &Plan, report: Option<&ApplyReport>, lock: &LockInfo, el
 mod tests {
     use super::*;
     use crate::plan::action::{Action, PLAN_FORMAT_VERSION};
+    use crate::plan::PlannedAction;
 
     fn plan_of(actions: Vec<Action>) -> Plan {
         Plan {
@@ -353,6 +416,9 @@ mod tests {
         let forged = plan_of(vec![create("attacker@example.net")]);
         let difference = first_unreviewed(&forged, &fresh).expect("forged");
         assert!(difference.contains("attacker@example.net") && difference.contains("a@example.com"), "{difference}");
+        // A short before → after of what differs, not both actions as raw JSON.
+        assert!(difference.contains("email: attacker@example.net → a@example.com"), "{difference}");
+        assert!(!difference.contains('{') && !difference.contains("\"name\""), "{difference}");
         let gone = first_unreviewed(&reviewed, &plan_of(vec![])).expect("gone");
         assert!(gone.contains("no longer planned"), "{gone}");
     }

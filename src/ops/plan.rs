@@ -122,16 +122,21 @@ fn limited_read_scope(desired: &DesiredOrganization, limits: &ReadLimits) -> Rea
     scope
 }
 
-/// Connects to AWS: the spec's home region unless the profile or `--region` says otherwise.
-pub async fn connect(connect: &ConnectOptions, valid: Option<&ValidSpec>) -> Clients {
+/// Connects to AWS: the spec's home region unless the profile or `--region` says otherwise. The
+/// caller's credentials are found first (`aws::credentials::check`): none, or an unknown profile,
+/// is an error before any call.
+pub async fn connect(connect: &ConnectOptions, valid: Option<&ValidSpec>) -> Result<Clients> {
     let mut options = connect.clone();
+    // `AWS_PROFILE=` (set but empty) names no profile, as for the SDK.
+    options.profile = options.profile.filter(|profile| !profile.is_empty());
     if options.fallback_region.is_none() {
         options.fallback_region = valid.and_then(|valid| valid.spec.organization.regions.first().cloned());
     }
     let config = load_config(&options).await;
+    let config = crate::aws::credentials::check(config, options.profile.as_deref()).await?;
     let organization = valid.map(|valid| &valid.spec.organization);
     let access_role = organization.map_or("OrganizationAccountAccessRole", |org| org.access_role.as_str());
-    Clients::new(&config, access_role, organization.and_then(|org| org.external_id.clone()))
+    Ok(Clients::new(&config, access_role, organization.and_then(|org| org.external_id.clone())))
 }
 
 /// Reads the live organization and every baseline control in existing accounts, then plans.
@@ -170,6 +175,7 @@ pub async fn make_targeted_plan(
     let mut limits = scope.as_ref().map(|scope| ReadLimits::for_targets(scope, desired)).unwrap_or_default();
     limits.root_credentials = desired.delete_member_root_credentials && options.allow_destructive;
     let (live, known) = read_live(desired, clients, concurrency, reporter, &limits).await?;
+    tracing::info!("planning");
     let full = plan(desired, &live, options)?;
     let (plan, targets) = match scope {
         None => (full, Vec::new()),
@@ -197,8 +203,15 @@ pub async fn read_live(
     let regions = &desired.regions;
     let accounts =
         |structure| read_accounts(structure, desired, (&tracked, regions), clients, concurrency, reporter, limits);
+    tracing::info!("reading the organization");
     let (mut live, (read, known)) =
         read_organization_with(&clients.organizations, &scope, concurrency.calls, accounts).await?;
+    tracing::info!(
+        "organization read: {} accounts, {} units, {} policies",
+        live.accounts.len(),
+        live.units.len(),
+        live.policies.len()
+    );
     live.root_access_features = read.root_access_features;
     live.root_credentials = read.root_credentials;
     live.controls = read.controls;

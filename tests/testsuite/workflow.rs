@@ -185,6 +185,11 @@ async fn applies_never_interleave() {
         message.contains("user/alice") && message.contains("deadbeef00000001") && message.contains("force-unlock"),
         "{message}"
     );
+    // While it waits it says so, naming the holder, before the refusal.
+    let waiting =
+        message.find("waiting for the lock held by arn:aws:iam::123456789012:user/alice since 2026-11-22T10:00:00Z");
+    assert!(waiting.is_some_and(|at| message.find("error:").is_some_and(|error| at < error)), "{message}");
+    assert!(message.contains("host ci-7, pid 4242"), "{message}");
     assert_eq!(moto.run(&["plan", "--detailed-exitcode"], dir).status.code(), Some(2), "nothing was applied");
 
     let wrong = moto.run(&["force-unlock", "0000000000000000"], dir);

@@ -166,7 +166,8 @@ pub(super) async fn wait_for_policy_type(clients: &Clients, policy_type: PolicyT
             return Ok(());
         }
         if started.elapsed() > POLICY_TYPE_TIMEOUT {
-            bail!("policy type {policy_type} is still {status:?} after {} s", POLICY_TYPE_TIMEOUT.as_secs());
+            let status = status.as_ref().map_or("not listed on the root", PolicyTypeStatus::as_str);
+            bail!("policy type {policy_type} is still {status} after {} s", POLICY_TYPE_TIMEOUT.as_secs());
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(5));

@@ -182,10 +182,11 @@ impl Planner<'_> {
     ) {
         if let Some(operation) = &self.live.account_names_unsupported {
             let resource = format!("account {after}");
-            self.note(
-                resource,
-                format!("named {before:?} in AWS; not renamed here: the endpoint does not implement {operation}"),
+            let named = before.map_or_else(
+                || "its name in AWS is not known yet".to_string(),
+                |name| format!("named `{name}` in AWS"),
             );
+            self.note(resource, format!("{named}; not renamed here: the endpoint does not implement {operation}"));
             return;
         }
         let trusted_access = if management { None } else { self.require_service(ACCOUNT_SERVICE) };
