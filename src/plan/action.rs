@@ -270,7 +270,7 @@ impl Action {
                 format!("attachment {} -> {}", policy.name(), target.label())
             }
             Action::UpdateTags { resource, .. } => format!("tags of {resource}"),
-            Action::ConfigureControl { control, .. } => control.label(),
+            Action::ConfigureControl { control, .. } => control.display_label(),
         }
     }
 }

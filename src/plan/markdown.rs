@@ -158,7 +158,11 @@ pub fn render_markdown(plan: &Plan, tree: Option<Tree>) -> String {
                         ChangeKind::Change => "~",
                         ChangeKind::Destroy => "-",
                     };
-                    let header = format!("{} {}", group.control, group.place(tree.as_ref()));
+                    let header = format!(
+                        "{} {}",
+                        crate::plan::control::display_control(&group.control),
+                        group.place(tree.as_ref())
+                    );
                     render_entry(&mut piece, symbol, &header, "", &group.details);
                     "Baseline controls in several accounts".to_string()
                 }

@@ -231,7 +231,8 @@ pub fn render_text_in(plan: &Plan, options: TextOptions, tree: Option<&Tree>) ->
                     render_details(&mut out, shown, options);
                 }
                 Entry::Controls(group) => {
-                    let header = format!("{} {}", group.control, group.place(tree));
+                    let header =
+                        format!("{} {}", crate::plan::control::display_control(&group.control), group.place(tree));
                     render_lines(&mut out, &symbol(group.kind, options), &header, "");
                     render_details(&mut out, group.details, options);
                 }
@@ -509,6 +510,41 @@ pub(crate) mod tests {
         // With colour, the only escape sequences are the tool's own SGR colours.
         let coloured = render_text(&hostile_plan(), TextOptions { color: true });
         assert_eq!(escape::lines_keeping_colour(&coloured), coloured);
+    }
+
+    #[test]
+    fn controls_are_shown_under_the_specs_own_keys() {
+        // Stored ids (`s3_account_public_access_block`, `iam_role/X`, `budget/X`) stay in saved
+        // plans; text and Markdown use the keys a reader wrote under `baseline:`, alone or grouped.
+        let configure = |index: usize, control: &str, account: &str| PlannedAction {
+            index,
+            action: Action::ConfigureControl {
+                control: ControlKey::new(control, account, None),
+                account: AccountRef::Planned { name: account.to_string() },
+                before: None,
+                after: json!({ "enabled": true }),
+            },
+            depends_on: vec![],
+            reaches_accounts: 1,
+        };
+        let mut actions = vec![configure(0, "iam_role/SecurityAuditor", "log-archive")];
+        for (index, account) in ["a", "b", "c"].iter().enumerate() {
+            actions.push(configure(index + 1, "s3_account_public_access_block", account));
+        }
+        actions.push(configure(4, "budget/organization-monthly", "management"));
+        let plan = Plan { format_version: 1, actions, warnings: vec![], notes: vec![], blocked: vec![] };
+        let text = render_text(&plan, TextOptions { color: false });
+        let markdown = crate::plan::markdown::render_markdown(&plan, None);
+        // Markdown escapes `_` with a backslash.
+        for shown in [text, markdown.replace('\\', "")] {
+            assert!(shown.contains("roles/SecurityAuditor in log-archive"), "{shown}");
+            assert!(shown.contains("s3_block_public_access"), "{shown}");
+            assert!(shown.contains("budgets/organization-monthly in management"), "{shown}");
+            for id in ["iam_role", "s3_account_public_access_block", "budget/"] {
+                assert!(!shown.contains(id), "`{id}` in {shown}");
+            }
+        }
+        assert!(render_json(&plan).contains("\"control\": \"s3_account_public_access_block\""));
     }
 
     #[test]
