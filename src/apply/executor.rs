@@ -49,11 +49,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The progress line of a finished action: `done    <address>`, `skipped <address>: <reason>`,
+    /// The progress line of a finished action: what it did (`created unit Security`, `moved
+    /// account app-prod`, `attached policy x to Root`), `skipped <address>: <reason>`,
     /// `FAILED  <address>: <error>`. Unescaped (the reporter escapes what it prints).
-    pub fn progress_line(&self, address: &str) -> String {
+    pub fn progress_line(&self, action: &Action) -> String {
+        let address = action.address();
         match self {
-            Outcome::Done => format!("done    {address}"),
+            Outcome::Done => format!("{} {}", action.past_tense(), action.done_address()),
             Outcome::Skipped { reason } => format!("skipped {address}: {reason}"),
             Outcome::Failed { error } => format!("FAILED  {address}: {error}"),
             Outcome::NotStarted => format!("not started {address}"),
@@ -513,6 +515,65 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_finished_action_says_what_it_did() {
+        use crate::plan::action::{Change, PolicyRef, TargetRef, UnitRef};
+        let account = AccountRef::Existing { id: "111111111111".to_string(), name: "app-prod".to_string() };
+        let unit = |path: &str| UnitRef::Existing { id: format!("ou-{path}"), path: path.to_string() };
+        let cases = [
+            (
+                Action::CreateUnit {
+                    path: "Security".into(),
+                    name: "Security".into(),
+                    parent: unit("Root"),
+                    tags: BTreeMap::new(),
+                },
+                "created unit Security",
+            ),
+            (
+                Action::MoveAccount { account: account.clone(), from: unit("Root"), to: unit("Workloads") },
+                "moved account app-prod",
+            ),
+            (
+                Action::RenameUnit {
+                    id: "ou-1".into(),
+                    path: "Platform".into(),
+                    name: Change { before: "Infra".into(), after: "Platform".into() },
+                },
+                "renamed unit Platform",
+            ),
+            (
+                Action::UpdateTags {
+                    resource_id: "111111111111".into(),
+                    resource: "account app-prod".into(),
+                    tags: Change { before: BTreeMap::new(), after: BTreeMap::new() },
+                },
+                "tagged account app-prod",
+            ),
+            (
+                Action::AttachPolicy {
+                    policy: PolicyRef::Planned { name: "deny-leave".into() },
+                    policy_type: crate::spec::PolicyType::ServiceControlPolicy,
+                    target: TargetRef::Account { account: account.clone() },
+                },
+                "attached policy deny-leave to account app-prod",
+            ),
+            (
+                Action::DetachPolicy {
+                    policy: PolicyRef::Planned { name: "deny-leave".into() },
+                    policy_type: crate::spec::PolicyType::ServiceControlPolicy,
+                    target: TargetRef::Account { account: account.clone() },
+                },
+                "detached policy deny-leave from account app-prod",
+            ),
+            (Action::DeleteUnit { id: "ou-2".into(), path: "Old".into() }, "deleted unit Old"),
+            (Action::CloseAccount { id: "222222222222".into(), name: "old".into() }, "closed account old"),
+        ];
+        for (action, line) in cases {
+            assert_eq!(Outcome::Done.progress_line(&action), line);
+        }
+    }
+
+    #[test]
     fn done_skipped_failed_and_not_started_stay_distinct() {
         let report = ApplyReport {
             done: vec![0, 1],
@@ -525,9 +586,15 @@ mod tests {
         assert_eq!(report.outcome(2), Outcome::Skipped { reason: "the endpoint lacks `CreateAnalyzer`".to_string() });
         assert!(report.succeeded());
         assert_eq!(report.summary_line(1.3), "Apply complete: 2 done, 1 skipped, 0 failed in 1.3 s.");
+        let analyzer = Action::ConfigureControl {
+            control: crate::plan::control::ControlKey::new("access_analyzer/analyzer", "security", Some("us-east-1")),
+            account: crate::plan::action::AccountRef::Planned { name: "security".to_string() },
+            before: None,
+            after: serde_json::json!({}),
+        };
         assert_eq!(
-            report.outcome(2).progress_line("access_analyzer/analyzer security us-east-1"),
-            "skipped access_analyzer/analyzer security us-east-1: the endpoint lacks `CreateAnalyzer`"
+            report.outcome(2).progress_line(&analyzer),
+            "skipped access_analyzer/analyzer in security (us-east-1): the endpoint lacks `CreateAnalyzer`"
         );
         let stopped = ApplyReport {
             done: vec![0],

@@ -239,6 +239,41 @@ impl Action {
         }
     }
 
+    /// What the action did, in the past tense, for apply's progress: `created`, `moved`, `tagged`.
+    pub fn past_tense(&self) -> &'static str {
+        match self {
+            Action::CreateOrganization { .. }
+            | Action::CreateUnit { .. }
+            | Action::CreateAccount { .. }
+            | Action::CreatePolicy { .. }
+            | Action::ConfigureControl { before: None, .. } => "created",
+            Action::EnablePolicyType { .. }
+            | Action::EnableServiceAccess { .. }
+            | Action::EnableRootAccessFeature { .. } => "enabled",
+            Action::RegisterDelegatedAdministrator { .. } => "registered",
+            Action::RenameUnit { .. } | Action::RenameAccount { .. } => "renamed",
+            Action::MoveAccount { .. } => "moved",
+            Action::UpdatePolicy { .. } | Action::ConfigureControl { .. } => "updated",
+            Action::AttachPolicy { .. } => "attached",
+            Action::DetachPolicy { .. } => "detached",
+            Action::UpdateTags { .. } => "tagged",
+            Action::DeleteUnit { .. } | Action::DeletePolicy { .. } | Action::DeleteRootCredentials { .. } => "deleted",
+            Action::CloseAccount { .. } => "closed",
+        }
+    }
+
+    /// The thing the action touched, for a line that starts with [`Action::past_tense`]:
+    /// `tagged account security` rather than `tagged tags of account security`, `attached policy x
+    /// to Root`.
+    pub fn done_address(&self) -> String {
+        match self {
+            Action::UpdateTags { resource, .. } => resource.clone(),
+            Action::AttachPolicy { policy, target, .. } => format!("policy {} to {}", policy.name(), target.label()),
+            Action::DetachPolicy { policy, target, .. } => format!("policy {} from {}", policy.name(), target.label()),
+            other => other.address(),
+        }
+    }
+
     /// A short address for the thing the action touches: `unit Workloads/Prod`, `policy x -> Root`.
     pub fn address(&self) -> String {
         match self {
