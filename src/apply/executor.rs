@@ -120,7 +120,8 @@ impl ApplyReport {
         }
     }
 
-    /// `Apply complete: 170 done, 2 skipped, 0 failed in 3.1 s.` (and `, 5 not started` when the
+    /// `Apply complete: 172 actions of the plan: 170 done, 2 skipped, 0 failed in 3.1 s.` (the
+    /// plan's count, as its summary gives it; and `, 5 not started` when the
     /// apply stopped early). `Apply stopped` when an organization-level action failed, `Apply
     /// incomplete` when only some accounts failed (the rest converged).
     pub fn summary_line(&self, seconds: f64) -> String {
@@ -129,8 +130,9 @@ impl ApplyReport {
         } else {
             format!(", {} not started", self.not_started.len())
         };
+        let actions = self.done.len() + self.skipped.len() + self.failed.len() + self.not_started.len();
         format!(
-            "Apply {}: {} done, {} skipped, {} failed{not_started} in {seconds:.1} s.",
+            "Apply {}: {actions} action{} of the plan: {} done, {} skipped, {} failed{not_started} in {seconds:.1} s.",
             if self.succeeded() {
                 "complete"
             } else if self.stopped || self.failed_accounts.is_empty() {
@@ -138,6 +140,7 @@ impl ApplyReport {
             } else {
                 "incomplete"
             },
+            if actions == 1 { "" } else { "s" },
             self.done.len(),
             self.skipped.len(),
             self.failed.len(),
@@ -585,7 +588,10 @@ mod tests {
         assert_eq!(report.outcome(0), Outcome::Done);
         assert_eq!(report.outcome(2), Outcome::Skipped { reason: "the endpoint lacks `CreateAnalyzer`".to_string() });
         assert!(report.succeeded());
-        assert_eq!(report.summary_line(1.3), "Apply complete: 2 done, 1 skipped, 0 failed in 1.3 s.");
+        assert_eq!(
+            report.summary_line(1.3),
+            "Apply complete: 3 actions of the plan: 2 done, 1 skipped, 0 failed in 1.3 s."
+        );
         let analyzer = Action::ConfigureControl {
             control: crate::plan::control::ControlKey::new("access_analyzer/analyzer", "security", Some("us-east-1")),
             account: crate::plan::action::AccountRef::Planned { name: "security".to_string() },
@@ -606,11 +612,14 @@ mod tests {
         };
         assert_eq!(stopped.outcome(3), Outcome::NotStarted);
         assert!(!stopped.succeeded());
-        assert_eq!(stopped.summary_line(2.0), "Apply stopped: 1 done, 0 skipped, 1 failed, 2 not started in 2.0 s.");
+        assert_eq!(
+            stopped.summary_line(2.0),
+            "Apply stopped: 4 actions of the plan: 1 done, 0 skipped, 1 failed, 2 not started in 2.0 s."
+        );
         let incomplete = ApplyReport { stopped: false, failed_accounts: vec!["app-1".to_string()], ..stopped };
         assert_eq!(
             incomplete.summary_line(2.0),
-            "Apply incomplete: 1 done, 0 skipped, 1 failed, 2 not started in 2.0 s."
+            "Apply incomplete: 4 actions of the plan: 1 done, 0 skipped, 1 failed, 2 not started in 2.0 s."
         );
         let json = serde_json::to_value(Outcome::Skipped { reason: "x".to_string() }).unwrap();
         assert_eq!(json, serde_json::json!({"result": "skipped", "reason": "x"}));
@@ -773,7 +782,11 @@ mod tests {
                 !events.iter().any(|event| event == "start 3"),
                 "the failed account starts nothing new: {events:?}"
             );
-            assert!(report.summary_line(1.0).starts_with("Apply incomplete: 4 done"), "{}", report.summary_line(1.0));
+            assert!(
+                report.summary_line(1.0).starts_with("Apply incomplete: 8 actions of the plan: 4 done"),
+                "{}",
+                report.summary_line(1.0)
+            );
         }
 
         #[tokio::test]

@@ -365,6 +365,11 @@ pub struct Summary {
     /// Changes held back by a missing opt-in (`Plan::blocked`).
     #[serde(default)]
     pub blocked: usize,
+    /// Of `change`, the moves of accounts this plan creates into their OUs (a new account is
+    /// created in the root, then moved): counted as the actions they are, and labelled, so the
+    /// plan's counts add up to the actions apply runs.
+    #[serde(default)]
+    pub new_account_moves: usize,
 }
 
 impl Plan {
@@ -381,11 +386,24 @@ impl Plan {
 
     pub fn summary(&self) -> Summary {
         let mut summary = Summary { blocked: self.blocked.len(), ..Summary::default() };
+        let created: std::collections::BTreeSet<&str> = self
+            .actions
+            .iter()
+            .filter_map(|planned| match &planned.action {
+                Action::CreateAccount { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
         for planned in &self.actions {
             match planned.action.change_kind() {
                 ChangeKind::Add => summary.add += 1,
                 ChangeKind::Change => summary.change += 1,
                 ChangeKind::Destroy => summary.destroy += 1,
+            }
+            if let Action::MoveAccount { account: AccountRef::Planned { name }, .. } = &planned.action {
+                if created.contains(name.as_str()) {
+                    summary.new_account_moves += 1;
+                }
             }
         }
         summary
@@ -395,6 +413,14 @@ impl Plan {
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Plan: {} to add, {} to change, {} to destroy", self.add, self.change, self.destroy)?;
+        if self.new_account_moves > 0 {
+            write!(
+                f,
+                " ({} of the changes move{} new accounts into their OUs)",
+                self.new_account_moves,
+                if self.new_account_moves == 1 { "s" } else { "" }
+            )?;
+        }
         if self.blocked > 0 {
             write!(f, "; {} blocked (needs an opt-in)", self.blocked)?;
         }

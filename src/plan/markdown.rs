@@ -355,7 +355,7 @@ mod tests {
             "{markdown}"
         );
         assert!(markdown.contains("- `+` account account-0049\n  - unit: Workloads/Unit-49\n"), "{markdown}");
-        assert!(markdown.contains("**Plan: 3020 to add, 0 to change, 0 to destroy.**"), "{markdown}");
+        assert!(markdown.contains("**Plan: 3020 to add, 20 to change, 0 to destroy (20 of the changes move new accounts into their OUs).**"), "{markdown}");
         split_fences(&markdown);
     }
 

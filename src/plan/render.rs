@@ -572,7 +572,7 @@ pub(crate) mod tests {
             "{text}"
         );
         assert!(text.contains("  + aws_config/recorder in all 1,000 accounts under Root (eu-west-1)\n"), "{text}");
-        // A new account is one entry with its unit, counted once.
+        // A new account is one entry with its unit; the summary counts its creation and its move.
         assert!(
             text.contains(
                 "  + account account-0049\n      unit: Workloads/Unit-49\n      email: account-0049@example.com\n"
@@ -580,7 +580,19 @@ pub(crate) mod tests {
             "{text}"
         );
         assert!(!text.contains("~ account account-0049"), "{text}");
-        assert!(text.contains("Plan: 3020 to add, 0 to change, 0 to destroy."), "{text}");
+        assert!(
+            text.contains(
+                "Plan: 3020 to add, 20 to change, 0 to destroy (20 of the changes move new accounts into their OUs)."
+            ),
+            "{text}"
+        );
+        // One count everywhere: text, Markdown and JSON agree, and add up to the actions apply runs.
+        let json: Value = serde_json::from_str(&render_json(&plan)).expect("json");
+        assert_eq!((json["summary"]["add"].as_u64(), json["summary"]["change"].as_u64()), (Some(3020), Some(20)));
+        assert_eq!(json["summary"]["new_account_moves"].as_u64(), Some(20));
+        assert_eq!(3020 + 20, plan.actions.len());
+        let markdown = crate::plan::markdown::render_markdown(&plan, Some(tree.clone()));
+        assert!(markdown.contains("**Plan: 3020 to add, 20 to change, 0 to destroy (20 of the changes"), "{markdown}");
         // Without grouping the same plan is one entry per control.
         assert!(plan.actions.len() > 3_000);
     }
