@@ -8,6 +8,7 @@ pub mod audit;
 pub mod force_unlock;
 pub mod graph;
 pub mod import;
+pub mod init;
 pub mod permissions;
 pub mod plan;
 pub mod progress;
@@ -148,6 +149,8 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Free the apply lock of an apply that died.
     ForceUnlock(force_unlock::ForceUnlockArgs),
+    /// Write a starter spec (`-f`, default `landing-zone.yaml`), its JSON Schema and a policies folder.
+    Init(init::InitArgs),
 }
 
 /// A tokio runtime for one command.
@@ -168,6 +171,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Audit(args) => audit::run(&cli.global, args),
         Command::Permissions(args) => permissions::run(args),
         Command::ForceUnlock(args) => force_unlock::run(&cli.global, args),
+        Command::Init(args) => init::run(&cli.global, args),
     };
     match outcome {
         Ok(code) => code,

@@ -18,6 +18,7 @@ mod faults;
 mod hostile_output;
 mod identity;
 mod identity_center;
+mod init;
 mod loader_fuzz;
 mod lockout;
 mod organization_apply;
