@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod completions;
 pub mod force_unlock;
 pub mod graph;
 pub mod import;
@@ -151,6 +152,8 @@ pub enum Command {
     ForceUnlock(force_unlock::ForceUnlockArgs),
     /// Write a starter spec (`-f`, default `landing-zone.yaml`), its JSON Schema and a policies folder.
     Init(init::InitArgs),
+    /// Print a shell completion script: `landing-zone completions bash > /etc/bash_completion.d/landing-zone`.
+    Completions(completions::CompletionsArgs),
 }
 
 /// A tokio runtime for one command.
@@ -172,6 +175,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Permissions(args) => permissions::run(args),
         Command::ForceUnlock(args) => force_unlock::run(&cli.global, args),
         Command::Init(args) => init::run(&cli.global, args),
+        Command::Completions(args) => completions::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -12,6 +12,7 @@ mod baseline_detection;
 mod baseline_log_archive;
 mod baseline_log_archive_drift;
 mod baseline_quick_wins;
+mod completions;
 mod detection_desired;
 mod emulator_harness;
 mod faults;
