@@ -75,7 +75,7 @@ fn floor(shape: &Shape, accounts: u64) -> BTreeMap<String, u64> {
     let regional = accounts * REGIONS.len() as u64;
     let mut floor: BTreeMap<String, u64> =
         shape.floor.iter().map(|(operation, calls)| (format!("organizations:{operation}"), *calls)).collect();
-    let terms: [(&str, u64); 14] = [
+    let terms: [(&str, u64); 15] = [
         // One session per member account per run, shared by every region and control.
         ("sts:AssumeRole", members),
         ("s3control:GetPublicAccessBlock", accounts),
@@ -87,6 +87,9 @@ fn floor(shape: &Shape, accounts: u64) -> BTreeMap<String, u64> {
         ("iam:ListAttachedRolePolicies", accounts),
         ("iam:ListRolePolicies", accounts),
         ("iam:GetRolePolicy", accounts),
+        // The search for roles landing-zone created that the spec no longer wants there (one page
+        // of ListRoles per account; ListRoleTags only for candidates the spec does not name).
+        ("iam:ListRoles", accounts),
         ("ec2:GetEbsEncryptionByDefault", regional),
         // The recorder is two reads (recorders, status); one DescribeConfigRules names both rules.
         ("config:DescribeConfigurationRecorders", regional),

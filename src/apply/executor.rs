@@ -49,11 +49,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// The progress line of a finished action: `done    <address>`, `skipped <address>: <reason>`,
+    /// The progress line of a finished action: what it did (`created unit Security`, `moved
+    /// account app-prod`, `attached policy x to Root`), `skipped <address>: <reason>`,
     /// `FAILED  <address>: <error>`. Unescaped (the reporter escapes what it prints).
-    pub fn progress_line(&self, address: &str) -> String {
+    pub fn progress_line(&self, action: &Action) -> String {
+        let address = action.address();
         match self {
-            Outcome::Done => format!("done    {address}"),
+            Outcome::Done => format!("{} {}", action.past_tense(), action.done_address()),
             Outcome::Skipped { reason } => format!("skipped {address}: {reason}"),
             Outcome::Failed { error } => format!("FAILED  {address}: {error}"),
             Outcome::NotStarted => format!("not started {address}"),
@@ -118,7 +120,8 @@ impl ApplyReport {
         }
     }
 
-    /// `Apply complete: 170 done, 2 skipped, 0 failed in 3.1 s.` (and `, 5 not started` when the
+    /// `Apply complete: 172 actions of the plan: 170 done, 2 skipped, 0 failed in 3.1 s.` (the
+    /// plan's count, as its summary gives it; and `, 5 not started` when the
     /// apply stopped early). `Apply stopped` when an organization-level action failed, `Apply
     /// incomplete` when only some accounts failed (the rest converged).
     pub fn summary_line(&self, seconds: f64) -> String {
@@ -127,8 +130,9 @@ impl ApplyReport {
         } else {
             format!(", {} not started", self.not_started.len())
         };
+        let actions = self.done.len() + self.skipped.len() + self.failed.len() + self.not_started.len();
         format!(
-            "Apply {}: {} done, {} skipped, {} failed{not_started} in {seconds:.1} s.",
+            "Apply {}: {actions} action{} of the plan: {} done, {} skipped, {} failed{not_started} in {seconds:.1} s.",
             if self.succeeded() {
                 "complete"
             } else if self.stopped || self.failed_accounts.is_empty() {
@@ -136,6 +140,7 @@ impl ApplyReport {
             } else {
                 "incomplete"
             },
+            if actions == 1 { "" } else { "s" },
             self.done.len(),
             self.skipped.len(),
             self.failed.len(),
@@ -517,6 +522,65 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_finished_action_says_what_it_did() {
+        use crate::plan::action::{Change, PolicyRef, TargetRef, UnitRef};
+        let account = AccountRef::Existing { id: "111111111111".to_string(), name: "app-prod".to_string() };
+        let unit = |path: &str| UnitRef::Existing { id: format!("ou-{path}"), path: path.to_string() };
+        let cases = [
+            (
+                Action::CreateUnit {
+                    path: "Security".into(),
+                    name: "Security".into(),
+                    parent: unit("Root"),
+                    tags: BTreeMap::new(),
+                },
+                "created unit Security",
+            ),
+            (
+                Action::MoveAccount { account: account.clone(), from: unit("Root"), to: unit("Workloads") },
+                "moved account app-prod",
+            ),
+            (
+                Action::RenameUnit {
+                    id: "ou-1".into(),
+                    path: "Platform".into(),
+                    name: Change { before: "Infra".into(), after: "Platform".into() },
+                },
+                "renamed unit Platform",
+            ),
+            (
+                Action::UpdateTags {
+                    resource_id: "111111111111".into(),
+                    resource: "account app-prod".into(),
+                    tags: Change { before: BTreeMap::new(), after: BTreeMap::new() },
+                },
+                "tagged account app-prod",
+            ),
+            (
+                Action::AttachPolicy {
+                    policy: PolicyRef::Planned { name: "deny-leave".into() },
+                    policy_type: crate::spec::PolicyType::ServiceControlPolicy,
+                    target: TargetRef::Account { account: account.clone() },
+                },
+                "attached policy deny-leave to account app-prod",
+            ),
+            (
+                Action::DetachPolicy {
+                    policy: PolicyRef::Planned { name: "deny-leave".into() },
+                    policy_type: crate::spec::PolicyType::ServiceControlPolicy,
+                    target: TargetRef::Account { account: account.clone() },
+                },
+                "detached policy deny-leave from account app-prod",
+            ),
+            (Action::DeleteUnit { id: "ou-2".into(), path: "Old".into() }, "deleted unit Old"),
+            (Action::CloseAccount { id: "222222222222".into(), name: "old".into() }, "closed account old"),
+        ];
+        for (action, line) in cases {
+            assert_eq!(Outcome::Done.progress_line(&action), line);
+        }
+    }
+
+    #[test]
     fn done_skipped_failed_and_not_started_stay_distinct() {
         let report = ApplyReport {
             done: vec![0, 1],
@@ -528,10 +592,19 @@ mod tests {
         assert_eq!(report.outcome(0), Outcome::Done);
         assert_eq!(report.outcome(2), Outcome::Skipped { reason: "the endpoint lacks `CreateAnalyzer`".to_string() });
         assert!(report.succeeded());
-        assert_eq!(report.summary_line(1.3), "Apply complete: 2 done, 1 skipped, 0 failed in 1.3 s.");
         assert_eq!(
-            report.outcome(2).progress_line("access_analyzer/analyzer security us-east-1"),
-            "skipped access_analyzer/analyzer security us-east-1: the endpoint lacks `CreateAnalyzer`"
+            report.summary_line(1.3),
+            "Apply complete: 3 actions of the plan: 2 done, 1 skipped, 0 failed in 1.3 s."
+        );
+        let analyzer = Action::ConfigureControl {
+            control: crate::plan::control::ControlKey::new("access_analyzer/analyzer", "security", Some("us-east-1")),
+            account: crate::plan::action::AccountRef::Planned { name: "security".to_string() },
+            before: None,
+            after: serde_json::json!({}),
+        };
+        assert_eq!(
+            report.outcome(2).progress_line(&analyzer),
+            "skipped access_analyzer/analyzer in security (us-east-1): the endpoint lacks `CreateAnalyzer`"
         );
         let stopped = ApplyReport {
             done: vec![0],
@@ -543,11 +616,14 @@ mod tests {
         };
         assert_eq!(stopped.outcome(3), Outcome::NotStarted);
         assert!(!stopped.succeeded());
-        assert_eq!(stopped.summary_line(2.0), "Apply stopped: 1 done, 0 skipped, 1 failed, 2 not started in 2.0 s.");
+        assert_eq!(
+            stopped.summary_line(2.0),
+            "Apply stopped: 4 actions of the plan: 1 done, 0 skipped, 1 failed, 2 not started in 2.0 s."
+        );
         let incomplete = ApplyReport { stopped: false, failed_accounts: vec!["app-1".to_string()], ..stopped };
         assert_eq!(
             incomplete.summary_line(2.0),
-            "Apply incomplete: 1 done, 0 skipped, 1 failed, 2 not started in 2.0 s."
+            "Apply incomplete: 4 actions of the plan: 1 done, 0 skipped, 1 failed, 2 not started in 2.0 s."
         );
         let json = serde_json::to_value(Outcome::Skipped { reason: "x".to_string() }).unwrap();
         assert_eq!(json, serde_json::json!({"result": "skipped", "reason": "x"}));
@@ -710,7 +786,11 @@ mod tests {
                 !events.iter().any(|event| event == "start 3"),
                 "the failed account starts nothing new: {events:?}"
             );
-            assert!(report.summary_line(1.0).starts_with("Apply incomplete: 4 done"), "{}", report.summary_line(1.0));
+            assert!(
+                report.summary_line(1.0).starts_with("Apply incomplete: 8 actions of the plan: 4 done"),
+                "{}",
+                report.summary_line(1.0)
+            );
         }
 
         #[tokio::test]

@@ -255,7 +255,7 @@ impl Reporter for ProgressReporter {
     }
 
     fn finished(&self, action: &PlannedAction, outcome: &Outcome) {
-        let line = crate::plan::escape::inline(&outcome.progress_line(&action.action.address())).into_owned();
+        let line = crate::plan::escape::inline(&outcome.progress_line(&action.action)).into_owned();
         let progress = self.tally.finished(outcome);
         match &self.bar {
             Some(bar) => {

@@ -5,9 +5,11 @@
 
 pub mod apply;
 pub mod audit;
+pub mod completions;
 pub mod force_unlock;
 pub mod graph;
 pub mod import;
+pub mod init;
 pub mod permissions;
 pub mod plan;
 pub mod progress;
@@ -266,6 +268,10 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Free the apply lock of an apply that died.
     ForceUnlock(force_unlock::ForceUnlockArgs),
+    /// Write a starter spec (`-f`, default `landing-zone.yaml`), its JSON Schema and a policies folder.
+    Init(init::InitArgs),
+    /// Print a shell completion script: `landing-zone completions bash > /etc/bash_completion.d/landing-zone`.
+    Completions(completions::CompletionsArgs),
 }
 
 /// A tokio runtime for one command.
@@ -279,7 +285,8 @@ impl Command {
         let none = OptionGroups::default();
         match self {
             Command::Validate(args) => OptionGroups { spec: Some(&args.spec), ..none },
-            Command::Schema | Command::Permissions(_) => none,
+            Command::Schema | Command::Permissions(_) | Command::Completions(_) => none,
+            Command::Init(args) => OptionGroups { spec: Some(&args.spec), ..none },
             Command::Show(args) => OptionGroups { spec: Some(&args.spec), ..none },
             Command::Plan(plan::PlanArgs { spec, access, region, concurrency, .. })
             | Command::Apply(apply::ApplyArgs { spec, access, region, concurrency, .. })
@@ -322,6 +329,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Audit(args) => audit::run(&global, args),
         Command::Permissions(args) => permissions::run(args),
         Command::ForceUnlock(args) => force_unlock::run(&global, args),
+        Command::Init(args) => init::run(&global, args),
+        Command::Completions(args) => completions::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -28,8 +28,7 @@ use crate::live::progress::ReadReporter;
 use crate::plan::saved::changed_objects;
 use crate::plan::target::Target;
 use crate::plan::touched::Touched;
-use crate::plan::{DesiredOrganization, Plan, PlanOptions, PlannedAction};
-use crate::spec::ValidSpec;
+use crate::plan::{DesiredOrganization, Plan, PlanOptions};
 
 /// How an apply runs.
 #[derive(Debug, Clone)]

@@ -249,6 +249,42 @@ impl Action {
         }
     }
 
+    /// What the action did, in the past tense, for apply's progress: `created`, `moved`, `tagged`.
+    pub fn past_tense(&self) -> &'static str {
+        match self {
+            Action::CreateOrganization { .. }
+            | Action::CreateUnit { .. }
+            | Action::CreateAccount { .. }
+            | Action::CreatePolicy { .. }
+            | Action::ConfigureControl { before: None, .. } => "created",
+            Action::EnablePolicyType { .. }
+            | Action::EnableServiceAccess { .. }
+            | Action::EnableRootAccessFeature { .. } => "enabled",
+            Action::RegisterDelegatedAdministrator { .. } => "registered",
+            Action::RenameUnit { .. } | Action::RenameAccount { .. } => "renamed",
+            Action::MoveAccount { .. } => "moved",
+            Action::UpdatePolicy { .. } | Action::ConfigureControl { .. } => "updated",
+            Action::AttachPolicy { .. } => "attached",
+            Action::DetachPolicy { .. } => "detached",
+            Action::UpdateTags { .. } => "tagged",
+            Action::DeleteUnit { .. } | Action::DeletePolicy { .. } | Action::DeleteRootCredentials { .. } => "deleted",
+            Action::RemoveControl { .. } => "removed",
+            Action::CloseAccount { .. } => "closed",
+        }
+    }
+
+    /// The thing the action touched, for a line that starts with [`Action::past_tense`]:
+    /// `tagged account security` rather than `tagged tags of account security`, `attached policy x
+    /// to Root`.
+    pub fn done_address(&self) -> String {
+        match self {
+            Action::UpdateTags { resource, .. } => resource.clone(),
+            Action::AttachPolicy { policy, target, .. } => format!("policy {} to {}", policy.name(), target.label()),
+            Action::DetachPolicy { policy, target, .. } => format!("policy {} from {}", policy.name(), target.label()),
+            other => other.address(),
+        }
+    }
+
     /// A short address for the thing the action touches: `unit Workloads/Prod`, `policy x -> Root`.
     pub fn address(&self) -> String {
         match self {
@@ -280,7 +316,7 @@ impl Action {
                 format!("attachment {} -> {}", policy.name(), target.label())
             }
             Action::UpdateTags { resource, .. } => format!("tags of {resource}"),
-            Action::ConfigureControl { control, .. } | Action::RemoveControl { control, .. } => control.label(),
+            Action::ConfigureControl { control, .. } | Action::RemoveControl { control, .. } => control.display_label(),
         }
     }
 }
@@ -342,6 +378,11 @@ pub struct Summary {
     /// Changes held back by a missing opt-in (`Plan::blocked`).
     #[serde(default)]
     pub blocked: usize,
+    /// Of `change`, the moves of accounts this plan creates into their OUs (a new account is
+    /// created in the root, then moved): counted as the actions they are, and labelled, so the
+    /// plan's counts add up to the actions apply runs.
+    #[serde(default)]
+    pub new_account_moves: usize,
 }
 
 impl Plan {
@@ -358,11 +399,24 @@ impl Plan {
 
     pub fn summary(&self) -> Summary {
         let mut summary = Summary { blocked: self.blocked.len(), ..Summary::default() };
+        let created: std::collections::BTreeSet<&str> = self
+            .actions
+            .iter()
+            .filter_map(|planned| match &planned.action {
+                Action::CreateAccount { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
         for planned in &self.actions {
             match planned.action.change_kind() {
                 ChangeKind::Add => summary.add += 1,
                 ChangeKind::Change => summary.change += 1,
                 ChangeKind::Destroy => summary.destroy += 1,
+            }
+            if let Action::MoveAccount { account: AccountRef::Planned { name }, .. } = &planned.action {
+                if created.contains(name.as_str()) {
+                    summary.new_account_moves += 1;
+                }
             }
         }
         summary
@@ -372,6 +426,14 @@ impl Plan {
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Plan: {} to add, {} to change, {} to destroy", self.add, self.change, self.destroy)?;
+        if self.new_account_moves > 0 {
+            write!(
+                f,
+                " ({} of the changes move{} new accounts into their OUs)",
+                self.new_account_moves,
+                if self.new_account_moves == 1 { "s" } else { "" }
+            )?;
+        }
         if self.blocked > 0 {
             write!(f, "; {} blocked (needs an opt-in)", self.blocked)?;
         }

@@ -30,12 +30,49 @@ impl ControlKey {
         ControlKey { control: control.into(), account: account.to_string(), region: region.map(str::to_string) }
     }
 
+    /// The control as plans show it, in the spec's own words (`s3_block_public_access`, not the
+    /// stored id `s3_account_public_access_block`), so a reader can grep the plan for a spec key.
+    pub fn display_name(&self) -> String {
+        display_control(&self.control)
+    }
+
+    /// [`ControlKey::label`] in the spec's own words: `s3_block_public_access in app-prod`. Display
+    /// only; identities (digests of saved plans) keep [`ControlKey::label`].
+    pub fn display_label(&self) -> String {
+        match &self.region {
+            Some(region) => format!("{} in {} ({region})", self.display_name(), self.account),
+            None => format!("{} in {}", self.display_name(), self.account),
+        }
+    }
+
     /// `password_policy in app-prod`, `guardduty/detector in security (eu-west-1)`.
     pub fn label(&self) -> String {
         match &self.region {
             Some(region) => format!("{} in {} ({region})", self.control, self.account),
             None => format!("{} in {}", self.control, self.account),
         }
+    }
+}
+
+/// Control families whose stored id is not their key under `baseline:`: (id, spec key). The ids
+/// stay as they are (saved plans and digests carry them); plans show the spec's key. Checked
+/// against each baseline's `section()` in the registry by `spec_names_match_the_registry`.
+pub const SPEC_NAMES: &[(&str, &str)] = &[
+    ("s3_account_public_access_block", "s3_block_public_access"),
+    ("budget", "budgets"),
+    ("alternate_contact", "contacts"),
+    ("ebs_encryption_by_default", "ebs_encryption"),
+    ("iam_role", "roles"),
+];
+
+/// A control name (`iam_role/SecurityAuditor`) with its family in the spec's words
+/// (`roles/SecurityAuditor`).
+pub fn display_control(control: &str) -> String {
+    let (family, rest) = control.split_once('/').map_or((control, None), |(family, rest)| (family, Some(rest)));
+    let shown = SPEC_NAMES.iter().find(|(id, _)| *id == family).map_or(family, |(_, spec)| *spec);
+    match rest {
+        Some(rest) => format!("{shown}/{rest}"),
+        None => shown.to_string(),
     }
 }
 
@@ -221,6 +258,23 @@ pub fn has_placeholders(value: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spec_names_match_the_registry() {
+        // Every baseline's controls are shown under its key in `baseline:`; `region_opt_in` is
+        // the one family with no such key (it follows `organization.regions`).
+        for baseline in crate::baseline::REGISTRY {
+            let shown = display_control(baseline.family());
+            if baseline.family() != "region_opt_in" {
+                assert_eq!(shown, baseline.section(), "family `{}`", baseline.family());
+            }
+        }
+        let key = ControlKey::new("s3_account_public_access_block", "app-prod", None);
+        assert_eq!(key.display_label(), "s3_block_public_access in app-prod");
+        assert_eq!(key.label(), "s3_account_public_access_block in app-prod", "ids are unchanged");
+        assert_eq!(display_control("budget/organization-monthly"), "budgets/organization-monthly");
+        assert_eq!(display_control("guardduty/detector"), "guardduty/detector");
+    }
 
     #[test]
     fn placeholders_resolve_when_known() {

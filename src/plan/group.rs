@@ -150,25 +150,10 @@ fn symbol(kind: ChangeKind) -> char {
     }
 }
 
-/// The plan's summary as people read it: a new account moved into its OU is one addition.
+/// The plan's summary as every output shows it: one count per action, the same as the JSON plan's
+/// and apply's, with the moves of new accounts into their OUs labelled (`Summary`'s Display).
 pub fn summary(plan: &Plan) -> Summary {
-    let mut summary = plan.summary();
-    let created: BTreeSet<&str> = plan
-        .actions
-        .iter()
-        .filter_map(|planned| match &planned.action {
-            Action::CreateAccount { name, .. } => Some(name.as_str()),
-            _ => None,
-        })
-        .collect();
-    for planned in &plan.actions {
-        if let Action::MoveAccount { account: AccountRef::Planned { name }, .. } = &planned.action {
-            if created.contains(name.as_str()) {
-                summary.change = summary.change.saturating_sub(1);
-            }
-        }
-    }
-    summary
+    plan.summary()
 }
 
 /// The details of a control change with the account's own id (or its placeholder) written as
@@ -354,7 +339,8 @@ pub(crate) mod tests {
             "{recorder:#?}"
         );
         assert_eq!(recorder.place(Some(&tree)), "in all 40 accounts under Root (eu-west-1)");
-        // Every new account is one entry with its unit, and the summary counts it once.
+        // Every new account is one entry with its unit; the summary counts its creation and its
+        // move, as the actions apply runs, and labels the moves.
         let new_accounts: Vec<_> = entries
             .iter()
             .filter_map(|entry| match entry {
@@ -364,8 +350,12 @@ pub(crate) mod tests {
             .collect();
         assert_eq!(new_accounts.len(), 4);
         assert_eq!(new_accounts[0], Some("Workloads/Unit-1"));
-        assert_eq!(summary(&plan).change, 0);
-        assert_eq!(summary(&plan).add, 4 + 40 * 3);
+        let counts = summary(&plan);
+        assert_eq!((counts.add, counts.change, counts.new_account_moves), (4 + 40 * 3, 4, 4));
+        assert_eq!(counts.add + counts.change + counts.destroy, plan.actions.len());
+        assert!(counts
+            .to_string()
+            .contains("4 to change, 0 to destroy (4 of the changes move new accounts into their OUs)"));
         assert!(!entries.iter().any(
             |entry| matches!(entry, Entry::Single(planned) if matches!(planned.action, Action::MoveAccount { .. }))
         ));

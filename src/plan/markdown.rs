@@ -160,7 +160,11 @@ pub fn render_markdown(plan: &Plan, tree: Option<Tree>) -> String {
                         ChangeKind::Change => "~",
                         ChangeKind::Destroy => "-",
                     };
-                    let header = format!("{} {}", group.control, group.place(tree.as_ref()));
+                    let header = format!(
+                        "{} {}",
+                        crate::plan::control::display_control(&group.control),
+                        group.place(tree.as_ref())
+                    );
                     render_entry(&mut piece, symbol, &header, "", &group.details);
                     "Baseline controls in several accounts".to_string()
                 }
@@ -353,7 +357,7 @@ mod tests {
             "{markdown}"
         );
         assert!(markdown.contains("- `+` account account-0049\n  - unit: Workloads/Unit-49\n"), "{markdown}");
-        assert!(markdown.contains("**Plan: 3020 to add, 0 to change, 0 to destroy.**"), "{markdown}");
+        assert!(markdown.contains("**Plan: 3020 to add, 20 to change, 0 to destroy (20 of the changes move new accounts into their OUs).**"), "{markdown}");
         split_fences(&markdown);
     }
 

@@ -245,7 +245,8 @@ pub fn render_text_in(plan: &Plan, options: TextOptions, tree: Option<&Tree>) ->
                     render_details(&mut out, shown, options);
                 }
                 Entry::Controls(group) => {
-                    let header = format!("{} {}", group.control, group.place(tree));
+                    let header =
+                        format!("{} {}", crate::plan::control::display_control(&group.control), group.place(tree));
                     render_lines(&mut out, &symbol(group.kind, options), &header, "");
                     render_details(&mut out, group.details, options);
                 }
@@ -526,6 +527,41 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn controls_are_shown_under_the_specs_own_keys() {
+        // Stored ids (`s3_account_public_access_block`, `iam_role/X`, `budget/X`) stay in saved
+        // plans; text and Markdown use the keys a reader wrote under `baseline:`, alone or grouped.
+        let configure = |index: usize, control: &str, account: &str| PlannedAction {
+            index,
+            action: Action::ConfigureControl {
+                control: ControlKey::new(control, account, None),
+                account: AccountRef::Planned { name: account.to_string() },
+                before: None,
+                after: json!({ "enabled": true }),
+            },
+            depends_on: vec![],
+            reaches_accounts: 1,
+        };
+        let mut actions = vec![configure(0, "iam_role/SecurityAuditor", "log-archive")];
+        for (index, account) in ["a", "b", "c"].iter().enumerate() {
+            actions.push(configure(index + 1, "s3_account_public_access_block", account));
+        }
+        actions.push(configure(4, "budget/organization-monthly", "management"));
+        let plan = Plan { format_version: 1, actions, warnings: vec![], notes: vec![], blocked: vec![] };
+        let text = render_text(&plan, TextOptions { color: false });
+        let markdown = crate::plan::markdown::render_markdown(&plan, None);
+        // Markdown escapes `_` with a backslash.
+        for shown in [text, markdown.replace('\\', "")] {
+            assert!(shown.contains("roles/SecurityAuditor in log-archive"), "{shown}");
+            assert!(shown.contains("s3_block_public_access"), "{shown}");
+            assert!(shown.contains("budgets/organization-monthly in management"), "{shown}");
+            for id in ["iam_role", "s3_account_public_access_block", "budget/"] {
+                assert!(!shown.contains(id), "`{id}` in {shown}");
+            }
+        }
+        assert!(render_json(&plan).contains("\"control\": \"s3_account_public_access_block\""));
+    }
+
+    #[test]
     fn documents_are_whole_diffs_and_long_values_are_never_cut() {
         let text = render_text(&hostile_plan(), TextOptions { color: false });
         assert!(!text.contains("characters)"), "{text}");
@@ -550,7 +586,7 @@ pub(crate) mod tests {
             "{text}"
         );
         assert!(text.contains("  + aws_config/recorder in all 1,000 accounts under Root (eu-west-1)\n"), "{text}");
-        // A new account is one entry with its unit, counted once.
+        // A new account is one entry with its unit; the summary counts its creation and its move.
         assert!(
             text.contains(
                 "  + account account-0049\n      unit: Workloads/Unit-49\n      email: account-0049@example.com\n"
@@ -558,7 +594,19 @@ pub(crate) mod tests {
             "{text}"
         );
         assert!(!text.contains("~ account account-0049"), "{text}");
-        assert!(text.contains("Plan: 3020 to add, 0 to change, 0 to destroy."), "{text}");
+        assert!(
+            text.contains(
+                "Plan: 3020 to add, 20 to change, 0 to destroy (20 of the changes move new accounts into their OUs)."
+            ),
+            "{text}"
+        );
+        // One count everywhere: text, Markdown and JSON agree, and add up to the actions apply runs.
+        let json: Value = serde_json::from_str(&render_json(&plan)).expect("json");
+        assert_eq!((json["summary"]["add"].as_u64(), json["summary"]["change"].as_u64()), (Some(3020), Some(20)));
+        assert_eq!(json["summary"]["new_account_moves"].as_u64(), Some(20));
+        assert_eq!(3020 + 20, plan.actions.len());
+        let markdown = crate::plan::markdown::render_markdown(&plan, Some(tree.clone()));
+        assert!(markdown.contains("**Plan: 3020 to add, 20 to change, 0 to destroy (20 of the changes"), "{markdown}");
         // Without grouping the same plan is one entry per control.
         assert!(plan.actions.len() > 3_000);
     }

@@ -13,6 +13,7 @@ use super::diagnostic::{did_you_mean, SpecDiagnostic, SpecErrors};
 use super::files::{self, FileError, MAX_DOCUMENT_BYTES, MAX_SPEC_BYTES};
 use super::json::{index_json, JsonIndex};
 use super::model::{DocumentSource, Spec};
+use super::shape::shape_errors;
 use super::source::{index_yaml, SourceFile, SpanIndex};
 use super::validate::validate;
 
@@ -75,8 +76,17 @@ pub fn load_spec(path: &Path) -> Result<ValidSpec, SpecErrors> {
 pub fn load_spec_from_str(path: &Path, text: String) -> Result<ValidSpec, SpecErrors> {
     let source = SourceFile::new(path, files::strip_bom(text));
     let spans = index_yaml(&source).map_err(SpecErrors::new)?;
-    let spec: Spec = serde_yaml::from_str(&source.text)
-        .map_err(|error| SpecErrors::new(vec![deserialize_diagnostic(&source, &spans, &error)]))?;
+    let spec: Spec = serde_yaml::from_str(&source.text).map_err(|error| {
+        // serde stops at the first problem; the schema walk finds them all. serde's own message
+        // is kept when the walk has nothing on its line (a rule only serde knows).
+        let mut diagnostics = shape_errors(&source, &spans, &super::json_schema());
+        let first = deserialize_diagnostic(&source, &spans, &error);
+        let line_of = |d: &SpecDiagnostic| d.location.as_ref().map(|l| l.line);
+        if !diagnostics.iter().any(|d| line_of(d) == line_of(&first)) {
+            diagnostics.push(first);
+        }
+        SpecErrors::new(diagnostics)
+    })?;
 
     let mut loader = DocumentLoader {
         spec_dir: spec_dir(path),
@@ -208,7 +218,7 @@ fn humanize(message: &str) -> (String, Option<String>) {
         text.replace_range(start..end, "expected one of the allowed names");
     }
     let hint = if text.contains("invalid type: string") && text.contains("expected a whole number") {
-        Some("write the number without quotes, e.g. `version: 1`".to_string())
+        Some("write the number without quotes".to_string())
     } else if text.contains("an empty value") {
         Some("give the key a value, or remove the key to take its default".to_string())
     } else {

@@ -142,6 +142,24 @@ pub fn index_yaml(source: &SourceFile) -> Result<SpanIndex, Vec<SpecDiagnostic>>
     // serde_yaml's location-less "more than one document" pointing at line 1.
     if let Err(error) = parser.load(&mut walker, true) {
         let marker = error.marker();
+        // A `{` or `[` never closed makes the parser fail lines later, wherever the flow
+        // collection stops making sense; the fix is at the bracket, so that is where we point.
+        if let Some((line, column, bracket)) = unclosed_flow_bracket(&source.text, marker.line(), marker.col() + 1) {
+            let span = source.span_at(line, column, 1);
+            let closer = if bracket == '{' { '}' } else { ']' };
+            return Err(vec![SpecDiagnostic::new(
+                source,
+                span,
+                format!(
+                    "invalid YAML: `{bracket}` is never closed ({} at line {}, column {})",
+                    error.info(),
+                    marker.line(),
+                    marker.col() + 1
+                ),
+            )
+            .with_label("opened here")
+            .with_help(format!("close it with `{closer}` on the same entry, or remove it"))]);
+        }
         let span = source.span_at(marker.line(), marker.col() + 1, 1);
         return Err(vec![
             SpecDiagnostic::new(source, span, format!("invalid YAML: {}", error.info())).with_label("here")
@@ -152,6 +170,37 @@ pub fn index_yaml(source: &SourceFile) -> Result<SpanIndex, Vec<SpecDiagnostic>>
     } else {
         Err(walker.errors)
     }
+}
+
+/// The last `{` or `[` before 1-based (`line`, `column`) that the whole text never closes, as
+/// (line, column, bracket). Brackets inside comments and quoted scalars are skipped.
+fn unclosed_flow_bracket(text: &str, line: usize, column: usize) -> Option<(usize, usize, char)> {
+    let mut open: Vec<(usize, usize, char)> = Vec::new();
+    for (index, text_line) in text.lines().enumerate() {
+        let mut quote: Option<char> = None;
+        let mut previous = ' ';
+        for (col, c) in text_line.chars().enumerate() {
+            match quote {
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None => match c {
+                    '#' if previous.is_whitespace() => break,
+                    '"' | '\'' if matches!(previous, ' ' | '\t' | '[' | '{' | ',' | ':') => quote = Some(c),
+                    '{' | '[' => open.push((index + 1, col + 1, c)),
+                    '}' | ']' => {
+                        let wanted = if c == '}' { '{' } else { '[' };
+                        if open.last().is_some_and(|top| top.2 == wanted) {
+                            open.pop();
+                        }
+                    }
+                    _ => {}
+                },
+            }
+            previous = c;
+        }
+        // Quoted scalars in the spec stay on one line here: a stray quote ends with its line.
+    }
+    open.into_iter().rfind(|&(l, c, _)| (l, c) < (line, column))
 }
 
 enum Frame {

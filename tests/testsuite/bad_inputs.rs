@@ -261,3 +261,66 @@ fn zero_concurrency_is_refused_before_anything_runs() {
         assert!(text.contains("1..=4096"), "the allowed range is named: {text}");
     }
 }
+
+/// `landing-zone.yaml` with each `(from, to)` replaced once, validated from a temporary copy.
+fn validate_edited(edits: &[(&str, &str)]) -> String {
+    let mut text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("landing-zone.yaml")).expect("spec");
+    for (from, to) in edits {
+        assert!(text.contains(from), "landing-zone.yaml contains {from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    std::os::unix::fs::symlink(&policies, dir.path().join("policies")).expect("link policies");
+    let path = dir.path().join("landing-zone.yaml");
+    std::fs::write(&path, text).expect("write spec");
+    let output = validate(path.to_str().expect("utf-8 path"));
+    assert_eq!(output.status.code(), Some(1));
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+#[test]
+fn every_shape_error_is_reported_in_one_run() {
+    // Three misspelt keys and a wrong type in different sections: one run names all four.
+    let stderr = validate_edited(&[
+        ("policy_types:", "policy_typs:"),
+        ("email: aws+security@example.com", "emial: aws+security@example.com"),
+        ("minimum_length:", "minimum_lenght:"),
+        ("version: 1", "version: one"),
+    ]);
+    for wanted in [
+        "unknown field `policy_typs`",
+        "did you mean `policy_types`?",
+        "unknown field `emial`",
+        "did you mean `email`?",
+        "unknown field `minimum_lenght`",
+        "did you mean `minimum_length`?",
+        "`version`: invalid type: string \"one\", expected a whole number",
+        "4 errors in the spec",
+    ] {
+        assert!(stderr.contains(wanted), "`{wanted}` not in:\n{stderr}");
+    }
+}
+
+#[test]
+fn enum_values_get_a_did_you_mean() {
+    let stderr = validate_edited(&[("feature_set: ALL", "feature_set: all")]);
+    assert!(stderr.contains("unknown variant `all`"), "{stderr}");
+    assert!(stderr.contains("did you mean `ALL`?"), "{stderr}");
+}
+
+#[test]
+fn an_ou_indented_as_a_sibling_units_key_gets_an_indentation_hint() {
+    // `units:` written at the level of the OUs instead of under `Workloads:`.
+    let stderr = validate_edited(&[("  Workloads:\n    units:\n", "  Workloads: {}\n  units:\n")]);
+    assert!(stderr.contains("read as an OU named `units` beside `Workloads`"), "{stderr}");
+    assert!(stderr.contains("indent `units:` one level under that OU's name"), "{stderr}");
+}
+
+#[test]
+fn type_hints_name_the_field_they_are_about() {
+    let stderr = validate_edited(&[("minimum_length: 14", "minimum_length: \"14\"")]);
+    assert!(stderr.contains("write the number without quotes: `minimum_length: 14`"), "{stderr}");
+    assert!(!stderr.contains("version: 1"), "{stderr}");
+}

@@ -1584,3 +1584,31 @@ fn changes_held_back_by_a_missing_opt_in_are_blocked_not_absent() {
     assert!(allowed.actions.iter().any(|planned| matches!(planned.action, Action::CloseAccount { .. })));
     assert!(allowed.actions.iter().any(|planned| matches!(planned.action, Action::DeleteUnit { .. })));
 }
+
+// An OU renamed in the spec without `id:` is planned as a new OU beside the old one: the note on
+// the old one names its id and how to pin it, so the change can be a rename instead.
+#[test]
+fn a_new_ou_beside_an_unnamed_live_ou_hints_at_a_rename_by_id() {
+    let mut desired = desired_base();
+    desired.units = vec![desired_unit("Platform")];
+    let mut live = live_base();
+    add_live_unit(&mut live, "ou-abcd-11111111", "Infrastructure", ROOT_ID);
+    let planned = plan(&desired, &live, PlanOptions::default()).expect("plan");
+    assert!(planned.actions.iter().any(|a| matches!(&a.action, Action::CreateUnit { name, .. } if name == "Platform")));
+    let hint = planned
+        .notes
+        .iter()
+        .find(|note| note.resource == "unit Infrastructure" && note.message.contains("rename"))
+        .unwrap_or_else(|| panic!("no rename hint in {:#?}", planned.notes));
+    assert!(hint.message.contains("`Platform: { id: ou-abcd-11111111 }`"), "{}", hint.message);
+    assert!(hint.message.contains("to rename `Infrastructure` to `Platform`"), "{}", hint.message);
+    // With the id pinned, the same change is one rename and no note.
+    desired.units[0].id = Some("ou-abcd-11111111".to_string());
+    let pinned = plan(&desired, &live, PlanOptions::default()).expect("plan");
+    assert!(
+        matches!(pinned.actions.as_slice(), [a] if matches!(&a.action, Action::RenameUnit { id, .. } if id == "ou-abcd-11111111")),
+        "{:#?}",
+        pinned.actions
+    );
+    assert!(!pinned.notes.iter().any(|note| note.message.contains("rename")), "{:#?}", pinned.notes);
+}

@@ -26,7 +26,11 @@ async fn credentials_never_appear_in_output_plans_or_history() {
     everything.push_str(&run(&moto, dir, &["-vvv", "plan", "--out", "saved.plan"]));
     everything.push_str(&run(&moto, dir, &["-vvv", "apply", "--auto-approve"]));
     everything.push_str(&run(&moto, dir, &["-vvv", "plan", "--format", "json"]));
-    assert!(everything.contains("done    "), "the apply ran and logged: {}", &everything[..everything.len().min(2000)]);
+    assert!(
+        everything.contains("created unit "),
+        "the apply ran and logged: {}",
+        &everything[..everything.len().min(2000)]
+    );
     everything.push_str(&std::fs::read_to_string(dir.join("saved.plan")).expect("saved plan"));
 
     // The change history in the state bucket.

@@ -128,7 +128,7 @@ async fn markdown_and_graphs_show_the_change_on_the_tree() {
     // Moving sandbox under Workloads also brings it the DeploymentRole and the workload budget
     // that Workloads carries.
     assert!(markdown.contains("**Plan: 2 to add, 2 to change, 0 to destroy.**"), "{markdown}");
-    assert!(markdown.contains("iam_role/DeploymentRole in sandbox"), "{markdown}");
+    assert!(markdown.contains("roles/DeploymentRole in sandbox"), "{markdown}");
     assert!(
         markdown
             .contains("<details><summary><code>~</code> policy deny-leave-organization — reaches 7 accounts</summary>"),

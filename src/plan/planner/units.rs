@@ -117,6 +117,9 @@ impl Planner<'_> {
         unmatched.sort_by(|a, b| b.0.split('/').count().cmp(&a.0.split('/').count()).then_with(|| a.0.cmp(&b.0)));
         let opted_in = self.desired.allow.delete_empty_units;
         let mut deletions: BTreeMap<String, usize> = BTreeMap::new();
+        for (path, id) in &unmatched {
+            self.rename_hint(path, id);
+        }
         for (path, id) in unmatched {
             let children: Vec<String> =
                 self.live.units.values().filter(|unit| unit.parent_id == id).map(|unit| unit.id.clone()).collect();
@@ -167,6 +170,34 @@ impl Planner<'_> {
             } else {
                 self.note(format!("unit {path}"), "not in the spec; left alone (opt in with `organization.allow.delete_empty_units` and --allow-destructive to delete it when empty)");
             }
+        }
+    }
+
+    /// A live OU the spec does not name, beside an OU the plan creates under the same parent,
+    /// was most likely renamed in the spec: say how to make that a rename (`id:` pins the OU, as
+    /// `import` writes it) instead of a new OU and a left-over one. Display-only: a note.
+    fn rename_hint(&mut self, path: &str, id: &str) {
+        let Some(live_unit) = self.live.units.get(id) else { return };
+        let created: Vec<String> = self
+            .actions
+            .iter()
+            .filter_map(|planned| match &planned.action {
+                Action::CreateUnit { name, parent: UnitRef::Existing { id: parent, .. }, .. }
+                    if *parent == live_unit.parent_id =>
+                {
+                    Some(name.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        for name in created {
+            self.note(
+                format!("unit {path}"),
+                format!(
+                    "the plan creates OU `{name}` beside it: to rename `{}` to `{name}` instead, pin it in the spec with `{name}: {{ id: {id} }}`",
+                    live_unit.name
+                ),
+            );
         }
     }
 }
