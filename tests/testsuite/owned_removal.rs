@@ -133,10 +133,10 @@ async fn an_account_moved_out_of_the_targets_loses_what_the_tool_made_there_and_
         "{plan:#}"
     );
     let text = moto.run_expecting(&["plan"], dir, 0);
-    assert!(text.contains("- budget/workload-monthly in app-dev"), "{text}");
-    assert!(text.contains("- iam_role/WorkloadAuditor in app-dev"), "{text}");
+    assert!(text.contains("- budgets/workload-monthly in app-dev"), "{text}");
+    assert!(text.contains("- roles/WorkloadAuditor in app-dev"), "{text}");
     assert!(text.contains("to destroy") && text.contains("2 to destroy"), "{text}");
-    for unowned in ["budget/workload-monthly in security", "iam_role/WorkloadAuditor in security"] {
+    for unowned in ["budgets/workload-monthly in security", "roles/WorkloadAuditor in security"] {
         assert!(
             text.contains(&format!("{unowned}: exists, but landing-zone did not create it")),
             "{unowned} is noted:\n{text}"
@@ -189,7 +189,7 @@ async fn a_role_that_lost_the_tag_after_review_is_not_removed() {
     assert_ne!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
     let message = stderr(&output);
     assert!(
-        message.contains("`iam_role/WorkloadAuditor in app-dev`") && message.contains("is no longer planned"),
+        message.contains("`roles/WorkloadAuditor in app-dev`") && message.contains("is no longer planned"),
         "{message}"
     );
     assert!(has_role(&iam, "WorkloadAuditor").await, "the role someone took over is kept");

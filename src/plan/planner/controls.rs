@@ -76,7 +76,7 @@ impl Planner<'_> {
                 let change = format!(
                     "remove it (landing-zone created it, the spec no longer asks for it there); removing it {why}"
                 );
-                if !self.opted_in(key.label(), change, allow) {
+                if !self.opted_in(key.display_label(), change, allow) {
                     continue;
                 }
             }
@@ -89,7 +89,7 @@ impl Planner<'_> {
                 continue;
             }
             self.note(
-                key.label(),
+                key.display_label(),
                 format!(
                     "exists, but landing-zone did not create it (no `{OWNERSHIP_TAG}` tag) and the spec does not ask for it here; left in place"
                 ),
@@ -278,8 +278,8 @@ mod tests {
     #[test]
     fn what_the_tool_made_and_no_longer_wants_is_removed_and_nothing_else() {
         let planned = plan(&desired(false), &live(None), PlanOptions::default()).expect("plan");
-        assert_eq!(removals(&planned), ["budget/monthly in app", "budget/monthly in old"]);
-        let removal = planned.actions.iter().find(|planned| planned.action.address() == "budget/monthly in app");
+        assert_eq!(removals(&planned), ["budgets/monthly in app", "budgets/monthly in old"]);
+        let removal = planned.actions.iter().find(|planned| planned.action.address() == "budgets/monthly in app");
         assert!(
             matches!(&removal.map(|planned| &planned.action), Some(Action::RemoveControl { before, .. }) if before == &json!({"limit": 5})),
             "{removal:?}"
@@ -291,7 +291,7 @@ mod tests {
             planned.notes.iter().map(|note| format!("{}: {}", note.resource, note.message)).collect();
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(
-            notes[0].starts_with("budget/monthly in other: exists, but landing-zone did not create it"),
+            notes[0].starts_with("budgets/monthly in other: exists, but landing-zone did not create it"),
             "{notes:?}"
         );
         assert!(planned.warnings.is_empty(), "{:?}", planned.warnings);
@@ -300,7 +300,7 @@ mod tests {
     #[test]
     fn an_account_the_spec_closes_keeps_its_resources_until_it_goes() {
         let planned = plan(&desired(true), &live(None), PlanOptions { allow_destructive: false }).expect("plan");
-        assert_eq!(removals(&planned), ["budget/monthly in app"]);
+        assert_eq!(removals(&planned), ["budgets/monthly in app"]);
     }
 
     #[test]
@@ -314,7 +314,7 @@ mod tests {
             assert_eq!(planned.blocked.len(), 2, "{:?}", planned.blocked);
             let first = &planned.blocked[0];
             assert!(
-                first.resource == "budget/monthly in app"
+                first.resource == "budgets/monthly in app"
                     && first.change.contains("deletes its recovery points")
                     && (opt_in || first.unblock.contains("organization.allow.delete_baseline_data"))
                     && (flag || first.unblock.contains("--allow-destructive")),
@@ -326,6 +326,6 @@ mod tests {
         let mut wanted = desired(false);
         wanted.allow.delete_baseline_data = true;
         let planned = plan(&wanted, &live(loses), PlanOptions { allow_destructive: true }).expect("plan");
-        assert_eq!(removals(&planned), ["budget/monthly in app", "budget/monthly in old"]);
+        assert_eq!(removals(&planned), ["budgets/monthly in app", "budgets/monthly in old"]);
     }
 }
