@@ -12,13 +12,13 @@ impl Planner<'_> {
             let Some(account) = self.accounts.get(&control.key.account).cloned() else { continue };
             if let Some(operation) = self.live.unsupported_controls.get(&control.key) {
                 self.notes.push(Note {
-                    resource: control.key.label(),
+                    resource: control.key.display_label(),
                     message: format!("not managed here: the endpoint does not implement {operation}"),
                 });
                 continue;
             }
             for message in self.live.control_notes.get(&control.key).into_iter().flatten() {
-                self.notes.push(Note { resource: control.key.label(), message: message.clone() });
+                self.notes.push(Note { resource: control.key.display_label(), message: message.clone() });
             }
             let after = resolve(&control.attributes, &ids);
             let before = self.live.controls.get(&control.key).cloned().flatten();
@@ -27,17 +27,17 @@ impl Planner<'_> {
             }
             if before.as_ref().is_some_and(crate::plan::control::is_immutable) {
                 self.note(
-                    control.key.label(),
+                    control.key.display_label(),
                     "differs from the spec, but AWS no longer lets anyone change it (immutable); left as is",
                 );
                 continue;
             }
             if let Some(why) = control.irreversible {
                 let allow = Some(("compliance_vault_lock", self.desired.allow.compliance_vault_lock));
-                if !self.opted_in(control.key.label(), format!("configure it: irreversible ({why})"), allow) {
+                if !self.opted_in(control.key.display_label(), format!("configure it: irreversible ({why})"), allow) {
                     continue;
                 }
-                self.warnings.push(format!("{} is irreversible: {why}", control.key.label()));
+                self.warnings.push(format!("{} is irreversible: {why}", control.key.display_label()));
             }
             let mut depends: Vec<Option<usize>> = vec![account.created_by];
             // An id this control names (a delegated administrator, a bucket owner) that does not
