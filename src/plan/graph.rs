@@ -17,6 +17,9 @@ pub struct Tree {
     pub accounts: BTreeMap<String, String>,
     /// Node keys (`unit:<path>`, `account:<name>`) to highlight.
     pub touched: BTreeSet<String>,
+    /// AWS ids by node key, for a drawing of the live organization (`ou-…`, account ids): what a
+    /// spec pins with `id:` to adopt an OU or account, or to rename an OU rather than replace it.
+    pub aws_ids: BTreeMap<String, String>,
 }
 
 impl Tree {
@@ -25,6 +28,7 @@ impl Tree {
             units: desired.units.iter().map(|unit| unit.path.clone()).collect(),
             accounts: desired.accounts.iter().map(|a| (a.name.clone(), a.unit_path.clone())).collect(),
             touched: BTreeSet::new(),
+            aws_ids: BTreeMap::new(),
         }
     }
 
@@ -39,6 +43,21 @@ impl Tree {
                 })
                 .collect(),
             touched: BTreeSet::new(),
+            aws_ids: live
+                .units_by_path()
+                .into_iter()
+                .map(|(path, unit)| (format!("unit:{path}"), unit.id.clone()))
+                .chain(live.root.iter().map(|root| (format!("unit:{ROOT}"), root.id.clone())))
+                .chain(live.accounts.values().map(|account| (format!("account:{}", account.name), account.id.clone())))
+                .collect(),
+        }
+    }
+
+    /// A node's label: its name, and its AWS id when the drawing is of the live organization.
+    fn label(&self, key: &str, name: &str) -> String {
+        match self.aws_ids.get(key) {
+            Some(id) => format!("{name} ({id})"),
+            None => name.to_string(),
         }
     }
 
@@ -96,17 +115,16 @@ impl Tree {
 pub fn mermaid(tree: &Tree) -> String {
     let ids = tree.ids();
     let mut out = String::from("flowchart TD\n");
-    let _ = writeln!(out, "  n0[\"Root\"]");
+    let _ = writeln!(out, "  n0[\"{}\"]", super::escape::mermaid_label(&tree.label(&format!("unit:{ROOT}"), ROOT)));
     for path in &tree.units {
-        let _ = writeln!(
-            out,
-            "  {}[\"{}\"]",
-            ids[&format!("unit:{path}")],
-            super::escape::mermaid_label(Tree::name_of(path))
-        );
+        let key = format!("unit:{path}");
+        let label = tree.label(&key, Tree::name_of(path));
+        let _ = writeln!(out, "  {}[\"{}\"]", ids[&key], super::escape::mermaid_label(&label));
     }
     for name in tree.accounts.keys() {
-        let _ = writeln!(out, "  {}([\"{}\"])", ids[&format!("account:{name}")], super::escape::mermaid_label(name));
+        let key = format!("account:{name}");
+        let label = tree.label(&key, name);
+        let _ = writeln!(out, "  {}([\"{}\"])", ids[&key], super::escape::mermaid_label(&label));
     }
     for path in &tree.units {
         let parent = ids.get(&format!("unit:{}", Tree::parent_of(path))).cloned().unwrap_or_else(|| "n0".to_string());
@@ -128,24 +146,28 @@ pub fn mermaid(tree: &Tree) -> String {
 pub fn dot(tree: &Tree) -> String {
     let ids = tree.ids();
     let style = |key: &str| if tree.touched.contains(key) { ", style=filled, fillcolor=\"#fff3bf\"" } else { "" };
-    let mut out = String::from("digraph organization {\n  rankdir=TB;\n  n0 [label=\"Root\", shape=box];\n");
+    let mut out = String::from("digraph organization {\n  rankdir=TB;\n");
+    let root = tree.label(&format!("unit:{ROOT}"), ROOT);
+    let _ = writeln!(out, "  n0 [label=\"{}\", shape=box];", super::escape::dot_label(&root));
     for path in &tree.units {
         let key = format!("unit:{path}");
+        let label = tree.label(&key, Tree::name_of(path));
         let _ = writeln!(
             out,
             "  {} [label=\"{}\", shape=box{}];",
             ids[&key],
-            super::escape::dot_label(Tree::name_of(path)),
+            super::escape::dot_label(&label),
             style(&key)
         );
     }
     for name in tree.accounts.keys() {
         let key = format!("account:{name}");
+        let label = tree.label(&key, name);
         let _ = writeln!(
             out,
             "  {} [label=\"{}\", shape=ellipse{}];",
             ids[&key],
-            super::escape::dot_label(name),
+            super::escape::dot_label(&label),
             style(&key)
         );
     }
@@ -173,7 +195,31 @@ mod tests {
                 .map(|(a, u)| (a.to_string(), u.to_string()))
                 .collect(),
             touched: ["account:app-prod".to_string()].into_iter().collect(),
+            aws_ids: BTreeMap::new(),
         }
+    }
+
+    /// `graph --live` names each OU and account with its AWS id: what `id:` pins in the spec.
+    #[test]
+    fn a_live_drawing_shows_the_aws_ids() {
+        let mut tree = tree();
+        tree.aws_ids = [
+            ("unit:Root", "r-ab12"),
+            ("unit:Workloads/Prod", "ou-ab12-prod0001"),
+            ("account:app-prod", "111122223333"),
+        ]
+        .iter()
+        .map(|(key, id)| (key.to_string(), id.to_string()))
+        .collect();
+        let text = mermaid(&tree);
+        assert!(text.contains("n0[\"Root (r-ab12)\"]"), "{text}");
+        assert!(text.contains("u1[\"Prod (ou-ab12-prod0001)\"]"), "{text}");
+        assert!(text.contains("a0([\"app-prod (111122223333)\"])"), "{text}");
+        assert!(text.contains("u0[\"Workloads\"]"), "an id not known is left out: {text}");
+        let text = dot(&tree);
+        assert!(text.contains("label=\"Prod (ou-ab12-prod0001)\""), "{text}");
+        // The spec's drawing has no ids.
+        assert!(!mermaid(&Tree { aws_ids: BTreeMap::new(), ..tree }).contains("ou-ab12"));
     }
 
     #[test]

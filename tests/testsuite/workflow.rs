@@ -150,7 +150,9 @@ async fn markdown_and_graphs_show_the_change_on_the_tree() {
         "{mermaid}"
     );
     let dot = stdout(&moto.run(&["graph", "--format", "dot", "--live"], dir));
-    assert!(dot.starts_with("digraph organization") && dot.contains("label=\"Prod\""), "{dot}");
+    // The live drawing names each OU and account with its AWS id (what `id:` pins in the spec).
+    assert!(dot.starts_with("digraph organization") && dot.contains("label=\"Prod (ou-"), "{dot}");
+    assert!(dot.contains("label=\"Root (r-"), "{dot}");
 }
 
 #[tokio::test]

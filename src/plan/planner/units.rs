@@ -194,7 +194,7 @@ impl Planner<'_> {
             self.note(
                 format!("unit {path}"),
                 format!(
-                    "the plan creates OU `{name}` beside it: to rename `{}` to `{name}` instead, pin it in the spec with `{name}: {{ id: {id} }}`",
+                    "the plan creates OU `{name}` beside it: to rename `{}` to `{name}` instead, pin it in the spec with `{name}: {{ id: {id} }}` (`landing-zone graph --live` shows every OU's id)",
                     live_unit.name
                 ),
             );
