@@ -174,11 +174,9 @@ pub fn guardrail_findings(live: &LiveOrganization, inputs: &GuardrailInputs<'_>)
                     if verdict.is_denied() {
                         continue;
                     }
-                    let what = match &region {
-                        Some(region) if guardrail.requests.len() > 1 && action == "ec2:RunInstances" => {
-                            format!("{action} in {region} by {principal}")
-                        }
-                        _ => format!("{action} by {principal}"),
+                    let what = match region {
+                        Some(region) => format!("{action} in {region} by {principal}"),
+                        None => format!("{action} by {principal}"),
                     };
                     let definite = verdict.is_not_denied();
                     worst = Some((verdict, what));

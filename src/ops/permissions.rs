@@ -81,18 +81,10 @@ pub fn policy(command: Command, principal: Principal) -> serde_json::Value {
     serde_json::json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
-/// Whether a policy action (with `*` wildcards, case-insensitive as IAM matches them) allows
-/// `action`.
+/// Whether a policy action (with `*` and `?` wildcards, case-insensitive as IAM matches them)
+/// allows `action`: the policy evaluator's matcher, so both read wildcards alike.
 pub fn allows(pattern: &str, action: &str) -> bool {
-    fn matches(pattern: &[u8], text: &[u8]) -> bool {
-        match (pattern.split_first(), text.split_first()) {
-            (None, None) => true,
-            (Some((b'*', rest)), _) => matches(rest, text) || (!text.is_empty() && matches(pattern, &text[1..])),
-            (Some((p, prest)), Some((t, trest))) => p.eq_ignore_ascii_case(t) && matches(prest, trest),
-            _ => false,
-        }
-    }
-    matches(pattern.as_bytes(), action.as_bytes())
+    crate::plan::policy_evaluator::wildcard_match(&pattern.to_lowercase(), &action.to_lowercase())
 }
 
 #[cfg(test)]

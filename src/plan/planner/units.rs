@@ -143,11 +143,17 @@ impl Planner<'_> {
                 .any(|account| account.parent_id == id && !moves_out.contains_key(&account.id));
             let children_deleted = children.iter().all(|child| deletions.contains_key(child));
             let deletable = !has_accounts && children_deleted;
+            if !opted_in {
+                self.note(format!("unit {path}"), "not in the spec; left alone (opt in with `organization.allow.delete_empty_units` and --allow-destructive to delete it when empty)");
+                continue;
+            }
+            if !deletable {
+                self.note(format!("unit {path}"), "not in the spec, but not empty: left alone");
+                continue;
+            }
             // With the spec's opt-in, an empty OU the spec no longer names is a pending deletion:
             // without --allow-destructive it is blocked, not silently left.
-            let allowed = opted_in
-                && (!deletable || self.opted_in(format!("unit {path}"), "delete the empty OU (not in the spec)", None));
-            if allowed && deletable {
+            if self.opted_in(format!("unit {path}"), "delete the empty OU (not in the spec)", None) {
                 let mut depends: Vec<Option<usize>> =
                     children.iter().map(|child| deletions.get(child).copied()).collect();
                 depends.extend(moves_out.values().map(|index| Some(*index)));
@@ -163,12 +169,6 @@ impl Planner<'_> {
                 }));
                 let index = self.push(Action::DeleteUnit { id: id.clone(), path: path.clone() }, depends, 0);
                 deletions.insert(id, index);
-            } else if opted_in && !deletable {
-                self.note(format!("unit {path}"), "not in the spec, but not empty: left alone");
-            } else if opted_in {
-                // Blocked above, waiting for --allow-destructive.
-            } else {
-                self.note(format!("unit {path}"), "not in the spec; left alone (opt in with `organization.allow.delete_empty_units` and --allow-destructive to delete it when empty)");
             }
         }
     }
