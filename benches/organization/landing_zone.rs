@@ -91,7 +91,9 @@ fn floor(shape: &Shape, accounts: u64) -> BTreeMap<String, u64> {
         // of ListRoles per account; ListRoleTags only for candidates the spec does not name).
         ("iam:ListRoles", accounts),
         ("ec2:GetEbsEncryptionByDefault", regional),
-        // The recorder is two reads (recorders, status); one DescribeConfigRules names both rules.
+        // The recorder is two reads (recorders, status); one page of DescribeConfigRules lists the
+        // account's rules (25 a page) for both rules' reads and the search for rules the spec no
+        // longer asks for (ListTagsForResource only for candidates the spec does not name).
         ("config:DescribeConfigurationRecorders", regional),
         ("config:DescribeConfigurationRecorderStatus", regional),
         ("config:DescribeDeliveryChannels", regional),

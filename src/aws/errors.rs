@@ -152,6 +152,19 @@ pub fn is_trail_already_exists<E: ProvideErrorMetadata>(error: &E) -> bool {
     code_is(error, &["TrailAlreadyExistsException"])
 }
 
+/// AWS Config has no rule by that name (DescribeConfigRules naming a missing rule, DeleteConfigRule).
+/// https://docs.aws.amazon.com/config/latest/APIReference/API_DeleteConfigRule.html
+pub fn is_no_such_config_rule<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["NoSuchConfigRuleException"])
+}
+
+/// AWS Config's ResourceInUseException: for DeleteConfigRule, the rule is being deleted (or its
+/// evaluation results are), or a remediation action is still associated with it.
+/// https://docs.aws.amazon.com/config/latest/APIReference/API_DeleteConfigRule.html
+pub fn is_resource_in_use<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["ResourceInUseException"])
+}
+
 /// NotFoundException: KMS (DescribeKey: no such key or alias), AWS Backup and AWS Budgets name a
 /// missing resource so. https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html
 pub fn is_not_found_exception<E: ProvideErrorMetadata>(error: &E) -> bool {

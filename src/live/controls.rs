@@ -34,14 +34,14 @@ pub async fn read_controls_reporting(
     sessions: &Sessions,
     concurrency: Concurrency,
     reporter: &dyn ReadReporter,
+    reads: &RunReads,
 ) -> Result<ControlReads> {
     // Attributes are resolved (placeholders filled in) as each control is read, not all up front:
     // at 1,000 accounts a resolved copy of every control's attributes is megabytes held for the
     // whole read.
     let controls: Vec<&DesiredControl> =
         desired.controls.iter().filter(|control| known.accounts.contains_key(&control.key.account)).collect();
-    let reads = RunReads::new(controls.iter().map(|control| control.key.clone()).collect());
-    let context = BaselineContext { sessions, ids: known, reads: Some(&reads) };
+    let context = BaselineContext { sessions, ids: known, reads: Some(reads) };
     let tally = ReadTally::new(controls.iter().map(|control| &control.key));
     reporter.progress(tally.now());
     let mut by_account: BTreeMap<&str, Vec<&DesiredControl>> = BTreeMap::new();
@@ -198,16 +198,17 @@ pub struct FindScope<'a> {
 /// Searches every existing, active account of the spec (and each of the spec's regions for
 /// regional kinds) for the resources each tracking baseline created where the spec no longer asks
 /// for them, wide across accounts and `concurrency.calls` at once within each. Accounts the spec
-/// closes are skipped: their resources go with them.
+/// closes are skipped: their resources go with them. `context` is the reads' own: a search answers
+/// from what the reads already listed where it can (AWS Config's rules of an account and region).
 pub async fn find_owned(
     desired: &DesiredOrganization,
     regions: &[String],
-    known: &KnownIds,
     live: &LiveOrganization,
-    sessions: &Sessions,
+    context: &BaselineContext<'_>,
     concurrency: Concurrency,
     scope: FindScope<'_>,
 ) -> Result<FoundControls> {
+    let known = context.ids;
     if scope.baselines.is_empty() {
         return Ok(FoundControls::default());
     }
@@ -245,8 +246,6 @@ pub async fn find_owned(
         }
     }
     tracing::debug!(searches = searches.len(), accounts = ?accounts, "searching for what landing-zone created");
-    let context = BaselineContext { sessions, ids: known, reads: None };
-    let context = &context;
     let wanted = &wanted;
     // Wide across accounts, at most `concurrency.calls` searches at once within each.
     let mut by_account: BTreeMap<&str, Vec<Search<'_>>> = BTreeMap::new();

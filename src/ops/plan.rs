@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 
 use crate::aws::{load_config, Clients, Concurrency, ConnectOptions};
+use crate::baseline::reads::RunReads;
+use crate::baseline::Context as BaselineContext;
 use crate::live::controls::{find_owned, read_controls_reporting, FindScope};
 use crate::live::progress::{ReadReporter, SilentReadReporter};
 use crate::live::{read_organization_with, LiveOrganization, ReadScope};
@@ -263,8 +265,17 @@ async fn read_accounts(
             &limited
         }
     };
+    // What the reads share (one listing answering several controls), kept for the search below.
+    let reads = RunReads::new(
+        to_read
+            .controls
+            .iter()
+            .filter(|control| known.accounts.contains_key(&control.key.account))
+            .map(|control| control.key.clone())
+            .collect(),
+    );
     let (controls, unsupported) =
-        read_controls_reporting(to_read, &known, &structure, &clients.sessions, concurrency, reporter).await?;
+        read_controls_reporting(to_read, &known, &structure, &clients.sessions, concurrency, reporter, &reads).await?;
     let (controls, notes) = take_control_notes(controls);
     structure.controls = controls;
     structure.control_notes = notes;
@@ -278,7 +289,10 @@ async fn read_accounts(
             accounts: limits.owned_accounts.as_ref(),
             keys: limits.owned_keys.as_ref(),
         };
-        let found = find_owned(desired, regions, &known, &structure, &clients.sessions, concurrency, scope).await?;
+        let found = {
+            let context = BaselineContext { sessions: &clients.sessions, ids: &known, reads: Some(&reads) };
+            find_owned(desired, regions, &structure, &context, concurrency, scope).await?
+        };
         for (key, (attributes, loses)) in found.owned {
             structure.controls.insert(key.clone(), Some(attributes));
             structure.owned_controls.insert(key, loses);

@@ -196,3 +196,96 @@ async fn a_role_that_lost_the_tag_after_review_is_not_removed() {
     let budgets_in_dev = aws_sdk_budgets::Client::new(&moto.assumed_config(&dev).await);
     assert_eq!(budgets(&budgets_in_dev, &dev).await, ["workload-monthly"], "nothing was applied");
 }
+
+/// AWS Config rules (issue 20, item 4): a rule dropped from the spec goes from every account, and
+/// every rule goes from an account that leaves the targets; the recorder and channel stay, and a
+/// rule someone else made, untagged, is never touched.
+const CONFIG_SPEC: &str = r#"version: 1
+organization:
+  feature_set: ALL
+  management_account: management
+  regions: [us-east-1]
+units:
+  Security: {}
+  Workloads: {}
+accounts:
+  management: { email: aws-root@example.com, unit: Root }
+  log-archive: { email: aws+logs@example.com, unit: Security }
+  app-prod: { email: aws+app-prod@example.com, unit: Workloads }
+  app-dev: { email: aws+app-dev@example.com, unit: Workloads }
+baseline:
+  log_archive: { account: log-archive }
+  aws_config:
+    targets: { units: [Workloads] }
+    rules:
+      ACCESS_KEYS_ROTATED: { maxAccessKeyAge: "90" }
+      S3_BUCKET_VERSIONING_ENABLED: {}
+"#;
+
+/// The names of the AWS Config rules in one account's region.
+async fn config_rules(client: &aws_sdk_config::Client) -> Vec<String> {
+    let listed = client.describe_config_rules().send().await.expect("rules");
+    let mut names: Vec<String> =
+        listed.config_rules.unwrap_or_default().into_iter().filter_map(|rule| rule.config_rule_name).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn config_rules_the_spec_drops_or_an_account_leaves_are_removed_and_no_other() {
+    let moto = Moto::start();
+    let dir = workspace(CONFIG_SPEC);
+    let dir = dir.path();
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
+
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let listed = organizations.list_accounts().send().await.expect("accounts").accounts.unwrap_or_default();
+    let id_of = |email: &str| {
+        listed.iter().find(|a| a.email.as_deref() == Some(email)).and_then(|a| a.id.clone()).expect("account id")
+    };
+    let (prod, dev) = (id_of("aws+app-prod@example.com"), id_of("aws+app-dev@example.com"));
+    let prod_config = aws_sdk_config::Client::new(&moto.assumed_config(&prod).await);
+    let dev_config = aws_sdk_config::Client::new(&moto.assumed_config(&dev).await);
+    assert_eq!(config_rules(&dev_config).await, ["ACCESS_KEYS_ROTATED", "S3_BUCKET_VERSIONING_ENABLED"]);
+
+    // Someone else's rule in app-prod, of the shape landing-zone makes but untagged.
+    let source = aws_sdk_config::types::Source::builder()
+        .owner(aws_sdk_config::types::Owner::Aws)
+        .source_identifier("ROOT_ACCOUNT_MFA_ENABLED")
+        .build()
+        .expect("source");
+    let theirs = aws_sdk_config::types::ConfigRule::builder()
+        .config_rule_name("ROOT_ACCOUNT_MFA_ENABLED")
+        .source(source)
+        .build();
+    prod_config.put_config_rule().config_rule(theirs).send().await.expect("hand-made rule");
+
+    // ACCESS_KEYS_ROTATED leaves the spec; app-dev leaves Workloads.
+    let changed = CONFIG_SPEC.replace("      ACCESS_KEYS_ROTATED: { maxAccessKeyAge: \"90\" }\n", "").replace(
+        "app-dev: { email: aws+app-dev@example.com, unit: Workloads }",
+        "app-dev: { email: aws+app-dev@example.com, unit: Security }",
+    );
+    std::fs::write(dir.join("landing-zone.yaml"), &changed).expect("spec");
+    let plan = moto.plan_json(dir);
+    assert_eq!(
+        actions(&plan),
+        [
+            "move_account app-dev",
+            "remove_control aws_config/rule/ACCESS_KEYS_ROTATED in app-dev",
+            "remove_control aws_config/rule/ACCESS_KEYS_ROTATED in app-prod",
+            "remove_control aws_config/rule/S3_BUCKET_VERSIONING_ENABLED in app-dev",
+        ],
+        "{plan:#}"
+    );
+    let text = moto.run_expecting(&["plan"], dir, 0);
+    assert!(text.contains("3 to destroy"), "{text}");
+
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
+    assert_eq!(config_rules(&prod_config).await, ["ROOT_ACCOUNT_MFA_ENABLED", "S3_BUCKET_VERSIONING_ENABLED"]);
+    assert!(config_rules(&dev_config).await.is_empty(), "app-dev keeps no rule of the tool's");
+    let recorders = dev_config.describe_configuration_recorders().send().await.expect("recorders");
+    assert_eq!(recorders.configuration_recorders().len(), 1, "the recorder of an account that left stays");
+
+    let again = moto.run(&["plan", "--detailed-exitcode"], dir);
+    assert_eq!(again.status.code(), Some(0), "the next plan is empty:\n{}\n{}", stdout(&again), stderr(&again));
+}

@@ -12,21 +12,28 @@
 //! right after creating the channel: after both, `recording` reads true.
 //!
 //! Config allows one recorder and one channel per account and region: one under another name (from
-//! Control Tower, say) is reported and refused, never renamed or deleted. Rules not in the spec are
-//! not read. This module does not touch the bucket: the log-archive baseline owns it and its policy.
+//! Control Tower, say) is reported and refused, never renamed or deleted. Rules landing-zone puts
+//! carry the ownership tag; one it created that the spec no longer asks for in that account and
+//! region (the rule dropped, the account out of `targets`) is removed, and a rule it did not create
+//! is never touched (rules other services made, `CreatedBy` set, are not even considered). The
+//! recorder and channel of an account that leaves `targets` are left in place. This module does
+//! not touch the bucket: the log-archive baseline owns it and its policy.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_config::operation::describe_config_rules::DescribeConfigRulesError;
-use aws_sdk_config::types::{ConfigRule, ConfigurationRecorder, DeliveryChannel, Owner, RecordingGroup, Source};
+use aws_sdk_config::types::{
+    ConfigRule, ConfigRuleState, ConfigurationRecorder, DeliveryChannel, Owner, RecordingGroup, Source, Tag,
+};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
-use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions, Places};
+use crate::aws::errors::{is_no_such_config_rule, is_resource_in_use, is_resource_not_found};
 use crate::aws::session::partition_of;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
-use crate::spec::LogArchiveSpec;
+use crate::spec::{LogArchiveSpec, OWNERSHIP_TAG, OWNERSHIP_VALUE};
 
 pub const CONTROL: &str = "aws_config";
 pub const RECORDER: &str = "aws_config/recorder";
@@ -101,7 +108,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
                         json!({ "identifier": identifier, "owner": "AWS", "parameters": parameters }),
                     )
                     .after(recorder.clone())
-                    .needs(&["config:PutConfigRule"]),
+                    .needs(&["config:PutConfigRule", "config:TagResource"]),
                 );
             }
         }
@@ -120,44 +127,44 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         control if control.starts_with(RULE_PREFIX) => {
             let identifier = desired["identifier"].as_str().ok_or_else(|| anyhow!("rule without an identifier"))?;
             let Some(reads) = context.reads else { return read_rule(&client, identifier).await };
-            // One DescribeConfigRules per account and region names every rule the run reads
-            // there (issue 13: the read floor), shared by the rules' reads.
-            let (account, region) = (key.account.as_str(), key.region.as_deref());
-            let names: Vec<String> = reads
-                .peers(account, region, RULE_PREFIX)
-                .filter_map(|peer| peer.control.strip_prefix(RULE_PREFIX).map(str::to_string))
-                .collect();
-            let batch = format!("aws_config rules {account} {}", region.unwrap_or_default());
-            let rules = reads.once(batch, || read_rules(&client, names)).await?;
-            Ok(rules.get(identifier).cloned())
+            // One listing per account and region answers every rule the run reads there and the
+            // search for rules the spec no longer asks for (issue 13: the read floor).
+            let listing = listing(reads, &client, &key.account, key.region.as_deref()).await?;
+            listing.get(identifier).map(|rule| rule_attributes(identifier, rule)).transpose()
         }
         other => bail!("unknown control `{other}`"),
     }
 }
 
-/// The most rule names one DescribeConfigRules takes
-/// (https://docs.aws.amazon.com/config/latest/APIReference/API_DescribeConfigRules.html:
-/// `ConfigRuleNames`, "Maximum number of 25 items").
-const RULE_NAMES_PER_CALL: usize = 25;
+/// The rules of one account and region a run needs, by name: those the run reads there and those
+/// that could be landing-zone's ([`could_be_landing_zones`]); the others are not kept.
+type Listing = BTreeMap<String, ConfigRule>;
 
-/// The attributes of every rule among `names` that exists, by name: one call per 25 names. AWS
-/// answers NoSuchConfigRuleException when any named rule is missing (a first plan, a rule added
-/// to the spec); then the account's rules are listed unnamed, page by page, and filtered.
-pub async fn read_rules(client: &aws_sdk_config::Client, names: Vec<String>) -> Result<BTreeMap<String, Value>> {
-    let mut found = BTreeMap::new();
-    for chunk in names.chunks(RULE_NAMES_PER_CALL) {
-        match describe_rules(client, Some(chunk)).await {
-            Ok(rules) => collect_rules(rules, chunk, &mut found)?,
-            Err(error) if error.code() == Some("NoSuchConfigRuleException") => {
-                let rules =
-                    describe_rules(client, None).await.map_err(|error| aws_error("DescribeConfigRules", error))?;
-                collect_rules(rules, &names, &mut found)?;
-                break;
-            }
-            Err(error) => return Err(aws_error("DescribeConfigRules", error)),
-        }
-    }
-    Ok(found)
+/// The account's rules in `region`, listed once per run whoever asks first (a rule's read or the
+/// search), page by page (DescribeConfigRules without names returns them all, 25 a page:
+/// https://docs.aws.amazon.com/config/latest/APIReference/API_DescribeConfigRules.html).
+async fn listing(
+    reads: &super::reads::RunReads,
+    client: &aws_sdk_config::Client,
+    account: &str,
+    region: Option<&str>,
+) -> Result<std::sync::Arc<Listing>> {
+    let read: BTreeSet<&str> =
+        reads.peers(account, region, RULE_PREFIX).filter_map(|peer| peer.control.strip_prefix(RULE_PREFIX)).collect();
+    let batch = format!("aws_config rules {account} {}", region.unwrap_or_default());
+    reads
+        .once(batch, || async {
+            let rules = describe_rules(client, None).await.map_err(|error| aws_error("DescribeConfigRules", error))?;
+            Ok(rules
+                .into_iter()
+                .filter(|rule| {
+                    could_be_landing_zones(rule)
+                        || rule.config_rule_name.as_deref().is_some_and(|name| read.contains(name))
+                })
+                .filter_map(|rule| Some((rule.config_rule_name.clone()?, rule)))
+                .collect::<Listing>())
+        })
+        .await
 }
 
 /// Every page of DescribeConfigRules, naming `names` (all the account's rules when None).
@@ -182,14 +189,6 @@ async fn describe_rules(
     }
 }
 
-fn collect_rules(rules: Vec<ConfigRule>, names: &[String], found: &mut BTreeMap<String, Value>) -> Result<()> {
-    for rule in rules {
-        let Some(name) = rule.config_rule_name.clone().filter(|name| names.contains(name)) else { continue };
-        found.insert(name.clone(), rule_attributes(&name, &rule)?);
-    }
-    Ok(())
-}
-
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
     let account_id = context.account_id(&key.account)?;
     let client = context.sessions.client::<aws_sdk_config::Client>(account_id, key.region.as_deref()).await;
@@ -211,7 +210,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
             refuse_other_name(CHANNEL_KIND, before, key)?;
             apply_channel(&client, attributes).await
         }
-        control if control.starts_with(RULE_PREFIX) => apply_rule(&client, attributes).await,
+        control if control.starts_with(RULE_PREFIX) => apply_rule(&client, attributes, before.is_none()).await,
         other => bail!("unknown control `{other}`"),
     }
 }
@@ -378,7 +377,7 @@ pub async fn apply_channel(client: &aws_sdk_config::Client, attributes: &Value) 
 pub async fn read_rule(client: &aws_sdk_config::Client, identifier: &str) -> Result<Option<Value>> {
     let rules = match client.describe_config_rules().config_rule_names(identifier).send().await {
         Ok(output) => output.config_rules.unwrap_or_default(),
-        Err(error) if error.code() == Some("NoSuchConfigRuleException") => return Ok(None),
+        Err(error) if is_no_such_config_rule(&error) => return Ok(None),
         Err(error) => return Err(aws_error("DescribeConfigRules", error)),
     };
     let Some(rule) = rules.into_iter().find(|rule| rule.config_rule_name.as_deref() == Some(identifier)) else {
@@ -404,8 +403,9 @@ fn rule_attributes(identifier: &str, rule: &ConfigRule) -> Result<Value> {
     }))
 }
 
-/// Puts the AWS-managed rule, named after its identifier, with its parameters.
-pub async fn apply_rule(client: &aws_sdk_config::Client, attributes: &Value) -> Result<()> {
+/// Puts the AWS-managed rule, named after its identifier, with its parameters; one it `creates`
+/// carries the ownership tag.
+pub async fn apply_rule(client: &aws_sdk_config::Client, attributes: &Value, creates: bool) -> Result<()> {
     let identifier = attributes["identifier"].as_str().ok_or_else(|| anyhow!("rule without an identifier"))?;
     let source = Source::builder()
         .owner(Owner::Aws)
@@ -418,8 +418,125 @@ pub async fn apply_rule(client: &aws_sdk_config::Client, attributes: &Value) -> 
         _ => "{}".to_string(),
     };
     let rule = ConfigRule::builder().config_rule_name(identifier).source(source).input_parameters(parameters).build();
-    client.put_config_rule().config_rule(rule).send().await.map_err(|error| aws_error("PutConfigRule", error))?;
+    // The ownership tag marks the rules landing-zone creates, so that one the spec stops asking
+    // for is removed and no other is ("Tags: An array of tag object",
+    // https://docs.aws.amazon.com/config/latest/APIReference/API_PutConfigRule.html). Sent only
+    // when creating: a rule that existed before the spec named it is adopted, not owned.
+    let owned = creates.then(|| vec![Tag::builder().key(OWNERSHIP_TAG).value(OWNERSHIP_VALUE).build()]);
+    client
+        .put_config_rule()
+        .config_rule(rule)
+        .set_tags(owned)
+        .send()
+        .await
+        .map_err(|error| aws_error("PutConfigRule", error))?;
     Ok(())
+}
+
+/// Whether a rule has the shape of those landing-zone puts, so that its tags are worth reading: an
+/// AWS-managed rule named after its identifier, made by no other service (a service-linked rule,
+/// Security Hub's or Control Tower's, names its maker in `CreatedBy` and only that service may
+/// delete it), and not already being deleted (`DELETING` until DeleteConfigRule completes:
+/// https://docs.aws.amazon.com/config/latest/APIReference/API_DeleteConfigRule.html).
+fn could_be_landing_zones(rule: &ConfigRule) -> bool {
+    let managed_under_its_identifier = rule.source.as_ref().is_some_and(|source| {
+        source.owner == Owner::Aws
+            && source.source_identifier.is_some()
+            && source.source_identifier == rule.config_rule_name
+    });
+    let going = matches!(rule.config_rule_state, Some(ConfigRuleState::Deleting | ConfigRuleState::DeletingResults));
+    managed_under_its_identifier && rule.created_by.is_none() && !going
+}
+
+/// Whether the rule `arn` carries the ownership tag; None when the rule is gone.
+/// https://docs.aws.amazon.com/config/latest/APIReference/API_ListTagsForResource.html
+async fn is_owned(client: &aws_sdk_config::Client, arn: &str) -> Result<Option<bool>> {
+    let mut owned = false;
+    let mut pages = client.list_tags_for_resource().resource_arn(arn).into_paginator().items().send();
+    while let Some(tag) = pages.next().await {
+        match tag {
+            Ok(tag) => {
+                owned |= tag.key.as_deref() == Some(OWNERSHIP_TAG) && tag.value.as_deref() == Some(OWNERSHIP_VALUE)
+            }
+            Err(error) if is_resource_not_found(&error) => return Ok(None),
+            Err(error) => return Err(aws_error("ListTagsForResource", error)),
+        }
+    }
+    Ok(Some(owned))
+}
+
+/// Every rule in `account` and `region` that `wanted` does not name and that could be
+/// landing-zone's ([`could_be_landing_zones`]), marked owned when it carries the ownership tag.
+/// One DescribeConfigRules listing per account and region, shared with the rules' reads when the
+/// run shares its reads, and the tags of the few candidates.
+pub async fn find(
+    context: &Context<'_>,
+    account: &str,
+    region: Option<&str>,
+    wanted: &BTreeSet<ControlKey>,
+) -> Result<Vec<Found>> {
+    let Some(region) = region else { return Ok(Vec::new()) };
+    let client = context.sessions.client::<aws_sdk_config::Client>(context.account_id(account)?, Some(region)).await;
+    let rules: Vec<ConfigRule> = match context.reads {
+        Some(reads) => listing(reads, &client, account, Some(region)).await?.values().cloned().collect(),
+        None => describe_rules(&client, None).await.map_err(|error| aws_error("DescribeConfigRules", error))?,
+    };
+    let mut found = Vec::new();
+    for rule in rules.iter().filter(|rule| could_be_landing_zones(rule)) {
+        let (Some(name), Some(arn)) = (rule.config_rule_name.as_deref(), rule.config_rule_arn.as_deref()) else {
+            continue;
+        };
+        let key = ControlKey::new(format!("{RULE_PREFIX}{name}"), account, Some(region));
+        if wanted.contains(&key) {
+            continue;
+        }
+        let Some(owned) = is_owned(&client, arn).await? else { continue };
+        let attributes = if owned { rule_attributes(name, rule)? } else { Value::Null };
+        found.push(Found { key, owned, attributes, loses_data: None });
+    }
+    Ok(found)
+}
+
+/// Deletes a rule landing-zone created (AWS deletes its evaluation results with it, which AWS
+/// Config computes again should the rule come back). Refuses a rule that no longer carries the
+/// ownership tag; one gone or already being deleted is success.
+/// https://docs.aws.amazon.com/config/latest/APIReference/API_DeleteConfigRule.html
+pub async fn remove(context: &Context<'_>, key: &ControlKey) -> Result<()> {
+    let name =
+        key.control.strip_prefix(RULE_PREFIX).ok_or_else(|| anyhow!("{}: not an AWS Config rule", key.label()))?;
+    let client = context
+        .sessions
+        .client::<aws_sdk_config::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
+    let rules = match describe_rules(&client, Some(&[name.to_string()])).await {
+        Ok(rules) => rules,
+        Err(error) if is_no_such_config_rule(&error) => return Ok(()),
+        Err(error) => return Err(aws_error("DescribeConfigRules", error)),
+    };
+    let Some(rule) = rules.into_iter().find(|rule| rule.config_rule_name.as_deref() == Some(name)) else {
+        return Ok(());
+    };
+    if matches!(rule.config_rule_state, Some(ConfigRuleState::Deleting | ConfigRuleState::DeletingResults)) {
+        return Ok(());
+    }
+    let arn = rule.config_rule_arn.as_deref().ok_or_else(|| anyhow!("{}: AWS Config named no ARN", key.label()))?;
+    match is_owned(&client, arn).await? {
+        None => return Ok(()),
+        Some(false) => bail!(
+            "{}: the rule no longer carries the `{OWNERSHIP_TAG}` tag; landing-zone removes only what it created\nhint: plan again",
+            key.label()
+        ),
+        Some(true) => {}
+    }
+    match client.delete_config_rule().config_rule_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(error) if is_no_such_config_rule(&error) => Ok(()),
+        Err(error) if is_resource_in_use(&error) => Err(aws_error("DeleteConfigRule", error).context(format!(
+            "{}: AWS Config is busy with the rule (deleting it or its evaluation results), or a remediation action is still associated with it\nhint: delete the rule's remediation configuration if it has one (`aws configservice delete-remediation-configuration --config-rule-name {name}`), then apply again",
+            key.label()
+        ))),
+        Err(error) => Err(aws_error("DeleteConfigRule", error)),
+    }
 }
 
 /// The `baseline.aws_config` section in the registry.
@@ -448,15 +565,18 @@ impl Baseline for AwsConfig {
             in_account: Actions {
                 read: &[
                     "config:DescribeConfigRules",
+                    "config:ListTagsForResource",
                     "config:DescribeConfigurationRecorderStatus",
                     "config:DescribeConfigurationRecorders",
                     "config:DescribeDeliveryChannels",
                 ],
                 write: &[
+                    "config:DeleteConfigRule",
                     "config:PutConfigRule",
                     "config:PutConfigurationRecorder",
                     "config:PutDeliveryChannel",
                     "config:StartConfigurationRecorder",
+                    "config:TagResource",
                     "iam:CreateServiceLinkedRole",
                     "iam:PassRole",
                 ],
@@ -481,6 +601,29 @@ impl Baseline for AwsConfig {
         before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes, before))
+    }
+
+    fn ownership(&self) -> Option<Ownership> {
+        Some(Ownership { places: Places::Regions })
+    }
+
+    fn find<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a str,
+        region: Option<&'a str>,
+        wanted: &'a BTreeSet<ControlKey>,
+    ) -> BoxFuture<'a, Result<Vec<Found>>> {
+        Box::pin(find(context, account, region, wanted))
+    }
+
+    fn remove<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _before: &'a Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(remove(context, key))
     }
 }
 
