@@ -44,8 +44,9 @@ pub struct DesiredOrganization {
     pub delete_member_root_credentials: bool,
     /// `organization.regions`, home region first.
     pub regions: Vec<String>,
-    /// The `baseline:` sections the spec has (their keys): what the spec manages at all, so that
-    /// what a section's entries no longer cover is searched for only where the section exists.
+    /// The `baseline:` sections the spec has (their keys), and `identity_center` when the spec has
+    /// that top-level section: what the spec manages at all, so that what a section's entries no
+    /// longer cover is searched for only where the section exists.
     pub baseline_sections: BTreeSet<String>,
 }
 
@@ -171,10 +172,17 @@ impl DesiredOrganization {
                 .ok()
                 .and_then(|sections| {
                     sections.as_object().map(|sections| {
-                        sections.iter().filter(|(_, value)| !value.is_null()).map(|(key, _)| key.clone()).collect()
+                        sections
+                            .iter()
+                            .filter(|(_, value)| !value.is_null())
+                            .map(|(key, _)| key.clone())
+                            .collect::<Vec<_>>()
                     })
                 })
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .into_iter()
+                .chain(spec.identity_center.is_some().then(|| "identity_center".to_string()))
+                .collect(),
         }
     }
 

@@ -590,3 +590,59 @@ async fn permission_sets_are_listed_and_described_once_per_plan() {
     assert_eq!(sso_calls(&moto, "ListPermissionSets"), 1);
     assert_eq!(sso_calls(&moto, "DescribePermissionSet"), 2);
 }
+
+/// Issue 20, item 4: a permission set landing-zone created that the spec no longer names is
+/// removed, its assignments first; one someone else made (no ownership tag) is never touched.
+#[tokio::test]
+async fn a_permission_set_the_spec_drops_is_removed_with_its_assignments_and_no_other() {
+    let moto = Moto::start();
+    let directory = directory(&moto).await;
+    directory.create_group("Auditors").await;
+    let dir = workspace(SPEC);
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
+    let shared = account_id(&moto, "shared").await;
+    let administrator = directory.set_arn("Administrator").await;
+    assert_eq!(directory.assignments(&shared, &administrator).await.len(), 1);
+
+    // Someone else's set, untagged.
+    let theirs = directory
+        .sso
+        .create_permission_set()
+        .instance_arn(&directory.instance)
+        .name("BreakGlass")
+        .session_duration("PT1H")
+        .send()
+        .await
+        .expect("hand-made set");
+    let theirs = theirs.permission_set.and_then(|set| set.permission_set_arn).expect("arn");
+
+    // Administrator leaves the spec, with its assignment.
+    let dropped = SPEC
+        .replace(
+            "    Administrator:\n      description: Full access for the platform team\n      session_duration: PT4H\n      managed_policies: [arn:aws:iam::aws:policy/AdministratorAccess]\n",
+            "",
+        )
+        .replace("    - { group: Platform, permission_set: Administrator, targets: { units: [Infrastructure] } }\n", "");
+    assert_ne!(dropped, SPEC);
+    std::fs::write(dir.path().join("landing-zone.yaml"), &dropped).expect("spec");
+    let plan = moto.plan_json(dir.path());
+    let removals: Vec<String> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter(|action| action["kind"] == "remove_control")
+        .filter_map(|action| action["control"]["control"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(removals, ["identity_center/permission_set/Administrator"], "{plan:#}");
+
+    moto.run_expecting(&["apply", "--auto-approve"], dir.path(), 0);
+    let sets = directory.sso.list_permission_sets().instance_arn(&directory.instance).send().await.expect("sets");
+    let sets = sets.permission_sets.unwrap_or_default();
+    assert!(!sets.contains(&administrator), "the dropped set is gone: {sets:?}");
+    assert!(sets.contains(&theirs), "the hand-made set stays: {sets:?}");
+    assert_eq!(sets.len(), 2, "Auditor and BreakGlass remain: {sets:?}");
+    assert!(directory.assignments(&shared, &administrator).await.is_empty(), "its assignment went first");
+
+    let again = moto.run(&["plan", "--detailed-exitcode"], dir.path());
+    assert_eq!(again.status.code(), Some(0), "the next plan is empty:\n{}\n{}", stdout(&again), stderr(&again));
+}

@@ -236,39 +236,52 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, name: &str, attribut
     }
     for assignment in found.managed.difference(&wanted.assignments) {
         let Some(principal) = found.ids.get(&assignment.principal) else { continue };
-        // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_DeleteAccountAssignment.html
-        let status = client
-            .delete_account_assignment()
-            .instance_arn(&instance.arn)
-            .target_id(&assignment.account)
-            .target_type(TargetType::AwsAccount)
-            .permission_set_arn(&arn)
-            .principal_type(PrincipalType::from(assignment.principal.principal_type.as_str()))
-            .principal_id(principal)
-            .send()
-            .await
-            .map_err(|error| aws_error("DeleteAccountAssignment", error))?
-            .account_assignment_deletion_status
-            .context("DeleteAccountAssignment returned no status")?;
+        let kind = PrincipalType::from(assignment.principal.principal_type.as_str());
         let what = format!("removing `{name}` from {} in {}", assignment.principal.name, assignment.account);
-        wait(&what, status, |request| {
-            let client = client.clone();
-            let instance_arn = instance.arn.clone();
-            async move {
-                // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_DescribeAccountAssignmentDeletionStatus.html
-                client
-                    .describe_account_assignment_deletion_status()
-                    .instance_arn(instance_arn)
-                    .account_assignment_deletion_request_id(request)
-                    .send()
-                    .await
-                    .map_err(|error| aws_error("DescribeAccountAssignmentDeletionStatus", error))
-                    .map(|output| output.account_assignment_deletion_status)
-            }
-        })
-        .await?;
+        delete(&client, &instance, &arn, (kind, principal), &assignment.account, &what).await?;
     }
     Ok(())
+}
+
+/// Deletes one assignment of the set `arn` and polls the deletion to completion.
+/// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_DeleteAccountAssignment.html
+pub(super) async fn delete(
+    client: &aws_sdk_ssoadmin::Client,
+    instance: &Instance,
+    arn: &str,
+    (kind, principal): (PrincipalType, &str),
+    account: &str,
+    what: &str,
+) -> Result<()> {
+    let status = client
+        .delete_account_assignment()
+        .instance_arn(&instance.arn)
+        .target_id(account)
+        .target_type(TargetType::AwsAccount)
+        .permission_set_arn(arn)
+        .principal_type(kind)
+        .principal_id(principal)
+        .send()
+        .await
+        .map_err(|error| aws_error("DeleteAccountAssignment", error))?
+        .account_assignment_deletion_status
+        .context("DeleteAccountAssignment returned no status")?;
+    wait(what, status, |request| {
+        let client = client.clone();
+        let instance_arn = instance.arn.clone();
+        async move {
+            // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_DescribeAccountAssignmentDeletionStatus.html
+            client
+                .describe_account_assignment_deletion_status()
+                .instance_arn(instance_arn)
+                .account_assignment_deletion_request_id(request)
+                .send()
+                .await
+                .map_err(|error| aws_error("DescribeAccountAssignmentDeletionStatus", error))
+                .map(|output| output.account_assignment_deletion_status)
+        }
+    })
+    .await
 }
 
 /// Polls an assignment request until SUCCEEDED (bounded by [`WAIT`]); FAILED is an error.

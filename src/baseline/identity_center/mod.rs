@@ -4,7 +4,9 @@
 //! `identity_center/permission_set/NAME` (a permission set, exact: description, session duration,
 //! relay state, managed and customer managed policies, inline policy, permissions boundary) and
 //! `identity_center/assignments/SET` (every assignment of that set to the principals the spec
-//! names, exact; others are reported as notes, never removed).
+//! names, exact; others are reported as notes, never removed). A permission set landing-zone
+//! created (it carries the ownership tag) that the spec no longer names is removed, its
+//! assignments first.
 //!
 //! This file owns the typed attributes and the pure desired controls; `directory.rs` the instance
 //! and name lookups, `permission_set.rs` and `assignments.rs` the reads and writes, `posture.rs`
@@ -29,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::encode;
-use super::{Actions, Baseline, BoxFuture, Context, Permissions};
+use super::{Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions, Places};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::{CustomerManagedPolicyReference, PermissionsBoundarySpec, Spec};
 
@@ -159,10 +161,11 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     for name in identity_center.permission_sets.keys() {
         let Some(attributes) = permission_set_attributes(inputs, name) else { continue };
         let set_key = ControlKey::new(format!("{PERMISSION_SET}{name}"), admin, region);
-        controls.push(
-            DesiredControl::new(set_key.clone(), encode(&attributes))
-                .needs(&["sso:CreatePermissionSet", "sso:ProvisionPermissionSet"]),
-        );
+        controls.push(DesiredControl::new(set_key.clone(), encode(&attributes)).needs(&[
+            "sso:CreatePermissionSet",
+            "sso:ProvisionPermissionSet",
+            "sso:TagResource",
+        ]));
         let mut assignments = BTreeSet::new();
         let mut after_groups = BTreeSet::new();
         for assignment in identity_center.assignments.iter().filter(|assignment| &assignment.permission_set == name) {
@@ -250,6 +253,7 @@ impl Baseline for IdentityCenter {
                     "sso:GetPermissionsBoundaryForPermissionSet",
                     "sso:ListAccountsForProvisionedPermissionSet",
                     "sso:ListAccountAssignments",
+                    "sso:ListTagsForResource",
                     "identitystore:GetGroupId",
                     "identitystore:GetUserId",
                     // `import` names assigned principals.
@@ -277,6 +281,8 @@ impl Baseline for IdentityCenter {
                     "sso:DeleteAccountAssignment",
                     "sso:DescribeAccountAssignmentCreationStatus",
                     "sso:DescribeAccountAssignmentDeletionStatus",
+                    "sso:DeletePermissionSet",
+                    "sso:TagResource",
                     "identitystore:CreateGroup",
                     "iam:AttachRolePolicy",
                     "iam:CreateRole",
@@ -374,6 +380,44 @@ impl Baseline for IdentityCenter {
             } else {
                 anyhow::bail!("unknown identity_center control `{}`", key.control)
             }
+        })
+    }
+
+    /// Permission sets carry the ownership tag; one landing-zone created that the spec no longer
+    /// names is removed with its assignments.
+    fn ownership(&self) -> Option<Ownership> {
+        Some(Ownership { places: Places::Regions })
+    }
+
+    fn find<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a str,
+        region: Option<&'a str>,
+        wanted: &'a BTreeSet<ControlKey>,
+    ) -> BoxFuture<'a, Result<Vec<Found>>> {
+        Box::pin(async move {
+            // Searched only where the section's controls are: the admin account's home Region.
+            let Some(probe) = wanted.iter().find(|key| {
+                key.account == account && key.region.as_deref() == region && key.control.starts_with(CONTROL)
+            }) else {
+                return Ok(Vec::new());
+            };
+            permission_set::unwanted(context, probe, wanted).await
+        })
+    }
+
+    fn remove<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _before: &'a Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let Some(name) = key.control.strip_prefix(PERMISSION_SET) else {
+                anyhow::bail!("{}: landing-zone removes only permission sets of `identity_center`", key.label())
+            };
+            permission_set::remove(context, key, name).await
         })
     }
 }

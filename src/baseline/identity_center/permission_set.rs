@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use aws_sdk_ssoadmin::types::{
-    CustomerManagedPolicyReference as SdkReference, PermissionsBoundary, ProvisionTargetType, StatusValues,
+    CustomerManagedPolicyReference as SdkReference, PermissionsBoundary, PrincipalType, ProvisionTargetType,
+    StatusValues, Tag,
 };
 
 use super::super::{aws_error, Context};
@@ -26,7 +27,7 @@ use super::PermissionSetAttributes;
 use crate::aws::errors::is_resource_not_found;
 use crate::baseline::attributes::decode;
 use crate::plan::control::ControlKey;
-use crate::spec::{CustomerManagedPolicyReference, PermissionsBoundarySpec};
+use crate::spec::{CustomerManagedPolicyReference, PermissionsBoundarySpec, OWNERSHIP_TAG, OWNERSHIP_VALUE};
 
 /// The longest a write waits for an asynchronous Identity Center request.
 pub const WAIT: Duration = Duration::from_secs(5 * 60);
@@ -269,6 +270,13 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, name: &str, attribut
         }
         None => {
             // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreatePermissionSet.html
+            // The ownership tag marks the sets landing-zone creates, so that one the spec drops is
+            // removed and no other is ("Tags: The tags to attach to the new PermissionSet").
+            let owned = Tag::builder()
+                .key(OWNERSHIP_TAG)
+                .value(OWNERSHIP_VALUE)
+                .build()
+                .map_err(|error| anyhow::anyhow!("the ownership tag: {error}"))?;
             let created = client
                 .create_permission_set()
                 .instance_arn(&instance.arn)
@@ -276,6 +284,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, name: &str, attribut
                 .set_description(wanted.description.clone())
                 .session_duration(&wanted.session_duration)
                 .set_relay_state(wanted.relay_state.clone())
+                .tags(owned)
                 .send()
                 .await
                 .map_err(|error| aws_error("CreatePermissionSet", error))?;
@@ -505,5 +514,97 @@ async fn provision_if_provisioned(
             bail!("DescribePermissionSetProvisioningStatus answered without `Status`");
         }
         current = (described.status, described.failure_reason);
+    }
+}
+
+/// Whether the set `arn` carries the ownership tag; None when the set is gone.
+/// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListTagsForResource.html
+pub(super) async fn is_owned(
+    client: &aws_sdk_ssoadmin::Client,
+    instance: &Instance,
+    arn: &str,
+) -> Result<Option<bool>> {
+    let mut owned = false;
+    let mut pages =
+        client.list_tags_for_resource().instance_arn(&instance.arn).resource_arn(arn).into_paginator().items().send();
+    while let Some(tag) = pages.next().await {
+        match tag {
+            Ok(tag) => owned |= tag.key == OWNERSHIP_TAG && tag.value == OWNERSHIP_VALUE,
+            Err(error) if is_resource_not_found(&error) => return Ok(None),
+            Err(error) => return Err(aws_error("ListTagsForResource", error)),
+        }
+    }
+    Ok(Some(owned))
+}
+
+/// Every permission set of the instance that `wanted` does not name, marked owned when it carries
+/// the ownership tag (ListPermissionSets answers ARNs only, so each candidate's tags are read),
+/// with the attributes of those owned. `probe` is any key of the section's account and Region.
+pub(super) async fn unwanted(
+    context: &Context<'_>,
+    probe: &ControlKey,
+    wanted: &BTreeSet<ControlKey>,
+) -> Result<Vec<crate::baseline::Found>> {
+    let instance = instance(context, probe).await?;
+    let (account_id, region) = place(context, probe)?;
+    let client = context.sessions.client::<aws_sdk_ssoadmin::Client>(account_id, Some(region)).await;
+    let sets = match context.reads {
+        Some(reads) => {
+            let batch = format!("sso permission sets {account_id} {region} {}", instance.arn);
+            reads.once(batch, || summaries(&client, &instance)).await?
+        }
+        None => Arc::new(summaries(&client, &instance).await?),
+    };
+    let mut found = Vec::new();
+    for set in sets.iter() {
+        let key = ControlKey::new(format!("{}{}", super::PERMISSION_SET, set.name), &probe.account, Some(region));
+        if wanted.contains(&key) {
+            continue;
+        }
+        let Some(owned) = is_owned(&client, &instance, &set.arn).await? else { continue };
+        let attributes = match owned {
+            true => crate::baseline::attributes::encode(&read_details(&client, &instance, set).await?),
+            false => serde_json::Value::Null,
+        };
+        found.push(crate::baseline::Found { key, owned, attributes, loses_data: None });
+    }
+    Ok(found)
+}
+
+/// Deletes a permission set landing-zone created: every account assignment of it first (in each
+/// account it is provisioned to, each deletion polled to completion), then the set. Refuses a set
+/// that no longer carries the ownership tag; one already gone is success.
+/// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_DeleteAccountAssignment.html
+/// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_DeletePermissionSet.html
+pub(super) async fn remove(context: &Context<'_>, key: &ControlKey, name: &str) -> Result<()> {
+    let instance = instance(context, key).await?;
+    let (account_id, region) = place(context, key)?;
+    let client = context.sessions.client::<aws_sdk_ssoadmin::Client>(account_id, Some(region)).await;
+    let Some(arn) = find(&client, &instance, name).await? else { return Ok(()) };
+    match is_owned(&client, &instance, &arn).await? {
+        None => return Ok(()),
+        Some(false) => bail!(
+            "{}: the permission set no longer carries the `{OWNERSHIP_TAG}` tag; landing-zone removes only what it created\nhint: plan again",
+            key.label()
+        ),
+        Some(true) => {}
+    }
+    for account in provisioned_accounts(&client, &instance, &arn).await? {
+        for (kind, principal) in super::assignments::in_account(&client, &instance, &arn, &account).await? {
+            super::assignments::delete(
+                &client,
+                &instance,
+                &arn,
+                (PrincipalType::from(kind.as_str()), &principal),
+                &account,
+                &format!("removing `{name}` from {} {principal} in {account}", kind.to_lowercase()),
+            )
+            .await?;
+        }
+    }
+    match client.delete_permission_set().instance_arn(&instance.arn).permission_set_arn(&arn).send().await {
+        Ok(_) => Ok(()),
+        Err(error) if is_resource_not_found(&error) => Ok(()),
+        Err(error) => Err(aws_error("DeletePermissionSet", error)),
     }
 }

@@ -24,6 +24,11 @@
 //!   management account and ProvisionPermissionSet reaching it, from any other account, are
 //!   AccessDeniedException (https://docs.aws.amazon.com/singlesignon/latest/userguide/delegated-admin.html).
 //!
+//! - moto keeps no tags of a permission set and lacks ListTagsForResource: the layer keeps the
+//!   `Tags` of each CreatePermissionSet and serves ListTagsForResource from them
+//!   (ResourceNotFoundException for a set it does not know, as for a deleted one);
+//!
+//! https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListTagsForResource.html
 //! https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ProvisionPermissionSet.html
 //! https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_DescribePermissionSetProvisioningStatus.html
 //! https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreateAccountAssignment.html
@@ -54,6 +59,8 @@ pub struct IdentityCenterState {
     names: BTreeMap<(String, String, String), String>,
     /// Permission set ARN -> the fields of `SET_FIELDS` it was last sent, as AWS keeps them.
     fields: BTreeMap<String, BTreeMap<&'static str, Value>>,
+    /// Permission set ARN -> the `Tags` of its CreatePermissionSet.
+    tags: BTreeMap<String, Value>,
 }
 
 /// A `Description` AWS refuses: the reason, or None.
@@ -171,6 +178,15 @@ pub fn before(
                 error_response(Protocol::Json, 400, "ResourceNotFoundException", "Could not find permissions boundary")
             }
         }),
+        "ListTagsForResource" => {
+            let arn = body["ResourceArn"].as_str().unwrap_or_default();
+            Some(match (state.fields.contains_key(arn), state.tags.get(arn)) {
+                (true, tags) => answer(json!({ "Tags": tags.cloned().unwrap_or_else(|| json!([])) })),
+                (false, _) => {
+                    error_response(Protocol::Json, 400, "ResourceNotFoundException", "Could not find resource")
+                }
+            })
+        }
         "ListAccountsForProvisionedPermissionSet" => {
             let accounts: Vec<&String> = state.provisioned.get(&set).into_iter().flatten().collect();
             Some(answer(json!({ "AccountIds": accounts })))
@@ -213,6 +229,9 @@ pub fn after(
                 state.names.insert(key, arn.to_string());
                 let sent = SET_FIELDS.iter().filter_map(|field| Some((*field, body.get(*field)?.clone())));
                 state.fields.insert(arn.to_string(), sent.collect());
+                if let Some(tags) = body.get("Tags") {
+                    state.tags.insert(arn.to_string(), tags.clone());
+                }
             }
             return;
         }
@@ -240,6 +259,7 @@ pub fn after(
             let arn = body["PermissionSetArn"].as_str().unwrap_or_default();
             state.names.retain(|_, value| value != arn);
             state.fields.remove(arn);
+            state.tags.remove(arn);
             return;
         }
         "ProvisionPermissionSet" => {
