@@ -165,6 +165,12 @@ pub fn is_resource_in_use<E: ProvideErrorMetadata>(error: &E) -> bool {
     code_is(error, &["ResourceInUseException"])
 }
 
+/// Amazon SNS has no such topic (or subscription): `NotFound`.
+/// https://docs.aws.amazon.com/sns/latest/api/API_GetTopicAttributes.html
+pub fn is_sns_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["NotFound", "NotFoundException"])
+}
+
 /// NotFoundException: KMS (DescribeKey: no such key or alias), AWS Backup and AWS Budgets name a
 /// missing resource so. https://docs.aws.amazon.com/kms/latest/APIReference/API_DescribeKey.html
 pub fn is_not_found_exception<E: ProvideErrorMetadata>(error: &E) -> bool {

@@ -154,6 +154,7 @@ service_clients!(
     aws_sdk_cloudtrail::Client,
     aws_sdk_config::Client,
     aws_sdk_ec2::Client,
+    aws_sdk_eventbridge::Client,
     aws_sdk_guardduty::Client,
     aws_sdk_iam::Client,
     aws_sdk_identitystore::Client,
@@ -161,6 +162,7 @@ service_clients!(
     aws_sdk_kms::Client,
     aws_sdk_macie2::Client,
     aws_sdk_securityhub::Client,
+    aws_sdk_sns::Client,
     aws_sdk_ssoadmin::Client,
 );
 

@@ -8,6 +8,7 @@
 //! `plan::control`; this module adds what needs AWS: the [`Context`] readers and writers get.
 
 pub mod access_analyzer;
+pub mod alerts;
 pub mod attributes;
 pub mod aws_config;
 pub mod backup;
@@ -220,6 +221,7 @@ pub static REGISTRY: &[&dyn Baseline] = &[
     &budgets::Budgets,
     &identity_center::IdentityCenter,
     &backup::Backup,
+    &alerts::Alerts,
 ];
 
 /// The baseline that owns a control (by its family, the name's first segment).

@@ -31,6 +31,7 @@ pub fn validate(valid: &ValidSpec) -> Vec<SpecDiagnostic> {
     checker.policies();
     checker.baseline();
     checker.identity_center();
+    checker.alerts();
     checker.errors
 }
 
@@ -1357,6 +1358,9 @@ impl<'a> Checker<'a> {
 
 #[path = "validate_identity_center.rs"]
 mod identity_center;
+
+#[path = "validate_alerts.rs"]
+mod alerts;
 pub use identity_center::session_duration_seconds;
 
 fn is_unit_id(id: &str) -> bool {

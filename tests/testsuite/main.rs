@@ -1,6 +1,7 @@
 //! The integration test suite, one binary (cargo's `testsuite` layout): every module links the
 //! SDK crates once instead of once per file. `support` holds the emulator harness and the test proxy.
 
+mod alerts;
 mod apply_at_scale;
 mod apply_safety;
 mod aws_today;

@@ -18,6 +18,7 @@ pub mod proxy;
 pub mod root_credentials;
 pub mod security_hub;
 pub mod simulate;
+pub mod sns;
 pub mod strict;
 
 use std::io::{Read, Write};

@@ -265,6 +265,12 @@ impl Proxy {
         strict::region_opt_in_refusals(&self.shared.strict)
     }
 
+    /// The e-mail address `email` follows its SNS confirmation link: its subscriptions stop being
+    /// pending (`sns.rs`).
+    pub fn confirm_email(&self, email: &str) {
+        lock(&self.shared.strict.sns).confirmed.insert(email.to_string());
+    }
+
     pub fn reset_stats(&self) {
         *lock(&self.shared.stats) = Stats::default();
     }

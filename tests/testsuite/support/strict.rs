@@ -108,6 +108,8 @@ pub struct StrictState {
     backup: std::sync::Mutex<super::backup::BackupState>,
     /// Security Hub central configuration's operations moto lacks (`security_hub.rs`).
     security_hub: std::sync::Mutex<super::security_hub::SecurityHubState>,
+    /// E-mail subscriptions pending until confirmed (`sns.rs`).
+    pub sns: std::sync::Mutex<super::sns::SnsState>,
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -258,6 +260,9 @@ pub async fn after(context: &Context<'_>, response: &mut Response) {
         let region = signing_region(context.request).unwrap_or_default();
         let (state, name) = (&context.state.macie, &context.operation.name);
         super::macie::after(state, &caller.account, &region, name, context.request, response);
+    }
+    if context.operation.service == "sns" {
+        super::sns::after(&context.state.sns, &context.operation.name, context.request, response);
     }
     if context.operation.service == "sso" {
         let caller = caller(context).await;
