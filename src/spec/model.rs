@@ -412,6 +412,9 @@ pub struct AlertsSpec {
     /// GuardDuty and Security Hub findings at or above a severity go to the topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub findings: Option<FindingAlertsSpec>,
+    /// Any activity of the root user in the targeted accounts goes to the topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_activity: Option<TargetedSpec>,
 }
 
 /// `baseline.alerts.findings`.

@@ -34,6 +34,9 @@ impl Checker<'_> {
                 self.error(&path, format!("`{email}` is listed twice"), None);
             }
         }
+        if let Some(root_activity) = &alerts.root_activity {
+            self.targets(&["baseline", "alerts", "root_activity", "targets"], &root_activity.targets, true);
+        }
         if alerts.findings.is_none() {
             return;
         }

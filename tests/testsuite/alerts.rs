@@ -136,3 +136,101 @@ fn alerts_away_from_the_findings_administrator_are_refused_offline() {
     assert!(text.contains("set `baseline.alerts.account: security`"), "{text}");
     assert!(text.contains("landing-zone.yaml:"), "located: {text}");
 }
+
+const ROOT_SPEC: &str = r#"version: 1
+organization:
+  feature_set: ALL
+  management_account: management
+  regions: [eu-west-1]
+units:
+  Security: {}
+  Workloads: {}
+accounts:
+  management: { email: aws-root@example.com, unit: Root }
+  security: { email: aws+security@example.com, unit: Security }
+  app-prod: { email: aws+app-prod@example.com, unit: Workloads }
+baseline:
+  alerts:
+    account: security
+    email: [secops@example.com]
+    root_activity: { targets: { units: [Workloads] } }
+"#;
+
+/// `(target ARN, role ARN)` of the rule `name` on `bus`.
+async fn rule_targets(events: &aws_sdk_eventbridge::Client, name: &str, bus: &str) -> Vec<(String, Option<String>)> {
+    let listed = events.list_targets_by_rule().rule(name).event_bus_name(bus).send().await.expect("targets");
+    listed.targets().iter().map(|t| (t.arn().to_string(), t.role_arn().map(str::to_string))).collect()
+}
+
+#[tokio::test]
+async fn root_activity_is_forwarded_from_every_region_and_us_east_1_and_a_deleted_rule_comes_back() {
+    let moto = Moto::start();
+    let dir = workspace(ROOT_SPEC);
+    let dir = dir.path();
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
+
+    let (security, prod) =
+        (account_id(&moto, "aws+security@example.com").await, account_id(&moto, "aws+app-prod@example.com").await);
+    let organization = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let org_id = organization.describe_organization().send().await.expect("org").organization.and_then(|o| o.id);
+    let central = aws_sdk_eventbridge::Client::new(
+        &moto
+            .assumed_config(&security)
+            .await
+            .into_builder()
+            .region(aws_sdk_eventbridge::config::Region::new("eu-west-1"))
+            .build(),
+    );
+    let bus = central.describe_event_bus().name("landing-zone-root-activity").send().await.expect("the bus");
+    let policy: serde_json::Value = serde_json::from_str(bus.policy().expect("a policy")).expect("json");
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
+        serde_json::json!(org_id.expect("org id")),
+        "{policy:#}"
+    );
+    let bus_arn = format!("arn:aws:events:eu-west-1:{security}:event-bus/landing-zone-root-activity");
+    assert_eq!(
+        rule_targets(&central, "landing-zone-root-activity", "landing-zone-root-activity").await,
+        [(format!("arn:aws:sns:eu-west-1:{security}:landing-zone-alerts"), None)]
+    );
+
+    let role = format!("arn:aws:iam::{prod}:role/LandingZoneRootActivityForwarder");
+    let prod_config = moto.assumed_config(&prod).await;
+    let iam = aws_sdk_iam::Client::new(&prod_config);
+    iam.get_role().role_name("LandingZoneRootActivityForwarder").send().await.expect("the forwarding role");
+    for region in ["eu-west-1", "us-east-1"] {
+        let events = aws_sdk_eventbridge::Client::new(
+            &prod_config.clone().into_builder().region(aws_sdk_eventbridge::config::Region::new(region)).build(),
+        );
+        let rule = events.describe_rule().name("landing-zone-root-activity").send().await.expect("a forwarding rule");
+        assert!(rule.event_pattern().unwrap_or_default().contains("Root"), "{region}");
+        assert_eq!(
+            rule_targets(&events, "landing-zone-root-activity", "default").await,
+            [(bus_arn.clone(), Some(role.clone()))],
+            "{region} forwards to the home region's bus"
+        );
+    }
+    let again = moto.run(&["plan", "--detailed-exitcode"], dir);
+    assert_eq!(again.status.code(), Some(0), "converged:\n{}\n{}", stdout(&again), stderr(&again));
+
+    // Someone deletes the us-east-1 forwarding rule: the plan puts it back.
+    let virginia = aws_sdk_eventbridge::Client::new(
+        &prod_config.clone().into_builder().region(aws_sdk_eventbridge::config::Region::new("us-east-1")).build(),
+    );
+    virginia
+        .remove_targets()
+        .rule("landing-zone-root-activity")
+        .ids("landing-zone-alerts")
+        .send()
+        .await
+        .expect("remove");
+    virginia.delete_rule().name("landing-zone-root-activity").send().await.expect("delete by hand");
+    let drifted = moto.run(&["plan", "--detailed-exitcode"], dir);
+    let text = stdout(&drifted);
+    assert_eq!(drifted.status.code(), Some(2), "{text}\n{}", stderr(&drifted));
+    assert!(text.contains("alerts/rule/root_activity_forwarder in app-prod (us-east-1)"), "{text}");
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
+    virginia.describe_rule().name("landing-zone-root-activity").send().await.expect("the rule is back");
+    let again = moto.run(&["plan", "--detailed-exitcode"], dir);
+    assert_eq!(again.status.code(), Some(0), "converged:\n{}\n{}", stdout(&again), stderr(&again));
+}

@@ -9,9 +9,19 @@
 //!   EventBridge rules on the default bus matching each service's findings at or above
 //!   `min_severity`, on that service's own scale, with the topic as their one target.
 //!
+//! - with `root_activity`, in every targeted account: the role `LandingZoneRootActivityForwarder`
+//!   (`alerts/forwarder_role`) and, in every region of the spec and in us-east-1, where root
+//!   console sign-ins are recorded, the rule `landing-zone-root-activity`
+//!   (`alerts/rule/root_activity_forwarder`) forwarding any root-user event to the event bus
+//!   `landing-zone-root-activity` of `account` (`alerts/bus`, whose policy accepts only the
+//!   organization), where a rule (`alerts/rule/root_activity`) sends it to the topic
+//!   (`root_activity.rs`).
+//!
 //! The account should be GuardDuty's and Security Hub's delegated administrator, which receives
 //! every member's findings (`validate` says so). The topic's policy follows
 //! https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions.
+
+mod root_activity;
 
 use anyhow::{anyhow, Context as _, Result};
 use aws_sdk_eventbridge::types::{RuleState, Target};
@@ -32,6 +42,8 @@ const RULE_PREFIX: &str = "alerts/rule/";
 pub const TOPIC_NAME: &str = "landing-zone-alerts";
 /// The id of the topic among a rule's targets.
 const TARGET_ID: &str = "landing-zone-alerts";
+/// The account's default event bus, where AWS services send their events.
+const DEFAULT_BUS: &str = "default";
 /// What SNS answers for a subscription not yet confirmed, in place of its ARN.
 /// https://docs.aws.amazon.com/sns/latest/api/API_Subscription.html
 const PENDING: &str = "PendingConfirmation";
@@ -54,10 +66,14 @@ pub struct TopicAttributes {
 #[serde(deny_unknown_fields)]
 pub struct RuleAttributes {
     pub name: String,
+    /// The event bus it is on (`default`, or the root-activity bus).
+    pub bus: String,
     pub pattern: Value,
     pub enabled: bool,
     /// Target ARNs, sorted.
     pub targets: Vec<String>,
+    /// The role EventBridge assumes to deliver to the target (an event bus target).
+    pub role: Option<String>,
 }
 
 /// The findings rules: (control suffix, rule name, event pattern at `min_severity`).
@@ -179,9 +195,11 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
                     ControlKey::new(format!("{RULE_PREFIX}{suffix}"), &alerts.account, at),
                     encode(&RuleAttributes {
                         name: name.to_string(),
+                        bus: DEFAULT_BUS.to_string(),
                         pattern,
                         enabled: true,
                         targets: vec![arn.clone()],
+                        role: None,
                     }),
                 )
                 .after(topic.clone())
@@ -189,6 +207,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             );
         }
     }
+    controls.extend(root_activity::desired(inputs, alerts));
     controls
 }
 
@@ -294,11 +313,13 @@ async fn apply_topic(context: &Context<'_>, key: &ControlKey, attributes: &Value
     Ok(())
 }
 
-async fn read_rule(context: &Context<'_>, key: &ControlKey, name: &str) -> Result<Option<Value>> {
+async fn read_rule(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
+    let name = desired["name"].as_str().context("an alerts rule has a name")?;
+    let bus = desired["bus"].as_str().unwrap_or(DEFAULT_BUS);
     let account_id = context.account_id(&key.account)?;
     let events = context.sessions.client::<aws_sdk_eventbridge::Client>(account_id, key.region.as_deref()).await;
     // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_DescribeRule.html
-    let rule = match events.describe_rule().name(name).send().await {
+    let rule = match events.describe_rule().name(name).event_bus_name(bus).send().await {
         Ok(rule) => rule,
         Err(error) if is_resource_not_found(&error) => return Ok(None),
         Err(error) => return Err(aws_error("DescribeRule", error)),
@@ -307,25 +328,30 @@ async fn read_rule(context: &Context<'_>, key: &ControlKey, name: &str) -> Resul
         Some(text) => serde_json::from_str(text).map_err(|error| anyhow!("rule `{name}`'s pattern: {error}"))?,
         None => Value::Null,
     };
-    let mut targets: Vec<String> = rule_targets(&events, name).await?.into_iter().map(|target| target.arn).collect();
+    let listed = rule_targets(&events, name, bus).await?;
+    let role = listed.iter().find_map(|target| target.role_arn.clone());
+    let mut targets: Vec<String> = listed.into_iter().map(|target| target.arn).collect();
     targets.sort();
     Ok(Some(encode(&RuleAttributes {
         name: name.to_string(),
+        bus: bus.to_string(),
         pattern,
         enabled: rule.state == Some(RuleState::Enabled),
         targets,
+        role,
     })))
 }
 
 /// Every target of the rule `name`, page by page (the service model declares no paginator for
 /// ListTargetsByRule: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_ListTargetsByRule.html).
-async fn rule_targets(events: &aws_sdk_eventbridge::Client, name: &str) -> Result<Vec<Target>> {
+async fn rule_targets(events: &aws_sdk_eventbridge::Client, name: &str, bus: &str) -> Result<Vec<Target>> {
     let mut targets = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let page = events
             .list_targets_by_rule()
             .rule(name)
+            .event_bus_name(bus)
             .set_next_token(token.take())
             .send()
             .await
@@ -351,6 +377,7 @@ async fn apply_rule(context: &Context<'_>, key: &ControlKey, attributes: &Value)
     events
         .put_rule()
         .name(&wanted.name)
+        .event_bus_name(&wanted.bus)
         .event_pattern(wanted.pattern.to_string())
         .state(if wanted.enabled { RuleState::Enabled } else { RuleState::Disabled })
         .tags(tag)
@@ -359,10 +386,16 @@ async fn apply_rule(context: &Context<'_>, key: &ControlKey, attributes: &Value)
         .map_err(|error| aws_error("PutRule", error))?;
     let topic = wanted.targets.first().context("an alerts rule has its topic as target")?;
     // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html
-    let target = Target::builder().id(TARGET_ID).arn(topic).build().map_err(|error| anyhow!("the target: {error}"))?;
+    let target = Target::builder()
+        .id(TARGET_ID)
+        .arn(topic)
+        .set_role_arn(wanted.role.clone())
+        .build()
+        .map_err(|error| anyhow!("the target: {error}"))?;
     let put = events
         .put_targets()
         .rule(&wanted.name)
+        .event_bus_name(&wanted.bus)
         .targets(target)
         .send()
         .await
@@ -372,7 +405,7 @@ async fn apply_rule(context: &Context<'_>, key: &ControlKey, attributes: &Value)
         anyhow::bail!("PutTargets refused the topic of `{}`: {}", wanted.name, reason.unwrap_or_default());
     }
     // Targets added by hand go: the rule sends findings to the topic only.
-    let others: Vec<String> = rule_targets(&events, &wanted.name)
+    let others: Vec<String> = rule_targets(&events, &wanted.name, &wanted.bus)
         .await?
         .into_iter()
         .map(|target| target.id)
@@ -383,6 +416,7 @@ async fn apply_rule(context: &Context<'_>, key: &ControlKey, attributes: &Value)
         events
             .remove_targets()
             .rule(&wanted.name)
+            .event_bus_name(&wanted.bus)
             .set_ids(Some(others))
             .send()
             .await
@@ -416,12 +450,19 @@ impl Baseline for Alerts {
             management: Actions { read: &[], write: &[] },
             in_account: Actions {
                 read: &[
+                    "events:DescribeEventBus",
                     "events:DescribeRule",
+                    "iam:GetRole",
+                    "iam:GetRolePolicy",
+                    "iam:ListAttachedRolePolicies",
+                    "iam:ListRolePolicies",
                     "events:ListTargetsByRule",
                     "sns:GetTopicAttributes",
                     "sns:ListSubscriptionsByTopic",
                 ],
                 write: &[
+                    "events:CreateEventBus",
+                    "events:PutPermission",
                     "events:PutRule",
                     "events:PutTargets",
                     "events:RemoveTargets",
@@ -431,6 +472,12 @@ impl Baseline for Alerts {
                     "sns:Subscribe",
                     "sns:TagResource",
                     "sns:Unsubscribe",
+                    "iam:CreateRole",
+                    "iam:PassRole",
+                    "iam:PutRolePolicy",
+                    "iam:TagRole",
+                    "iam:UpdateAssumeRolePolicy",
+                    "iam:UpdateRole",
                 ],
             },
         }
@@ -459,11 +506,14 @@ impl Baseline for Alerts {
         desired: &'a Value,
     ) -> BoxFuture<'a, Result<Option<Value>>> {
         Box::pin(async move {
-            if key.control == TOPIC {
-                return read_topic(context, key).await;
+            match key.control.as_str() {
+                TOPIC => read_topic(context, key).await,
+                root_activity::BUS => root_activity::read_bus(context, key).await,
+                root_activity::FORWARDER_ROLE => {
+                    super::roles::read_role(context, &key.account, root_activity::FORWARDER_ROLE_NAME).await
+                }
+                _ => read_rule(context, key, desired).await,
             }
-            let name = desired["name"].as_str().context("an alerts rule has a name")?;
-            read_rule(context, key, name).await
         })
     }
 
@@ -472,11 +522,16 @@ impl Baseline for Alerts {
         context: &'a Context<'_>,
         key: &'a ControlKey,
         attributes: &'a Value,
-        _before: Option<&'a Value>,
+        before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             match key.control.as_str() {
                 TOPIC => apply_topic(context, key, attributes).await,
+                root_activity::BUS => root_activity::apply_bus(context, key, attributes).await,
+                root_activity::FORWARDER_ROLE => {
+                    let name = root_activity::FORWARDER_ROLE_NAME;
+                    super::roles::apply_role(context, &key.account, name, attributes, before).await
+                }
                 control if control.starts_with(RULE_PREFIX) => apply_rule(context, key, attributes).await,
                 other => anyhow::bail!("unknown alerts control `{other}`"),
             }
