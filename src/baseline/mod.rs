@@ -14,7 +14,10 @@ pub mod backup;
 pub mod budgets;
 pub mod cloudtrail;
 pub mod contacts;
+pub mod default_security_groups;
+pub mod default_vpcs;
 pub mod ebs_encryption;
+pub mod flow_logs;
 pub mod guardduty;
 pub mod identity_center;
 pub mod inspector;
@@ -27,6 +30,7 @@ pub mod reads;
 pub mod regions;
 pub mod roles;
 pub mod security_hub;
+pub mod vpcs;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -220,6 +224,9 @@ pub static REGISTRY: &[&dyn Baseline] = &[
     &budgets::Budgets,
     &identity_center::IdentityCenter,
     &backup::Backup,
+    &default_vpcs::DefaultVpcs,
+    &default_security_groups::DefaultSecurityGroups,
+    &flow_logs::FlowLogs,
 ];
 
 /// The baseline that owns a control (by its family, the name's first segment).

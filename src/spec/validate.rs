@@ -31,6 +31,7 @@ pub fn validate(valid: &ValidSpec) -> Vec<SpecDiagnostic> {
     checker.policies();
     checker.baseline();
     checker.identity_center();
+    checker.network();
     checker.errors
 }
 
@@ -1357,6 +1358,8 @@ impl<'a> Checker<'a> {
 
 #[path = "validate_identity_center.rs"]
 mod identity_center;
+#[path = "validate_network.rs"]
+mod network;
 pub use identity_center::session_duration_seconds;
 
 fn is_unit_id(id: &str) -> bool {

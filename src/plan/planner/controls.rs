@@ -2,6 +2,7 @@
 //! depends on; order SCP attachments after the controls they would freeze (lock-out).
 
 use super::*;
+use crate::plan::control::DesiredControl;
 use crate::plan::policy_evaluator::Verdict;
 
 impl Planner<'_> {
@@ -19,6 +20,10 @@ impl Planner<'_> {
             }
             for message in self.live.control_notes.get(&control.key).into_iter().flatten() {
                 self.notes.push(Note { resource: control.key.display_label(), message: message.clone() });
+            }
+            if let Some(why) = control.absent {
+                self.absent_control(control, account, why);
+                continue;
             }
             let after = resolve(&control.attributes, &ids);
             let before = self.live.controls.get(&control.key).cloned().flatten();
@@ -57,6 +62,30 @@ impl Planner<'_> {
         }
     }
 
+    /// A resource the spec wants gone (a default VPC): nothing when absent; noted and left when its
+    /// reader says why it must stay; otherwise removed (`-`), with `--allow-destructive` as every
+    /// removal of something landing-zone did not create.
+    fn absent_control(&mut self, control: &DesiredControl, account: Resolved<AccountRef>, why: &str) {
+        let Some(before) = self.live.controls.get(&control.key).cloned().flatten() else { return };
+        if let Some(kept) = crate::plan::control::kept_because(&before) {
+            self.note(control.key.display_label(), format!("left in place: {kept}"));
+            return;
+        }
+        if !self.opted_in(control.key.display_label(), format!("remove it ({why})"), None) {
+            return;
+        }
+        let mut depends: Vec<Option<usize>> = vec![account.created_by];
+        depends.extend(control.after.iter().map(|key| self.control_actions.get(key).copied()));
+        let action = Action::RemoveControl {
+            control: control.key.clone(),
+            account: account.reference,
+            before,
+            reason: Some(why.to_string()),
+        };
+        let index = self.push(action, depends, 1);
+        self.control_actions.insert(control.key.clone(), index);
+    }
+
     /// What landing-zone created and the spec no longer asks for in that account (and region) is
     /// removed; what it did not create is never removed, and is noted when it bears a name the
     /// spec uses elsewhere. A removal that loses data the spec cannot re-create needs
@@ -81,7 +110,7 @@ impl Planner<'_> {
                 }
             }
             let before = self.live.controls.get(key).cloned().flatten().unwrap_or(Value::Null);
-            let action = Action::RemoveControl { control: key.clone(), account: account.reference, before };
+            let action = Action::RemoveControl { control: key.clone(), account: account.reference, before, reason: None };
             self.push(action, [account.created_by], 1);
         }
         for key in &self.live.unowned_controls {
