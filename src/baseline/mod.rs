@@ -156,6 +156,12 @@ pub trait Baseline: Sync {
         Vec::new()
     }
 
+    /// What `audit` says of a control whose live attributes differ from the spec's (the default
+    /// groups with rules, the VPCs without a flow log); None: "differs from the spec".
+    fn audit_detail(&self, _key: &ControlKey, _live: &Value) -> Option<String> {
+        None
+    }
+
     /// Reads one control's live attributes (None: absent). `desired` is the control's desired
     /// attributes with known ids filled in; readers use it to find what they read (a bucket's name).
     fn read<'a>(

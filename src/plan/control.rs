@@ -95,6 +95,9 @@ pub struct DesiredControl {
     /// planned for removal (`-`, with `--allow-destructive`) unless its live attributes say why it
     /// must stay ([`kept_because`]); an absent one is no change. Its attributes are unused.
     pub absent: Option<&'static str>,
+    /// AWS makes the resource with every new account (a default VPC in each Region): in an account
+    /// the plan creates, an absent control is removed right after the account is made.
+    pub made_with_account: bool,
 }
 
 impl DesiredControl {
@@ -107,7 +110,14 @@ impl DesiredControl {
             needs: Vec::new(),
             irreversible: None,
             absent: None,
+            made_with_account: false,
         }
+    }
+
+    /// AWS makes the resource with every new account (see [`DesiredControl::made_with_account`]).
+    pub fn made_with_account(mut self) -> DesiredControl {
+        self.made_with_account = true;
+        self
     }
 
     /// The spec wants the resource gone, for `why` (see [`DesiredControl::absent`]).

@@ -23,6 +23,7 @@ mod identity;
 mod identity_center;
 mod init;
 mod loader_fuzz;
+mod network;
 mod lockout;
 mod logging;
 mod organization_apply;

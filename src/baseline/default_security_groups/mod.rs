@@ -156,6 +156,12 @@ impl Baseline for DefaultSecurityGroups {
         }
     }
 
+    fn audit_detail(&self, _key: &ControlKey, live: &Value) -> Option<String> {
+        let live: DefaultSecurityGroupAttributes = serde_json::from_value(live.clone()).ok()?;
+        let groups: Vec<String> = live.with_rules.iter().map(|(group, rules)| format!("{group}: {rules}")).collect();
+        Some(format!("default security groups with rules: {}", groups.join("; ")))
+    }
+
     fn read<'a>(
         &'a self,
         context: &'a Context<'_>,

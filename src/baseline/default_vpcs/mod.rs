@@ -56,6 +56,10 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             controls.push(
                 DesiredControl::new(ControlKey::new(CONTROL, &account, Some(region)), json!({}))
                     .absent(WHY)
+                    // "If you created your AWS account after 2013-12-04, it supports only EC2-VPC
+                    // … and has a default VPC in each AWS Region":
+                    // https://docs.aws.amazon.com/vpc/latest/userguide/default-vpc.html
+                    .made_with_account()
                     .needs(&["ec2:DeleteVpc", "ec2:DeleteSubnet", "ec2:DeleteInternetGateway"]),
             );
         }

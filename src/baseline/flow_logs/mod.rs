@@ -210,6 +210,11 @@ impl Baseline for FlowLogs {
         }
     }
 
+    fn audit_detail(&self, _key: &ControlKey, live: &Value) -> Option<String> {
+        let live: FlowLogAttributes = serde_json::from_value(live.clone()).ok()?;
+        Some(format!("VPCs without a flow log to the log archive: {}", live.vpcs_without_flow_log.join(", ")))
+    }
+
     fn read<'a>(
         &'a self,
         context: &'a Context<'_>,

@@ -66,7 +66,13 @@ impl Planner<'_> {
     /// reader says why it must stay; otherwise removed (`-`), with `--allow-destructive` as every
     /// removal of something landing-zone did not create.
     fn absent_control(&mut self, control: &DesiredControl, account: Resolved<AccountRef>, why: &str) {
-        let Some(before) = self.live.controls.get(&control.key).cloned().flatten() else { return };
+        let live = self.live.controls.get(&control.key).cloned().flatten();
+        let before = match live {
+            Some(before) => before,
+            // Made with the account this plan creates: not readable yet, there once it exists.
+            None if control.made_with_account && account.created_by.is_some() => Value::Null,
+            None => return,
+        };
         if let Some(kept) = crate::plan::control::kept_because(&before) {
             self.note(control.key.display_label(), format!("left in place: {kept}"));
             return;
