@@ -322,6 +322,23 @@ async fn default_security_groups_are_emptied_and_every_vpc_logs_its_flows_to_the
     apply(&moto, dir, &["--allow-destructive"]);
     let last = plan(&moto, dir, &["--allow-destructive"]);
     assert!(actions(&last).is_empty(), "{:?}", actions(&last));
+
+    // `landing-zone permissions` allows every call these baselines made.
+    let (caller, mut member, unknown) = crate::permissions::signed_actions(&moto);
+    assert!(unknown.is_empty(), "{unknown:?}");
+    // What this test did by hand in app-a, through the same role.
+    for by_hand in ["ec2:AuthorizeSecurityGroupIngress", "ec2:CreateVpc", "ec2:DeleteFlowLogs"] {
+        member.remove(by_hand);
+    }
+    for (signed, role) in [(&caller, "management"), (&member, "member")] {
+        let printed = crate::permissions::policy_actions(&moto, "apply", role, dir);
+        let missing: Vec<&String> =
+            signed.iter().filter(|action| !crate::permissions::allows(&printed, action)).collect();
+        assert!(missing.is_empty(), "`permissions apply --role {role}` lacks {missing:?}");
+    }
+    for action in ["ec2:CreateFlowLogs", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteVpc", "ec2:DescribeFlowLogs"] {
+        assert!(member.contains(action), "{action} was called in the members: {member:?}");
+    }
 }
 
 /// The strict layer's rule: a flow log to another account's bucket is refused (CreateFlowLogs
