@@ -233,6 +233,29 @@ mod tests {
     const TRAIL_ARN: &str = "arn:aws:cloudtrail:eu-west-1:{{account:management}}:trail/org-trail";
 
     #[test]
+    fn flow_logs_may_be_delivered_for_the_named_accounts_only() {
+        let accounts = ["app".to_string(), "web".to_string()];
+        let statements = super::flow_log_statements("arn:aws:s3:::logs", &accounts, "aws");
+        let ids = json!(["{{account:app}}", "{{account:web}}"]);
+        let arns = json!(["arn:aws:logs:*:{{account:app}}:*", "arn:aws:logs:*:{{account:web}}:*"]);
+        assert_eq!(statements[0]["Sid"], "AWSLogDeliveryWrite");
+        assert_eq!(statements[0]["Principal"]["Service"], "delivery.logs.amazonaws.com");
+        assert_eq!(
+            statements[0]["Resource"],
+            json!(["arn:aws:s3:::logs/AWSLogs/{{account:app}}/*", "arn:aws:s3:::logs/AWSLogs/{{account:web}}/*"])
+        );
+        assert_eq!(
+            statements[0]["Condition"],
+            json!({ "StringEquals": { "aws:SourceAccount": ids, "s3:x-amz-acl": "bucket-owner-full-control" },
+                    "ArnLike": { "aws:SourceArn": arns } })
+        );
+        assert_eq!(statements[1]["Sid"], "AWSLogDeliveryAclCheck");
+        assert_eq!(statements[1]["Resource"], "arn:aws:s3:::logs");
+        assert_eq!(statements[1]["Condition"], json!({ "StringEquals": { "aws:SourceAccount": ids }, "ArnLike": { "aws:SourceArn": arns } }));
+        assert!(super::flow_log_statements("arn:aws:s3:::logs", &[], "aws").is_empty(), "none without flow_logs");
+    }
+
+    #[test]
     fn the_bucket_policy_denies_plain_http_and_admits_only_the_organization_trail_and_config() {
         let controls = controls(&spec(&[]));
         let policy = &controls[BUCKET_CONTROL].attributes["policy"];
