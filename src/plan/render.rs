@@ -158,7 +158,8 @@ pub fn details(action: &Action) -> Vec<Detail> {
 
 /// What a removal deletes: its attributes as read, documents named rather than shown whole.
 fn removed_details(details: &mut Vec<Detail>, before: &Value, reason: Option<&str>) {
-    details.push(Detail::field("why", reason.unwrap_or("created by landing-zone; the spec no longer asks for it here")));
+    details
+        .push(Detail::field("why", reason.unwrap_or("created by landing-zone; the spec no longer asks for it here")));
     let Some(map) = before.as_object() else { return };
     for (key, value) in map {
         let shown = match document_of(value) {

@@ -75,7 +75,8 @@ async fn ec2_in(moto: &Moto, account: Option<&str>, region: &str) -> aws_sdk_ec2
         Some(id) => moto.assumed_config(id).await,
         None => moto.sdk_config().await,
     };
-    let config = aws_sdk_ec2::config::Builder::from(&config).region(aws_sdk_ec2::config::Region::new(region.to_string()));
+    let config =
+        aws_sdk_ec2::config::Builder::from(&config).region(aws_sdk_ec2::config::Region::new(region.to_string()));
     aws_sdk_ec2::Client::from_conf(config.build())
 }
 
@@ -119,7 +120,10 @@ async fn default_vpcs_go_with_allow_destructive_come_back_planned_and_stay_while
     assert!(text.contains("Blocked") && text.contains("default_vpcs in app-a (us-east-1)"), "{text}");
     let app_a = account_id(&moto, "aws+app-a@example.com").await;
     let app_b = account_id(&moto, "aws+app-b@example.com").await;
-    assert!(default_vpc(&ec2_in(&moto, Some(&app_a), "us-east-1").await).await.is_some(), "not removed without the flag");
+    assert!(
+        default_vpc(&ec2_in(&moto, Some(&app_a), "us-east-1").await).await.is_some(),
+        "not removed without the flag"
+    );
 
     // With it: four removals, one entry of the grouped plan.
     let planned = plan(&moto, dir, &["--allow-destructive"]);
@@ -274,10 +278,7 @@ async fn default_security_groups_are_emptied_and_every_vpc_logs_its_flows_to_the
     changed.sort();
     assert_eq!(
         changed,
-        [
-            "configure_control default_security_groups app-a us-east-1",
-            "configure_control flow_logs app-a us-east-1",
-        ]
+        ["configure_control default_security_groups app-a us-east-1", "configure_control flow_logs app-a us-east-1",]
     );
     assert!(drift.to_string().contains(&group_id), "the plan names the group: {drift}");
     let findings = audit(&moto, dir);
@@ -382,4 +383,24 @@ async fn strict_flow_logs_to_another_accounts_bucket_need_its_policy() {
         .await
         .expect("an answer");
     assert!(accepted.unsuccessful().is_empty() && accepted.flow_log_ids().len() == 1, "{accepted:?}");
+}
+
+/// The layer's reading of a bucket policy: the accounts its log delivery statement names, no one
+/// else.
+#[test]
+fn strict_a_bucket_policy_admits_flow_logs_of_the_accounts_it_names_only() {
+    use crate::support::flow_logs::admits;
+    let policy = serde_json::json!({ "Statement": [{
+        "Effect": "Allow",
+        "Principal": { "Service": "delivery.logs.amazonaws.com" },
+        "Action": "s3:PutObject",
+        "Resource": ["arn:aws:s3:::logs/AWSLogs/111111111111/*"],
+        "Condition": {
+            "StringEquals": { "aws:SourceAccount": ["111111111111"], "s3:x-amz-acl": "bucket-owner-full-control" },
+            "ArnLike": { "aws:SourceArn": ["arn:aws:logs:*:111111111111:*"] },
+        },
+    }] });
+    assert!(admits(&policy, "logs", "111111111111", "eu-west-1"));
+    assert!(!admits(&policy, "logs", "222222222222", "eu-west-1"));
+    assert!(!admits(&serde_json::Value::Null, "logs", "111111111111", "eu-west-1"));
 }

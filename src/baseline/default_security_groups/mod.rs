@@ -62,7 +62,8 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 /// Every VPC's default security group in the account and Region.
 /// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSecurityGroups.html
 async fn default_groups(ec2: &aws_sdk_ec2::Client) -> Result<Vec<SecurityGroup>> {
-    let mut pages = ec2.describe_security_groups().filters(filter("group-name", "default")).into_paginator().items().send();
+    let mut pages =
+        ec2.describe_security_groups().filters(filter("group-name", "default")).into_paginator().items().send();
     let mut groups = Vec::new();
     while let Some(group) = pages.next().await {
         groups.push(group.map_err(|error| aws_error("DescribeSecurityGroups", error))?);

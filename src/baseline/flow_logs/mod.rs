@@ -67,7 +67,8 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     // `validate` refuses the section without `baseline.log_archive`.
     let Some(destination) = destination(inputs) else { return Vec::new() };
     let Some(log_archive) = &inputs.spec.baseline.log_archive else { return Vec::new() };
-    let bucket = ControlKey::new(crate::baseline::log_archive::BUCKET_CONTROL, &log_archive.account, Some(inputs.home_region()));
+    let bucket =
+        ControlKey::new(crate::baseline::log_archive::BUCKET_CONTROL, &log_archive.account, Some(inputs.home_region()));
     let default_vpcs = inputs.spec.baseline.default_vpcs.as_ref().filter(|section| section.delete);
     let removed_default_vpc: Vec<String> =
         default_vpcs.map(|section| inputs.accounts_for(&section.targets)).unwrap_or_default();
@@ -80,10 +81,9 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     for account in inputs.accounts_for(&section.targets) {
         for region in inputs.regions() {
             // The bucket and its policy admitting this account come first.
-            let mut control =
-                DesiredControl::new(ControlKey::new(CONTROL, &account, Some(region)), attributes.clone())
-                    .after(bucket.clone())
-                    .needs(&["ec2:CreateFlowLogs"]);
+            let mut control = DesiredControl::new(ControlKey::new(CONTROL, &account, Some(region)), attributes.clone())
+                .after(bucket.clone())
+                .needs(&["ec2:CreateFlowLogs"]);
             // No flow log for a default VPC about to go.
             if removed_default_vpc.contains(&account) {
                 control =
@@ -116,12 +116,7 @@ async fn covered_vpcs(ec2: &aws_sdk_ec2::Client, destination: &str, traffic: &st
 
 async fn missing(ec2: &aws_sdk_ec2::Client, wanted: &FlowLogAttributes) -> Result<Vec<String>> {
     let covered = covered_vpcs(ec2, &wanted.destination, &wanted.traffic).await?;
-    Ok(vpcs(ec2, false)
-        .await?
-        .into_iter()
-        .filter_map(|vpc| vpc.vpc_id)
-        .filter(|id| !covered.contains(id))
-        .collect())
+    Ok(vpcs(ec2, false).await?.into_iter().filter_map(|vpc| vpc.vpc_id).filter(|id| !covered.contains(id)).collect())
 }
 
 /// `desired` (placeholders resolved) names the bucket and the traffic type.

@@ -251,7 +251,10 @@ mod tests {
         );
         assert_eq!(statements[1]["Sid"], "AWSLogDeliveryAclCheck");
         assert_eq!(statements[1]["Resource"], "arn:aws:s3:::logs");
-        assert_eq!(statements[1]["Condition"], json!({ "StringEquals": { "aws:SourceAccount": ids }, "ArnLike": { "aws:SourceArn": arns } }));
+        assert_eq!(
+            statements[1]["Condition"],
+            json!({ "StringEquals": { "aws:SourceAccount": ids }, "ArnLike": { "aws:SourceArn": arns } })
+        );
         assert!(super::flow_log_statements("arn:aws:s3:::logs", &[], "aws").is_empty(), "none without flow_logs");
     }
 

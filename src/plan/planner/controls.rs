@@ -116,7 +116,8 @@ impl Planner<'_> {
                 }
             }
             let before = self.live.controls.get(key).cloned().flatten().unwrap_or(Value::Null);
-            let action = Action::RemoveControl { control: key.clone(), account: account.reference, before, reason: None };
+            let action =
+                Action::RemoveControl { control: key.clone(), account: account.reference, before, reason: None };
             self.push(action, [account.created_by], 1);
         }
         for key in &self.live.unowned_controls {
@@ -408,7 +409,10 @@ mod tests {
         let why = Some("the spec asks that the default VPC be gone".to_string());
         assert_eq!(
             removed,
-            [("default_vpcs in app (us-east-1)".to_string(), why.clone()), ("default_vpcs in new (us-east-1)".to_string(), why)]
+            [
+                ("default_vpcs in app (us-east-1)".to_string(), why.clone()),
+                ("default_vpcs in new (us-east-1)".to_string(), why)
+            ]
         );
         let new = planned.actions.iter().find(|p| p.action.address().contains("in new")).expect("new's removal");
         let create = planned.actions.iter().find(|p| matches!(p.action, Action::CreateAccount { .. })).expect("create");

@@ -143,27 +143,3 @@ pub async fn before(upstream_port: u16, caller: &str, region: &str, request: &Re
         body: body.into_bytes(),
     })
 }
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::admits;
-
-    #[test]
-    fn a_policy_admits_only_the_accounts_it_names() {
-        let policy = json!({ "Statement": [{
-            "Effect": "Allow",
-            "Principal": { "Service": "delivery.logs.amazonaws.com" },
-            "Action": "s3:PutObject",
-            "Resource": ["arn:aws:s3:::logs/AWSLogs/111111111111/*"],
-            "Condition": {
-                "StringEquals": { "aws:SourceAccount": ["111111111111"], "s3:x-amz-acl": "bucket-owner-full-control" },
-                "ArnLike": { "aws:SourceArn": ["arn:aws:logs:*:111111111111:*"] },
-            },
-        }] });
-        assert!(admits(&policy, "logs", "111111111111", "eu-west-1"));
-        assert!(!admits(&policy, "logs", "222222222222", "eu-west-1"));
-        assert!(!admits(&json!(null), "logs", "111111111111", "eu-west-1"));
-    }
-}
