@@ -178,7 +178,9 @@ async fn default_vpcs_go_with_allow_destructive_come_back_planned_and_stay_while
     let findings = audit(&moto, dir);
     let present = finding(&findings, "app-a", "default_vpcs", "us-east-1");
     assert_eq!(present["status"], "FAIL", "{present}");
-    apply(&moto, dir, &["--allow-destructive"]);
+    // Applied from a saved plan, as reviewed in a pull request: the re-read finds it as planned.
+    moto.run_expecting(&["plan", "--allow-destructive", "--out", "reviewed.json"], dir, 0);
+    apply(&moto, dir, &["--allow-destructive", "reviewed.json"]);
     assert_eq!(default_vpc(&app_a_east).await, None);
     let converged = plan(&moto, dir, &["--allow-destructive"]);
     assert!(actions(&converged).is_empty(), "{:?}", actions(&converged));
