@@ -30,8 +30,9 @@ use crate::spec::{OWNERSHIP_TAG, OWNERSHIP_VALUE};
 
 pub const CONTROL: &str = "flow_logs";
 
-/// CreateFlowLogs takes at most this many resource ids at once for some resource types (25 for
-/// transit gateways); the same batch size is used for VPCs, which keeps each answer small.
+/// VPCs per CreateFlowLogs call. AWS caps `ResourceIds` at 25 for transit gateway resource types
+/// (https://docs.aws.amazon.com/vpc/latest/tgw/flow-logs-api-cli.html) and documents no cap for
+/// VPCs; the same batch keeps each answer's `Unsuccessful` list short.
 const RESOURCES_PER_CALL: usize = 25;
 
 /// The flow logs of one account and Region.
