@@ -245,6 +245,31 @@ pub fn is_organization_features_unavailable<E: ProvideErrorMetadata>(error: &E) 
     code_is(error, &["ServiceAccessNotEnabledException", "OrganizationNotFoundException"])
 }
 
+/// EC2: the VPC, subnet, internet gateway (or its attachment), security group, rule or flow log
+/// named is not there (already removed: success for a removal).
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+pub fn is_ec2_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(
+        error,
+        &[
+            "InvalidVpcID.NotFound",
+            "InvalidSubnetID.NotFound",
+            "InvalidInternetGatewayID.NotFound",
+            "Gateway.NotAttached",
+            "InvalidGroup.NotFound",
+            "InvalidPermission.NotFound",
+            "InvalidFlowLogId.NotFound",
+        ],
+    )
+}
+
+/// EC2: the object cannot be deleted because something still depends on it (a VPC with
+/// instances, endpoints or security groups of its own).
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+pub fn is_ec2_dependency_violation<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["DependencyViolation"])
+}
+
 /// Renders an SDK error with its code and message, never its raw request or response (which
 /// could hold secrets: an STS answer that failed to parse carries the session credentials).
 pub fn describe<E: ProvideErrorMetadata + std::error::Error>(error: &E) -> String {

@@ -15,7 +15,10 @@ pub mod backup;
 pub mod budgets;
 pub mod cloudtrail;
 pub mod contacts;
+pub mod default_security_groups;
+pub mod default_vpcs;
 pub mod ebs_encryption;
+pub mod flow_logs;
 pub mod guardduty;
 pub mod identity_center;
 pub mod inspector;
@@ -28,6 +31,7 @@ pub mod reads;
 pub mod regions;
 pub mod roles;
 pub mod security_hub;
+pub mod vpcs;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -153,6 +157,12 @@ pub trait Baseline: Sync {
         Vec::new()
     }
 
+    /// What `audit` says of a control whose live attributes differ from the spec's (the default
+    /// groups with rules, the VPCs without a flow log); None: "differs from the spec".
+    fn audit_detail(&self, _key: &ControlKey, _live: &Value) -> Option<String> {
+        None
+    }
+
     /// Reads one control's live attributes (None: absent). `desired` is the control's desired
     /// attributes with known ids filled in; readers use it to find what they read (a bucket's name).
     fn read<'a>(
@@ -222,6 +232,9 @@ pub static REGISTRY: &[&dyn Baseline] = &[
     &identity_center::IdentityCenter,
     &backup::Backup,
     &alerts::Alerts,
+    &default_vpcs::DefaultVpcs,
+    &default_security_groups::DefaultSecurityGroups,
+    &flow_logs::FlowLogs,
 ];
 
 /// The baseline that owns a control (by its family, the name's first segment).

@@ -345,8 +345,14 @@ pub async fn audit(
 
 /// Control families whose coverage the audit reports from the baseline's own reader: one finding
 /// per desired control (account and region), PASS when the live control equals the spec's.
-const COVERAGE_FAMILIES: [&str; 3] =
-    [crate::baseline::budgets::CONTROL, crate::baseline::macie::CONTROL, crate::baseline::inspector::CONTROL];
+const COVERAGE_FAMILIES: [&str; 6] = [
+    crate::baseline::budgets::CONTROL,
+    crate::baseline::macie::CONTROL,
+    crate::baseline::inspector::CONTROL,
+    crate::baseline::default_vpcs::CONTROL,
+    crate::baseline::default_security_groups::CONTROL,
+    crate::baseline::flow_logs::CONTROL,
+];
 
 async fn coverage_findings(
     clients: &Clients,
@@ -377,16 +383,33 @@ async fn coverage_findings(
                     return Finding::new(&scope, &key.control, region, Status::Fail, "the account does not exist");
                 }
                 let wanted = crate::plan::control::resolve(&control.attributes, ids);
+                // A resource the spec wants gone (a default VPC): PASS when absent.
+                if control.absent.is_some() {
+                    return match crate::baseline::read(context, key, &wanted).await {
+                        Ok(None) => Finding::new(&scope, &key.control, region, Status::Pass, "none"),
+                        Ok(Some(live)) => {
+                            let detail = match crate::plan::control::kept_because(&live) {
+                                Some(kept) => format!("present, and kept: {kept}"),
+                                None => "present (`plan --allow-destructive` removes it)".to_string(),
+                            };
+                            Finding::new(&scope, &key.control, region, Status::Fail, detail)
+                        }
+                        Err(error) => errored(&scope, &key.control, region, format!("{error:#}")),
+                    };
+                }
                 match crate::baseline::read(context, key, &wanted).await {
                     Ok(Some(found)) if found == wanted => {
                         Finding::new(&scope, &key.control, region, Status::Pass, "as the spec says")
                     }
-                    Ok(Some(_)) => Finding::new(
+                    Ok(Some(live)) => Finding::new(
                         &scope,
                         &key.control,
                         region,
                         Status::Fail,
-                        "differs from the spec (`plan` shows how)",
+                        crate::baseline::owner(key)
+                            .ok()
+                            .and_then(|baseline| baseline.audit_detail(key, &live))
+                            .unwrap_or_else(|| "differs from the spec (`plan` shows how)".to_string()),
                     ),
                     Ok(None) => Finding::new(&scope, &key.control, region, Status::Fail, "missing"),
                     Err(error) => errored(&scope, &key.control, region, format!("{error:#}")),

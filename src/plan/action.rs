@@ -203,6 +203,10 @@ pub enum Action {
         account: AccountRef,
         /// Live attributes, as read when planning.
         before: Value,
+        /// Why it goes, when not because the spec stopped asking for it (the spec wants the
+        /// resource gone: a default VPC).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     UpdateTags {
         resource_id: String,

@@ -91,6 +91,13 @@ pub struct DesiredControl {
     /// Why configuring it cannot be undone (Vault Lock in compliance mode): planned only with the
     /// spec's opt-in and `--allow-destructive`, and shown as irreversible.
     pub irreversible: Option<&'static str>,
+    /// The spec wants the control's resource gone (a default VPC), for this reason: a live one is
+    /// planned for removal (`-`, with `--allow-destructive`) unless its live attributes say why it
+    /// must stay ([`kept_because`]); an absent one is no change. Its attributes are unused.
+    pub absent: Option<&'static str>,
+    /// AWS makes the resource with every new account (a default VPC in each Region): in an account
+    /// the plan creates, an absent control is removed right after the account is made.
+    pub made_with_account: bool,
 }
 
 impl DesiredControl {
@@ -102,7 +109,21 @@ impl DesiredControl {
             after_services: Vec::new(),
             needs: Vec::new(),
             irreversible: None,
+            absent: None,
+            made_with_account: false,
         }
+    }
+
+    /// AWS makes the resource with every new account (see [`DesiredControl::made_with_account`]).
+    pub fn made_with_account(mut self) -> DesiredControl {
+        self.made_with_account = true;
+        self
+    }
+
+    /// The spec wants the resource gone, for `why` (see [`DesiredControl::absent`]).
+    pub fn absent(mut self, why: &'static str) -> DesiredControl {
+        self.absent = Some(why);
+        self
     }
 
     pub fn after(mut self, key: ControlKey) -> DesiredControl {
@@ -243,6 +264,12 @@ pub fn referenced_accounts(value: &Value) -> BTreeSet<String> {
 /// as a Vault Lock past its grace time reads): the planner notes a difference instead of planning.
 pub fn is_immutable(live: &Value) -> bool {
     live.get("immutable") == Some(&Value::Bool(true))
+}
+
+/// Why a resource the spec wants gone must stay, as its reader says (`kept_because`: a default
+/// VPC a network interface still uses): the planner notes it and plans nothing.
+pub fn kept_because(live: &Value) -> Option<&str> {
+    live.get("kept_because").and_then(Value::as_str)
 }
 
 /// Whether any placeholder is left.

@@ -96,7 +96,7 @@ pub fn group<'a>(plan: &'a Plan) -> Vec<Entry<'a>> {
     let mut entries: Vec<(usize, Option<Entry<'a>>)> = Vec::new();
     for (position, planned) in plan.actions.iter().enumerate() {
         match &planned.action {
-            Action::ConfigureControl { control, account, .. } => {
+            Action::ConfigureControl { control, account, .. } | Action::RemoveControl { control, account, .. } => {
                 let kind = planned.action.change_kind();
                 let details = abstract_account(&planned.action, account);
                 let lookup = (control.control.clone(), symbol(kind), details);
@@ -164,11 +164,15 @@ fn abstract_account(action: &Action, account: &AccountRef) -> Vec<Detail> {
         own.push(id.clone());
     }
     let mut action = action.clone();
-    if let Action::ConfigureControl { before, after, .. } = &mut action {
-        replace_strings(after, &own);
-        if let Some(before) = before {
-            replace_strings(before, &own);
+    match &mut action {
+        Action::ConfigureControl { before, after, .. } => {
+            replace_strings(after, &own);
+            if let Some(before) = before {
+                replace_strings(before, &own);
+            }
         }
+        Action::RemoveControl { before, .. } => replace_strings(before, &own),
+        _ => {}
     }
     details(&action)
 }

@@ -151,14 +151,15 @@ pub fn details(action: &Action) -> Vec<Detail> {
                 .push(Detail::field("tags", format!("{} → {}", format_tags(&tags.before), format_tags(&tags.after))));
         }
         Action::ConfigureControl { before, after, .. } => attribute_details(&mut details, before.as_ref(), after),
-        Action::RemoveControl { before, .. } => removed_details(&mut details, before),
+        Action::RemoveControl { before, reason, .. } => removed_details(&mut details, before, reason.as_deref()),
     }
     details
 }
 
 /// What a removal deletes: its attributes as read, documents named rather than shown whole.
-fn removed_details(details: &mut Vec<Detail>, before: &Value) {
-    details.push(Detail::field("why", "created by landing-zone; the spec no longer asks for it here"));
+fn removed_details(details: &mut Vec<Detail>, before: &Value, reason: Option<&str>) {
+    details
+        .push(Detail::field("why", reason.unwrap_or("created by landing-zone; the spec no longer asks for it here")));
     let Some(map) = before.as_object() else { return };
     for (key, value) in map {
         let shown = match document_of(value) {

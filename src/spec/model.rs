@@ -394,6 +394,17 @@ pub struct BaselineSpec {
     /// AWS Backup: a locked vault in the bunker and the organization's backup policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<BackupSpec>,
+    /// The default VPC (with its default subnets and internet gateway) removed in every targeted
+    /// account and Region, unless a network interface is in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_vpcs: Option<DefaultVpcsSpec>,
+    /// The default security group of every VPC in the targeted accounts and Regions holds no
+    /// rule (CIS, Security Hub EC2.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_security_groups: Option<TargetedSpec>,
+    /// Every VPC in the targeted accounts and Regions has a flow log to the log archive bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_logs: Option<FlowLogsSpec>,
     /// Security alerts: an SNS topic with e-mail subscriptions, and the findings that reach it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<AlertsSpec>,
@@ -435,6 +446,51 @@ pub enum Severity {
     #[default]
     High,
     Critical,
+}
+
+/// `baseline.default_vpcs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultVpcsSpec {
+    #[serde(default = "Targets::everywhere")]
+    pub targets: Targets,
+    /// Remove them (needs `--allow-destructive` at plan and apply). `false` turns the section
+    /// off: nothing is planned or audited.
+    #[serde(default)]
+    pub delete: bool,
+}
+
+/// `baseline.flow_logs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowLogsSpec {
+    #[serde(default = "Targets::everywhere")]
+    pub targets: Targets,
+    /// Which traffic the flow logs record.
+    #[serde(default)]
+    pub traffic: FlowLogTraffic,
+}
+
+/// A flow log's `TrafficType`
+/// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateFlowLogs.html).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum FlowLogTraffic {
+    #[default]
+    All,
+    Accept,
+    Reject,
+}
+
+impl FlowLogTraffic {
+    /// As the EC2 API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlowLogTraffic::All => "ALL",
+            FlowLogTraffic::Accept => "ACCEPT",
+            FlowLogTraffic::Reject => "REJECT",
+        }
+    }
 }
 
 impl BaselineSpec {

@@ -32,6 +32,7 @@ pub fn validate(valid: &ValidSpec) -> Vec<SpecDiagnostic> {
     checker.baseline();
     checker.identity_center();
     checker.alerts();
+    checker.network();
     checker.errors
 }
 
@@ -1361,6 +1362,8 @@ mod identity_center;
 
 #[path = "validate_alerts.rs"]
 mod alerts;
+#[path = "validate_network.rs"]
+mod network;
 pub use identity_center::session_duration_seconds;
 
 fn is_unit_id(id: &str) -> bool {

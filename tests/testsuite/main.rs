@@ -26,6 +26,7 @@ mod init;
 mod loader_fuzz;
 mod lockout;
 mod logging;
+mod network;
 mod organization_apply;
 mod owned_removal;
 mod permissions;

@@ -120,7 +120,7 @@ fn rest_action(operation: &str) -> Option<&'static str> {
     Some(action)
 }
 
-fn policy_actions(moto: &Moto, command: &str, role: &str, dir: &std::path::Path) -> Vec<String> {
+pub(crate) fn policy_actions(moto: &Moto, command: &str, role: &str, dir: &std::path::Path) -> Vec<String> {
     let output = moto.run(&["permissions", command, "--role", role], dir);
     assert!(output.status.success(), "{}", stderr(&output));
     let policy: Value = serde_json::from_str(&stdout(&output)).expect("a policy document");
@@ -132,12 +132,12 @@ fn policy_actions(moto: &Moto, command: &str, role: &str, dir: &std::path::Path)
         .collect()
 }
 
-fn allows(patterns: &[String], action: &str) -> bool {
+pub(crate) fn allows(patterns: &[String], action: &str) -> bool {
     patterns.iter().any(|pattern| landing_zone::ops::permissions::allows(pattern, action))
 }
 
 /// What each principal signed, as IAM actions; operations the table cannot name are returned apart.
-fn signed_actions(moto: &Moto) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
+pub(crate) fn signed_actions(moto: &Moto) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
     let stats = moto.strict_proxy().stats();
     let (mut caller, mut member, mut unknown) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     for (key, operations) in &stats.signed_by {

@@ -103,16 +103,32 @@ pub(super) fn eventual_consistency_delay(tries: u32, jitter: f64) -> Duration {
 
 /// `Action::RemoveControl`: through the baseline that owns the control, which checks its
 /// ownership mark again before removing anything.
+/// A removal in an account this apply created (a default VPC AWS made with it) waits out the
+/// account's first minutes as configuring does.
 pub(super) async fn remove_control(step: &Step<'_>, control: &ControlKey, before: &Value) -> Result<()> {
-    let ids = {
+    let (ids, new_account) = {
         let resolution = step.resolution.lock().await;
-        KnownIds { accounts: resolution.accounts.clone(), organization: resolution.organization_id.clone() }
+        let ids = KnownIds { accounts: resolution.accounts.clone(), organization: resolution.organization_id.clone() };
+        (ids, resolution.created_accounts.contains(&control.account))
     };
     let context = BaselineContext { sessions: &step.clients.sessions, ids: &ids, reads: None };
-    match crate::baseline::remove(&context, control, before).await {
-        Err(error) if crate::baseline::unimplemented(&error).is_some() => {
-            Err(anyhow::Error::new(crate::apply::Skipped { reason: format!("{error:#}") }))
+    let started = tokio::time::Instant::now();
+    let mut tries: u32 = 0;
+    loop {
+        let error = match crate::baseline::remove(&context, control, before).await {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        if crate::baseline::unimplemented(&error).is_some() {
+            return Err(anyhow::Error::new(crate::apply::Skipped { reason: format!("{error:#}") }));
         }
-        other => other,
+        match eventual_consistency(&error, new_account) {
+            Some(reason @ Waiting::NewAccount) if started.elapsed() < NEW_ACCOUNT_ACCESS_TIMEOUT => {
+                tries += 1;
+                tracing::info!(control = %control.label(), tries, %reason, "not ready yet; retrying");
+                tokio::time::sleep(eventual_consistency_delay(tries, fastrand::f64())).await;
+            }
+            _ => return Err(error),
+        }
     }
 }

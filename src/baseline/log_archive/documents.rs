@@ -45,7 +45,7 @@ pub fn deny_insecure_transport(bucket_arn: &str) -> Value {
 
 /// The bunker key's policy: the bunker account administers it; the organization trail (and only
 /// it) may encrypt with it; AWS Config deliveries from this organization (and only it) may.
-pub fn key_policy(spec: &Spec, log_archive: &LogArchiveSpec, partition: &str) -> Value {
+pub fn key_policy(spec: &Spec, log_archive: &LogArchiveSpec, partition: &str, flow_log_accounts: &[String]) -> Value {
     let bunker_root = format!("arn:{partition}:iam::{{{{account:{}}}}}:root", log_archive.account);
     let mut statements = vec![json!({
         "Sid": "BunkerAccountAdministers",
@@ -107,10 +107,70 @@ pub fn key_policy(spec: &Spec, log_archive: &LogArchiveSpec, partition: &str) ->
             "Condition": { "StringEquals": { "aws:SourceOrgID": "{{organization}}" } },
         }));
     }
+    if !flow_log_accounts.is_empty() {
+        // https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-S3.html#AWS-logs-SSE-KMS-S3:
+        // a bucket encrypted with a customer managed key needs the key to let the log delivery
+        // service use it, limited (as the bucket policy) to the accounts whose logs it delivers.
+        statements.push(json!({
+            "Sid": "FlowLogDeliveryEncrypts",
+            "Effect": "Allow",
+            "Principal": { "Service": "delivery.logs.amazonaws.com" },
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": flow_log_conditions(flow_log_accounts, partition),
+        }));
+    }
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
-pub fn bucket_policy(spec: &Spec, bucket: &str, partition: &str) -> Value {
+/// `aws:SourceAccount` one of the accounts, and `aws:SourceArn` a log delivery of one of them in
+/// any Region: what https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html
+/// puts on both statements ("It is also a best practice to use the aws:SourceAccount and
+/// aws:SourceArn condition keys to protect yourself against the confused deputy problem"), with
+/// the list form the CloudWatch Logs page gives for several source accounts
+/// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-S3.html).
+fn flow_log_conditions(accounts: &[String], partition: &str) -> Value {
+    let ids: Vec<String> = accounts.iter().map(|account| format!("{{{{account:{account}}}}}")).collect();
+    let arns: Vec<String> = ids.iter().map(|id| format!("arn:{partition}:logs:*:{id}:*")).collect();
+    json!({
+        "StringEquals": { "aws:SourceAccount": ids },
+        "ArnLike": { "aws:SourceArn": arns },
+    })
+}
+
+/// The log delivery service (VPC flow logs) may check the bucket and write under `AWSLogs/<id>/`
+/// for each account whose flow logs the spec sends here, and for no one else.
+/// https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html
+pub fn flow_log_statements(bucket_arn: &str, accounts: &[String], partition: &str) -> Vec<Value> {
+    if accounts.is_empty() {
+        return Vec::new();
+    }
+    let conditions = flow_log_conditions(accounts, partition);
+    let mut write_conditions = conditions.clone();
+    write_conditions["StringEquals"]["s3:x-amz-acl"] = json!("bucket-owner-full-control");
+    let objects: Vec<String> =
+        accounts.iter().map(|account| format!("{bucket_arn}/AWSLogs/{{{{account:{account}}}}}/*")).collect();
+    vec![
+        json!({
+            "Sid": "AWSLogDeliveryWrite",
+            "Effect": "Allow",
+            "Principal": { "Service": "delivery.logs.amazonaws.com" },
+            "Action": "s3:PutObject",
+            "Resource": objects,
+            "Condition": write_conditions,
+        }),
+        json!({
+            "Sid": "AWSLogDeliveryAclCheck",
+            "Effect": "Allow",
+            "Principal": { "Service": "delivery.logs.amazonaws.com" },
+            "Action": ["s3:GetBucketAcl", "s3:ListBucket"],
+            "Resource": bucket_arn,
+            "Condition": conditions,
+        }),
+    ]
+}
+
+pub fn bucket_policy(spec: &Spec, bucket: &str, partition: &str, flow_log_accounts: &[String]) -> Value {
     let bucket_arn = format!("arn:{partition}:s3:::{bucket}");
     let mut statements = vec![deny_insecure_transport(&bucket_arn)];
     if let (Some(trail_arn), Some(management)) = (trail_arn(spec), &spec.organization.management_account) {
@@ -159,6 +219,7 @@ pub fn bucket_policy(spec: &Spec, bucket: &str, partition: &str) -> Value {
             } },
         }));
     }
+    statements.extend(flow_log_statements(&bucket_arn, flow_log_accounts, partition));
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
@@ -170,6 +231,32 @@ mod tests {
     use super::super::{BUCKET_CONTROL, KEY_ALIAS, KEY_CONTROL};
 
     const TRAIL_ARN: &str = "arn:aws:cloudtrail:eu-west-1:{{account:management}}:trail/org-trail";
+
+    #[test]
+    fn flow_logs_may_be_delivered_for_the_named_accounts_only() {
+        let accounts = ["app".to_string(), "web".to_string()];
+        let statements = super::flow_log_statements("arn:aws:s3:::logs", &accounts, "aws");
+        let ids = json!(["{{account:app}}", "{{account:web}}"]);
+        let arns = json!(["arn:aws:logs:*:{{account:app}}:*", "arn:aws:logs:*:{{account:web}}:*"]);
+        assert_eq!(statements[0]["Sid"], "AWSLogDeliveryWrite");
+        assert_eq!(statements[0]["Principal"]["Service"], "delivery.logs.amazonaws.com");
+        assert_eq!(
+            statements[0]["Resource"],
+            json!(["arn:aws:s3:::logs/AWSLogs/{{account:app}}/*", "arn:aws:s3:::logs/AWSLogs/{{account:web}}/*"])
+        );
+        assert_eq!(
+            statements[0]["Condition"],
+            json!({ "StringEquals": { "aws:SourceAccount": ids, "s3:x-amz-acl": "bucket-owner-full-control" },
+                    "ArnLike": { "aws:SourceArn": arns } })
+        );
+        assert_eq!(statements[1]["Sid"], "AWSLogDeliveryAclCheck");
+        assert_eq!(statements[1]["Resource"], "arn:aws:s3:::logs");
+        assert_eq!(
+            statements[1]["Condition"],
+            json!({ "StringEquals": { "aws:SourceAccount": ids }, "ArnLike": { "aws:SourceArn": arns } })
+        );
+        assert!(super::flow_log_statements("arn:aws:s3:::logs", &[], "aws").is_empty(), "none without flow_logs");
+    }
 
     #[test]
     fn the_bucket_policy_denies_plain_http_and_admits_only_the_organization_trail_and_config() {

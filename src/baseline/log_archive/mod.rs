@@ -91,6 +91,8 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let partition = partition_of(region);
     let account = log_archive.account.as_str();
     let bucket = bucket_name(log_archive);
+    // The accounts whose VPC flow logs the bunker receives (`baseline.flow_logs`).
+    let flow_log_accounts = crate::baseline::flow_logs::source_accounts(inputs);
     let access_logs = format!("{bucket}-access-logs");
     let key = ControlKey::new(KEY_CONTROL, account, Some(region));
     let access_log_key = ControlKey::new(ACCESS_LOG_CONTROL, account, Some(region));
@@ -140,7 +142,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             bucket_key: true,
         }),
         public_access_blocked: true,
-        policy: bucket_policy(spec, &bucket, partition),
+        policy: bucket_policy(spec, &bucket, partition, &flow_log_accounts),
         lifecycle_days,
         noncurrent_days,
         expired_delete_markers,
@@ -162,7 +164,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             encode(&KeyAttributes {
                 alias: KEY_ALIAS.to_string(),
                 rotation: true,
-                policy: key_policy(spec, log_archive, partition),
+                policy: key_policy(spec, log_archive, partition, &flow_log_accounts),
             }),
         )
         .needs(&[

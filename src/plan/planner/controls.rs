@@ -2,6 +2,7 @@
 //! depends on; order SCP attachments after the controls they would freeze (lock-out).
 
 use super::*;
+use crate::plan::control::DesiredControl;
 use crate::plan::policy_evaluator::Verdict;
 
 impl Planner<'_> {
@@ -19,6 +20,10 @@ impl Planner<'_> {
             }
             for message in self.live.control_notes.get(&control.key).into_iter().flatten() {
                 self.notes.push(Note { resource: control.key.display_label(), message: message.clone() });
+            }
+            if let Some(why) = control.absent {
+                self.absent_control(control, account, why);
+                continue;
             }
             let after = resolve(&control.attributes, &ids);
             let before = self.live.controls.get(&control.key).cloned().flatten();
@@ -57,6 +62,36 @@ impl Planner<'_> {
         }
     }
 
+    /// A resource the spec wants gone (a default VPC): nothing when absent; noted and left when its
+    /// reader says why it must stay; otherwise removed (`-`), with `--allow-destructive` as every
+    /// removal of something landing-zone did not create.
+    fn absent_control(&mut self, control: &DesiredControl, account: Resolved<AccountRef>, why: &str) {
+        let live = self.live.controls.get(&control.key).cloned().flatten();
+        let before = match live {
+            Some(before) => before,
+            // Made with the account this plan creates: not readable yet, there once it exists.
+            None if control.made_with_account && account.created_by.is_some() => Value::Null,
+            None => return,
+        };
+        if let Some(kept) = crate::plan::control::kept_because(&before) {
+            self.note(control.key.display_label(), format!("left in place: {kept}"));
+            return;
+        }
+        if !self.opted_in(control.key.display_label(), format!("remove it ({why})"), None) {
+            return;
+        }
+        let mut depends: Vec<Option<usize>> = vec![account.created_by];
+        depends.extend(control.after.iter().map(|key| self.control_actions.get(key).copied()));
+        let action = Action::RemoveControl {
+            control: control.key.clone(),
+            account: account.reference,
+            before,
+            reason: Some(why.to_string()),
+        };
+        let index = self.push(action, depends, 1);
+        self.control_actions.insert(control.key.clone(), index);
+    }
+
     /// What landing-zone created and the spec no longer asks for in that account (and region) is
     /// removed; what it did not create is never removed, and is noted when it bears a name the
     /// spec uses elsewhere. A removal that loses data the spec cannot re-create needs
@@ -81,7 +116,8 @@ impl Planner<'_> {
                 }
             }
             let before = self.live.controls.get(key).cloned().flatten().unwrap_or(Value::Null);
-            let action = Action::RemoveControl { control: key.clone(), account: account.reference, before };
+            let action =
+                Action::RemoveControl { control: key.clone(), account: account.reference, before, reason: None };
             self.push(action, [account.created_by], 1);
         }
         for key in &self.live.unowned_controls {
@@ -327,5 +363,77 @@ mod tests {
         wanted.allow.delete_baseline_data = true;
         let planned = plan(&wanted, &live(loses), PlanOptions { allow_destructive: true }).expect("plan");
         assert_eq!(removals(&planned), ["budgets/monthly in app", "budgets/monthly in old"]);
+    }
+
+    /// A control the spec wants absent (a default VPC) in `app` (existing) and in `new` (created by
+    /// the plan), with what app's reader saw.
+    fn absent_plan(live_app: Option<serde_json::Value>, allow_destructive: bool) -> crate::plan::Plan {
+        let mut wanted = desired(false);
+        wanted.accounts.push(DesiredAccount {
+            name: "new".to_string(),
+            aws_name: None,
+            email: "new@example.com".to_string(),
+            unit_path: "Root".to_string(),
+            id: None,
+            tags: None,
+            close: false,
+        });
+        for account in ["app", "new", "other"] {
+            wanted.controls.push(
+                DesiredControl::new(ControlKey::new("default_vpcs", account, Some("us-east-1")), json!({}))
+                    .absent("the spec asks that the default VPC be gone")
+                    .made_with_account(),
+            );
+        }
+        let mut live = live(None);
+        live.controls.insert(ControlKey::new("default_vpcs", "app", Some("us-east-1")), live_app);
+        live.controls.insert(ControlKey::new("default_vpcs", "other", Some("us-east-1")), None);
+        plan(&wanted, &live, PlanOptions { allow_destructive }).expect("plan")
+    }
+
+    #[test]
+    fn a_resource_the_spec_wants_gone_is_removed_with_the_flag_and_kept_while_in_use() {
+        let present = json!({ "cidr_block": "172.31.0.0/16", "internet_gateway": true });
+        // With the flag: the live one and the one a new account will have; none where it is absent.
+        let planned = absent_plan(Some(present.clone()), true);
+        let removed: Vec<(String, Option<String>)> = planned
+            .actions
+            .iter()
+            .filter_map(|planned| match &planned.action {
+                Action::RemoveControl { control, reason, .. } if control.control == "default_vpcs" => {
+                    Some((control.label(), reason.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        let why = Some("the spec asks that the default VPC be gone".to_string());
+        assert_eq!(
+            removed,
+            [
+                ("default_vpcs in app (us-east-1)".to_string(), why.clone()),
+                ("default_vpcs in new (us-east-1)".to_string(), why)
+            ]
+        );
+        let new = planned.actions.iter().find(|p| p.action.address().contains("in new")).expect("new's removal");
+        let create = planned.actions.iter().find(|p| matches!(p.action, Action::CreateAccount { .. })).expect("create");
+        assert!(new.depends_on.contains(&create.index), "removed after the account exists");
+        // Without it: blocked, both, naming the flag.
+        let blocked = absent_plan(Some(present.clone()), false);
+        let vpcs = |plan: &crate::plan::Plan| -> Vec<String> {
+            removals(plan).into_iter().filter(|address| address.starts_with("default_vpcs")).collect()
+        };
+        assert!(vpcs(&blocked).is_empty());
+        let blocked: Vec<_> = blocked.blocked.iter().filter(|b| b.resource.starts_with("default_vpcs")).collect();
+        assert_eq!(blocked.len(), 2, "{blocked:?}");
+        assert!(blocked.iter().all(|b| b.unblock == "pass --allow-destructive"));
+        // In use: a note, no removal, not blocked.
+        let mut kept = present;
+        kept["kept_because"] = json!("network interface eni-1 is in it");
+        let planned = absent_plan(Some(kept), true);
+        assert_eq!(vpcs(&planned), ["default_vpcs in new (us-east-1)"]);
+        assert!(planned
+            .notes
+            .iter()
+            .any(|note| note.resource == "default_vpcs in app (us-east-1)" && note.message.contains("eni-1")));
     }
 }

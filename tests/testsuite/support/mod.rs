@@ -11,6 +11,7 @@
 
 pub mod backup;
 pub mod budgets;
+pub mod flow_logs;
 pub mod identity_center;
 pub mod inspector;
 pub mod macie;

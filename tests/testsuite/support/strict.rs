@@ -222,6 +222,13 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
         let (state, port, request) = (&context.state.backup, context.upstream_port, context.request);
         return super::backup::before(state, port, &caller.account, &region, request).await;
     }
+    if context.operation.service == "ec2" {
+        let region = signing_region(context.request).unwrap_or_default();
+        let (port, request) = (context.upstream_port, context.request);
+        if let Some(response) = super::flow_logs::before(port, &caller.account, &region, request).await {
+            return Some(response);
+        }
+    }
     if context.operation.service == "inspector2" {
         let (port, request) = (context.upstream_port, context.request);
         return super::inspector::before(port, &caller.account, &context.operation.name, request).await;

@@ -1,0 +1,408 @@
+//! The network baselines against moto through the strict layer: `default_vpcs` (removed only with
+//! `--allow-destructive`, one grouped plan entry, planned again when recreated by hand, left with
+//! a note while a network interface is in it), `default_security_groups` (every rule revoked, a
+//! rule added by hand planned and revoked) and `flow_logs` (a flow log per VPC to the bunker
+//! bucket, whose policy admits the log delivery service for the targeted accounts only; one
+//! deleted by hand planned and recreated). Each converges from nothing and plans nothing a second
+//! time; `audit` reports what is left.
+
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
+use serde_json::Value;
+
+use crate::support::{stderr, stdout, workspace, Moto};
+
+const SPEC: &str = r#"
+version: 1
+organization:
+  management_account: management
+  regions: [us-east-1, eu-west-1]
+units:
+  Workloads: {}
+accounts:
+  management: { email: aws-root@example.com }
+  log-archive: { email: aws+log-archive@example.com }
+  app-a: { email: aws+app-a@example.com, unit: Workloads }
+  app-b: { email: aws+app-b@example.com, unit: Workloads }
+baseline:
+  log_archive: { account: log-archive }
+  default_vpcs: { targets: { units: [Workloads] }, delete: true }
+  default_security_groups: { targets: { units: [Workloads] } }
+  flow_logs: { targets: { units: [Workloads] }, traffic: REJECT }
+"#;
+
+fn plan(moto: &Moto, dir: &std::path::Path, extra: &[&str]) -> Value {
+    let mut args = vec!["plan", "--format", "json"];
+    args.extend_from_slice(extra);
+    let output = moto.run(&args, dir);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    serde_json::from_str(&stdout(&output)).expect("plan json")
+}
+
+/// `kind control account region` of every action.
+fn actions(plan: &Value) -> Vec<String> {
+    plan["actions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|action| {
+            format!(
+                "{} {} {} {}",
+                action["kind"].as_str().unwrap_or("?"),
+                action["control"]["control"].as_str().unwrap_or("-"),
+                action["control"]["account"].as_str().unwrap_or("-"),
+                action["control"]["region"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect()
+}
+
+fn apply(moto: &Moto, dir: &std::path::Path, extra: &[&str]) -> String {
+    let mut args = vec!["apply", "--auto-approve"];
+    args.extend_from_slice(extra);
+    let output = moto.run(&args, dir);
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+    stdout(&output)
+}
+
+async fn account_id(moto: &Moto, email: &str) -> String {
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let accounts = organizations.list_accounts().send().await.expect("accounts").accounts.unwrap_or_default();
+    accounts.iter().find(|account| account.email.as_deref() == Some(email)).and_then(|a| a.id.clone()).expect("account")
+}
+
+async fn ec2_in(moto: &Moto, account: Option<&str>, region: &str) -> aws_sdk_ec2::Client {
+    let config = match account {
+        Some(id) => moto.assumed_config(id).await,
+        None => moto.sdk_config().await,
+    };
+    let config =
+        aws_sdk_ec2::config::Builder::from(&config).region(aws_sdk_ec2::config::Region::new(region.to_string()));
+    aws_sdk_ec2::Client::from_conf(config.build())
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+async fn default_vpc(ec2: &aws_sdk_ec2::Client) -> Option<String> {
+    let vpcs = ec2.describe_vpcs().filters(filter("is-default", "true")).send().await.expect("vpcs");
+    vpcs.vpcs().first().and_then(|vpc| vpc.vpc_id().map(str::to_string))
+}
+
+fn audit(moto: &Moto, dir: &std::path::Path) -> Vec<Value> {
+    let output = moto.run(&["audit", "--format", "json"], dir);
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("audit json");
+    report["findings"].as_array().cloned().unwrap_or_default()
+}
+
+fn finding<'a>(findings: &'a [Value], account: &str, control: &str, region: &str) -> &'a Value {
+    findings
+        .iter()
+        .find(|f| {
+            f["scope"].as_str().is_some_and(|scope| scope.starts_with(&format!("{account} (")))
+                && f["control"] == control
+                && f["region"] == region
+        })
+        .unwrap_or_else(|| panic!("no {control} finding for {account} in {region}: {findings:?}"))
+}
+
+#[tokio::test]
+async fn default_vpcs_go_with_allow_destructive_come_back_planned_and_stay_while_in_use() {
+    let moto = Moto::start();
+    let workspace = workspace(SPEC);
+    let dir = workspace.path();
+
+    // Without --allow-destructive the removals are blocked, everything else applies.
+    apply(&moto, dir, &[]);
+    let blocked = plan(&moto, dir, &[]);
+    assert!(actions(&blocked).is_empty(), "only the blocked removals remain: {:?}", actions(&blocked));
+    let text = moto.run_expecting(&["plan"], dir, 0);
+    assert!(text.contains("Blocked") && text.contains("default_vpcs in app-a (us-east-1)"), "{text}");
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let app_b = account_id(&moto, "aws+app-b@example.com").await;
+    assert!(
+        default_vpc(&ec2_in(&moto, Some(&app_a), "us-east-1").await).await.is_some(),
+        "not removed without the flag"
+    );
+
+    // With it: four removals, one entry of the grouped plan.
+    let planned = plan(&moto, dir, &["--allow-destructive"]);
+    let mut removals = actions(&planned);
+    removals.sort();
+    assert_eq!(
+        removals,
+        [
+            "remove_control default_vpcs app-a eu-west-1",
+            "remove_control default_vpcs app-a us-east-1",
+            "remove_control default_vpcs app-b eu-west-1",
+            "remove_control default_vpcs app-b us-east-1",
+        ]
+    );
+    let text = moto.run_expecting(&["plan", "--allow-destructive"], dir, 0);
+    assert_eq!(text.lines().filter(|line| line.contains("- default_vpcs")).count(), 1, "one grouped entry: {text}");
+    assert!(text.contains("- default_vpcs in all 2 accounts under Workloads (eu-west-1, us-east-1)"), "{text}");
+    assert!(text.contains("the spec asks that the default VPC be gone"), "{text}");
+
+    apply(&moto, dir, &["--allow-destructive"]);
+    for account in [&app_a, &app_b] {
+        for region in ["us-east-1", "eu-west-1"] {
+            let ec2 = ec2_in(&moto, Some(account), region).await;
+            assert_eq!(default_vpc(&ec2).await, None, "{account} {region}");
+            let gateways = ec2.describe_internet_gateways().send().await.expect("gateways");
+            assert!(gateways.internet_gateways().is_empty(), "its internet gateway went too: {account} {region}");
+            let subnets = ec2.describe_subnets().send().await.expect("subnets");
+            assert!(subnets.subnets().is_empty(), "its default subnets went too: {account} {region}");
+        }
+    }
+    let management = ec2_in(&moto, None, "us-east-1").await;
+    assert!(default_vpc(&management).await.is_some(), "an account outside the targets keeps its default VPC");
+    let second = plan(&moto, dir, &["--allow-destructive"]);
+    assert!(actions(&second).is_empty(), "a converged organization plans nothing: {:?}", actions(&second));
+    let findings = audit(&moto, dir);
+    assert_eq!(finding(&findings, "app-a", "default_vpcs", "us-east-1")["status"], "PASS");
+
+    // Recreated by hand: planned for removal again, and removed.
+    let app_a_east = ec2_in(&moto, Some(&app_a), "us-east-1").await;
+    app_a_east.create_default_vpc().send().await.expect("create default vpc");
+    let again = plan(&moto, dir, &["--allow-destructive"]);
+    // Its new default security group has rules and its VPC no flow log: planned after the
+    // removal, which leaves them nothing to do.
+    assert_eq!(
+        actions(&again),
+        [
+            "remove_control default_vpcs app-a us-east-1",
+            "configure_control default_security_groups app-a us-east-1",
+            "configure_control flow_logs app-a us-east-1",
+        ]
+    );
+    let findings = audit(&moto, dir);
+    let present = finding(&findings, "app-a", "default_vpcs", "us-east-1");
+    assert_eq!(present["status"], "FAIL", "{present}");
+    // Applied from a saved plan, as reviewed in a pull request: the re-read finds it as planned.
+    moto.run_expecting(&["plan", "--allow-destructive", "--out", "reviewed.json"], dir, 0);
+    apply(&moto, dir, &["--allow-destructive", "reviewed.json"]);
+    assert_eq!(default_vpc(&app_a_east).await, None);
+    let converged = plan(&moto, dir, &["--allow-destructive"]);
+    assert!(actions(&converged).is_empty(), "{:?}", actions(&converged));
+
+    // Recreated, and a network interface put in it: noted and left.
+    let app_b_west = ec2_in(&moto, Some(&app_b), "eu-west-1").await;
+    let vpc = app_b_west.create_default_vpc().send().await.expect("create default vpc");
+    let vpc_id = vpc.vpc().and_then(|vpc| vpc.vpc_id()).unwrap_or_default().to_string();
+    let subnets = app_b_west.describe_subnets().filters(filter("vpc-id", &vpc_id)).send().await.expect("subnets");
+    let subnet = subnets.subnets().first().and_then(|subnet| subnet.subnet_id()).expect("a default subnet");
+    let interface = app_b_west.create_network_interface().subnet_id(subnet).send().await.expect("interface");
+    let interface_id = interface.network_interface().and_then(|i| i.network_interface_id()).unwrap_or_default();
+    let in_use = plan(&moto, dir, &["--allow-destructive"]);
+    assert!(
+        !actions(&in_use).iter().any(|action| action.starts_with("remove_control default_vpcs")),
+        "a default VPC in use is not removed: {:?}",
+        actions(&in_use)
+    );
+    let notes = in_use["notes"].to_string();
+    assert!(notes.contains("default_vpcs in app-b (eu-west-1)") && notes.contains(interface_id), "{notes}");
+    let findings = audit(&moto, dir);
+    let kept = finding(&findings, "app-b", "default_vpcs", "eu-west-1");
+    assert_eq!(kept["status"], "FAIL");
+    assert!(kept["detail"].as_str().is_some_and(|detail| detail.contains(interface_id)), "{kept}");
+    apply(&moto, dir, &["--allow-destructive"]);
+    assert_eq!(default_vpc(&app_b_west).await, Some(vpc_id), "left in place");
+}
+
+#[tokio::test]
+async fn default_security_groups_are_emptied_and_every_vpc_logs_its_flows_to_the_bunker() {
+    let moto = Moto::start();
+    let workspace = workspace(SPEC);
+    let dir = workspace.path();
+    apply(&moto, dir, &["--allow-destructive"]);
+    let second = plan(&moto, dir, &["--allow-destructive"]);
+    assert!(actions(&second).is_empty(), "a converged organization plans nothing: {:?}", actions(&second));
+
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let app_b = account_id(&moto, "aws+app-b@example.com").await;
+    let bunker = account_id(&moto, "aws+log-archive@example.com").await;
+    let bucket = format!("landing-zone-logs-{bunker}");
+
+    // The bucket policy admits the log delivery service for the two workload accounts only.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&moto.assumed_config(&bunker).await).force_path_style(true).build(),
+    );
+    let policy = s3.get_bucket_policy().bucket(&bucket).send().await.expect("bucket policy");
+    let policy: Value = serde_json::from_str(policy.policy().unwrap_or_default()).expect("json");
+    let write = policy["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|statement| statement["Sid"] == "AWSLogDeliveryWrite")
+        .expect("the log delivery statement")
+        .clone();
+    assert_eq!(write["Principal"]["Service"], "delivery.logs.amazonaws.com");
+    let mut sources: Vec<String> = write["Condition"]["StringEquals"]["aws:SourceAccount"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|id| id.as_str().map(str::to_string))
+        .collect();
+    sources.sort();
+    let mut expected = vec![app_a.clone(), app_b.clone()];
+    expected.sort();
+    assert_eq!(sources, expected);
+    assert_eq!(write["Condition"]["StringEquals"]["s3:x-amz-acl"], "bucket-owner-full-control");
+    assert!(write["Condition"]["ArnLike"]["aws:SourceArn"].to_string().contains(&format!("arn:aws:logs:*:{app_a}:*")));
+
+    // A VPC made by hand: its default group comes with rules; one more rule added by hand.
+    let ec2 = ec2_in(&moto, Some(&app_a), "us-east-1").await;
+    let vpc = ec2.create_vpc().cidr_block("10.20.0.0/16").send().await.expect("vpc");
+    let vpc_id = vpc.vpc().and_then(|vpc| vpc.vpc_id()).unwrap_or_default().to_string();
+    let groups = ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", &vpc_id))
+        .filters(filter("group-name", "default"))
+        .send()
+        .await
+        .expect("groups");
+    let group_id = groups.security_groups().first().and_then(|g| g.group_id()).expect("default group").to_string();
+    ec2.authorize_security_group_ingress()
+        .group_id(&group_id)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("authorize");
+    let drift = plan(&moto, dir, &["--allow-destructive"]);
+    let mut changed = actions(&drift);
+    changed.sort();
+    assert_eq!(
+        changed,
+        ["configure_control default_security_groups app-a us-east-1", "configure_control flow_logs app-a us-east-1",]
+    );
+    assert!(drift.to_string().contains(&group_id), "the plan names the group: {drift}");
+    let findings = audit(&moto, dir);
+    let open = finding(&findings, "app-a", "default_security_groups", "us-east-1");
+    assert!(open["detail"].as_str().is_some_and(|detail| detail.contains(&group_id)), "{open}");
+    let unlogged = finding(&findings, "app-a", "flow_logs", "us-east-1");
+    assert!(unlogged["detail"].as_str().is_some_and(|detail| detail.contains(&vpc_id)), "{unlogged}");
+    apply(&moto, dir, &["--allow-destructive"]);
+    let groups = ec2.describe_security_groups().filters(filter("group-name", "default")).send().await.expect("groups");
+    for group in groups.security_groups() {
+        assert!(
+            group.ip_permissions().is_empty() && group.ip_permissions_egress().is_empty(),
+            "no rule left in {group:?}"
+        );
+    }
+
+    // Every VPC has a REJECT flow log to the bunker bucket.
+    let flow_logs = ec2.describe_flow_logs().send().await.expect("flow logs");
+    let logged: Vec<&str> = flow_logs
+        .flow_logs()
+        .iter()
+        .filter(|log| {
+            log.log_destination() == Some(&format!("arn:aws:s3:::{bucket}"))
+                && log.traffic_type().map(|t| t.as_str()) == Some("REJECT")
+        })
+        .filter_map(|log| log.resource_id())
+        .collect();
+    assert!(logged.contains(&vpc_id.as_str()), "{logged:?}");
+    let after = plan(&moto, dir, &["--allow-destructive"]);
+    assert!(actions(&after).is_empty(), "{:?}", actions(&after));
+
+    // A flow log deleted by hand: planned and made again.
+    let ids: Vec<String> = flow_logs
+        .flow_logs()
+        .iter()
+        .filter(|log| log.resource_id() == Some(vpc_id.as_str()))
+        .filter_map(|log| log.flow_log_id().map(str::to_string))
+        .collect();
+    ec2.delete_flow_logs().set_flow_log_ids(Some(ids)).send().await.expect("delete flow log");
+    let drift = plan(&moto, dir, &["--allow-destructive"]);
+    assert_eq!(actions(&drift), ["configure_control flow_logs app-a us-east-1"]);
+    apply(&moto, dir, &["--allow-destructive"]);
+    let last = plan(&moto, dir, &["--allow-destructive"]);
+    assert!(actions(&last).is_empty(), "{:?}", actions(&last));
+
+    // `landing-zone permissions` allows every call these baselines made.
+    let (caller, mut member, unknown) = crate::permissions::signed_actions(&moto);
+    assert!(unknown.is_empty(), "{unknown:?}");
+    // What this test did by hand in app-a, through the same role.
+    for by_hand in ["ec2:AuthorizeSecurityGroupIngress", "ec2:CreateVpc", "ec2:DeleteFlowLogs"] {
+        member.remove(by_hand);
+    }
+    for (signed, role) in [(&caller, "management"), (&member, "member")] {
+        let printed = crate::permissions::policy_actions(&moto, "apply", role, dir);
+        let missing: Vec<&String> =
+            signed.iter().filter(|action| !crate::permissions::allows(&printed, action)).collect();
+        assert!(missing.is_empty(), "`permissions apply --role {role}` lacks {missing:?}");
+    }
+    for action in ["ec2:CreateFlowLogs", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteVpc", "ec2:DescribeFlowLogs"] {
+        assert!(member.contains(action), "{action} was called in the members: {member:?}");
+    }
+}
+
+/// The strict layer's rule: a flow log to another account's bucket is refused (CreateFlowLogs
+/// answers it in `Unsuccessful`) unless the bucket policy lets `delivery.logs.amazonaws.com` write
+/// for the caller's account.
+#[tokio::test]
+async fn strict_flow_logs_to_another_accounts_bucket_need_its_policy() {
+    let moto = Moto::start();
+    let workspace = workspace(SPEC);
+    let dir = workspace.path();
+    apply(&moto, dir, &["--allow-destructive"]);
+    let bunker = account_id(&moto, "aws+log-archive@example.com").await;
+    let bucket = format!("arn:aws:s3:::landing-zone-logs-{bunker}");
+    // The management account is not among flow_logs' targets: the bucket policy does not name it.
+    let ec2 = ec2_in(&moto, None, "us-east-1").await;
+    let vpc = default_vpc(&ec2).await.expect("the management account's default VPC");
+    let create = |traffic: &str| {
+        ec2.create_flow_logs()
+            .resource_type(aws_sdk_ec2::types::FlowLogsResourceType::Vpc)
+            .resource_ids(vpc.clone())
+            .traffic_type(aws_sdk_ec2::types::TrafficType::from(traffic))
+            .log_destination_type(aws_sdk_ec2::types::LogDestinationType::S3)
+            .log_destination(bucket.clone())
+            .send()
+    };
+    let refused = create("ALL").await.expect("an answer");
+    assert!(refused.flow_log_ids().is_empty(), "{refused:?}");
+    let message = refused.unsuccessful().first().and_then(|item| item.error()).and_then(|e| e.message());
+    assert!(message.is_some_and(|m| m.contains("Access Denied for LogDestination")), "{refused:?}");
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let member = ec2_in(&moto, Some(&app_a), "us-east-1").await;
+    let vpc = member.create_vpc().cidr_block("10.30.0.0/16").send().await.expect("vpc");
+    let accepted = member
+        .create_flow_logs()
+        .resource_type(aws_sdk_ec2::types::FlowLogsResourceType::Vpc)
+        .resource_ids(vpc.vpc().and_then(|v| v.vpc_id()).unwrap_or_default())
+        .traffic_type(aws_sdk_ec2::types::TrafficType::All)
+        .log_destination_type(aws_sdk_ec2::types::LogDestinationType::S3)
+        .log_destination(bucket.clone())
+        .send()
+        .await
+        .expect("an answer");
+    assert!(accepted.unsuccessful().is_empty() && accepted.flow_log_ids().len() == 1, "{accepted:?}");
+}
+
+/// The layer's reading of a bucket policy: the accounts its log delivery statement names, no one
+/// else.
+#[test]
+fn strict_a_bucket_policy_admits_flow_logs_of_the_accounts_it_names_only() {
+    use crate::support::flow_logs::admits;
+    let policy = serde_json::json!({ "Statement": [{
+        "Effect": "Allow",
+        "Principal": { "Service": "delivery.logs.amazonaws.com" },
+        "Action": "s3:PutObject",
+        "Resource": ["arn:aws:s3:::logs/AWSLogs/111111111111/*"],
+        "Condition": {
+            "StringEquals": { "aws:SourceAccount": ["111111111111"], "s3:x-amz-acl": "bucket-owner-full-control" },
+            "ArnLike": { "aws:SourceArn": ["arn:aws:logs:*:111111111111:*"] },
+        },
+    }] });
+    assert!(admits(&policy, "logs", "111111111111", "eu-west-1"));
+    assert!(!admits(&policy, "logs", "222222222222", "eu-west-1"));
+    assert!(!admits(&serde_json::Value::Null, "logs", "111111111111", "eu-west-1"));
+}
