@@ -229,6 +229,35 @@ async fn root_activity_is_forwarded_from_every_region_and_us_east_1_and_a_delete
     let text = stdout(&drifted);
     assert_eq!(drifted.status.code(), Some(2), "{text}\n{}", stderr(&drifted));
     assert!(text.contains("alerts/rule/root_activity_forwarder in app-prod (us-east-1)"), "{text}");
+    // The audit names the account and region without the forwarding rule, and only those.
+    let audit = moto.run(&["audit", "--format", "json"], dir);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&audit)).expect("audit json");
+    let forwarding: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["control"] == "alerts/rule/root_activity_forwarder")
+        .map(|f| {
+            let text = |field: &str| f[field].as_str().unwrap_or_default().to_string();
+            (text("scope"), text("region"), text("status"))
+        })
+        .collect();
+    assert_eq!(forwarding.len(), 2, "{report:#}");
+    assert!(
+        forwarding.iter().any(|(scope, region, status)| scope.starts_with("app-prod")
+            && region == "us-east-1"
+            && status.eq_ignore_ascii_case("fail")),
+        "{forwarding:?}"
+    );
+    assert!(
+        forwarding.iter().any(|(_, region, status)| region == "eu-west-1" && status.eq_ignore_ascii_case("pass")),
+        "{forwarding:?}"
+    );
+    let topic = report["findings"].as_array().into_iter().flatten().find(|f| f["control"] == "alerts/topic");
+    assert!(
+        topic.is_some_and(|f| f["status"].as_str().is_some_and(|status| status.eq_ignore_ascii_case("pass"))),
+        "a pending subscription is no failure: {topic:?}"
+    );
     moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
     virginia.describe_rule().name("landing-zone-root-activity").send().await.expect("the rule is back");
     let again = moto.run(&["plan", "--detailed-exitcode"], dir);
