@@ -99,8 +99,9 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
             }
             Reviewed::Saved { plan: &saved.plan, live_digests: &saved.live_digests }
         }
-        // Nothing to review: one read, under the lock (`ops::apply`).
-        None if args.auto_approve => Reviewed::AutoApproved { show: &show_fresh },
+        // A fresh plan, read without the lock: when it is empty nothing is locked or written;
+        // otherwise it is confirmed here (or by `--auto-approve`) and, under the lock, what it
+        // touches is read again (`ops::apply`).
         None => {
             preview = runtime.block_on(make_targeted_plan(
                 &desired,
@@ -114,13 +115,18 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
             if preview.plan.is_empty() {
                 return Ok(EXIT_OK);
             }
-            if !confirm()? {
+            if !args.auto_approve && !confirm()? {
                 write_stderr("apply cancelled; nothing was changed");
                 return Ok(EXIT_ERROR);
             }
             let touched = Touched::of(&preview.plan, &desired);
             preview_digests = touched.digests(&preview.live);
-            Reviewed::Confirmed { plan: &preview.plan, live_digests: &preview_digests }
+            match args.auto_approve {
+                true => {
+                    Reviewed::AutoApproved { plan: &preview.plan, live_digests: &preview_digests, show: &show_fresh }
+                }
+                false => Reviewed::Confirmed { plan: &preview.plan, live_digests: &preview_digests },
+            }
         }
     };
     let reads = ReadProgressDisplay::new();

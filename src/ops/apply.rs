@@ -6,8 +6,11 @@
 //! rest on (`plan::touched`), are read again and their digests compared with those of the read
 //! the plan was made from. Since the planner is a pure function of what it read, equal digests
 //! mean the same actions; anything else in the organization may have changed meanwhile without
-//! blocking, and is not applied (it was not reviewed). `--auto-approve` without a saved plan
-//! reviews nothing, so it reads once, under the lock, and applies that plan.
+//! blocking, and is not applied (it was not reviewed). `--auto-approve` without a saved plan is
+//! the fresh plan confirmed without asking: made without the lock, so that a run with nothing to
+//! do takes no lock and writes nothing, and checked under the lock like a confirmed plan; when
+//! what it touches moved meanwhile (another apply ran), it is planned again under the lock and
+//! that plan is applied, since nobody reviewed either.
 //!
 //! The lock is taken only after the person confirmed (so a prompt left open holds nothing),
 //! carries who, where and which process holds it, and is released whatever happens: success,
@@ -52,17 +55,23 @@ pub enum Reviewed<'a> {
     /// A plan saved by `plan --out` and approved in a pull request, with the digests of the
     /// objects it touches when it was made.
     Saved { plan: &'a Plan, live_digests: &'a BTreeMap<String, String> },
-    /// `--auto-approve` without a saved plan: nothing was reviewed, so the organization is read
-    /// once, under the lock, and that plan is applied as it is; `show` is given it first.
-    AutoApproved { show: &'a (dyn Fn(&Plan) -> Result<()> + Sync) },
+    /// `--auto-approve` without a saved plan: the fresh plan (already shown) with its digests.
+    /// When what it touches moved before the lock was taken, the organization is read again
+    /// under the lock and that plan is applied as it is; `show` is given it first.
+    AutoApproved {
+        plan: &'a Plan,
+        live_digests: &'a BTreeMap<String, String>,
+        show: &'a (dyn Fn(&Plan) -> Result<()> + Sync),
+    },
 }
 
 impl<'a> Reviewed<'a> {
-    /// The plan the person saw, if they saw one.
-    pub fn plan(&self) -> Option<&'a Plan> {
+    /// The plan that was shown.
+    pub fn plan(&self) -> &'a Plan {
         match self {
-            Reviewed::Confirmed { plan, .. } | Reviewed::Saved { plan, .. } => Some(plan),
-            Reviewed::AutoApproved { .. } => None,
+            Reviewed::Confirmed { plan, .. } | Reviewed::Saved { plan, .. } | Reviewed::AutoApproved { plan, .. } => {
+                plan
+            }
         }
     }
 }
@@ -117,9 +126,7 @@ pub async fn apply_reviewed(
     let result = tokio::select! {
         result = locked(desired, clients, reviewed, options, reporters, &store, &lock) => result,
         () = &mut interrupted => {
-            if let Some(plan) = reviewed.plan() {
-                record(&store, &lock, plan, None, Duration::ZERO).await;
-            }
+            record(&store, &lock, reviewed.plan(), None, Duration::ZERO).await;
             Ok(ApplyOutcome::Interrupted)
         }
     };
@@ -139,22 +146,30 @@ async fn locked(
     lock: &LockInfo,
 ) -> Result<ApplyOutcome> {
     let (plan, known) = match reviewed {
-        Reviewed::AutoApproved { show } => {
-            let fresh = make_targeted_plan(
-                desired,
-                clients,
-                options.plan,
-                options.concurrency,
-                reporters.reads,
-                &options.targets,
-            )
-            .await?;
-            show(&fresh.plan)?;
-            (fresh.plan, fresh.known)
-        }
         Reviewed::Confirmed { plan, live_digests } | Reviewed::Saved { plan, live_digests } => {
-            let known = check_untouched(desired, clients, plan, live_digests, options, reporters.reads).await?;
-            (plan.clone(), known)
+            match check_untouched(desired, clients, plan, live_digests, options, reporters.reads).await? {
+                Untouched::Same(known) => (plan.clone(), known),
+                Untouched::Moved(why) => bail!("{why}"),
+            }
+        }
+        Reviewed::AutoApproved { plan, live_digests, show } => {
+            match check_untouched(desired, clients, plan, live_digests, options, reporters.reads).await? {
+                Untouched::Same(known) => (plan.clone(), known),
+                Untouched::Moved(why) => {
+                    tracing::info!("{why}; planning again under the lock");
+                    let fresh = make_targeted_plan(
+                        desired,
+                        clients,
+                        options.plan,
+                        options.concurrency,
+                        reporters.reads,
+                        &options.targets,
+                    )
+                    .await?;
+                    show(&fresh.plan)?;
+                    (fresh.plan, fresh.known)
+                }
+            }
         }
     };
     if plan.is_empty() {
@@ -178,7 +193,7 @@ async fn check_untouched(
     reviewed: &BTreeMap<String, String>,
     options: &ApplyOptions,
     read_reporter: &dyn ReadReporter,
-) -> Result<crate::plan::control::KnownIds> {
+) -> Result<Untouched> {
     let touched = Touched::of(plan, desired);
     let mut limits = ReadLimits::for_touched(&touched);
     limits.root_credentials =
@@ -192,18 +207,26 @@ async fn check_untouched(
     };
     let fresh = crate::plan::plan(&read_only, &live, options.plan)?;
     if let Some(difference) = first_unreviewed(plan, &fresh) {
-        bail!(
+        return Ok(Untouched::Moved(format!(
             "the plan made now differs from the reviewed one, so nothing was applied: {difference}\nhint: run `landing-zone plan` again and review what changed"
-        );
+        )));
     }
     let changes = changed_objects(reviewed, &touched.digests(&live));
     if !changes.is_empty() {
-        bail!(
+        return Ok(Untouched::Moved(format!(
             "what the reviewed plan touches changed since it was made, so nothing was applied:\n  {}\nhint: run `landing-zone plan` again and review the new plan",
             changes.join("\n  ")
-        );
+        )));
     }
-    Ok(known)
+    Ok(Untouched::Same(known))
+}
+
+/// What reading a reviewed plan's objects again under the lock found.
+enum Untouched {
+    /// Nothing it touches moved: the ids known now.
+    Same(crate::plan::control::KnownIds),
+    /// Something moved, in words (why nothing was applied).
+    Moved(String),
 }
 
 /// The first reviewed action the fresh plan does not hold as it was reviewed (the action itself,

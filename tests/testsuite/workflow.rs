@@ -405,3 +405,35 @@ fn mark_close(spec: &str, account: &str) -> String {
     let (before, after) = spec.split_at(position + header.len());
     format!("{before}    close: true\n{after}")
 }
+
+/// Issue 25: `apply --auto-approve` with nothing to do reads, says so, and takes no lock: not one
+/// write, not one call to the state bucket. A change is still applied under the lock and recorded.
+#[tokio::test]
+async fn auto_approve_with_nothing_to_do_takes_no_lock_and_writes_nothing() {
+    const SMALL: &str = "version: 1\norganization:\n  feature_set: ALL\n  management_account: management\n  regions: [us-east-1]\nunits:\n  Workloads: {}\naccounts:\n  management: { email: aws-root@example.com, unit: Root }\n  app: { email: aws+app@example.com, unit: Workloads }\n";
+    let moto = Moto::start();
+    let workspace = crate::support::workspace(SMALL);
+    let dir = workspace.path();
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
+    let proxy = moto.strict_proxy();
+    proxy.reset_stats();
+    let output = moto.run(&["apply", "--auto-approve"], dir);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("No changes"), "{}", stdout(&output));
+    let stats = proxy.stats();
+    assert!(stats.writes.is_empty(), "nothing written: {:?}", stats.writes);
+    let state: Vec<&String> = stats.calls.keys().filter(|operation| operation.starts_with("s3:")).collect();
+    assert!(state.is_empty(), "the state bucket is not touched: {state:?}");
+
+    // A change: applied under the lock, and the apply is recorded in the state bucket.
+    std::fs::write(
+        dir.join("landing-zone.yaml"),
+        SMALL.replace("  Workloads: {}\n", "  Workloads: {}\n  Sandbox: {}\n"),
+    )
+    .expect("spec");
+    proxy.reset_stats();
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
+    let stats = proxy.stats();
+    assert!(stats.writes.iter().any(|write| write.contains("CreateOrganizationalUnit")), "{:?}", stats.writes);
+    assert!(stats.calls.keys().any(|operation| operation == "s3:PutObject"), "lock and history: {:?}", stats.calls);
+}
