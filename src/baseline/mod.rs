@@ -27,6 +27,7 @@ pub mod reads;
 pub mod regions;
 pub mod roles;
 pub mod security_hub;
+pub mod validate;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -41,7 +42,10 @@ pub use crate::aws::errors::{aws_error, html_error, unimplemented, Unimplemented
 use crate::aws::session::Sessions;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs, KnownIds};
 use crate::plan::desired::{BaselineDemands, DesiredOrganization};
+use crate::spec::validate::Checker;
 use crate::spec::{Spec, ValidSpec};
+
+pub use validate::{load_spec, load_spec_from_str};
 
 /// A future a baseline's reader or writer returns (boxed: the registry holds trait objects).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -111,6 +115,11 @@ pub trait Baseline: Sync {
 
     /// One line for docs: what it manages (its row of `docs/spec.md`'s table, [`docs_table`]).
     fn summary(&self) -> &'static str;
+
+    /// Reports what is wrong in its section of the spec, offline (AWS's limits and the references
+    /// to accounts and units), through `checker` at each value's line and column. Run after the
+    /// spec's own rules, by [`validate::check_baselines`]; nothing when its section is absent.
+    fn validate(&self, _checker: &mut Checker<'_>) {}
 
     /// Every control the spec wants (empty when its section is absent), dependencies first.
     fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl>;

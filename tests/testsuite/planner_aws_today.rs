@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use landing_zone::baseline::load_spec_from_str;
 use landing_zone::plan::action::{Action, Plan};
 use landing_zone::plan::desired::{DesiredAccount, DesiredOrganization, DesiredPolicy, DesiredUnit};
 use landing_zone::plan::state::{
     AccountState, LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, RootInfo,
 };
 use landing_zone::plan::{plan, PlanError, PlanOptions};
-use landing_zone::spec::{load_spec_from_str, PolicyType, ROOT};
+use landing_zone::spec::{PolicyType, ROOT};
 use serde_json::json;
 
 const SCP: PolicyType = PolicyType::ServiceControlPolicy;

@@ -15,6 +15,8 @@
 //! Control Tower, say) is reported and refused, never renamed or deleted. Rules not in the spec are
 //! not read. This module does not touch the bucket: the log-archive baseline owns it and its policy.
 
+mod validate;
+
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail, Result};
@@ -26,6 +28,7 @@ use serde_json::{json, Value};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::session::partition_of;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::LogArchiveSpec;
 
 pub const CONTROL: &str = "aws_config";
@@ -426,6 +429,10 @@ pub async fn apply_rule(client: &aws_sdk_config::Client, attributes: &Value) -> 
 pub struct AwsConfig;
 
 impl Baseline for AwsConfig {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -12,6 +12,8 @@
 //! it finds: those are refused with a hint. The `read_*` / `apply_*` functions take the SDK client,
 //! so the operations moto lacks are tested against recorded responses (tests/recorded_responses.rs).
 
+mod validate;
+
 use std::collections::BTreeSet;
 
 use anyhow::{anyhow, bail, Result};
@@ -22,6 +24,7 @@ use super::attributes::{decode, encode};
 use super::security_hub::members::Members;
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::{AutoEnable, Spec};
 
 pub const CONTROL: &str = "guardduty";
@@ -319,6 +322,10 @@ pub async fn apply_organization_configuration(client: &aws_sdk_guardduty::Client
 pub struct GuardDuty;
 
 impl Baseline for GuardDuty {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -13,6 +13,8 @@
 //! the spec are neither read nor touched.
 //! API: https://docs.aws.amazon.com/inspector/v2/APIReference/API_Operations.html
 
+mod validate;
+
 use anyhow::{bail, Result};
 use aws_sdk_inspector2::types::{AutoEnable, ResourceScanType, ResourceState, State};
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,7 @@ use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
 use crate::plan::control::{has_placeholders, ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::{InspectorScan, Spec};
 
 pub const CONTROL: &str = "inspector";
@@ -403,6 +406,10 @@ pub async fn apply_accounts(
 pub struct Inspector;
 
 impl Baseline for Inspector {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

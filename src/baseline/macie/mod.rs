@@ -12,6 +12,8 @@
 //! finds (refused with a hint). Members outside the spec are neither read nor touched.
 //! API: https://docs.aws.amazon.com/macie/latest/APIReference/operation-list.html
 
+mod validate;
+
 use anyhow::{Context as _, Result};
 use aws_sdk_macie2::types::{AccountDetail, FindingPublishingFrequency, MacieStatus};
 use serde::{Deserialize, Serialize};
@@ -21,6 +23,7 @@ use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
 use crate::plan::control::{has_placeholders, ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::{MacieFindingFrequency, Spec};
 
 pub const CONTROL: &str = "macie";
@@ -379,6 +382,10 @@ pub async fn apply_members(
 pub struct Macie;
 
 impl Baseline for Macie {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

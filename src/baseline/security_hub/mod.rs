@@ -21,6 +21,7 @@
 
 pub mod central;
 pub mod members;
+mod validate;
 
 use std::collections::BTreeSet;
 
@@ -32,6 +33,7 @@ use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
 use crate::aws::session::partition_of;
 use crate::plan::control::{has_placeholders, ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::{SecurityHubConfiguration, SecurityStandard, Spec};
 
 pub const CONTROL: &str = "security_hub";
@@ -454,6 +456,10 @@ pub async fn apply_standards(
 pub struct SecurityHub;
 
 impl Baseline for SecurityHub {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }
