@@ -21,6 +21,7 @@ pub mod inspector;
 pub mod kms_key;
 pub mod log_archive;
 pub mod macie;
+pub mod organization_service;
 pub mod password_policy;
 pub mod public_access_block;
 pub mod reads;
@@ -330,22 +331,6 @@ impl Context<'_> {
             None => bail!("the id of account `{account}` is not known"),
         }
     }
-}
-
-/// The refusal to replace another delegated administrator: doing so has organization-wide effects
-/// and must be deliberate. `service` is the display name, `cli` the AWS CLI's service name and
-/// `section` the spec's `baseline.<section>`.
-pub fn another_administrator(
-    service: &str,
-    cli: &str,
-    section: &str,
-    region: &str,
-    current: &str,
-    admin: &str,
-) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{service} in {region} already has account {current} as delegated administrator, not {admin}; landing-zone does not replace a delegated administrator\nhint: run `aws {cli} disable-organization-admin-account --admin-account-id {current} --region {region}` from the management account deliberately, or set `baseline.{section}.admin_account` to that account"
-    )
 }
 
 #[cfg(test)]
