@@ -1,7 +1,8 @@
-//! Pure planner tests for the organization rules of issue 11 that moto's leniency hid:
-//! `RCPFullAWSAccess` is never detached and counts toward the 5 RCPs of a target (item 5), and a
-//! control that needs a delegated administrator waits for its registration (item 4). No I/O, no
-//! emulator; `aws_today.rs` proves the same against the strict layer.
+//! Pure planner tests of organization rules AWS enforces and moto does not: `RCPFullAWSAccess` is
+//! never detached and counts toward the 5 RCPs of a target, a control that needs a delegated
+//! administrator waits for its registration, and existing accounts are enrolled as members of the
+//! administrator. No I/O, no emulator; `organization_rules.rs` proves the same against the strict
+//! layer.
 
 use std::collections::BTreeMap;
 use std::path::Path;
