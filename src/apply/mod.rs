@@ -1,5 +1,6 @@
 //! The executor: the only code that writes to AWS. It runs exactly the actions of a `Plan`.
 
+mod admission;
 pub mod executor;
 pub mod lock;
 pub mod progress;

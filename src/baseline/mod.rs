@@ -25,12 +25,14 @@ pub mod inspector;
 pub mod kms_key;
 pub mod log_archive;
 pub mod macie;
+pub mod organization_service;
 pub mod password_policy;
 pub mod public_access_block;
 pub mod reads;
 pub mod regions;
 pub mod roles;
 pub mod security_hub;
+pub mod validate;
 pub mod vpcs;
 
 use std::collections::BTreeSet;
@@ -46,7 +48,10 @@ pub use crate::aws::errors::{aws_error, html_error, unimplemented, Unimplemented
 use crate::aws::session::Sessions;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs, KnownIds};
 use crate::plan::desired::{BaselineDemands, DesiredOrganization};
+use crate::spec::validate::Checker;
 use crate::spec::{Spec, ValidSpec};
+
+pub use validate::{load_spec, load_spec_from_str};
 
 /// A future a baseline's reader or writer returns (boxed: the registry holds trait objects).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -116,6 +121,11 @@ pub trait Baseline: Sync {
 
     /// One line for docs: what it manages (its row of `docs/spec.md`'s table, [`docs_table`]).
     fn summary(&self) -> &'static str;
+
+    /// Reports what is wrong in its section of the spec, offline (AWS's limits and the references
+    /// to accounts and units), through `checker` at each value's line and column. Run after the
+    /// spec's own rules, by [`validate::check_baselines`]; nothing when its section is absent.
+    fn validate(&self, _checker: &mut Checker<'_>) {}
 
     /// Every control the spec wants (empty when its section is absent), dependencies first.
     fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl>;
@@ -336,22 +346,6 @@ impl Context<'_> {
             None => bail!("the id of account `{account}` is not known"),
         }
     }
-}
-
-/// The refusal to replace another delegated administrator: doing so has organization-wide effects
-/// and must be deliberate. `service` is the display name, `cli` the AWS CLI's service name and
-/// `section` the spec's `baseline.<section>`.
-pub fn another_administrator(
-    service: &str,
-    cli: &str,
-    section: &str,
-    region: &str,
-    current: &str,
-    admin: &str,
-) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{service} in {region} already has account {current} as delegated administrator, not {admin}; landing-zone does not replace a delegated administrator\nhint: run `aws {cli} disable-organization-admin-account --admin-account-id {current} --region {region}` from the management account deliberately, or set `baseline.{section}.admin_account` to that account"
-    )
 }
 
 #[cfg(test)]

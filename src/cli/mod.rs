@@ -71,7 +71,7 @@ pub fn load_spec(path: &std::path::Path) -> anyhow::Result<crate::spec::ValidSpe
     if !path.exists() {
         return Err(MissingSpec { path: path.to_path_buf() }.into());
     }
-    Ok(crate::spec::load_spec(path)?)
+    Ok(crate::baseline::load_spec(path)?)
 }
 
 /// Whether colour is allowed at all: not with `--no-color`, nor with `NO_COLOR` set to anything

@@ -55,7 +55,7 @@ pub fn run(global: &GlobalOptions, args: &ShowArgs) -> anyhow::Result<u8> {
     // made from; without it the comment leaves the drawing out.
     let tree = match args.format {
         // The text plan names whole OUs from the same tree, so `show` prints what `plan` printed.
-        PlanFormat::Markdown | PlanFormat::Text => crate::spec::load_spec(&global.file)
+        PlanFormat::Markdown | PlanFormat::Text => crate::baseline::load_spec(&global.file)
             .ok()
             .filter(|valid| valid.content_digest() == saved.spec_digest)
             .map(|valid| Tree::from_desired(&crate::baseline::desired_organization(&valid))),

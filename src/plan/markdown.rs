@@ -324,8 +324,9 @@ mod tests {
         // Content that tries to close its fence stays inside it.
         assert!(inside.iter().any(|line| line.contains("HOSTILE_FENCE")), "{markdown}");
         assert!(inside.iter().any(|line| line.contains("````")), "{markdown}");
-        assert!(markdown.contains("&lt;img src=x onerror=alert(1)&gt;"), "{markdown}");
-        assert!(markdown.contains("\\<\\!-- everything below is hidden"), "{markdown}");
+        // The whole comment: `&lt;img src=x onerror=alert(1)&gt;`, `\<\!-- everything below is
+        // hidden`, every fence closed.
+        insta::assert_snapshot!("markdown_hostile_plan", markdown);
     }
 
     #[test]

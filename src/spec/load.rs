@@ -15,7 +15,7 @@ use super::json::{index_json, JsonIndex};
 use super::model::{DocumentSource, Spec};
 use super::shape::shape_errors;
 use super::source::{index_yaml, SourceFile, SpanIndex};
-use super::validate::validate;
+use super::validate::{validate, SectionRules};
 
 /// Where a loaded document came from, so errors inside it point at the right file and line.
 #[derive(Debug, Clone)]
@@ -66,14 +66,16 @@ impl ValidSpec {
     }
 }
 
-/// Loads and validates the spec at `path`.
-pub fn load_spec(path: &Path) -> Result<ValidSpec, SpecErrors> {
+/// Loads and validates the spec at `path`: the spec's own rules, then `sections` (every baseline's:
+/// `baseline::load_spec` passes the registry's, and is what commands call).
+pub fn load_spec_with(path: &Path, sections: SectionRules<'_>) -> Result<ValidSpec, SpecErrors> {
     let text = read_text(path).map_err(|diagnostic| SpecErrors::new(vec![*diagnostic]))?;
-    load_spec_from_str(path, text)
+    load_spec_from_str_with(path, text, sections)
 }
 
-/// Loads and validates spec text as if it were read from `path` (documents resolve relative to it).
-pub fn load_spec_from_str(path: &Path, text: String) -> Result<ValidSpec, SpecErrors> {
+/// Loads and validates spec text as if it were read from `path` (documents resolve relative to
+/// it), with the spec's own rules and then `sections`.
+pub fn load_spec_from_str_with(path: &Path, text: String, sections: SectionRules<'_>) -> Result<ValidSpec, SpecErrors> {
     let source = SourceFile::new(path, files::strip_bom(text));
     let spans = index_yaml(&source).map_err(SpecErrors::new)?;
     let spec: Spec = serde_yaml::from_str(&source.text).map_err(|error| {
@@ -126,7 +128,7 @@ pub fn load_spec_from_str(path: &Path, text: String) -> Result<ValidSpec, SpecEr
     let (mut errors, document_origins) = (loader.errors, loader.origins);
     let valid =
         ValidSpec { spec, source, spans, policy_documents, role_documents, permission_set_documents, document_origins };
-    errors.extend(validate(&valid));
+    errors.extend(validate(&valid, sections));
     if errors.is_empty() {
         Ok(valid)
     } else {

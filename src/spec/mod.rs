@@ -16,7 +16,7 @@ pub mod source;
 pub mod validate;
 
 pub use diagnostic::{SpecDiagnostic, SpecErrors};
-pub use load::{load_spec, load_spec_from_str, ValidSpec};
+pub use load::{load_spec_from_str_with, load_spec_with, ValidSpec};
 pub use model::*;
 
 /// Tag key landing-zone puts on what it creates, so ownership is read from AWS, not from a file.

@@ -1,13 +1,20 @@
 //! The typed shape of `landing-zone.yaml`, version 1 (DESIGN.md §2).
 //!
 //! These types only describe the document: defaults, allowed enum values and unknown-key rejection.
-//! Rules that need the whole document (references, uniqueness, AWS limits) live in `validate.rs`,
-//! and nothing here touches the file system or AWS.
+//! Rules that need the whole document (references, uniqueness, AWS limits) live in `validate.rs`
+//! and each baseline's `validate.rs`, and nothing here touches the file system or AWS. The
+//! `identity_center:` section and the policy types are in `model/`.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+mod identity_center;
+mod policy_type;
+
+pub use identity_center::*;
+pub use policy_type::PolicyType;
 
 /// Name of the organization root in `unit:` and `targets.units`.
 pub const ROOT: &str = "Root";
@@ -149,110 +156,6 @@ pub enum FeatureSet {
     #[default]
     All,
     ConsolidatedBilling,
-}
-
-/// Every Organizations policy type.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PolicyType {
-    #[default]
-    ServiceControlPolicy,
-    ResourceControlPolicy,
-    TagPolicy,
-    BackupPolicy,
-    #[serde(rename = "AISERVICES_OPT_OUT_POLICY")]
-    AiServicesOptOutPolicy,
-    ChatbotPolicy,
-    #[serde(rename = "DECLARATIVE_POLICY_EC2")]
-    DeclarativePolicyEc2,
-    SecurityhubPolicy,
-    InspectorPolicy,
-    BedrockPolicy,
-    #[serde(rename = "S3_POLICY")]
-    S3Policy,
-}
-
-impl PolicyType {
-    /// All variants, in a stable order.
-    pub const ALL: [PolicyType; 11] = [
-        PolicyType::ServiceControlPolicy,
-        PolicyType::ResourceControlPolicy,
-        PolicyType::TagPolicy,
-        PolicyType::BackupPolicy,
-        PolicyType::AiServicesOptOutPolicy,
-        PolicyType::ChatbotPolicy,
-        PolicyType::DeclarativePolicyEc2,
-        PolicyType::SecurityhubPolicy,
-        PolicyType::InspectorPolicy,
-        PolicyType::BedrockPolicy,
-        PolicyType::S3Policy,
-    ];
-
-    /// The name AWS uses for this type.
-    pub fn as_aws(self) -> &'static str {
-        match self {
-            PolicyType::ServiceControlPolicy => "SERVICE_CONTROL_POLICY",
-            PolicyType::ResourceControlPolicy => "RESOURCE_CONTROL_POLICY",
-            PolicyType::TagPolicy => "TAG_POLICY",
-            PolicyType::BackupPolicy => "BACKUP_POLICY",
-            PolicyType::AiServicesOptOutPolicy => "AISERVICES_OPT_OUT_POLICY",
-            PolicyType::ChatbotPolicy => "CHATBOT_POLICY",
-            PolicyType::DeclarativePolicyEc2 => "DECLARATIVE_POLICY_EC2",
-            PolicyType::SecurityhubPolicy => "SECURITYHUB_POLICY",
-            PolicyType::InspectorPolicy => "INSPECTOR_POLICY",
-            PolicyType::BedrockPolicy => "BEDROCK_POLICY",
-            PolicyType::S3Policy => "S3_POLICY",
-        }
-    }
-
-    /// Parses AWS's name for a type.
-    pub fn from_aws(name: &str) -> Option<PolicyType> {
-        Self::ALL.into_iter().find(|t| t.as_aws() == name)
-    }
-
-    /// Largest document AWS accepts for this type, in characters of the minified JSON, from the
-    /// English Organizations quotas page
-    /// (https://docs.aws.amazon.com/organizations/latest/userguide/orgs_reference_limits.html). SCPs
-    /// allow 10,240 characters since May 2026; AWS's translated quota pages still give 5,120, and
-    /// where pages disagree the newer figure wins.
-    pub fn max_document_chars(self) -> usize {
-        match self {
-            PolicyType::ServiceControlPolicy => 10_240,
-            PolicyType::ResourceControlPolicy => 5_120,
-            PolicyType::AiServicesOptOutPolicy => 2_500,
-            _ => 10_000,
-        }
-    }
-
-    /// Most policies of this type attached directly to one target, the AWS-managed default included,
-    /// where AWS sets such a limit (the same quotas page).
-    pub fn max_per_target(self) -> Option<usize> {
-        match self {
-            PolicyType::ServiceControlPolicy => Some(10),
-            PolicyType::ResourceControlPolicy => Some(5),
-            _ => None,
-        }
-    }
-
-    /// The AWS-managed policy attached to every target when the type is enabled, if any.
-    pub fn aws_managed_default(self) -> Option<&'static str> {
-        match self {
-            PolicyType::ServiceControlPolicy => Some("FullAWSAccess"),
-            PolicyType::ResourceControlPolicy => Some("RCPFullAWSAccess"),
-            _ => None,
-        }
-    }
-
-    /// Authorization policies (SCP, RCP) are IAM-style documents with `Version` and `Statement`.
-    pub fn is_authorization(self) -> bool {
-        matches!(self, PolicyType::ServiceControlPolicy | PolicyType::ResourceControlPolicy)
-    }
-}
-
-impl std::fmt::Display for PolicyType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_aws())
-    }
 }
 
 /// One OU; the map key is its name.
@@ -905,85 +808,4 @@ pub struct TrustSpec {
     /// Require `sts:ExternalId` (third-party trust).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-}
-
-/// `identity_center:` — the home Region's IAM Identity Center instance, managed from the
-/// management account or from `admin_account` (a registered delegated administrator).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IdentityCenterSpec {
-    /// The account that holds the instance's administration (default: the management account).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub admin_account: Option<String>,
-    /// Groups created in the Identity Center directory (built-in identity source), by display name.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
-    /// Permission sets, exact; the key is the permission set name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub permission_sets: BTreeMap<String, PermissionSetSpec>,
-    /// Account assignments: a group or user, a permission set, the accounts it reaches.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub assignments: Vec<AssignmentSpec>,
-}
-
-/// One permission set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PermissionSetSpec {
-    /// At most 700 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// ISO-8601 duration between PT1H and PT12H (default PT1H).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_duration: Option<String>,
-    /// The URL users land on in the console.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub relay_state: Option<String>,
-    /// AWS managed policy ARNs (at most 20).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub managed_policies: Vec<String>,
-    /// Customer managed policies, by name and path, that must exist in every assigned account.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub customer_managed_policies: Vec<CustomerManagedPolicyReference>,
-    /// The inline policy: a JSON file path or an inline mapping.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inline_policy: Option<DocumentSource>,
-    /// The permissions boundary: exactly one of its two fields.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub permissions_boundary: Option<PermissionsBoundarySpec>,
-}
-
-/// A customer managed policy by name and path (`/` by default).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CustomerManagedPolicyReference {
-    pub name: String,
-    #[serde(default = "default_policy_path")]
-    pub path: String,
-}
-
-fn default_policy_path() -> String {
-    "/".to_string()
-}
-
-/// A permission set's permissions boundary: an AWS managed policy or a customer managed one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PermissionsBoundarySpec {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub managed_policy: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_managed_policy: Option<CustomerManagedPolicyReference>,
-}
-
-/// One assignment: exactly one of `group` (display name) or `user` (user name).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AssignmentSpec {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    pub permission_set: String,
-    pub targets: Targets,
 }

@@ -173,7 +173,7 @@ fn all_errors_are_reported_not_only_the_first() {
         .replacen("eu-west-1]", "eu-wset-1]", 1)
         .replacen("minimum_length: 14", "minimum_length: 4", 1);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("landing-zone.yaml");
-    let errors = landing_zone::spec::load_spec_from_str(&path, text).expect_err("three errors");
+    let errors = landing_zone::baseline::load_spec_from_str(&path, text).expect_err("three errors");
     let messages: Vec<String> = errors.diagnostics.iter().map(|d| d.message.clone()).collect();
     assert_eq!(messages.len(), 3, "{messages:#?}");
     assert!(errors.diagnostics.iter().all(|d| d.location.as_ref().is_some_and(|l| l.line > 1)));

@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use landing_zone::baseline::load_spec_from_str;
 use landing_zone::baseline::{aws_config, guardduty, security_hub};
 use landing_zone::plan::control::{ControlKey, DesiredControl};
-use landing_zone::spec::load_spec_from_str;
 
 fn controls(edits: &[(&str, &str)]) -> Vec<DesiredControl> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("landing-zone.yaml");

@@ -63,7 +63,7 @@ const REGIONS: &[&str] = &["us-east-1", "eu-west-1"];
 /// Inspector are commented out there for the demo's emulator):
 /// their operations are partly served by the strict layer's own state, which does not model the
 /// faults injected here (an answer lost after the layer changed its state). Their convergence,
-/// drift repair and refusals are tested in `baseline_quick_wins`.
+/// drift repair and refusals are tested in `macie.rs`.
 const WITHOUT_QUICK_WINS: [(&str, &str); 1] = [
     (
         "  budgets:\n    organization-monthly:\n      account: management\n      limit_usd: 5000\n      thresholds: [80, 100]      # percent of the limit, actual spend\n      forecast_threshold: 110    # percent of the limit, forecasted spend\n      notify: [finance@example.com]\n    workload-monthly:\n      targets: { units: [Workloads] }\n      limit_usd: 1000\n      thresholds: [100]\n      notify: [platform@example.com]\n",

@@ -11,7 +11,7 @@ fn seed() -> String {
 
 fn load(text: String) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("landing-zone.yaml");
-    let _ = landing_zone::spec::load_spec_from_str(&path, text);
+    let _ = landing_zone::baseline::load_spec_from_str(&path, text);
 }
 
 /// One edit to the seed: delete a range, insert a YAML-significant fragment, duplicate a line.

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use landing_zone::baseline::load_spec_from_str;
 use landing_zone::plan::{plan, Action, PlanOptions};
-use landing_zone::spec::load_spec_from_str;
 
 fn spec(condition: &str) -> String {
     format!(

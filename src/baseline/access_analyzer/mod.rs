@@ -7,12 +7,15 @@
 //! `create_analyzer` take the SDK client, so they are tested against recorded responses (moto has
 //! no analyzers).
 
+mod validate;
+
 use anyhow::{anyhow, bail, Result};
 use aws_sdk_accessanalyzer::types::Type as AnalyzerType;
 use serde_json::{json, Value};
 
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::Spec;
 
 pub const CONTROL: &str = "access_analyzer";
@@ -94,6 +97,10 @@ pub async fn create_analyzer(client: &aws_sdk_accessanalyzer::Client, name: &str
 pub struct AccessAnalyzer;
 
 impl Baseline for AccessAnalyzer {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

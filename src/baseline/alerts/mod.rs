@@ -22,7 +22,9 @@
 //! https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions.
 
 mod root_activity;
+mod validate;
 
+use crate::spec::validate::Checker;
 use anyhow::{anyhow, Context as _, Result};
 use aws_sdk_eventbridge::types::{RuleState, Target};
 use serde::{Deserialize, Serialize};
@@ -439,6 +441,10 @@ impl Baseline for Alerts {
 
     fn summary(&self) -> &'static str {
         "an SNS topic with e-mail subscriptions, and EventBridge rules sending GuardDuty and Security Hub findings to it"
+    }
+
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
     }
 
     fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {

@@ -19,6 +19,8 @@
 //! recorder and channel of an account that leaves `targets` are left in place. This module does
 //! not touch the bucket: the log-archive baseline owns it and its policy.
 
+mod validate;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{anyhow, bail, Result};
@@ -33,6 +35,7 @@ use super::{aws_error, Actions, Baseline, BoxFuture, Context, Found, Ownership, 
 use crate::aws::errors::{is_no_such_config_rule, is_resource_in_use, is_resource_not_found};
 use crate::aws::session::partition_of;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::{LogArchiveSpec, OWNERSHIP_TAG, OWNERSHIP_VALUE};
 
 pub const CONTROL: &str = "aws_config";
@@ -543,6 +546,10 @@ pub async fn remove(context: &Context<'_>, key: &ControlKey) -> Result<()> {
 pub struct AwsConfig;
 
 impl Baseline for AwsConfig {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

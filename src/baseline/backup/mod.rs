@@ -10,6 +10,7 @@
 //! change reads as `immutable`, which the planner notes instead of planning.
 
 mod documents;
+mod validate;
 mod vault;
 
 use anyhow::{bail, Result};
@@ -21,6 +22,7 @@ use super::{Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions
 use crate::aws::session::partition_of;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::plan::desired::DesiredPolicy;
+use crate::spec::validate::Checker;
 use crate::spec::{BackupSpec, PolicyType, Spec};
 
 pub use crate::baseline::kms_key::KeyAttributes;
@@ -314,6 +316,10 @@ pub async fn remove(context: &Context<'_>, key: &ControlKey) -> Result<()> {
 pub struct Backup;
 
 impl Baseline for Backup {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

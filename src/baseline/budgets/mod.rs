@@ -11,6 +11,8 @@
 //!
 //! API: https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_Operations_AWS_Budgets.html
 
+mod validate;
+
 use std::collections::BTreeSet;
 
 use anyhow::{Context as _, Result};
@@ -26,6 +28,7 @@ use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions, Places};
 use crate::aws::errors::is_budgets_not_found;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::{BudgetSpec, OWNERSHIP_TAG, OWNERSHIP_VALUE};
 
 pub const CONTROL: &str = "budget";
@@ -456,6 +459,10 @@ pub async fn remove_budget(client: &aws_sdk_budgets::Client, key: &ControlKey, a
 pub struct Budgets;
 
 impl Baseline for Budgets {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -2,6 +2,8 @@
 //! organization-wide, multi-region, log-file validation, KMS-encrypted with the bunker key, writing
 //! to the bunker bucket, logging started. Ordered after trusted access, the bucket and the key.
 
+mod validate;
+
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,6 +13,7 @@ use super::log_archive::{bucket_name, key_alias_arn, BUCKET_CONTROL, KEY_CONTROL
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::Spec;
 
 pub const CONTROL: &str = "cloudtrail";
@@ -176,6 +179,10 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
 pub struct CloudTrail;
 
 impl Baseline for CloudTrail {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -1,6 +1,8 @@
 //! `baseline.contacts`: alternate contacts (security, operations, billing) on every targeted
 //! account, set through the Account API from the management account (trusted access required).
 
+mod validate;
+
 use anyhow::Result;
 use aws_sdk_account::types::AlternateContactType;
 use serde::{Deserialize, Serialize};
@@ -10,6 +12,7 @@ use super::attributes::{decode, encode};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors::{is_not_found, is_resource_not_found};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::{ContactSpec, Spec};
 
 pub const CONTROL: &str = "alternate_contact";
@@ -115,6 +118,10 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
 pub struct Contacts;
 
 impl Baseline for Contacts {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -12,6 +12,7 @@
 //! emptied; a new VPC's default group comes with an inbound rule from itself and an outbound rule
 //! to everywhere (https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html).
 
+use crate::spec::validate::Checker;
 use std::collections::BTreeMap;
 
 use anyhow::Result;
@@ -140,6 +141,12 @@ impl Baseline for DefaultSecurityGroups {
 
     fn summary(&self) -> &'static str {
         "no inbound or outbound rule in the default security group of every VPC in the targeted accounts and regions (Security Hub EC2.2)"
+    }
+
+    fn validate(&self, checker: &mut Checker<'_>) {
+        if let Some(section) = &checker.spec().baseline.default_security_groups {
+            checker.targets(&["baseline", "default_security_groups", "targets"], &section.targets, true);
+        }
     }
 
     fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {

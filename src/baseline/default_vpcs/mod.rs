@@ -15,6 +15,7 @@
 //! … When you delete the VPC, it deletes the default security group, network ACL, and route
 //! table for the VPC").
 
+use crate::spec::validate::Checker;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -196,6 +197,12 @@ impl Baseline for DefaultVpcs {
 
     fn summary(&self) -> &'static str {
         "the default VPC with its default subnets and internet gateway removed in every targeted account and region, unless a network interface is in it"
+    }
+
+    fn validate(&self, checker: &mut Checker<'_>) {
+        if let Some(section) = &checker.spec().baseline.default_vpcs {
+            checker.targets(&["baseline", "default_vpcs", "targets"], &section.targets, true);
+        }
     }
 
     fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {

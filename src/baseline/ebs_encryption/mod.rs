@@ -1,5 +1,8 @@
 //! `baseline.ebs_encryption`: EBS encryption by default in every targeted account and region.
 
+mod validate;
+
+use crate::spec::validate::Checker;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -67,6 +70,10 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
 pub struct EbsEncryption;
 
 impl Baseline for EbsEncryption {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

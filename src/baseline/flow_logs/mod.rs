@@ -14,6 +14,7 @@
 //! are in different accounts"); its delivery rests on the bucket policy
 //! (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html).
 
+use crate::spec::validate::Checker;
 use std::collections::BTreeSet;
 
 use anyhow::{bail, Result};
@@ -188,6 +189,23 @@ impl Baseline for FlowLogs {
 
     fn summary(&self) -> &'static str {
         "a flow log to the log archive bucket for every VPC in the targeted accounts and regions"
+    }
+
+    fn validate(&self, checker: &mut Checker<'_>) {
+        let baseline = &checker.spec().baseline;
+        let Some(section) = &baseline.flow_logs else { return };
+        checker.targets(&["baseline", "flow_logs", "targets"], &section.targets, true);
+        // The flow logs go to the log archive bucket, whose policy admits the log delivery
+        // service for these accounts: without the bunker there is nowhere to send them.
+        if baseline.log_archive.is_none() {
+            checker.error_at(
+                &["baseline", "flow_logs"],
+                true,
+                "`baseline.flow_logs` delivers to the log archive bucket, and the spec has no `baseline.log_archive`"
+                    .to_string(),
+                Some("add `baseline.log_archive: { account: <the log archive account> }`".to_string()),
+            );
+        }
     }
 
     fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {

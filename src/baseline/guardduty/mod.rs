@@ -12,6 +12,8 @@
 //! it finds: those are refused with a hint. The `read_*` / `apply_*` functions take the SDK client,
 //! so the operations moto lacks are tested against recorded responses (tests/recorded_responses.rs).
 
+mod validate;
+
 use std::collections::BTreeSet;
 
 use anyhow::{anyhow, bail, Result};
@@ -19,9 +21,13 @@ use aws_sdk_guardduty::types::AutoEnableMembers;
 use serde_json::{json, Value};
 
 use super::attributes::{decode, encode};
+use super::organization_service::{
+    self, Accounts, AdministratorApi, After, Control, OrganizationService, RegionAttributes,
+};
 use super::security_hub::members::Members;
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::{AutoEnable, Spec};
 
 pub const CONTROL: &str = "guardduty";
@@ -40,6 +46,31 @@ fn auto_enable_members(auto_enable: AutoEnable) -> &'static str {
     }
 }
 
+/// GuardDuty as an organization-wide service with a delegated administrator.
+pub const ORGANIZATION_SERVICE: OrganizationService = OrganizationService {
+    principal: SERVICE,
+    enabled: Some(Control {
+        name: DETECTOR,
+        needs: &[
+            "guardduty:CreateDetector",
+            "guardduty:UpdateDetector",
+            // The first detector creates AWSServiceRoleForAmazonGuardDuty.
+            "iam:CreateServiceLinkedRole",
+        ],
+    }),
+    administrator: Control {
+        name: ADMIN,
+        needs: &[
+            "guardduty:EnableOrganizationAdminAccount",
+            "organizations:EnableAWSServiceAccess",
+            "organizations:RegisterDelegatedAdministrator",
+        ],
+    },
+    organization: Control { name: ORGANIZATION, needs: &["guardduty:UpdateOrganizationConfiguration"] },
+    members: Control { name: MEMBERS, needs: &["guardduty:CreateMembers"] },
+    members_after: &[After::OrganizationConfiguration],
+};
+
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     // Without a management account there is nobody to delegate from; `validate` demands one.
     let (Some(guardduty), Some(management)) =
@@ -47,59 +78,21 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     else {
         return Vec::new();
     };
-    let admin = guardduty.admin_account.as_str();
-    let mut detector_accounts = vec![management.as_str()];
-    if admin != management {
-        detector_accounts.push(admin);
-    }
+    let accounts = Accounts { management, administrator: &guardduty.admin_account };
+    // NEW enables GuardDuty only in accounts that join later; existing ones are enrolled as
+    // members. (ALL covers them itself; NONE says the spec does not want them enrolled.)
+    // https://docs.aws.amazon.com/guardduty/latest/APIReference/API_CreateMembers.html
+    let enrolled = super::security_hub::members::Members::of_organization(inputs, &guardduty.admin_account);
+    let members = (guardduty.auto_enable == AutoEnable::New && !enrolled.members.is_empty())
+        .then(|| super::attributes::encode(&enrolled));
     let mut controls = Vec::new();
     for region in inputs.regions() {
-        let at = Some(region.as_str());
-        for account in &detector_accounts {
-            controls.push(
-                DesiredControl::new(ControlKey::new(DETECTOR, account, at), json!({ "enabled": true })).needs(&[
-                    "guardduty:CreateDetector",
-                    "guardduty:UpdateDetector",
-                    // The first detector creates AWSServiceRoleForAmazonGuardDuty.
-                    "iam:CreateServiceLinkedRole",
-                ]),
-            );
-        }
-        controls.push(
-            DesiredControl::new(
-                ControlKey::new(ADMIN, management, at),
-                json!({ "admin_account_id": format!("{{{{account:{admin}}}}}") }),
-            )
-            .after(ControlKey::new(DETECTOR, management, at))
-            .after_service(SERVICE)
-            .needs(&[
-                "guardduty:EnableOrganizationAdminAccount",
-                "organizations:EnableAWSServiceAccess",
-                "organizations:RegisterDelegatedAdministrator",
-            ]),
-        );
-        controls.push(
-            DesiredControl::new(
-                ControlKey::new(ORGANIZATION, admin, at),
-                json!({ "auto_enable": auto_enable_members(guardduty.auto_enable) }),
-            )
-            .after(ControlKey::new(ADMIN, management, at))
-            .after(ControlKey::new(DETECTOR, admin, at))
-            .after_service(SERVICE)
-            .needs(&["guardduty:UpdateOrganizationConfiguration"]),
-        );
-        // NEW enables GuardDuty only in accounts that join later; existing ones are enrolled here.
-        // (ALL covers them itself; NONE says the spec does not want them enrolled.)
-        // https://docs.aws.amazon.com/guardduty/latest/APIReference/API_CreateMembers.html
-        let enrolled = super::security_hub::members::Members::of_organization(inputs, admin);
-        if guardduty.auto_enable == AutoEnable::New && !enrolled.members.is_empty() {
-            controls.push(
-                DesiredControl::new(ControlKey::new(MEMBERS, admin, at), super::attributes::encode(&enrolled))
-                    .after(ControlKey::new(ORGANIZATION, admin, at))
-                    .after_service(SERVICE)
-                    .needs(&["guardduty:CreateMembers"]),
-            );
-        }
+        let attributes = RegionAttributes {
+            enabled: json!({ "enabled": true }),
+            organization: json!({ "auto_enable": auto_enable_members(guardduty.auto_enable) }),
+            members: members.clone(),
+        };
+        controls.extend(ORGANIZATION_SERVICE.region_controls(&accounts, region, attributes));
     }
     controls
 }
@@ -235,39 +228,56 @@ pub async fn apply_detector(client: &aws_sdk_guardduty::Client) -> Result<()> {
 
 /// `{ admin_account_id }` of the region's delegated administrator (whoever it is); None without one.
 pub async fn read_admin(client: &aws_sdk_guardduty::Client) -> Result<Option<Value>> {
-    let mut pages = client.list_organization_admin_accounts().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|error| aws_error("ListOrganizationAdminAccounts", error))?;
-        // DISABLE_IN_PROGRESS is on its way out: it is not the administrator any more.
-        let enabled = page.admin_accounts.unwrap_or_default().into_iter().find(|admin| {
-            admin.admin_status.as_ref().is_some_and(|status| status.as_str() == "ENABLED")
-                && admin.admin_account_id.is_some()
-        });
-        if let Some(admin) = enabled {
-            return Ok(Some(json!({ "admin_account_id": admin.admin_account_id })));
-        }
-    }
-    Ok(None)
+    organization_service::read_administrator(client).await
 }
 
-/// Designates the delegated administrator; refuses to replace another one (read afresh, not
-/// taken from the plan, so an administrator set since the plan is not overridden either).
+/// Designates the delegated administrator; refuses to replace another one.
 pub async fn apply_admin(client: &aws_sdk_guardduty::Client, region: &str, attributes: &Value) -> Result<()> {
     let admin = attributes["admin_account_id"].as_str().ok_or_else(|| anyhow!("no admin account id"))?;
-    if let Some(current) = read_admin(client).await? {
-        let current = current["admin_account_id"].as_str().unwrap_or_default();
-        if current == admin {
-            return Ok(());
-        }
-        return Err(super::another_administrator("GuardDuty", "guardduty", "guardduty", region, current, admin));
+    organization_service::apply_administrator(client, region, admin).await
+}
+
+impl AdministratorApi for aws_sdk_guardduty::Client {
+    // https://docs.aws.amazon.com/guardduty/latest/APIReference/API_ListOrganizationAdminAccounts.html
+    fn enabled_administrator(&self) -> BoxFuture<'_, Result<Option<String>>> {
+        Box::pin(async move {
+            let mut pages = self.list_organization_admin_accounts().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|error| aws_error("ListOrganizationAdminAccounts", error))?;
+                // DISABLE_IN_PROGRESS is on its way out: it is not the administrator any more.
+                let enabled = page.admin_accounts.unwrap_or_default().into_iter().find_map(|admin| {
+                    admin.admin_status.filter(|status| status.as_str() == "ENABLED").and(admin.admin_account_id)
+                });
+                if enabled.is_some() {
+                    return Ok(enabled);
+                }
+            }
+            Ok(None)
+        })
     }
-    client
-        .enable_organization_admin_account()
-        .admin_account_id(admin)
-        .send()
-        .await
-        .map_err(|error| aws_error("EnableOrganizationAdminAccount", error))?;
-    Ok(())
+
+    // https://docs.aws.amazon.com/guardduty/latest/APIReference/API_EnableOrganizationAdminAccount.html
+    fn enable_administrator<'a>(&'a self, account_id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            self.enable_organization_admin_account()
+                .admin_account_id(account_id)
+                .send()
+                .await
+                .map_err(|error| aws_error("EnableOrganizationAdminAccount", error))?;
+            Ok(())
+        })
+    }
+
+    fn another_administrator(&self, region: &str, current: &str, wanted: &str) -> anyhow::Error {
+        organization_service::another_organization_admin_account(
+            "GuardDuty",
+            "guardduty",
+            "guardduty",
+            region,
+            current,
+            wanted,
+        )
+    }
 }
 
 /// `{ auto_enable }` of the admin account's organization configuration. None without a detector, or
@@ -319,6 +329,10 @@ pub async fn apply_organization_configuration(client: &aws_sdk_guardduty::Client
 pub struct GuardDuty;
 
 impl Baseline for GuardDuty {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

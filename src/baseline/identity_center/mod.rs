@@ -20,6 +20,7 @@ mod directory;
 mod import;
 mod permission_set;
 mod posture;
+mod validate;
 
 pub use import::{read_for_import, LiveAssignment, LiveIdentityCenter};
 pub use posture::{posture, Posture};
@@ -33,6 +34,7 @@ use serde_json::Value;
 use super::attributes::encode;
 use super::{Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions, Places};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::{CustomerManagedPolicyReference, PermissionsBoundarySpec, Spec};
 
 pub const CONTROL: &str = "identity_center";
@@ -208,6 +210,10 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 pub struct IdentityCenter;
 
 impl Baseline for IdentityCenter {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -13,15 +13,21 @@
 //! the spec are neither read nor touched.
 //! API: https://docs.aws.amazon.com/inspector/v2/APIReference/API_Operations.html
 
+mod validate;
+
 use anyhow::{bail, Result};
 use aws_sdk_inspector2::types::{AutoEnable, ResourceScanType, ResourceState, State};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
+use super::organization_service::{
+    self, Accounts, AdministratorApi, After, Control, OrganizationService, RegionAttributes,
+};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
 use crate::plan::control::{has_placeholders, ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::{InspectorScan, Spec};
 
 pub const CONTROL: &str = "inspector";
@@ -35,11 +41,7 @@ pub const ACCOUNTS: &str = "inspector/accounts";
 const STATUS_BATCH: usize = 10;
 
 /// `inspector/admin`: the region's delegated administrator.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminAttributes {
-    pub admin_account_id: String,
-}
+pub use super::organization_service::AdminAttributes;
 
 /// `inspector/organization_configuration`: the scan types auto-enabled for new members.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +90,25 @@ fn scan_state<'a>(state: &'a ResourceState, scan: &str) -> Option<&'a State> {
     }
 }
 
+/// Inspector as an organization-wide service with a delegated administrator: designating the
+/// administrator enables it there, so it has no control of its own for that; its members control is
+/// `inspector/accounts` (associated, with the spec's scan types enabled).
+pub const ORGANIZATION_SERVICE: OrganizationService = OrganizationService {
+    principal: SERVICE,
+    enabled: None,
+    administrator: Control {
+        name: ADMIN,
+        needs: &[
+            "inspector2:EnableDelegatedAdminAccount",
+            "organizations:EnableAWSServiceAccess",
+            "organizations:RegisterDelegatedAdministrator",
+        ],
+    },
+    organization: Control { name: ORGANIZATION, needs: &["inspector2:UpdateOrganizationConfiguration"] },
+    members: Control { name: ACCOUNTS, needs: &["inspector2:AssociateMember", "inspector2:Enable"] },
+    members_after: &[After::Administrator],
+};
+
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     // Without a management account there is nobody to delegate from; `validate` demands one.
     let (Some(inspector), Some(management)) =
@@ -104,7 +125,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
         lambda_code: wants(InspectorScan::LambdaCode),
     };
     let scans: Vec<String> = inspector.scan.iter().map(|scan| scan_name(*scan).to_string()).collect();
-    let accounts = AccountsAttributes {
+    let accounts_attributes = AccountsAttributes {
         accounts: inputs
             .accounts
             .iter()
@@ -116,35 +137,16 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             })
             .collect(),
     };
+    let accounts = Accounts { management, administrator: admin };
+    let accounts_attributes = (!scans.is_empty()).then(|| encode(&accounts_attributes));
     let mut controls = Vec::new();
     for region in inputs.regions() {
-        let at = Some(region.as_str());
-        controls.push(
-            DesiredControl::new(
-                ControlKey::new(ADMIN, management, at),
-                encode(&AdminAttributes { admin_account_id: format!("{{{{account:{admin}}}}}") }),
-            )
-            .after_service(SERVICE)
-            .needs(&[
-                "inspector2:EnableDelegatedAdminAccount",
-                "organizations:EnableAWSServiceAccess",
-                "organizations:RegisterDelegatedAdministrator",
-            ]),
-        );
-        controls.push(
-            DesiredControl::new(ControlKey::new(ORGANIZATION, admin, at), encode(&organization))
-                .after(ControlKey::new(ADMIN, management, at))
-                .after_service(SERVICE)
-                .needs(&["inspector2:UpdateOrganizationConfiguration"]),
-        );
-        if !scans.is_empty() {
-            controls.push(
-                DesiredControl::new(ControlKey::new(ACCOUNTS, admin, at), encode(&accounts))
-                    .after(ControlKey::new(ADMIN, management, at))
-                    .after_service(SERVICE)
-                    .needs(&["inspector2:AssociateMember", "inspector2:Enable"]),
-            );
-        }
+        let attributes = RegionAttributes {
+            enabled: Value::Null,
+            organization: encode(&organization),
+            members: accounts_attributes.clone(),
+        };
+        controls.extend(ORGANIZATION_SERVICE.region_controls(&accounts, region, attributes));
     }
     controls
 }
@@ -184,41 +186,50 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
 
 /// The region's delegated administrator (whoever it is); None without one.
 pub async fn read_admin(client: &aws_sdk_inspector2::Client) -> Result<Option<Value>> {
-    let mut pages = client.list_delegated_admin_accounts().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        // https://docs.aws.amazon.com/inspector/v2/APIReference/API_ListDelegatedAdminAccounts.html
-        let page = page.map_err(|error| aws_error("ListDelegatedAdminAccounts", error))?;
-        // DISABLE_IN_PROGRESS is on its way out: it is not the administrator any more.
-        let enabled = page
-            .delegated_admin_accounts
-            .unwrap_or_default()
-            .into_iter()
-            .find_map(|admin| admin.status.filter(|status| status.as_str() == "ENABLED").and(admin.account_id));
-        if let Some(admin_account_id) = enabled {
-            return Ok(Some(encode(&AdminAttributes { admin_account_id })));
-        }
-    }
-    Ok(None)
+    organization_service::read_administrator(client).await
 }
 
 /// Designates the delegated administrator; refuses to replace another one (read afresh).
 pub async fn apply_admin(client: &aws_sdk_inspector2::Client, region: &str, desired: &AdminAttributes) -> Result<()> {
-    if let Some(current) = read_admin(client).await? {
-        let current = current["admin_account_id"].as_str().unwrap_or_default();
-        if current == desired.admin_account_id {
-            return Ok(());
-        }
-        return Err(anyhow::anyhow!(
-            "Amazon Inspector in {region} already has account {current} as delegated administrator, not {}; landing-zone does not replace a delegated administrator\nhint: run `aws inspector2 disable-delegated-admin-account --delegated-admin-account-id {current} --region {region}` from the management account deliberately, or set `baseline.inspector.admin_account` to that account",
-            desired.admin_account_id
-        ));
+    organization_service::apply_administrator(client, region, &desired.admin_account_id).await
+}
+
+impl AdministratorApi for aws_sdk_inspector2::Client {
+    fn enabled_administrator(&self) -> BoxFuture<'_, Result<Option<String>>> {
+        Box::pin(async move {
+            let mut pages = self.list_delegated_admin_accounts().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                // https://docs.aws.amazon.com/inspector/v2/APIReference/API_ListDelegatedAdminAccounts.html
+                let page = page.map_err(|error| aws_error("ListDelegatedAdminAccounts", error))?;
+                // DISABLE_IN_PROGRESS is on its way out: it is not the administrator any more.
+                let enabled =
+                    page.delegated_admin_accounts.unwrap_or_default().into_iter().find_map(|admin| {
+                        admin.status.filter(|status| status.as_str() == "ENABLED").and(admin.account_id)
+                    });
+                if enabled.is_some() {
+                    return Ok(enabled);
+                }
+            }
+            Ok(None)
+        })
     }
-    // https://docs.aws.amazon.com/inspector/v2/APIReference/API_EnableDelegatedAdminAccount.html
-    match client.enable_delegated_admin_account().delegated_admin_account_id(&desired.admin_account_id).send().await {
-        Ok(_) => Ok(()),
-        // "ConflictException: ... already the delegated administrator" on a retried call.
-        Err(error) if errors::is_conflict(&error) => Ok(()),
-        Err(error) => Err(aws_error("EnableDelegatedAdminAccount", error)),
+
+    fn enable_administrator<'a>(&'a self, account_id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            // https://docs.aws.amazon.com/inspector/v2/APIReference/API_EnableDelegatedAdminAccount.html
+            match self.enable_delegated_admin_account().delegated_admin_account_id(account_id).send().await {
+                Ok(_) => Ok(()),
+                // "ConflictException: ... already the delegated administrator" on a retried call.
+                Err(error) if errors::is_conflict(&error) => Ok(()),
+                Err(error) => Err(aws_error("EnableDelegatedAdminAccount", error)),
+            }
+        })
+    }
+
+    fn another_administrator(&self, region: &str, current: &str, wanted: &str) -> anyhow::Error {
+        anyhow::anyhow!(
+            "Amazon Inspector in {region} already has account {current} as delegated administrator, not {wanted}; landing-zone does not replace a delegated administrator\nhint: run `aws inspector2 disable-delegated-admin-account --delegated-admin-account-id {current} --region {region}` from the management account deliberately, or set `baseline.inspector.admin_account` to that account"
+        )
     }
 }
 
@@ -403,6 +414,10 @@ pub async fn apply_accounts(
 pub struct Inspector;
 
 impl Baseline for Inspector {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -5,6 +5,7 @@
 
 mod bucket;
 mod documents;
+mod validate;
 
 use anyhow::{bail, Result};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -15,6 +16,7 @@ use super::attributes::{decode, encode};
 use super::{Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::session::partition_of;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::ObjectLockMode;
 
 pub use crate::baseline::kms_key::KeyAttributes;
@@ -224,6 +226,10 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, 
 pub struct LogArchive;
 
 impl Baseline for LogArchive {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -12,15 +12,21 @@
 //! finds (refused with a hint). Members outside the spec are neither read nor touched.
 //! API: https://docs.aws.amazon.com/macie/latest/APIReference/operation-list.html
 
+mod validate;
+
 use anyhow::{Context as _, Result};
 use aws_sdk_macie2::types::{AccountDetail, FindingPublishingFrequency, MacieStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
+use super::organization_service::{
+    self, Accounts, AdministratorApi, After, Control, OrganizationService, RegionAttributes, Whose,
+};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
 use crate::plan::control::{has_placeholders, ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::{MacieFindingFrequency, Spec};
 
 pub const CONTROL: &str = "macie";
@@ -41,11 +47,7 @@ pub struct SessionAttributes {
 }
 
 /// `macie/admin`: the region's delegated administrator.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminAttributes {
-    pub admin_account_id: String,
-}
+pub use super::organization_service::AdminAttributes;
 
 /// `macie/organization_configuration`: Macie enabled in accounts as they join.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +81,31 @@ fn frequency(frequency: MacieFindingFrequency) -> &'static str {
     }
 }
 
+/// Macie as an organization-wide service with a delegated administrator.
+pub const ORGANIZATION_SERVICE: OrganizationService = OrganizationService {
+    principal: SERVICE,
+    enabled: Some(Control {
+        name: SESSION,
+        needs: &[
+            "macie2:EnableMacie",
+            "macie2:UpdateMacieSession",
+            // Enabling creates AWSServiceRoleForAmazonMacie.
+            "iam:CreateServiceLinkedRole",
+        ],
+    }),
+    administrator: Control {
+        name: ADMIN,
+        needs: &[
+            "macie2:EnableOrganizationAdminAccount",
+            "organizations:EnableAWSServiceAccess",
+            "organizations:RegisterDelegatedAdministrator",
+        ],
+    },
+    organization: Control { name: ORGANIZATION, needs: &["macie2:UpdateOrganizationConfiguration"] },
+    members: Control { name: MEMBERS, needs: &["macie2:CreateMember", "macie2:UpdateMemberSession"] },
+    members_after: &[After::Administrator, After::Enabled(Whose::Administrator)],
+};
+
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     // Without a management account there is nobody to delegate from; `validate` demands one.
     let (Some(macie), Some(management)) = (&inputs.spec.baseline.macie, &inputs.spec.organization.management_account)
@@ -86,10 +113,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
         return Vec::new();
     };
     let admin = macie.admin_account.as_str();
-    let mut session_accounts = vec![management.as_str()];
-    if admin != management {
-        session_accounts.push(admin);
-    }
+    let accounts = Accounts { management, administrator: admin };
     let session = encode(&SessionAttributes {
         status: "ENABLED".to_string(),
         finding_publishing_frequency: frequency(macie.finding_frequency).to_string(),
@@ -106,50 +130,16 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             })
             .collect(),
     };
+    // `auto_enable: false` leaves membership to the user: no member is added.
+    let members = (macie.auto_enable && !members.members.is_empty()).then(|| encode(&members));
     let mut controls = Vec::new();
     for region in inputs.regions() {
-        let at = Some(region.as_str());
-        for account in &session_accounts {
-            controls.push(DesiredControl::new(ControlKey::new(SESSION, account, at), session.clone()).needs(&[
-                "macie2:EnableMacie",
-                "macie2:UpdateMacieSession",
-                // Enabling creates AWSServiceRoleForAmazonMacie.
-                "iam:CreateServiceLinkedRole",
-            ]));
-        }
-        controls.push(
-            DesiredControl::new(
-                ControlKey::new(ADMIN, management, at),
-                encode(&AdminAttributes { admin_account_id: format!("{{{{account:{admin}}}}}") }),
-            )
-            .after(ControlKey::new(SESSION, management, at))
-            .after_service(SERVICE)
-            .needs(&[
-                "macie2:EnableOrganizationAdminAccount",
-                "organizations:EnableAWSServiceAccess",
-                "organizations:RegisterDelegatedAdministrator",
-            ]),
-        );
-        controls.push(
-            DesiredControl::new(
-                ControlKey::new(ORGANIZATION, admin, at),
-                encode(&OrganizationAttributes { auto_enable: macie.auto_enable }),
-            )
-            .after(ControlKey::new(ADMIN, management, at))
-            .after(ControlKey::new(SESSION, admin, at))
-            .after_service(SERVICE)
-            .needs(&["macie2:UpdateOrganizationConfiguration"]),
-        );
-        // `auto_enable: false` leaves membership to the user: no member is added.
-        if macie.auto_enable && !members.members.is_empty() {
-            controls.push(
-                DesiredControl::new(ControlKey::new(MEMBERS, admin, at), encode(&members))
-                    .after(ControlKey::new(ADMIN, management, at))
-                    .after(ControlKey::new(SESSION, admin, at))
-                    .after_service(SERVICE)
-                    .needs(&["macie2:CreateMember", "macie2:UpdateMemberSession"]),
-            );
-        }
+        let attributes = RegionAttributes {
+            enabled: session.clone(),
+            organization: encode(&OrganizationAttributes { auto_enable: macie.auto_enable }),
+            members: members.clone(),
+        };
+        controls.extend(ORGANIZATION_SERVICE.region_controls(&accounts, region, attributes));
     }
     controls
 }
@@ -226,51 +216,55 @@ pub async fn apply_session(client: &aws_sdk_macie2::Client, desired: &SessionAtt
 
 /// The region's delegated administrator (whoever it is); None without one.
 pub async fn read_admin(client: &aws_sdk_macie2::Client) -> Result<Option<Value>> {
-    let mut pages = client.list_organization_admin_accounts().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        // https://docs.aws.amazon.com/macie/latest/APIReference/admin.html (GET /admin)
-        let page = match page {
-            Ok(page) => page,
-            Err(error) if error.as_service_error().is_some_and(errors::is_macie_not_enabled) => return Ok(None),
-            Err(error) => return Err(aws_error("ListOrganizationAdminAccounts", error)),
-        };
-        // DISABLING_IN_PROGRESS is on its way out: it is not the administrator any more.
-        let enabled = page
-            .admin_accounts
-            .unwrap_or_default()
-            .into_iter()
-            .find_map(|admin| admin.status.filter(|status| status.as_str() == "ENABLED").and(admin.account_id));
-        if let Some(admin_account_id) = enabled {
-            return Ok(Some(encode(&AdminAttributes { admin_account_id })));
-        }
-    }
-    Ok(None)
+    organization_service::read_administrator(client).await
 }
 
 /// Designates the delegated administrator; refuses to replace another one (read afresh).
 pub async fn apply_admin(client: &aws_sdk_macie2::Client, region: &str, desired: &AdminAttributes) -> Result<()> {
-    if let Some(current) = read_admin(client).await? {
-        let current = current["admin_account_id"].as_str().unwrap_or_default();
-        if current == desired.admin_account_id {
-            return Ok(());
-        }
-        return Err(super::another_administrator(
-            "Macie",
-            "macie2",
-            "macie",
-            region,
-            current,
-            &desired.admin_account_id,
-        ));
+    organization_service::apply_administrator(client, region, &desired.admin_account_id).await
+}
+
+impl AdministratorApi for aws_sdk_macie2::Client {
+    fn enabled_administrator(&self) -> BoxFuture<'_, Result<Option<String>>> {
+        Box::pin(async move {
+            let mut pages = self.list_organization_admin_accounts().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                // https://docs.aws.amazon.com/macie/latest/APIReference/admin.html (GET /admin)
+                let page = match page {
+                    Ok(page) => page,
+                    Err(error) if error.as_service_error().is_some_and(errors::is_macie_not_enabled) => {
+                        return Ok(None)
+                    }
+                    Err(error) => return Err(aws_error("ListOrganizationAdminAccounts", error)),
+                };
+                // DISABLING_IN_PROGRESS is on its way out: it is not the administrator any more.
+                let enabled =
+                    page.admin_accounts.unwrap_or_default().into_iter().find_map(|admin| {
+                        admin.status.filter(|status| status.as_str() == "ENABLED").and(admin.account_id)
+                    });
+                if enabled.is_some() {
+                    return Ok(enabled);
+                }
+            }
+            Ok(None)
+        })
     }
-    // https://docs.aws.amazon.com/macie/latest/APIReference/admin.html (POST /admin)
-    client
-        .enable_organization_admin_account()
-        .admin_account_id(&desired.admin_account_id)
-        .send()
-        .await
-        .map_err(|error| aws_error("EnableOrganizationAdminAccount", error))?;
-    Ok(())
+
+    fn enable_administrator<'a>(&'a self, account_id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            // https://docs.aws.amazon.com/macie/latest/APIReference/admin.html (POST /admin)
+            self.enable_organization_admin_account()
+                .admin_account_id(account_id)
+                .send()
+                .await
+                .map_err(|error| aws_error("EnableOrganizationAdminAccount", error))?;
+            Ok(())
+        })
+    }
+
+    fn another_administrator(&self, region: &str, current: &str, wanted: &str) -> anyhow::Error {
+        organization_service::another_organization_admin_account("Macie", "macie2", "macie", region, current, wanted)
+    }
 }
 
 /// `{ auto_enable }` as the administrator reads it; None while the account is not the
@@ -379,6 +373,10 @@ pub async fn apply_members(
 pub struct Macie;
 
 impl Baseline for Macie {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

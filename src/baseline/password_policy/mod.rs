@@ -1,5 +1,8 @@
 //! `baseline.password_policy`: the IAM account password policy in every targeted account.
 
+mod validate;
+
+use crate::spec::validate::Checker;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -127,6 +130,10 @@ pub async fn read_management_policy(clients: &crate::aws::Clients) -> Result<Opt
 pub struct PasswordPolicy;
 
 impl Baseline for PasswordPolicy {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -3,6 +3,9 @@
 //! Must be set before an SCP that freezes it is attached to the account: the planner orders that
 //! through `needs`, and warns when such an SCP would lock the executor out of later repairs.
 
+mod validate;
+
+use crate::spec::validate::Checker;
 use anyhow::Result;
 use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
 use serde::{Deserialize, Serialize};
@@ -84,6 +87,10 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
 pub struct PublicAccessBlock;
 
 impl Baseline for PublicAccessBlock {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -4,6 +4,8 @@
 //! the spec no longer asks for in an account (the account left the role's targets, the role left
 //! the spec) is removed. Roles it did not create are never deleted.
 
+mod validate;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context as _, Result};
@@ -13,6 +15,7 @@ use super::{aws_error, Actions, Baseline, BoxFuture, Context, Found, Ownership, 
 use crate::aws::errors::{is_already_exists, is_not_found};
 use crate::aws::session::partition_of;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::{RoleSpec, OWNERSHIP_TAG, OWNERSHIP_VALUE};
 
 pub const CONTROL: &str = "iam_role";
@@ -407,6 +410,10 @@ pub async fn remove_role(context: &Context<'_>, key: &ControlKey, name: &str) ->
 pub struct Roles;
 
 impl Baseline for Roles {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

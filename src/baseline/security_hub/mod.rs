@@ -21,6 +21,7 @@
 
 pub mod central;
 pub mod members;
+mod validate;
 
 use std::collections::BTreeSet;
 
@@ -28,10 +29,12 @@ use anyhow::{anyhow, bail, Result};
 use aws_sdk_securityhub::types::{AutoEnableStandards, StandardsSubscriptionRequest};
 use serde_json::{json, Value};
 
+use super::organization_service::{self, Accounts, AdministratorApi, After, Control, OrganizationService, Whose};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
 use crate::aws::session::partition_of;
 use crate::plan::control::{has_placeholders, ControlKey, DesiredControl, Inputs};
+use crate::spec::validate::Checker;
 use crate::spec::{SecurityHubConfiguration, SecurityStandard, Spec};
 
 pub const CONTROL: &str = "security_hub";
@@ -60,6 +63,31 @@ pub fn standard_arn(standard: SecurityStandard, region: &str) -> String {
     format!("arn:{}:securityhub:{region}::standards/{path}", partition_of(region))
 }
 
+/// Security Hub as an organization-wide service with a delegated administrator.
+pub const ORGANIZATION_SERVICE: OrganizationService = OrganizationService {
+    principal: SERVICE,
+    enabled: Some(Control {
+        name: HUB,
+        needs: &[
+            "securityhub:EnableSecurityHub",
+            // Enabling creates AWSServiceRoleForSecurityHub.
+            "iam:CreateServiceLinkedRole",
+        ],
+    }),
+    administrator: Control {
+        name: ADMIN,
+        needs: &[
+            "securityhub:EnableOrganizationAdminAccount",
+            "organizations:EnableAWSServiceAccess",
+            "organizations:RegisterDelegatedAdministrator",
+        ],
+    },
+    organization: Control { name: ORGANIZATION, needs: &["securityhub:UpdateOrganizationConfiguration"] },
+    members: Control { name: MEMBERS, needs: &["securityhub:CreateMembers"] },
+    // The management account enables its own hub first (AWS cannot enable it as a member).
+    members_after: &[After::OrganizationConfiguration, After::Enabled(Whose::Management)],
+};
+
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     // Without a management account there is nobody to delegate from; `validate` demands one.
     let (Some(hub), Some(management)) =
@@ -68,59 +96,25 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
         return Vec::new();
     };
     let admin = hub.admin_account.as_str();
-    let mut hub_accounts = vec![management.as_str()];
-    if admin != management {
-        hub_accounts.push(admin);
-    }
+    let accounts = Accounts { management, administrator: admin };
+    let service = &ORGANIZATION_SERVICE;
+    let enabled = json!({ "enabled": true });
+    // Existing accounts: AutoEnable (LOCAL) reaches only accounts that join later.
+    // https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_CreateMembers.html
+    let enrolled = members::Members::of_organization(inputs, admin);
     let mut controls = Vec::new();
     for region in inputs.regions() {
         let at = Some(region.as_str());
-        for account in &hub_accounts {
-            controls.push(DesiredControl::new(ControlKey::new(HUB, account, at), json!({ "enabled": true })).needs(&[
-                "securityhub:EnableSecurityHub",
-                // Enabling creates AWSServiceRoleForSecurityHub.
-                "iam:CreateServiceLinkedRole",
-            ]));
-        }
-        controls.push(
-            DesiredControl::new(
-                ControlKey::new(ADMIN, management, at),
-                json!({ "admin_account_id": format!("{{{{account:{admin}}}}}") }),
-            )
-            .after(ControlKey::new(HUB, management, at))
-            .after_service(SERVICE)
-            .needs(&[
-                "securityhub:EnableOrganizationAdminAccount",
-                "organizations:EnableAWSServiceAccess",
-                "organizations:RegisterDelegatedAdministrator",
-            ]),
-        );
+        controls.extend(service.enabled_controls(&accounts, region, &enabled));
+        controls.push(service.administrator_control(&accounts, region));
         if hub.configuration == SecurityHubConfiguration::Central {
             controls.extend(central_controls(inputs, hub, admin, management, region));
             continue;
         }
-        controls.push(
-            DesiredControl::new(
-                ControlKey::new(ORGANIZATION, admin, at),
-                json!({ "auto_enable": hub.auto_enable.unwrap_or(true), "auto_enable_standards": "NONE" }),
-            )
-            .after(ControlKey::new(ADMIN, management, at))
-            .after(ControlKey::new(HUB, admin, at))
-            .after_service(SERVICE)
-            .needs(&["securityhub:UpdateOrganizationConfiguration"]),
-        );
-        // Existing accounts: AutoEnable (LOCAL) reaches only accounts that join later. The
-        // management account enables its own hub first (AWS cannot enable it as a member).
-        // https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_CreateMembers.html
-        let enrolled = members::Members::of_organization(inputs, admin);
+        let organization = json!({ "auto_enable": hub.auto_enable.unwrap_or(true), "auto_enable_standards": "NONE" });
+        controls.push(service.organization_control(&accounts, region, organization));
         if !enrolled.members.is_empty() {
-            controls.push(
-                DesiredControl::new(ControlKey::new(MEMBERS, admin, at), super::attributes::encode(&enrolled))
-                    .after(ControlKey::new(ORGANIZATION, admin, at))
-                    .after(ControlKey::new(HUB, management, at))
-                    .after_service(SERVICE)
-                    .needs(&["securityhub:CreateMembers"]),
-            );
+            controls.push(service.members_control(&accounts, region, super::attributes::encode(&enrolled)));
         }
         // No standards listed: nothing to enable, so no control (never "disable the others").
         if !hub.standards.is_empty() {
@@ -306,55 +300,67 @@ pub async fn apply_hub(client: &aws_sdk_securityhub::Client) -> Result<()> {
 
 /// `{ admin_account_id }` of the region's delegated administrator (whoever it is); None without one.
 pub async fn read_admin(client: &aws_sdk_securityhub::Client) -> Result<Option<Value>> {
-    let mut pages = client.list_organization_admin_accounts().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = match page {
-            Ok(page) => page,
-            // The management account is not subscribed in this region: nothing is delegated from it.
-            Err(error) if errors::is_invalid_access(&error) => return Ok(None),
-            Err(error) => return Err(aws_error("ListOrganizationAdminAccounts", error)),
-        };
-        // DISABLE_IN_PROGRESS is on its way out: it is not the administrator any more.
-        let enabled = page.admin_accounts.unwrap_or_default().into_iter().find(|admin| {
-            admin.status.as_ref().is_some_and(|status| status.as_str() == "ENABLED") && admin.account_id.is_some()
-        });
-        if let Some(admin) = enabled {
-            return Ok(Some(json!({ "admin_account_id": admin.account_id })));
-        }
-    }
-    Ok(None)
+    organization_service::read_administrator(client).await
 }
 
-/// Designates the delegated administrator; refuses to replace another one (read afresh, so an
-/// administrator set since the plan is not overridden either).
+/// Designates the delegated administrator; refuses to replace another one.
 pub async fn apply_admin(client: &aws_sdk_securityhub::Client, region: &str, attributes: &Value) -> Result<()> {
     let admin = attributes["admin_account_id"].as_str().ok_or_else(|| anyhow!("no admin account id"))?;
-    let current = match read_admin(client).await {
-        Ok(current) => current,
-        // An endpoint that cannot list administrators (moto) cannot tell: designate.
-        Err(error) if super::unimplemented(&error).is_some() => None,
-        Err(error) => return Err(error),
-    };
-    if let Some(current) = current.as_ref().and_then(|current| current["admin_account_id"].as_str()) {
-        if current == admin {
-            return Ok(());
-        }
-        return Err(super::another_administrator(
+    organization_service::apply_administrator(client, region, admin).await
+}
+
+impl AdministratorApi for aws_sdk_securityhub::Client {
+    // https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_ListOrganizationAdminAccounts.html
+    fn enabled_administrator(&self) -> BoxFuture<'_, Result<Option<String>>> {
+        Box::pin(async move {
+            let mut pages = self.list_organization_admin_accounts().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = match page {
+                    Ok(page) => page,
+                    // The management account is not subscribed in this region: nothing is delegated from it.
+                    Err(error) if errors::is_invalid_access(&error) => return Ok(None),
+                    Err(error) => return Err(aws_error("ListOrganizationAdminAccounts", error)),
+                };
+                // DISABLE_IN_PROGRESS is on its way out: it is not the administrator any more.
+                let enabled =
+                    page.admin_accounts.unwrap_or_default().into_iter().find_map(|admin| {
+                        admin.status.filter(|status| status.as_str() == "ENABLED").and(admin.account_id)
+                    });
+                if enabled.is_some() {
+                    return Ok(enabled);
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    // https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_EnableOrganizationAdminAccount.html
+    fn enable_administrator<'a>(&'a self, account_id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            self.enable_organization_admin_account()
+                .admin_account_id(account_id)
+                .send()
+                .await
+                .map_err(|error| aws_error("EnableOrganizationAdminAccount", error))?;
+            Ok(())
+        })
+    }
+
+    fn another_administrator(&self, region: &str, current: &str, wanted: &str) -> anyhow::Error {
+        organization_service::another_organization_admin_account(
             "Security Hub",
             "securityhub",
             "security_hub",
             region,
             current,
-            admin,
-        ));
+            wanted,
+        )
     }
-    client
-        .enable_organization_admin_account()
-        .admin_account_id(admin)
-        .send()
-        .await
-        .map_err(|error| aws_error("EnableOrganizationAdminAccount", error))?;
-    Ok(())
+
+    /// An endpoint that cannot list administrators (moto) cannot tell: designate.
+    fn designates_when_unlisted(&self) -> bool {
+        true
+    }
 }
 
 /// `{ auto_enable, auto_enable_standards }` as the delegated administrator sees them; None while
@@ -454,6 +460,10 @@ pub async fn apply_standards(
 pub struct SecurityHub;
 
 impl Baseline for SecurityHub {
+    fn validate(&self, checker: &mut Checker<'_>) {
+        validate::check(checker);
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -9,12 +9,14 @@
 //! that must bypass the rules (each use says why).
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod accounts;
 pub mod backup;
 pub mod budgets;
 pub mod flow_logs;
 pub mod identity_center;
 pub mod inspector;
 pub mod macie;
+pub mod outputs;
 pub mod proxy;
 pub mod root_credentials;
 pub mod security_hub;

@@ -1,18 +1,20 @@
-//! Pure planner tests for the organization rules of issue 11 that moto's leniency hid:
-//! `RCPFullAWSAccess` is never detached and counts toward the 5 RCPs of a target (item 5), and a
-//! control that needs a delegated administrator waits for its registration (item 4). No I/O, no
-//! emulator; `aws_today.rs` proves the same against the strict layer.
+//! Pure planner tests of organization rules AWS enforces and moto does not: `RCPFullAWSAccess` is
+//! never detached and counts toward the 5 RCPs of a target, a control that needs a delegated
+//! administrator waits for its registration, and existing accounts are enrolled as members of the
+//! administrator. No I/O, no emulator; `organization_rules.rs` proves the same against the strict
+//! layer.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use landing_zone::baseline::load_spec_from_str;
 use landing_zone::plan::action::{Action, Plan};
 use landing_zone::plan::desired::{DesiredAccount, DesiredOrganization, DesiredPolicy, DesiredUnit};
 use landing_zone::plan::state::{
     AccountState, LiveAccount, LiveOrganization, LivePolicy, LiveUnit, OrganizationInfo, RootInfo,
 };
 use landing_zone::plan::{plan, PlanError, PlanOptions};
-use landing_zone::spec::{load_spec_from_str, PolicyType, ROOT};
+use landing_zone::spec::{PolicyType, ROOT};
 use serde_json::json;
 
 const SCP: PolicyType = PolicyType::ServiceControlPolicy;

@@ -1,8 +1,10 @@
-//! The tool against AWS as documented today, through the test proxy's strict layer
-//! (`support/strict.rs`): the rules themselves, and the organization-level fixes of issue 11 that
-//! moto's leniency hid (account `State`, the access role sent to CreateAccount, RCPFullAWSAccess,
-//! HTML error pages off emulators, paged delegated-administrator lists). docs/aws-fidelity.md maps
-//! each rule to its AWS page and to the test here that covers it.
+//! Organization-level rules of AWS that moto does not enforce, against the test proxy's strict
+//! layer (`support/strict.rs`): the rules themselves (the Account API's trusted access and opt-in,
+//! AssumeRole's trust, fresh accounts, organization policy limits) and the tool keeping them:
+//! accounts read by `State`, the access role sent to CreateAccount, RCPFullAWSAccess, HTML error
+//! pages off emulators, delegated-administrator lists read to the last page, existing accounts
+//! enrolled in Security Hub, a refused member session carrying AssumeRole's code.
+//! docs/aws-fidelity.md maps each rule to its AWS page and to the test here that covers it.
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,5 +1,5 @@
-//! Offline rules of `identity_center:` (AWS's limits for IAM Identity Center), reported like the
-//! rest of `validate`: at the value's line and column, all at once.
+//! Offline rules of `identity_center:` (AWS's limits for IAM Identity Center), reported through
+//! `spec::validate::Checker` like the spec's own rules: at the value's line and column, all at once.
 //!
 //! Limits: https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreatePermissionSet.html
 //! (name `[\\w+=,.@-]{1,32}`, description 1-700, session duration ISO-8601),
@@ -14,7 +14,10 @@
 //! https://docs.aws.amazon.com/singlesignon/latest/userguide/delegated-admin.html (a delegated
 //! administrator cannot manage the management account's assignments).
 
-use super::{partition_of, policy_grammar, Checker};
+use crate::spec::diagnostic::did_you_mean;
+use crate::spec::policy_grammar;
+use crate::spec::regions::partition_of;
+use crate::spec::validate::Checker;
 
 /// Managed policies (AWS managed plus customer managed) per permission set, AWS's default quota.
 pub const MANAGED_POLICIES_PER_PERMISSION_SET: usize = 20;
@@ -68,13 +71,13 @@ fn is_permission_set_name(name: &str) -> bool {
     (1..=32).contains(&name.chars().count()) && name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
 }
 
-impl Checker<'_> {
-    pub(super) fn identity_center(&mut self) {
-        let spec = &self.valid.spec;
-        let Some(identity_center) = &spec.identity_center else { return };
-        match &identity_center.admin_account {
-            Some(admin) => self.account_reference(&["identity_center", "admin_account"], admin),
-            None if spec.organization.management_account.is_none() => self.error_at(
+/// Checks `identity_center:`, if the spec has it.
+pub(super) fn check(checker: &mut Checker<'_>) {
+    let spec = checker.spec();
+    let Some(identity_center) = &spec.identity_center else { return };
+    match &identity_center.admin_account {
+            Some(admin) => checker.account_reference(&["identity_center", "admin_account"], admin),
+            None if spec.organization.management_account.is_none() => checker.error_at(
                 &["identity_center"],
                 true,
                 "`identity_center` needs to know which account administers the instance".to_string(),
@@ -82,45 +85,45 @@ impl Checker<'_> {
             ),
             None => {}
         }
-        let mut seen = std::collections::BTreeSet::new();
-        for (index, group) in identity_center.groups.iter().enumerate() {
-            let index = index.to_string();
-            if group.trim().is_empty() || group.chars().count() > 1024 {
-                self.error(
-                    &["identity_center", "groups", &index],
-                    "a group display name is 1-1024 characters".to_string(),
-                    None,
-                );
-            }
-            if !seen.insert(group) {
-                self.error(&["identity_center", "groups", &index], format!("group `{group}` is listed twice"), None);
-            }
-            self.reserved_principal_name(&["identity_center", "groups", &index], "group", group);
+    let mut seen = std::collections::BTreeSet::new();
+    for (index, group) in identity_center.groups.iter().enumerate() {
+        let index = index.to_string();
+        if group.trim().is_empty() || group.chars().count() > 1024 {
+            checker.error(
+                &["identity_center", "groups", &index],
+                "a group display name is 1-1024 characters".to_string(),
+                None,
+            );
         }
-        let home = spec.organization.regions.first().map_or("us-east-1", String::as_str);
-        let partition = partition_of(home);
-        for (name, set) in &identity_center.permission_sets {
-            let base = ["identity_center", "permission_sets", name.as_str()];
-            let at = |field: &'static str| [base[0], base[1], base[2], field];
-            if !is_permission_set_name(name) {
-                self.error_at(
-                    &base,
-                    true,
-                    format!("`{name}` is not a valid permission set name (1-32 of letters, digits and _+=,.@-)"),
-                    None,
-                );
-            }
-            if let Some(description) = &set.description {
-                let length = description.chars().count();
-                if length == 0 || length > MAX_DESCRIPTION_CHARS {
-                    self.error(
+        if !seen.insert(group) {
+            checker.error(&["identity_center", "groups", &index], format!("group `{group}` is listed twice"), None);
+        }
+        reserved_principal_name(checker, &["identity_center", "groups", &index], "group", group);
+    }
+    let home = spec.organization.regions.first().map_or("us-east-1", String::as_str);
+    let partition = partition_of(home);
+    for (name, set) in &identity_center.permission_sets {
+        let base = ["identity_center", "permission_sets", name.as_str()];
+        let at = |field: &'static str| [base[0], base[1], base[2], field];
+        if !is_permission_set_name(name) {
+            checker.error_at(
+                &base,
+                true,
+                format!("`{name}` is not a valid permission set name (1-32 of letters, digits and _+=,.@-)"),
+                None,
+            );
+        }
+        if let Some(description) = &set.description {
+            let length = description.chars().count();
+            if length == 0 || length > MAX_DESCRIPTION_CHARS {
+                checker.error(
                         &at("description"),
                         format!("the description of permission set `{name}` is {length} characters; AWS allows 1-{MAX_DESCRIPTION_CHARS}"),
                         None,
                     );
-                }
-                if let Some(bad) = description.chars().find(|c| !is_description_character(*c)) {
-                    self.error(
+            }
+            if let Some(bad) = description.chars().find(|c| !is_description_character(*c)) {
+                checker.error(
                         &at("description"),
                         format!(
                             "the description of permission set `{name}` contains {bad:?} (U+{:04X}), which IAM Identity Center refuses",
@@ -128,98 +131,95 @@ impl Checker<'_> {
                         ),
                         Some("use printable ASCII or Latin-1 characters (U+0020-U+007E, U+00A1-U+00FF), tabs and line breaks".to_string()),
                     );
-                }
             }
-            if let Some(duration) = &set.session_duration {
-                match session_duration_seconds(duration) {
-                    Some(seconds) if (3600..=43_200).contains(&seconds) => {}
-                    Some(_) => self.error(
-                        &at("session_duration"),
-                        format!(
-                            "session duration `{duration}` is outside IAM Identity Center's range of 1 to 12 hours"
-                        ),
-                        Some("write an ISO-8601 duration from `PT1H` to `PT12H`".to_string()),
-                    ),
-                    None => self.error(
-                        &at("session_duration"),
-                        format!("`{duration}` is not an ISO-8601 duration of hours and minutes"),
-                        Some("e.g. `PT4H` or `PT1H30M`".to_string()),
-                    ),
-                }
+        }
+        if let Some(duration) = &set.session_duration {
+            match session_duration_seconds(duration) {
+                Some(seconds) if (3600..=43_200).contains(&seconds) => {}
+                Some(_) => checker.error(
+                    &at("session_duration"),
+                    format!("session duration `{duration}` is outside IAM Identity Center's range of 1 to 12 hours"),
+                    Some("write an ISO-8601 duration from `PT1H` to `PT12H`".to_string()),
+                ),
+                None => checker.error(
+                    &at("session_duration"),
+                    format!("`{duration}` is not an ISO-8601 duration of hours and minutes"),
+                    Some("e.g. `PT4H` or `PT1H30M`".to_string()),
+                ),
             }
-            let attached = set.managed_policies.len() + set.customer_managed_policies.len();
-            if attached > MANAGED_POLICIES_PER_PERMISSION_SET {
-                self.error(
+        }
+        let attached = set.managed_policies.len() + set.customer_managed_policies.len();
+        if attached > MANAGED_POLICIES_PER_PERMISSION_SET {
+            checker.error(
                     &at("managed_policies"),
                     format!("permission set `{name}` attaches {attached} managed and customer managed policies; IAM Identity Center allows {MANAGED_POLICIES_PER_PERMISSION_SET} by default"),
                     Some("merge policies into the inline policy, or raise the quota in Service Quotas".to_string()),
                 );
+        }
+        for (index, arn) in set.managed_policies.iter().enumerate() {
+            let index = index.to_string();
+            let path = [base[0], base[1], base[2], "managed_policies", index.as_str()];
+            let arn_partition = arn.strip_prefix("arn:").and_then(|rest| rest.split(':').next()).unwrap_or_default();
+            if !(arn.contains(":iam::") && arn.contains(":policy/")) {
+                checker.error(
+                    &path,
+                    format!("`{arn}` is not an IAM policy ARN"),
+                    Some("e.g. arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()),
+                );
+            } else if arn_partition != partition {
+                checker.error(
+                    &path,
+                    format!("managed policy `{arn}` is not in partition `{partition}`, the partition of `{home}`"),
+                    Some(format!("write it as `arn:{partition}:iam::...`")),
+                );
             }
-            for (index, arn) in set.managed_policies.iter().enumerate() {
-                let index = index.to_string();
-                let path = [base[0], base[1], base[2], "managed_policies", index.as_str()];
-                let arn_partition =
-                    arn.strip_prefix("arn:").and_then(|rest| rest.split(':').next()).unwrap_or_default();
-                if !(arn.contains(":iam::") && arn.contains(":policy/")) {
-                    self.error(
-                        &path,
-                        format!("`{arn}` is not an IAM policy ARN"),
-                        Some("e.g. arn:aws:iam::aws:policy/ReadOnlyAccess".to_string()),
-                    );
-                } else if arn_partition != partition {
-                    self.error(
-                        &path,
-                        format!("managed policy `{arn}` is not in partition `{partition}`, the partition of `{home}`"),
-                        Some(format!("write it as `arn:{partition}:iam::...`")),
-                    );
-                }
-            }
-            if let Some(boundary) = &set.permissions_boundary {
-                if boundary.managed_policy.is_some() == boundary.customer_managed_policy.is_some() {
-                    self.error(
+        }
+        if let Some(boundary) = &set.permissions_boundary {
+            if boundary.managed_policy.is_some() == boundary.customer_managed_policy.is_some() {
+                checker.error(
                         &at("permissions_boundary"),
                         format!("the permissions boundary of `{name}` must name exactly one of `managed_policy` and `customer_managed_policy`"),
                         None,
                     );
-                }
             }
-            if let Some(document) = self.valid.permission_set_documents.get(name) {
-                let path = at("inline_policy");
-                for problem in policy_grammar::check_identity_policy(document) {
-                    self.document_error(&path, problem);
-                }
-                let size = document.to_string().chars().count();
-                if size > MAX_INLINE_POLICY_CHARS {
-                    self.error(
+        }
+        if let Some(document) = checker.valid().permission_set_documents.get(name) {
+            let path = at("inline_policy");
+            for problem in policy_grammar::check_identity_policy(document) {
+                checker.document_error(&path, problem);
+            }
+            let size = document.to_string().chars().count();
+            if size > MAX_INLINE_POLICY_CHARS {
+                checker.error(
                         &path,
                         format!("the inline policy of permission set `{name}` is {size} characters minified; IAM Identity Center allows {MAX_INLINE_POLICY_CHARS}"),
                         Some("move statements into customer managed policies".to_string()),
                     );
-                }
             }
         }
-        // A delegated administrator (an `admin_account` that is not the management account) cannot
-        // manage the management account's assignments nor the permission sets provisioned there:
-        // "management account only" tasks of the delegated administration page.
-        let delegated_management = match (&identity_center.admin_account, &spec.organization.management_account) {
-            (Some(admin), Some(management)) if admin != management => Some(management.as_str()),
-            _ => None,
-        };
-        for (index, assignment) in identity_center.assignments.iter().enumerate() {
-            let index = index.to_string();
-            let base = ["identity_center", "assignments", index.as_str()];
-            if assignment.group.is_some() == assignment.user.is_some() {
-                self.error(&base, "an assignment names exactly one of `group` and `user`".to_string(), None);
-            }
-            if let Some(group) = &assignment.group {
-                self.reserved_principal_name(&[base[0], base[1], base[2], "group"], "group", group);
-            }
-            if let Some(user) = &assignment.user {
-                self.reserved_principal_name(&[base[0], base[1], base[2], "user"], "user", user);
-            }
-            if let Some(management) = delegated_management {
-                if covers_account(spec, &assignment.targets, management) {
-                    self.error(
+    }
+    // A delegated administrator (an `admin_account` that is not the management account) cannot
+    // manage the management account's assignments nor the permission sets provisioned there:
+    // "management account only" tasks of the delegated administration page.
+    let delegated_management = match (&identity_center.admin_account, &spec.organization.management_account) {
+        (Some(admin), Some(management)) if admin != management => Some(management.as_str()),
+        _ => None,
+    };
+    for (index, assignment) in identity_center.assignments.iter().enumerate() {
+        let index = index.to_string();
+        let base = ["identity_center", "assignments", index.as_str()];
+        if assignment.group.is_some() == assignment.user.is_some() {
+            checker.error(&base, "an assignment names exactly one of `group` and `user`".to_string(), None);
+        }
+        if let Some(group) = &assignment.group {
+            reserved_principal_name(checker, &[base[0], base[1], base[2], "group"], "group", group);
+        }
+        if let Some(user) = &assignment.user {
+            reserved_principal_name(checker, &[base[0], base[1], base[2], "user"], "user", user);
+        }
+        if let Some(management) = delegated_management {
+            if covers_account(spec, &assignment.targets, management) {
+                checker.error(
                         &[base[0], base[1], base[2], "targets"],
                         format!(
                             "this assignment reaches the management account `{management}`, whose assignments a delegated administrator (`identity_center.admin_account`) cannot manage: AWS refuses them"
@@ -228,40 +228,37 @@ impl Checker<'_> {
                             "add `exclude: [{management}]` to its targets and assign the management account from the management account, or drop `identity_center.admin_account` to manage Identity Center from the management account (https://docs.aws.amazon.com/singlesignon/latest/userguide/delegated-admin.html)"
                         )),
                     );
-                }
             }
-            if !identity_center.permission_sets.contains_key(&assignment.permission_set) {
-                let known = identity_center.permission_sets.keys().map(String::as_str);
-                self.error(
-                    &[base[0], base[1], base[2], "permission_set"],
-                    format!(
-                        "permission set `{}` is not defined in `identity_center.permission_sets`",
-                        assignment.permission_set
-                    ),
-                    super::did_you_mean(&assignment.permission_set, known),
-                );
-            }
-            self.targets(&[base[0], base[1], base[2], "targets"], &assignment.targets, true);
-            if assignment.targets.is_empty() {
-                self.error(
-                    &[base[0], base[1], base[2], "targets"],
-                    "the assignment targets no account".to_string(),
-                    None,
-                );
-            }
+        }
+        if !identity_center.permission_sets.contains_key(&assignment.permission_set) {
+            let known = identity_center.permission_sets.keys().map(String::as_str);
+            checker.error(
+                &[base[0], base[1], base[2], "permission_set"],
+                format!(
+                    "permission set `{}` is not defined in `identity_center.permission_sets`",
+                    assignment.permission_set
+                ),
+                did_you_mean(&assignment.permission_set, known),
+            );
+        }
+        checker.targets(&[base[0], base[1], base[2], "targets"], &assignment.targets, true);
+        if assignment.targets.is_empty() {
+            checker.error(
+                &[base[0], base[1], base[2], "targets"],
+                "the assignment targets no account".to_string(),
+                None,
+            );
         }
     }
 }
 
-impl Checker<'_> {
-    fn reserved_principal_name(&mut self, path: &[&str], noun: &str, name: &str) {
-        if RESERVED_PRINCIPAL_NAMES.contains(&name) {
-            self.error(
+fn reserved_principal_name(checker: &mut Checker<'_>, path: &[&str], noun: &str, name: &str) {
+    if RESERVED_PRINCIPAL_NAMES.contains(&name) {
+        checker.error(
                 path,
                 format!("`{name}` is a name IAM Identity Center reserves: no {noun} can have it"),
                 Some("choose another name; `Administrator` and `AWSAdministrators` are reserved for users and groups (https://docs.aws.amazon.com/singlesignon/latest/IdentityStoreAPIReference/API_CreateGroup.html)".to_string()),
             );
-        }
     }
 }
 
