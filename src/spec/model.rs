@@ -10,10 +10,14 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod alerts;
 mod identity_center;
+mod network;
 mod policy_type;
 
+pub use alerts::*;
 pub use identity_center::*;
+pub use network::*;
 pub use policy_type::PolicyType;
 
 /// Name of the organization root in `unit:` and `targets.units`.
@@ -311,89 +315,6 @@ pub struct BaselineSpec {
     /// Security alerts: an SNS topic with e-mail subscriptions, and the findings that reach it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<AlertsSpec>,
-}
-
-/// `baseline.alerts`: where findings reach people.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AlertsSpec {
-    /// The account that holds the topic and the rules (GuardDuty's and Security Hub's delegated
-    /// administrator, which receives every member's findings).
-    pub account: String,
-    /// E-mail addresses subscribed to the topic (each confirms its subscription).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub email: Vec<String>,
-    /// GuardDuty and Security Hub findings at or above a severity go to the topic.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub findings: Option<FindingAlertsSpec>,
-    /// Any activity of the root user in the targeted accounts goes to the topic.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub root_activity: Option<TargetedSpec>,
-}
-
-/// `baseline.alerts.findings`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FindingAlertsSpec {
-    /// The lowest severity that is sent (each service's own scale).
-    #[serde(default)]
-    pub min_severity: Severity,
-}
-
-/// A finding severity, lowest first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Severity {
-    Low,
-    Medium,
-    #[default]
-    High,
-    Critical,
-}
-
-/// `baseline.default_vpcs`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DefaultVpcsSpec {
-    #[serde(default = "Targets::everywhere")]
-    pub targets: Targets,
-    /// Remove them (needs `--allow-destructive` at plan and apply). `false` turns the section
-    /// off: nothing is planned or audited.
-    #[serde(default)]
-    pub delete: bool,
-}
-
-/// `baseline.flow_logs`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FlowLogsSpec {
-    #[serde(default = "Targets::everywhere")]
-    pub targets: Targets,
-    /// Which traffic the flow logs record.
-    #[serde(default)]
-    pub traffic: FlowLogTraffic,
-}
-
-/// A flow log's `TrafficType`
-/// (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateFlowLogs.html).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum FlowLogTraffic {
-    #[default]
-    All,
-    Accept,
-    Reject,
-}
-
-impl FlowLogTraffic {
-    /// As the EC2 API spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FlowLogTraffic::All => "ALL",
-            FlowLogTraffic::Accept => "ACCEPT",
-            FlowLogTraffic::Reject => "REJECT",
-        }
-    }
 }
 
 impl BaselineSpec {
