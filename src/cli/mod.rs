@@ -319,7 +319,7 @@ impl Command {
 pub fn run(cli: Cli) -> u8 {
     let global = GlobalOptions::resolve(&cli.global, cli.command.option_groups());
     let outcome = match &cli.command {
-        Command::Validate(_) => validate::run(&global),
+        Command::Validate(args) => validate::run(&global, args),
         Command::Schema => schema::run(),
         Command::Show(args) => show::run(&global, args),
         Command::Plan(args) => plan::run(&global, args),

@@ -39,4 +39,5 @@ mod secrets;
 mod security_hub_central;
 mod support;
 mod targeting;
+mod validate_reports;
 mod workflow;
