@@ -8,6 +8,7 @@ pub mod audit;
 pub mod completions;
 pub mod force_unlock;
 pub mod graph;
+pub mod history;
 pub mod import;
 pub mod init;
 pub mod permissions;
@@ -268,6 +269,8 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Free the apply lock of an apply that died.
     ForceUnlock(force_unlock::ForceUnlockArgs),
+    /// List the applies recorded in the state bucket (when, who, what, how it ended); `history show ID` shows one.
+    History(history::HistoryArgs),
     /// Write a starter spec (`-f`, default `landing-zone.yaml`), its JSON Schema and a policies folder.
     Init(init::InitArgs),
     /// Print a shell completion script: `landing-zone completions bash > /etc/bash_completion.d/landing-zone`.
@@ -311,6 +314,9 @@ impl Command {
             Command::ForceUnlock(args) => {
                 OptionGroups { spec: Some(&args.spec), access: Some(&args.access), region: Some(&args.region), ..none }
             }
+            Command::History(args) => {
+                OptionGroups { spec: Some(&args.spec), access: Some(&args.access), region: Some(&args.region), ..none }
+            }
         }
     }
 }
@@ -329,6 +335,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Audit(args) => audit::run(&global, args),
         Command::Permissions(args) => permissions::run(args),
         Command::ForceUnlock(args) => force_unlock::run(&global, args),
+        Command::History(args) => history::run(&global, args),
         Command::Init(args) => init::run(&global, args),
         Command::Completions(args) => completions::run(args),
     };

@@ -338,14 +338,26 @@ async fn record(store: &StateStore, lock: &LockInfo, plan: &Plan, report: Option
     }
 }
 
-/// What the change history keeps of one apply: who, where, when, and each action's result
+/// What the change history keeps of one apply: its id (the lock's), who, where, when (started
+/// and finished), how it ended (`result`: complete | incomplete | stopped | interrupted), the
+/// plan's counts and each action's result
 /// (`{"result": "done" | "skipped" | "failed" | "not_started" | "interrupted", "reason" | "error"}`).
 fn history_record(plan: &Plan, report: Option<&ApplyReport>, lock: &LockInfo, elapsed: Duration) -> serde_json::Value {
     let status = |index: usize| match report {
         None => serde_json::json!({ "result": "interrupted" }),
         Some(report) => serde_json::to_value(report.outcome(index)).unwrap_or_default(),
     };
+    // The apply as a whole, in the words its summary line uses.
+    let result = match report {
+        None => "interrupted",
+        Some(report) if report.succeeded() => "complete",
+        Some(report) if report.stopped => "stopped",
+        Some(_) => "incomplete",
+    };
     serde_json::json!({
+        "id": lock.id,
+        "result": result,
+        "finished_at": now_rfc3339(),
         "who": lock.holder,
         "user": lock.user,
         "host": lock.host,
@@ -420,6 +432,30 @@ mod tests {
         assert!(!difference.contains('{') && !difference.contains("\"name\""), "{difference}");
         let gone = first_unreviewed(&reviewed, &plan_of(vec![])).expect("gone");
         assert!(gone.contains("no longer planned"), "{gone}");
+    }
+
+    #[test]
+    fn the_history_record_says_how_the_apply_ended() {
+        let plan = plan_of(vec![create("a@example.com")]);
+        let lock = LockInfo::for_this_process("arn:aws:iam::123456789012:user/alice", "2026-12-06T10:00:00Z".into());
+        let report = |stopped: bool, failed: bool, failed_accounts: Vec<String>| ApplyReport {
+            done: if failed { Vec::new() } else { vec![0] },
+            skipped: Vec::new(),
+            failed: if failed { vec![(0, "refused".to_string())] } else { Vec::new() },
+            not_started: Vec::new(),
+            failed_accounts,
+            stopped,
+        };
+        let result =
+            |report: Option<&ApplyReport>| history_record(&plan, report, &lock, Duration::ZERO)["result"].clone();
+        assert_eq!(result(Some(&report(false, false, Vec::new()))), "complete");
+        assert_eq!(result(Some(&report(true, true, Vec::new()))), "stopped");
+        assert_eq!(result(Some(&report(false, true, vec!["app".to_string()]))), "incomplete");
+        assert_eq!(result(None), "interrupted");
+        let record = history_record(&plan, None, &lock, Duration::ZERO);
+        assert_eq!(record["id"], lock.id.as_str());
+        assert!(record["finished_at"].as_str().is_some_and(|at| at.ends_with('Z')), "{record}");
+        assert_eq!(record["actions"][0]["result"], "interrupted");
     }
 
     #[test]

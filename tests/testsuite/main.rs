@@ -18,6 +18,7 @@ mod credentials;
 mod detection_desired;
 mod emulator_harness;
 mod faults;
+mod history;
 mod hostile_output;
 mod identity;
 mod identity_center;
