@@ -19,8 +19,17 @@ use crate::ops::import::{account_names, import, to_yaml, RecognisedBaselines};
 use crate::ops::plan::connect;
 use crate::plan::control::KnownIds;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    Text,
+    /// One JSON document on stdout: the files written and what the spec holds.
+    Json,
+}
+
 #[derive(Debug, Args)]
 pub struct ImportArgs {
+    #[arg(long, value_enum, default_value_t = ImportFormat::Text)]
+    pub format: ImportFormat,
     /// Directory to write `landing-zone.yaml` and `policies/` into (created if missing).
     #[arg(long)]
     pub out: PathBuf,
@@ -137,6 +146,23 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
     // Policy files first: a spec is only written once everything it points to is there.
     for (path, contents) in files.iter().skip(1).chain(files.iter().take(1)) {
         write_file(path, contents, args.force)?;
+    }
+    if args.format == ImportFormat::Json {
+        let sections: Vec<String> = serde_json::to_value(&imported.spec.baseline)?
+            .as_object()
+            .map(|sections| sections.keys().cloned().collect())
+            .unwrap_or_default();
+        let document = serde_json::json!({
+            "spec": spec_path.display().to_string(),
+            "files": files.iter().map(|(path, _)| path.display().to_string()).collect::<Vec<_>>(),
+            "units": live.units.len(),
+            "accounts": imported.spec.accounts.len(),
+            "policies": imported.spec.policies.len(),
+            "baseline_sections": sections,
+            "permission_sets": imported.spec.identity_center.as_ref().map_or(0, |section| section.permission_sets.len()),
+        });
+        write_stdout(&(serde_json::to_string_pretty(&document)? + "\n"))?;
+        return Ok(EXIT_OK);
     }
     write_stdout(&format!(
         "wrote {} ({} OUs pinned, {} accounts, {} policies, {} baseline sections, {} permission sets)\n",

@@ -339,15 +339,36 @@ async fn record(store: &StateStore, lock: &LockInfo, plan: &Plan, report: Option
 }
 
 /// What the change history keeps of one apply: its id (the lock's), who, where, when (started
-/// and finished), how it ended (`result`: complete | incomplete | stopped | interrupted), the
-/// plan's counts and each action's result
-/// (`{"result": "done" | "skipped" | "failed" | "not_started" | "interrupted", "reason" | "error"}`).
+/// and finished), and what it did ([`report_json`]).
 fn history_record(plan: &Plan, report: Option<&ApplyReport>, lock: &LockInfo, elapsed: Duration) -> serde_json::Value {
+    let mut record = serde_json::json!({
+        "id": lock.id,
+        "finished_at": now_rfc3339(),
+        "who": lock.holder,
+        "user": lock.user,
+        "host": lock.host,
+        "pid": lock.pid,
+        "started_at": lock.since,
+        "tool_version": env!("CARGO_PKG_VERSION"),
+    });
+    if let (Some(record), serde_json::Value::Object(report)) =
+        (record.as_object_mut(), report_json(plan, report, elapsed))
+    {
+        record.extend(report);
+    }
+    record
+}
+
+/// What an apply did, as data (`apply --format json` prints it; the history record holds it too):
+/// how it ended (`result`: complete | incomplete | stopped | interrupted, in the words of its
+/// summary line), the time it took, the plan's counts, the outcome counts with the failed accounts,
+/// and each action's address, kind and result (`{"result": "done" | "skipped" | "failed" |
+/// "not_started" | "interrupted", "reason" | "error"}`).
+pub fn report_json(plan: &Plan, report: Option<&ApplyReport>, elapsed: Duration) -> serde_json::Value {
     let status = |index: usize| match report {
         None => serde_json::json!({ "result": "interrupted" }),
         Some(report) => serde_json::to_value(report.outcome(index)).unwrap_or_default(),
     };
-    // The apply as a whole, in the words its summary line uses.
     let result = match report {
         None => "interrupted",
         Some(report) if report.succeeded() => "complete",
@@ -355,16 +376,8 @@ fn history_record(plan: &Plan, report: Option<&ApplyReport>, lock: &LockInfo, el
         Some(_) => "incomplete",
     };
     serde_json::json!({
-        "id": lock.id,
         "result": result,
-        "finished_at": now_rfc3339(),
-        "who": lock.holder,
-        "user": lock.user,
-        "host": lock.host,
-        "pid": lock.pid,
-        "started_at": lock.since,
         "seconds": elapsed.as_secs_f64(),
-        "tool_version": env!("CARGO_PKG_VERSION"),
         "summary": plan.summary(),
         "outcome": report.map(|report| serde_json::json!({
             "done": report.done.len(),

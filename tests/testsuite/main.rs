@@ -23,6 +23,7 @@ mod hostile_output;
 mod identity;
 mod identity_center;
 mod init;
+mod json_output;
 mod loader_fuzz;
 mod lockout;
 mod logging;
