@@ -11,6 +11,7 @@ pub mod graph;
 pub mod history;
 pub mod import;
 pub mod init;
+pub mod man;
 pub mod permissions;
 pub mod plan;
 pub mod progress;
@@ -275,6 +276,8 @@ pub enum Command {
     Init(init::InitArgs),
     /// Print a shell completion script: `landing-zone completions bash > /etc/bash_completion.d/landing-zone`.
     Completions(completions::CompletionsArgs),
+    /// Print the man page (`landing-zone man | man -l -`), or write one per command with `--out DIR`.
+    Man(man::ManArgs),
 }
 
 /// A tokio runtime for one command.
@@ -288,7 +291,7 @@ impl Command {
         let none = OptionGroups::default();
         match self {
             Command::Validate(args) => OptionGroups { spec: Some(&args.spec), ..none },
-            Command::Schema | Command::Permissions(_) | Command::Completions(_) => none,
+            Command::Schema | Command::Permissions(_) | Command::Completions(_) | Command::Man(_) => none,
             Command::Init(args) => OptionGroups { spec: Some(&args.spec), ..none },
             Command::Show(args) => OptionGroups { spec: Some(&args.spec), ..none },
             Command::Plan(plan::PlanArgs { spec, access, region, concurrency, .. })
@@ -338,6 +341,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::History(args) => history::run(&global, args),
         Command::Init(args) => init::run(&global, args),
         Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match outcome {
         Ok(code) => code,

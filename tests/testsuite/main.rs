@@ -27,6 +27,7 @@ mod json_output;
 mod loader_fuzz;
 mod lockout;
 mod logging;
+mod man_pages;
 mod organization_apply;
 mod owned_removal;
 mod permissions;
