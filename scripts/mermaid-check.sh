@@ -13,7 +13,9 @@ BIN="$TARGET/debug/landing-zone"
 MODULES="$TARGET/mermaid-check"
 
 if [ ! -x /usr/bin/chromium ]; then
-  apt-get install -y --no-install-recommends chromium >/dev/null
+  # A fresh machine's package lists may be empty or old.
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 if [ ! -d "$MODULES/node_modules/mermaid" ] || [ ! -d "$MODULES/node_modules/playwright-core" ]; then
   mkdir -p "$MODULES"
