@@ -292,15 +292,36 @@ impl StateStore {
         Ok(())
     }
 
-    /// Keys of the change history, oldest first.
+    /// Keys of the change history, oldest first (every page of ListObjectsV2).
     pub async fn history(&self) -> Result<Vec<String>> {
-        let output =
-            self.client.list_objects_v2().bucket(&self.bucket).prefix("history/").send().await.map_err(|error| {
-                anyhow!("listing the change history failed: {}", crate::aws::errors::describe(&error))
-            })?;
-        let mut keys: Vec<String> =
-            output.contents.unwrap_or_default().into_iter().filter_map(|object| object.key).collect();
+        let mut keys = Vec::new();
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix("history/").into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = match page {
+                Ok(page) => page,
+                // No apply ever ran here: no bucket, no history.
+                Err(error) if errors::is_no_such_bucket(&error) => return Ok(Vec::new()),
+                Err(error) => {
+                    bail!("listing the change history failed: {}", crate::aws::errors::describe(&error))
+                }
+            };
+            keys.extend(page.contents.unwrap_or_default().into_iter().filter_map(|object| object.key));
+        }
         keys.sort();
         Ok(keys)
+    }
+
+    /// One record of the change history, by its key (as [`StateStore::history`] lists it).
+    pub async fn read_record(&self, key: &str) -> Result<serde_json::Value> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|error| anyhow!("reading `{key}` failed: {}", crate::aws::errors::describe(&error)))?;
+        let bytes = output.body.collect().await.with_context(|| format!("reading `{key}`"))?.into_bytes();
+        serde_json::from_slice(&bytes).with_context(|| format!("`{key}` is not a landing-zone history record"))
     }
 }

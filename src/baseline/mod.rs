@@ -21,6 +21,7 @@ pub mod ebs_encryption;
 pub mod flow_logs;
 pub mod guardduty;
 pub mod identity_center;
+pub mod import;
 pub mod inspector;
 pub mod kms_key;
 pub mod log_archive;
@@ -208,6 +209,17 @@ pub trait Baseline: Sync {
         _wanted: &'a BTreeSet<ControlKey>,
     ) -> BoxFuture<'a, Result<Vec<Found>>> {
         Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Its section of an imported spec: what it finds live, written so that the plan of the
+    /// imported spec leaves it as it is (None: nothing found, or nothing it could write without a
+    /// change). The registry runs every baseline's ([`import::import_sections`]).
+    fn import<'a>(
+        &'a self,
+        _context: &'a Context<'_>,
+        _scope: &'a import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<import::ImportedSection>>> {
+        Box::pin(async { Ok(None) })
     }
 
     /// Removes one resource it created. Checks the ownership mark again first and refuses what no

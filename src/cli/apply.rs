@@ -23,8 +23,18 @@ use crate::plan::target::{partial_line, Target};
 use crate::plan::touched::Touched;
 use crate::plan::{Plan, PlanOptions, PlannedAction};
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ApplyFormat {
+    Text,
+    /// The plan for review and the progress on stderr; on stdout one JSON document of what the
+    /// apply did (result, counts, each action's result).
+    Json,
+}
+
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    #[arg(long, value_enum, default_value_t = ApplyFormat::Text)]
+    pub format: ApplyFormat,
     /// A plan saved with `plan --out FILE`: applied only if nothing it was made from changed.
     pub plan_file: Option<PathBuf>,
     /// Apply without asking (for CI).
@@ -81,12 +91,27 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
 
     // What the person reviews: the saved plan (approved in a pull request), or a fresh preview
     // confirmed here. The lock is taken only after that, so a prompt left open holds nothing.
+    let json = args.format == ApplyFormat::Json;
     let show = |plan: &Plan, targets: &[String]| {
         let text = render_text(plan, color);
-        write_stdout(&match partial_line(targets) {
+        let text = match partial_line(targets) {
             Some(line) => format!("{line}\n\n{text}"),
             None => text,
-        })
+        };
+        // With `--format json` stdout holds only the JSON document: the plan is shown on stderr.
+        if json {
+            write_stderr(text.trim_end());
+            Ok(())
+        } else {
+            write_stdout(&text)
+        }
+    };
+    let nothing = |plan: &Plan| -> anyhow::Result<u8> {
+        if json {
+            let document = crate::ops::apply::report_json(plan, None, Duration::ZERO);
+            write_json(&nothing_done(document, "nothing_to_do"))?;
+        }
+        Ok(EXIT_OK)
     };
     let preview;
     let preview_digests;
@@ -95,7 +120,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
         Some(saved) => {
             show(&saved.plan, &saved.targets)?;
             if saved.plan.is_empty() {
-                return Ok(EXIT_OK);
+                return nothing(&saved.plan);
             }
             Reviewed::Saved { plan: &saved.plan, live_digests: &saved.live_digests }
         }
@@ -113,7 +138,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
             ))?;
             show(&preview.plan, &preview.targets)?;
             if preview.plan.is_empty() {
-                return Ok(EXIT_OK);
+                return nothing(&preview.plan);
             }
             if !args.auto_approve && !confirm()? {
                 write_stderr("apply cancelled; nothing was changed");
@@ -133,13 +158,42 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
     let reporters = Reporters { reads: &reads, actions: Arc::new(ProgressReporter::new()) };
     let outcome = runtime.block_on(apply_reviewed(&desired, &clients, reviewed, &options, reporters, interrupted()))?;
     match outcome {
-        ApplyOutcome::NothingToDo => Ok(EXIT_OK),
+        ApplyOutcome::NothingToDo => nothing(&empty_plan()),
         ApplyOutcome::Interrupted => {
             write_stderr("interrupted: the lock is released; run `landing-zone apply` again to finish");
+            if json {
+                let document = crate::ops::apply::report_json(&empty_plan(), None, Duration::ZERO);
+                write_json(&nothing_done(document, "interrupted"))?;
+            }
             Ok(130)
         }
-        ApplyOutcome::Executed { plan, report, elapsed } => render_report(&plan, &report, elapsed),
+        ApplyOutcome::Executed { plan, report, elapsed } => {
+            if json {
+                write_json(&crate::ops::apply::report_json(&plan, Some(&report), elapsed))?;
+            }
+            render_report(&plan, &report, elapsed, json)
+        }
     }
+}
+
+fn empty_plan() -> Plan {
+    Plan {
+        format_version: crate::plan::action::PLAN_FORMAT_VERSION,
+        actions: Vec::new(),
+        warnings: Vec::new(),
+        notes: Vec::new(),
+        blocked: Vec::new(),
+    }
+}
+
+/// A report of an apply that executed nothing, with `result` saying why.
+fn nothing_done(mut document: serde_json::Value, result: &str) -> serde_json::Value {
+    document["result"] = serde_json::Value::String(result.to_string());
+    document
+}
+
+fn write_json(document: &serde_json::Value) -> anyhow::Result<()> {
+    write_stdout(&(serde_json::to_string_pretty(document)? + "\n"))
 }
 
 /// Resolves on the first SIGINT (Ctrl-C) or SIGTERM (CI cancelling a job).
@@ -167,8 +221,15 @@ async fn interrupted() {
 
 /// The summary after an execution; the exit status. The lock is already released, so a closed
 /// stdout can end the process here.
-fn render_report(plan: &Plan, report: &ApplyReport, elapsed: Duration) -> anyhow::Result<u8> {
-    let printed = write_stdout(&format!("\n{}\n", report.summary_line(elapsed.as_secs_f64())));
+fn render_report(plan: &Plan, report: &ApplyReport, elapsed: Duration, json: bool) -> anyhow::Result<u8> {
+    let summary = format!("\n{}\n", report.summary_line(elapsed.as_secs_f64()));
+    // With `--format json` the summary line joins the progress on stderr.
+    let printed = if json {
+        write_stderr(summary.trim());
+        Ok(())
+    } else {
+        write_stdout(&summary)
+    };
     let address = |index: usize| plan.actions.get(index).map_or_else(|| "internal".to_string(), |a| a.action.address());
     for (index, reason) in &report.skipped {
         write_stderr(&format!("warning: skipped {}: {reason}", address(*index)));

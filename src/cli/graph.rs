@@ -1,4 +1,5 @@
-//! `landing-zone graph`: draw the spec's (or with `--live`, the organization's) OU tree.
+//! `landing-zone graph`: draw the spec's (or with `--live`, the organization's) OU tree, as
+//! Mermaid, DOT, a plain-text tree or JSON (the last two with the policies at each node).
 
 use clap::{Args, ValueEnum};
 
@@ -6,12 +7,16 @@ use super::load_spec;
 use super::{runtime, write_stdout, GlobalOptions, EXIT_OK};
 use crate::live::{read_organization, ReadScope};
 use crate::ops::plan::connect;
-use crate::plan::graph::{dot, mermaid, Tree};
+use crate::plan::graph::{dot, json, mermaid, text, Tree};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
     Mermaid,
     Dot,
+    /// A plain-text tree with the policies attached at each node.
+    Text,
+    /// The tree as nested JSON nodes (kind, name, path, id, policies, children).
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -45,6 +50,8 @@ pub fn run(global: &GlobalOptions, args: &GraphArgs) -> anyhow::Result<u8> {
     match args.format {
         GraphFormat::Mermaid => write_stdout(&mermaid(&tree))?,
         GraphFormat::Dot => write_stdout(&dot(&tree))?,
+        GraphFormat::Text => write_stdout(&text(&tree))?,
+        GraphFormat::Json => write_stdout(&(serde_json::to_string_pretty(&json(&tree))? + "\n"))?,
     }
     Ok(EXIT_OK)
 }

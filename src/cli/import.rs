@@ -13,13 +13,23 @@ use clap::Args;
 
 use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_OK};
 use crate::baseline::identity_center::read_for_import;
-use crate::baseline::password_policy::read_management_policy;
+use crate::baseline::import::{import_sections, ImportScope};
 use crate::live::{read_organization, ReadScope};
-use crate::ops::import::{import, to_yaml, RecognisedBaselines};
+use crate::ops::import::{account_names, import, to_yaml, RecognisedBaselines};
 use crate::ops::plan::connect;
+use crate::plan::control::KnownIds;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    Text,
+    /// One JSON document on stdout: the files written and what the spec holds.
+    Json,
+}
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
+    #[arg(long, value_enum, default_value_t = ImportFormat::Text)]
+    pub format: ImportFormat,
     /// Directory to write `landing-zone.yaml` and `policies/` into (created if missing).
     #[arg(long)]
     pub out: PathBuf,
@@ -66,6 +76,11 @@ fn write_file(path: &Path, contents: &str, force: bool) -> anyhow::Result<()> {
     file.write_all(contents.as_bytes()).with_context(|| format!("writing `{}`", path.display()))
 }
 
+/// How many sections `baseline:` has.
+fn baseline_sections(baseline: &crate::spec::BaselineSpec) -> usize {
+    serde_json::to_value(baseline).ok().and_then(|value| value.as_object().map(serde_json::Map::len)).unwrap_or(0)
+}
+
 pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
     let spec_path = args.out.join("landing-zone.yaml");
     // Fails before reading the organization when the spec itself is in the way.
@@ -85,7 +100,6 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
             clients.sessions.set_management_account(&organization.management_account_id).await;
         }
         crate::ops::plan::read_root_access(&clients, &mut live).await?;
-        let password_policy = read_management_policy(&clients).await?;
         let regions = if args.regions.is_empty() {
             vec![clients.organizations.config().region().map_or_else(|| "us-east-1".to_string(), |r| r.to_string())]
         } else {
@@ -101,7 +115,24 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
         for note in identity_center.iter().flat_map(|found| &found.notes) {
             write_stderr(&format!("note: {note}"));
         }
-        Ok::<_, anyhow::Error>((live, RecognisedBaselines { password_policy, identity_center }, regions))
+        // Every baseline reads what it finds live, under the names the spec will give the accounts.
+        let names = account_names(&live);
+        let management = live.organization.as_ref().and_then(|org| names.get(&org.management_account_id)).cloned();
+        let accounts: std::collections::BTreeMap<String, String> =
+            names.into_iter().map(|(id, name)| (name, id)).collect();
+        let ids = KnownIds { accounts: accounts.clone(), organization: None };
+        let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids, reads: None };
+        let scope = ImportScope {
+            accounts,
+            management,
+            regions: regions.clone(),
+            trusted_services: live.trusted_services.clone(),
+        };
+        let (baseline, notes) = import_sections(&context, &scope).await?;
+        for note in notes {
+            write_stderr(&format!("note: {}", crate::plan::escape::inline(&note)));
+        }
+        Ok::<_, anyhow::Error>((live, RecognisedBaselines { baseline, identity_center }, regions))
     })?;
     let imported = import(&live, regions, baselines);
     let mut files = vec![(spec_path.clone(), to_yaml(&imported.spec)?)];
@@ -116,12 +147,30 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
     for (path, contents) in files.iter().skip(1).chain(files.iter().take(1)) {
         write_file(path, contents, args.force)?;
     }
+    if args.format == ImportFormat::Json {
+        let sections: Vec<String> = serde_json::to_value(&imported.spec.baseline)?
+            .as_object()
+            .map(|sections| sections.keys().cloned().collect())
+            .unwrap_or_default();
+        let document = serde_json::json!({
+            "spec": spec_path.display().to_string(),
+            "files": files.iter().map(|(path, _)| path.display().to_string()).collect::<Vec<_>>(),
+            "units": live.units.len(),
+            "accounts": imported.spec.accounts.len(),
+            "policies": imported.spec.policies.len(),
+            "baseline_sections": sections,
+            "permission_sets": imported.spec.identity_center.as_ref().map_or(0, |section| section.permission_sets.len()),
+        });
+        write_stdout(&(serde_json::to_string_pretty(&document)? + "\n"))?;
+        return Ok(EXIT_OK);
+    }
     write_stdout(&format!(
-        "wrote {} ({} OUs pinned, {} accounts, {} policies, {} permission sets)\n",
+        "wrote {} ({} OUs pinned, {} accounts, {} policies, {} baseline sections, {} permission sets)\n",
         crate::plan::escape::inline(&spec_path.display().to_string()),
         live.units.len(),
         imported.spec.accounts.len(),
         imported.spec.policies.len(),
+        baseline_sections(&imported.spec.baseline),
         imported.spec.identity_center.as_ref().map_or(0, |section| section.permission_sets.len())
     ))?;
     Ok(EXIT_OK)

@@ -8,8 +8,10 @@ pub mod audit;
 pub mod completions;
 pub mod force_unlock;
 pub mod graph;
+pub mod history;
 pub mod import;
 pub mod init;
+pub mod man;
 pub mod permissions;
 pub mod plan;
 pub mod progress;
@@ -268,10 +270,14 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Free the apply lock of an apply that died.
     ForceUnlock(force_unlock::ForceUnlockArgs),
+    /// List the applies recorded in the state bucket (when, who, what, how it ended); `history show ID` shows one.
+    History(history::HistoryArgs),
     /// Write a starter spec (`-f`, default `landing-zone.yaml`), its JSON Schema and a policies folder.
     Init(init::InitArgs),
     /// Print a shell completion script: `landing-zone completions bash > /etc/bash_completion.d/landing-zone`.
     Completions(completions::CompletionsArgs),
+    /// Print the man page (`landing-zone man | man -l -`), or write one per command with `--out DIR`.
+    Man(man::ManArgs),
 }
 
 /// A tokio runtime for one command.
@@ -285,7 +291,7 @@ impl Command {
         let none = OptionGroups::default();
         match self {
             Command::Validate(args) => OptionGroups { spec: Some(&args.spec), ..none },
-            Command::Schema | Command::Permissions(_) | Command::Completions(_) => none,
+            Command::Schema | Command::Permissions(_) | Command::Completions(_) | Command::Man(_) => none,
             Command::Init(args) => OptionGroups { spec: Some(&args.spec), ..none },
             Command::Show(args) => OptionGroups { spec: Some(&args.spec), ..none },
             Command::Plan(plan::PlanArgs { spec, access, region, concurrency, .. })
@@ -311,6 +317,9 @@ impl Command {
             Command::ForceUnlock(args) => {
                 OptionGroups { spec: Some(&args.spec), access: Some(&args.access), region: Some(&args.region), ..none }
             }
+            Command::History(args) => {
+                OptionGroups { spec: Some(&args.spec), access: Some(&args.access), region: Some(&args.region), ..none }
+            }
         }
     }
 }
@@ -319,7 +328,7 @@ impl Command {
 pub fn run(cli: Cli) -> u8 {
     let global = GlobalOptions::resolve(&cli.global, cli.command.option_groups());
     let outcome = match &cli.command {
-        Command::Validate(_) => validate::run(&global),
+        Command::Validate(args) => validate::run(&global, args),
         Command::Schema => schema::run(),
         Command::Show(args) => show::run(&global, args),
         Command::Plan(args) => plan::run(&global, args),
@@ -329,8 +338,10 @@ pub fn run(cli: Cli) -> u8 {
         Command::Audit(args) => audit::run(&global, args),
         Command::Permissions(args) => permissions::run(args),
         Command::ForceUnlock(args) => force_unlock::run(&global, args),
+        Command::History(args) => history::run(&global, args),
         Command::Init(args) => init::run(&global, args),
         Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match outcome {
         Ok(code) => code,

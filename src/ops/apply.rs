@@ -361,21 +361,46 @@ async fn record(store: &StateStore, lock: &LockInfo, plan: &Plan, report: Option
     }
 }
 
-/// What the change history keeps of one apply: who, where, when, and each action's result
-/// (`{"result": "done" | "skipped" | "failed" | "not_started" | "interrupted", "reason" | "error"}`).
+/// What the change history keeps of one apply: its id (the lock's), who, where, when (started
+/// and finished), and what it did ([`report_json`]).
 fn history_record(plan: &Plan, report: Option<&ApplyReport>, lock: &LockInfo, elapsed: Duration) -> serde_json::Value {
-    let status = |index: usize| match report {
-        None => serde_json::json!({ "result": "interrupted" }),
-        Some(report) => serde_json::to_value(report.outcome(index)).unwrap_or_default(),
-    };
-    serde_json::json!({
+    let mut record = serde_json::json!({
+        "id": lock.id,
+        "finished_at": now_rfc3339(),
         "who": lock.holder,
         "user": lock.user,
         "host": lock.host,
         "pid": lock.pid,
         "started_at": lock.since,
-        "seconds": elapsed.as_secs_f64(),
         "tool_version": env!("CARGO_PKG_VERSION"),
+    });
+    if let (Some(record), serde_json::Value::Object(report)) =
+        (record.as_object_mut(), report_json(plan, report, elapsed))
+    {
+        record.extend(report);
+    }
+    record
+}
+
+/// What an apply did, as data (`apply --format json` prints it; the history record holds it too):
+/// how it ended (`result`: complete | incomplete | stopped | interrupted, in the words of its
+/// summary line), the time it took, the plan's counts, the outcome counts with the failed accounts,
+/// and each action's address, kind and result (`{"result": "done" | "skipped" | "failed" |
+/// "not_started" | "interrupted", "reason" | "error"}`).
+pub fn report_json(plan: &Plan, report: Option<&ApplyReport>, elapsed: Duration) -> serde_json::Value {
+    let status = |index: usize| match report {
+        None => serde_json::json!({ "result": "interrupted" }),
+        Some(report) => serde_json::to_value(report.outcome(index)).unwrap_or_default(),
+    };
+    let result = match report {
+        None => "interrupted",
+        Some(report) if report.succeeded() => "complete",
+        Some(report) if report.stopped => "stopped",
+        Some(_) => "incomplete",
+    };
+    serde_json::json!({
+        "result": result,
+        "seconds": elapsed.as_secs_f64(),
         "summary": plan.summary(),
         "outcome": report.map(|report| serde_json::json!({
             "done": report.done.len(),
@@ -443,6 +468,30 @@ mod tests {
         assert!(!difference.contains('{') && !difference.contains("\"name\""), "{difference}");
         let gone = first_unreviewed(&reviewed, &plan_of(vec![])).expect("gone");
         assert!(gone.contains("no longer planned"), "{gone}");
+    }
+
+    #[test]
+    fn the_history_record_says_how_the_apply_ended() {
+        let plan = plan_of(vec![create("a@example.com")]);
+        let lock = LockInfo::for_this_process("arn:aws:iam::123456789012:user/alice", "2026-12-06T10:00:00Z".into());
+        let report = |stopped: bool, failed: bool, failed_accounts: Vec<String>| ApplyReport {
+            done: if failed { Vec::new() } else { vec![0] },
+            skipped: Vec::new(),
+            failed: if failed { vec![(0, "refused".to_string())] } else { Vec::new() },
+            not_started: Vec::new(),
+            failed_accounts,
+            stopped,
+        };
+        let result =
+            |report: Option<&ApplyReport>| history_record(&plan, report, &lock, Duration::ZERO)["result"].clone();
+        assert_eq!(result(Some(&report(false, false, Vec::new()))), "complete");
+        assert_eq!(result(Some(&report(true, true, Vec::new()))), "stopped");
+        assert_eq!(result(Some(&report(false, true, vec!["app".to_string()]))), "incomplete");
+        assert_eq!(result(None), "interrupted");
+        let record = history_record(&plan, None, &lock, Duration::ZERO);
+        assert_eq!(record["id"], lock.id.as_str());
+        assert!(record["finished_at"].as_str().is_some_and(|at| at.ends_with('Z')), "{record}");
+        assert_eq!(record["actions"][0]["result"], "interrupted");
     }
 
     #[test]

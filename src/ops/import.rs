@@ -4,7 +4,8 @@
 //! OUs and accounts are pinned by `id:` so later renames stay renames. Names that would collide as
 //! spec keys get a suffix from their id. AWS-managed default policies are left out: the planner
 //! never detaches what the spec does not name. Identity Center's permission sets and assignments
-//! become `identity_center:` (read by the CLI into `RecognisedBaselines`).
+//! become `identity_center:`, and each baseline's live settings `baseline:` (both read by the CLI
+//! into `RecognisedBaselines`; the baselines through the registry's `Baseline::import`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,8 +15,8 @@ use crate::baseline::identity_center::{LiveIdentityCenter, Principal, DEFAULT_SE
 use crate::plan::state::LiveOrganization;
 use crate::spec::{
     AccountSpec, AssignmentSpec, BaselineSpec, DestructiveOptIns, DocumentSource, FeatureSet, IdentityCenterSpec,
-    OrganizationSpec, PasswordPolicySpec, PermissionSetSpec, PolicySpec, RootAccessSpec, Spec, Targets, UnitSpec,
-    OWNERSHIP_TAG, ROOT, ROOT_CREDENTIALS_MANAGEMENT, ROOT_SESSIONS,
+    OrganizationSpec, PermissionSetSpec, PolicySpec, RootAccessSpec, Spec, Targets, UnitSpec, OWNERSHIP_TAG, ROOT,
+    ROOT_CREDENTIALS_MANAGEMENT, ROOT_SESSIONS,
 };
 
 /// A spec and the policy documents it references (file name under `policies/` -> document).
@@ -28,8 +29,9 @@ pub struct Imported {
 /// What import recognises beyond the organization.
 #[derive(Debug, Clone, Default)]
 pub struct RecognisedBaselines {
-    /// The management account's password policy, if it has one.
-    pub password_policy: Option<PasswordPolicySpec>,
+    /// `baseline:` as the registry's baselines imported it (`baseline::import::import_sections`),
+    /// naming accounts by [`account_names`].
+    pub baseline: BaselineSpec,
     /// The management account's Identity Center instance in the home Region, if it has one.
     pub identity_center: Option<LiveIdentityCenter>,
 }
@@ -121,6 +123,17 @@ fn identity_center(
     IdentityCenterSpec { admin_account: None, groups: Vec::new(), permission_sets, assignments }
 }
 
+/// The spec name of every active account, by id: the keys `import` writes them under (and the
+/// names its baseline sections must use).
+pub fn account_names(live: &LiveOrganization) -> BTreeMap<String, String> {
+    let mut taken = BTreeSet::new();
+    live.accounts
+        .values()
+        .filter(|account| account.state.is_active())
+        .map(|account| (account.id.clone(), account_key(&account.name, &account.id, &mut taken)))
+        .collect()
+}
+
 /// Builds the spec. `regions` become `organization.regions` (home region first).
 pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: RecognisedBaselines) -> Imported {
     let root_id = live.root.as_ref().map(|root| root.id.clone()).unwrap_or_default();
@@ -142,16 +155,14 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
     let units = units_under(live, &root_id);
 
     let management_id = live.organization.as_ref().map(|org| org.management_account_id.clone());
-    let mut taken = BTreeSet::new();
-    let mut account_names: BTreeMap<String, String> = BTreeMap::new();
+    let account_names = account_names(live);
     let mut accounts = BTreeMap::new();
     let mut management_account = None;
     for account in live.accounts.values().filter(|account| account.state.is_active()) {
-        let key = account_key(&account.name, &account.id, &mut taken);
+        let Some(key) = account_names.get(&account.id).cloned() else { continue };
         if management_id.as_deref() == Some(account.id.as_str()) {
             management_account = Some(key.clone());
         }
-        account_names.insert(account.id.clone(), key.clone());
         // Two accounts may share a name in AWS; the second gets a distinct key and keeps its name.
         let name = (key != account.name).then(|| account.name.clone());
         accounts.insert(
@@ -215,13 +226,7 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
         // An instance without permission sets has nothing the section could name.
         .filter(|live| management_account.is_some() && !live.permission_sets.is_empty())
         .map(|live| identity_center(live, &account_names, &mut files, &mut documents));
-    let baseline = BaselineSpec {
-        password_policy: baselines.password_policy.zip(management_account.clone()).map(|(mut policy, management)| {
-            policy.targets = Targets { accounts: vec![management], ..Targets::default() };
-            policy
-        }),
-        ..BaselineSpec::default()
-    };
+    let baseline = baselines.baseline;
     let spec = Spec {
         version: 1,
         organization: OrganizationSpec {

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod history;
 pub mod import;
 pub mod permissions;
 pub mod plan;

@@ -167,19 +167,25 @@ pub fn code_block(info: &str, text: &str) -> String {
     format!("{fence}{info}\n{visible}{newline}{fence}\n")
 }
 
-/// A Mermaid node label inside `["…"]`: hidden characters escaped, and the characters Mermaid or
-/// its HTML labels would read as entity codes (https://mermaid.js.org/syntax/flowchart.html#entity-codes-to-escape-characters).
+/// A Mermaid node label inside `["…"]`: hidden characters escaped, and the characters that could
+/// end the label (`"`), start Mermaid markup or HTML (`<`, `>`, `&`, `` ` ``) or an entity code
+/// (`#`) written as HTML character references, which a quoted label renders as the characters and
+/// keeps inert (https://mermaid.js.org/syntax/flowchart.html#entity-codes-to-escape-characters;
+/// https://html.spec.whatwg.org/multipage/named-characters.html). `#` and `` ` `` take their named
+/// references (`&num;`, `&grave;`): Mermaid reads `#…;` in a label as its own entity code, so a
+/// numeric reference (`&#35;`) would lose its `#35;` to Mermaid and draw as `&#`. The drawing is
+/// checked in a browser by `scripts/mermaid-check.sh`.
 pub fn mermaid_label(text: &str) -> String {
     let visible = inline(text);
     let mut out = String::with_capacity(visible.len() + 8);
     for c in visible.chars() {
         match c {
-            '"' => out.push_str("#quot;"),
-            '#' => out.push_str("#35;"),
-            '<' => out.push_str("#lt;"),
-            '>' => out.push_str("#gt;"),
-            '&' => out.push_str("#amp;"),
-            '`' => out.push_str("#96;"),
+            '"' => out.push_str("&quot;"),
+            '#' => out.push_str("&num;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '`' => out.push_str("&grave;"),
             other => out.push(other),
         }
     }
@@ -254,7 +260,10 @@ mod tests {
 
     #[test]
     fn graph_labels_cannot_leave_their_quotes() {
-        assert_eq!(mermaid_label("a\"] --> x[\"<b>"), "a#quot;] --#gt; x[#quot;#lt;b#gt;");
+        assert_eq!(mermaid_label("a\"] --> x[\"<b>"), "a&quot;] --&gt; x[&quot;&lt;b&gt;");
+        // No `#` survives to start a Mermaid entity code, and `&` cannot start a reference of its own.
+        assert_eq!(mermaid_label("#lt; &amp; `x`"), "&num;lt; &amp;amp; &grave;x&grave;");
+        assert!(!mermaid_label("a#35;b\"c").contains('#'));
         assert_eq!(dot_label("a\"];\\"), "a\\\"];\\\\");
         assert_eq!(dot_label("x\ny"), "x\\\\u{a}y");
     }

@@ -1,5 +1,6 @@
-//! Draws an organization tree (from the spec or from the live organization) as Mermaid or
-//! Graphviz DOT, with the nodes a plan touches marked. Pure: text in, text out.
+//! Draws an organization tree (from the spec or from the live organization) as Mermaid, Graphviz
+//! DOT, a plain-text tree or JSON, with the nodes a plan touches marked and (text, JSON) the
+//! policies attached at each node. Pure: data in, text out.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -20,6 +21,8 @@ pub struct Tree {
     /// AWS ids by node key, for a drawing of the live organization (`ou-…`, account ids): what a
     /// spec pins with `id:` to adopt an OU or account, or to rename an OU rather than replace it.
     pub aws_ids: BTreeMap<String, String>,
+    /// Policies attached directly to each node, by node key: (name, policy type as AWS spells it).
+    pub policies: BTreeMap<String, BTreeSet<(String, String)>>,
 }
 
 impl Tree {
@@ -29,6 +32,7 @@ impl Tree {
             accounts: desired.accounts.iter().map(|a| (a.name.clone(), a.unit_path.clone())).collect(),
             touched: BTreeSet::new(),
             aws_ids: BTreeMap::new(),
+            policies: desired_policies(desired),
         }
     }
 
@@ -50,6 +54,7 @@ impl Tree {
                 .chain(live.root.iter().map(|root| (format!("unit:{ROOT}"), root.id.clone())))
                 .chain(live.accounts.values().map(|account| (format!("account:{}", account.name), account.id.clone())))
                 .collect(),
+            policies: live_policies(live),
         }
     }
 
@@ -109,6 +114,149 @@ impl Tree {
         }
         ids
     }
+}
+
+/// The spec's policies by the node they are attached to.
+fn desired_policies(desired: &DesiredOrganization) -> BTreeMap<String, BTreeSet<(String, String)>> {
+    let mut attached: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for policy in &desired.policies {
+        let entry = (policy.name.clone(), policy.policy_type.as_aws().to_string());
+        let units = policy.target_units.iter().map(|path| format!("unit:{path}"));
+        let accounts = policy.target_accounts.iter().map(|name| format!("account:{name}"));
+        for key in units.chain(accounts) {
+            attached.entry(key).or_default().insert(entry.clone());
+        }
+    }
+    attached
+}
+
+/// The live policies (AWS-managed ones included: FullAWSAccess is what an SCP-less node carries)
+/// by the node their targets name.
+fn live_policies(live: &LiveOrganization) -> BTreeMap<String, BTreeSet<(String, String)>> {
+    let mut keys: BTreeMap<&str, String> =
+        live.units_by_path().into_iter().map(|(path, unit)| (unit.id.as_str(), format!("unit:{path}"))).collect();
+    keys.extend(live.root.iter().map(|root| (root.id.as_str(), format!("unit:{ROOT}"))));
+    keys.extend(live.accounts.values().map(|account| (account.id.as_str(), format!("account:{}", account.name))));
+    let mut attached: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for policy in live.policies.values() {
+        for key in policy.targets.iter().filter_map(|target| keys.get(target.as_str())) {
+            attached
+                .entry(key.clone())
+                .or_default()
+                .insert((policy.name.clone(), policy.policy_type.as_aws().to_string()));
+        }
+    }
+    attached
+}
+
+/// A node's policies in words: `deny-x, region-allow` for SCPs, other types named
+/// (`daily [BACKUP_POLICY]`).
+fn policy_list(policies: &BTreeSet<(String, String)>) -> String {
+    policies
+        .iter()
+        .map(|(name, kind)| {
+            if kind == "SERVICE_CONTROL_POLICY" {
+                super::escape::inline(name).into_owned()
+            } else {
+                format!("{} [{kind}]", super::escape::inline(name))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One node of the tree, for the text and JSON renderers: a unit (path) or an account (name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Node<'a> {
+    Unit(&'a str),
+    Account(&'a str),
+}
+
+impl Tree {
+    /// The units, then the accounts, directly under unit `path` (sorted by name).
+    fn children(&self, path: &str) -> Vec<Node<'_>> {
+        let mut units: Vec<&str> =
+            self.units.iter().filter(|unit| Tree::parent_of(unit) == path).map(String::as_str).collect();
+        units.sort_by_key(|unit| Tree::name_of(unit));
+        let accounts = self.accounts.iter().filter(|(_, unit)| unit.as_str() == path).map(|(name, _)| name.as_str());
+        units.into_iter().map(Node::Unit).chain(accounts.map(Node::Account)).collect()
+    }
+
+    fn key(node: Node<'_>) -> String {
+        match node {
+            Node::Unit(path) => format!("unit:{path}"),
+            Node::Account(name) => format!("account:{name}"),
+        }
+    }
+
+    fn text_line(&self, node: Node<'_>) -> String {
+        let key = Tree::key(node);
+        let mut line = match node {
+            Node::Unit(path) => super::escape::inline(&self.label(&key, Tree::name_of(path))).into_owned(),
+            Node::Account(name) => format!("{} (account)", super::escape::inline(&self.label(&key, name))),
+        };
+        if let Some(policies) = self.policies.get(&key).filter(|policies| !policies.is_empty()) {
+            line.push_str(&format!("  policies: {}", policy_list(policies)));
+        }
+        if self.touched.contains(&key) {
+            line.push_str("  ~ changes");
+        }
+        line
+    }
+
+    fn text_below(&self, path: &str, indent: &str, out: &mut String) {
+        let children = self.children(path);
+        for (index, child) in children.iter().enumerate() {
+            let last = index + 1 == children.len();
+            let _ = writeln!(out, "{indent}{}{}", if last { "└── " } else { "├── " }, self.text_line(*child));
+            if let Node::Unit(child_path) = child {
+                self.text_below(child_path, &format!("{indent}{}", if last { "    " } else { "│   " }), out);
+            }
+        }
+    }
+
+    fn json_node(&self, node: Node<'_>) -> serde_json::Value {
+        let key = Tree::key(node);
+        let policies: Vec<serde_json::Value> = self
+            .policies
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .map(|(name, kind)| serde_json::json!({ "name": name, "type": kind }))
+            .collect();
+        let mut value = match node {
+            Node::Unit(path) => serde_json::json!({
+                "kind": "unit",
+                "name": Tree::name_of(path),
+                "path": path,
+                "children": self.children(path).into_iter().map(|child| self.json_node(child)).collect::<Vec<_>>(),
+            }),
+            Node::Account(name) => serde_json::json!({ "kind": "account", "name": name }),
+        };
+        if let Some(object) = value.as_object_mut() {
+            object.insert("policies".to_string(), serde_json::Value::Array(policies));
+            object.insert("changed".to_string(), serde_json::Value::Bool(self.touched.contains(&key)));
+            if let Some(id) = self.aws_ids.get(&key) {
+                object.insert("id".to_string(), serde_json::Value::String(id.clone()));
+            }
+        }
+        value
+    }
+}
+
+/// A plain-text tree: each OU with its OUs and then its accounts below it, and the policies
+/// attached directly to each node. Names are shown safe for a terminal (`escape::inline`).
+pub fn text(tree: &Tree) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", tree.text_line(Node::Unit(ROOT)));
+    tree.text_below(ROOT, "", &mut out);
+    out
+}
+
+/// The tree as JSON: nested nodes from the root (`kind`, `name`, `path` for units, `id` when
+/// known, `policies` attached directly, `changed`, `children` for units).
+pub fn json(tree: &Tree) -> serde_json::Value {
+    tree.json_node(Node::Unit(ROOT))
 }
 
 /// A Mermaid flowchart; touched nodes carry the `changed` class.
@@ -196,7 +344,63 @@ mod tests {
                 .collect(),
             touched: ["account:app-prod".to_string()].into_iter().collect(),
             aws_ids: BTreeMap::new(),
+            policies: [
+                ("unit:Root", "FullAWSAccess", "SERVICE_CONTROL_POLICY"),
+                ("unit:Workloads", "region-allow-list", "SERVICE_CONTROL_POLICY"),
+                ("unit:Workloads", "daily", "BACKUP_POLICY"),
+                ("account:app-prod", "deny-delete", "SERVICE_CONTROL_POLICY"),
+            ]
+            .iter()
+            .fold(
+                BTreeMap::new(),
+                |mut map: BTreeMap<String, BTreeSet<(String, String)>>, (key, name, kind)| {
+                    map.entry(key.to_string()).or_default().insert((name.to_string(), kind.to_string()));
+                    map
+                },
+            ),
         }
+    }
+
+    #[test]
+    fn the_text_tree_shows_each_node_under_its_parent_with_its_policies() {
+        let mut tree = tree();
+        tree.units.insert("Sandbox".to_string());
+        assert_eq!(
+            text(&tree),
+            "Root  policies: FullAWSAccess
+├── Sandbox
+├── Workloads  policies: daily [BACKUP_POLICY], region-allow-list
+│   └── Prod
+│       └── app-prod (account)  policies: deny-delete  ~ changes
+└── management (account)
+"
+        );
+    }
+
+    #[test]
+    fn the_json_tree_nests_children_with_their_policies_and_ids() {
+        let mut tree = tree();
+        tree.aws_ids.insert("account:management".to_string(), "123456789012".to_string());
+        let json = json(&tree);
+        assert_eq!(json["path"], "Root");
+        assert_eq!(json["policies"][0]["name"], "FullAWSAccess");
+        let workloads = &json["children"][0];
+        assert_eq!(
+            (&workloads["name"], &workloads["kind"]),
+            (&serde_json::json!("Workloads"), &serde_json::json!("unit"))
+        );
+        assert_eq!(workloads["policies"].as_array().map(Vec::len), Some(2));
+        let app = &workloads["children"][0]["children"][0];
+        assert_eq!((&app["name"], &app["changed"]), (&serde_json::json!("app-prod"), &serde_json::json!(true)));
+        assert_eq!(json["children"][1]["id"], "123456789012");
+    }
+
+    #[test]
+    fn hostile_names_in_the_text_tree_cannot_drive_the_terminal() {
+        let mut tree = tree();
+        tree.accounts.insert("evil\u{1b}[2J".to_string(), "Root".to_string());
+        let drawn = text(&tree);
+        assert!(!drawn.contains('\u{1b}'), "{drawn:?}");
     }
 
     /// `graph --live` names each OU and account with its AWS id: what `id:` pins in the spec.

@@ -39,6 +39,9 @@ pub struct SpecDiagnostic {
     label: String,
     #[help]
     pub help: Option<String>,
+    /// A stable rule id set by the check itself; without one, [`SpecDiagnostic::rule_id`] derives
+    /// it from the message's fixed words.
+    pub code: Option<&'static str>,
 }
 
 impl SpecDiagnostic {
@@ -51,6 +54,7 @@ impl SpecDiagnostic {
             span: Some(span.into()),
             label: String::new(),
             help: None,
+            code: None,
         }
     }
 
@@ -63,6 +67,7 @@ impl SpecDiagnostic {
             span: None,
             label: String::new(),
             help: None,
+            code: None,
         }
     }
 
@@ -76,8 +81,67 @@ impl SpecDiagnostic {
         self
     }
 
+    /// Names the rule this diagnostic reports (`missing-spec-file`).
+    pub fn with_code(mut self, code: &'static str) -> SpecDiagnostic {
+        self.code = Some(code);
+        self
+    }
+
+    /// The id of the check that found this problem, stable across runs and values: its own code,
+    /// or the message's fixed words before any detail (identifiers in backticks, quoted values
+    /// and numbers dropped; cut at the first `:`, `;` or `(`), lower-case, joined by `-`:
+    /// "unit `Workloads/Prd` does not exist" is `unit-does-not-exist` whatever the unit.
+    pub fn rule_id(&self) -> String {
+        if let Some(code) = self.code {
+            return code.to_string();
+        }
+        rule_id_of(&self.message)
+    }
+
     fn location_text(&self) -> String {
         self.location.as_ref().map_or_else(|| "<spec>".to_string(), ToString::to_string)
+    }
+}
+
+/// The rule id of a message (see [`SpecDiagnostic::rule_id`]).
+pub fn rule_id_of(message: &str) -> String {
+    // A message may open with the place it is about (`` `baseline.x`: missing field `y` ``).
+    let message = message
+        .strip_prefix('`')
+        .and_then(|rest| rest.split_once('`'))
+        .and_then(|(_, rest)| rest.strip_prefix(": "))
+        .unwrap_or(message);
+    let head = message.split([':', ';', '(', '\n']).next().unwrap_or_default();
+    let mut words = Vec::new();
+    let mut quoted = None;
+    let mut word = String::new();
+    for character in head.chars() {
+        match (quoted, character) {
+            (Some(open), c) if c == open => quoted = None,
+            (Some(_), _) => {}
+            (None, '`' | '"') => {
+                quoted = Some(character);
+                words.extend((!word.is_empty()).then(|| std::mem::take(&mut word)));
+            }
+            (None, c) if c.is_alphabetic() || c == '_' => word.extend(c.to_lowercase()),
+            (None, _) => {
+                words.extend((!word.is_empty()).then(|| std::mem::take(&mut word)));
+            }
+        }
+    }
+    words.extend((!word.is_empty()).then_some(word));
+    // A value cut out of the end leaves its preposition: "unknown field `x` in `y`".
+    while words
+        .last()
+        .is_some_and(|last| ["in", "of", "for", "at", "to", "on", "the", "a", "an"].contains(&last.as_str()))
+    {
+        words.pop();
+    }
+    let words: Vec<String> = words.into_iter().take(8).map(|word| word.replace('_', "-")).collect();
+    if words.is_empty() {
+        "spec-error".to_string()
+    } else {
+        words.join("-")
     }
 }
 
@@ -123,4 +187,20 @@ pub fn did_you_mean<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a s
         .filter(|(distance, candidate)| *distance <= (candidate.chars().count() / 3).max(2))
         .min()
         .map(|(_, candidate)| format!("did you mean `{}`?", super::names::shown(candidate)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rule_id_of;
+
+    #[test]
+    fn a_rule_id_keeps_the_fixed_words_of_a_message_and_drops_its_values() {
+        assert_eq!(rule_id_of("unit `Workloads/Prd` does not exist"), "unit-does-not-exist");
+        assert_eq!(rule_id_of("unit `Sandbox` does not exist"), rule_id_of("unit `A/B` does not exist"));
+        assert_eq!(rule_id_of("invalid YAML: mapping values are not allowed"), "invalid-yaml");
+        assert_eq!(rule_id_of("policy_types lists \"X\" twice (10 characters)"), "policy-types-lists-twice");
+        assert_eq!(rule_id_of("12 > 10"), "spec-error");
+        assert_eq!(rule_id_of("`the spec`: missing field `organization`"), "missing-field");
+        assert_eq!(rule_id_of("unknown field `minimum_lenght` in `baseline.password_policy`"), "unknown-field");
+    }
 }

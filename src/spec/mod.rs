@@ -11,6 +11,7 @@ pub mod model;
 pub mod names;
 pub mod policy_grammar;
 pub mod regions;
+pub mod report;
 pub mod shape;
 pub mod source;
 pub mod validate;

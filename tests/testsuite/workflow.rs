@@ -225,8 +225,49 @@ async fn import_round_trips_an_applied_spec() {
     let output = moto.run(&["import", "--out", ".", "--regions", "us-east-1,eu-west-1"], imported.path());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(imported.path().join("policies/region-allow-list.json").exists());
-    assert_eq!(moto.run(&["validate"], imported.path()).status.code(), Some(0));
+    // The baselines the spec applied come back as the spec wrote them: every account carries them,
+    // so they target the root.
+    let spec = std::fs::read_to_string(imported.path().join("landing-zone.yaml")).expect("spec");
+    let spec: serde_yaml::Value = serde_yaml::from_str(&spec).expect("yaml");
+    let baseline = &spec["baseline"];
+    let root = serde_yaml::from_str::<serde_yaml::Value>("{ units: [Root] }").expect("targets");
+    for section in ["password_policy", "s3_block_public_access", "ebs_encryption", "contacts"] {
+        assert_eq!(baseline[section]["targets"], root, "{section}: {baseline:?}");
+    }
+    assert_eq!(baseline["password_policy"]["minimum_length"], 14, "{baseline:?}");
+    assert_eq!(baseline["password_policy"]["reuse_prevention"], 24, "{baseline:?}");
+    assert_eq!(baseline["contacts"]["security"]["email"], "security@example.com", "{baseline:?}");
+    assert_eq!(baseline["guardduty"]["admin_account"], "security", "{baseline:?}");
+    assert_eq!(baseline["security_hub"]["admin_account"], "security", "{baseline:?}");
+    let validate = moto.run(&["validate"], imported.path());
+    assert_eq!(validate.status.code(), Some(0), "{}", stderr(&validate));
     let plan = moto.run(&["plan", "--detailed-exitcode"], imported.path());
+    assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
+
+    // One account's password policy changed by hand: the section targets the accounts that share
+    // the common one, names the other, and the plan still leaves everything as it is.
+    let organizations = Client::new(&moto.sdk_config().await);
+    let accounts = organizations.list_accounts().send().await.expect("accounts").accounts.unwrap_or_default();
+    let sandbox = accounts.iter().find(|a| a.name.as_deref() == Some("sandbox")).and_then(|a| a.id.clone());
+    let sandbox = sandbox.expect("the sandbox account");
+    aws_sdk_iam::Client::new(&moto.assumed_config(&sandbox).await)
+        .update_account_password_policy()
+        .minimum_password_length(8)
+        .send()
+        .await
+        .expect("a weaker policy by hand");
+    let again = tempfile::tempdir().expect("dir");
+    let output = moto.run(&["import", "--out", ".", "--regions", "us-east-1,eu-west-1"], again.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).contains("`sandbox`"), "the account left out is named: {}", stderr(&output));
+    let spec = std::fs::read_to_string(again.path().join("landing-zone.yaml")).expect("spec");
+    let spec: serde_yaml::Value = serde_yaml::from_str(&spec).expect("yaml");
+    let policy = &spec["baseline"]["password_policy"];
+    assert_eq!(policy["minimum_length"], 14, "{policy:?}");
+    let targeted = policy["targets"]["accounts"].as_sequence().expect("accounts listed");
+    assert_eq!(targeted.len(), 7, "{policy:?}");
+    assert!(!targeted.iter().any(|account| account == "sandbox"), "{policy:?}");
+    let plan = moto.run(&["plan", "--detailed-exitcode"], again.path());
     assert_eq!(plan.status.code(), Some(0), "{}", stdout(&plan));
 }
 

@@ -114,6 +114,47 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
     Ok(())
 }
 
+/// The section: the security, operations and billing contacts most accounts share, targeting
+/// them. Without trusted access for the Account API, members cannot be read (and a spec with the
+/// section would enable it): the section is left out, with a note.
+pub async fn import(
+    context: &Context<'_>,
+    scope: &super::import::ImportScope,
+) -> Result<Option<super::import::ImportedSection>> {
+    if !scope.trusted_services.contains(SERVICE) {
+        return Ok(Some(super::import::ImportedSection::left_out(format!(
+            "`baseline.contacts` left out: members' contacts cannot be read without trusted access for `{SERVICE}`"
+        ))));
+    }
+    let found = super::import::per_account(scope, |account| async move {
+        let mut contacts = crate::spec::ContactsSpec {
+            targets: crate::spec::Targets::default(),
+            security: None,
+            operations: None,
+            billing: None,
+        };
+        for (kind, slot) in [
+            ("SECURITY", &mut contacts.security),
+            ("OPERATIONS", &mut contacts.operations),
+            ("BILLING", &mut contacts.billing),
+        ] {
+            let key = ControlKey::new(format!("{CONTROL}/{kind}"), &account, None);
+            if let Some(live) = read(context, &key).await? {
+                let live: ContactAttributes = decode(&key, &live)?;
+                *slot = Some(ContactSpec { name: live.name, email: live.email, phone: live.phone, title: live.title });
+            }
+        }
+        let any = contacts.security.is_some() || contacts.operations.is_some() || contacts.billing.is_some();
+        Ok(any.then_some(contacts))
+    })
+    .await?;
+    let Some((mut contacts, targets, notes)) = super::import::common_setting(scope, "contacts", &found) else {
+        return Ok(None);
+    };
+    contacts.targets = targets;
+    super::import::ImportedSection::new(contacts, notes).map(Some)
+}
+
 /// The `baseline.contacts` section in the registry.
 pub struct Contacts;
 
@@ -177,5 +218,13 @@ impl Baseline for Contacts {
         _before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import(context, scope))
     }
 }

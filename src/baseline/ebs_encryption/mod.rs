@@ -66,6 +66,29 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
     Ok(())
 }
 
+/// The section: the accounts where new volumes are encrypted by default in every region of the
+/// imported spec (an account encrypted in only some of them is left out, and named).
+pub async fn import(
+    context: &Context<'_>,
+    scope: &super::import::ImportScope,
+) -> Result<Option<super::import::ImportedSection>> {
+    let found = super::import::per_account(scope, |account| async move {
+        for region in &scope.regions {
+            let key = ControlKey::new(CONTROL, &account, Some(region));
+            let live = read(context, &key).await?.map(|live| decode::<EbsEncryptionAttributes>(&key, &live));
+            if !live.transpose()?.is_some_and(|live| live.enabled) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(true))
+    })
+    .await?;
+    let Some((_, targets, notes)) = super::import::common_setting(scope, "ebs_encryption", &found) else {
+        return Ok(None);
+    };
+    super::import::ImportedSection::new(crate::spec::TargetedSpec { targets }, notes).map(Some)
+}
+
 /// The `baseline.ebs_encryption` section in the registry.
 pub struct EbsEncryption;
 
@@ -117,5 +140,13 @@ impl Baseline for EbsEncryption {
         _before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import(context, scope))
     }
 }

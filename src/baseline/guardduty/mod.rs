@@ -12,6 +12,7 @@
 //! it finds: those are refused with a hint. The `read_*` / `apply_*` functions take the SDK client,
 //! so the operations moto lacks are tested against recorded responses (tests/recorded_responses.rs).
 
+pub mod import;
 mod validate;
 
 use std::collections::BTreeSet;
@@ -398,6 +399,14 @@ impl Baseline for GuardDuty {
         _before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }
 

@@ -102,28 +102,32 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
     Ok(())
 }
 
-/// The management account's IAM password policy, as the spec would write it (for `import`).
-pub async fn read_management_policy(clients: &crate::aws::Clients) -> Result<Option<crate::spec::PasswordPolicySpec>> {
-    let caller = crate::aws::caller_identity(clients).await?;
-    clients.sessions.set_management_account(&caller.account).await;
-    let iam = clients.sessions.client::<aws_sdk_iam::Client>(&caller.account, None).await;
-    let policy = match iam.get_account_password_policy().send().await {
-        Ok(output) => output.password_policy,
-        Err(error) if crate::aws::errors::is_not_found(&error) => None,
-        Err(error) => anyhow::bail!("GetAccountPasswordPolicy failed: {}", crate::aws::errors::describe(&error)),
+/// The section from every account's policy: the one most accounts share, targeting them.
+pub async fn import(
+    context: &Context<'_>,
+    scope: &super::import::ImportScope,
+) -> Result<Option<super::import::ImportedSection>> {
+    let found = super::import::per_account(scope, |account| async move {
+        let key = ControlKey::new(CONTROL, &account, None);
+        read(context, &key).await?.map(|live| decode::<PasswordPolicyAttributes>(&key, &live)).transpose()
+    })
+    .await?;
+    let Some((policy, targets, notes)) = super::import::common_setting(scope, "password_policy", &found) else {
+        return Ok(None);
     };
-    Ok(policy.map(|policy| crate::spec::PasswordPolicySpec {
-        targets: crate::spec::Targets::everywhere(),
-        minimum_length: policy.minimum_password_length.and_then(|n| u32::try_from(n).ok()).unwrap_or(6),
+    let section = crate::spec::PasswordPolicySpec {
+        targets,
+        minimum_length: policy.minimum_length,
         require_symbols: policy.require_symbols,
         require_numbers: policy.require_numbers,
-        require_uppercase: policy.require_uppercase_characters,
-        require_lowercase: policy.require_lowercase_characters,
-        allow_users_to_change: policy.allow_users_to_change_password,
-        max_age_days: policy.max_password_age.filter(|days| *days > 0).and_then(|n| u32::try_from(n).ok()),
-        reuse_prevention: policy.password_reuse_prevention.filter(|n| *n > 0).and_then(|n| u32::try_from(n).ok()),
-        hard_expiry: policy.hard_expiry.unwrap_or(false),
-    }))
+        require_uppercase: policy.require_uppercase,
+        require_lowercase: policy.require_lowercase,
+        allow_users_to_change: policy.allow_users_to_change,
+        max_age_days: policy.max_age_days,
+        reuse_prevention: policy.reuse_prevention,
+        hard_expiry: policy.hard_expiry,
+    };
+    super::import::ImportedSection::new(section, notes).map(Some)
 }
 
 /// The `baseline.password_policy` section in the registry.
@@ -177,5 +181,13 @@ impl Baseline for PasswordPolicy {
         _before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import(context, scope))
     }
 }

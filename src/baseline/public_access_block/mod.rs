@@ -83,6 +83,29 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
     Ok(())
 }
 
+/// The section from every account's switches: the setting most accounts share, targeting them.
+pub async fn import(
+    context: &Context<'_>,
+    scope: &super::import::ImportScope,
+) -> Result<Option<super::import::ImportedSection>> {
+    let found = super::import::per_account(scope, |account| async move {
+        let key = ControlKey::new(CONTROL, &account, None);
+        read(context, &key).await?.map(|live| decode::<PublicAccessBlockAttributes>(&key, &live)).transpose()
+    })
+    .await?;
+    let Some((block, targets, notes)) = super::import::common_setting(scope, "s3_block_public_access", &found) else {
+        return Ok(None);
+    };
+    let section = crate::spec::BlockPublicAccessSpec {
+        targets,
+        block_public_acls: block.block_public_acls,
+        ignore_public_acls: block.ignore_public_acls,
+        block_public_policy: block.block_public_policy,
+        restrict_public_buckets: block.restrict_public_buckets,
+    };
+    super::import::ImportedSection::new(section, notes).map(Some)
+}
+
 /// The `baseline.s3_block_public_access` section in the registry.
 pub struct PublicAccessBlock;
 
@@ -134,5 +157,13 @@ impl Baseline for PublicAccessBlock {
         _before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import(context, scope))
     }
 }

@@ -20,6 +20,7 @@
 //! operations moto lacks are tested against recorded responses (tests/recorded_responses.rs).
 
 pub mod central;
+pub mod import;
 pub mod members;
 mod validate;
 
@@ -540,6 +541,14 @@ impl Baseline for SecurityHub {
         before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes, before))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }
 

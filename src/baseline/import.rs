@@ -1,0 +1,191 @@
+//! `import`'s side of the baselines: what each baseline is told about the organization it imports
+//! ([`ImportScope`]), what it hands back ([`ImportedSection`]), and the registry run that makes the
+//! `baseline:` section from them ([`import_sections`]). Each baseline owns its own reading (its
+//! `Baseline::import`); this module only gathers, and never writes to AWS.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context as _, Result};
+use serde_json::{Map, Value};
+
+use super::{Context, REGISTRY};
+use crate::spec::{BaselineSpec, Targets};
+
+/// What a baseline knows when it imports.
+#[derive(Debug, Clone, Default)]
+pub struct ImportScope {
+    /// The accounts the imported spec names (active ones): spec name -> id.
+    pub accounts: BTreeMap<String, String>,
+    /// The spec name of the management account.
+    pub management: Option<String>,
+    /// `organization.regions` of the imported spec, home region first.
+    pub regions: Vec<String>,
+    /// Service principals with trusted access in the organization.
+    pub trusted_services: BTreeSet<String>,
+}
+
+impl ImportScope {
+    /// The spec name of the account with this id.
+    pub fn name_of(&self, id: &str) -> Option<&str> {
+        self.accounts.iter().find(|(_, account_id)| account_id.as_str() == id).map(|(name, _)| name.as_str())
+    }
+}
+
+/// One baseline's imported section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedSection {
+    /// The section as the spec writes it (`baseline.<section>`), serialized from its spec type;
+    /// Null when it is left out (the notes say why).
+    pub section: Value,
+    /// What was seen but left out (accounts that differ), for the user.
+    pub notes: Vec<String>,
+}
+
+impl ImportedSection {
+    pub fn new(section: impl serde::Serialize, notes: Vec<String>) -> Result<ImportedSection> {
+        Ok(ImportedSection { section: serde_json::to_value(section)?, notes })
+    }
+
+    /// Nothing written, and why.
+    pub fn left_out(note: String) -> ImportedSection {
+        ImportedSection { section: Value::Null, notes: vec![note] }
+    }
+}
+
+/// The setting most accounts share, and the targets that name exactly those accounts: `Root` when
+/// every imported account has it. Accounts with another setting (or none) are left out of the
+/// targets, so the plan of the imported spec does not change them, and named in a note. Ties go to
+/// the management account's setting, then to the first by account name. None when no account has
+/// one.
+pub fn common_setting<T: Clone + PartialEq>(
+    scope: &ImportScope,
+    section: &str,
+    found: &BTreeMap<String, T>,
+) -> Option<(T, Targets, Vec<String>)> {
+    let mut counts: Vec<(&T, usize)> = Vec::new();
+    for setting in found.values() {
+        match counts.iter_mut().find(|(seen, _)| *seen == setting) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((setting, 1)),
+        }
+    }
+    let best = counts.iter().map(|(_, count)| *count).max()?;
+    let management = scope.management.as_ref().and_then(|name| found.get(name));
+    let chosen = management
+        .filter(|setting| counts.iter().any(|(seen, count)| seen == setting && *count == best))
+        .or_else(|| counts.iter().find(|(_, count)| *count == best).map(|(seen, _)| *seen))?
+        .clone();
+    let covered: Vec<String> =
+        found.iter().filter(|(_, setting)| **setting == chosen).map(|(name, _)| name.clone()).collect();
+    let left_out: Vec<&str> =
+        scope.accounts.keys().filter(|name| !covered.contains(name)).map(String::as_str).collect();
+    let mut notes = Vec::new();
+    let targets = if left_out.is_empty() {
+        Targets::everywhere()
+    } else {
+        notes.push(format!(
+            "`baseline.{section}` targets the {} accounts that share one setting; {} differ or have none and are left out",
+            covered.len(),
+            left_out.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ")
+        ));
+        Targets { accounts: covered, ..Targets::default() }
+    };
+    Some((chosen, targets, notes))
+}
+
+/// How many accounts a baseline reads at once while importing (the sessions bound the calls
+/// within each).
+const ACCOUNTS_AT_ONCE: usize = 16;
+
+/// `read` for every imported account, at most [`ACCOUNTS_AT_ONCE`] at a time: what each has
+/// (accounts where it reads None are absent from the map).
+pub async fn per_account<T, F, Fut>(scope: &ImportScope, read: F) -> Result<BTreeMap<String, T>>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    use futures::StreamExt;
+    let results: Vec<(String, Result<Option<T>>)> = futures::stream::iter(scope.accounts.keys().cloned())
+        .map(|account| {
+            let read = read(account.clone());
+            async move { (account, read.await) }
+        })
+        .buffer_unordered(ACCOUNTS_AT_ONCE)
+        .collect()
+        .await;
+    let mut found = BTreeMap::new();
+    for (account, result) in results {
+        if let Some(setting) = result.with_context(|| format!("reading account `{account}`"))? {
+            found.insert(account, setting);
+        }
+    }
+    Ok(found)
+}
+
+/// Every baseline's imported section, through the registry, as the spec's `baseline:`; and the
+/// notes of what was left out.
+pub async fn import_sections(context: &Context<'_>, scope: &ImportScope) -> Result<(BaselineSpec, Vec<String>)> {
+    let imported = futures::future::join_all(REGISTRY.iter().map(|baseline| async move {
+        let section = baseline
+            .import(context, scope)
+            .await
+            .with_context(|| format!("importing `baseline.{}`", baseline.section()))?;
+        Ok::<_, anyhow::Error>((baseline.section(), section))
+    }))
+    .await;
+    let mut sections = Map::new();
+    let mut notes = Vec::new();
+    for result in imported {
+        let (name, section) = result?;
+        if let Some(section) = section {
+            if !section.section.is_null() {
+                sections.insert(name.to_string(), section.section);
+            }
+            notes.extend(section.notes);
+        }
+    }
+    let baseline = serde_json::from_value(Value::Object(sections)).context("the imported `baseline:` section")?;
+    Ok((baseline, notes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(accounts: &[&str]) -> ImportScope {
+        ImportScope {
+            accounts: accounts.iter().map(|name| (name.to_string(), format!("id-{name}"))).collect(),
+            management: Some("management".to_string()),
+            ..ImportScope::default()
+        }
+    }
+
+    #[test]
+    fn a_setting_every_account_shares_targets_the_root() {
+        let scope = scope(&["management", "a", "b"]);
+        let found: BTreeMap<String, u32> = scope.accounts.keys().map(|name| (name.clone(), 14)).collect();
+        let (setting, targets, notes) = common_setting(&scope, "password_policy", &found).expect("found");
+        assert_eq!((setting, targets, notes), (14, Targets::everywhere(), Vec::<String>::new()));
+    }
+
+    #[test]
+    fn accounts_that_differ_are_left_out_and_named() {
+        let scope = scope(&["management", "a", "b", "c"]);
+        let found: BTreeMap<String, u32> =
+            [("management", 14), ("a", 14), ("b", 8)].iter().map(|(name, value)| (name.to_string(), *value)).collect();
+        let (setting, targets, notes) = common_setting(&scope, "password_policy", &found).expect("found");
+        assert_eq!(setting, 14);
+        assert_eq!(targets.accounts, vec!["a".to_string(), "management".to_string()]);
+        assert!(targets.units.is_empty());
+        assert!(notes[0].contains("`b`, `c`"), "{notes:?}");
+    }
+
+    #[test]
+    fn a_tie_goes_to_the_management_account() {
+        let scope = scope(&["management", "a"]);
+        let found: BTreeMap<String, u32> =
+            [("management", 14), ("a", 8)].iter().map(|(name, value)| (name.to_string(), *value)).collect();
+        assert_eq!(common_setting(&scope, "x", &found).map(|(setting, ..)| setting), Some(14));
+        assert_eq!(common_setting::<u32>(&scope, "x", &BTreeMap::new()), None);
+    }
+}
