@@ -192,6 +192,13 @@ pub trait Baseline: Sync {
         before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>>;
 
+    /// Names of the IAM roles it creates in accounts through `roles::apply_role` (the backup role,
+    /// the root-activity forwarder): the roles baseline's search for roles the spec no longer asks
+    /// for leaves them to their baseline.
+    fn owned_role_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Whether it tracks what it creates (marks it as landing-zone's) so that [`Self::find`] and
     /// [`Self::remove`] can take away what the spec no longer asks for. None: it never removes.
     fn ownership(&self) -> Option<Ownership> {

@@ -431,6 +431,10 @@ async fn apply_rule(context: &Context<'_>, key: &ControlKey, attributes: &Value)
 pub struct Alerts;
 
 impl Baseline for Alerts {
+    fn owned_role_names(&self) -> &'static [&'static str] {
+        &[root_activity::FORWARDER_ROLE_NAME]
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

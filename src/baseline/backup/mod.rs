@@ -320,6 +320,10 @@ impl Baseline for Backup {
         validate::check(checker);
     }
 
+    fn owned_role_names(&self) -> &'static [&'static str] {
+        &[MEMBER_ROLE_NAME]
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

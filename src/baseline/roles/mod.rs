@@ -295,9 +295,13 @@ pub async fn apply_role(
 }
 
 /// Roles never searched for removal: AWS's service-linked roles (`/aws-service-role/`), Identity
-/// Center's (`/aws-reserved/`), and the executor's own access role.
+/// Center's (`/aws-reserved/`), the executor's own access role, and the roles other baselines
+/// create and remove themselves ([`super::Baseline::owned_role_names`]).
 fn never_removed(path: &str, name: &str, access_role: &str) -> bool {
-    path.starts_with("/aws-service-role/") || path.starts_with("/aws-reserved/") || name == access_role
+    path.starts_with("/aws-service-role/")
+        || path.starts_with("/aws-reserved/")
+        || name == access_role
+        || super::REGISTRY.iter().any(|baseline| baseline.owned_role_names().contains(&name))
 }
 
 /// Whether a role carries landing-zone's ownership tag; None when the role is gone.
