@@ -13,6 +13,7 @@ pub mod policy_grammar;
 pub mod regions;
 pub mod shape;
 pub mod source;
+pub mod templates;
 pub mod validate;
 
 pub use diagnostic::{SpecDiagnostic, SpecErrors};

@@ -32,6 +32,7 @@ pub fn validate(valid: &ValidSpec) -> Vec<SpecDiagnostic> {
     checker.baseline();
     checker.identity_center();
     checker.alerts();
+    checker.conformance_packs();
     checker.network();
     checker.errors
 }
@@ -1362,6 +1363,8 @@ mod identity_center;
 
 #[path = "validate_alerts.rs"]
 mod alerts;
+#[path = "validate_conformance_packs.rs"]
+mod conformance_packs;
 #[path = "validate_network.rs"]
 mod network;
 pub use identity_center::session_duration_seconds;
