@@ -232,10 +232,12 @@ fn template_problems<'a>(template: &'a PackTemplate, out: &mut Vec<Problem<'a>>)
                     None,
                 ))
             }
-            Some(name) if !is_text(name) && !matches!(name, Yaml::String(_)) => out.push(problem(
+            // "AWS Config does not support ... CloudFormation intrinsic functions for ConfigRuleName":
+            // https://docs.aws.amazon.com/config/latest/developerguide/cpack-prerequisites.html
+            Some(name) if !matches!(name, Yaml::String(_)) => out.push(problem(
                 &["Resources", logical, "Properties", "ConfigRuleName"],
                 false,
-                "`ConfigRuleName` must be a string".to_string(),
+                "`ConfigRuleName` must be the rule's full name as a plain string: AWS Config does not support CloudFormation intrinsic functions there".to_string(),
                 None,
             )),
             Some(_) => {}

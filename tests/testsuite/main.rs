@@ -15,6 +15,7 @@ mod baseline_log_archive_drift;
 mod baseline_quick_wins;
 mod command_line;
 mod completions;
+mod conformance_packs;
 mod credentials;
 mod detection_desired;
 mod emulator_harness;

@@ -38,7 +38,10 @@ pub const PREFIX: &str = "conformance_pack/";
 pub const SERVICE: &str = "config-multiaccountsetup.amazonaws.com";
 /// How long an apply follows the deployment to the member accounts.
 const WAIT_LIMIT: Duration = Duration::from_secs(15 * 60);
-const RECORDER_CONTROL: &str = "aws_config/recorder";
+/// Each account's delivery channel control, whose apply starts the recorder: a pack deploys only
+/// where AWS Config records ("turn on AWS Config recording before you deploy a conformance pack":
+/// https://docs.aws.amazon.com/config/latest/developerguide/cpack-prerequisites.html).
+const RECORDING_CONTROL: &str = "aws_config/delivery_channel";
 
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let spec = inputs.spec;
@@ -69,9 +72,9 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
                 "organizations:EnableAWSServiceAccess",
                 "organizations:ListAccounts",
             ]);
-            // Config deploys the pack into each account's recorder: the recorders come first.
+            // Config deploys the pack into each account where it records: recording comes first.
             for account in &recording {
-                control = control.after(ControlKey::new(RECORDER_CONTROL, account, at));
+                control = control.after(ControlKey::new(RECORDING_CONTROL, account, at));
             }
             controls.push(control);
         }
@@ -220,16 +223,14 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
                 return Ok(());
             }
             bail!(
-                "{}: the conformance pack did not deploy to {}\nhint: `aws configservice get-organization-conformance-pack-detailed-status --organization-conformance-pack-name {name} --region {}` gives each account's error; an account needs AWS Config recording (`baseline.aws_config.targets`)",
-                key.label(),
+                "the conformance pack did not deploy to {}\nhint: `aws configservice get-organization-conformance-pack-detailed-status --organization-conformance-pack-name {name} --region {}` gives each account's error; an account needs AWS Config recording (`baseline.aws_config.targets`)",
                 failed.join(", "),
                 key.region.as_deref().unwrap_or_default()
             );
         }
         if started.elapsed() > WAIT_LIMIT {
             bail!(
-                "{}: the conformance pack is still deploying to {waiting} accounts after {} minutes\nhint: plan again later: accounts still deploying show as `not_deployed`",
-                key.label(),
+                "the conformance pack is still deploying to {waiting} accounts after {} minutes\nhint: plan again later: accounts still deploying show as `not_deployed`",
                 WAIT_LIMIT.as_secs() / 60
             );
         }

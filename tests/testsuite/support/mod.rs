@@ -11,6 +11,7 @@
 
 pub mod backup;
 pub mod budgets;
+pub mod conformance_packs;
 pub mod flow_logs;
 pub mod identity_center;
 pub mod inspector;
