@@ -192,3 +192,55 @@ fn conformance_packs_without_aws_config_are_refused() {
     assert!(text.contains("`baseline.conformance_packs` needs `baseline.aws_config`"), "{text}");
     assert!(text.contains("landing-zone.yaml:"), "located: {text}");
 }
+
+/// The spec's accounts where Config does not record are excluded from the pack; an account of the
+/// organization the spec does not know gets the pack, fails it (no recorder), and `apply` and
+/// `audit` name it.
+#[tokio::test]
+async fn accounts_without_recording_are_excluded_and_a_failed_deployment_is_reported() {
+    let moto = Moto::start();
+    let spec = SPEC
+        .replace("aws_config: { targets: { units: [Root] } }", "aws_config: { targets: { accounts: [management] } }");
+    let dir = with_template(&spec, TEMPLATE);
+    let dir = dir.path();
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
+    let base = moto.sdk_config().await;
+    let organizations = aws_sdk_organizations::Client::new(&base);
+    let accounts = organizations.list_accounts().send().await.expect("accounts").accounts.unwrap_or_default();
+    let id_of = |email: &str| {
+        accounts.iter().find(|a| a.email.as_deref() == Some(email)).and_then(|a| a.id.clone()).expect("account id")
+    };
+    let log_archive = id_of("aws+log-archive@example.com");
+    let config = aws_sdk_config::Client::new(&base);
+    let packs = config
+        .describe_organization_conformance_packs()
+        .organization_conformance_pack_names(PACK)
+        .send()
+        .await
+        .expect("the pack");
+    assert_eq!(packs.organization_conformance_packs()[0].excluded_accounts(), [log_archive.clone()]);
+    moto.run_expecting(&["plan", "--detailed-exitcode"], dir, 0);
+
+    // An account made outside the spec, without a recorder: the next put fails there.
+    organizations.create_account().account_name("stray").email("stray@example.com").send().await.expect("create");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let accounts = organizations.list_accounts().send().await.expect("accounts").accounts.unwrap_or_default();
+    let stray = accounts
+        .iter()
+        .find(|a| a.email.as_deref() == Some("stray@example.com"))
+        .and_then(|a| a.id.clone())
+        .expect("stray id");
+    std::fs::write(dir.join("packs/operational-best-practices.yaml"), TEMPLATE.replace("\"90\"", "\"45\""))
+        .expect("edit");
+    let failed = moto.run(&["apply", "--auto-approve"], dir);
+    let text = format!("{}{}", stdout(&failed), stderr(&failed));
+    assert_eq!(failed.status.code(), Some(1), "{text}");
+    assert!(text.contains(&format!("did not deploy to {stray} (UPDATE_FAILED)")), "{text}");
+    let audit = stdout(&moto.run(&["audit"], dir));
+    assert!(
+        audit.lines().any(|line| line.contains("conformance_pack/operational-best-practices")
+            && line.contains("FAIL")
+            && line.contains(&format!("not deployed in {stray}: UPDATE_FAILED"))),
+        "{audit}"
+    );
+}

@@ -38,10 +38,11 @@ pub const PREFIX: &str = "conformance_pack/";
 pub const SERVICE: &str = "config-multiaccountsetup.amazonaws.com";
 /// How long an apply follows the deployment to the member accounts.
 const WAIT_LIMIT: Duration = Duration::from_secs(15 * 60);
-/// Each account's delivery channel control, whose apply starts the recorder: a pack deploys only
+/// Each account's recorder control, and its delivery channel control, whose apply starts the
+/// recorder after creating the channel: a pack deploys only
 /// where AWS Config records ("turn on AWS Config recording before you deploy a conformance pack":
 /// https://docs.aws.amazon.com/config/latest/developerguide/cpack-prerequisites.html).
-const RECORDING_CONTROL: &str = "aws_config/delivery_channel";
+const RECORDING_CONTROLS: [&str; 2] = ["aws_config/recorder", "aws_config/delivery_channel"];
 
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let spec = inputs.spec;
@@ -50,6 +51,15 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
         return Vec::new();
     };
     let recording = inputs.accounts_for(&config.targets);
+    // The spec's accounts where Config does not record are excluded: the pack would fail there
+    // (ExcludedAccounts, at most 1000:
+    // https://docs.aws.amazon.com/config/latest/APIReference/API_PutOrganizationConformancePack.html).
+    let excluded: Vec<String> = inputs
+        .accounts
+        .iter()
+        .filter(|account| !account.close && !recording.contains(&account.name))
+        .map(|account| format!("{{{{account:{}}}}}", account.name))
+        .collect();
     let mut controls = Vec::new();
     for (name, pack) in &spec.baseline.conformance_packs {
         let Some(body) = &pack.body else { continue };
@@ -62,6 +72,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
                     "template": pack.template,
                     "template_sha256": template_sha256(body),
                     "template_body": body,
+                    "excluded_accounts": excluded,
                     "not_deployed": [],
                 }),
             )
@@ -74,7 +85,9 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             ]);
             // Config deploys the pack into each account where it records: recording comes first.
             for account in &recording {
-                control = control.after(ControlKey::new(RECORDING_CONTROL, account, at));
+                for recording_control in RECORDING_CONTROLS {
+                    control = control.after(ControlKey::new(recording_control, account, at));
+                }
             }
             controls.push(control);
         }
@@ -93,7 +106,7 @@ fn pack_name(key: &ControlKey) -> Result<&str> {
     key.control.strip_prefix(PREFIX).ok_or_else(|| anyhow!("{}: not a conformance pack", key.label()))
 }
 
-/// `{ name, template, template_sha256, template_body, not_deployed }` of the pack; None without one.
+/// `{ name, template, template_sha256, template_body, excluded_accounts, not_deployed }` of the pack; None without one.
 /// The body is the desired one when the deployed hash matches it (AWS does not return bodies),
 /// else unknown (null). `not_deployed` lists `<account id>: <status>` where the deployment did
 /// not succeed.
@@ -129,6 +142,16 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         (Some(live), Some(wanted)) if live == wanted => desired["template_body"].clone(),
         _ => Value::Null,
     };
+    // AWS's order is not the spec's: the same accounts read as the spec's list.
+    let mut excluded = pack.excluded_accounts.unwrap_or_default();
+    excluded.sort();
+    let wanted: Vec<String> = match desired["excluded_accounts"].as_array() {
+        Some(wanted) => wanted.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        None => Vec::new(),
+    };
+    let mut wanted_sorted = wanted.clone();
+    wanted_sorted.sort();
+    let excluded = if wanted_sorted == excluded { wanted } else { excluded };
     let statuses = detailed_status(&client, name).await?;
     let not_deployed: Vec<String> = statuses
         .iter()
@@ -140,6 +163,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         "template": desired["template"],
         "template_sha256": sha256,
         "template_body": body,
+        "excluded_accounts": excluded,
         "not_deployed": not_deployed,
     })))
 }
@@ -166,6 +190,10 @@ async fn detailed_status(
     }
     statuses.sort();
     Ok(statuses)
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
 }
 
 fn is_successful(status: &OrganizationResourceDetailedStatus) -> bool {
@@ -204,6 +232,7 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
         .organization_conformance_pack_name(name)
         .template_body(body)
         .conformance_pack_input_parameters(hash)
+        .set_excluded_accounts(Some(strings(&attributes["excluded_accounts"])))
         .send()
         .await
         .map_err(|error| aws_error("PutOrganizationConformancePack", error))?;

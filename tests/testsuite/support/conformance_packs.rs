@@ -8,7 +8,7 @@
 //!   administrator) may call it; the name matches `[a-zA-Z][-a-zA-Z0-9]*` (1-128); `TemplateBody`
 //!   is 1-51,200 bytes; `TemplateS3Uri` or `TemplateBody` is given
 //!   (https://docs.aws.amazon.com/config/latest/APIReference/API_PutOrganizationConformancePack.html).
-//!   The pack deploys to every account of the organization: where AWS Config records in that
+//!   The pack deploys to every account of the organization but its `ExcludedAccounts`: where AWS Config records in that
 //!   Region it succeeds, elsewhere it fails — a conformance pack needs the recorder
 //!   (https://docs.aws.amazon.com/config/latest/developerguide/cpack-prerequisites.html). The
 //!   deployment is asynchronous: the first status read after a put answers `*_IN_PROGRESS`.
@@ -32,6 +32,7 @@ const MAX_TEMPLATE_BODY: usize = 51_200;
 struct Pack {
     arn: String,
     input_parameters: Value,
+    excluded_accounts: Value,
     /// Account id -> its deployment status once the deployment is done.
     statuses: BTreeMap<String, &'static str>,
     /// Status reads left that answer "in progress".
@@ -167,7 +168,12 @@ pub async fn before(
             }
             let mut statuses = BTreeMap::new();
             let updated = lock(state).packs.contains_key(&key(name));
+            let excluded: Vec<&str> =
+                body["ExcludedAccounts"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
             for account in organization_accounts(context).await {
+                if excluded.contains(&account.as_str()) {
+                    continue;
+                }
                 let status = match (recording(context, &account, region).await, updated) {
                     (true, false) => "CREATE_SUCCESSFUL",
                     (true, true) => "UPDATE_SUCCESSFUL",
@@ -180,6 +186,7 @@ pub async fn before(
             let pack = Pack {
                 arn: arn.clone(),
                 input_parameters: body["ConformancePackInputParameters"].clone(),
+                excluded_accounts: body["ExcludedAccounts"].clone(),
                 statuses,
                 in_progress_reads: 1,
                 updated,
@@ -203,6 +210,9 @@ pub async fn before(
                     "OrganizationConformancePackArn": pack.arn,
                     "LastUpdateTime": 1_767_225_600,
                 });
+                if pack.excluded_accounts.is_array() {
+                    described["ExcludedAccounts"] = pack.excluded_accounts.clone();
+                }
                 if pack.input_parameters.is_array() {
                     described["ConformancePackInputParameters"] = pack.input_parameters.clone();
                 }
