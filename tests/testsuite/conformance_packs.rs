@@ -218,7 +218,7 @@ async fn accounts_without_recording_are_excluded_and_a_failed_deployment_is_repo
         .send()
         .await
         .expect("the pack");
-    assert_eq!(packs.organization_conformance_packs()[0].excluded_accounts(), [log_archive.clone()]);
+    assert_eq!(packs.organization_conformance_packs()[0].excluded_accounts(), [log_archive]);
     moto.run_expecting(&["plan", "--detailed-exitcode"], dir, 0);
 
     // An account made outside the spec, without a recorder: the next put fails there.
