@@ -68,7 +68,7 @@ async fn conformance_packs_converge_plan_empty_and_repair_drift() {
     let dir = with_template(SPEC, TEMPLATE);
     let dir = dir.path();
     let applied = moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
-    assert!(applied.contains("conformance_pack/operational-best-practices"), "{applied}");
+    assert!(applied.contains("conformance_packs/operational-best-practices"), "{applied}");
 
     let config = aws_sdk_config::Client::new(&moto.sdk_config().await);
     let packs = config
@@ -100,7 +100,7 @@ async fn conformance_packs_converge_plan_empty_and_repair_drift() {
     let audit = moto.run(&["audit"], dir);
     let text = stdout(&audit);
     assert!(
-        text.lines().any(|line| line.contains("conformance_pack/operational-best-practices") && line.contains("PASS")),
+        text.lines().any(|line| line.contains("conformance_packs/operational-best-practices") && line.contains("PASS")),
         "{text}\n{}",
         stderr(&audit)
     );
@@ -115,10 +115,12 @@ async fn conformance_packs_converge_plan_empty_and_repair_drift() {
     let missing = moto.run(&["plan", "--detailed-exitcode"], dir);
     let text = stdout(&missing);
     assert_eq!(missing.status.code(), Some(2), "{text}\n{}", stderr(&missing));
-    assert!(text.contains("conformance_pack/operational-best-practices"), "{text}");
+    assert!(text.contains("conformance_packs/operational-best-practices"), "{text}");
     let audit = stdout(&moto.run(&["audit"], dir));
     assert!(
-        audit.lines().any(|line| line.contains("conformance_pack/operational-best-practices") && line.contains("FAIL")),
+        audit
+            .lines()
+            .any(|line| line.contains("conformance_packs/operational-best-practices") && line.contains("FAIL")),
         "{audit}"
     );
     moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
@@ -132,7 +134,7 @@ async fn conformance_packs_converge_plan_empty_and_repair_drift() {
     let plan: serde_json::Value = serde_json::from_str(&stdout(&plan)).expect("json plan");
     let actions = plan["actions"].as_array().expect("actions");
     assert_eq!(actions.len(), 1, "{plan:#}");
-    assert_eq!(actions[0]["control"]["control"], "conformance_pack/operational-best-practices", "{plan:#}");
+    assert_eq!(actions[0]["control"]["control"], "conformance_packs/operational-best-practices", "{plan:#}");
     assert!(actions[0]["before"].is_object(), "an update, not a creation: {plan:#}");
     moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
     let packs = config.describe_organization_conformance_packs().organization_conformance_pack_names(PACK).send().await;
@@ -238,7 +240,7 @@ async fn accounts_without_recording_are_excluded_and_a_failed_deployment_is_repo
     assert!(text.contains(&format!("did not deploy to {stray} (UPDATE_FAILED)")), "{text}");
     let audit = stdout(&moto.run(&["audit"], dir));
     assert!(
-        audit.lines().any(|line| line.contains("conformance_pack/operational-best-practices")
+        audit.lines().any(|line| line.contains("conformance_packs/operational-best-practices")
             && line.contains("FAIL")
             && line.contains(&format!("not deployed in {stray}: UPDATE_FAILED"))),
         "{audit}"

@@ -2,7 +2,7 @@
 //! in the spec's folder, deployed from the management account to every account of the
 //! organization.
 //!
-//! One control per pack and Region of the spec, `conformance_pack/<name>` in the management
+//! One control per pack and Region of the spec, `conformance_packs/<name>` in the management
 //! account: an organization conformance pack exists in the Region where PutOrganizationConformancePack
 //! was called and deploys to the member accounts there, and only the management account or Config's
 //! delegated administrator may call it
@@ -30,9 +30,9 @@ use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::templates::TEMPLATE_HASH_PARAMETER;
 use crate::spec::Spec;
 
-pub const CONTROL: &str = "conformance_pack";
-/// Packs are `conformance_pack/<name>`.
-pub const PREFIX: &str = "conformance_pack/";
+pub const CONTROL: &str = "conformance_packs";
+/// Packs are `conformance_packs/<name>`.
+pub const PREFIX: &str = "conformance_packs/";
 /// The service principal of Config's organization features (trusted access, service-linked role
 /// AWSServiceRoleForConfigMultiAccountSetup).
 pub const SERVICE: &str = "config-multiaccountsetup.amazonaws.com";
@@ -299,18 +299,18 @@ impl Baseline for ConformancePacks {
 
     fn permissions(&self) -> Permissions {
         Permissions {
-            management: Actions { read: &[], write: &[] },
+            // PutOrganizationConformancePack enables trusted access for Config's organization
+            // features and lists the organization's accounts on the caller's behalf (API page).
+            management: Actions {
+                read: &[],
+                write: &["organizations:EnableAWSServiceAccess", "organizations:ListAccounts"],
+            },
             in_account: Actions {
                 read: &[
                     "config:DescribeOrganizationConformancePacks",
                     "config:GetOrganizationConformancePackDetailedStatus",
                 ],
-                write: &[
-                    "config:PutOrganizationConformancePack",
-                    "iam:CreateServiceLinkedRole",
-                    "organizations:EnableAWSServiceAccess",
-                    "organizations:ListAccounts",
-                ],
+                write: &["config:PutOrganizationConformancePack", "iam:CreateServiceLinkedRole"],
             },
         }
     }
