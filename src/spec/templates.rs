@@ -95,3 +95,31 @@ pub fn load(
     };
     Ok(PackTemplate { source, index, value })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(text: &str) -> PackTemplate {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("pack.yaml"), text).expect("write");
+        let refused = |message: String, _hint: &'static str| SpecDiagnostic::whole_file("pack.yaml", message);
+        load(dir.path(), "pack.yaml", "landing-zone.yaml:1:1", refused).expect("loads")
+    }
+
+    #[test]
+    fn the_deployed_body_declares_the_hash_parameter_and_keeps_short_forms() {
+        let loaded = template(
+            "Parameters:\n  Age: { Type: String, Default: \"90\" }\nResources:\n  Rule:\n    Type: AWS::Config::ConfigRule\n    Properties:\n      InputParameters: { maxAccessKeyAge: !Ref Age }\n",
+        );
+        let body = loaded.deployed_body().expect("a body");
+        let deployed: serde_yaml::Value = serde_yaml::from_str(&body).expect("yaml");
+        assert_eq!(deployed["Parameters"][TEMPLATE_HASH_PARAMETER]["Type"], "String", "{body}");
+        assert_eq!(deployed["Parameters"]["Age"]["Default"], "90", "{body}");
+        assert!(body.contains("!Ref Age"), "{body}");
+
+        let without = template("Resources: {}\n").deployed_body().expect("a body");
+        assert!(without.contains(TEMPLATE_HASH_PARAMETER), "{without}");
+        assert!(template("- a list\n").deployed_body().is_none());
+    }
+}
