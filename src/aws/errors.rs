@@ -158,6 +158,13 @@ pub fn is_no_such_config_rule<E: ProvideErrorMetadata>(error: &E) -> bool {
     code_is(error, &["NoSuchConfigRuleException"])
 }
 
+/// AWS Config has no organization conformance pack by that name
+/// (DescribeOrganizationConformancePacks naming a missing pack).
+/// https://docs.aws.amazon.com/config/latest/APIReference/API_DescribeOrganizationConformancePacks.html
+pub fn is_no_such_organization_conformance_pack<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["NoSuchOrganizationConformancePackException"])
+}
+
 /// AWS Config's ResourceInUseException: for DeleteConfigRule, the rule is being deleted (or its
 /// evaluation results are), or a remediation action is still associated with it.
 /// https://docs.aws.amazon.com/config/latest/APIReference/API_DeleteConfigRule.html

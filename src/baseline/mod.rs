@@ -14,6 +14,7 @@ pub mod aws_config;
 pub mod backup;
 pub mod budgets;
 pub mod cloudtrail;
+pub mod conformance_packs;
 pub mod contacts;
 pub mod default_security_groups;
 pub mod default_vpcs;
@@ -257,6 +258,7 @@ pub static REGISTRY: &[&dyn Baseline] = &[
     &inspector::Inspector,
     &ebs_encryption::EbsEncryption,
     &aws_config::AwsConfig,
+    &conformance_packs::ConformancePacks,
     &budgets::Budgets,
     &identity_center::IdentityCenter,
     &backup::Backup,

@@ -165,8 +165,9 @@ pub async fn audit(
 
 /// Control families whose coverage the audit reports from the baseline's own reader: one finding
 /// per desired control (account and region), PASS when the live control equals the spec's.
-const COVERAGE_FAMILIES: [&str; 7] = [
+const COVERAGE_FAMILIES: [&str; 8] = [
     crate::baseline::alerts::CONTROL,
+    crate::baseline::conformance_packs::CONTROL,
     crate::baseline::budgets::CONTROL,
     crate::baseline::macie::CONTROL,
     crate::baseline::inspector::CONTROL,

@@ -15,6 +15,7 @@ use super::json::{index_json, JsonIndex};
 use super::model::{DocumentSource, Spec};
 use super::shape::shape_errors;
 use super::source::{index_yaml, SourceFile, SpanIndex};
+use super::templates::{self, PackTemplate};
 use super::validate::{validate, SectionRules};
 
 /// Where a loaded document came from, so errors inside it point at the right file and line.
@@ -41,6 +42,9 @@ pub struct ValidSpec {
     /// Where each loaded document came from, by the spec path of its `document:` value
     /// (`["policies", name, "document"]`).
     pub document_origins: BTreeMap<Vec<String>, DocumentOrigin>,
+    /// Conformance pack templates by pack name (`baseline.conformance_packs`), as loaded; the body
+    /// each deploys is in its `ConformancePackSpec::body`.
+    pub conformance_pack_templates: BTreeMap<String, PackTemplate>,
 }
 
 impl ValidSpec {
@@ -61,6 +65,10 @@ impl ValidSpec {
             hasher.update(role.as_bytes());
             hasher.update(name.as_bytes());
             hasher.update(document.to_string().as_bytes());
+        }
+        for (name, template) in &self.conformance_pack_templates {
+            hasher.update(name.as_bytes());
+            hasher.update(template.source.text.as_bytes());
         }
         format!("{:x}", hasher.finalize())
     }
@@ -90,6 +98,7 @@ pub fn load_spec_from_str_with(path: &Path, text: String, sections: SectionRules
         SpecErrors::new(diagnostics)
     })?;
 
+    let mut spec = spec;
     let mut loader = DocumentLoader {
         spec_dir: spec_dir(path),
         source: &source,
@@ -125,9 +134,32 @@ pub fn load_spec_from_str_with(path: &Path, text: String, sections: SectionRules
             }
         }
     }
+    let mut conformance_pack_templates = BTreeMap::new();
+    for (name, pack) in &mut spec.baseline.conformance_packs {
+        let path = ["baseline", "conformance_packs", name.as_str(), "template"];
+        let span = spans.value(&path).unwrap_or_else(|| source.span_at(1, 1, 1));
+        let refused = |message: String, hint: &'static str| {
+            SpecDiagnostic::new(&source, span, message).with_label("this file").with_help(hint)
+        };
+        match templates::load(&loader.spec_dir, &pack.template, &loader.location_of(&path), refused) {
+            Ok(template) => {
+                pack.body = template.deployed_body();
+                conformance_pack_templates.insert(name.clone(), template);
+            }
+            Err(diagnostics) => loader.errors.extend(diagnostics),
+        }
+    }
     let (mut errors, document_origins) = (loader.errors, loader.origins);
-    let valid =
-        ValidSpec { spec, source, spans, policy_documents, role_documents, permission_set_documents, document_origins };
+    let valid = ValidSpec {
+        spec,
+        source,
+        spans,
+        policy_documents,
+        role_documents,
+        permission_set_documents,
+        document_origins,
+        conformance_pack_templates,
+    };
     errors.extend(validate(&valid, sections));
     if errors.is_empty() {
         Ok(valid)

@@ -14,6 +14,7 @@ pub mod regions;
 pub mod report;
 pub mod shape;
 pub mod source;
+pub mod templates;
 pub mod validate;
 
 pub use diagnostic::{SpecDiagnostic, SpecErrors};

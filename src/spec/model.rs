@@ -315,6 +315,23 @@ pub struct BaselineSpec {
     /// Security alerts: an SNS topic with e-mail subscriptions, and the findings that reach it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts: Option<AlertsSpec>,
+    /// AWS Config organization conformance packs from template files; the key is the pack's name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub conformance_packs: BTreeMap<String, ConformancePackSpec>,
+}
+
+/// `baseline.conformance_packs.<name>`: one AWS Config organization conformance pack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConformancePackSpec {
+    /// The template: a YAML file relative to the spec's directory, with `Parameters` and
+    /// `Resources` of type `AWS::Config::ConfigRule` (or `AWS::Config::RemediationConfiguration`).
+    pub template: String,
+    /// The body landing-zone deploys, filled in by the loader from `template` (never written in
+    /// the spec).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub body: Option<String>,
 }
 
 impl BaselineSpec {

@@ -126,6 +126,16 @@ pub const MAX_ALIAS_EXPANSION: u64 = 100_000;
 /// Parses the YAML event stream of `source`: the span index, or the syntax error and every
 /// duplicate key, extra document, tag and alias bomb found.
 pub fn index_yaml(source: &SourceFile) -> Result<SpanIndex, Vec<SpecDiagnostic>> {
+    index_yaml_with(source, false)
+}
+
+/// [`index_yaml`] for a CloudFormation-style template (a conformance pack's), where local tags
+/// such as `!Ref` and `!Sub` are the template language's short forms, not errors.
+pub fn index_template_yaml(source: &SourceFile) -> Result<SpanIndex, Vec<SpecDiagnostic>> {
+    index_yaml_with(source, true)
+}
+
+fn index_yaml_with(source: &SourceFile, local_tags: bool) -> Result<SpanIndex, Vec<SpecDiagnostic>> {
     let mut walker = Walker {
         source,
         index: SpanIndex::default(),
@@ -136,6 +146,7 @@ pub fn index_yaml(source: &SourceFile) -> Result<SpanIndex, Vec<SpecDiagnostic>>
         alias_nodes: 0,
         open: Vec::new(),
         anchor_sizes: HashMap::new(),
+        local_tags,
     };
     let mut parser = Parser::new_from_str(&source.text);
     // Every document is read (`multi`), so a second one is reported where it starts instead of
@@ -223,6 +234,8 @@ struct Walker<'a> {
     open: Vec<(usize, u64)>,
     /// Expanded size of each anchored node.
     anchor_sizes: HashMap<usize, u64>,
+    /// Local tags (`!Ref`, `!Sub`) are accepted: CloudFormation-style templates, not the spec.
+    local_tags: bool,
 }
 
 impl Walker<'_> {
@@ -278,6 +291,9 @@ impl Walker<'_> {
     /// do not support enum input" or be silently taken as their plain value.
     fn tag(&mut self, tag: Option<&Tag>, mark: Marker) {
         let Some(tag) = tag else { return };
+        if self.local_tags && tag.handle == "!" {
+            return;
+        }
         let core = matches!(tag.handle.as_str(), "!!" | "tag:yaml.org,2002:")
             && matches!(tag.suffix.as_str(), "str" | "int" | "float" | "bool" | "null" | "map" | "seq");
         if !core {

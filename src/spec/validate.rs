@@ -693,6 +693,10 @@ impl<'a> Checker<'a> {
     }
 }
 
+#[path = "validate_conformance_packs.rs"]
+mod conformance_packs;
+pub use conformance_packs::{is_pack_name, MAX_TEMPLATE_BODY};
+
 fn is_unit_id(id: &str) -> bool {
     let mut parts = id.split('-');
     let (Some("ou"), Some(root), Some(suffix), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {

@@ -14,6 +14,7 @@ mod budgets;
 mod bunker_key;
 mod command_line;
 mod completions;
+mod conformance_packs;
 mod credentials;
 mod detection_desired;
 mod emulator_harness;

@@ -110,6 +110,9 @@ pub struct StrictState {
     security_hub: std::sync::Mutex<super::security_hub::SecurityHubState>,
     /// E-mail subscriptions pending until confirmed (`sns.rs`).
     pub sns: std::sync::Mutex<super::sns::SnsState>,
+    /// AWS Config organization conformance packs, which moto cannot take by body
+    /// (`conformance_packs.rs`).
+    pub conformance_packs: std::sync::Mutex<super::conformance_packs::ConformancePackState>,
 }
 
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -132,6 +135,7 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     if context.request.method == "POST" && context.request.target.starts_with("/moto-api/reset") {
         forget_moto(context.upstream_port);
         lock(&context.state.backup).forget();
+        lock(&context.state.conformance_packs).forget();
     }
     if !context.config.enabled || context.operation.service == "unsigned" {
         return None;
@@ -211,6 +215,13 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
         }
         if response.is_some() {
             return response;
+        }
+    }
+    if context.operation.service == "config" {
+        let region = signing_region(context.request).unwrap_or_default();
+        let state = &context.state.conformance_packs;
+        if let Some(response) = super::conformance_packs::before(context, state, &caller.account, &region).await {
+            return Some(response);
         }
     }
     if context.operation.service == "budgets" {
@@ -360,7 +371,7 @@ async fn moto(
 }
 
 /// `moto` in another Region (moto keeps regional services' state per Region).
-async fn moto_in(
+pub(super) async fn moto_in(
     context: &Context<'_>,
     region: &str,
     service: &str,
