@@ -251,18 +251,6 @@ async fn identity_center_converges_and_repairs_drift() {
     assert_eq!(count(&listed, "ListAccountAssignments"), 3, "{listed:?}");
 }
 
-/// The writes the state store makes around an apply that stops at planning, in order: the bucket
-/// (created and hardened), the lock taken and released (`apply --auto-approve` plans under the
-/// lock). Nothing of the organization or of Identity Center.
-const STATE_STORE_WRITES: [&str; 6] = [
-    "s3:CreateBucket",
-    "s3:PutBucketPublicAccessBlock",
-    "s3:PutBucketEncryption",
-    "s3:PutBucketVersioning",
-    "s3:PutObject",
-    "s3:DeleteObject",
-];
-
 #[tokio::test]
 async fn an_unknown_group_is_a_plan_error_with_no_write() {
     let moto = Moto::start();
@@ -275,7 +263,8 @@ async fn an_unknown_group_is_a_plan_error_with_no_write() {
     let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
     organizations.create_organization().send().await.expect("organization");
     let dir = workspace(SPEC);
-    for (args, writes) in [(&["plan"][..], &[][..]), (&["apply", "--auto-approve"][..], &STATE_STORE_WRITES[..])] {
+    // apply plans before it takes the lock: a plan error writes nothing, not even the lock.
+    for args in [&["plan"][..], &["apply", "--auto-approve"][..]] {
         moto.strict_proxy().reset_stats();
         let output = moto.run(args, dir.path());
         assert_eq!(output.status.code(), Some(1), "{args:?}: {}", stdout(&output));
@@ -283,7 +272,7 @@ async fn an_unknown_group_is_a_plan_error_with_no_write() {
         assert!(error.contains("group `Auditors` does not exist"), "{args:?}: {error}");
         assert!(error.contains("identity_center.groups"), "{args:?}: the hint names the fix: {error}");
         let made = moto.strict_proxy().stats().writes;
-        assert_eq!(made, writes, "{args:?}: writes reached AWS");
+        assert!(made.is_empty(), "{args:?}: writes reached AWS: {made:?}");
     }
 }
 

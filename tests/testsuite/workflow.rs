@@ -125,9 +125,11 @@ async fn markdown_and_graphs_show_the_change_on_the_tree() {
         .expect("write");
 
     let markdown = stdout(&moto.run(&["plan", "--format", "markdown"], dir));
-    // Moving sandbox under Workloads also brings it the DeploymentRole and the workload budget
-    // that Workloads carries.
-    assert!(markdown.contains("**Plan: 2 to add, 2 to change, 0 to destroy.**"), "{markdown}");
+    // Moving sandbox under Workloads also brings it what Workloads carries: the DeploymentRole,
+    // the workload budget, and the root-activity forwarding of `baseline.alerts` (its role and a
+    // rule in each of the two regions).
+    assert!(markdown.contains("**Plan: 5 to add, 2 to change, 0 to destroy.**"), "{markdown}");
+    assert!(markdown.contains("alerts/forwarder_role in sandbox"), "{markdown}");
     assert!(markdown.contains("roles/DeploymentRole in sandbox"), "{markdown}");
     assert!(
         markdown
