@@ -163,19 +163,6 @@ pub async fn audit(
     Ok(findings)
 }
 
-/// Control families whose coverage the audit reports from the baseline's own reader: one finding
-/// per desired control (account and region), PASS when the live control equals the spec's.
-const COVERAGE_FAMILIES: [&str; 8] = [
-    crate::baseline::alerts::CONTROL,
-    crate::baseline::conformance_packs::CONTROL,
-    crate::baseline::budgets::CONTROL,
-    crate::baseline::macie::CONTROL,
-    crate::baseline::inspector::CONTROL,
-    crate::baseline::default_vpcs::CONTROL,
-    crate::baseline::default_security_groups::CONTROL,
-    crate::baseline::flow_logs::CONTROL,
-];
-
 async fn coverage_findings(
     clients: &Clients,
     live: &LiveOrganization,
@@ -190,7 +177,8 @@ async fn coverage_findings(
     let controls: Vec<&crate::plan::control::DesiredControl> = desired
         .controls
         .iter()
-        .filter(|control| COVERAGE_FAMILIES.contains(&control.key.control.split('/').next().unwrap_or_default()))
+        // The baselines audited through their own readers (`Baseline::audited_by_reader`).
+        .filter(|control| crate::baseline::owner(&control.key).is_ok_and(|baseline| baseline.audited_by_reader()))
         .collect();
     stream::iter(controls)
         .map(|control| {

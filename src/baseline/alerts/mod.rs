@@ -435,6 +435,10 @@ impl Baseline for Alerts {
         &[root_activity::FORWARDER_ROLE_NAME]
     }
 
+    fn audited_by_reader(&self) -> bool {
+        true
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -463,6 +463,10 @@ impl Baseline for Budgets {
         validate::check(checker);
     }
 
+    fn audited_by_reader(&self) -> bool {
+        true
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -131,6 +131,10 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey) -> Result<()> {
 pub struct DefaultSecurityGroups;
 
 impl Baseline for DefaultSecurityGroups {
+    fn audited_by_reader(&self) -> bool {
+        true
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

@@ -187,6 +187,10 @@ pub async fn remove(context: &Context<'_>, key: &ControlKey) -> Result<()> {
 pub struct DefaultVpcs;
 
 impl Baseline for DefaultVpcs {
+    fn audited_by_reader(&self) -> bool {
+        true
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

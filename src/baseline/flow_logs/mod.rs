@@ -179,6 +179,10 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
 pub struct FlowLogs;
 
 impl Baseline for FlowLogs {
+    fn audited_by_reader(&self) -> bool {
+        true
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

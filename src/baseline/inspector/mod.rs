@@ -418,6 +418,10 @@ impl Baseline for Inspector {
         validate::check(checker);
     }
 
+    fn audited_by_reader(&self) -> bool {
+        true
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }

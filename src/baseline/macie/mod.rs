@@ -377,6 +377,10 @@ impl Baseline for Macie {
         validate::check(checker);
     }
 
+    fn audited_by_reader(&self) -> bool {
+        true
+    }
+
     fn family(&self) -> &'static str {
         CONTROL
     }
