@@ -9,6 +9,7 @@
 //! The management account uses the caller's own credentials. Client constructors here also fix
 //! the emulator quirks of S3 (path-style addressing) and S3 Control (the account id in the host).
 
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -31,6 +32,48 @@ pub struct Sessions {
     providers: Mutex<HashMap<String, SharedCredentialsProvider>>,
     /// Work done once per account and run, by what it is (`once_per_account`).
     once: Mutex<HashMap<(String, &'static str), OnceMarker>>,
+    /// Clients already built, by service, account and region ([`Sessions::client`]).
+    clients: std::sync::Mutex<ClientCache>,
+}
+
+/// The clients [`Sessions::client`] built, so that each (service, account, region) is built once
+/// while it is in use rather than once per call: building one (its config, runtime plugins and
+/// endpoint resolver) costs more of the tool's CPU than signing the call it makes (issue 25).
+/// Bounded, least recently used out first: an organization's accounts are read and written a few
+/// at a time (`Concurrency::accounts`), so a thousand accounts do not hold a thousand accounts'
+/// clients.
+#[derive(Debug, Default)]
+struct ClientCache {
+    entries: HashMap<ClientKey, (Arc<dyn Any + Send + Sync>, u64)>,
+    /// Bumped on every use; an entry's is its last use.
+    clock: u64,
+}
+
+/// A client's service (its type), account id and region.
+type ClientKey = (TypeId, String, Option<String>);
+
+/// The most clients kept: a few dozen accounts' worth of every service in every region.
+const CLIENTS_KEPT: usize = 512;
+
+impl ClientCache {
+    fn get<C: Clone + 'static>(&mut self, key: &ClientKey) -> Option<C> {
+        self.clock += 1;
+        let clock = self.clock;
+        let (client, used) = self.entries.get_mut(key)?;
+        *used = clock;
+        client.downcast_ref::<C>().cloned()
+    }
+
+    fn insert<C: Send + Sync + 'static>(&mut self, key: ClientKey, client: C) {
+        if self.entries.len() >= CLIENTS_KEPT {
+            let oldest = self.entries.iter().min_by_key(|(_, (_, used))| *used).map(|(key, _)| key.clone());
+            if let Some(oldest) = oldest {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.clock += 1;
+        self.entries.insert(key, (Arc::new(client), self.clock));
+    }
 }
 
 /// Whether one piece of once-per-account work is done (set when it succeeded).
@@ -60,6 +103,7 @@ impl Sessions {
             management_account_id: RwLock::new(None),
             providers: Mutex::new(HashMap::new()),
             once: Mutex::new(HashMap::new()),
+            clients: std::sync::Mutex::new(ClientCache::default()),
         }
     }
 
@@ -72,6 +116,8 @@ impl Sessions {
     /// Records which account is the management account (its calls need no role).
     pub async fn set_management_account(&self, account_id: &str) {
         *self.management_account_id.write().await = Some(account_id.to_string());
+        // A client built before for that account signed with an assumed role: build it again.
+        self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entries.clear();
         super::logging::note_caller_account(account_id);
     }
 
@@ -123,13 +169,21 @@ impl Sessions {
     /// A client of any AWS service for `account_id`, in `region` (the base region when None):
     /// `sessions.client::<aws_sdk_iam::Client>(account, None)`. Global services (IAM, Budgets,
     /// Account Management, S3 Control) take None; Identity Center's take the instance's Region.
+    /// Built once per (service, account, region) while in use ([`ClientCache`]); SDK clients are
+    /// cheap handles to shared state, so the copy returned shares its connections and credentials.
     pub async fn client<C: ServiceClient>(&self, account_id: &str, region: Option<&str>) -> C {
-        C::from_sdk_config(&self.config(account_id, region).await, self.endpoint_override.as_deref())
+        let key = (TypeId::of::<C>(), account_id.to_string(), region.map(str::to_string));
+        if let Some(client) = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get::<C>(&key) {
+            return client;
+        }
+        let client = C::from_sdk_config(&self.config(account_id, region).await, self.endpoint_override.as_deref());
+        self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, client.clone());
+        client
     }
 }
 
 /// An SDK client built from one account's and region's config: what [`Sessions::client`] returns.
-pub trait ServiceClient {
+pub trait ServiceClient: Clone + Send + Sync + 'static {
     /// `endpoint_override` is the emulator's endpoint when one is set (the clients that need to
     /// know fix their addressing for it).
     fn from_sdk_config(config: &SdkConfig, endpoint_override: Option<&str>) -> Self;
@@ -329,6 +383,24 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+
+    #[test]
+    fn the_client_cache_keeps_the_recently_used_and_drops_the_oldest() {
+        let key = |account: usize| (TypeId::of::<String>(), format!("{account:012}"), None);
+        let mut cache = ClientCache::default();
+        for account in 0..CLIENTS_KEPT {
+            cache.insert(key(account), format!("client {account}"));
+        }
+        // Account 0 is used again: account 1 is now the least recently used.
+        assert_eq!(cache.get::<String>(&key(0)).as_deref(), Some("client 0"));
+        cache.insert(key(CLIENTS_KEPT), "one more".to_string());
+        assert_eq!(cache.entries.len(), CLIENTS_KEPT);
+        assert_eq!(cache.get::<String>(&key(1)), None, "the least recently used went");
+        assert_eq!(cache.get::<String>(&key(0)).as_deref(), Some("client 0"));
+        assert_eq!(cache.get::<String>(&key(CLIENTS_KEPT)).as_deref(), Some("one more"));
+        // Another service's client under the same account and region is another entry.
+        assert_eq!(cache.get::<u32>(&(TypeId::of::<u32>(), key(0).1, None)), None);
+    }
 
     /// Hands out credentials that expire `lifetime` from now, counting the calls.
     #[derive(Debug)]
