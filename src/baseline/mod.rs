@@ -176,6 +176,14 @@ pub trait Baseline: Sync {
         false
     }
 
+    /// What keeps a control that matches the spec from doing its job, from the notes its reader
+    /// gave ([`Self::take_notes`]): an alerts topic whose subscriptions nobody confirmed reaches
+    /// nobody. `audit` reports it as a FAIL where the plan, with nothing to change, only notes it.
+    /// None: the notes are display only.
+    fn audit_gap(&self, _key: &ControlKey, _notes: &[String]) -> Option<String> {
+        None
+    }
+
     /// What `audit` says of a control whose live attributes differ from the spec's (the default
     /// groups with rules, the VPCs without a flow log); None: "differs from the spec".
     fn audit_detail(&self, _key: &ControlKey, _live: &Value) -> Option<String> {

@@ -208,26 +208,28 @@ async fn coverage_findings(
                     };
                 }
                 // What a reader sees but the control does not own (a subscription pending
-                // confirmation) is a note, not a difference, as in the plan.
+                // confirmation) is a note, not a difference, as in the plan; a note that keeps
+                // the control from working is a FAIL here (`Baseline::audit_gap`).
+                let baseline = crate::baseline::owner(key).ok();
                 let read = crate::baseline::read(context, key, &wanted).await.map(|found| {
                     found.map(|mut found| {
-                        if let Ok(baseline) = crate::baseline::owner(key) {
-                            baseline.take_notes(key, &mut found);
-                        }
-                        found
+                        let notes = baseline.map(|baseline| baseline.take_notes(key, &mut found)).unwrap_or_default();
+                        (found, notes)
                     })
                 });
                 match read {
-                    Ok(Some(found)) if found == wanted => {
-                        Finding::new(&scope, &key.control, region, Status::Pass, "as the spec says")
+                    Ok(Some((found, notes))) if found == wanted => {
+                        match baseline.and_then(|baseline| baseline.audit_gap(key, &notes)) {
+                            Some(gap) => Finding::new(&scope, &key.control, region, Status::Fail, gap),
+                            None => Finding::new(&scope, &key.control, region, Status::Pass, "as the spec says"),
+                        }
                     }
-                    Ok(Some(live)) => Finding::new(
+                    Ok(Some((live, _))) => Finding::new(
                         &scope,
                         &key.control,
                         region,
                         Status::Fail,
-                        crate::baseline::owner(key)
-                            .ok()
+                        baseline
                             .and_then(|baseline| baseline.audit_detail(key, &live))
                             .unwrap_or_else(|| "differs from the spec (`plan` shows how)".to_string()),
                     ),

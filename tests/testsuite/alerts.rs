@@ -253,10 +253,21 @@ async fn root_activity_is_forwarded_from_every_region_and_us_east_1_and_a_delete
         forwarding.iter().any(|(_, region, status)| region == "eu-west-1" && status.eq_ignore_ascii_case("pass")),
         "{forwarding:?}"
     );
+    // The plan only notes an unconfirmed subscription (nothing to change), but no alert reaches
+    // that address yet: the audit says so.
+    let topic = report["findings"].as_array().into_iter().flatten().find(|f| f["control"] == "alerts/topic");
+    assert!(
+        topic.is_some_and(|f| f["status"].as_str().is_some_and(|status| status.eq_ignore_ascii_case("fail"))
+            && f["detail"].as_str().is_some_and(|detail| detail.contains("secops@example.com has not confirmed"))),
+        "an unconfirmed subscription is a gap: {topic:?}"
+    );
+    moto.strict_proxy().confirm_email("secops@example.com");
+    let audit = moto.run(&["audit", "--format", "json"], dir);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&audit)).expect("audit json");
     let topic = report["findings"].as_array().into_iter().flatten().find(|f| f["control"] == "alerts/topic");
     assert!(
         topic.is_some_and(|f| f["status"].as_str().is_some_and(|status| status.eq_ignore_ascii_case("pass"))),
-        "a pending subscription is no failure: {topic:?}"
+        "confirmed, the topic passes: {topic:?}"
     );
     moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
     virginia.describe_rule().name("landing-zone-root-activity").send().await.expect("the rule is back");

@@ -513,6 +513,10 @@ impl Baseline for Alerts {
             .collect()
     }
 
+    fn audit_gap(&self, key: &ControlKey, notes: &[String]) -> Option<String> {
+        (key.control == TOPIC && !notes.is_empty()).then(|| notes.join("; "))
+    }
+
     fn read<'a>(
         &'a self,
         context: &'a Context<'_>,

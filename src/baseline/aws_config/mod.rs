@@ -152,11 +152,15 @@ async fn listing(
     account: &str,
     region: Option<&str>,
 ) -> Result<std::sync::Arc<Listing>> {
-    let read: BTreeSet<&str> =
-        reads.peers(account, region, RULE_PREFIX).filter_map(|peer| peer.control.strip_prefix(RULE_PREFIX)).collect();
     let batch = format!("aws_config rules {account} {}", region.unwrap_or_default());
     reads
         .once(batch, || async {
+            // Which rules the run reads here: worked out once per account and region, by the
+            // first reader (scanning the run's controls per rule would cost a scan per read).
+            let read: BTreeSet<&str> = reads
+                .peers(account, region, RULE_PREFIX)
+                .filter_map(|peer| peer.control.strip_prefix(RULE_PREFIX))
+                .collect();
             let rules = describe_rules(client, None).await.map_err(|error| aws_error("DescribeConfigRules", error))?;
             Ok(rules
                 .into_iter()

@@ -404,9 +404,14 @@ impl Baseline for IdentityCenter {
     ) -> BoxFuture<'a, Result<Vec<Found>>> {
         Box::pin(async move {
             // Searched only where the section's controls are: the admin account's home Region.
-            let Some(probe) = wanted.iter().find(|key| {
-                key.account == account && key.region.as_deref() == region && key.control.starts_with(CONTROL)
-            }) else {
+            // Keys order by control name first, so the section's controls are one range of
+            // `wanted` (called for every account and region: no scan of every control).
+            let section = ControlKey::new(format!("{CONTROL}/"), "", None);
+            let Some(probe) = wanted
+                .range(section..)
+                .take_while(|key| key.control.starts_with(CONTROL))
+                .find(|key| key.account == account && key.region.as_deref() == region)
+            else {
                 return Ok(Vec::new());
             };
             permission_set::unwanted(context, probe, wanted).await
