@@ -22,6 +22,8 @@ pub struct ImportScope {
     pub regions: Vec<String>,
     /// Service principals with trusted access in the organization.
     pub trusted_services: BTreeSet<String>,
+    /// Delegated administrators registered through Organizations: (service principal, account id).
+    pub delegated_administrators: BTreeSet<(String, String)>,
 }
 
 impl ImportScope {
@@ -29,6 +31,56 @@ impl ImportScope {
     pub fn name_of(&self, id: &str) -> Option<&str> {
         self.accounts.iter().find(|(_, account_id)| account_id.as_str() == id).map(|(name, _)| name.as_str())
     }
+
+    /// The account ids registered as delegated administrator for `principal` through
+    /// Organizations.
+    pub fn delegated_administrators_of(&self, principal: &str) -> Vec<&str> {
+        self.delegated_administrators
+            .iter()
+            .filter(|(service, _)| service == principal)
+            .map(|(_, account)| account.as_str())
+            .collect()
+    }
+}
+
+/// What the regions of an imported spec have of one setting.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AcrossRegions<T> {
+    /// No region has it.
+    Nowhere,
+    /// Every region has this one.
+    Everywhere(T),
+    /// Some regions lack it or have another: why, naming the regions, for a note.
+    Differs(String),
+}
+
+/// `read` in each region of the imported spec, home region first: the setting when every region
+/// has the same (a section applies to every region of `organization.regions`, so it can only be
+/// written then). Reads one region at a time: a section has few regions, and the first region
+/// without the setting ends the reading.
+pub async fn across_regions<T, F, Fut>(scope: &ImportScope, read: F) -> Result<AcrossRegions<T>>
+where
+    T: PartialEq,
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let mut first: Option<(&str, T)> = None;
+    for region in &scope.regions {
+        let found = read(region.clone()).await.with_context(|| format!("reading {region}"))?;
+        match (&first, found) {
+            // The home region decides whether the section is there at all.
+            (None, Some(found)) => first = Some((region, found)),
+            (None, None) => return Ok(AcrossRegions::Nowhere),
+            (Some((home, _)), None) => {
+                return Ok(AcrossRegions::Differs(format!("{home} has it and {region} does not")))
+            }
+            (Some((home, setting)), Some(found)) if *setting != found => {
+                return Ok(AcrossRegions::Differs(format!("{region} differs from {home}")))
+            }
+            _ => {}
+        }
+    }
+    Ok(first.map_or(AcrossRegions::Nowhere, |(_, setting)| AcrossRegions::Everywhere(setting)))
 }
 
 /// One baseline's imported section.
@@ -158,6 +210,40 @@ mod tests {
             management: Some("management".to_string()),
             ..ImportScope::default()
         }
+    }
+
+    fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+        match tokio::runtime::Builder::new_current_thread().build() {
+            Ok(runtime) => runtime.block_on(future),
+            Err(error) => panic!("no runtime: {error}"),
+        }
+    }
+
+    #[test]
+    fn a_setting_is_written_only_when_every_region_has_the_same() {
+        let regions = |regions: &[&str]| ImportScope {
+            regions: regions.iter().map(|region| region.to_string()).collect(),
+            ..ImportScope::default()
+        };
+        let settings: BTreeMap<&str, Option<u32>> =
+            [("us-east-1", Some(1)), ("eu-west-1", Some(1)), ("eu-central-1", Some(2)), ("ap-south-1", None)]
+                .into_iter()
+                .collect();
+        let read = |region: String| {
+            let found = settings.get(region.as_str()).copied().flatten();
+            async move { Ok::<_, anyhow::Error>(found) }
+        };
+        let across = |names: &[&str]| block_on(across_regions(&regions(names), read)).ok();
+        assert_eq!(across(&["us-east-1", "eu-west-1"]), Some(AcrossRegions::Everywhere(1)));
+        assert_eq!(across(&["ap-south-1", "us-east-1"]), Some(AcrossRegions::Nowhere));
+        assert_eq!(
+            across(&["us-east-1", "eu-central-1"]),
+            Some(AcrossRegions::Differs("eu-central-1 differs from us-east-1".to_string()))
+        );
+        assert_eq!(
+            across(&["eu-west-1", "ap-south-1"]),
+            Some(AcrossRegions::Differs("eu-west-1 has it and ap-south-1 does not".to_string()))
+        );
     }
 
     #[test]

@@ -127,6 +127,7 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
             management,
             regions: regions.clone(),
             trusted_services: live.trusted_services.clone(),
+            delegated_administrators: live.delegated_administrators.clone(),
         };
         let (baseline, notes) = import_sections(&context, &scope).await?;
         for note in notes {

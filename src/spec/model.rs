@@ -431,7 +431,7 @@ pub struct LogArchiveSpec {
     pub object_lock_days: u32,
 }
 
-fn default_object_lock_days() -> u32 {
+pub fn default_object_lock_days() -> u32 {
     365
 }
 
@@ -606,7 +606,7 @@ pub struct AccessAnalyzerSpec {
     pub analyzer_name: String,
 }
 
-fn default_analyzer_name() -> String {
+pub fn default_analyzer_name() -> String {
     "organization".to_string()
 }
 

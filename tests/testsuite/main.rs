@@ -23,6 +23,7 @@ mod history;
 mod hostile_output;
 mod identity;
 mod identity_center;
+mod import_baselines;
 mod init;
 mod inspector;
 mod json_output;

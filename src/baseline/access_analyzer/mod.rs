@@ -7,6 +7,7 @@
 //! `create_analyzer` take the SDK client, so they are tested against recorded responses (moto has
 //! no analyzers).
 
+mod import;
 mod validate;
 
 use anyhow::{anyhow, bail, Result};
@@ -160,5 +161,13 @@ impl Baseline for AccessAnalyzer {
         _before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }

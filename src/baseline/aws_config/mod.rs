@@ -19,6 +19,7 @@
 //! recorder and channel of an account that leaves `targets` are left in place. This module does
 //! not touch the bucket: the log-archive baseline owns it and its policy.
 
+mod import;
 mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -635,6 +636,14 @@ impl Baseline for AwsConfig {
         _before: &'a Value,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(remove(context, key))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }
 

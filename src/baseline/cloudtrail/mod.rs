@@ -2,7 +2,10 @@
 //! organization-wide, multi-region, log-file validation, KMS-encrypted with the bunker key, writing
 //! to the bunker bucket, logging started. Ordered after trusted access, the bucket and the key.
 
+mod import;
 mod validate;
+
+pub use import::organization_trails;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -240,6 +243,14 @@ impl Baseline for CloudTrail {
         before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes, before))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }
 

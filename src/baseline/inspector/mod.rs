@@ -13,6 +13,7 @@
 //! the spec are neither read nor touched.
 //! API: https://docs.aws.amazon.com/inspector/v2/APIReference/API_Operations.html
 
+mod import;
 mod validate;
 
 use anyhow::{bail, Result};
@@ -486,6 +487,14 @@ impl Baseline for Inspector {
         _before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }
 

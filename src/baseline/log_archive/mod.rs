@@ -5,7 +5,10 @@
 
 mod bucket;
 mod documents;
+mod import;
 mod validate;
+
+pub use import::{find_bunker, locate_bunker};
 
 use anyhow::{bail, Result};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -302,6 +305,14 @@ impl Baseline for LogArchive {
         before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes, before))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }
 

@@ -12,6 +12,7 @@
 //! finds (refused with a hint). Members outside the spec are neither read nor touched.
 //! API: https://docs.aws.amazon.com/macie/latest/APIReference/operation-list.html
 
+mod import;
 mod validate;
 
 use anyhow::{Context as _, Result};
@@ -443,6 +444,14 @@ impl Baseline for Macie {
         _before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }
 
