@@ -27,11 +27,12 @@ pub enum CredentialsProblem {
     /// The config files could not be read or parsed.
     #[error("the AWS config files cannot be read: {detail}\nhint: fix the file it names, or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE elsewhere")]
     UnreadableProfiles { detail: String },
-    /// Every source of the chain was tried and none had credentials.
+    /// Every source of the chain was tried and none had credentials; `metadata` is what instance
+    /// metadata, the last source, answered when it answered at all (empty, or `: <why>`).
     #[error(
-        "no AWS credentials found; tried: environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), {profile} in ~/.aws/config and ~/.aws/credentials (with SSO and credential_process), web identity (AWS_WEB_IDENTITY_TOKEN_FILE), the ECS container endpoint, EC2 instance metadata\nhint: run `aws configure` or `aws sso login --profile NAME` and pass `--profile NAME`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        "no AWS credentials found; tried: environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), {profile} in ~/.aws/config and ~/.aws/credentials (with SSO and credential_process), web identity (AWS_WEB_IDENTITY_TOKEN_FILE), the ECS container endpoint, EC2 instance metadata{metadata}\nhint: run `aws configure` or `aws sso login --profile NAME` and pass `--profile NAME`, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     )]
-    NotFound { profile: String },
+    NotFound { profile: String, metadata: String },
     /// A source was configured but failed (an expired SSO session, a failing `credential_process`...).
     #[error("loading AWS credentials failed: {detail}\nhint: if it names SSO, run `aws sso login`{profile_flag}; check the profile with `aws sts get-caller-identity`{profile_flag}")]
     Failed { detail: String, profile_flag: String },
@@ -61,12 +62,50 @@ pub async fn check(config: SdkConfig, profile: Option<&str>) -> Result<SdkConfig
 fn problem_of(error: &CredentialsError, profile: Option<&str>) -> CredentialsProblem {
     let profile_words = profile.map_or_else(|| "the default profile".to_string(), |name| format!("profile `{name}`"));
     match error {
-        CredentialsError::CredentialsNotLoaded(_) => CredentialsProblem::NotFound { profile: profile_words },
+        CredentialsError::CredentialsNotLoaded(_) => {
+            CredentialsProblem::NotFound { profile: profile_words, metadata: String::new() }
+        }
+        // Instance metadata is the chain's last source: it fails only when every source before it
+        // had nothing (an answer refusing the token, as where IMDS is turned off or blocked, is
+        // an error rather than "not loaded").
+        other if from_instance_metadata(other) => CredentialsProblem::NotFound {
+            profile: profile_words,
+            metadata: format!(" (which answered: {})", causes(other)),
+        },
         other => CredentialsProblem::Failed {
-            detail: DisplayErrorContext(other).to_string(),
+            detail: causes(other),
             profile_flag: profile.map(|name| format!(" --profile {name}")).unwrap_or_default(),
         },
     }
+}
+
+/// Whether the instance metadata provider is what failed.
+fn from_instance_metadata(error: &CredentialsError) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = current {
+        if cause.downcast_ref::<aws_config::imds::client::error::ImdsError>().is_some() {
+            return true;
+        }
+        current = cause.source();
+    }
+    // Some versions box the IMDS error as a token error without the type above.
+    DisplayErrorContext(error).to_string().contains("IMDS")
+}
+
+/// The error and its causes as sentences joined by `: ` — the SDK's `DisplayErrorContext` ends
+/// with the error's Rust debug form, which users must not see. A cause that repeats what was
+/// already said is left out.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut current = Some(error);
+    while let Some(cause) = current {
+        let text = cause.to_string();
+        if !text.is_empty() && !said.iter().any(|earlier| earlier.contains(&text)) {
+            said.push(text);
+        }
+        current = cause.source();
+    }
+    said.join(": ")
 }
 
 /// A profile named on the command line or in `AWS_PROFILE` must be in `~/.aws/config` (as
@@ -79,7 +118,7 @@ async fn check_profile(profile: &str) -> Result<(), CredentialsProblem> {
     // AWS_SHARED_CREDENTIALS_FILE point), as the SDK's own chain reads them.
     let set = aws_config::profile::load(&Fs::real(), &Env::real(), &Default::default(), None)
         .await
-        .map_err(|error| CredentialsProblem::UnreadableProfiles { detail: DisplayErrorContext(&error).to_string() })?;
+        .map_err(|error| CredentialsProblem::UnreadableProfiles { detail: causes(&error) })?;
     if set.get_profile(profile).is_some() {
         return Ok(());
     }

@@ -88,3 +88,43 @@ fn instance_metadata_turned_off_is_no_credentials_too() {
     assert!(message.contains("no AWS credentials found"), "{message}");
     assert!(took < FAST, "took {took:?}: {message}");
 }
+
+/// A loopback "instance metadata" endpoint answering every request with `status` (403 is what a
+/// blocked or turned-off IMDS answers the token request).
+fn metadata_answering(status: &'static str) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer);
+            let body = "denied";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{address}")
+}
+
+#[test]
+fn instance_metadata_refusing_the_token_is_no_credentials_without_rust_debug_text() {
+    let workspace = spec_workspace(&[]);
+    let home = tempfile::tempdir().expect("home");
+    let endpoint = metadata_answering("403 Forbidden");
+    let (output, took) =
+        bare(workspace.path(), home.path(), &["plan"], &[("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint.as_str())]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert!(message.contains("no AWS credentials found"), "{message}");
+    assert!(message.contains("instance metadata (which answered: "), "says what metadata answered: {message}");
+    for debug in ["ProviderError(", "Some(", "{ source", "SdkBody", "StatusCode("] {
+        assert!(!message.contains(debug), "Rust debug text `{debug}` reaches the user: {message}");
+    }
+    assert!(message.contains("hint:") && message.contains("aws configure"), "{message}");
+    assert!(took < FAST, "took {took:?}: {message}");
+}
