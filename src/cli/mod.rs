@@ -60,8 +60,7 @@ pub fn write_stderr(line: &str) {
 /// A spec file that is not there: said as such, with how to start one, rather than as a spec error.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "spec file `{}` not found\nhint: start from an example (`cp examples/minimal.yaml {}` from the landing-zone repository, with its `policies/`), write one from an existing organization with `landing-zone import`, or pass another file with `-f FILE`",
-    path.display(),
+    "spec file `{}` not found\nhint: run `landing-zone init` to write a starter spec (with its `policies/`) that validates, `landing-zone import` to write one from an existing organization, or pass another file with `-f FILE`",
     path.display()
 )]
 pub struct MissingSpec {

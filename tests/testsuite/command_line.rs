@@ -23,7 +23,7 @@ fn a_missing_spec_file_says_so_and_how_to_start() {
         assert_eq!(output.status.code(), Some(1), "{message}");
         assert!(message.contains("spec file") && message.contains("not found"), "{args:?}: {message}");
         assert!(!message.contains("error in the spec"), "not a spec error: {message}");
-        assert!(message.contains("examples/minimal.yaml") && message.contains("landing-zone import"), "{message}");
+        assert!(message.contains("landing-zone init") && message.contains("landing-zone import"), "{message}");
     }
 }
 
