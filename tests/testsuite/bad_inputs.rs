@@ -324,3 +324,37 @@ fn type_hints_name_the_field_they_are_about() {
     assert!(stderr.contains("write the number without quotes: `minimum_length: 14`"), "{stderr}");
     assert!(!stderr.contains("version: 1"), "{stderr}");
 }
+
+/// A spec with `accounts` member accounts sending their flow logs to the bunker.
+fn flow_log_spec(accounts: usize) -> String {
+    let mut spec = String::from(
+        "version: 1\norganization:\n  feature_set: ALL\n  management_account: management\n  regions: [us-east-1]\nunits:\n  Workloads: {}\naccounts:\n  management: { email: root@example.com, unit: Root }\n  logs: { email: logs@example.com, unit: Root }\n",
+    );
+    for index in 0..accounts {
+        spec.push_str(&format!("  app-{index:04}: {{ email: app-{index:04}@example.com, unit: Workloads }}\n"));
+    }
+    spec.push_str(
+        "baseline:\n  log_archive: { account: logs }\n  flow_logs: { targets: { units: [Workloads] }, traffic: ALL }\n",
+    );
+    spec
+}
+
+#[test]
+fn a_bunker_policy_that_outgrows_s3s_20_kb_with_the_flow_log_accounts_is_refused_offline() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("landing-zone.yaml");
+    std::fs::write(&file, flow_log_spec(60)).expect("spec");
+    let output = validate(file.to_str().expect("path"));
+    assert_eq!(output.status.code(), Some(0), "60 accounts fit: {}", outputs_text(&output));
+
+    std::fs::write(&file, flow_log_spec(200)).expect("spec");
+    let endpoint = CountingEndpoint::start();
+    let output = run(&["plan", "-f", file.to_str().expect("path"), "--endpoint-url", &endpoint.url()]);
+    let text = outputs_text(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("landing-zone.yaml:"), "located in the spec: {text}");
+    assert!(text.contains("the bunker's bucket policy would be"), "{text}");
+    assert!(text.contains("S3 allows 20 KB (20480 bytes)"), "{text}");
+    assert!(text.contains("narrow `baseline.flow_logs.targets` to at most about"), "{text}");
+    assert_eq!(endpoint.connections(), 0, "refused before any call to AWS");
+}
