@@ -15,6 +15,7 @@ pub mod budgets;
 pub mod conformance_packs;
 pub mod flow_logs;
 pub mod identity_center;
+pub mod detective;
 pub mod inspector;
 pub mod macie;
 pub mod outputs;
