@@ -140,16 +140,17 @@ async fn detective_converges_with_every_account_a_member_and_repairs_drift() {
     admin.delete_members().graph_arn(&graph_arn).account_ids(&prod).send().await.expect("remove a member");
     assert_eq!(
         planned(&moto, dir),
-        set(&[
-            "detective/members security eu-west-1",
-            "detective/organization_configuration security eu-west-1"
-        ])
+        set(&["detective/members security eu-west-1", "detective/organization_configuration security eu-west-1"])
     );
     let findings = audit_findings(&moto, dir, "detective/");
     assert!(findings.contains("detective/members security FAIL"), "{findings:?}");
     assert!(findings.contains("detective/organization_configuration security FAIL"), "{findings:?}");
     let audit = moto.run(&["audit", "--format", "json"], dir);
-    assert!(stdout(&audit).contains(&format!("accounts not enabled as Detective members here: {prod}")), "{}", stdout(&audit));
+    assert!(
+        stdout(&audit).contains(&format!("accounts not enabled as Detective members here: {prod}")),
+        "{}",
+        stdout(&audit)
+    );
 
     let repair = moto.run(&["apply", "--auto-approve"], dir);
     assert_eq!(repair.status.code(), Some(0), "{}\n{}", stdout(&repair), stderr(&repair));
@@ -168,6 +169,22 @@ async fn detective_converges_with_every_account_a_member_and_repairs_drift() {
             "detective/organization_configuration security PASS"
         ])
     );
+
+    // `landing-zone permissions` allows every call the baseline made.
+    let (caller, mut member, unknown) = crate::permissions::signed_actions(&moto);
+    assert!(unknown.is_empty(), "{unknown:?}");
+    // What this test did by hand as the administrator, through the same role.
+    member.remove("detective:DeleteMembers");
+    for (signed, role) in [(&caller, "management"), (&member, "member")] {
+        let printed = crate::permissions::policy_actions(&moto, "apply", role, dir);
+        let missing: Vec<&String> =
+            signed.iter().filter(|action| !crate::permissions::allows(&printed, action)).collect();
+        assert!(missing.is_empty(), "`permissions apply --role {role}` lacks {missing:?}");
+    }
+    for action in ["detective:CreateMembers", "detective:UpdateOrganizationConfiguration", "detective:ListMembers"] {
+        assert!(member.contains(action), "{action} was called in the administrator: {member:?}");
+    }
+    assert!(caller.contains("detective:EnableOrganizationAdminAccount"), "{caller:?}");
 }
 
 #[tokio::test]
@@ -201,7 +218,8 @@ async fn another_detective_administrator_is_refused_not_replaced() {
 #[test]
 fn a_detective_administrator_outside_the_spec_is_refused_before_any_call() {
     let moto = Moto::start();
-    let workspace = workspace(&SPEC.replace("detective: { admin_account: security }", "detective: { admin_account: securty }"));
+    let workspace =
+        workspace(&SPEC.replace("detective: { admin_account: security }", "detective: { admin_account: securty }"));
     let dir = workspace.path();
     for command in [&["validate"][..], &["plan"][..]] {
         let output = moto.run(command, dir);

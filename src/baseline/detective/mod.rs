@@ -181,7 +181,8 @@ impl AdministratorApi for aws_sdk_detective::Client {
                 // https://docs.aws.amazon.com/detective/latest/APIReference/API_ListOrganizationAdminAccounts.html
                 // (no status: an administrator listed is the region's administrator).
                 let page = page.map_err(|error| aws_error("ListOrganizationAdminAccounts", error))?;
-                if let Some(admin) = page.administrators.unwrap_or_default().into_iter().find_map(|admin| admin.account_id)
+                if let Some(admin) =
+                    page.administrators.unwrap_or_default().into_iter().find_map(|admin| admin.account_id)
                 {
                     return Ok(Some(admin));
                 }

@@ -170,8 +170,12 @@ pub fn before(
             Some(answer(json!({ "Administrators": administrators })))
         }
         "POST /graphs/list" => {
-            let graphs: Vec<Value> =
-                state.graphs.get(&here).map(|graph| json!({ "Arn": graph.arn, "CreatedTime": TIME })).into_iter().collect();
+            let graphs: Vec<Value> = state
+                .graphs
+                .get(&here)
+                .map(|graph| json!({ "Arn": graph.arn, "CreatedTime": TIME }))
+                .into_iter()
+                .collect();
             Some(answer(json!({ "GraphList": graphs })))
         }
         _ => {
@@ -219,14 +223,17 @@ fn graph_operation(
                 let id = account["AccountId"].as_str().unwrap_or_default().to_string();
                 let email = account["EmailAddress"].as_str().unwrap_or_default().to_string();
                 if id == caller || graph.members.contains_key(&id) {
-                    unprocessed.push(json!({ "AccountId": id, "Reason": "The account is already a member of the behavior graph." }));
+                    unprocessed.push(
+                        json!({ "AccountId": id, "Reason": "The account is already a member of the behavior graph." }),
+                    );
                     continue;
                 }
                 // Organization accounts of the organization behavior graph are enabled, not invited.
                 let member = if is_admin && organization.contains(&id) {
                     Member { email, status: "ENABLED".to_string(), invitation_type: "ORGANIZATION".to_string() }
                 } else if email.is_empty() {
-                    unprocessed.push(json!({ "AccountId": id, "Reason": "An invited account needs its email address." }));
+                    unprocessed
+                        .push(json!({ "AccountId": id, "Reason": "An invited account needs its email address." }));
                     continue;
                 } else {
                     Member { email, status: "INVITED".to_string(), invitation_type: "INVITATION".to_string() }
@@ -262,8 +269,10 @@ fn graph_operation(
                 .collect();
             let (removed, unprocessed): (Vec<String>, Vec<String>) =
                 ids.into_iter().partition(|id| graph.members.remove(id).is_some());
-            let unprocessed: Vec<Value> =
-                unprocessed.iter().map(|id| json!({ "AccountId": id, "Reason": "The account is not a member." })).collect();
+            let unprocessed: Vec<Value> = unprocessed
+                .iter()
+                .map(|id| json!({ "AccountId": id, "Reason": "The account is not a member." }))
+                .collect();
             Some(answer(json!({ "AccountIds": removed, "UnprocessedAccounts": unprocessed })))
         }
         "POST /graph/member/monitoringstate" => {

@@ -258,11 +258,21 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
         let mut organization = BTreeSet::new();
         if context.operation.name == "POST /graph/members" {
             let listed = organizations(context, "ListAccounts", serde_json::json!({})).await;
-            organization =
-                as_list(&listed["Accounts"]).iter().filter_map(|account| account["Id"].as_str().map(str::to_string)).collect();
+            organization = as_list(&listed["Accounts"])
+                .iter()
+                .filter_map(|account| account["Id"].as_str().map(str::to_string))
+                .collect();
         }
         let (state, name, request) = (&context.state.detective, &context.operation.name, context.request);
-        return super::detective::before(state, &caller.account, &region, MANAGEMENT_ACCOUNT, &organization, name, request);
+        return super::detective::before(
+            state,
+            &caller.account,
+            &region,
+            MANAGEMENT_ACCOUNT,
+            &organization,
+            name,
+            request,
+        );
     }
     if context.operation.service == "sso" {
         let (state, request) = (&context.state.identity_center, context.request);
