@@ -230,3 +230,33 @@ fn a_detective_administrator_outside_the_spec_is_refused_before_any_call() {
     }
     assert!(moto.strict_proxy().stats().calls.is_empty(), "no AWS call: {:?}", moto.strict_proxy().stats().calls);
 }
+
+/// A member whose ingestion AWS stopped (`ACCEPTED_BUT_DISABLED`) is a change in its region,
+/// started again with StartMonitoringMember, not added a second time.
+#[tokio::test]
+async fn a_member_whose_ingestion_stopped_is_monitored_again() {
+    let moto = Moto::start();
+    let workspace = workspace(&SPEC.replace("regions: [us-east-1, eu-west-1]", "regions: [us-east-1]"));
+    let dir = workspace.path();
+    let output = moto.run(&["apply", "--auto-approve"], dir);
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let listed = organizations.list_accounts().send().await.expect("accounts").accounts.unwrap_or_default();
+    let id_of = |email: &str| {
+        listed.iter().find(|a| a.email.as_deref() == Some(email)).and_then(|a| a.id.clone()).expect("account id")
+    };
+    let (prod, security) = (id_of("aws+app-prod@example.com"), id_of("aws+security@example.com"));
+    assert!(moto.strict_proxy().disable_detective_member(&security, "us-east-1", &prod));
+    assert_eq!(planned(&moto, dir), set(&["detective/members security us-east-1"]));
+    moto.strict_proxy().reset_stats();
+    let repair = moto.run(&["apply", "--auto-approve"], dir);
+    assert_eq!(repair.status.code(), Some(0), "{}\n{}", stdout(&repair), stderr(&repair));
+    let calls = moto.strict_proxy().stats().calls_of("detective");
+    assert_eq!(calls.get("POST /graph/member/monitoringstate"), Some(&1), "{calls:?}");
+    assert_eq!(calls.get("POST /graph/members"), None, "not added again: {calls:?}");
+    let admin = client(&moto.assumed_config(&security).await, "us-east-1").await;
+    let graph = graph(&admin).await;
+    assert!(members(&admin, &graph).await.contains(&format!("{prod} ENABLED ORGANIZATION")));
+    let last = moto.run(&["plan", "--detailed-exitcode"], dir);
+    assert_eq!(last.status.code(), Some(0), "repaired:\n{}", stdout(&last));
+}

@@ -66,6 +66,19 @@ impl DetectiveState {
     pub fn forget(&mut self) {
         *self = DetectiveState::default();
     }
+
+    /// Sets a member's status, as AWS does on its own (ingestion stopped for volume:
+    /// `ACCEPTED_BUT_DISABLED`, https://docs.aws.amazon.com/detective/latest/APIReference/API_MemberDetail.html).
+    pub fn set_member_status(&mut self, admin: &str, region: &str, account: &str, status: &str) -> bool {
+        let graph = self.graphs.get_mut(&(admin.to_string(), region.to_string()));
+        match graph.and_then(|graph| graph.members.get_mut(account)) {
+            Some(member) => {
+                member.status = status.to_string();
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// The date-time AWS sends (ISO 8601 with an offset); the layer's clock does not matter.

@@ -103,7 +103,7 @@ pub struct StrictState {
     /// Macie enablement and the operations moto lacks (`macie.rs`).
     macie: std::sync::Mutex<super::macie::MacieState>,
     /// Amazon Detective, which moto lacks entirely (`detective.rs`).
-    detective: std::sync::Mutex<super::detective::DetectiveState>,
+    pub detective: std::sync::Mutex<super::detective::DetectiveState>,
     /// IAM Identity Center's asynchronous answers and the operations moto lacks (`identity_center.rs`).
     pub identity_center: std::sync::Mutex<super::identity_center::IdentityCenterState>,
     /// AWS Backup operations moto lacks (`backup.rs`).
