@@ -207,6 +207,7 @@ service_clients!(
     aws_sdk_budgets::Client,
     aws_sdk_cloudtrail::Client,
     aws_sdk_config::Client,
+    aws_sdk_detective::Client,
     aws_sdk_ec2::Client,
     aws_sdk_eventbridge::Client,
     aws_sdk_guardduty::Client,

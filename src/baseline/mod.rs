@@ -18,6 +18,7 @@ pub mod conformance_packs;
 pub mod contacts;
 pub mod default_security_groups;
 pub mod default_vpcs;
+pub mod detective;
 pub mod ebs_encryption;
 pub mod flow_logs;
 pub mod guardduty;
@@ -271,6 +272,7 @@ pub static REGISTRY: &[&dyn Baseline] = &[
     &access_analyzer::AccessAnalyzer,
     &macie::Macie,
     &inspector::Inspector,
+    &detective::Detective,
     &ebs_encryption::EbsEncryption,
     &aws_config::AwsConfig,
     &conformance_packs::ConformancePacks,

@@ -1,8 +1,8 @@
 //! One organization-wide service with a delegated administrator, written once: the management
 //! account designates the administrator per region through the service's own API, the
 //! administrator auto-enables the service in accounts as they join the organization, and the
-//! accounts already in it are enrolled as members. GuardDuty, Security Hub, Macie and Inspector are
-//! this shape; each says what differs (its control names, the IAM actions, what enrolling comes
+//! accounts already in it are enrolled as members. GuardDuty, Security Hub, Macie, Inspector and
+//! Detective are this shape; each says what differs (its control names, the IAM actions, what enrolling comes
 //! after, the attributes of its organization configuration and members) as data in an
 //! [`OrganizationService`], and its administrator calls through [`AdministratorApi`].
 //!

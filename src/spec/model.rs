@@ -283,6 +283,8 @@ pub struct BaselineSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inspector: Option<InspectorSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detective: Option<DetectiveSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ebs_encryption: Option<TargetedSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws_config: Option<AwsConfigSpec>,
@@ -551,6 +553,15 @@ pub enum InspectorScan {
     Lambda,
     /// Lambda code scanning; needs `lambda`.
     LambdaCode,
+}
+
+/// Amazon Detective organization-wide: the administrator's behavior graph, new accounts
+/// auto-enabled, every existing account an enabled member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetectiveSpec {
+    /// Delegated administrator account name.
+    pub admin_account: String,
 }
 
 /// Security Hub organization-wide.

@@ -246,3 +246,97 @@ async fn accounts_without_recording_are_excluded_and_a_failed_deployment_is_repo
         "{audit}"
     );
 }
+
+/// The names of the organization conformance packs of the management account in us-east-1.
+async fn pack_names(config: &aws_sdk_config::Client) -> Vec<String> {
+    let described = config.describe_organization_conformance_packs().send().await.expect("packs");
+    let mut names: Vec<String> = described
+        .organization_conformance_packs()
+        .iter()
+        .map(|pack| pack.organization_conformance_pack_name().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `kind control` of a JSON plan's actions, and its blocked changes' resources.
+fn plan_of(moto: &Moto, dir: &std::path::Path, flags: &[&str]) -> (Vec<String>, Vec<String>) {
+    let mut args = vec!["plan", "--format", "json"];
+    args.extend_from_slice(flags);
+    let output = moto.run(&args, dir);
+    assert!(matches!(output.status.code(), Some(0 | 2)), "{}", stderr(&output));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json plan");
+    let mut actions: Vec<String> = plan["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .map(|action| {
+            format!(
+                "{} {}",
+                action["kind"].as_str().unwrap_or("?"),
+                action["control"]["control"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    actions.sort();
+    let blocked = plan["blocked"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|blocked| {
+            format!("{} | {}", blocked["resource"].as_str().unwrap_or("?"), blocked["unblock"].as_str().unwrap_or("?"))
+        })
+        .collect();
+    (actions, blocked)
+}
+
+/// A pack landing-zone created that leaves `conformance_packs` is removed (it deletes the pack's
+/// rules and their results in every account: the spec's opt-in and `--allow-destructive`), while
+/// a pack made by hand is never touched.
+#[tokio::test]
+async fn a_pack_the_spec_drops_is_removed_and_one_made_by_hand_is_left() {
+    let moto = Moto::start();
+    let two = SPEC.replace(
+        "    operational-best-practices: { template: packs/operational-best-practices.yaml }\n",
+        "    operational-best-practices: { template: packs/operational-best-practices.yaml }\n    access-keys: { template: packs/operational-best-practices.yaml }\n",
+    );
+    let dir = with_template(&two, TEMPLATE);
+    let dir = dir.path();
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
+    let config = aws_sdk_config::Client::new(&moto.sdk_config().await);
+    // A pack made by hand, without landing-zone's tag.
+    config
+        .put_organization_conformance_pack()
+        .organization_conformance_pack_name("hand-made")
+        .template_body(TEMPLATE)
+        .send()
+        .await
+        .expect("a pack made by hand");
+    assert_eq!(pack_names(&config).await, ["access-keys", "hand-made", PACK]);
+    let (actions, blocked) = plan_of(&moto, dir, &[]);
+    assert!(actions.is_empty() && blocked.is_empty(), "the hand-made pack is not planned: {actions:?} {blocked:?}");
+
+    // `access-keys` leaves the spec: held back until the spec opts in and the flag is passed.
+    std::fs::write(dir.join("landing-zone.yaml"), SPEC).expect("spec");
+    let (actions, blocked) = plan_of(&moto, dir, &["--allow-destructive"]);
+    assert!(actions.is_empty(), "{actions:?}");
+    assert_eq!(blocked.len(), 1, "{blocked:?}");
+    assert!(blocked[0].starts_with("conformance_packs/access-keys"), "{blocked:?}");
+    assert!(blocked[0].contains("organization.allow.delete_baseline_data"), "{blocked:?}");
+    let opted = SPEC.replace(
+        "  management_account: management\n",
+        "  management_account: management\n  allow: { delete_baseline_data: true }\n",
+    );
+    std::fs::write(dir.join("landing-zone.yaml"), &opted).expect("spec");
+    let (actions, blocked) = plan_of(&moto, dir, &[]);
+    assert!(actions.is_empty() && blocked.len() == 1, "without the flag: {actions:?} {blocked:?}");
+    assert!(blocked[0].contains("--allow-destructive"), "{blocked:?}");
+    let (actions, blocked) = plan_of(&moto, dir, &["--allow-destructive"]);
+    assert_eq!(actions, ["remove_control conformance_packs/access-keys"], "{blocked:?}");
+
+    let output = moto.run(&["apply", "--auto-approve", "--allow-destructive"], dir);
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+    assert_eq!(pack_names(&config).await, ["hand-made", PACK], "the dropped pack is gone, the others stay");
+    let (actions, blocked) = plan_of(&moto, dir, &["--allow-destructive"]);
+    assert!(actions.is_empty() && blocked.is_empty(), "{actions:?} {blocked:?}");
+}

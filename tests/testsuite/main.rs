@@ -17,6 +17,7 @@ mod completions;
 mod conformance_packs;
 mod credentials;
 mod detection_desired;
+mod detective;
 mod emulator_harness;
 mod faults;
 mod history;

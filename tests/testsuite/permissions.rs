@@ -109,6 +109,17 @@ fn rest_action(operation: &str) -> Option<&'static str> {
         ("inspector2", "POST", "/members/associate") => "inspector2:AssociateMember",
         ("inspector2", "POST", "/status/batch/get") => "inspector2:BatchGetAccountStatus",
         ("inspector2", "POST", "/enable") => "inspector2:Enable",
+        ("detective", "POST", "/orgs/adminAccountslist") => "detective:ListOrganizationAdminAccounts",
+        ("detective", "POST", "/orgs/enableAdminAccount") => "detective:EnableOrganizationAdminAccount",
+        ("detective", "POST", "/graphs/list") => "detective:ListGraphs",
+        ("detective", "POST", "/orgs/describeOrganizationConfiguration") => {
+            "detective:DescribeOrganizationConfiguration"
+        }
+        ("detective", "POST", "/orgs/updateOrganizationConfiguration") => "detective:UpdateOrganizationConfiguration",
+        ("detective", "POST", "/graph/members/list") => "detective:ListMembers",
+        ("detective", "POST", "/graph/members") => "detective:CreateMembers",
+        ("detective", "POST", "/graph/members/removal") => "detective:DeleteMembers",
+        ("detective", "POST", "/graph/member/monitoringstate") => "detective:StartMonitoringMember",
         ("account", "POST", "/getAlternateContact") => "account:GetAlternateContact",
         ("account", "POST", "/getAccountInformation") => "account:GetAccountInformation",
         ("account", "POST", "/putAlternateContact") => "account:PutAlternateContact",

@@ -456,9 +456,10 @@ fn could_be_landing_zones(rule: &ConfigRule) -> bool {
     managed_under_its_identifier && rule.created_by.is_none() && !going
 }
 
-/// Whether the rule `arn` carries the ownership tag; None when the rule is gone.
+/// Whether the rule (or organization conformance pack) `arn` carries the ownership tag; None when
+/// it is gone.
 /// https://docs.aws.amazon.com/config/latest/APIReference/API_ListTagsForResource.html
-async fn is_owned(client: &aws_sdk_config::Client, arn: &str) -> Result<Option<bool>> {
+pub(crate) async fn is_owned(client: &aws_sdk_config::Client, arn: &str) -> Result<Option<bool>> {
     let mut owned = false;
     let mut pages = client.list_tags_for_resource().resource_arn(arn).into_paginator().items().send();
     while let Some(tag) = pages.next().await {

@@ -17,18 +17,28 @@
 //! it did not succeed are part of the live state (`not_deployed`), so the plan puts the pack again
 //! and `audit` names them. After a put the status is followed until no account is in progress,
 //! for at most [`WAIT_LIMIT`].
+//!
+//! A pack landing-zone creates carries the `landing-zone:managed-by` tag (PutOrganizationConformancePack's
+//! `Tags`, sent only when creating: "Tags are added at creation"); one the spec drops (while it
+//! keeps the section) is found by [`find`] and removed by [`remove`] after checking the tag again,
+//! with DeleteOrganizationConformancePack, which deletes the pack's rules and their evaluation
+//! results in every member account — hence `organization.allow.delete_baseline_data` and
+//! `--allow-destructive`. A pack without the tag (made by hand, or adopted) is never removed.
 
 use std::time::Duration;
 
+use std::collections::BTreeSet;
+
 use anyhow::{anyhow, bail, Result};
-use aws_sdk_config::types::{ConformancePackInputParameter, OrganizationResourceDetailedStatus};
+use aws_sdk_config::types::{ConformancePackInputParameter, OrganizationResourceDetailedStatus, Tag};
 use serde_json::{json, Value};
 
-use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
+use super::aws_config::is_owned;
+use super::{aws_error, Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions, Places};
 use crate::aws::errors::is_no_such_organization_conformance_pack;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::templates::TEMPLATE_HASH_PARAMETER;
-use crate::spec::Spec;
+use crate::spec::{Spec, OWNERSHIP_TAG, OWNERSHIP_VALUE};
 
 pub const CONTROL: &str = "conformance_packs";
 /// Packs are `conformance_packs/<name>`.
@@ -43,6 +53,12 @@ const WAIT_LIMIT: Duration = Duration::from_secs(15 * 60);
 /// where AWS Config records ("turn on AWS Config recording before you deploy a conformance pack":
 /// https://docs.aws.amazon.com/config/latest/developerguide/cpack-prerequisites.html).
 const RECORDING_CONTROLS: [&str; 2] = ["aws_config/recorder", "aws_config/delivery_channel"];
+/// What removing a pack loses: "Deleting an organization conformance pack deletes all the config
+/// rules and remediation actions from all member accounts in that organization", with their
+/// evaluation results (the compliance history the spec cannot re-create).
+/// https://docs.aws.amazon.com/config/latest/APIReference/API_DeleteOrganizationConformancePack.html
+const REMOVAL_LOSES: &str =
+    "deletes its AWS Config rules, remediation actions and their evaluation results in every member account";
 
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let spec = inputs.spec;
@@ -78,6 +94,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
             )
             .needs(&[
                 "config:PutOrganizationConformancePack",
+                "config:TagResource",
                 "config:GetOrganizationConformancePackDetailedStatus",
                 "iam:CreateServiceLinkedRole",
                 "organizations:EnableAWSServiceAccess",
@@ -212,9 +229,10 @@ fn is_in_progress(status: &OrganizationResourceDetailedStatus) -> bool {
     )
 }
 
-/// Puts the pack with its template body and hash parameter, then follows the deployment until no
-/// account is in progress: accounts where it failed are an error naming them.
-pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
+/// Puts the pack with its template body and hash parameter (and, when it `creates` the pack, the
+/// ownership tag), then follows the deployment until no account is in progress: accounts where it
+/// failed are an error naming them.
+pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, creates: bool) -> Result<()> {
     let name = pack_name(key)?;
     let body = attributes["template_body"].as_str().ok_or_else(|| anyhow!("{}: no template body", key.label()))?;
     let sha256 = attributes["template_sha256"].as_str().ok_or_else(|| anyhow!("{}: no template hash", key.label()))?;
@@ -233,6 +251,9 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
         .template_body(body)
         .conformance_pack_input_parameters(hash)
         .set_excluded_accounts(Some(strings(&attributes["excluded_accounts"])))
+        // Sent only when creating: a pack that existed before the spec named it is adopted, not
+        // owned (https://docs.aws.amazon.com/config/latest/APIReference/API_PutOrganizationConformancePack.html).
+        .set_tags(creates.then(|| vec![Tag::builder().key(OWNERSHIP_TAG).value(OWNERSHIP_VALUE).build()]))
         .send()
         .await
         .map_err(|error| aws_error("PutOrganizationConformancePack", error))?;
@@ -266,6 +287,87 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
         tracing::info!("{}: deploying to {waiting} accounts", key.label());
         tokio::time::sleep(interval).await;
         interval = (interval * 2).min(Duration::from_secs(15));
+    }
+}
+
+/// Every organization conformance pack of `account` (the one deploying the spec's packs) in
+/// `region` that the spec does not name, marked owned when it carries the ownership tag. Other
+/// accounts deploy none of the spec's packs and are not searched.
+pub async fn find(
+    context: &Context<'_>,
+    account: &str,
+    region: Option<&str>,
+    wanted: &BTreeSet<ControlKey>,
+) -> Result<Vec<Found>> {
+    let Some(region) = region else { return Ok(Vec::new()) };
+    if !wanted.iter().any(|key| key.control.starts_with(PREFIX) && key.account == account) {
+        return Ok(Vec::new());
+    }
+    let client = context.sessions.client::<aws_sdk_config::Client>(context.account_id(account)?, Some(region)).await;
+    // https://docs.aws.amazon.com/config/latest/APIReference/API_DescribeOrganizationConformancePacks.html
+    let mut pages = client.describe_organization_conformance_packs().into_paginator().items().send();
+    let mut found = Vec::new();
+    while let Some(pack) = pages.next().await {
+        let pack = pack.map_err(|error| aws_error("DescribeOrganizationConformancePacks", error))?;
+        let name = pack.organization_conformance_pack_name;
+        let key = ControlKey::new(format!("{PREFIX}{name}"), account, Some(region));
+        if wanted.contains(&key) {
+            continue;
+        }
+        let Some(owned) = is_owned(&client, &pack.organization_conformance_pack_arn).await? else { continue };
+        let attributes = if owned {
+            let sha256 = pack
+                .conformance_pack_input_parameters
+                .unwrap_or_default()
+                .into_iter()
+                .find(|parameter| parameter.parameter_name == TEMPLATE_HASH_PARAMETER)
+                .map(|parameter| parameter.parameter_value);
+            let mut excluded = pack.excluded_accounts.unwrap_or_default();
+            excluded.sort();
+            json!({ "name": name, "template_sha256": sha256, "excluded_accounts": excluded })
+        } else {
+            Value::Null
+        };
+        found.push(Found { key, owned, attributes, loses_data: Some(REMOVAL_LOSES) });
+    }
+    Ok(found)
+}
+
+/// Deletes a pack landing-zone created. Refuses a pack that no longer carries the ownership tag;
+/// one already gone is success.
+/// https://docs.aws.amazon.com/config/latest/APIReference/API_DeleteOrganizationConformancePack.html
+pub async fn remove(context: &Context<'_>, key: &ControlKey) -> Result<()> {
+    let name = pack_name(key)?;
+    let client = context
+        .sessions
+        .client::<aws_sdk_config::Client>(context.account_id(&key.account)?, key.region.as_deref())
+        .await;
+    let described =
+        match client.describe_organization_conformance_packs().organization_conformance_pack_names(name).send().await {
+            Ok(described) => described,
+            Err(error) if is_no_such_organization_conformance_pack(&error) => return Ok(()),
+            Err(error) => return Err(aws_error("DescribeOrganizationConformancePacks", error)),
+        };
+    let Some(pack) = described
+        .organization_conformance_packs
+        .unwrap_or_default()
+        .into_iter()
+        .find(|pack| pack.organization_conformance_pack_name == name)
+    else {
+        return Ok(());
+    };
+    match is_owned(&client, &pack.organization_conformance_pack_arn).await? {
+        None => return Ok(()),
+        Some(false) => bail!(
+            "{}: the conformance pack no longer carries the `{OWNERSHIP_TAG}` tag; landing-zone removes only what it created\nhint: plan again",
+            key.label()
+        ),
+        Some(true) => {}
+    }
+    match client.delete_organization_conformance_pack().organization_conformance_pack_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(error) if is_no_such_organization_conformance_pack(&error) => Ok(()),
+        Err(error) => Err(aws_error("DeleteOrganizationConformancePack", error)),
     }
 }
 
@@ -317,8 +419,14 @@ impl Baseline for ConformancePacks {
                 read: &[
                     "config:DescribeOrganizationConformancePacks",
                     "config:GetOrganizationConformancePackDetailedStatus",
+                    "config:ListTagsForResource",
                 ],
-                write: &["config:PutOrganizationConformancePack", "iam:CreateServiceLinkedRole"],
+                write: &[
+                    "config:PutOrganizationConformancePack",
+                    "config:TagResource",
+                    "config:DeleteOrganizationConformancePack",
+                    "iam:CreateServiceLinkedRole",
+                ],
             },
         }
     }
@@ -347,8 +455,31 @@ impl Baseline for ConformancePacks {
         context: &'a Context<'_>,
         key: &'a ControlKey,
         attributes: &'a Value,
-        _before: Option<&'a Value>,
+        before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
-        Box::pin(apply(context, key, attributes))
+        Box::pin(apply(context, key, attributes, before.is_none()))
+    }
+
+    fn ownership(&self) -> Option<Ownership> {
+        Some(Ownership { places: Places::Regions })
+    }
+
+    fn find<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a str,
+        region: Option<&'a str>,
+        wanted: &'a BTreeSet<ControlKey>,
+    ) -> BoxFuture<'a, Result<Vec<Found>>> {
+        Box::pin(find(context, account, region, wanted))
+    }
+
+    fn remove<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _before: &'a Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(remove(context, key))
     }
 }

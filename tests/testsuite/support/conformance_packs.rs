@@ -17,6 +17,11 @@
 //!   name that does not exist
 //!   (https://docs.aws.amazon.com/config/latest/APIReference/API_DescribeOrganizationConformancePacks.html,
 //!   https://docs.aws.amazon.com/config/latest/APIReference/API_GetOrganizationConformancePackDetailedStatus.html).
+//! - A pack's `Tags` are kept from the put that creates it ("Tags are added at creation and cannot
+//!   be updated with this operation"), and ListTagsForResource answers them for the pack's ARN
+//!   (https://docs.aws.amazon.com/config/latest/APIReference/API_PutOrganizationConformancePack.html,
+//!   https://docs.aws.amazon.com/config/latest/APIReference/API_ListTagsForResource.html); other
+//!   ARNs (Config rules) go to moto.
 
 use std::collections::BTreeMap;
 
@@ -38,6 +43,8 @@ struct Pack {
     /// Status reads left that answer "in progress".
     in_progress_reads: u32,
     updated: bool,
+    /// The `Tags` of the put that created it.
+    tags: Value,
 }
 
 /// The packs, by (caller account, Region, name).
@@ -139,11 +146,18 @@ pub async fn before(
     region: &str,
 ) -> Option<Response> {
     let operation = context.operation.name.as_str();
+    let request: &Request = context.request;
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    if operation == "ListTagsForResource" {
+        let arn = body["ResourceArn"].as_str().unwrap_or_default();
+        let state = lock(state);
+        let pack = state.packs.values().find(|pack| pack.arn == arn)?;
+        let tags = if pack.tags.is_array() { pack.tags.clone() } else { json!([]) };
+        return Some(ok(json!({ "Tags": tags })));
+    }
     if !operation.contains("OrganizationConformancePack") {
         return None;
     }
-    let request: &Request = context.request;
-    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
     let key = |name: &str| (caller.to_string(), region.to_string(), name.to_string());
     match operation {
         "PutOrganizationConformancePack" => {
@@ -167,7 +181,8 @@ pub async fn before(
                 return Some(validation(&format!("Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to {MAX_TEMPLATE_BODY}")));
             }
             let mut statuses = BTreeMap::new();
-            let updated = lock(state).packs.contains_key(&key(name));
+            let existing_tags = lock(state).packs.get(&key(name)).map(|pack| pack.tags.clone());
+            let updated = existing_tags.is_some();
             let excluded: Vec<&str> =
                 body["ExcludedAccounts"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
             for account in organization_accounts(context).await {
@@ -190,6 +205,7 @@ pub async fn before(
                 statuses,
                 in_progress_reads: 1,
                 updated,
+                tags: existing_tags.unwrap_or_else(|| body["Tags"].clone()),
             };
             let mut state = lock(state);
             state.puts += 1;

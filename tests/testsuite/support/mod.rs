@@ -13,6 +13,7 @@ pub mod accounts;
 pub mod backup;
 pub mod budgets;
 pub mod conformance_packs;
+pub mod detective;
 pub mod flow_logs;
 pub mod identity_center;
 pub mod inspector;

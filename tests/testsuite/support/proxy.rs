@@ -271,6 +271,12 @@ impl Proxy {
         lock(&self.shared.strict.sns).confirmed.insert(email.to_string());
     }
 
+    /// Detective stops ingesting a member's data (`ACCEPTED_BUT_DISABLED`, as AWS does when the
+    /// graph's volume is exceeded); false when `account` is no member of `admin`'s graph there.
+    pub fn disable_detective_member(&self, admin: &str, region: &str, account: &str) -> bool {
+        lock(&self.shared.strict.detective).set_member_status(admin, region, account, "ACCEPTED_BUT_DISABLED")
+    }
+
     pub fn reset_stats(&self) {
         *lock(&self.shared.stats) = Stats::default();
     }

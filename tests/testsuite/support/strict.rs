@@ -102,6 +102,8 @@ pub struct StrictState {
     budgets: std::sync::Mutex<super::budgets::BudgetState>,
     /// Macie enablement and the operations moto lacks (`macie.rs`).
     macie: std::sync::Mutex<super::macie::MacieState>,
+    /// Amazon Detective, which moto lacks entirely (`detective.rs`).
+    pub detective: std::sync::Mutex<super::detective::DetectiveState>,
     /// IAM Identity Center's asynchronous answers and the operations moto lacks (`identity_center.rs`).
     pub identity_center: std::sync::Mutex<super::identity_center::IdentityCenterState>,
     /// AWS Backup operations moto lacks (`backup.rs`).
@@ -136,6 +138,7 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
         forget_moto(context.upstream_port);
         lock(&context.state.backup).forget();
         lock(&context.state.conformance_packs).forget();
+        lock(&context.state.detective).forget();
     }
     if !context.config.enabled || context.operation.service == "unsigned" {
         return None;
@@ -248,6 +251,28 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
         let region = signing_region(context.request).unwrap_or_default();
         let (state, port, request) = (&context.state.macie, context.upstream_port, context.request);
         return super::macie::before(state, port, &caller.account, &region, &context.operation.name, request).await;
+    }
+    if context.operation.service == "detective" && super::detective::serves(&context.operation.name) {
+        let region = signing_region(context.request).unwrap_or_default();
+        // Only CreateMembers needs to know the organization's accounts.
+        let mut organization = BTreeSet::new();
+        if context.operation.name == "POST /graph/members" {
+            let listed = organizations(context, "ListAccounts", serde_json::json!({})).await;
+            organization = as_list(&listed["Accounts"])
+                .iter()
+                .filter_map(|account| account["Id"].as_str().map(str::to_string))
+                .collect();
+        }
+        let (state, name, request) = (&context.state.detective, &context.operation.name, context.request);
+        return super::detective::before(
+            state,
+            &caller.account,
+            &region,
+            MANAGEMENT_ACCOUNT,
+            &organization,
+            name,
+            request,
+        );
     }
     if context.operation.service == "sso" {
         let (state, request) = (&context.state.identity_center, context.request);
