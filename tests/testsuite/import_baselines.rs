@@ -1,5 +1,5 @@
-//! `import` writes the sections of the delegated-administrator services it finds (Macie and
-//! Inspector here; GuardDuty, Security Hub, the bunker, the trail and Access Analyzer in
+//! `import` writes the sections of the delegated-administrator services it finds (Macie,
+//! Inspector and Detective here; GuardDuty, Security Hub, the bunker, the trail and Access Analyzer in
 //! `workflow::import_round_trips_an_applied_spec`), the plan of the imported spec is empty, and a
 //! setting that differs between regions leaves its section out with a note naming the region.
 
@@ -27,6 +27,8 @@ baseline:
   inspector:
     admin_account: security
     scan: [ec2, lambda]
+  detective:
+    admin_account: security
 "#;
 
 fn section(dir: &std::path::Path, name: &str) -> serde_yaml::Value {
@@ -36,7 +38,7 @@ fn section(dir: &std::path::Path, name: &str) -> serde_yaml::Value {
 }
 
 #[tokio::test]
-async fn import_writes_macie_and_inspector_as_applied_and_leaves_out_what_differs_by_region() {
+async fn import_writes_macie_inspector_and_detective_as_applied_and_leaves_out_what_differs_by_region() {
     let moto = Moto::start();
     let applied = tempfile::tempdir().expect("temp dir");
     std::fs::write(applied.path().join("landing-zone.yaml"), SPEC).expect("write spec");
@@ -47,7 +49,7 @@ async fn import_writes_macie_and_inspector_as_applied_and_leaves_out_what_differ
     let output = moto.run(&["import", "--out", ".", "--regions", "us-east-1,eu-west-1"], imported.path());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let reference: serde_yaml::Value = serde_yaml::from_str(SPEC).expect("yaml");
-    for name in ["macie", "inspector"] {
+    for name in ["macie", "inspector", "detective"] {
         assert_eq!(section(imported.path(), name), reference["baseline"][name], "{name}");
     }
     let plan = moto.run(&["plan", "--detailed-exitcode"], imported.path());

@@ -19,6 +19,7 @@
 //! finds (refused with a hint). Members outside the spec are neither read nor touched.
 //! API: https://docs.aws.amazon.com/detective/latest/APIReference/API_Operations.html
 
+mod import;
 mod validate;
 
 use anyhow::{bail, Context as _, Result};
@@ -459,6 +460,14 @@ impl Baseline for Detective {
         _before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }
 
