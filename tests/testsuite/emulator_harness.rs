@@ -33,3 +33,20 @@ fn servers_are_isolated_and_stopped() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "moto still listening after drop");
 }
+
+/// A reset through the strict layer forgets what the layer stands in for, as moto forgets its
+/// own state: Macie (which the layer keeps) enabled before the reset is not enabled after it.
+#[tokio::test]
+async fn a_reset_forgets_the_strict_layers_state_too() {
+    let moto = Moto::start();
+    let macie = aws_sdk_macie2::Client::new(&moto.sdk_config().await);
+    macie.enable_macie().send().await.expect("enable Macie");
+    assert!(macie.get_macie_session().send().await.is_ok(), "enabled before the reset");
+    let reset = std::process::Command::new("curl")
+        .args(["-sf", "-X", "POST", &format!("{}/moto-api/reset", moto.endpoint)])
+        .output()
+        .expect("reset moto");
+    assert!(reset.status.success(), "reset");
+    let after = macie.get_macie_session().send().await;
+    assert!(after.is_err(), "Macie is not enabled after the reset: {after:?}");
+}

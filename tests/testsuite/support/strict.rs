@@ -117,6 +117,32 @@ pub struct StrictState {
     pub conformance_packs: std::sync::Mutex<super::conformance_packs::ConformancePackState>,
 }
 
+impl StrictState {
+    /// Everything the layer stands in for, as moto forgets everything on `POST /moto-api/reset`:
+    /// a test sharing the emulator after a reset meets no Macie administrator, budget, pending
+    /// subscription or caller identity of the test before it.
+    fn forget(&self) {
+        fn clear<T: Default>(mutex: &std::sync::Mutex<T>) {
+            *lock(mutex) = T::default();
+        }
+        clear(&self.identities);
+        clear(&self.fresh_accounts);
+        clear(&self.new_roles);
+        clear(&self.regions);
+        self.region_opt_in_refusals.store(0, std::sync::atomic::Ordering::Relaxed);
+        clear(&self.central_configuration);
+        clear(&self.failed_creations);
+        clear(&self.budgets);
+        clear(&self.macie);
+        clear(&self.detective);
+        clear(&self.identity_center);
+        clear(&self.backup);
+        clear(&self.security_hub);
+        clear(&self.sns);
+        clear(&self.conformance_packs);
+    }
+}
+
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -136,9 +162,7 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     // moto refuses) go with moto's own state when a test resets moto.
     if context.request.method == "POST" && context.request.target.starts_with("/moto-api/reset") {
         forget_moto(context.upstream_port);
-        lock(&context.state.backup).forget();
-        lock(&context.state.conformance_packs).forget();
-        lock(&context.state.detective).forget();
+        context.state.forget();
     }
     if !context.config.enabled || context.operation.service == "unsigned" {
         return None;
