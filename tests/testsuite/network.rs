@@ -406,3 +406,215 @@ fn strict_a_bucket_policy_admits_flow_logs_of_the_accounts_it_names_only() {
     assert!(!admits(&policy, "logs", "222222222222", "eu-west-1"));
     assert!(!admits(&serde_json::Value::Null, "logs", "111111111111", "eu-west-1"));
 }
+
+/// `network.vpcs`: a workload VPC with two private subnets and a public one.
+const VPC_SPEC: &str = r#"
+version: 1
+organization:
+  management_account: management
+  regions: [us-east-1]
+units:
+  Workloads: {}
+accounts:
+  management: { email: aws-root@example.com }
+  app-a: { email: aws+app-a@example.com, unit: Workloads }
+network:
+  vpcs:
+    app-main:
+      account: app-a
+      region: us-east-1
+      cidr: 10.10.0.0/16
+      subnets: { private: [10.10.0.0/20, 10.10.16.0/20], public: [10.10.32.0/24] }
+"#;
+
+/// The VPCs landing-zone made for the spec's VPC `name`, by their tags.
+async fn tagged_vpcs(ec2: &aws_sdk_ec2::Client, name: &str) -> Vec<aws_sdk_ec2::types::Vpc> {
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(filter("tag:landing-zone:managed-by", "landing-zone"))
+        .filters(filter("tag:landing-zone:network-vpc", name))
+        .send()
+        .await
+        .expect("vpcs");
+    vpcs.vpcs().to_vec()
+}
+
+/// Subnet block -> (zone, id) of a VPC.
+async fn subnets_of(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> std::collections::BTreeMap<String, (String, String)> {
+    let subnets = ec2.describe_subnets().filters(filter("vpc-id", vpc_id)).send().await.expect("subnets");
+    subnets
+        .subnets()
+        .iter()
+        .map(|subnet| {
+            (
+                subnet.cidr_block().unwrap_or_default().to_string(),
+                (
+                    subnet.availability_zone().unwrap_or_default().to_string(),
+                    subnet.subnet_id().unwrap_or_default().to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The route table tagged with `tier` in a VPC.
+async fn tier_table(ec2: &aws_sdk_ec2::Client, vpc_id: &str, tier: &str) -> aws_sdk_ec2::types::RouteTable {
+    let tables = ec2
+        .describe_route_tables()
+        .filters(filter("vpc-id", vpc_id))
+        .filters(filter("tag:landing-zone:tier", tier))
+        .send()
+        .await
+        .expect("route tables");
+    assert_eq!(tables.route_tables().len(), 1, "one {tier} route table: {tables:?}");
+    tables.route_tables()[0].clone()
+}
+
+fn default_gateway(table: &aws_sdk_ec2::types::RouteTable) -> Option<String> {
+    table
+        .routes()
+        .iter()
+        .find(|route| route.destination_cidr_block() == Some("0.0.0.0/0"))
+        .and_then(|route| route.gateway_id().map(str::to_string))
+}
+
+#[tokio::test]
+async fn vpcs_converge_from_nothing_plan_nothing_again_and_repair_drift() {
+    let moto = Moto::start();
+    let workspace = workspace(VPC_SPEC);
+    let dir = workspace.path();
+
+    let first = plan(&moto, dir, &[]);
+    assert!(
+        actions(&first).contains(&"configure_control network/vpc/app-main app-a us-east-1".to_string()),
+        "{:?}",
+        actions(&first)
+    );
+    apply(&moto, dir, &[]);
+    let again = plan(&moto, dir, &[]);
+    assert!(actions(&again).is_empty(), "a second plan is empty: {:?}", actions(&again));
+
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let ec2 = ec2_in(&moto, Some(&app_a), "us-east-1").await;
+    let vpcs = tagged_vpcs(&ec2, "app-main").await;
+    assert_eq!(vpcs.len(), 1, "{vpcs:?}");
+    assert_eq!(vpcs[0].cidr_block(), Some("10.10.0.0/16"));
+    let vpc_id = vpcs[0].vpc_id().unwrap_or_default().to_string();
+    // One subnet per zone, in the order of the zone names.
+    let subnets = subnets_of(&ec2, &vpc_id).await;
+    let zones: Vec<(&str, &str)> =
+        subnets.iter().map(|(cidr, (zone, _))| (cidr.as_str(), zone.as_str())).collect();
+    assert_eq!(
+        zones,
+        [("10.10.0.0/20", "us-east-1a"), ("10.10.16.0/20", "us-east-1b"), ("10.10.32.0/24", "us-east-1a")]
+    );
+    let public = tier_table(&ec2, &vpc_id, "public").await;
+    let private = tier_table(&ec2, &vpc_id, "private").await;
+    let gateways = ec2
+        .describe_internet_gateways()
+        .filters(filter("attachment.vpc-id", &vpc_id))
+        .send()
+        .await
+        .expect("gateways");
+    let gateway = gateways.internet_gateways()[0].internet_gateway_id().unwrap_or_default().to_string();
+    assert_eq!(default_gateway(&public), Some(gateway.clone()), "public -> internet gateway");
+    assert_eq!(default_gateway(&private), None, "no default route from the private tier");
+    let associated = |table: &aws_sdk_ec2::types::RouteTable| -> Vec<String> {
+        let mut ids: Vec<String> =
+            table.associations().iter().filter_map(|a| a.subnet_id().map(str::to_string)).collect();
+        ids.sort();
+        ids
+    };
+    let mut private_ids = vec![subnets["10.10.0.0/20"].1.clone(), subnets["10.10.16.0/20"].1.clone()];
+    private_ids.sort();
+    assert_eq!(associated(&private), private_ids);
+    assert_eq!(associated(&public), [subnets["10.10.32.0/24"].1.clone()]);
+
+    // Drift by hand: the public default route deleted, a private subnet moved to the public table.
+    ec2.delete_route()
+        .route_table_id(public.route_table_id().unwrap_or_default())
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .expect("delete route");
+    let moved = subnets["10.10.16.0/20"].1.clone();
+    let association = private
+        .associations()
+        .iter()
+        .find(|a| a.subnet_id() == Some(moved.as_str()))
+        .and_then(|a| a.route_table_association_id())
+        .unwrap_or_default()
+        .to_string();
+    ec2.replace_route_table_association()
+        .association_id(&association)
+        .route_table_id(public.route_table_id().unwrap_or_default())
+        .send()
+        .await
+        .expect("replace association");
+    let drift = plan(&moto, dir, &[]);
+    assert_eq!(actions(&drift), ["configure_control network/vpc/app-main app-a us-east-1"]);
+    let text = moto.run_expecting(&["plan"], dir, 0);
+    assert!(text.contains("internet_gateway") && text.contains("10.10.16.0/20"), "{text}");
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "repaired");
+    let public = tier_table(&ec2, &vpc_id, "public").await;
+    let private = tier_table(&ec2, &vpc_id, "private").await;
+    assert_eq!(default_gateway(&public), Some(gateway));
+    assert_eq!(associated(&private), private_ids);
+    assert_eq!(tagged_vpcs(&ec2, "app-main").await.len(), 1, "still one VPC");
+
+    // `audit` reports the VPC as the spec wants it.
+    let findings = audit(&moto, dir);
+    let vpc = finding(&findings, "app-a", "network/vpc/app-main", "us-east-1");
+    assert_eq!(vpc["status"], "PASS", "{vpc}");
+}
+
+#[tokio::test]
+async fn an_interrupted_vpc_apply_is_adopted_by_its_tags_and_nothing_is_made_twice() {
+    let moto = Moto::start();
+    let workspace = workspace(VPC_SPEC);
+    let dir = workspace.path();
+    // The accounts first, past the strict layer's fresh-account window.
+    let without_network = VPC_SPEC.split("network:\n").next().unwrap_or_default().to_string();
+    std::fs::write(dir.join("landing-zone.yaml"), &without_network).expect("spec");
+    apply(&moto, dir, &[]);
+    tokio::time::sleep(crate::support::strict::Strict::default().fresh_account_window).await;
+    std::fs::write(dir.join("landing-zone.yaml"), VPC_SPEC).expect("spec");
+
+    // An apply that stopped right after CreateVpc: the VPC with its tags, nothing else.
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let ec2 = ec2_in(&moto, Some(&app_a), "us-east-1").await;
+    let tags = aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
+        .tags(aws_sdk_ec2::types::Tag::builder().key("landing-zone:managed-by").value("landing-zone").build())
+        .tags(aws_sdk_ec2::types::Tag::builder().key("landing-zone:network-vpc").value("app-main").build())
+        .build();
+    let made = ec2.create_vpc().cidr_block("10.10.0.0/16").tag_specifications(tags).send().await.expect("vpc");
+    let made_id = made.vpc().and_then(|vpc| vpc.vpc_id()).unwrap_or_default().to_string();
+    // And a public subnet made by a run that stopped before its route table.
+    ec2.create_subnet()
+        .vpc_id(&made_id)
+        .cidr_block("10.10.32.0/24")
+        .availability_zone("us-east-1a")
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Subnet)
+                .tags(aws_sdk_ec2::types::Tag::builder().key("landing-zone:managed-by").value("landing-zone").build())
+                .tags(aws_sdk_ec2::types::Tag::builder().key("landing-zone:network-vpc").value("app-main").build())
+                .tags(aws_sdk_ec2::types::Tag::builder().key("landing-zone:tier").value("public").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("subnet");
+
+    apply(&moto, dir, &[]);
+    let vpcs = tagged_vpcs(&ec2, "app-main").await;
+    assert_eq!(vpcs.len(), 1, "no second VPC: {vpcs:?}");
+    assert_eq!(vpcs[0].vpc_id(), Some(made_id.as_str()), "the interrupted one, adopted");
+    assert_eq!(subnets_of(&ec2, &made_id).await.len(), 3, "the public subnet adopted, the private ones made");
+    assert!(actions(&plan(&moto, dir, &[])).is_empty());
+    // A VPC made by hand, without landing-zone's tags, is not taken for it.
+    let all = ec2.describe_vpcs().send().await.expect("vpcs");
+    assert!(all.vpcs().iter().filter(|vpc| vpc.cidr_block() == Some("10.10.0.0/16")).count() == 1);
+}

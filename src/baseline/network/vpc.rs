@@ -1,0 +1,569 @@
+//! `network.vpcs`: one control `network/vpc/<name>` in the VPC's account and Region. Its
+//! attributes are the VPC's block and, per subnet tier, the subnets (one per Availability Zone,
+//! in the order of the Region's zone names), the subnets associated with the tier's route table
+//! and the tier's default route (`internet_gateway` for `public`).
+//!
+//! Everything is found by its tags, never by an id kept between runs: the VPC carries
+//! landing-zone's ownership tag and [`VPC_TAG`] = its name, subnets and route tables [`TIER_TAG`]
+//! as well, the internet gateway [`VPC_TAG`]. Each is created with its tags in the same call
+//! (`TagSpecifications`), so an apply interrupted anywhere leaves nothing untagged: the next one
+//! finds what was made and goes on, and nothing is created twice. Applying converges from what it
+//! reads afresh: missing pieces are created, a subnet associated with another route table is
+//! moved back (ReplaceRouteTableAssociation), a default route deleted by hand is recreated.
+//!
+//! A VPC the spec no longer lists is left in place (it is not removed: the tool does not delete
+//! a network that may hold workloads); a VPC without landing-zone's tags is never touched.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Result};
+use aws_sdk_ec2::types::{
+    AvailabilityZoneState, Filter, InternetGateway, ResourceType, RouteTable, Subnet, Tag, TagSpecification, Vpc,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::super::attributes::{decode, encode};
+use super::super::vpcs::{ec2_client, filter};
+use super::super::{aws_error, Context};
+use crate::aws::errors::{is_ec2_not_found, is_ec2_route_already_exists, is_ec2_route_not_found};
+use crate::plan::control::{ControlKey, DesiredControl, Inputs};
+use crate::spec::model::{SubnetTier, VpcSpec};
+use crate::spec::{OWNERSHIP_TAG, OWNERSHIP_VALUE};
+
+/// Control names: `network/vpc/<name>`.
+pub const PREFIX: &str = "network/vpc/";
+/// The tag naming the spec's VPC a resource belongs to.
+pub const VPC_TAG: &str = "landing-zone:network-vpc";
+/// The tag naming a subnet's or route table's tier.
+pub const TIER_TAG: &str = "landing-zone:tier";
+/// Every IPv4 address: the default route's destination.
+pub const DEFAULT_ROUTE: &str = "0.0.0.0/0";
+/// The default route's target as the attributes name it.
+pub const INTERNET_GATEWAY: &str = "internet_gateway";
+
+/// One VPC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VpcAttributes {
+    /// Its spec name (the [`VPC_TAG`] value it is found by).
+    pub name: String,
+    pub cidr_block: String,
+    /// Tier (`private`, `public`) -> what it has. Only the spec's tiers.
+    pub tiers: BTreeMap<String, TierAttributes>,
+}
+
+/// One subnet tier of a VPC.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierAttributes {
+    /// The tier's subnets by block, in zone order; one in another zone than its place in the
+    /// spec's list gives reads `<block> in <zone>`.
+    pub subnets: Vec<String>,
+    /// The blocks of the subnets associated with the tier's route table, in zone order.
+    pub route_table_subnets: Vec<String>,
+    /// The target of the route table's `0.0.0.0/0` route; None: no default route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_route: Option<String>,
+}
+
+/// The control of one VPC.
+pub fn key(name: &str, vpc: &VpcSpec) -> ControlKey {
+    ControlKey::new(format!("{PREFIX}{name}"), &vpc.account, Some(&vpc.region))
+}
+
+/// The attributes the spec wants for one VPC.
+pub fn wanted(name: &str, vpc: &VpcSpec) -> VpcAttributes {
+    let mut tiers = BTreeMap::new();
+    for (tier, cidrs) in vpc.subnets.tiers() {
+        if cidrs.is_empty() {
+            continue;
+        }
+        tiers.insert(
+            tier.as_str().to_string(),
+            TierAttributes {
+                subnets: cidrs.to_vec(),
+                route_table_subnets: cidrs.to_vec(),
+                default_route: (tier == SubnetTier::Public).then(|| INTERNET_GATEWAY.to_string()),
+            },
+        );
+    }
+    VpcAttributes { name: name.to_string(), cidr_block: vpc.cidr.clone(), tiers }
+}
+
+pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
+    let Some(network) = &inputs.spec.network else { return Vec::new() };
+    network
+        .vpcs
+        .iter()
+        .map(|(name, vpc)| {
+            DesiredControl::new(key(name, vpc), encode(&wanted(name, vpc))).needs(&[
+                "ec2:CreateVpc",
+                "ec2:CreateSubnet",
+                "ec2:CreateRouteTable",
+                "ec2:CreateRoute",
+                "ec2:AssociateRouteTable",
+            ])
+        })
+        .collect()
+}
+
+fn tag(key: &str, value: &str) -> Tag {
+    Tag::builder().key(key).value(value).build()
+}
+
+fn tag_value<'t>(tags: &'t [Tag], key: &str) -> Option<&'t str> {
+    tags.iter().find(|tag| tag.key() == Some(key)).and_then(Tag::value)
+}
+
+fn owned(tags: &[Tag]) -> bool {
+    tag_value(tags, OWNERSHIP_TAG) == Some(OWNERSHIP_VALUE)
+}
+
+/// The tags of a resource made for the spec's VPC `name` (and tier), with its console name.
+fn tags_for(resource: ResourceType, name: &str, tier: Option<SubnetTier>, display: String) -> TagSpecification {
+    let mut tags = vec![tag(OWNERSHIP_TAG, OWNERSHIP_VALUE), tag(VPC_TAG, name), tag("Name", &display)];
+    if let Some(tier) = tier {
+        tags.push(tag(TIER_TAG, tier.as_str()));
+    }
+    TagSpecification::builder().resource_type(resource).set_tags(Some(tags)).build()
+}
+
+fn ownership_filters(name: &str) -> Vec<Filter> {
+    vec![filter(&format!("tag:{OWNERSHIP_TAG}"), OWNERSHIP_VALUE), filter(&format!("tag:{VPC_TAG}"), name)]
+}
+
+/// The VPC landing-zone made for the spec's `name`, found by its tags.
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVpcs.html (`tag:<key>`
+/// filters)
+async fn find_vpc(ec2: &aws_sdk_ec2::Client, name: &str) -> Result<Option<Vpc>> {
+    let mut pages = ec2.describe_vpcs().set_filters(Some(ownership_filters(name))).into_paginator().items().send();
+    let mut found = Vec::new();
+    while let Some(vpc) = pages.next().await {
+        found.push(vpc.map_err(|error| aws_error("DescribeVpcs", error))?);
+    }
+    found.sort_by(|a, b| a.vpc_id.cmp(&b.vpc_id));
+    Ok(found.into_iter().next())
+}
+
+/// The Region's Availability Zones available to the account, sorted by name: the places of a
+/// tier's subnets, in order. Local and Wavelength Zones are left out (`zone-type`).
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeAvailabilityZones.html
+async fn zones(ec2: &aws_sdk_ec2::Client) -> Result<Vec<String>> {
+    let output = ec2
+        .describe_availability_zones()
+        .filters(filter("zone-type", "availability-zone"))
+        .send()
+        .await
+        .map_err(|error| aws_error("DescribeAvailabilityZones", error))?;
+    let mut names: Vec<String> = output
+        .availability_zones()
+        .iter()
+        .filter(|zone| zone.state() == Some(&AvailabilityZoneState::Available))
+        .filter_map(|zone| zone.zone_name().map(str::to_string))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSubnets.html
+async fn subnets(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<Vec<Subnet>> {
+    let mut pages = ec2.describe_subnets().filters(filter("vpc-id", vpc_id)).into_paginator().items().send();
+    let mut found = Vec::new();
+    while let Some(subnet) = pages.next().await {
+        found.push(subnet.map_err(|error| aws_error("DescribeSubnets", error))?);
+    }
+    Ok(found)
+}
+
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRouteTables.html
+async fn route_tables(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<Vec<RouteTable>> {
+    let mut pages = ec2.describe_route_tables().filters(filter("vpc-id", vpc_id)).into_paginator().items().send();
+    let mut found = Vec::new();
+    while let Some(table) = pages.next().await {
+        found.push(table.map_err(|error| aws_error("DescribeRouteTables", error))?);
+    }
+    Ok(found)
+}
+
+/// The internet gateways made for the spec's VPC `name` (attached or not), found by their tags.
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInternetGateways.html
+async fn internet_gateways(ec2: &aws_sdk_ec2::Client, name: &str) -> Result<Vec<InternetGateway>> {
+    let mut pages =
+        ec2.describe_internet_gateways().set_filters(Some(ownership_filters(name))).into_paginator().items().send();
+    let mut found = Vec::new();
+    while let Some(gateway) = pages.next().await {
+        found.push(gateway.map_err(|error| aws_error("DescribeInternetGateways", error))?);
+    }
+    found.sort_by(|a, b| a.internet_gateway_id.cmp(&b.internet_gateway_id));
+    Ok(found)
+}
+
+/// The tier's route table landing-zone made (tagged with the tier).
+fn tier_table(tables: &[RouteTable], tier: SubnetTier) -> Option<&RouteTable> {
+    tables.iter().find(|table| owned(table.tags()) && tag_value(table.tags(), TIER_TAG) == Some(tier.as_str()))
+}
+
+/// The target of a route table's default route, as the attributes name it.
+fn default_route(table: &RouteTable) -> Option<String> {
+    let route = table.routes().iter().find(|route| route.destination_cidr_block() == Some(DEFAULT_ROUTE))?;
+    if route.gateway_id().is_some_and(|id| id.starts_with("igw-")) {
+        return Some(INTERNET_GATEWAY.to_string());
+    }
+    if let Some(gateway) = route.transit_gateway_id() {
+        return Some(format!("transit_gateway {gateway}"));
+    }
+    Some("other".to_string())
+}
+
+/// Reads the VPC the spec names; None when landing-zone has not made it.
+pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
+    let wanted: VpcAttributes = decode(key, desired)?;
+    let ec2 = ec2_client(context, key).await?;
+    let Some(vpc) = find_vpc(&ec2, &wanted.name).await? else { return Ok(None) };
+    let vpc_id = vpc.vpc_id().unwrap_or_default();
+    let zones = zones(&ec2).await?;
+    let subnets = subnets(&ec2, vpc_id).await?;
+    let tables = route_tables(&ec2, vpc_id).await?;
+    let mut tiers = BTreeMap::new();
+    for (tier_name, wanted_tier) in &wanted.tiers {
+        let Some(tier) = SubnetTier::from_tag(tier_name) else { continue };
+        // The tier's subnets, by zone then block; each shown by its block, and its zone when that
+        // is not the zone its place in the spec's list gives.
+        let mut mine: Vec<&Subnet> = subnets
+            .iter()
+            .filter(|subnet| owned(subnet.tags()) && tag_value(subnet.tags(), TIER_TAG) == Some(tier_name.as_str()))
+            .collect();
+        mine.sort_by_key(|subnet| {
+            (subnet.availability_zone().map(str::to_string), subnet.cidr_block().map(str::to_string))
+        });
+        let shown = |subnet: &Subnet| -> String {
+            let cidr = subnet.cidr_block().unwrap_or_default();
+            let zone = subnet.availability_zone().unwrap_or_default();
+            let place = wanted_tier.subnets.iter().position(|wanted| wanted == cidr);
+            match place.and_then(|place| zones.get(place)) {
+                Some(expected) if expected == zone => cidr.to_string(),
+                _ => format!("{cidr} in {zone}"),
+            }
+        };
+        let table = tier_table(&tables, tier);
+        let associated: Vec<String> = mine
+            .iter()
+            .filter(|subnet| {
+                table.is_some_and(|table| {
+                    table.associations().iter().any(|association| association.subnet_id() == subnet.subnet_id())
+                })
+            })
+            .map(|subnet| subnet.cidr_block().unwrap_or_default().to_string())
+            .collect();
+        tiers.insert(
+            tier_name.clone(),
+            TierAttributes {
+                subnets: mine.iter().map(|subnet| shown(subnet)).collect(),
+                route_table_subnets: associated,
+                default_route: table.and_then(default_route),
+            },
+        );
+    }
+    Ok(Some(encode(&VpcAttributes {
+        name: wanted.name,
+        cidr_block: vpc.cidr_block().unwrap_or_default().to_string(),
+        tiers,
+    })))
+}
+
+/// Makes the VPC match `attributes`, from what it reads afresh (see the module's documentation).
+pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) -> Result<()> {
+    let wanted: VpcAttributes = decode(key, attributes)?;
+    let ec2 = ec2_client(context, key).await?;
+    let vpc = match find_vpc(&ec2, &wanted.name).await? {
+        Some(vpc) => vpc,
+        None => {
+            // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpc.html
+            let output = ec2
+                .create_vpc()
+                .cidr_block(&wanted.cidr_block)
+                .tag_specifications(tags_for(ResourceType::Vpc, &wanted.name, None, wanted.name.clone()))
+                .send()
+                .await
+                .map_err(|error| aws_error("CreateVpc", error))?;
+            match output.vpc {
+                Some(vpc) => vpc,
+                None => bail!("{}: CreateVpc returned no VPC", key.label()),
+            }
+        }
+    };
+    let Some(vpc_id) = vpc.vpc_id().map(str::to_string) else { bail!("{}: the VPC has no id", key.label()) };
+    if vpc.cidr_block() != Some(wanted.cidr_block.as_str()) {
+        bail!(
+            "{}: VPC {vpc_id} has the block {}, the spec {}: a VPC's primary block cannot change\nhint: give the VPC a new name in the spec to build a new one",
+            key.label(),
+            vpc.cidr_block().unwrap_or("none"),
+            wanted.cidr_block
+        );
+    }
+    let zones = zones(&ec2).await?;
+    for (tier_name, tier_wanted) in &wanted.tiers {
+        let Some(tier) = SubnetTier::from_tag(tier_name) else { continue };
+        if tier_wanted.subnets.len() > zones.len() {
+            bail!(
+                "{}: {} {tier_name} subnets, and the account sees {} Availability Zones in this Region ({})\nhint: list at most {} subnets per tier",
+                key.label(),
+                tier_wanted.subnets.len(),
+                zones.len(),
+                zones.join(", "),
+                zones.len()
+            );
+        }
+        let subnet_ids = converge_subnets(&ec2, key, &wanted.name, &vpc_id, tier, &tier_wanted.subnets, &zones).await?;
+        let table_id = converge_route_table(&ec2, &wanted.name, &vpc_id, tier, &subnet_ids).await?;
+        let target = match tier {
+            SubnetTier::Public => Some(internet_gateway(&ec2, &wanted.name, &vpc_id).await?),
+            SubnetTier::Private => None,
+        };
+        converge_default_route(&ec2, &table_id, target.as_deref()).await?;
+    }
+    Ok(())
+}
+
+/// The tier's subnets, one per zone in order, made where missing; a subnet of the tier that the
+/// spec no longer lists, or in the wrong zone, is deleted (it fails while something uses it).
+/// Returns their ids.
+async fn converge_subnets(
+    ec2: &aws_sdk_ec2::Client,
+    key: &ControlKey,
+    name: &str,
+    vpc_id: &str,
+    tier: SubnetTier,
+    cidrs: &[String],
+    zones: &[String],
+) -> Result<Vec<String>> {
+    let live = subnets(ec2, vpc_id).await?;
+    // Subnets of this tier that are not where the spec wants them go first: their blocks may be
+    // needed again in the right zone.
+    for subnet in
+        live.iter().filter(|subnet| owned(subnet.tags()) && tag_value(subnet.tags(), TIER_TAG) == Some(tier.as_str()))
+    {
+        let cidr = subnet.cidr_block().unwrap_or_default();
+        let right_place = cidrs
+            .iter()
+            .position(|wanted| wanted == cidr)
+            .and_then(|place| zones.get(place))
+            .is_some_and(|zone| subnet.availability_zone() == Some(zone.as_str()));
+        if !right_place {
+            let Some(id) = subnet.subnet_id() else { continue };
+            // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSubnet.html
+            match ec2.delete_subnet().subnet_id(id).send().await {
+                Ok(_) => {}
+                Err(error) if is_ec2_not_found(&error) => {}
+                Err(error) => {
+                    return Err(aws_error("DeleteSubnet", error).context(format!(
+                        "{}: subnet {id} ({cidr}) is no longer in the spec's {} subnets (or is in the wrong zone) and could not be removed",
+                        key.label(),
+                        tier.as_str()
+                    )))
+                }
+            }
+        }
+    }
+    let live = subnets(ec2, vpc_id).await?;
+    let mut ids = Vec::new();
+    for (cidr, zone) in cidrs.iter().zip(zones) {
+        if let Some(existing) = live.iter().find(|subnet| subnet.cidr_block() == Some(cidr.as_str())) {
+            if !owned(existing.tags()) || tag_value(existing.tags(), TIER_TAG) != Some(tier.as_str()) {
+                bail!(
+                    "{}: subnet {} ({cidr}) is in the VPC and landing-zone did not make it as a {} subnet\nhint: remove it, or choose another block",
+                    key.label(),
+                    existing.subnet_id().unwrap_or_default(),
+                    tier.as_str()
+                );
+            }
+            ids.extend(existing.subnet_id().map(str::to_string));
+            continue;
+        }
+        // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateSubnet.html
+        let output = ec2
+            .create_subnet()
+            .vpc_id(vpc_id)
+            .cidr_block(cidr)
+            .availability_zone(zone)
+            .tag_specifications(tags_for(
+                ResourceType::Subnet,
+                name,
+                Some(tier),
+                format!("{name}-{}-{zone}", tier.as_str()),
+            ))
+            .send()
+            .await
+            .map_err(|error| aws_error("CreateSubnet", error))?;
+        ids.extend(output.subnet.and_then(|subnet| subnet.subnet_id));
+    }
+    Ok(ids)
+}
+
+/// The tier's route table, made when missing, associated with exactly the tier's subnets (a
+/// subnet associated elsewhere is moved; one no longer in the tier is let go). Returns its id.
+async fn converge_route_table(
+    ec2: &aws_sdk_ec2::Client,
+    name: &str,
+    vpc_id: &str,
+    tier: SubnetTier,
+    subnet_ids: &[String],
+) -> Result<String> {
+    let tables = route_tables(ec2, vpc_id).await?;
+    let table_id = match tier_table(&tables, tier).and_then(|table| table.route_table_id()) {
+        Some(id) => id.to_string(),
+        None => {
+            // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateRouteTable.html
+            let output = ec2
+                .create_route_table()
+                .vpc_id(vpc_id)
+                .tag_specifications(tags_for(
+                    ResourceType::RouteTable,
+                    name,
+                    Some(tier),
+                    format!("{name}-{}", tier.as_str()),
+                ))
+                .send()
+                .await
+                .map_err(|error| aws_error("CreateRouteTable", error))?;
+            match output.route_table.and_then(|table| table.route_table_id) {
+                Some(id) => id,
+                None => bail!("CreateRouteTable returned no route table"),
+            }
+        }
+    };
+    for subnet_id in subnet_ids {
+        // A subnet is associated with at most one route table; without an explicit association
+        // it uses the main one. https://docs.aws.amazon.com/vpc/latest/userguide/subnet-route-tables.html
+        let current = tables.iter().find_map(|table| {
+            table.associations().iter().find(|association| association.subnet_id() == Some(subnet_id.as_str())).map(
+                |association| (table.route_table_id().unwrap_or_default(), association.route_table_association_id()),
+            )
+        });
+        match current {
+            Some((table, _)) if table == table_id => {}
+            Some((_, Some(association))) => {
+                // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ReplaceRouteTableAssociation.html
+                ec2.replace_route_table_association()
+                    .association_id(association)
+                    .route_table_id(&table_id)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("ReplaceRouteTableAssociation", error))?;
+            }
+            _ => {
+                // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AssociateRouteTable.html
+                ec2.associate_route_table()
+                    .route_table_id(&table_id)
+                    .subnet_id(subnet_id)
+                    .send()
+                    .await
+                    .map_err(|error| aws_error("AssociateRouteTable", error))?;
+            }
+        }
+    }
+    if let Some(table) = tables.iter().find(|table| table.route_table_id() == Some(table_id.as_str())) {
+        for association in table.associations() {
+            let stray = association.subnet_id().is_some_and(|subnet| !subnet_ids.iter().any(|id| id == subnet));
+            let Some(association_id) = association.route_table_association_id().filter(|_| stray) else { continue };
+            // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DisassociateRouteTable.html
+            match ec2.disassociate_route_table().association_id(association_id).send().await {
+                Ok(_) => {}
+                Err(error) if is_ec2_route_not_found(&error) => {}
+                Err(error) => return Err(aws_error("DisassociateRouteTable", error)),
+            }
+        }
+    }
+    Ok(table_id)
+}
+
+/// The VPC's internet gateway: the one made for it (found by its tags, attached here when an
+/// earlier apply stopped before attaching it), or a new one. Returns its id.
+async fn internet_gateway(ec2: &aws_sdk_ec2::Client, name: &str, vpc_id: &str) -> Result<String> {
+    let gateways = internet_gateways(ec2, name).await?;
+    let attached = gateways
+        .iter()
+        .find(|gateway| gateway.attachments().iter().any(|attachment| attachment.vpc_id() == Some(vpc_id)));
+    if let Some(id) = attached.and_then(|gateway| gateway.internet_gateway_id()) {
+        return Ok(id.to_string());
+    }
+    let loose = gateways.iter().find(|gateway| gateway.attachments().is_empty()).and_then(|g| g.internet_gateway_id());
+    let id = match loose {
+        Some(id) => id.to_string(),
+        None => {
+            // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateInternetGateway.html
+            let output = ec2
+                .create_internet_gateway()
+                .tag_specifications(tags_for(ResourceType::InternetGateway, name, None, name.to_string()))
+                .send()
+                .await
+                .map_err(|error| aws_error("CreateInternetGateway", error))?;
+            match output.internet_gateway.and_then(|gateway| gateway.internet_gateway_id) {
+                Some(id) => id,
+                None => bail!("CreateInternetGateway returned no gateway"),
+            }
+        }
+    };
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AttachInternetGateway.html
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(&id)
+        .vpc_id(vpc_id)
+        .send()
+        .await
+        .map_err(|error| aws_error("AttachInternetGateway", error))?;
+    Ok(id)
+}
+
+/// The route table's `0.0.0.0/0` route: to the internet gateway `target`, or none.
+async fn converge_default_route(ec2: &aws_sdk_ec2::Client, table_id: &str, target: Option<&str>) -> Result<()> {
+    let tables = ec2
+        .describe_route_tables()
+        .route_table_ids(table_id)
+        .send()
+        .await
+        .map_err(|error| aws_error("DescribeRouteTables", error))?;
+    let current = tables
+        .route_tables()
+        .iter()
+        .flat_map(RouteTable::routes)
+        .find(|route| route.destination_cidr_block() == Some(DEFAULT_ROUTE));
+    match (current, target) {
+        (Some(route), Some(gateway)) if route.gateway_id() == Some(gateway) => Ok(()),
+        (Some(_), Some(gateway)) => {
+            // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ReplaceRoute.html
+            ec2.replace_route()
+                .route_table_id(table_id)
+                .destination_cidr_block(DEFAULT_ROUTE)
+                .gateway_id(gateway)
+                .send()
+                .await
+                .map_err(|error| aws_error("ReplaceRoute", error))?;
+            Ok(())
+        }
+        (None, Some(gateway)) => {
+            // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateRoute.html
+            match ec2
+                .create_route()
+                .route_table_id(table_id)
+                .destination_cidr_block(DEFAULT_ROUTE)
+                .gateway_id(gateway)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(()),
+                Err(error) if is_ec2_route_already_exists(&error) => Ok(()),
+                Err(error) => Err(aws_error("CreateRoute", error)),
+            }
+        }
+        (Some(_), None) => {
+            // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteRoute.html
+            match ec2.delete_route().route_table_id(table_id).destination_cidr_block(DEFAULT_ROUTE).send().await {
+                Ok(_) => Ok(()),
+                Err(error) if is_ec2_route_not_found(&error) => Ok(()),
+                Err(error) => Err(aws_error("DeleteRoute", error)),
+            }
+        }
+        (None, None) => Ok(()),
+    }
+}
