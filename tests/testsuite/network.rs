@@ -502,20 +502,15 @@ async fn vpcs_converge_from_nothing_plan_nothing_again_and_repair_drift() {
     let vpc_id = vpcs[0].vpc_id().unwrap_or_default().to_string();
     // One subnet per zone, in the order of the zone names.
     let subnets = subnets_of(&ec2, &vpc_id).await;
-    let zones: Vec<(&str, &str)> =
-        subnets.iter().map(|(cidr, (zone, _))| (cidr.as_str(), zone.as_str())).collect();
+    let zones: Vec<(&str, &str)> = subnets.iter().map(|(cidr, (zone, _))| (cidr.as_str(), zone.as_str())).collect();
     assert_eq!(
         zones,
         [("10.10.0.0/20", "us-east-1a"), ("10.10.16.0/20", "us-east-1b"), ("10.10.32.0/24", "us-east-1a")]
     );
     let public = tier_table(&ec2, &vpc_id, "public").await;
     let private = tier_table(&ec2, &vpc_id, "private").await;
-    let gateways = ec2
-        .describe_internet_gateways()
-        .filters(filter("attachment.vpc-id", &vpc_id))
-        .send()
-        .await
-        .expect("gateways");
+    let gateways =
+        ec2.describe_internet_gateways().filters(filter("attachment.vpc-id", &vpc_id)).send().await.expect("gateways");
     let gateway = gateways.internet_gateways()[0].internet_gateway_id().unwrap_or_default().to_string();
     assert_eq!(default_gateway(&public), Some(gateway.clone()), "public -> internet gateway");
     assert_eq!(default_gateway(&private), None, "no default route from the private tier");
@@ -562,6 +557,20 @@ async fn vpcs_converge_from_nothing_plan_nothing_again_and_repair_drift() {
     assert_eq!(default_gateway(&public), Some(gateway));
     assert_eq!(associated(&private), private_ids);
     assert_eq!(tagged_vpcs(&ec2, "app-main").await.len(), 1, "still one VPC");
+
+    // `landing-zone permissions` allows every call the tool made (this test's own calls by hand
+    // are among them).
+    let (caller, member, unknown) = crate::permissions::signed_actions(&moto);
+    assert!(unknown.is_empty(), "{unknown:?}");
+    for (signed, role) in [(&caller, "management"), (&member, "member")] {
+        let printed = crate::permissions::policy_actions(&moto, "apply", role, dir);
+        let missing: Vec<&String> =
+            signed.iter().filter(|action| !crate::permissions::allows(&printed, action)).collect();
+        assert!(missing.is_empty(), "`permissions apply --role {role}` lacks {missing:?}");
+    }
+    for action in ["ec2:CreateVpc", "ec2:CreateSubnet", "ec2:ReplaceRouteTableAssociation", "ec2:CreateRoute"] {
+        assert!(member.contains(action), "{action} was called in the member: {member:?}");
+    }
 
     // `audit` reports the VPC as the spec wants it.
     let findings = audit(&moto, dir);
