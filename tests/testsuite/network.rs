@@ -627,3 +627,80 @@ async fn an_interrupted_vpc_apply_is_adopted_by_its_tags_and_nothing_is_made_twi
     let all = ec2.describe_vpcs().send().await.expect("vpcs");
     assert!(all.vpcs().iter().filter(|vpc| vpc.cidr_block() == Some("10.10.0.0/16")).count() == 1);
 }
+
+/// `network.transit_gateways`: a hub gateway in the network account.
+const GATEWAY_SPEC: &str = r#"
+version: 1
+organization:
+  management_account: management
+  regions: [us-east-1]
+units:
+  Infrastructure: {}
+  Workloads: {}
+accounts:
+  management: { email: aws-root@example.com }
+  network: { email: aws+network@example.com, unit: Infrastructure }
+  app-a: { email: aws+app-a@example.com, unit: Workloads }
+network:
+  transit_gateways:
+    hub: { account: network, region: us-east-1, asn: 64600, share_with: { units: [Workloads] } }
+"#;
+
+/// The Transit Gateways landing-zone made for the spec's gateway `name`, by their tags.
+async fn tagged_gateways(ec2: &aws_sdk_ec2::Client, name: &str) -> Vec<aws_sdk_ec2::types::TransitGateway> {
+    let gateways = ec2
+        .describe_transit_gateways()
+        .filters(filter("tag:landing-zone:managed-by", "landing-zone"))
+        .filters(filter("tag:landing-zone:transit-gateway", name))
+        .send()
+        .await
+        .expect("transit gateways");
+    gateways.transit_gateways().to_vec()
+}
+
+fn asn(gateway: &aws_sdk_ec2::types::TransitGateway) -> Option<i64> {
+    gateway.options().and_then(|options| options.amazon_side_asn())
+}
+
+#[tokio::test]
+async fn a_transit_gateway_converges_with_its_asn_is_found_by_its_tags_and_its_asn_repaired() {
+    let moto = Moto::start();
+    let workspace = workspace(GATEWAY_SPEC);
+    let dir = workspace.path();
+
+    let first = plan(&moto, dir, &[]);
+    assert!(
+        actions(&first).contains(&"configure_control network/transit_gateway/hub network us-east-1".to_string()),
+        "{:?}",
+        actions(&first)
+    );
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "a second plan is empty");
+    let network = account_id(&moto, "aws+network@example.com").await;
+    let ec2 = ec2_in(&moto, Some(&network), "us-east-1").await;
+    let gateways = tagged_gateways(&ec2, "hub").await;
+    assert_eq!(gateways.len(), 1, "{gateways:?}");
+    assert_eq!(asn(&gateways[0]), Some(64600));
+    let id = gateways[0].transit_gateway_id().unwrap_or_default().to_string();
+
+    // The ASN changed by hand is planned and set back, on the same gateway.
+    ec2.modify_transit_gateway()
+        .transit_gateway_id(&id)
+        .options(aws_sdk_ec2::types::ModifyTransitGatewayOptions::builder().amazon_side_asn(64512).build())
+        .send()
+        .await
+        .expect("modify");
+    let drift = plan(&moto, dir, &[]);
+    assert_eq!(actions(&drift), ["configure_control network/transit_gateway/hub network us-east-1"]);
+    let text = moto.run_expecting(&["plan"], dir, 0);
+    assert!(text.contains("64512") && text.contains("64600"), "{text}");
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "repaired");
+    let gateways = tagged_gateways(&ec2, "hub").await;
+    assert_eq!(gateways.len(), 1, "no second gateway: {gateways:?}");
+    assert_eq!(gateways[0].transit_gateway_id(), Some(id.as_str()));
+    assert_eq!(asn(&gateways[0]), Some(64600));
+    // Nothing anywhere else: the gateway is in the network account only.
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    assert!(tagged_gateways(&ec2_in(&moto, Some(&app_a), "us-east-1").await, "hub").await.is_empty());
+}

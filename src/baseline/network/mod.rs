@@ -1,10 +1,12 @@
 //! The top-level `network:` section: the VPCs landing-zone builds (`network.vpcs`, [`vpc`]) and
-//! the Transit Gateways they attach to (`network.transit_gateways`). One family, `network`, whose
-//! controls are named `network/vpc/<name>`.
+//! the Transit Gateways they attach to (`network.transit_gateways`, [`transit_gateway`]). One
+//! family, `network`, whose controls are named `network/vpc/<name>` and
+//! `network/transit_gateway/<name>`.
 //!
 //! Its offline rules are in [`validate`], the CIDR arithmetic they use in [`cidr`].
 
 pub mod cidr;
+pub mod transit_gateway;
 pub mod validate;
 pub mod vpc;
 
@@ -30,7 +32,7 @@ impl Baseline for Network {
     }
 
     fn summary(&self) -> &'static str {
-        "VPCs with their subnets, route tables and internet gateway, tagged as landing-zone's (top-level `network:`)"
+        "VPCs with their subnets, route tables and internet gateway, and Transit Gateways, tagged as landing-zone's (top-level `network:`)"
     }
 
     fn validate(&self, checker: &mut Checker<'_>) {
@@ -38,7 +40,9 @@ impl Baseline for Network {
     }
 
     fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {
-        vpc::desired(inputs)
+        let mut controls = transit_gateway::desired(inputs);
+        controls.extend(vpc::desired(inputs));
+        controls
     }
 
     fn audited_by_reader(&self) -> bool {
@@ -57,6 +61,7 @@ impl Baseline for Network {
                     "ec2:DescribeSubnets",
                     "ec2:DescribeRouteTables",
                     "ec2:DescribeInternetGateways",
+                    "ec2:DescribeTransitGateways",
                 ],
                 write: &[
                     "ec2:CreateVpc",
@@ -71,6 +76,8 @@ impl Baseline for Network {
                     "ec2:CreateRoute",
                     "ec2:ReplaceRoute",
                     "ec2:DeleteRoute",
+                    "ec2:CreateTransitGateway",
+                    "ec2:ModifyTransitGateway",
                     "ec2:CreateTags",
                 ],
             },
@@ -87,6 +94,9 @@ impl Baseline for Network {
             if key.control.starts_with(vpc::PREFIX) {
                 return vpc::read(context, key, desired).await;
             }
+            if key.control.starts_with(transit_gateway::PREFIX) {
+                return transit_gateway::read(context, key, desired).await;
+            }
             bail!("{}: not a control of `network`", key.label())
         })
     }
@@ -101,6 +111,9 @@ impl Baseline for Network {
         Box::pin(async move {
             if key.control.starts_with(vpc::PREFIX) {
                 return vpc::apply(context, key, attributes).await;
+            }
+            if key.control.starts_with(transit_gateway::PREFIX) {
+                return transit_gateway::apply(context, key, attributes).await;
             }
             bail!("{}: not a control of `network`", key.label())
         })
