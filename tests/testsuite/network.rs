@@ -704,3 +704,53 @@ async fn a_transit_gateway_converges_with_its_asn_is_found_by_its_tags_and_its_a
     let app_a = account_id(&moto, "aws+app-a@example.com").await;
     assert!(tagged_gateways(&ec2_in(&moto, Some(&app_a), "us-east-1").await, "hub").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_vpc_the_spec_drops_is_removed_with_the_opt_ins_and_left_while_in_use() {
+    let moto = Moto::start();
+    let two = format!(
+        "{VPC_SPEC}    app-extra: {{ account: app-a, region: us-east-1, cidr: 10.20.0.0/16, subnets: {{ public: [10.20.0.0/24] }} }}\n"
+    );
+    let workspace = workspace(&two);
+    let dir = workspace.path();
+    apply(&moto, dir, &[]);
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let ec2 = ec2_in(&moto, Some(&app_a), "us-east-1").await;
+    let extra = tagged_vpcs(&ec2, "app-extra").await;
+    assert_eq!(extra.len(), 1);
+    let extra_id = extra[0].vpc_id().unwrap_or_default().to_string();
+    // A VPC made by hand in the same account is never a candidate.
+    let by_hand = ec2.create_vpc().cidr_block("10.30.0.0/16").send().await.expect("vpc");
+    let by_hand_id = by_hand.vpc().and_then(|vpc| vpc.vpc_id()).unwrap_or_default().to_string();
+
+    // The spec drops it: without the opt-ins the removal is blocked.
+    std::fs::write(dir.join("landing-zone.yaml"), VPC_SPEC).expect("spec");
+    assert!(actions(&plan(&moto, dir, &[])).is_empty());
+    let text = moto.run_expecting(&["plan"], dir, 0);
+    assert!(text.contains("Blocked") && text.contains("network/vpc/app-extra"), "{text}");
+    let opted_in = VPC_SPEC.replace(
+        "  management_account: management\n",
+        "  management_account: management\n  allow: { delete_baseline_data: true }\n",
+    );
+    std::fs::write(dir.join("landing-zone.yaml"), &opted_in).expect("spec");
+
+    // While a network interface is in it, it is noted and left.
+    let subnet = subnets_of(&ec2, &extra_id).await["10.20.0.0/24"].1.clone();
+    let interface = ec2.create_network_interface().subnet_id(&subnet).send().await.expect("interface");
+    let interface_id =
+        interface.network_interface().and_then(|eni| eni.network_interface_id()).unwrap_or_default().to_string();
+    assert!(actions(&plan(&moto, dir, &["--allow-destructive"])).is_empty());
+    let text = moto.run_expecting(&["plan", "--allow-destructive"], dir, 0);
+    assert!(text.contains("left in place") && text.contains(&interface_id), "{text}");
+
+    // Once nothing is in it, it goes with what landing-zone made in it.
+    ec2.delete_network_interface().network_interface_id(&interface_id).send().await.expect("delete interface");
+    let planned = plan(&moto, dir, &["--allow-destructive"]);
+    assert_eq!(actions(&planned), ["remove_control network/vpc/app-extra app-a us-east-1"]);
+    apply(&moto, dir, &["--allow-destructive"]);
+    assert!(tagged_vpcs(&ec2, "app-extra").await.is_empty(), "removed");
+    assert_eq!(tagged_vpcs(&ec2, "app-main").await.len(), 1, "the spec's VPC stays");
+    let left = ec2.describe_vpcs().vpc_ids(&by_hand_id).send().await.expect("by hand");
+    assert_eq!(left.vpcs().len(), 1, "the VPC made by hand stays");
+    assert!(actions(&plan(&moto, dir, &["--allow-destructive"])).is_empty());
+}

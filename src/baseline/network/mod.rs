@@ -10,10 +10,12 @@ pub mod transit_gateway;
 pub mod validate;
 pub mod vpc;
 
+use std::collections::BTreeSet;
+
 use anyhow::{bail, Result};
 use serde_json::Value;
 
-use super::{Actions, Baseline, BoxFuture, Context, Permissions};
+use super::{Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions, Places};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::validate::Checker;
 
@@ -62,6 +64,7 @@ impl Baseline for Network {
                     "ec2:DescribeRouteTables",
                     "ec2:DescribeInternetGateways",
                     "ec2:DescribeTransitGateways",
+                    "ec2:DescribeNetworkInterfaces",
                 ],
                 write: &[
                     "ec2:CreateVpc",
@@ -79,9 +82,42 @@ impl Baseline for Network {
                     "ec2:CreateTransitGateway",
                     "ec2:ModifyTransitGateway",
                     "ec2:CreateTags",
+                    "ec2:DetachInternetGateway",
+                    "ec2:DeleteInternetGateway",
+                    "ec2:DeleteRouteTable",
+                    "ec2:DeleteVpc",
                 ],
             },
         }
+    }
+
+    fn ownership(&self) -> Option<Ownership> {
+        // VPCs it made and the spec no longer lists (`vpc::find`); Transit Gateways are left.
+        Some(Ownership { places: Places::Regions })
+    }
+
+    fn find<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a str,
+        region: Option<&'a str>,
+        wanted: &'a BTreeSet<ControlKey>,
+    ) -> BoxFuture<'a, Result<Vec<Found>>> {
+        Box::pin(vpc::find(context, account, region, wanted))
+    }
+
+    fn remove<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        key: &'a ControlKey,
+        _before: &'a Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            if key.control.starts_with(vpc::PREFIX) {
+                return vpc::remove(context, key).await;
+            }
+            bail!("{}: landing-zone does not remove this `network` resource", key.label())
+        })
     }
 
     fn read<'a>(

@@ -11,10 +11,13 @@
 //! reads afresh: missing pieces are created, a subnet associated with another route table is
 //! moved back (ReplaceRouteTableAssociation), a default route deleted by hand is recreated.
 //!
-//! A VPC the spec no longer lists is left in place (it is not removed: the tool does not delete
-//! a network that may hold workloads); a VPC without landing-zone's tags is never touched.
+//! A VPC landing-zone made that the spec no longer lists is found by its tags ([`find`]) and
+//! planned for removal with what landing-zone made in it ([`remove`]): a removal that needs
+//! `organization.allow.delete_baseline_data` and `--allow-destructive` (it takes away addresses and
+//! routes others may rely on), and only while no network interface is in it — one in use is noted
+//! and left. A VPC without landing-zone's tags is never touched.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{bail, Result};
 use aws_sdk_ec2::types::{
@@ -24,9 +27,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::super::attributes::{decode, encode};
+use super::super::default_vpcs::network_interfaces;
 use super::super::vpcs::{ec2_client, filter};
-use super::super::{aws_error, Context};
-use crate::aws::errors::{is_ec2_not_found, is_ec2_route_already_exists, is_ec2_route_not_found};
+use super::super::{aws_error, Context, Found};
+use crate::aws::errors::{
+    describe, is_ec2_dependency_violation, is_ec2_not_found, is_ec2_route_already_exists, is_ec2_route_not_found,
+};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::model::{SubnetTier, VpcSpec};
 use crate::spec::{OWNERSHIP_TAG, OWNERSHIP_VALUE};
@@ -51,6 +57,10 @@ pub struct VpcAttributes {
     pub cidr_block: String,
     /// Tier (`private`, `public`) -> what it has. Only the spec's tiers.
     pub tiers: BTreeMap<String, TierAttributes>,
+    /// Why a VPC the spec no longer lists must stay (the network interfaces in it); only ever set
+    /// by [`find`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_because: Option<String>,
 }
 
 /// One subnet tier of a VPC.
@@ -88,7 +98,7 @@ pub fn wanted(name: &str, vpc: &VpcSpec) -> VpcAttributes {
             },
         );
     }
-    VpcAttributes { name: name.to_string(), cidr_block: vpc.cidr.clone(), tiers }
+    VpcAttributes { name: name.to_string(), cidr_block: vpc.cidr.clone(), tiers, kept_because: None }
 }
 
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
@@ -269,6 +279,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         name: wanted.name,
         cidr_block: vpc.cidr_block().unwrap_or_default().to_string(),
         tiers,
+        kept_because: None,
     })))
 }
 
@@ -565,5 +576,140 @@ async fn converge_default_route(ec2: &aws_sdk_ec2::Client, table_id: &str, targe
             }
         }
         (None, None) => Ok(()),
+    }
+}
+
+/// What removing a VPC landing-zone made takes away: the spec can build it again, but not give
+/// back what others routed to it.
+pub const REMOVAL_LOSES: &str =
+    "deletes the VPC with its subnets, route tables and internet gateway: addresses and routes others may rely on";
+
+/// Why a VPC with these network interfaces must stay; None when none is in it.
+fn in_use(interfaces: &[String]) -> Option<String> {
+    match interfaces {
+        [] => None,
+        many => Some(format!(
+            "{} network interface(s) are in it ({}); move or remove what uses the VPC and plan again",
+            many.len(),
+            many.join(", ")
+        )),
+    }
+}
+
+/// Every VPC landing-zone made in the account and Region whose control is not in `wanted`.
+pub async fn find(
+    context: &Context<'_>,
+    account: &str,
+    region: Option<&str>,
+    wanted: &BTreeSet<ControlKey>,
+) -> Result<Vec<Found>> {
+    let Some(region) = region else { return Ok(Vec::new()) };
+    let probe = ControlKey::new(PREFIX, account, Some(region));
+    let ec2 = ec2_client(context, &probe).await?;
+    let mut pages = ec2
+        .describe_vpcs()
+        .filters(filter(&format!("tag:{OWNERSHIP_TAG}"), OWNERSHIP_VALUE))
+        .filters(Filter::builder().name("tag-key").values(VPC_TAG).build())
+        .into_paginator()
+        .items()
+        .send();
+    let mut vpcs = Vec::new();
+    while let Some(vpc) = pages.next().await {
+        vpcs.push(vpc.map_err(|error| aws_error("DescribeVpcs", error))?);
+    }
+    let mut found = Vec::new();
+    for vpc in vpcs {
+        let Some(name) = tag_value(vpc.tags(), VPC_TAG) else { continue };
+        let key = ControlKey::new(format!("{PREFIX}{name}"), account, Some(region));
+        if wanted.contains(&key) {
+            continue;
+        }
+        let interfaces = network_interfaces(&ec2, vpc.vpc_id().unwrap_or_default()).await?;
+        let attributes = VpcAttributes {
+            name: name.to_string(),
+            cidr_block: vpc.cidr_block().unwrap_or_default().to_string(),
+            tiers: BTreeMap::new(),
+            kept_because: in_use(&interfaces),
+        };
+        found.push(Found { key, owned: true, attributes: encode(&attributes), loses_data: Some(REMOVAL_LOSES) });
+    }
+    Ok(found)
+}
+
+/// Removes a VPC landing-zone made, read afresh: refuses one a network interface is now in; its
+/// internet gateway is detached and deleted, then its subnets and route tables, then the VPC
+/// (DeleteVpc: "You must detach or delete all gateways and resources that are associated with the
+/// VPC before you can delete it",
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteVpc.html). One gone is
+/// success; one without landing-zone's tags is never found, so never removed.
+pub async fn remove(context: &Context<'_>, key: &ControlKey) -> Result<()> {
+    let Some(name) = key.control.strip_prefix(PREFIX) else { bail!("{}: not a VPC control", key.label()) };
+    let ec2 = ec2_client(context, key).await?;
+    let Some(vpc) = find_vpc(&ec2, name).await? else { return Ok(()) };
+    let Some(vpc_id) = vpc.vpc_id().map(str::to_string) else { return Ok(()) };
+    if let Some(why) = in_use(&network_interfaces(&ec2, &vpc_id).await?) {
+        bail!("{}: VPC {vpc_id} is in use and was left: {why}", key.label());
+    }
+    for gateway in internet_gateways(&ec2, name).await? {
+        let Some(gateway_id) = gateway.internet_gateway_id() else { continue };
+        for attachment in gateway.attachments() {
+            let Some(attached) = attachment.vpc_id() else { continue };
+            // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DetachInternetGateway.html
+            match ec2.detach_internet_gateway().internet_gateway_id(gateway_id).vpc_id(attached).send().await {
+                Ok(_) => {}
+                Err(error) if is_ec2_not_found(&error) => {}
+                Err(error) => return Err(aws_error("DetachInternetGateway", error)),
+            }
+        }
+        // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteInternetGateway.html
+        match ec2.delete_internet_gateway().internet_gateway_id(gateway_id).send().await {
+            Ok(_) => {}
+            Err(error) if is_ec2_not_found(&error) => {}
+            Err(error) => return Err(aws_error("DeleteInternetGateway", error)),
+        }
+    }
+    // A route table is deleted once no subnet is associated with it ("You must disassociate the
+    // route table from any subnets before you can delete it",
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteRouteTable.html).
+    let tables = route_tables(&ec2, &vpc_id).await?;
+    for table in tables.iter().filter(|table| owned(table.tags())) {
+        for association in table.associations().iter().filter(|association| association.main() != Some(true)) {
+            let Some(association_id) = association.route_table_association_id() else { continue };
+            // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DisassociateRouteTable.html
+            match ec2.disassociate_route_table().association_id(association_id).send().await {
+                Ok(_) => {}
+                Err(error) if is_ec2_route_not_found(&error) => {}
+                Err(error) => return Err(aws_error("DisassociateRouteTable", error)),
+            }
+        }
+    }
+    for subnet in subnets(&ec2, &vpc_id).await?.iter().filter(|subnet| owned(subnet.tags())) {
+        let Some(subnet_id) = subnet.subnet_id() else { continue };
+        // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSubnet.html
+        match ec2.delete_subnet().subnet_id(subnet_id).send().await {
+            Ok(_) => {}
+            Err(error) if is_ec2_not_found(&error) => {}
+            Err(error) => return Err(aws_error("DeleteSubnet", error)),
+        }
+    }
+    for table in tables.iter().filter(|table| owned(table.tags())) {
+        let Some(table_id) = table.route_table_id() else { continue };
+        // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteRouteTable.html
+        match ec2.delete_route_table().route_table_id(table_id).send().await {
+            Ok(_) => {}
+            Err(error) if is_ec2_route_not_found(&error) => {}
+            Err(error) => return Err(aws_error("DeleteRouteTable", error)),
+        }
+    }
+    // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteVpc.html
+    match ec2.delete_vpc().vpc_id(&vpc_id).send().await {
+        Ok(_) => Ok(()),
+        Err(error) if is_ec2_not_found(&error) => Ok(()),
+        Err(error) if is_ec2_dependency_violation(&error) => bail!(
+            "{}: VPC {vpc_id} still has resources landing-zone did not make (subnets, gateways, endpoints, security groups): {}\nhint: remove them and apply again",
+            key.label(),
+            describe(&error)
+        ),
+        Err(error) => Err(aws_error("DeleteVpc", error)),
     }
 }
