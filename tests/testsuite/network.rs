@@ -754,3 +754,77 @@ async fn a_vpc_the_spec_drops_is_removed_with_the_opt_ins_and_left_while_in_use(
     assert_eq!(left.vpcs().len(), 1, "the VPC made by hand stays");
     assert!(actions(&plan(&moto, dir, &["--allow-destructive"])).is_empty());
 }
+
+#[tokio::test]
+async fn a_vpc_of_the_gateways_account_attaches_its_private_subnets_and_routes_to_it() {
+    let moto = Moto::start();
+    let spec = format!(
+        "{GATEWAY_SPEC}  vpcs:\n    hub-vpc: {{ account: network, region: us-east-1, cidr: 10.0.0.0/16, subnets: {{ private: [10.0.0.0/24, 10.0.1.0/24] }}, transit_gateway: hub }}\n"
+    );
+    let workspace = workspace(&spec);
+    let dir = workspace.path();
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "a second plan is empty");
+
+    let network = account_id(&moto, "aws+network@example.com").await;
+    let ec2 = ec2_in(&moto, Some(&network), "us-east-1").await;
+    let gateway = tagged_gateways(&ec2, "hub").await[0].transit_gateway_id().unwrap_or_default().to_string();
+    let vpc_id = tagged_vpcs(&ec2, "hub-vpc").await[0].vpc_id().unwrap_or_default().to_string();
+    let attachments = ec2
+        .describe_transit_gateway_vpc_attachments()
+        .filters(filter("vpc-id", &vpc_id))
+        .send()
+        .await
+        .expect("attachments");
+    assert_eq!(attachments.transit_gateway_vpc_attachments().len(), 1, "{attachments:?}");
+    let attachment = &attachments.transit_gateway_vpc_attachments()[0];
+    assert_eq!(attachment.transit_gateway_id(), Some(gateway.as_str()));
+    let subnets = subnets_of(&ec2, &vpc_id).await;
+    let mut private: Vec<String> = subnets.values().map(|(_, id)| id.clone()).collect();
+    private.sort();
+    let mut attached: Vec<String> = attachment.subnet_ids().to_vec();
+    attached.sort();
+    assert_eq!(attached, private, "the attachment is on the private subnets");
+    let to_gateway = |table: &aws_sdk_ec2::types::RouteTable| {
+        table
+            .routes()
+            .iter()
+            .find(|route| route.destination_cidr_block() == Some("0.0.0.0/0"))
+            .and_then(|route| route.transit_gateway_id().map(str::to_string))
+    };
+    let table = tier_table(&ec2, &vpc_id, "private").await;
+    assert_eq!(to_gateway(&table), Some(gateway.clone()));
+
+    // The route to the gateway deleted by hand is planned and made again; no second attachment.
+    ec2.delete_route()
+        .route_table_id(table.route_table_id().unwrap_or_default())
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .expect("delete route");
+    let drift = plan(&moto, dir, &[]);
+    assert_eq!(actions(&drift), ["configure_control network/vpc/hub-vpc network us-east-1"]);
+    let text = moto.run_expecting(&["plan"], dir, 0);
+    assert!(text.contains("transit_gateway hub"), "{text}");
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "repaired");
+    assert_eq!(to_gateway(&tier_table(&ec2, &vpc_id, "private").await), Some(gateway));
+    let attachments = ec2
+        .describe_transit_gateway_vpc_attachments()
+        .filters(filter("vpc-id", &vpc_id))
+        .send()
+        .await
+        .expect("attachments");
+    assert_eq!(attachments.transit_gateway_vpc_attachments().len(), 1, "one attachment");
+
+    // `landing-zone permissions` allows every call the tool made.
+    let (caller, member, unknown) = crate::permissions::signed_actions(&moto);
+    assert!(unknown.is_empty(), "{unknown:?}");
+    for (signed, role) in [(&caller, "management"), (&member, "member")] {
+        let printed = crate::permissions::policy_actions(&moto, "apply", role, dir);
+        let missing: Vec<&String> =
+            signed.iter().filter(|action| !crate::permissions::allows(&printed, action)).collect();
+        assert!(missing.is_empty(), "`permissions apply --role {role}` lacks {missing:?}");
+    }
+    assert!(member.contains("ec2:CreateTransitGatewayVpcAttachment"), "{member:?}");
+}

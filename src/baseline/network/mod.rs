@@ -65,6 +65,7 @@ impl Baseline for Network {
                     "ec2:DescribeInternetGateways",
                     "ec2:DescribeTransitGateways",
                     "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeTransitGatewayVpcAttachments",
                 ],
                 write: &[
                     "ec2:CreateVpc",
@@ -86,6 +87,8 @@ impl Baseline for Network {
                     "ec2:DeleteInternetGateway",
                     "ec2:DeleteRouteTable",
                     "ec2:DeleteVpc",
+                    "ec2:CreateTransitGatewayVpcAttachment",
+                    "ec2:AcceptTransitGatewayVpcAttachment",
                 ],
             },
         }

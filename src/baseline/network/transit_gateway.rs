@@ -10,7 +10,8 @@
 //! https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyTransitGatewayOptions.html).
 //! A gateway the spec stops listing is left in place.
 //!
-//! Sharing it through AWS RAM and attaching VPCs to it are not built yet (docs/spec.md, `network`).
+//! VPCs of its own account attach to it through their control (`vpc::attach`); sharing it through
+//! AWS RAM, and so attaching VPCs of other accounts, is not built yet (docs/spec.md, `network`).
 
 use anyhow::{bail, Result};
 use aws_sdk_ec2::types::{
@@ -62,7 +63,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 
 /// The gateway landing-zone made for the spec's `name`, found by its tags; deleted ones aside.
 /// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTransitGateways.html
-async fn find(ec2: &aws_sdk_ec2::Client, name: &str) -> Result<Option<TransitGateway>> {
+pub(super) async fn find(ec2: &aws_sdk_ec2::Client, name: &str) -> Result<Option<TransitGateway>> {
     let filters = vec![
         filter(&format!("tag:{OWNERSHIP_TAG}"), OWNERSHIP_VALUE),
         filter(&format!("tag:{GATEWAY_TAG}"), name),

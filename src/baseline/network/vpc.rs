@@ -9,7 +9,9 @@
 //! (`TagSpecifications`), so an apply interrupted anywhere leaves nothing untagged: the next one
 //! finds what was made and goes on, and nothing is created twice. Applying converges from what it
 //! reads afresh: missing pieces are created, a subnet associated with another route table is
-//! moved back (ReplaceRouteTableAssociation), a default route deleted by hand is recreated.
+//! moved back (ReplaceRouteTableAssociation), a default route deleted by hand is recreated. A VPC
+//! of the Transit Gateway's own account with `transit_gateway` is attached on its private subnets
+//! and its private route table routes `0.0.0.0/0` to the gateway ([`attached_gateway`]).
 //!
 //! A VPC landing-zone made that the spec no longer lists is found by its tags ([`find`]) and
 //! planned for removal with what landing-zone made in it ([`remove`]): a removal that needs
@@ -34,7 +36,7 @@ use crate::aws::errors::{
     describe, is_ec2_dependency_violation, is_ec2_not_found, is_ec2_route_already_exists, is_ec2_route_not_found,
 };
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
-use crate::spec::model::{SubnetTier, VpcSpec};
+use crate::spec::model::{NetworkSpec, SubnetTier, TransitGatewaySpec, VpcSpec};
 use crate::spec::{OWNERSHIP_TAG, OWNERSHIP_VALUE};
 
 /// Control names: `network/vpc/<name>`.
@@ -57,6 +59,9 @@ pub struct VpcAttributes {
     pub cidr_block: String,
     /// Tier (`private`, `public`) -> what it has. Only the spec's tiers.
     pub tiers: BTreeMap<String, TierAttributes>,
+    /// The Transit Gateway (its spec name) the private subnets are attached to; None: none wanted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transit_gateway: Option<String>,
     /// Why a VPC the spec no longer lists must stay (the network interfaces in it); only ever set
     /// by [`find`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,8 +87,22 @@ pub fn key(name: &str, vpc: &VpcSpec) -> ControlKey {
     ControlKey::new(format!("{PREFIX}{name}"), &vpc.account, Some(&vpc.region))
 }
 
-/// The attributes the spec wants for one VPC.
-pub fn wanted(name: &str, vpc: &VpcSpec) -> VpcAttributes {
+/// The Transit Gateway a VPC attaches to, when landing-zone builds the attachment: the gateway is
+/// in the VPC's own account. Attaching a VPC of another account needs the gateway shared through
+/// AWS RAM first, which is not built yet (docs/spec.md, `network`).
+pub fn attached_gateway<'s>(network: &'s NetworkSpec, vpc: &VpcSpec) -> Option<(&'s str, &'s TransitGatewaySpec)> {
+    let name = vpc.transit_gateway.as_deref()?;
+    let (name, gateway) = network.transit_gateways.get_key_value(name)?;
+    (gateway.account == vpc.account && gateway.region == vpc.region).then_some((name.as_str(), gateway))
+}
+
+/// The private route table's default route to a gateway, as the attributes name it.
+fn to_transit_gateway(name: &str) -> String {
+    format!("transit_gateway {name}")
+}
+
+/// The attributes the spec wants for one VPC; `gateway`: the Transit Gateway it attaches to.
+pub fn wanted(name: &str, vpc: &VpcSpec, gateway: Option<&str>) -> VpcAttributes {
     let mut tiers = BTreeMap::new();
     for (tier, cidrs) in vpc.subnets.tiers() {
         if cidrs.is_empty() {
@@ -94,11 +113,20 @@ pub fn wanted(name: &str, vpc: &VpcSpec) -> VpcAttributes {
             TierAttributes {
                 subnets: cidrs.to_vec(),
                 route_table_subnets: cidrs.to_vec(),
-                default_route: (tier == SubnetTier::Public).then(|| INTERNET_GATEWAY.to_string()),
+                default_route: match tier {
+                    SubnetTier::Public => Some(INTERNET_GATEWAY.to_string()),
+                    SubnetTier::Private => gateway.map(to_transit_gateway),
+                },
             },
         );
     }
-    VpcAttributes { name: name.to_string(), cidr_block: vpc.cidr.clone(), tiers, kept_because: None }
+    VpcAttributes {
+        name: name.to_string(),
+        cidr_block: vpc.cidr.clone(),
+        tiers,
+        transit_gateway: gateway.map(str::to_string),
+        kept_because: None,
+    }
 }
 
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
@@ -107,13 +135,22 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
         .vpcs
         .iter()
         .map(|(name, vpc)| {
-            DesiredControl::new(key(name, vpc), encode(&wanted(name, vpc))).needs(&[
-                "ec2:CreateVpc",
-                "ec2:CreateSubnet",
-                "ec2:CreateRouteTable",
-                "ec2:CreateRoute",
-                "ec2:AssociateRouteTable",
-            ])
+            let gateway = attached_gateway(network, vpc);
+            let control = DesiredControl::new(key(name, vpc), encode(&wanted(name, vpc, gateway.map(|(g, _)| g))))
+                .needs(&[
+                    "ec2:CreateVpc",
+                    "ec2:CreateSubnet",
+                    "ec2:CreateRouteTable",
+                    "ec2:CreateRoute",
+                    "ec2:AssociateRouteTable",
+                ]);
+            match gateway {
+                // The gateway first.
+                Some((gateway_name, gateway)) => control
+                    .after(super::transit_gateway::key(gateway_name, gateway))
+                    .needs(&["ec2:CreateTransitGatewayVpcAttachment"]),
+                None => control,
+            }
         })
         .collect()
 }
@@ -214,14 +251,18 @@ fn tier_table(tables: &[RouteTable], tier: SubnetTier) -> Option<&RouteTable> {
     tables.iter().find(|table| owned(table.tags()) && tag_value(table.tags(), TIER_TAG) == Some(tier.as_str()))
 }
 
-/// The target of a route table's default route, as the attributes name it.
-fn default_route(table: &RouteTable) -> Option<String> {
+/// The target of a route table's default route, as the attributes name it; `gateway`: the id and
+/// spec name of the VPC's Transit Gateway.
+fn default_route(table: &RouteTable, gateway: Option<(&str, &str)>) -> Option<String> {
     let route = table.routes().iter().find(|route| route.destination_cidr_block() == Some(DEFAULT_ROUTE))?;
     if route.gateway_id().is_some_and(|id| id.starts_with("igw-")) {
         return Some(INTERNET_GATEWAY.to_string());
     }
-    if let Some(gateway) = route.transit_gateway_id() {
-        return Some(format!("transit_gateway {gateway}"));
+    if let Some(id) = route.transit_gateway_id() {
+        return Some(match gateway {
+            Some((ours, name)) if ours == id => to_transit_gateway(name),
+            _ => format!("transit_gateway {id}"),
+        });
     }
     Some("other".to_string())
 }
@@ -235,6 +276,18 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
     let zones = zones(&ec2).await?;
     let subnets = subnets(&ec2, vpc_id).await?;
     let tables = route_tables(&ec2, vpc_id).await?;
+    // The gateway the spec attaches the VPC to, by its tags, and whether the attachment is there.
+    let gateway = match &wanted.transit_gateway {
+        Some(name) => super::transit_gateway::find(&ec2, name)
+            .await?
+            .and_then(|gateway| gateway.transit_gateway_id().map(|id| (id.to_string(), name.clone()))),
+        None => None,
+    };
+    let attached = match &gateway {
+        Some((id, name)) => attachment(&ec2, id, vpc_id).await?.map(|_| name.clone()),
+        None => None,
+    };
+    let gateway_ref = gateway.as_ref().map(|(id, name)| (id.as_str(), name.as_str()));
     let mut tiers = BTreeMap::new();
     for (tier_name, wanted_tier) in &wanted.tiers {
         let Some(tier) = SubnetTier::from_tag(tier_name) else { continue };
@@ -271,7 +324,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
             TierAttributes {
                 subnets: mine.iter().map(|subnet| shown(subnet)).collect(),
                 route_table_subnets: associated,
-                default_route: table.and_then(default_route),
+                default_route: table.and_then(|table| default_route(table, gateway_ref)),
             },
         );
     }
@@ -279,6 +332,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         name: wanted.name,
         cidr_block: vpc.cidr_block().unwrap_or_default().to_string(),
         tiers,
+        transit_gateway: attached,
         kept_because: None,
     })))
 }
@@ -329,12 +383,125 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
         let subnet_ids = converge_subnets(&ec2, key, &wanted.name, &vpc_id, tier, &tier_wanted.subnets, &zones).await?;
         let table_id = converge_route_table(&ec2, &wanted.name, &vpc_id, tier, &subnet_ids).await?;
         let target = match tier {
-            SubnetTier::Public => Some(internet_gateway(&ec2, &wanted.name, &vpc_id).await?),
-            SubnetTier::Private => None,
+            SubnetTier::Public => {
+                Some(RouteTarget::InternetGateway(internet_gateway(&ec2, &wanted.name, &vpc_id).await?))
+            }
+            SubnetTier::Private => match &wanted.transit_gateway {
+                Some(name) => Some(RouteTarget::TransitGateway(
+                    attach(&ec2, key, name, &wanted.name, &vpc_id, &subnet_ids).await?,
+                )),
+                None => None,
+            },
         };
-        converge_default_route(&ec2, &table_id, target.as_deref()).await?;
+        converge_default_route(&ec2, &table_id, target.as_ref()).await?;
     }
     Ok(())
+}
+
+/// The VPC's attachment to the gateway, if any is there or on its way; deleted ones aside.
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTransitGatewayVpcAttachments.html
+async fn attachment(
+    ec2: &aws_sdk_ec2::Client,
+    gateway_id: &str,
+    vpc_id: &str,
+) -> Result<Option<aws_sdk_ec2::types::TransitGatewayVpcAttachment>> {
+    let filters = vec![
+        filter("transit-gateway-id", gateway_id),
+        filter("vpc-id", vpc_id),
+        Filter::builder()
+            .name("state")
+            .set_values(Some(
+                ["initiating", "initiatingRequest", "pendingAcceptance", "pending", "available", "modifying"]
+                    .map(str::to_string)
+                    .to_vec(),
+            ))
+            .build(),
+    ];
+    let mut pages =
+        ec2.describe_transit_gateway_vpc_attachments().set_filters(Some(filters)).into_paginator().items().send();
+    let mut found = Vec::new();
+    while let Some(attachment) = pages.next().await {
+        found.push(attachment.map_err(|error| aws_error("DescribeTransitGatewayVpcAttachments", error))?);
+    }
+    found.sort_by(|a, b| a.transit_gateway_attachment_id.cmp(&b.transit_gateway_attachment_id));
+    Ok(found.into_iter().next())
+}
+
+/// How long an attachment may take to become `available` before apply gives up.
+const ATTACHMENT_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Attaches the VPC's private subnets to the spec's gateway `gateway` (in the VPC's account),
+/// adopting the attachment an earlier apply made, and waits until it is `available`: a route to
+/// the gateway needs it. Returns the gateway's id.
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateTransitGatewayVpcAttachment.html
+async fn attach(
+    ec2: &aws_sdk_ec2::Client,
+    key: &ControlKey,
+    gateway: &str,
+    name: &str,
+    vpc_id: &str,
+    subnet_ids: &[String],
+) -> Result<String> {
+    let Some(gateway_id) = super::transit_gateway::find(ec2, gateway).await?.and_then(|g| g.transit_gateway_id) else {
+        bail!("{}: transit gateway `{gateway}` is not there yet\nhint: apply again once it is", key.label());
+    };
+    if attachment(ec2, &gateway_id, vpc_id).await?.is_none() {
+        ec2.create_transit_gateway_vpc_attachment()
+            .transit_gateway_id(&gateway_id)
+            .vpc_id(vpc_id)
+            .set_subnet_ids(Some(subnet_ids.to_vec()))
+            .tag_specifications(tags_for(
+                ResourceType::TransitGatewayAttachment,
+                name,
+                None,
+                format!("{name}-{gateway}"),
+            ))
+            .send()
+            .await
+            .map_err(|error| aws_error("CreateTransitGatewayVpcAttachment", error))?;
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let state = attachment(ec2, &gateway_id, vpc_id).await?.and_then(|a| a.state);
+        match state {
+            Some(aws_sdk_ec2::types::TransitGatewayAttachmentState::Available) => return Ok(gateway_id),
+            // An attachment in the gateway's own account is accepted automatically; one waiting for
+            // acceptance is accepted here, where the gateway is
+            // (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AcceptTransitGatewayVpcAttachment.html).
+            Some(aws_sdk_ec2::types::TransitGatewayAttachmentState::PendingAcceptance) => {
+                if let Some(attachment_id) =
+                    attachment(ec2, &gateway_id, vpc_id).await?.and_then(|a| a.transit_gateway_attachment_id)
+                {
+                    ec2.accept_transit_gateway_vpc_attachment()
+                        .transit_gateway_attachment_id(attachment_id)
+                        .send()
+                        .await
+                        .map_err(|error| aws_error("AcceptTransitGatewayVpcAttachment", error))?;
+                }
+            }
+            None => bail!("{}: the attachment to `{gateway}` is gone (rejected or failed)", key.label()),
+            Some(_) => {}
+        }
+        if started.elapsed() > ATTACHMENT_WAIT {
+            bail!("{}: the attachment to `{gateway}` is not available after {:?}", key.label(), ATTACHMENT_WAIT);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+}
+
+/// Where a default route goes.
+enum RouteTarget {
+    InternetGateway(String),
+    TransitGateway(String),
+}
+
+impl RouteTarget {
+    fn matches(&self, route: &aws_sdk_ec2::types::Route) -> bool {
+        match self {
+            RouteTarget::InternetGateway(id) => route.gateway_id() == Some(id.as_str()),
+            RouteTarget::TransitGateway(id) => route.transit_gateway_id() == Some(id.as_str()),
+        }
+    }
 }
 
 /// The tier's subnets, one per zone in order, made where missing; a subnet of the tier that the
@@ -526,8 +693,8 @@ async fn internet_gateway(ec2: &aws_sdk_ec2::Client, name: &str, vpc_id: &str) -
     Ok(id)
 }
 
-/// The route table's `0.0.0.0/0` route: to the internet gateway `target`, or none.
-async fn converge_default_route(ec2: &aws_sdk_ec2::Client, table_id: &str, target: Option<&str>) -> Result<()> {
+/// The route table's `0.0.0.0/0` route: to `target`, or none.
+async fn converge_default_route(ec2: &aws_sdk_ec2::Client, table_id: &str, target: Option<&RouteTarget>) -> Result<()> {
     let tables = ec2
         .describe_route_tables()
         .route_table_ids(table_id)
@@ -540,28 +707,25 @@ async fn converge_default_route(ec2: &aws_sdk_ec2::Client, table_id: &str, targe
         .flat_map(RouteTable::routes)
         .find(|route| route.destination_cidr_block() == Some(DEFAULT_ROUTE));
     match (current, target) {
-        (Some(route), Some(gateway)) if route.gateway_id() == Some(gateway) => Ok(()),
-        (Some(_), Some(gateway)) => {
+        (Some(route), Some(target)) if target.matches(route) => Ok(()),
+        (Some(_), Some(target)) => {
             // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ReplaceRoute.html
-            ec2.replace_route()
-                .route_table_id(table_id)
-                .destination_cidr_block(DEFAULT_ROUTE)
-                .gateway_id(gateway)
-                .send()
-                .await
-                .map_err(|error| aws_error("ReplaceRoute", error))?;
+            let request = ec2.replace_route().route_table_id(table_id).destination_cidr_block(DEFAULT_ROUTE);
+            let request = match target {
+                RouteTarget::InternetGateway(id) => request.gateway_id(id),
+                RouteTarget::TransitGateway(id) => request.transit_gateway_id(id),
+            };
+            request.send().await.map_err(|error| aws_error("ReplaceRoute", error))?;
             Ok(())
         }
-        (None, Some(gateway)) => {
+        (None, Some(target)) => {
             // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateRoute.html
-            match ec2
-                .create_route()
-                .route_table_id(table_id)
-                .destination_cidr_block(DEFAULT_ROUTE)
-                .gateway_id(gateway)
-                .send()
-                .await
-            {
+            let request = ec2.create_route().route_table_id(table_id).destination_cidr_block(DEFAULT_ROUTE);
+            let request = match target {
+                RouteTarget::InternetGateway(id) => request.gateway_id(id),
+                RouteTarget::TransitGateway(id) => request.transit_gateway_id(id),
+            };
+            match request.send().await {
                 Ok(_) => Ok(()),
                 Err(error) if is_ec2_route_already_exists(&error) => Ok(()),
                 Err(error) => Err(aws_error("CreateRoute", error)),
@@ -629,6 +793,7 @@ pub async fn find(
             name: name.to_string(),
             cidr_block: vpc.cidr_block().unwrap_or_default().to_string(),
             tiers: BTreeMap::new(),
+            transit_gateway: None,
             kept_because: in_use(&interfaces),
         };
         found.push(Found { key, owned: true, attributes: encode(&attributes), loses_data: Some(REMOVAL_LOSES) });
