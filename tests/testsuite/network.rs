@@ -828,3 +828,32 @@ async fn a_vpc_of_the_gateways_account_attaches_its_private_subnets_and_routes_t
     }
     assert!(member.contains("ec2:CreateTransitGatewayVpcAttachment"), "{member:?}");
 }
+
+#[tokio::test]
+async fn a_subnet_tier_the_spec_drops_goes_with_its_route_table() {
+    let moto = Moto::start();
+    let workspace = workspace(VPC_SPEC);
+    let dir = workspace.path();
+    apply(&moto, dir, &[]);
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let ec2 = ec2_in(&moto, Some(&app_a), "us-east-1").await;
+    let vpc_id = tagged_vpcs(&ec2, "app-main").await[0].vpc_id().unwrap_or_default().to_string();
+    assert_eq!(subnets_of(&ec2, &vpc_id).await.len(), 3);
+
+    let private_only = VPC_SPEC.replace(", public: [10.10.32.0/24]", "");
+    std::fs::write(dir.join("landing-zone.yaml"), &private_only).expect("spec");
+    let planned = plan(&moto, dir, &[]);
+    assert_eq!(actions(&planned), ["configure_control network/vpc/app-main app-a us-east-1"]);
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "converged");
+    let left: Vec<String> = subnets_of(&ec2, &vpc_id).await.into_keys().collect();
+    assert_eq!(left, ["10.10.0.0/20", "10.10.16.0/20"]);
+    let public = ec2
+        .describe_route_tables()
+        .filters(filter("vpc-id", &vpc_id))
+        .filters(filter("tag:landing-zone:tier", "public"))
+        .send()
+        .await
+        .expect("route tables");
+    assert!(public.route_tables().is_empty(), "the public route table is gone");
+}

@@ -289,8 +289,12 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
     };
     let gateway_ref = gateway.as_ref().map(|(id, name)| (id.as_str(), name.as_str()));
     let mut tiers = BTreeMap::new();
-    for (tier_name, wanted_tier) in &wanted.tiers {
-        let Some(tier) = SubnetTier::from_tag(tier_name) else { continue };
+    let empty = TierAttributes::default();
+    for tier in [SubnetTier::Private, SubnetTier::Public] {
+        let tier_name = tier.as_str().to_string();
+        // A tier the spec has, or one landing-zone made that the spec dropped (shown, so that its
+        // removal is planned).
+        let wanted_tier = wanted.tiers.get(&tier_name).unwrap_or(&empty);
         // The tier's subnets, by zone then block; each shown by its block, and its zone when that
         // is not the zone its place in the spec's list gives.
         let mut mine: Vec<&Subnet> = subnets
@@ -310,6 +314,9 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
             }
         };
         let table = tier_table(&tables, tier);
+        if !wanted.tiers.contains_key(&tier_name) && mine.is_empty() && table.is_none() {
+            continue;
+        }
         let associated: Vec<String> = mine
             .iter()
             .filter(|subnet| {
@@ -320,7 +327,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
             .map(|subnet| subnet.cidr_block().unwrap_or_default().to_string())
             .collect();
         tiers.insert(
-            tier_name.clone(),
+            tier_name,
             TierAttributes {
                 subnets: mine.iter().map(|subnet| shown(subnet)).collect(),
                 route_table_subnets: associated,
@@ -394,6 +401,34 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
             },
         };
         converge_default_route(&ec2, &table_id, target.as_ref()).await?;
+    }
+    // A tier the spec dropped: its subnets and route table go (the internet gateway stays
+    // attached, unused).
+    for tier in [SubnetTier::Private, SubnetTier::Public] {
+        if wanted.tiers.contains_key(tier.as_str()) {
+            continue;
+        }
+        let tables = route_tables(&ec2, &vpc_id).await?;
+        if let Some(table) = tier_table(&tables, tier) {
+            for association in table.associations().iter().filter(|association| association.main() != Some(true)) {
+                let Some(association_id) = association.route_table_association_id() else { continue };
+                // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DisassociateRouteTable.html
+                match ec2.disassociate_route_table().association_id(association_id).send().await {
+                    Ok(_) => {}
+                    Err(error) if is_ec2_route_not_found(&error) => {}
+                    Err(error) => return Err(aws_error("DisassociateRouteTable", error)),
+                }
+            }
+        }
+        converge_subnets(&ec2, key, &wanted.name, &vpc_id, tier, &[], &zones).await?;
+        if let Some(table_id) = tier_table(&tables, tier).and_then(|table| table.route_table_id()) {
+            // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteRouteTable.html
+            match ec2.delete_route_table().route_table_id(table_id).send().await {
+                Ok(_) => {}
+                Err(error) if is_ec2_route_not_found(&error) => {}
+                Err(error) => return Err(aws_error("DeleteRouteTable", error)),
+            }
+        }
     }
     Ok(())
 }
