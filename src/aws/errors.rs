@@ -270,6 +270,19 @@ pub fn is_ec2_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
     )
 }
 
+/// EC2: a route to that destination is already in the route table (CreateRoute): replace it.
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+pub fn is_ec2_route_already_exists<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["RouteAlreadyExists"])
+}
+
+/// EC2: no route to that destination in the route table (ReplaceRoute, DeleteRoute), or the
+/// route table or association is gone.
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+pub fn is_ec2_route_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["InvalidRoute.NotFound", "InvalidRouteTableID.NotFound", "InvalidAssociationID.NotFound"])
+}
+
 /// EC2: the object cannot be deleted because something still depends on it (a VPC with
 /// instances, endpoints or security groups of its own).
 /// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html

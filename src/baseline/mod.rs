@@ -28,6 +28,7 @@ pub mod inspector;
 pub mod kms_key;
 pub mod log_archive;
 pub mod macie;
+pub mod network;
 pub mod organization_service;
 pub mod password_policy;
 pub mod public_access_block;
@@ -283,6 +284,7 @@ pub static REGISTRY: &[&dyn Baseline] = &[
     &default_vpcs::DefaultVpcs,
     &default_security_groups::DefaultSecurityGroups,
     &flow_logs::FlowLogs,
+    &network::Network,
 ];
 
 /// The baseline that owns a control (by its family, the name's first segment).

@@ -254,6 +254,7 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
         policies,
         baseline,
         identity_center,
+        network: None,
     };
     Imported { spec, documents }
 }

@@ -182,6 +182,7 @@ impl DesiredOrganization {
                 .unwrap_or_default()
                 .into_iter()
                 .chain(spec.identity_center.is_some().then(|| "identity_center".to_string()))
+                .chain(spec.network.is_some().then(|| "network".to_string()))
                 .collect(),
         }
     }

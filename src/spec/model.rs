@@ -46,6 +46,9 @@ pub struct Spec {
     /// IAM Identity Center: groups, permission sets and account assignments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_center: Option<IdentityCenterSpec>,
+    /// VPCs landing-zone builds and the Transit Gateways they attach to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkSpec>,
 }
 
 /// `organization:` — settings of the organization itself.

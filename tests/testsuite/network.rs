@@ -406,3 +406,454 @@ fn strict_a_bucket_policy_admits_flow_logs_of_the_accounts_it_names_only() {
     assert!(!admits(&policy, "logs", "222222222222", "eu-west-1"));
     assert!(!admits(&serde_json::Value::Null, "logs", "111111111111", "eu-west-1"));
 }
+
+/// `network.vpcs`: a workload VPC with two private subnets and a public one.
+const VPC_SPEC: &str = r#"
+version: 1
+organization:
+  management_account: management
+  regions: [us-east-1]
+units:
+  Workloads: {}
+accounts:
+  management: { email: aws-root@example.com }
+  app-a: { email: aws+app-a@example.com, unit: Workloads }
+network:
+  vpcs:
+    app-main:
+      account: app-a
+      region: us-east-1
+      cidr: 10.10.0.0/16
+      subnets: { private: [10.10.0.0/20, 10.10.16.0/20], public: [10.10.32.0/24] }
+"#;
+
+/// The VPCs landing-zone made for the spec's VPC `name`, by their tags.
+async fn tagged_vpcs(ec2: &aws_sdk_ec2::Client, name: &str) -> Vec<aws_sdk_ec2::types::Vpc> {
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(filter("tag:landing-zone:managed-by", "landing-zone"))
+        .filters(filter("tag:landing-zone:network-vpc", name))
+        .send()
+        .await
+        .expect("vpcs");
+    vpcs.vpcs().to_vec()
+}
+
+/// Subnet block -> (zone, id) of a VPC.
+async fn subnets_of(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> std::collections::BTreeMap<String, (String, String)> {
+    let subnets = ec2.describe_subnets().filters(filter("vpc-id", vpc_id)).send().await.expect("subnets");
+    subnets
+        .subnets()
+        .iter()
+        .map(|subnet| {
+            (
+                subnet.cidr_block().unwrap_or_default().to_string(),
+                (
+                    subnet.availability_zone().unwrap_or_default().to_string(),
+                    subnet.subnet_id().unwrap_or_default().to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The route table tagged with `tier` in a VPC.
+async fn tier_table(ec2: &aws_sdk_ec2::Client, vpc_id: &str, tier: &str) -> aws_sdk_ec2::types::RouteTable {
+    let tables = ec2
+        .describe_route_tables()
+        .filters(filter("vpc-id", vpc_id))
+        .filters(filter("tag:landing-zone:tier", tier))
+        .send()
+        .await
+        .expect("route tables");
+    assert_eq!(tables.route_tables().len(), 1, "one {tier} route table: {tables:?}");
+    tables.route_tables()[0].clone()
+}
+
+fn default_gateway(table: &aws_sdk_ec2::types::RouteTable) -> Option<String> {
+    table
+        .routes()
+        .iter()
+        .find(|route| route.destination_cidr_block() == Some("0.0.0.0/0"))
+        .and_then(|route| route.gateway_id().map(str::to_string))
+}
+
+#[tokio::test]
+async fn vpcs_converge_from_nothing_plan_nothing_again_and_repair_drift() {
+    let moto = Moto::start();
+    let workspace = workspace(VPC_SPEC);
+    let dir = workspace.path();
+
+    let first = plan(&moto, dir, &[]);
+    assert!(
+        actions(&first).contains(&"configure_control network/vpc/app-main app-a us-east-1".to_string()),
+        "{:?}",
+        actions(&first)
+    );
+    apply(&moto, dir, &[]);
+    let again = plan(&moto, dir, &[]);
+    assert!(actions(&again).is_empty(), "a second plan is empty: {:?}", actions(&again));
+
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let ec2 = ec2_in(&moto, Some(&app_a), "us-east-1").await;
+    let vpcs = tagged_vpcs(&ec2, "app-main").await;
+    assert_eq!(vpcs.len(), 1, "{vpcs:?}");
+    assert_eq!(vpcs[0].cidr_block(), Some("10.10.0.0/16"));
+    let vpc_id = vpcs[0].vpc_id().unwrap_or_default().to_string();
+    // One subnet per zone, in the order of the zone names.
+    let subnets = subnets_of(&ec2, &vpc_id).await;
+    let zones: Vec<(&str, &str)> = subnets.iter().map(|(cidr, (zone, _))| (cidr.as_str(), zone.as_str())).collect();
+    assert_eq!(
+        zones,
+        [("10.10.0.0/20", "us-east-1a"), ("10.10.16.0/20", "us-east-1b"), ("10.10.32.0/24", "us-east-1a")]
+    );
+    let public = tier_table(&ec2, &vpc_id, "public").await;
+    let private = tier_table(&ec2, &vpc_id, "private").await;
+    let gateways =
+        ec2.describe_internet_gateways().filters(filter("attachment.vpc-id", &vpc_id)).send().await.expect("gateways");
+    let gateway = gateways.internet_gateways()[0].internet_gateway_id().unwrap_or_default().to_string();
+    assert_eq!(default_gateway(&public), Some(gateway.clone()), "public -> internet gateway");
+    assert_eq!(default_gateway(&private), None, "no default route from the private tier");
+    let associated = |table: &aws_sdk_ec2::types::RouteTable| -> Vec<String> {
+        let mut ids: Vec<String> =
+            table.associations().iter().filter_map(|a| a.subnet_id().map(str::to_string)).collect();
+        ids.sort();
+        ids
+    };
+    let mut private_ids = vec![subnets["10.10.0.0/20"].1.clone(), subnets["10.10.16.0/20"].1.clone()];
+    private_ids.sort();
+    assert_eq!(associated(&private), private_ids);
+    assert_eq!(associated(&public), [subnets["10.10.32.0/24"].1.clone()]);
+
+    // Drift by hand: the public default route deleted, a private subnet moved to the public table.
+    ec2.delete_route()
+        .route_table_id(public.route_table_id().unwrap_or_default())
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .expect("delete route");
+    let moved = subnets["10.10.16.0/20"].1.clone();
+    let association = private
+        .associations()
+        .iter()
+        .find(|a| a.subnet_id() == Some(moved.as_str()))
+        .and_then(|a| a.route_table_association_id())
+        .unwrap_or_default()
+        .to_string();
+    ec2.replace_route_table_association()
+        .association_id(&association)
+        .route_table_id(public.route_table_id().unwrap_or_default())
+        .send()
+        .await
+        .expect("replace association");
+    let drift = plan(&moto, dir, &[]);
+    assert_eq!(actions(&drift), ["configure_control network/vpc/app-main app-a us-east-1"]);
+    let text = moto.run_expecting(&["plan"], dir, 0);
+    assert!(text.contains("internet_gateway") && text.contains("10.10.16.0/20"), "{text}");
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "repaired");
+    let public = tier_table(&ec2, &vpc_id, "public").await;
+    let private = tier_table(&ec2, &vpc_id, "private").await;
+    assert_eq!(default_gateway(&public), Some(gateway));
+    assert_eq!(associated(&private), private_ids);
+    assert_eq!(tagged_vpcs(&ec2, "app-main").await.len(), 1, "still one VPC");
+
+    // `landing-zone permissions` allows every call the tool made (this test's own calls by hand
+    // are among them).
+    let (caller, member, unknown) = crate::permissions::signed_actions(&moto);
+    assert!(unknown.is_empty(), "{unknown:?}");
+    for (signed, role) in [(&caller, "management"), (&member, "member")] {
+        let printed = crate::permissions::policy_actions(&moto, "apply", role, dir);
+        let missing: Vec<&String> =
+            signed.iter().filter(|action| !crate::permissions::allows(&printed, action)).collect();
+        assert!(missing.is_empty(), "`permissions apply --role {role}` lacks {missing:?}");
+    }
+    for action in ["ec2:CreateVpc", "ec2:CreateSubnet", "ec2:ReplaceRouteTableAssociation", "ec2:CreateRoute"] {
+        assert!(member.contains(action), "{action} was called in the member: {member:?}");
+    }
+
+    // `audit` reports the VPC as the spec wants it.
+    let findings = audit(&moto, dir);
+    let vpc = finding(&findings, "app-a", "network/vpc/app-main", "us-east-1");
+    assert_eq!(vpc["status"], "PASS", "{vpc}");
+}
+
+#[tokio::test]
+async fn an_interrupted_vpc_apply_is_adopted_by_its_tags_and_nothing_is_made_twice() {
+    let moto = Moto::start();
+    let workspace = workspace(VPC_SPEC);
+    let dir = workspace.path();
+    // The accounts first, past the strict layer's fresh-account window.
+    let without_network = VPC_SPEC.split("network:\n").next().unwrap_or_default().to_string();
+    std::fs::write(dir.join("landing-zone.yaml"), &without_network).expect("spec");
+    apply(&moto, dir, &[]);
+    tokio::time::sleep(crate::support::strict::Strict::default().fresh_account_window).await;
+    std::fs::write(dir.join("landing-zone.yaml"), VPC_SPEC).expect("spec");
+
+    // An apply that stopped right after CreateVpc: the VPC with its tags, nothing else.
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let ec2 = ec2_in(&moto, Some(&app_a), "us-east-1").await;
+    let tags = aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
+        .tags(aws_sdk_ec2::types::Tag::builder().key("landing-zone:managed-by").value("landing-zone").build())
+        .tags(aws_sdk_ec2::types::Tag::builder().key("landing-zone:network-vpc").value("app-main").build())
+        .build();
+    let made = ec2.create_vpc().cidr_block("10.10.0.0/16").tag_specifications(tags).send().await.expect("vpc");
+    let made_id = made.vpc().and_then(|vpc| vpc.vpc_id()).unwrap_or_default().to_string();
+    // And a public subnet made by a run that stopped before its route table.
+    ec2.create_subnet()
+        .vpc_id(&made_id)
+        .cidr_block("10.10.32.0/24")
+        .availability_zone("us-east-1a")
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Subnet)
+                .tags(aws_sdk_ec2::types::Tag::builder().key("landing-zone:managed-by").value("landing-zone").build())
+                .tags(aws_sdk_ec2::types::Tag::builder().key("landing-zone:network-vpc").value("app-main").build())
+                .tags(aws_sdk_ec2::types::Tag::builder().key("landing-zone:tier").value("public").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("subnet");
+
+    apply(&moto, dir, &[]);
+    let vpcs = tagged_vpcs(&ec2, "app-main").await;
+    assert_eq!(vpcs.len(), 1, "no second VPC: {vpcs:?}");
+    assert_eq!(vpcs[0].vpc_id(), Some(made_id.as_str()), "the interrupted one, adopted");
+    assert_eq!(subnets_of(&ec2, &made_id).await.len(), 3, "the public subnet adopted, the private ones made");
+    assert!(actions(&plan(&moto, dir, &[])).is_empty());
+    // A VPC made by hand, without landing-zone's tags, is not taken for it.
+    let all = ec2.describe_vpcs().send().await.expect("vpcs");
+    assert!(all.vpcs().iter().filter(|vpc| vpc.cidr_block() == Some("10.10.0.0/16")).count() == 1);
+}
+
+/// `network.transit_gateways`: a hub gateway in the network account.
+const GATEWAY_SPEC: &str = r#"
+version: 1
+organization:
+  management_account: management
+  regions: [us-east-1]
+units:
+  Infrastructure: {}
+  Workloads: {}
+accounts:
+  management: { email: aws-root@example.com }
+  network: { email: aws+network@example.com, unit: Infrastructure }
+  app-a: { email: aws+app-a@example.com, unit: Workloads }
+network:
+  transit_gateways:
+    hub: { account: network, region: us-east-1, asn: 64600, share_with: { units: [Workloads] } }
+"#;
+
+/// The Transit Gateways landing-zone made for the spec's gateway `name`, by their tags.
+async fn tagged_gateways(ec2: &aws_sdk_ec2::Client, name: &str) -> Vec<aws_sdk_ec2::types::TransitGateway> {
+    let gateways = ec2
+        .describe_transit_gateways()
+        .filters(filter("tag:landing-zone:managed-by", "landing-zone"))
+        .filters(filter("tag:landing-zone:transit-gateway", name))
+        .send()
+        .await
+        .expect("transit gateways");
+    gateways.transit_gateways().to_vec()
+}
+
+fn asn(gateway: &aws_sdk_ec2::types::TransitGateway) -> Option<i64> {
+    gateway.options().and_then(|options| options.amazon_side_asn())
+}
+
+#[tokio::test]
+async fn a_transit_gateway_converges_with_its_asn_is_found_by_its_tags_and_its_asn_repaired() {
+    let moto = Moto::start();
+    let workspace = workspace(GATEWAY_SPEC);
+    let dir = workspace.path();
+
+    let first = plan(&moto, dir, &[]);
+    assert!(
+        actions(&first).contains(&"configure_control network/transit_gateway/hub network us-east-1".to_string()),
+        "{:?}",
+        actions(&first)
+    );
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "a second plan is empty");
+    let network = account_id(&moto, "aws+network@example.com").await;
+    let ec2 = ec2_in(&moto, Some(&network), "us-east-1").await;
+    let gateways = tagged_gateways(&ec2, "hub").await;
+    assert_eq!(gateways.len(), 1, "{gateways:?}");
+    assert_eq!(asn(&gateways[0]), Some(64600));
+    let id = gateways[0].transit_gateway_id().unwrap_or_default().to_string();
+
+    // The ASN changed by hand is planned and set back, on the same gateway.
+    ec2.modify_transit_gateway()
+        .transit_gateway_id(&id)
+        .options(aws_sdk_ec2::types::ModifyTransitGatewayOptions::builder().amazon_side_asn(64512).build())
+        .send()
+        .await
+        .expect("modify");
+    let drift = plan(&moto, dir, &[]);
+    assert_eq!(actions(&drift), ["configure_control network/transit_gateway/hub network us-east-1"]);
+    let text = moto.run_expecting(&["plan"], dir, 0);
+    assert!(text.contains("64512") && text.contains("64600"), "{text}");
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "repaired");
+    let gateways = tagged_gateways(&ec2, "hub").await;
+    assert_eq!(gateways.len(), 1, "no second gateway: {gateways:?}");
+    assert_eq!(gateways[0].transit_gateway_id(), Some(id.as_str()));
+    assert_eq!(asn(&gateways[0]), Some(64600));
+    // Nothing anywhere else: the gateway is in the network account only.
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    assert!(tagged_gateways(&ec2_in(&moto, Some(&app_a), "us-east-1").await, "hub").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_vpc_the_spec_drops_is_removed_with_the_opt_ins_and_left_while_in_use() {
+    let moto = Moto::start();
+    let two = format!(
+        "{VPC_SPEC}    app-extra: {{ account: app-a, region: us-east-1, cidr: 10.20.0.0/16, subnets: {{ public: [10.20.0.0/24] }} }}\n"
+    );
+    let workspace = workspace(&two);
+    let dir = workspace.path();
+    apply(&moto, dir, &[]);
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let ec2 = ec2_in(&moto, Some(&app_a), "us-east-1").await;
+    let extra = tagged_vpcs(&ec2, "app-extra").await;
+    assert_eq!(extra.len(), 1);
+    let extra_id = extra[0].vpc_id().unwrap_or_default().to_string();
+    // A VPC made by hand in the same account is never a candidate.
+    let by_hand = ec2.create_vpc().cidr_block("10.30.0.0/16").send().await.expect("vpc");
+    let by_hand_id = by_hand.vpc().and_then(|vpc| vpc.vpc_id()).unwrap_or_default().to_string();
+
+    // The spec drops it: without the opt-ins the removal is blocked.
+    std::fs::write(dir.join("landing-zone.yaml"), VPC_SPEC).expect("spec");
+    assert!(actions(&plan(&moto, dir, &[])).is_empty());
+    let text = moto.run_expecting(&["plan"], dir, 0);
+    assert!(text.contains("Blocked") && text.contains("network/vpc/app-extra"), "{text}");
+    let opted_in = VPC_SPEC.replace(
+        "  management_account: management\n",
+        "  management_account: management\n  allow: { delete_baseline_data: true }\n",
+    );
+    std::fs::write(dir.join("landing-zone.yaml"), &opted_in).expect("spec");
+
+    // While a network interface is in it, it is noted and left.
+    let subnet = subnets_of(&ec2, &extra_id).await["10.20.0.0/24"].1.clone();
+    let interface = ec2.create_network_interface().subnet_id(&subnet).send().await.expect("interface");
+    let interface_id =
+        interface.network_interface().and_then(|eni| eni.network_interface_id()).unwrap_or_default().to_string();
+    assert!(actions(&plan(&moto, dir, &["--allow-destructive"])).is_empty());
+    let text = moto.run_expecting(&["plan", "--allow-destructive"], dir, 0);
+    assert!(text.contains("left in place") && text.contains(&interface_id), "{text}");
+
+    // Once nothing is in it, it goes with what landing-zone made in it.
+    ec2.delete_network_interface().network_interface_id(&interface_id).send().await.expect("delete interface");
+    let planned = plan(&moto, dir, &["--allow-destructive"]);
+    assert_eq!(actions(&planned), ["remove_control network/vpc/app-extra app-a us-east-1"]);
+    apply(&moto, dir, &["--allow-destructive"]);
+    assert!(tagged_vpcs(&ec2, "app-extra").await.is_empty(), "removed");
+    assert_eq!(tagged_vpcs(&ec2, "app-main").await.len(), 1, "the spec's VPC stays");
+    let left = ec2.describe_vpcs().vpc_ids(&by_hand_id).send().await.expect("by hand");
+    assert_eq!(left.vpcs().len(), 1, "the VPC made by hand stays");
+    assert!(actions(&plan(&moto, dir, &["--allow-destructive"])).is_empty());
+}
+
+#[tokio::test]
+async fn a_vpc_of_the_gateways_account_attaches_its_private_subnets_and_routes_to_it() {
+    let moto = Moto::start();
+    let spec = format!(
+        "{GATEWAY_SPEC}  vpcs:\n    hub-vpc: {{ account: network, region: us-east-1, cidr: 10.0.0.0/16, subnets: {{ private: [10.0.0.0/24, 10.0.1.0/24] }}, transit_gateway: hub }}\n"
+    );
+    let workspace = workspace(&spec);
+    let dir = workspace.path();
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "a second plan is empty");
+
+    let network = account_id(&moto, "aws+network@example.com").await;
+    let ec2 = ec2_in(&moto, Some(&network), "us-east-1").await;
+    let gateway = tagged_gateways(&ec2, "hub").await[0].transit_gateway_id().unwrap_or_default().to_string();
+    let vpc_id = tagged_vpcs(&ec2, "hub-vpc").await[0].vpc_id().unwrap_or_default().to_string();
+    let attachments = ec2
+        .describe_transit_gateway_vpc_attachments()
+        .filters(filter("vpc-id", &vpc_id))
+        .send()
+        .await
+        .expect("attachments");
+    assert_eq!(attachments.transit_gateway_vpc_attachments().len(), 1, "{attachments:?}");
+    let attachment = &attachments.transit_gateway_vpc_attachments()[0];
+    assert_eq!(attachment.transit_gateway_id(), Some(gateway.as_str()));
+    let subnets = subnets_of(&ec2, &vpc_id).await;
+    let mut private: Vec<String> = subnets.values().map(|(_, id)| id.clone()).collect();
+    private.sort();
+    let mut attached: Vec<String> = attachment.subnet_ids().to_vec();
+    attached.sort();
+    assert_eq!(attached, private, "the attachment is on the private subnets");
+    let to_gateway = |table: &aws_sdk_ec2::types::RouteTable| {
+        table
+            .routes()
+            .iter()
+            .find(|route| route.destination_cidr_block() == Some("0.0.0.0/0"))
+            .and_then(|route| route.transit_gateway_id().map(str::to_string))
+    };
+    let table = tier_table(&ec2, &vpc_id, "private").await;
+    assert_eq!(to_gateway(&table), Some(gateway.clone()));
+
+    // The route to the gateway deleted by hand is planned and made again; no second attachment.
+    ec2.delete_route()
+        .route_table_id(table.route_table_id().unwrap_or_default())
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .expect("delete route");
+    let drift = plan(&moto, dir, &[]);
+    assert_eq!(actions(&drift), ["configure_control network/vpc/hub-vpc network us-east-1"]);
+    let text = moto.run_expecting(&["plan"], dir, 0);
+    assert!(text.contains("transit_gateway hub"), "{text}");
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "repaired");
+    assert_eq!(to_gateway(&tier_table(&ec2, &vpc_id, "private").await), Some(gateway));
+    let attachments = ec2
+        .describe_transit_gateway_vpc_attachments()
+        .filters(filter("vpc-id", &vpc_id))
+        .send()
+        .await
+        .expect("attachments");
+    assert_eq!(attachments.transit_gateway_vpc_attachments().len(), 1, "one attachment");
+
+    // `landing-zone permissions` allows every call the tool made.
+    let (caller, member, unknown) = crate::permissions::signed_actions(&moto);
+    assert!(unknown.is_empty(), "{unknown:?}");
+    for (signed, role) in [(&caller, "management"), (&member, "member")] {
+        let printed = crate::permissions::policy_actions(&moto, "apply", role, dir);
+        let missing: Vec<&String> =
+            signed.iter().filter(|action| !crate::permissions::allows(&printed, action)).collect();
+        assert!(missing.is_empty(), "`permissions apply --role {role}` lacks {missing:?}");
+    }
+    assert!(member.contains("ec2:CreateTransitGatewayVpcAttachment"), "{member:?}");
+}
+
+#[tokio::test]
+async fn a_subnet_tier_the_spec_drops_goes_with_its_route_table() {
+    let moto = Moto::start();
+    let workspace = workspace(VPC_SPEC);
+    let dir = workspace.path();
+    apply(&moto, dir, &[]);
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let ec2 = ec2_in(&moto, Some(&app_a), "us-east-1").await;
+    let vpc_id = tagged_vpcs(&ec2, "app-main").await[0].vpc_id().unwrap_or_default().to_string();
+    assert_eq!(subnets_of(&ec2, &vpc_id).await.len(), 3);
+
+    let private_only = VPC_SPEC.replace(", public: [10.10.32.0/24]", "");
+    std::fs::write(dir.join("landing-zone.yaml"), &private_only).expect("spec");
+    let planned = plan(&moto, dir, &[]);
+    assert_eq!(actions(&planned), ["configure_control network/vpc/app-main app-a us-east-1"]);
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "converged");
+    let left: Vec<String> = subnets_of(&ec2, &vpc_id).await.into_keys().collect();
+    assert_eq!(left, ["10.10.0.0/20", "10.10.16.0/20"]);
+    let public = ec2
+        .describe_route_tables()
+        .filters(filter("vpc-id", &vpc_id))
+        .filters(filter("tag:landing-zone:tier", "public"))
+        .send()
+        .await
+        .expect("route tables");
+    assert!(public.route_tables().is_empty(), "the public route table is gone");
+}

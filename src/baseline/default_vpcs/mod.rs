@@ -70,7 +70,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 
 /// The network interfaces in a VPC, by id.
 /// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeNetworkInterfaces.html
-async fn network_interfaces(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<Vec<String>> {
+pub(crate) async fn network_interfaces(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<Vec<String>> {
     let mut pages = ec2.describe_network_interfaces().filters(filter("vpc-id", vpc_id)).into_paginator().items().send();
     let mut ids = Vec::new();
     while let Some(interface) = pages.next().await {

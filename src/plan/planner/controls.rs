@@ -106,6 +106,12 @@ impl Planner<'_> {
                 continue;
             }
             let Some(account) = self.accounts.get(&key.account).cloned() else { continue };
+            let before = self.live.controls.get(key).cloned().flatten().unwrap_or(Value::Null);
+            // In use (a VPC a network interface is in): noted and left, as an absent control is.
+            if let Some(kept) = crate::plan::control::kept_because(&before) {
+                self.note(key.display_label(), format!("left in place: {kept}"));
+                continue;
+            }
             if let Some(why) = loses {
                 let allow = Some(("delete_baseline_data", self.desired.allow.delete_baseline_data));
                 let change = format!(
@@ -115,7 +121,6 @@ impl Planner<'_> {
                     continue;
                 }
             }
-            let before = self.live.controls.get(key).cloned().flatten().unwrap_or(Value::Null);
             let action =
                 Action::RemoveControl { control: key.clone(), account: account.reference, before, reason: None };
             self.push(action, [account.created_by], 1);
