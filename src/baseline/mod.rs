@@ -10,6 +10,7 @@
 pub mod access_analyzer;
 pub mod alerts;
 pub mod attributes;
+pub mod audit;
 pub mod aws_config;
 pub mod backup;
 pub mod budgets;
@@ -170,8 +171,8 @@ pub trait Baseline: Sync {
     }
 
     /// Whether `audit` reports its controls from its own reader, one finding per desired control
-    /// (account and region), PASS when the live control equals the spec's. The older baselines
-    /// are audited by `ops::audit`'s own checks instead.
+    /// (account and region), PASS when the live control equals the spec's. Others report their
+    /// posture checks instead ([`Self::audit_account`], [`Self::audit_organization`]).
     fn audited_by_reader(&self) -> bool {
         false
     }
@@ -182,6 +183,26 @@ pub trait Baseline: Sync {
     /// None: the notes are display only.
     fn audit_gap(&self, _key: &ControlKey, _notes: &[String]) -> Option<String> {
         None
+    }
+
+    /// `audit`'s posture checks of one account, made whatever the spec says (a password policy
+    /// of at least 14 characters), through its own reader functions. Nothing by default.
+    fn audit_account<'a>(
+        &'a self,
+        _context: &'a Context<'_>,
+        _account: &'a audit::AuditedAccount<'a>,
+    ) -> BoxFuture<'a, Vec<audit::Finding>> {
+        Box::pin(async { Vec::new() })
+    }
+
+    /// `audit`'s checks of the organization as a whole (the organization trail, the bunker's
+    /// bucket), through its own reader functions. Nothing by default.
+    fn audit_organization<'a>(
+        &'a self,
+        _context: &'a Context<'_>,
+        _organization: &'a audit::AuditedOrganization<'a>,
+    ) -> BoxFuture<'a, Vec<audit::Finding>> {
+        Box::pin(async { Vec::new() })
     }
 
     /// What `audit` says of a control whose live attributes differ from the spec's (the default
@@ -345,6 +366,12 @@ pub fn docs_table() -> String {
 pub const DOCS_TABLE_START: &str = "<!-- generated from baseline::REGISTRY by baseline::docs_table; do not edit -->";
 /// The marker after it.
 pub const DOCS_TABLE_END: &str = "<!-- end of the generated table -->";
+
+/// The name of the organization trail the spec asks for, if any: what `audit`'s guardrail checks
+/// expect the SCPs to protect.
+pub fn organization_trail_name(spec: &Spec) -> Option<&str> {
+    spec.baseline.cloudtrail.as_ref().map(|trail| trail.name.as_str())
+}
 
 /// Service principals the spec's baselines need trusted access for.
 pub fn trusted_services(spec: &Spec) -> BTreeSet<String> {

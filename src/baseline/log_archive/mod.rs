@@ -3,6 +3,7 @@
 //! versioned, public access blocked, TLS only, writable only by the organization trail and Config,
 //! access-logged, lifecycle, optional Object Lock) and its access-log bucket.
 
+mod audit;
 mod bucket;
 mod documents;
 mod validate;
@@ -292,6 +293,14 @@ impl Baseline for LogArchive {
         desired: &'a Value,
     ) -> BoxFuture<'a, Result<Option<Value>>> {
         Box::pin(read(context, key, desired))
+    }
+
+    fn audit_organization<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        organization: &'a crate::baseline::audit::AuditedOrganization<'a>,
+    ) -> BoxFuture<'a, Vec<crate::baseline::audit::Finding>> {
+        Box::pin(audit::audit_organization(context, organization))
     }
 
     fn apply<'a>(

@@ -30,6 +30,7 @@ use anyhow::{anyhow, bail, Result};
 use aws_sdk_securityhub::types::{AutoEnableStandards, StandardsSubscriptionRequest};
 use serde_json::{json, Value};
 
+use super::audit::{AuditedAccount, Finding, Status};
 use super::organization_service::{self, Accounts, AdministratorApi, After, Control, OrganizationService, Whose};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
@@ -289,6 +290,21 @@ pub async fn read_hub(client: &aws_sdk_securityhub::Client) -> Result<Option<Val
     }
 }
 
+/// `audit`: Security Hub enabled in each audited region, read as `plan` reads the hub.
+async fn audit_account(context: &Context<'_>, account: &AuditedAccount<'_>) -> Vec<Finding> {
+    const CHECK: &str = "Security Hub";
+    let mut findings = Vec::new();
+    for region in account.regions {
+        let client = context.sessions.client::<aws_sdk_securityhub::Client>(account.id, Some(region)).await;
+        findings.push(match read_hub(&client).await {
+            Ok(Some(_)) => Finding::new(account.scope, CHECK, Some(region), Status::Pass, "enabled"),
+            Ok(None) => Finding::new(account.scope, CHECK, Some(region), Status::Fail, "not enabled"),
+            Err(error) => Finding::read_failed(account.scope, CHECK, Some(region), &error),
+        });
+    }
+    findings
+}
+
 /// Enables Security Hub without the default standards; already enabled is success.
 pub async fn apply_hub(client: &aws_sdk_securityhub::Client) -> Result<()> {
     match client.enable_security_hub().enable_default_standards(false).send().await {
@@ -531,6 +547,14 @@ impl Baseline for SecurityHub {
         desired: &'a Value,
     ) -> BoxFuture<'a, Result<Option<Value>>> {
         Box::pin(read(context, key, desired))
+    }
+
+    fn audit_account<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a AuditedAccount<'a>,
+    ) -> BoxFuture<'a, Vec<Finding>> {
+        Box::pin(audit_account(context, account))
     }
 
     fn apply<'a>(
