@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use super::attributes::{decode, encode};
 use super::audit::{AuditedAccount, Finding};
 use super::organization_service::{
-    self, Accounts, AdministratorApi, After, Control, OrganizationService, RegionAttributes,
+    self, Accounts, AdministratorApi, After, Control, Delegated, OrganizationService, RegionAttributes, Registration,
 };
 use super::security_hub::members::Members;
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
@@ -50,7 +50,7 @@ fn auto_enable_members(auto_enable: AutoEnable) -> &'static str {
 
 /// GuardDuty as an organization-wide service with a delegated administrator.
 pub const ORGANIZATION_SERVICE: OrganizationService = OrganizationService {
-    principal: SERVICE,
+    delegated: Delegated { principal: SERVICE, registration: Registration::ServiceApi },
     enabled: Some(Control {
         name: DETECTOR,
         needs: &[
@@ -374,11 +374,7 @@ impl Baseline for GuardDuty {
     }
 
     fn trusted_services(&self, spec: &Spec) -> Vec<&'static str> {
-        if spec.baseline.guardduty.is_some() {
-            vec![SERVICE]
-        } else {
-            Vec::new()
-        }
+        ORGANIZATION_SERVICE.delegated.trusted_services(spec.baseline.guardduty.is_some())
     }
 
     fn permissions(&self) -> Permissions {

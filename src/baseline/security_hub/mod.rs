@@ -31,7 +31,9 @@ use aws_sdk_securityhub::types::{AutoEnableStandards, StandardsSubscriptionReque
 use serde_json::{json, Value};
 
 use super::audit::{AuditedAccount, Finding, Status};
-use super::organization_service::{self, Accounts, AdministratorApi, After, Control, OrganizationService, Whose};
+use super::organization_service::{
+    self, Accounts, AdministratorApi, After, Control, Delegated, OrganizationService, Registration, Whose,
+};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
 use crate::aws::session::partition_of;
@@ -67,7 +69,7 @@ pub fn standard_arn(standard: SecurityStandard, region: &str) -> String {
 
 /// Security Hub as an organization-wide service with a delegated administrator.
 pub const ORGANIZATION_SERVICE: OrganizationService = OrganizationService {
-    principal: SERVICE,
+    delegated: Delegated { principal: SERVICE, registration: Registration::ServiceApi },
     enabled: Some(Control {
         name: HUB,
         needs: &[
@@ -498,11 +500,7 @@ impl Baseline for SecurityHub {
     }
 
     fn trusted_services(&self, spec: &Spec) -> Vec<&'static str> {
-        if spec.baseline.security_hub.is_some() {
-            vec![SERVICE]
-        } else {
-            Vec::new()
-        }
+        ORGANIZATION_SERVICE.delegated.trusted_services(spec.baseline.security_hub.is_some())
     }
 
     fn permissions(&self) -> Permissions {
