@@ -9,7 +9,6 @@ mod documents;
 mod validate;
 
 use anyhow::{bail, Result};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -202,10 +201,6 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         }
         other => bail!("unknown control `{other}`"),
     }
-}
-
-pub(crate) fn missing(error: &impl ProvideErrorMetadata, codes: &[&str]) -> bool {
-    error.code().is_some_and(|code| codes.contains(&code))
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
