@@ -229,6 +229,18 @@ pub trait Baseline: Sync {
         before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>>;
 
+    /// Whether `key` gates its account's Region (the Region's opt-in status): gates are read first,
+    /// and where one reads as not usable ([`Self::region_usable`]) every other control of that
+    /// account and Region reads as absent without a call (AWS refuses every call there).
+    fn is_region_gate(&self, _key: &ControlKey) -> bool {
+        false
+    }
+
+    /// Whether a gate's live attributes ([`Self::is_region_gate`]) say its Region can be used.
+    fn region_usable(&self, _live: Option<&Value>) -> bool {
+        true
+    }
+
     /// Names of the IAM roles it creates in accounts through `roles::apply_role` (the backup role,
     /// the root-activity forwarder): the roles baseline's search for roles the spec no longer asks
     /// for leaves them to their baseline.
@@ -378,6 +390,16 @@ pub fn trusted_services(spec: &Spec) -> BTreeSet<String> {
     REGISTRY.iter().flat_map(|baseline| baseline.trusted_services(spec)).map(str::to_string).collect()
 }
 
+/// Whether `key` gates its account's Region ([`Baseline::is_region_gate`]).
+pub fn is_region_gate(key: &ControlKey) -> bool {
+    owner(key).is_ok_and(|baseline| baseline.is_region_gate(key))
+}
+
+/// Whether the gate `key`, read as `live`, leaves its Region usable ([`Baseline::region_usable`]).
+pub fn region_usable(key: &ControlKey, live: Option<&Value>) -> bool {
+    owner(key).map_or(true, |baseline| baseline.region_usable(live))
+}
+
 /// Reads one control through the baseline that owns it.
 pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> Result<Option<Value>> {
     owner(key)?.read(context, key, desired).await
@@ -424,6 +446,26 @@ mod tests {
         let end = page.find(DOCS_TABLE_END);
         let (Some(start), Some(end)) = (start, end) else { panic!("docs/spec.md lacks the generated table's markers") };
         assert_eq!(&page[start..end], docs_table(), "regenerate the table in docs/spec.md from baseline::docs_table()");
+    }
+
+    /// `plan::control::display_control` shows each family under its spec key (here, not in
+    /// `plan`, which imports no baseline).
+    #[test]
+    fn spec_names_match_the_registry() {
+        use crate::plan::control::display_control;
+        // Every baseline's controls are shown under its key in `baseline:`; `region_opt_in` is
+        // the one family with no such key (it follows `organization.regions`).
+        for baseline in REGISTRY {
+            let shown = display_control(baseline.family());
+            if baseline.family() != "region_opt_in" {
+                assert_eq!(shown, baseline.section(), "family `{}`", baseline.family());
+            }
+        }
+        let key = ControlKey::new("s3_account_public_access_block", "app-prod", None);
+        assert_eq!(key.display_label(), "s3_block_public_access in app-prod");
+        assert_eq!(key.label(), "s3_account_public_access_block in app-prod", "ids are unchanged");
+        assert_eq!(display_control("budget/organization-monthly"), "budgets/organization-monthly");
+        assert_eq!(display_control("guardduty/detector"), "guardduty/detector");
     }
 
     #[test]
