@@ -8,8 +8,6 @@
 use serde::Serialize;
 
 use crate::plan::control::KnownIds;
-use crate::plan::state::LiveOrganization;
-use crate::plan::DesiredOrganization;
 use crate::spec::Spec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -89,10 +87,8 @@ pub struct AuditedAccount<'a> {
 /// knows the spec's accounts by spec name.
 #[derive(Debug, Clone, Copy)]
 pub struct AuditedOrganization<'a> {
-    /// The spec, when the audit has one (its desired organization in `desired`).
+    /// The spec, when the audit has one.
     pub spec: Option<&'a Spec>,
-    pub desired: Option<&'a DesiredOrganization>,
-    pub live: &'a LiveOrganization,
     /// The spec's accounts by spec name (those that exist), and the organization's id.
     pub ids: &'a KnownIds,
     pub management: &'a str,

@@ -109,8 +109,6 @@ pub async fn audit(
     let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids, reads: None };
     let audited = AuditedOrganization {
         spec: valid.map(|valid| &valid.spec),
-        desired: desired.as_ref(),
-        live,
         ids: &ids,
         management: &management,
         home: &home,
