@@ -12,3 +12,6 @@ pub mod live;
 pub mod ops;
 pub mod plan;
 pub mod spec;
+
+#[cfg(test)]
+mod layers;

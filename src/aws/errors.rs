@@ -45,7 +45,9 @@ pub fn is_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
     )
 }
 
-/// A service that names a missing resource `ResourceNotFoundException` (sso-admin, identitystore).
+/// A service that names a missing resource `ResourceNotFoundException` (sso-admin, identitystore;
+/// AWS Backup's "no such vault" and "no access policy":
+/// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DescribeBackupVault.html).
 pub fn is_resource_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
     code_is(error, &["ResourceNotFoundException"])
 }
@@ -55,6 +57,37 @@ pub fn is_resource_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
 /// (https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DescribeBudgets.html).
 pub fn is_budgets_not_found<E: ProvideErrorMetadata>(error: &E) -> bool {
     code_is(error, &["NotFoundException"])
+}
+
+/// AWS Budgets: the budget, notification or subscriber being created is already there
+/// (DuplicateRecordException, from CreateBudget, CreateNotification and CreateSubscriber).
+/// https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_CreateBudget.html
+/// https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_CreateSubscriber.html
+pub fn is_budgets_duplicate<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["DuplicateRecordException"])
+}
+
+/// AWS Config: StartConfigurationRecorder with no delivery channel yet
+/// (NoAvailableDeliveryChannelException).
+/// https://docs.aws.amazon.com/config/latest/APIReference/API_StartConfigurationRecorder.html
+pub fn is_no_available_delivery_channel<E: ProvideErrorMetadata>(error: &E) -> bool {
+    code_is(error, &["NoAvailableDeliveryChannelException"])
+}
+
+/// IAM's CreateServiceLinkedRole when the role exists: InvalidInput "Service role name ... has
+/// been taken in this account" (EntityAlreadyExists in some emulators).
+/// https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateServiceLinkedRole.html
+pub fn is_service_linked_role_taken<E: ProvideErrorMetadata>(error: &E) -> bool {
+    service_linked_role_taken(error.code(), error.message())
+}
+
+/// [`is_service_linked_role_taken`] on the code and message.
+fn service_linked_role_taken(code: Option<&str>, message: Option<&str>) -> bool {
+    match code {
+        Some("EntityAlreadyExists") => true,
+        Some("InvalidInput") => message.is_some_and(|message| message.contains("has been taken")),
+        _ => false,
+    }
 }
 
 /// The caller is not in an organization (so there is nothing to read yet).
@@ -492,5 +525,20 @@ mod activation_tests {
         assert!(is_account_still_activating(&failure("OptInRequired")));
         assert!(!is_account_still_activating(&failure("AccessDenied")));
         assert!(is_new_account_not_ready(&failure("AccessDenied")));
+    }
+}
+
+#[cfg(test)]
+mod service_linked_role_tests {
+    use super::service_linked_role_taken;
+
+    #[test]
+    fn an_existing_service_linked_role_is_success() {
+        let taken =
+            "Service role name AWSServiceRoleForConfig has been taken in this account, please try a different suffix.";
+        assert!(service_linked_role_taken(Some("InvalidInput"), Some(taken)));
+        assert!(service_linked_role_taken(Some("EntityAlreadyExists"), None));
+        assert!(!service_linked_role_taken(Some("InvalidInput"), Some("Invalid service name")));
+        assert!(!service_linked_role_taken(Some("AccessDenied"), None));
     }
 }

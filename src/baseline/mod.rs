@@ -10,6 +10,7 @@
 pub mod access_analyzer;
 pub mod alerts;
 pub mod attributes;
+pub mod audit;
 pub mod aws_config;
 pub mod backup;
 pub mod budgets;
@@ -172,8 +173,8 @@ pub trait Baseline: Sync {
     }
 
     /// Whether `audit` reports its controls from its own reader, one finding per desired control
-    /// (account and region), PASS when the live control equals the spec's. The older baselines
-    /// are audited by `ops::audit`'s own checks instead.
+    /// (account and region), PASS when the live control equals the spec's. Others report their
+    /// posture checks instead ([`Self::audit_account`], [`Self::audit_organization`]).
     fn audited_by_reader(&self) -> bool {
         false
     }
@@ -184,6 +185,26 @@ pub trait Baseline: Sync {
     /// None: the notes are display only.
     fn audit_gap(&self, _key: &ControlKey, _notes: &[String]) -> Option<String> {
         None
+    }
+
+    /// `audit`'s posture checks of one account, made whatever the spec says (a password policy
+    /// of at least 14 characters), through its own reader functions. Nothing by default.
+    fn audit_account<'a>(
+        &'a self,
+        _context: &'a Context<'_>,
+        _account: &'a audit::AuditedAccount<'a>,
+    ) -> BoxFuture<'a, Vec<audit::Finding>> {
+        Box::pin(async { Vec::new() })
+    }
+
+    /// `audit`'s checks of the organization as a whole (the organization trail, the bunker's
+    /// bucket), through its own reader functions. Nothing by default.
+    fn audit_organization<'a>(
+        &'a self,
+        _context: &'a Context<'_>,
+        _organization: &'a audit::AuditedOrganization<'a>,
+    ) -> BoxFuture<'a, Vec<audit::Finding>> {
+        Box::pin(async { Vec::new() })
     }
 
     /// What `audit` says of a control whose live attributes differ from the spec's (the default
@@ -209,6 +230,18 @@ pub trait Baseline: Sync {
         attributes: &'a Value,
         before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>>;
+
+    /// Whether `key` gates its account's Region (the Region's opt-in status): gates are read first,
+    /// and where one reads as not usable ([`Self::region_usable`]) every other control of that
+    /// account and Region reads as absent without a call (AWS refuses every call there).
+    fn is_region_gate(&self, _key: &ControlKey) -> bool {
+        false
+    }
+
+    /// Whether a gate's live attributes ([`Self::is_region_gate`]) say its Region can be used.
+    fn region_usable(&self, _live: Option<&Value>) -> bool {
+        true
+    }
 
     /// Names of the IAM roles it creates in accounts through `roles::apply_role` (the backup role,
     /// the root-activity forwarder): the roles baseline's search for roles the spec no longer asks
@@ -350,9 +383,25 @@ pub const DOCS_TABLE_START: &str = "<!-- generated from baseline::REGISTRY by ba
 /// The marker after it.
 pub const DOCS_TABLE_END: &str = "<!-- end of the generated table -->";
 
+/// The name of the organization trail the spec asks for, if any: what `audit`'s guardrail checks
+/// expect the SCPs to protect.
+pub fn organization_trail_name(spec: &Spec) -> Option<&str> {
+    spec.baseline.cloudtrail.as_ref().map(|trail| trail.name.as_str())
+}
+
 /// Service principals the spec's baselines need trusted access for.
 pub fn trusted_services(spec: &Spec) -> BTreeSet<String> {
     REGISTRY.iter().flat_map(|baseline| baseline.trusted_services(spec)).map(str::to_string).collect()
+}
+
+/// Whether `key` gates its account's Region ([`Baseline::is_region_gate`]).
+pub fn is_region_gate(key: &ControlKey) -> bool {
+    owner(key).is_ok_and(|baseline| baseline.is_region_gate(key))
+}
+
+/// Whether the gate `key`, read as `live`, leaves its Region usable ([`Baseline::region_usable`]).
+pub fn region_usable(key: &ControlKey, live: Option<&Value>) -> bool {
+    owner(key).map_or(true, |baseline| baseline.region_usable(live))
 }
 
 /// Reads one control through the baseline that owns it.
@@ -401,6 +450,26 @@ mod tests {
         let end = page.find(DOCS_TABLE_END);
         let (Some(start), Some(end)) = (start, end) else { panic!("docs/spec.md lacks the generated table's markers") };
         assert_eq!(&page[start..end], docs_table(), "regenerate the table in docs/spec.md from baseline::docs_table()");
+    }
+
+    /// `plan::control::display_control` shows each family under its spec key (here, not in
+    /// `plan`, which imports no baseline).
+    #[test]
+    fn spec_names_match_the_registry() {
+        use crate::plan::control::display_control;
+        // Every baseline's controls are shown under its key in `baseline:`; `region_opt_in` is
+        // the one family with no such key (it follows `organization.regions`).
+        for baseline in REGISTRY {
+            let shown = display_control(baseline.family());
+            if baseline.family() != "region_opt_in" {
+                assert_eq!(shown, baseline.section(), "family `{}`", baseline.family());
+            }
+        }
+        let key = ControlKey::new("s3_account_public_access_block", "app-prod", None);
+        assert_eq!(key.display_label(), "s3_block_public_access in app-prod");
+        assert_eq!(key.label(), "s3_account_public_access_block in app-prod", "ids are unchanged");
+        assert_eq!(display_control("budget/organization-monthly"), "budgets/organization-monthly");
+        assert_eq!(display_control("guardduty/detector"), "guardduty/detector");
     }
 
     #[test]

@@ -6,9 +6,11 @@
 //! after, the attributes of its organization configuration and members) as data in an
 //! [`OrganizationService`], and its administrator calls through [`AdministratorApi`].
 //!
-//! IAM Access Analyzer does not fit: its delegated administrator is registered through
-//! Organizations (`Baseline::delegated_administrators`), not per region through its own API, and
-//! it has no auto-enable nor members, only an organization analyzer in the administrator.
+//! What every service with a delegated administrator shares, IAM Access Analyzer included, is a
+//! [`Delegated`]: the trusted access it needs and how its administrator is registered. Access
+//! Analyzer's is registered through Organizations (`Baseline::delegated_administrators`), not per
+//! region through its own API, and it has no auto-enable nor members, only an organization
+//! analyzer in the administrator: it uses [`Delegated`] alone, not [`OrganizationService`].
 //!
 //! Pure where it builds desired controls; [`read_administrator`] and [`apply_administrator`] call
 //! AWS through the service's [`AdministratorApi`] and never replace an administrator they find.
@@ -54,11 +56,57 @@ pub struct Control {
     pub needs: &'static [&'static str],
 }
 
+/// How a service's delegated administrator is registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    /// Per region, through the service's own API, from the management account: a `<service>/admin`
+    /// control ([`read_administrator`], [`apply_administrator`]); the service registers it with
+    /// Organizations itself.
+    ServiceApi,
+    /// Once for the organization, through Organizations' `RegisterDelegatedAdministrator`: the
+    /// organization planner's delegated-administrator action, which the service's controls come
+    /// after (they come after the principal's trusted access, and that action does too).
+    Organizations,
+}
+
+/// A service with a delegated administrator in the organization: its service principal (trusted
+/// access) and how its administrator is registered.
+#[derive(Debug, Clone, Copy)]
+pub struct Delegated {
+    /// The service principal whose trusted access every control comes after.
+    pub principal: &'static str,
+    pub registration: Registration,
+}
+
+impl Delegated {
+    /// The trusted access it needs: its principal, when the spec has its section.
+    pub fn trusted_services(&self, section_present: bool) -> Vec<&'static str> {
+        if section_present {
+            vec![self.principal]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The delegated administrator it registers through Organizations, (service principal,
+    /// account name): `admin_account` when its registration is [`Registration::Organizations`];
+    /// none when it designates its own per region ([`Registration::ServiceApi`]).
+    pub fn delegated_administrators(&self, admin_account: Option<&str>) -> Vec<(String, String)> {
+        match self.registration {
+            Registration::Organizations => {
+                admin_account.map(|account| (self.principal.to_string(), account.to_string())).into_iter().collect()
+            }
+            Registration::ServiceApi => Vec::new(),
+        }
+    }
+}
+
 /// What differs between organization-wide services with a delegated administrator.
 #[derive(Debug, Clone, Copy)]
 pub struct OrganizationService {
-    /// The service principal whose trusted access every control comes after.
-    pub principal: &'static str,
+    /// Its principal; the administrator is designated through its own API
+    /// ([`Registration::ServiceApi`]).
+    pub delegated: Delegated,
     /// The service enabled in one account (GuardDuty's detector, Security Hub's hub, Macie's
     /// session), wanted in the management account and in the administrator; None where
     /// designating the administrator enables it (Inspector).
@@ -149,7 +197,7 @@ impl OrganizationService {
             encode(&AdminAttributes { admin_account_id: format!("{{{{account:{}}}}}", accounts.administrator) });
         let control = DesiredControl::new(self.key(self.administrator.name, accounts.management, region), attributes);
         self.after(control, &[After::Enabled(Whose::Management)], accounts, region)
-            .after_service(self.principal)
+            .after_service(self.delegated.principal)
             .needs(self.administrator.needs)
     }
 
@@ -158,7 +206,7 @@ impl OrganizationService {
     pub fn organization_control(&self, accounts: &Accounts<'_>, region: &str, attributes: Value) -> DesiredControl {
         let control = DesiredControl::new(self.key(self.organization.name, accounts.administrator, region), attributes);
         self.after(control, &[After::Administrator, After::Enabled(Whose::Administrator)], accounts, region)
-            .after_service(self.principal)
+            .after_service(self.delegated.principal)
             .needs(self.organization.needs)
     }
 
@@ -166,7 +214,7 @@ impl OrganizationService {
     pub fn members_control(&self, accounts: &Accounts<'_>, region: &str, attributes: Value) -> DesiredControl {
         let control = DesiredControl::new(self.key(self.members.name, accounts.administrator, region), attributes);
         self.after(control, self.members_after, accounts, region)
-            .after_service(self.principal)
+            .after_service(self.delegated.principal)
             .needs(self.members.needs)
     }
 
@@ -257,7 +305,7 @@ mod tests {
     use crate::aws::errors::Unimplemented;
 
     const SERVICE: OrganizationService = OrganizationService {
-        principal: "example.amazonaws.com",
+        delegated: Delegated { principal: "example.amazonaws.com", registration: Registration::ServiceApi },
         enabled: Some(Control { name: "example/enabled", needs: &["example:Enable"] }),
         administrator: Control { name: "example/admin", needs: &["example:EnableAdmin"] },
         organization: Control { name: "example/organization_configuration", needs: &["example:Update"] },
@@ -297,6 +345,20 @@ mod tests {
             .all(|control| control.after_services == ["example.amazonaws.com"]
                 || control.key.control == "example/enabled"));
         assert_eq!(controls[2].attributes["admin_account_id"], "{{account:security}}");
+    }
+
+    #[test]
+    fn only_an_administrator_registered_through_organizations_is_a_delegated_administrator_action() {
+        let through = |registration| Delegated { principal: "example.amazonaws.com", registration };
+        let organizations = through(Registration::Organizations);
+        assert_eq!(
+            organizations.delegated_administrators(Some("audit")),
+            [("example.amazonaws.com".to_string(), "audit".to_string())]
+        );
+        assert!(organizations.delegated_administrators(None).is_empty());
+        assert!(through(Registration::ServiceApi).delegated_administrators(Some("audit")).is_empty());
+        assert_eq!(organizations.trusted_services(true), ["example.amazonaws.com"]);
+        assert!(organizations.trusted_services(false).is_empty());
     }
 
     #[test]

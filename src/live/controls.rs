@@ -90,11 +90,11 @@ impl Reading<'_> {
     /// enables the Region first.
     async fn read_account(&self, controls: Vec<&DesiredControl>) -> Result<Vec<Read>> {
         let (gates, rest): (Vec<_>, Vec<_>) =
-            controls.into_iter().partition(|control| control.key.control == crate::baseline::regions::CONTROL);
+            controls.into_iter().partition(|control| crate::baseline::is_region_gate(&control.key));
         let mut results = self.read(gates, &BTreeSet::new()).await?;
         let closed: BTreeSet<(String, String)> = results
             .iter()
-            .filter(|(_, result)| !matches!(result, Ok(value) if crate::baseline::regions::usable(value.as_ref())))
+            .filter(|(key, result)| !matches!(result, Ok(value) if crate::baseline::region_usable(key, value.as_ref())))
             .filter_map(|(key, _)| Some((key.account.clone(), key.region.clone()?)))
             .collect();
         results.extend(self.read(rest, &closed).await?);

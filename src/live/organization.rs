@@ -5,6 +5,12 @@
 //!
 //! Calls run concurrently up to `parallelism`, every list is paginated to the end (AWS returns
 //! empty pages that still carry a NextToken), and every call goes through the retry policy.
+//!
+//! The lists here are paged by hand, not through the SDK's paginators, for that reason: each page
+//! is one call through `aws::retry::with_retry`, which paces it to the Organizations API's
+//! published rate (`aws::rate_limit`), counts it, and retries that page on throttles and
+//! ConcurrentModificationException with the tool's policy (a throttle on the fifth page retries
+//! the fifth page, not the list). A paginator's stream leaves each page to the client's own retry.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -192,6 +198,7 @@ impl Reader<'_> {
 
     async fn child_units(&self, parent: &str) -> Result<Vec<LiveUnit>> {
         let mut units = Vec::new();
+        // Paged by hand: each page through `with_retry` (the module's docs say why).
         let mut token: Option<String> = None;
         loop {
             let output = with_retry(&self.retry, "ListOrganizationalUnitsForParent", || {
@@ -221,6 +228,7 @@ impl Reader<'_> {
 
     async fn child_accounts(&self, parent: &str) -> Result<Vec<LiveAccount>> {
         let mut accounts = Vec::new();
+        // Paged by hand: each page through `with_retry` (the module's docs say why).
         let mut token: Option<String> = None;
         loop {
             let output = with_retry(&self.retry, "ListAccountsForParent", || {
@@ -253,6 +261,7 @@ impl Reader<'_> {
         let enabled = root.policy_types.iter().filter(|(_, status)| *status == "ENABLED").map(|(t, _)| *t);
         let types: BTreeSet<PolicyType> = enabled.chain(wanted.iter().copied()).collect();
         for policy_type in types {
+            // Paged by hand: each page through `with_retry` (the module's docs say why).
             let mut token: Option<String> = None;
             loop {
                 let output = with_retry(&self.retry, "ListPolicies", || {
@@ -309,6 +318,7 @@ impl Reader<'_> {
 
     async fn policy_targets(&self, policy_id: &str) -> Result<BTreeSet<String>> {
         let mut targets = BTreeSet::new();
+        // Paged by hand: each page through `with_retry` (the module's docs say why).
         let mut token: Option<String> = None;
         loop {
             let output = with_retry(&self.retry, "ListTargetsForPolicy", || {
@@ -338,6 +348,7 @@ impl Reader<'_> {
 
     async fn tags(&self, resource_id: &str) -> Result<BTreeMap<String, String>> {
         let mut tags = BTreeMap::new();
+        // Paged by hand: each page through `with_retry` (the module's docs say why).
         let mut token: Option<String> = None;
         loop {
             let output = with_retry(&self.retry, "ListTagsForResource", || {
@@ -356,6 +367,7 @@ impl Reader<'_> {
 
     async fn trusted_services(&self) -> Result<BTreeSet<String>> {
         let mut services = BTreeSet::new();
+        // Paged by hand: each page through `with_retry` (the module's docs say why).
         let mut token: Option<String> = None;
         loop {
             let output = with_retry(&self.retry, "ListAWSServiceAccessForOrganization", || {
@@ -378,6 +390,7 @@ impl Reader<'_> {
     /// last page (https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListDelegatedAdministrators.html).
     async fn delegated_administrators(&self) -> Result<BTreeSet<(String, String)>> {
         let mut admins = BTreeSet::new();
+        // Paged by hand: each page through `with_retry` (the module's docs say why).
         let mut token: Option<String> = None;
         let mut accounts = Vec::new();
         loop {
@@ -396,6 +409,7 @@ impl Reader<'_> {
         for account in accounts {
             // Paginated like every Organizations list (`NextToken`), read to the end:
             // https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListDelegatedServicesForAccount.html
+            // Paged by hand: each page through `with_retry` (the module's docs say why).
             let mut token: Option<String> = None;
             loop {
                 let output = with_retry(&self.retry, "ListDelegatedServicesForAccount", || {
@@ -424,6 +438,7 @@ impl Reader<'_> {
 
     async fn pending_account_creations(&self) -> Result<Vec<PendingAccountCreation>> {
         let mut pending = Vec::new();
+        // Paged by hand: each page through `with_retry` (the module's docs say why).
         let mut token: Option<String> = None;
         loop {
             let output = with_retry(&self.retry, "ListCreateAccountStatus", || {

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 use futures::stream::{self, StreamExt};
-use serde::Serialize;
 
 use crate::aws::Clients;
 use crate::plan::state::LiveOrganization;
@@ -36,47 +35,15 @@ pub const PERMISSIONS: crate::baseline::Actions = crate::baseline::Actions {
     write: &[],
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Status {
-    Pass,
-    Fail,
-    /// The check could not be made (access denied, service not available).
-    Error,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    /// `organization` or `<account name> (<id>)`.
-    pub scope: String,
-    pub control: String,
-    pub region: Option<String>,
-    pub status: Status,
-    pub detail: String,
-}
-
-impl Finding {
-    fn new(scope: &str, control: &str, region: Option<&str>, status: Status, detail: impl Into<String>) -> Finding {
-        Finding {
-            scope: scope.to_string(),
-            control: control.to_string(),
-            region: region.map(str::to_string),
-            status,
-            detail: detail.into(),
-        }
-    }
-}
+use crate::baseline::audit::{AuditedAccount, AuditedOrganization};
+pub use crate::baseline::audit::{Finding, Status};
 
 fn check(scope: &str, control: &str, region: Option<&str>, ok: bool, pass: &str, fail: &str) -> Finding {
-    if ok {
-        Finding::new(scope, control, region, Status::Pass, pass)
-    } else {
-        Finding::new(scope, control, region, Status::Fail, fail)
-    }
+    Finding::check(scope, control, region, ok, pass, fail)
 }
 
 fn errored(scope: &str, control: &str, region: Option<&str>, error: impl std::fmt::Display) -> Finding {
-    Finding::new(scope, control, region, Status::Error, error.to_string())
+    Finding::errored(scope, control, region, error)
 }
 
 /// Reads everything the report needs and evaluates each control.
@@ -95,17 +62,13 @@ pub async fn audit(
     let management = organization.management_account_id.clone();
     clients.sessions.set_management_account(&management).await;
     let home = regions.first().cloned().unwrap_or_else(|| "us-east-1".to_string());
-    findings.extend(trail_findings(clients, &management, &home).await);
 
     // The desired organization, derived from the spec once for the whole audit.
     let desired = valid.map(crate::baseline::desired_organization);
     // Accounts the spec names, to report the others.
-    let spec_names: BTreeMap<String, String> = desired
-        .as_ref()
-        .map(|desired| {
-            crate::plan::planner::match_accounts(desired, live).into_iter().map(|(name, id)| (id, name)).collect()
-        })
-        .unwrap_or_default();
+    let spec_ids = desired.as_ref().map(|desired| crate::plan::planner::match_accounts(desired, live));
+    let spec_names: BTreeMap<String, String> =
+        spec_ids.iter().flat_map(|ids| ids.iter().map(|(name, id)| (id.clone(), name.clone()))).collect();
     let accounts: Vec<(String, String)> = live
         .accounts
         .values()
@@ -114,8 +77,8 @@ pub async fn audit(
             (account.id.clone(), format!("{} ({})", spec_names.get(&account.id).unwrap_or(&account.name), account.id))
         })
         .collect();
-    let trail_arn = valid.and_then(|valid| valid.spec.baseline.cloudtrail.as_ref()).map(|trail| {
-        format!("arn:{}:cloudtrail:{home}:{management}:trail/{}", crate::spec::regions::partition_of(&home), trail.name)
+    let trail_arn = valid.and_then(|valid| crate::baseline::organization_trail_name(&valid.spec)).map(|name| {
+        format!("arn:{}:cloudtrail:{home}:{management}:trail/{name}", crate::spec::regions::partition_of(&home))
     });
     let inputs = GuardrailInputs { allowed_regions: regions, home_region: &home, trail_arn, accounts: &accounts };
     findings.extend(guardrail_findings(live, &inputs));
@@ -126,36 +89,36 @@ pub async fn audit(
             }
         }
     }
+    let organization_id = Some(organization.id.clone());
+    // Each baseline's checks of one account name it by id: every active account is known by its id.
+    let by_id = crate::plan::control::KnownIds {
+        accounts: accounts.iter().map(|(id, _)| (id.clone(), id.clone())).collect(),
+        organization: organization_id.clone(),
+    };
+    let account_context = crate::baseline::Context { sessions: &clients.sessions, ids: &by_id, reads: None };
     let per_account: Vec<Vec<Finding>> = stream::iter(accounts.iter())
-        .map(|(id, scope)| account_findings(clients, id, scope, &management, regions))
+        .map(|(id, scope)| account_findings(clients, &account_context, id, scope, regions))
         .buffer_unordered(concurrency.accounts.max(1))
         .collect()
         .await;
     findings.extend(per_account.into_iter().flatten());
     findings.extend(root_credential_findings(clients, live, &accounts, &management, concurrency.accounts).await);
 
-    if let (Some(valid), Some(desired)) = (valid, &desired) {
-        findings.extend(coverage_findings(clients, live, desired, concurrency.accounts).await);
-        findings.extend(identity_center_findings(clients, live, valid, desired, &accounts).await);
+    // The organization-wide checks know the spec's accounts by spec name.
+    let ids = crate::plan::control::KnownIds { accounts: spec_ids.unwrap_or_default(), organization: organization_id };
+    let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids, reads: None };
+    let audited = AuditedOrganization {
+        spec: valid.map(|valid| &valid.spec),
+        ids: &ids,
+        management: &management,
+        home: &home,
+        accounts: &accounts,
+    };
+    for baseline in crate::baseline::REGISTRY {
+        findings.extend(baseline.audit_organization(&context, &audited).await);
     }
-
-    if let Some(log_archive) = valid.and_then(|valid| valid.spec.baseline.log_archive.as_ref()) {
-        let bunker_id = desired
-            .as_ref()
-            .and_then(|desired| crate::plan::planner::match_accounts(desired, live).get(&log_archive.account).cloned());
-        match bunker_id {
-            Some(id) => {
-                let bucket = log_archive.bucket_name.clone().unwrap_or_else(|| format!("landing-zone-logs-{id}"));
-                findings.extend(bunker_findings(clients, &id, &bucket, &home).await);
-            }
-            None => findings.push(Finding::new(
-                "organization",
-                "log archive",
-                None,
-                Status::Fail,
-                "the log-archive account does not exist",
-            )),
-        }
+    if let Some(desired) = &desired {
+        findings.extend(coverage_findings(clients, live, desired, concurrency.accounts).await);
     }
     findings.sort_by(|a, b| {
         (a.scope.as_str(), a.control.as_str(), &a.region).cmp(&(b.scope.as_str(), b.control.as_str(), &b.region))
@@ -243,49 +206,6 @@ async fn coverage_findings(
         .await
 }
 
-/// IAM Identity Center, when the spec manages it: permission sets granting `AdministratorAccess`
-/// (a WARN-worthy FAIL each: least privilege), and every active account with no assignment.
-async fn identity_center_findings(
-    clients: &Clients,
-    live: &LiveOrganization,
-    valid: &ValidSpec,
-    desired: &DesiredOrganization,
-    accounts: &[(String, String)],
-) -> Vec<Finding> {
-    const CONTROL: &str = "identity center";
-    let spec = &valid.spec;
-    let Some(admin) = crate::baseline::identity_center::admin_account(spec) else { return Vec::new() };
-    let region = spec.organization.regions.first().map_or("us-east-1", String::as_str);
-    let ids = crate::plan::control::KnownIds {
-        accounts: crate::plan::planner::match_accounts(desired, live),
-        organization: live.organization.as_ref().map(|organization| organization.id.clone()),
-    };
-    let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids, reads: None };
-    let posture = match crate::baseline::identity_center::posture(&context, admin, region).await {
-        Ok(posture) => posture,
-        Err(error) => return vec![errored("organization", CONTROL, Some(region), format!("{error:#}"))],
-    };
-    let mut findings: Vec<Finding> = posture
-        .administrator_sets
-        .iter()
-        .map(|name| {
-            let detail = format!("permission set `{name}` grants AdministratorAccess");
-            Finding::new("organization", CONTROL, Some(region), Status::Fail, detail)
-        })
-        .collect();
-    for (id, scope) in accounts {
-        findings.push(check(
-            scope,
-            CONTROL,
-            Some(region),
-            posture.assigned_accounts.contains(id),
-            "some permission set is assigned here",
-            "no Identity Center assignment: nobody signs in here through Identity Center",
-        ));
-    }
-    findings
-}
-
 /// Whether each member account's root user has credentials (password, access keys, MFA devices,
 /// signing certificates), read through one `sts:AssumeRoot` per member with the
 /// `IAMAuditRootUserCredentials` task policy. Only where root credentials management is on:
@@ -340,44 +260,13 @@ async fn root_credential_findings(
         .collect()
 }
 
-async fn trail_findings(clients: &Clients, management: &str, region: &str) -> Vec<Finding> {
-    let control = "organization trail";
-    let client = clients.sessions.client::<aws_sdk_cloudtrail::Client>(management, Some(region)).await;
-    let trails = match client.describe_trails().include_shadow_trails(true).send().await {
-        Ok(output) => output.trail_list.unwrap_or_default(),
-        Err(error) => return vec![errored("organization", control, None, crate::aws::errors::describe(&error))],
-    };
-    let Some(trail) = trails
-        .iter()
-        .find(|trail| trail.is_organization_trail == Some(true) && trail.is_multi_region_trail == Some(true))
-    else {
-        return vec![Finding::new("organization", control, None, Status::Fail, "no multi-region organization trail")];
-    };
-    let name = trail.name.clone().unwrap_or_default();
-    let logging =
-        match client.get_trail_status().name(trail.trail_arn.clone().unwrap_or_else(|| name.clone())).send().await {
-            Ok(status) => status.is_logging == Some(true),
-            Err(error) => return vec![errored("organization", control, None, crate::aws::errors::describe(&error))],
-        };
-    vec![
-        check("organization", control, None, true, &format!("`{name}` covers the organization in every region"), ""),
-        check(
-            "organization",
-            "organization trail: log file validation",
-            None,
-            trail.log_file_validation_enabled == Some(true),
-            "enabled",
-            "log file validation is off",
-        ),
-        check("organization", "organization trail: logging", None, logging, "logging", "the trail is not logging"),
-    ]
-}
-
+/// One account's checks: its root user's MFA and access keys (no baseline's: IAM's account
+/// summary), then every baseline's own (`Baseline::audit_account`), one after the other.
 async fn account_findings(
     clients: &Clients,
+    context: &crate::baseline::Context<'_>,
     id: &str,
     scope: &str,
-    management: &str,
     regions: &[String],
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
@@ -406,165 +295,10 @@ async fn account_findings(
         }
         Err(error) => findings.push(errored(scope, "root MFA", None, crate::aws::errors::describe(&error))),
     }
-    match iam.get_account_password_policy().send().await {
-        Ok(output) => {
-            let length = output.password_policy.and_then(|p| p.minimum_password_length).unwrap_or(0);
-            findings.push(check(
-                scope,
-                "password policy",
-                None,
-                length >= 14,
-                &format!("minimum length {length}"),
-                &format!("minimum length {length} is below 14"),
-            ));
-        }
-        Err(error) if crate::aws::errors::is_not_found(&error) => {
-            findings.push(Finding::new(scope, "password policy", None, Status::Fail, "no password policy"));
-        }
-        Err(error) => findings.push(errored(scope, "password policy", None, crate::aws::errors::describe(&error))),
+    let account = AuditedAccount { id, scope, regions };
+    for baseline in crate::baseline::REGISTRY {
+        findings.extend(baseline.audit_account(context, &account).await);
     }
-    let s3control = clients.sessions.client::<aws_sdk_s3control::Client>(id, None).await;
-    match s3control.get_public_access_block().account_id(id).send().await {
-        Ok(output) => {
-            let block = output.public_access_block_configuration;
-            let all = block.is_some_and(|b| {
-                b.block_public_acls == Some(true)
-                    && b.ignore_public_acls == Some(true)
-                    && b.block_public_policy == Some(true)
-                    && b.restrict_public_buckets == Some(true)
-            });
-            findings.push(check(
-                scope,
-                "S3 Block Public Access",
-                None,
-                all,
-                "all four settings on",
-                "not every setting is on",
-            ));
-        }
-        Err(error) if crate::aws::errors::is_no_public_access_block(&error) => {
-            findings.push(Finding::new(scope, "S3 Block Public Access", None, Status::Fail, "not configured"));
-        }
-        Err(error) => {
-            findings.push(errored(scope, "S3 Block Public Access", None, crate::aws::errors::describe(&error)))
-        }
-    }
-    let account = clients.sessions.client::<aws_sdk_account::Client>(management, None).await;
-    let request =
-        account.get_alternate_contact().alternate_contact_type(aws_sdk_account::types::AlternateContactType::Security);
-    let request = if id == management { request } else { request.account_id(id) };
-    match request.send().await {
-        Ok(output) => findings.push(check(
-            scope,
-            "security contact",
-            None,
-            output.alternate_contact.is_some(),
-            "set",
-            "no security contact",
-        )),
-        Err(error) if crate::aws::errors::is_resource_not_found(&error) => {
-            findings.push(Finding::new(scope, "security contact", None, Status::Fail, "no security contact"));
-        }
-        Err(error) => findings.push(errored(scope, "security contact", None, crate::aws::errors::describe(&error))),
-    }
-    for region in regions {
-        let guardduty = clients.sessions.client::<aws_sdk_guardduty::Client>(id, Some(region)).await;
-        match guardduty.list_detectors().send().await {
-            Ok(output) => findings.push(check(
-                scope,
-                "GuardDuty",
-                Some(region),
-                output.detector_ids.is_some_and(|ids| !ids.is_empty()),
-                "detector present",
-                "no detector",
-            )),
-            Err(error) => {
-                findings.push(errored(scope, "GuardDuty", Some(region), crate::aws::errors::describe(&error)))
-            }
-        }
-        let hub = clients.sessions.client::<aws_sdk_securityhub::Client>(id, Some(region)).await;
-        match hub.describe_hub().send().await {
-            Ok(_) => findings.push(Finding::new(scope, "Security Hub", Some(region), Status::Pass, "enabled")),
-            Err(error) if crate::aws::errors::is_security_hub_not_enabled(&error) => {
-                findings.push(Finding::new(scope, "Security Hub", Some(region), Status::Fail, "not enabled"));
-            }
-            Err(error) => {
-                findings.push(errored(scope, "Security Hub", Some(region), crate::aws::errors::describe(&error)))
-            }
-        }
-    }
-    findings
-}
-
-async fn bunker_findings(clients: &Clients, account: &str, bucket: &str, region: &str) -> Vec<Finding> {
-    let scope = format!("log archive ({account})");
-    let s3 = clients.sessions.client::<aws_sdk_s3::Client>(account, Some(region)).await;
-    let mut findings = Vec::new();
-    match s3.get_bucket_versioning().bucket(bucket).send().await {
-        Ok(output) => findings.push(check(
-            &scope,
-            "bunker bucket: versioning",
-            None,
-            output.status.is_some_and(|s| s.as_str() == "Enabled"),
-            "enabled",
-            "versioning is not enabled",
-        )),
-        Err(error) => {
-            findings.push(errored(
-                &scope,
-                "bunker bucket",
-                None,
-                format!("`{bucket}`: {}", crate::aws::errors::describe(&error)),
-            ));
-            return findings;
-        }
-    }
-    let kms = match s3.get_bucket_encryption().bucket(bucket).send().await {
-        Ok(output) => output.server_side_encryption_configuration.is_some_and(|configuration| {
-            configuration.rules.iter().any(|rule| {
-                rule.apply_server_side_encryption_by_default
-                    .as_ref()
-                    .is_some_and(|d| d.sse_algorithm.as_str() == "aws:kms")
-            })
-        }),
-        Err(_) => false,
-    };
-    findings.push(check(
-        &scope,
-        "bunker bucket: SSE-KMS",
-        None,
-        kms,
-        "aws:kms by default",
-        "not encrypted with KMS by default",
-    ));
-    let blocked = match s3.get_public_access_block().bucket(bucket).send().await {
-        Ok(output) => output.public_access_block_configuration.is_some_and(|b| {
-            b.block_public_acls == Some(true)
-                && b.block_public_policy == Some(true)
-                && b.restrict_public_buckets == Some(true)
-        }),
-        Err(_) => false,
-    };
-    findings.push(check(
-        &scope,
-        "bunker bucket: public access blocked",
-        None,
-        blocked,
-        "blocked",
-        "public access not blocked",
-    ));
-    let tls = match s3.get_bucket_policy().bucket(bucket).send().await {
-        Ok(output) => output.policy.unwrap_or_default().contains("aws:SecureTransport"),
-        Err(_) => false,
-    };
-    findings.push(check(
-        &scope,
-        "bunker bucket: TLS only",
-        None,
-        tls,
-        "non-TLS access denied",
-        "no aws:SecureTransport deny",
-    ));
     findings
 }
 

@@ -287,23 +287,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spec_names_match_the_registry() {
-        // Every baseline's controls are shown under its key in `baseline:`; `region_opt_in` is
-        // the one family with no such key (it follows `organization.regions`).
-        for baseline in crate::baseline::REGISTRY {
-            let shown = display_control(baseline.family());
-            if baseline.family() != "region_opt_in" {
-                assert_eq!(shown, baseline.section(), "family `{}`", baseline.family());
-            }
-        }
-        let key = ControlKey::new("s3_account_public_access_block", "app-prod", None);
-        assert_eq!(key.display_label(), "s3_block_public_access in app-prod");
-        assert_eq!(key.label(), "s3_account_public_access_block in app-prod", "ids are unchanged");
-        assert_eq!(display_control("budget/organization-monthly"), "budgets/organization-monthly");
-        assert_eq!(display_control("guardduty/detector"), "guardduty/detector");
-    }
-
-    #[test]
     fn placeholders_resolve_when_known() {
         let mut ids = KnownIds::default();
         ids.accounts.insert("log-archive".to_string(), "111111111111".to_string());

@@ -371,7 +371,27 @@ async fn audit_reports_the_posture_and_fails_on_gaps() {
 
     assert_eq!(moto.run(&["apply", "--auto-approve"], dir).status.code(), Some(0));
     let before_audit = emulator_state(&moto);
+    moto.strict_proxy().reset_stats();
     let output = moto.run(&["audit", "--format", "json"], dir);
+    // The audit reads through the baselines' own readers, one call per check: one read of each
+    // posture setting per account (per account and region for GuardDuty and Security Hub), the
+    // detector listed but not described, each bunker bucket setting read once.
+    let calls = moto.strict_proxy().stats().calls;
+    let count = |operation: &str| calls.get(operation).copied().unwrap_or_default();
+    let accounts = count("iam:GetAccountSummary");
+    assert!(accounts > 1, "{calls:?}");
+    assert_eq!(count("iam:GetAccountPasswordPolicy"), accounts, "{calls:?}");
+    assert_eq!(count("s3control:GetPublicAccessBlock"), accounts, "{calls:?}");
+    assert_eq!(count("account:POST /getAlternateContact"), accounts, "{calls:?}");
+    assert_eq!(count("guardduty:GET /detector"), 2 * accounts, "two regions: {calls:?}");
+    assert_eq!(count("securityhub:GET /accounts"), 2 * accounts, "two regions: {calls:?}");
+    assert!(!calls.keys().any(|operation| operation.starts_with("guardduty:GET /detector/")), "{calls:?}");
+    for read in ["DescribeTrails", "GetTrailStatus"] {
+        assert_eq!(count(&format!("cloudtrail:{read}")), 1, "{calls:?}");
+    }
+    for read in ["GetBucketVersioning", "GetBucketEncryption", "GetBucketPublicAccessBlock", "GetBucketPolicy"] {
+        assert_eq!(count(&format!("s3:{read}")), 1, "{calls:?}");
+    }
     let report: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("json");
     let findings = report["findings"].as_array().expect("findings");
     let status = |scope_part: &str, control: &str| -> Vec<String> {
@@ -384,6 +404,11 @@ async fn audit_reports_the_posture_and_fails_on_gaps() {
     assert_eq!(status("app-prod", "password policy"), ["PASS"]);
     assert_eq!(status("sandbox", "S3 Block Public Access"), ["PASS"]);
     assert_eq!(status("security", "security contact"), ["PASS"]);
+    assert_eq!(status("organization", "organization trail: logging"), ["PASS"]);
+    // The bunker bucket is read as `plan` reads it (moto's GetBucketVersioning answer included).
+    for check in ["versioning", "SSE-KMS", "public access blocked", "TLS only"] {
+        assert_eq!(status("log archive", &format!("bunker bucket: {check}")), ["PASS"], "{check}");
+    }
     assert_eq!(status("organization", "scp: organization trail protected"), ["PASS"]);
     assert_eq!(status("organization", "scp: region allow-list"), ["PASS"]);
     assert_eq!(status("organization", "scp: S3 Block Public Access frozen"), ["PASS"]);

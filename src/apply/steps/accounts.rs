@@ -168,6 +168,8 @@ pub(super) async fn request_account(
 /// or one SUCCEEDED for `name` whose account has `email` (it finished before the answer was lost).
 pub(super) async fn find_account_request(clients: &Clients, name: &str, email: &str) -> Result<Option<String>> {
     let states = vec![CreateAccountState::InProgress, CreateAccountState::Succeeded];
+    // Paged by hand: each page is one call through `with_retry` (paced to the Organizations
+    // API's rate, retried alone on its throttles), as `live::organization` pages its lists.
     let mut token: Option<String> = None;
     loop {
         let output = with_retry(&RetryPolicy::default(), "ListCreateAccountStatus", || {

@@ -127,6 +127,8 @@ pub(super) async fn detach_policy(step: &Step<'_>, policy: &PolicyRef, target: &
 }
 
 pub(super) async fn find_policy(clients: &Clients, policy_type: PolicyType, name: &str) -> Result<String> {
+    // Paged by hand: each page is one call through `with_retry` (paced to the Organizations
+    // API's rate, retried alone on its throttles), as `live::organization` pages its lists.
     let mut token: Option<String> = None;
     loop {
         let output = with_retry(&RetryPolicy::default(), "ListPolicies", || {

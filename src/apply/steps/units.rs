@@ -57,6 +57,8 @@ pub(super) async fn delete_unit(step: &Step<'_>, id: &str, path: &str) -> Result
 }
 
 pub(super) async fn find_unit(clients: &Clients, parent_id: &str, name: &str) -> Result<String> {
+    // Paged by hand: each page is one call through `with_retry` (paced to the Organizations
+    // API's rate, retried alone on its throttles), as `live::organization` pages its lists.
     let mut token: Option<String> = None;
     loop {
         let output = with_retry(&RetryPolicy::default(), "ListOrganizationalUnitsForParent", || {

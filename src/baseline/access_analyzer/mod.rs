@@ -2,8 +2,9 @@
 //! administrator account, in every region of `organization.regions` (`access_analyzer/analyzer`).
 //!
 //! The delegated administrator itself is registered through Organizations by the organization
-//! planner (`delegated_administrators` in the baseline registry); `after_service` makes the
-//! analyzer wait for that registration. It never deletes or renames an analyzer. `read_analyzer` /
+//! planner (`delegated_administrators` in the baseline registry, from the shared
+//! `organization_service::Delegated` with `Registration::Organizations`); `after_service` makes
+//! the analyzer wait for that registration. It never deletes or renames an analyzer. `read_analyzer` /
 //! `create_analyzer` take the SDK client, so they are tested against recorded responses (moto has
 //! no analyzers).
 
@@ -14,6 +15,7 @@ use anyhow::{anyhow, bail, Result};
 use aws_sdk_accessanalyzer::types::Type as AnalyzerType;
 use serde_json::{json, Value};
 
+use super::organization_service::{Delegated, Registration};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 use crate::spec::validate::Checker;
@@ -22,6 +24,9 @@ use crate::spec::Spec;
 pub const CONTROL: &str = "access_analyzer";
 pub const SERVICE: &str = "access-analyzer.amazonaws.com";
 pub const ANALYZER: &str = "access_analyzer/analyzer";
+
+/// Its trusted access and its delegated administrator, registered through Organizations.
+pub const DELEGATED: Delegated = Delegated { principal: SERVICE, registration: Registration::Organizations };
 
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let Some(analyzer) = &inputs.spec.baseline.access_analyzer else { return Vec::new() };
@@ -119,19 +124,13 @@ impl Baseline for AccessAnalyzer {
     }
 
     fn trusted_services(&self, spec: &Spec) -> Vec<&'static str> {
-        if spec.baseline.access_analyzer.is_some() {
-            vec![SERVICE]
-        } else {
-            Vec::new()
-        }
+        DELEGATED.trusted_services(spec.baseline.access_analyzer.is_some())
     }
 
     fn delegated_administrators(&self, spec: &Spec) -> Vec<(String, String)> {
-        spec.baseline
-            .access_analyzer
-            .iter()
-            .map(|section| (SERVICE.to_string(), section.admin_account.clone()))
-            .collect()
+        DELEGATED.delegated_administrators(
+            spec.baseline.access_analyzer.as_ref().map(|section| section.admin_account.as_str()),
+        )
     }
 
     fn permissions(&self) -> Permissions {

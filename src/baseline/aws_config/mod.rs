@@ -29,7 +29,6 @@ use aws_sdk_config::operation::describe_config_rules::DescribeConfigRulesError;
 use aws_sdk_config::types::{
     ConfigRule, ConfigRuleState, ConfigurationRecorder, DeliveryChannel, Owner, RecordingGroup, Source, Tag,
 };
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{json, Value};
 
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Found, Ownership, Permissions, Places};
@@ -181,20 +180,12 @@ async fn describe_rules(
     names: Option<&[String]>,
 ) -> Result<Vec<ConfigRule>, aws_sdk_config::error::SdkError<DescribeConfigRulesError>> {
     let mut rules = Vec::new();
-    let mut next_token = None;
-    loop {
-        let page = client
-            .describe_config_rules()
-            .set_config_rule_names(names.map(<[String]>::to_vec))
-            .set_next_token(next_token)
-            .send()
-            .await?;
-        rules.extend(page.config_rules.unwrap_or_default());
-        next_token = page.next_token.filter(|token| !token.is_empty());
-        if next_token.is_none() {
-            return Ok(rules);
-        }
+    let mut pages =
+        client.describe_config_rules().set_config_rule_names(names.map(<[String]>::to_vec)).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        rules.extend(page?.config_rules.unwrap_or_default());
     }
+    Ok(rules)
 }
 
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
@@ -252,18 +243,8 @@ fn refuse_other_name(kind: Singleton, before: Option<&Value>, key: &ControlKey) 
 async fn ensure_service_linked_role(iam: &aws_sdk_iam::Client) -> Result<()> {
     match iam.create_service_linked_role().aws_service_name(SERVICE_LINKED_ROLE_SERVICE).send().await {
         Ok(_) => Ok(()),
-        Err(error) if is_service_linked_role_taken(error.code(), error.message()) => Ok(()),
+        Err(error) if crate::aws::errors::is_service_linked_role_taken(&error) => Ok(()),
         Err(error) => Err(aws_error("CreateServiceLinkedRole", error)),
-    }
-}
-
-/// IAM answers a second CreateServiceLinkedRole with InvalidInput "Service role name
-/// AWSServiceRoleForConfig has been taken in this account" (EntityAlreadyExists in some emulators).
-fn is_service_linked_role_taken(code: Option<&str>, message: Option<&str>) -> bool {
-    match code {
-        Some("EntityAlreadyExists") => true,
-        Some("InvalidInput") => message.is_some_and(|message| message.contains("has been taken")),
-        _ => false,
     }
 }
 
@@ -343,7 +324,7 @@ pub async fn apply_recorder(client: &aws_sdk_config::Client, attributes: &Value,
         match client.start_configuration_recorder().configuration_recorder_name(NAME).send().await {
             Ok(_) => {}
             // No channel yet: the delivery channel control starts the recorder once it exists.
-            Err(error) if error.code() == Some("NoAvailableDeliveryChannelException") => {}
+            Err(error) if crate::aws::errors::is_no_available_delivery_channel(&error) => {}
             Err(error) => return Err(aws_error("StartConfigurationRecorder", error)),
         }
     }
@@ -651,16 +632,6 @@ impl Baseline for AwsConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_existing_service_linked_role_is_success() {
-        let taken =
-            "Service role name AWSServiceRoleForConfig has been taken in this account, please try a different suffix.";
-        assert!(is_service_linked_role_taken(Some("InvalidInput"), Some(taken)));
-        assert!(is_service_linked_role_taken(Some("EntityAlreadyExists"), None));
-        assert!(!is_service_linked_role_taken(Some("InvalidInput"), Some("Invalid service name")));
-        assert!(!is_service_linked_role_taken(Some("AccessDenied"), None));
-    }
 
     #[test]
     fn another_recorder_is_refused_with_a_hint() {

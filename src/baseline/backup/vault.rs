@@ -8,13 +8,9 @@ use anyhow::{anyhow, bail, Result};
 use serde_json::Value;
 
 use super::{LockAttributes, SettingsAttributes, VaultAttributes, KEY_ALIAS};
+use crate::aws::errors::{is_already_exists_exception, is_not_found_exception, is_resource_not_found};
 use crate::baseline::attributes::encode;
-use crate::baseline::log_archive::missing;
 use crate::baseline::{aws_error, Context};
-
-/// AWS Backup's "no such vault" / "no access policy" code.
-/// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DescribeBackupVault.html
-const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 
 /// The global setting that turns cross-account backup on.
 /// https://docs.aws.amazon.com/aws-backup/latest/devguide/API_UpdateGlobalSettings.html
@@ -29,7 +25,7 @@ pub async fn read_vault(
     let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     let described = match backup.describe_backup_vault().backup_vault_name(&wanted.name).send().await {
         Ok(described) => described,
-        Err(error) if missing(&error, NOT_FOUND) => return Ok(None),
+        Err(error) if is_resource_not_found(&error) => return Ok(None),
         Err(error) => return Err(aws_error("DescribeBackupVault", error)),
     };
     let live_key = described.encryption_key_arn().unwrap_or_default().to_string();
@@ -37,7 +33,7 @@ pub async fn read_vault(
     let kms = context.sessions.client::<aws_sdk_kms::Client>(account_id, region).await;
     let aliased = match kms.describe_key().key_id(KEY_ALIAS).send().await {
         Ok(output) => output.key_metadata().map(|metadata| metadata.arn().unwrap_or_default().to_string()),
-        Err(error) if missing(&error, &["NotFoundException"]) => None,
+        Err(error) if is_not_found_exception(&error) => None,
         Err(error) => return Err(aws_error("DescribeKey", error)),
     };
     let encryption_key =
@@ -47,7 +43,7 @@ pub async fn read_vault(
             .policy()
             .map(|text| serde_json::from_str(text).unwrap_or(Value::String(text.to_string())))
             .unwrap_or(Value::Null),
-        Err(error) if missing(&error, NOT_FOUND) => Value::Null,
+        Err(error) if is_resource_not_found(&error) => Value::Null,
         Err(error) => return Err(aws_error("GetBackupVaultAccessPolicy", error)),
     };
     Ok(Some(encode(&VaultAttributes { name: wanted.name.clone(), encryption_key, access_policy })))
@@ -81,7 +77,7 @@ pub async fn apply_vault(
                 .await;
             match created {
                 Ok(_) => {}
-                Err(error) if missing(&error, &["AlreadyExistsException"]) => {}
+                Err(error) if is_already_exists_exception(&error) => {}
                 Err(error) => return Err(aws_error("CreateBackupVault", error)),
             }
         }
@@ -111,7 +107,7 @@ pub async fn read_member_vault(context: &Context<'_>, account_id: &str, region: 
     let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     match backup.describe_backup_vault().backup_vault_name(super::MEMBER_VAULT).send().await {
         Ok(_) => Ok(Some(serde_json::json!({ "name": super::MEMBER_VAULT }))),
-        Err(error) if missing(&error, NOT_FOUND) => Ok(None),
+        Err(error) if is_resource_not_found(&error) => Ok(None),
         Err(error) => Err(aws_error("DescribeBackupVault", error)),
     }
 }
@@ -129,7 +125,7 @@ pub async fn apply_member_vault(context: &Context<'_>, account_id: &str, region:
         .await;
     match created {
         Ok(_) => Ok(()),
-        Err(error) if missing(&error, &["AlreadyExistsException"]) => Ok(()),
+        Err(error) if is_already_exists_exception(&error) => Ok(()),
         Err(error) => Err(aws_error("CreateBackupVault", error)),
     }
 }
@@ -140,7 +136,7 @@ pub async fn member_vault_owned(context: &Context<'_>, account_id: &str, region:
     let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     let described = match backup.describe_backup_vault().backup_vault_name(super::MEMBER_VAULT).send().await {
         Ok(described) => described,
-        Err(error) if missing(&error, NOT_FOUND) => return Ok(None),
+        Err(error) if is_resource_not_found(&error) => return Ok(None),
         Err(error) => return Err(aws_error("DescribeBackupVault", error)),
     };
     let arn = described.backup_vault_arn().unwrap_or_default().to_string();
@@ -153,7 +149,7 @@ pub async fn member_vault_owned(context: &Context<'_>, account_id: &str, region:
                     tags.get(crate::spec::OWNERSHIP_TAG).map(String::as_str) == Some(crate::spec::OWNERSHIP_VALUE)
                 })
             }
-            Err(error) if missing(&error, NOT_FOUND) => return Ok(None),
+            Err(error) if is_resource_not_found(&error) => return Ok(None),
             Err(error) => return Err(aws_error("ListTags", error)),
         }
     }
@@ -180,7 +176,7 @@ pub async fn remove_member_vault(
     let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     match backup.delete_backup_vault().backup_vault_name(super::MEMBER_VAULT).send().await {
         Ok(_) => Ok(()),
-        Err(error) if missing(&error, NOT_FOUND) => Ok(()),
+        Err(error) if is_resource_not_found(&error) => Ok(()),
         Err(error) => Err(aws_error("DeleteBackupVault", error)),
     }
 }
@@ -202,7 +198,7 @@ pub async fn read_lock(
     let backup = context.sessions.client::<aws_sdk_backup::Client>(account_id, region).await;
     let described = match backup.describe_backup_vault().backup_vault_name(&wanted.vault).send().await {
         Ok(described) => described,
-        Err(error) if missing(&error, NOT_FOUND) => return Ok(None),
+        Err(error) if is_resource_not_found(&error) => return Ok(None),
         Err(error) => return Err(aws_error("DescribeBackupVault", error)),
     };
     if described.locked() != Some(true) {

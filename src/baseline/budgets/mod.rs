@@ -20,7 +20,6 @@ use aws_sdk_budgets::types::{
     Budget, BudgetType, ComparisonOperator, Notification, NotificationType, NotificationWithSubscribers, ResourceTag,
     Spend, Subscriber, SubscriptionType, ThresholdType, TimeUnit,
 };
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -162,17 +161,11 @@ pub async fn read_budget(client: &aws_sdk_budgets::Client, account_id: &str, nam
         None => f64::NAN,
     };
     let mut notifications = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        // https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DescribeNotificationsForBudget.html
-        let page = client
-            .describe_notifications_for_budget()
-            .account_id(account_id)
-            .budget_name(name)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("DescribeNotificationsForBudget", error))?;
+    // https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DescribeNotificationsForBudget.html
+    let mut pages =
+        client.describe_notifications_for_budget().account_id(account_id).budget_name(name).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("DescribeNotificationsForBudget", error))?;
         for notification in page.notifications.unwrap_or_default() {
             let subscribers = read_subscribers(client, account_id, name, &notification).await?;
             notifications.push(NotificationAttributes {
@@ -186,10 +179,6 @@ pub async fn read_budget(client: &aws_sdk_budgets::Client, account_id: &str, nam
                     .map_or("PERCENTAGE".to_string(), |kind| kind.as_str().to_string()),
                 subscribers,
             });
-        }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            break;
         }
     }
     sort(&mut notifications);
@@ -208,29 +197,24 @@ async fn read_subscribers(
     notification: &Notification,
 ) -> Result<BTreeSet<String>> {
     let mut subscribers = BTreeSet::new();
-    let mut token: Option<String> = None;
-    loop {
-        // https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DescribeSubscribersForNotification.html
-        let page = match client
-            .describe_subscribers_for_notification()
-            .account_id(account_id)
-            .budget_name(name)
-            .notification(notification.clone())
-            .set_next_token(token.take())
-            .send()
-            .await
-        {
+    // https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DescribeSubscribersForNotification.html
+    let mut pages = client
+        .describe_subscribers_for_notification()
+        .account_id(account_id)
+        .budget_name(name)
+        .notification(notification.clone())
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = match page {
             Ok(page) => page,
             // A notification without subscribers answers NotFoundException.
             Err(error) if is_budgets_not_found(&error) => return Ok(subscribers),
             Err(error) => return Err(aws_error("DescribeSubscribersForNotification", error)),
         };
         subscribers.extend(page.subscribers.unwrap_or_default().iter().map(subscriber_label));
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(subscribers);
-        }
     }
+    Ok(subscribers)
 }
 
 fn budget_of(name: &str, attributes: &BudgetAttributes) -> Result<Budget> {
@@ -283,7 +267,7 @@ pub async fn apply_budget(
             match request.send().await {
                 Ok(_) => return Ok(()),
                 // Created since it was read (a retried apply): reconcile what exists below.
-                Err(error) if error.code() == Some("DuplicateRecordException") => {}
+                Err(error) if crate::aws::errors::is_budgets_duplicate(&error) => {}
                 Err(error) => return Err(aws_error("CreateBudget", error)),
             }
             let live = read_budget(client, account_id, name)
@@ -338,7 +322,7 @@ pub async fn apply_budget(
                 .await
             {
                 Ok(_) => {}
-                Err(error) if error.code() == Some("DuplicateRecordException") => {}
+                Err(error) if crate::aws::errors::is_budgets_duplicate(&error) => {}
                 Err(error) => return Err(aws_error("CreateNotification", error)),
             }
             continue;
@@ -356,7 +340,7 @@ pub async fn apply_budget(
                 .await
             {
                 Ok(_) => {}
-                Err(error) if error.code() == Some("DuplicateRecordException") => {}
+                Err(error) if crate::aws::errors::is_budgets_duplicate(&error) => {}
                 Err(error) => return Err(aws_error("CreateSubscriber", error)),
             }
         }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
+use super::audit::{AuditedOrganization, Finding, Status};
 use super::log_archive::{bucket_name, key_alias_arn, BUCKET_CONTROL, KEY_CONTROL};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
@@ -72,20 +73,9 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         .await;
     let wanted: Trail = decode(key, desired)?;
     let name = wanted.name.as_str();
-    let trails = client
-        .describe_trails()
-        .trail_name_list(name)
-        .send()
-        .await
-        .map_err(|error| aws_error("DescribeTrails", error))?
-        .trail_list
-        .unwrap_or_default();
+    let trails = describe_trails(&client, Some(name)).await?;
     let Some(trail) = trails.into_iter().find(|trail| trail.name.as_deref() == Some(name)) else { return Ok(None) };
-    let logging = match client.get_trail_status().name(name).send().await {
-        Ok(status) => status.is_logging.unwrap_or(false),
-        Err(error) if errors::is_trail_not_found(&error) => return Ok(None),
-        Err(error) => return Err(aws_error("GetTrailStatus", error)),
-    };
+    let Some(logging) = trail_logging(&client, name).await? else { return Ok(None) };
     let kms_key = match (trail.kms_key_id, wanted.kms_key.as_deref()) {
         (Some(live), Some(wanted)) if live != wanted => Some(same_key(context, live, wanted).await?),
         (live, _) => live,
@@ -100,6 +90,66 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
         global_service_events: trail.include_global_service_events.unwrap_or(false),
         logging,
     })))
+}
+
+/// The trails `DescribeTrails` returns in the client's region: the one named, or with no name every
+/// trail the region sees, shadow trails (other regions' trails and the organization's) included.
+/// https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_DescribeTrails.html
+async fn describe_trails(
+    client: &aws_sdk_cloudtrail::Client,
+    name: Option<&str>,
+) -> Result<Vec<aws_sdk_cloudtrail::types::Trail>> {
+    let request = match name {
+        Some(name) => client.describe_trails().trail_name_list(name),
+        None => client.describe_trails().include_shadow_trails(true),
+    };
+    Ok(request.send().await.map_err(|error| aws_error("DescribeTrails", error))?.trail_list.unwrap_or_default())
+}
+
+/// Whether the trail (name, or ARN for a shadow trail) is logging; None when it is gone.
+async fn trail_logging(client: &aws_sdk_cloudtrail::Client, trail: &str) -> Result<Option<bool>> {
+    match client.get_trail_status().name(trail).send().await {
+        Ok(status) => Ok(Some(status.is_logging.unwrap_or(false))),
+        Err(error) if errors::is_trail_not_found(&error) => Ok(None),
+        Err(error) => Err(aws_error("GetTrailStatus", error)),
+    }
+}
+
+/// `audit`: a multi-region organization trail, whatever the spec names it, with log file
+/// validation on and logging, read in the management account's home region with the functions
+/// the trail's reader uses.
+async fn audit_organization(context: &Context<'_>, organization: &AuditedOrganization<'_>) -> Vec<Finding> {
+    const CHECK: &str = "organization trail";
+    const SCOPE: &str = "organization";
+    let client =
+        context.sessions.client::<aws_sdk_cloudtrail::Client>(organization.management, Some(organization.home)).await;
+    let trails = match describe_trails(&client, None).await {
+        Ok(trails) => trails,
+        Err(error) => return vec![Finding::read_failed(SCOPE, CHECK, None, &error)],
+    };
+    let Some(trail) = trails
+        .iter()
+        .find(|trail| trail.is_organization_trail == Some(true) && trail.is_multi_region_trail == Some(true))
+    else {
+        return vec![Finding::new(SCOPE, CHECK, None, Status::Fail, "no multi-region organization trail")];
+    };
+    let name = trail.name.clone().unwrap_or_default();
+    let logging = match trail_logging(&client, trail.trail_arn.as_deref().unwrap_or(&name)).await {
+        Ok(logging) => logging == Some(true),
+        Err(error) => return vec![Finding::read_failed(SCOPE, CHECK, None, &error)],
+    };
+    vec![
+        Finding::new(SCOPE, CHECK, None, Status::Pass, format!("`{name}` covers the organization in every region")),
+        Finding::check(
+            SCOPE,
+            "organization trail: log file validation",
+            None,
+            trail.log_file_validation_enabled == Some(true),
+            "enabled",
+            "log file validation is off",
+        ),
+        Finding::check(SCOPE, "organization trail: logging", None, logging, "logging", "the trail is not logging"),
+    ]
 }
 
 /// The trail's key as the spec names it when both name the same key, else the live value.
@@ -233,6 +283,14 @@ impl Baseline for CloudTrail {
         desired: &'a Value,
     ) -> BoxFuture<'a, Result<Option<Value>>> {
         Box::pin(read(context, key, desired))
+    }
+
+    fn audit_organization<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        organization: &'a AuditedOrganization<'a>,
+    ) -> BoxFuture<'a, Vec<Finding>> {
+        Box::pin(audit_organization(context, organization))
     }
 
     fn apply<'a>(

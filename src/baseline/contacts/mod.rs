@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
+use super::audit::{AuditedAccount, Finding};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors::{is_not_found, is_resource_not_found};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
@@ -155,6 +156,18 @@ pub async fn import(
     super::import::ImportedSection::new(contacts, notes).map(Some)
 }
 
+/// `audit`: the account has a security contact, read as `plan` reads the control.
+async fn audit_account(context: &Context<'_>, account: &AuditedAccount<'_>) -> Vec<Finding> {
+    const CHECK: &str = "security contact";
+    let key = ControlKey::new(format!("{CONTROL}/SECURITY"), account.id, None);
+    match read(context, &key).await {
+        Ok(contact) => {
+            vec![Finding::check(account.scope, CHECK, None, contact.is_some(), "set", "no security contact")]
+        }
+        Err(error) => vec![Finding::read_failed(account.scope, CHECK, None, &error)],
+    }
+}
+
 /// The `baseline.contacts` section in the registry.
 pub struct Contacts;
 
@@ -208,6 +221,14 @@ impl Baseline for Contacts {
         _desired: &'a Value,
     ) -> BoxFuture<'a, Result<Option<Value>>> {
         Box::pin(read(context, key))
+    }
+
+    fn audit_account<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a AuditedAccount<'a>,
+    ) -> BoxFuture<'a, Vec<Finding>> {
+        Box::pin(audit_account(context, account))
     }
 
     fn apply<'a>(

@@ -29,7 +29,7 @@ use serde_json::Value;
 
 use super::attributes::{decode, encode};
 use super::organization_service::{
-    self, Accounts, AdministratorApi, After, Control, OrganizationService, RegionAttributes,
+    self, Accounts, AdministratorApi, After, Control, Delegated, OrganizationService, RegionAttributes, Registration,
 };
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
@@ -82,7 +82,7 @@ pub struct MemberAttributes {
 /// (https://docs.aws.amazon.com/detective/latest/APIReference/API_EnableOrganizationAdminAccount.html),
 /// so, like Inspector, it has no `enabled` control.
 pub const ORGANIZATION_SERVICE: OrganizationService = OrganizationService {
-    principal: SERVICE,
+    delegated: Delegated { principal: SERVICE, registration: Registration::ServiceApi },
     enabled: None,
     administrator: Control {
         name: ADMIN,
@@ -414,11 +414,7 @@ impl Baseline for Detective {
     }
 
     fn trusted_services(&self, spec: &Spec) -> Vec<&'static str> {
-        if spec.baseline.detective.is_some() {
-            vec![SERVICE]
-        } else {
-            Vec::new()
-        }
+        ORGANIZATION_SERVICE.delegated.trusted_services(spec.baseline.detective.is_some())
     }
 
     fn permissions(&self) -> Permissions {

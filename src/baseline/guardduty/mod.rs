@@ -22,8 +22,9 @@ use aws_sdk_guardduty::types::AutoEnableMembers;
 use serde_json::{json, Value};
 
 use super::attributes::{decode, encode};
+use super::audit::{AuditedAccount, Finding};
 use super::organization_service::{
-    self, Accounts, AdministratorApi, After, Control, OrganizationService, RegionAttributes,
+    self, Accounts, AdministratorApi, After, Control, Delegated, OrganizationService, RegionAttributes, Registration,
 };
 use super::security_hub::members::Members;
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
@@ -49,7 +50,7 @@ fn auto_enable_members(auto_enable: AutoEnable) -> &'static str {
 
 /// GuardDuty as an organization-wide service with a delegated administrator.
 pub const ORGANIZATION_SERVICE: OrganizationService = OrganizationService {
-    principal: SERVICE,
+    delegated: Delegated { principal: SERVICE, registration: Registration::ServiceApi },
     enabled: Some(Control {
         name: DETECTOR,
         needs: &[
@@ -197,6 +198,28 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
 async fn detector_id(client: &aws_sdk_guardduty::Client) -> Result<Option<String>> {
     let detectors = client.list_detectors().send().await.map_err(|error| aws_error("ListDetectors", error))?;
     Ok(detectors.detector_ids.unwrap_or_default().into_iter().next())
+}
+
+/// `audit`: a detector in each audited region, found as `plan` finds the detector it reads
+/// (`ListDetectors`; its status is the plan's business).
+async fn audit_account(context: &Context<'_>, account: &AuditedAccount<'_>) -> Vec<Finding> {
+    const CHECK: &str = "GuardDuty";
+    let mut findings = Vec::new();
+    for region in account.regions {
+        let client = context.sessions.client::<aws_sdk_guardduty::Client>(account.id, Some(region)).await;
+        findings.push(match detector_id(&client).await {
+            Ok(detector) => Finding::check(
+                account.scope,
+                CHECK,
+                Some(region),
+                detector.is_some(),
+                "detector present",
+                "no detector",
+            ),
+            Err(error) => Finding::read_failed(account.scope, CHECK, Some(region), &error),
+        });
+    }
+    findings
 }
 
 /// `{ enabled }` of the account's detector; None without one.
@@ -351,11 +374,7 @@ impl Baseline for GuardDuty {
     }
 
     fn trusted_services(&self, spec: &Spec) -> Vec<&'static str> {
-        if spec.baseline.guardduty.is_some() {
-            vec![SERVICE]
-        } else {
-            Vec::new()
-        }
+        ORGANIZATION_SERVICE.delegated.trusted_services(spec.baseline.guardduty.is_some())
     }
 
     fn permissions(&self) -> Permissions {
@@ -389,6 +408,14 @@ impl Baseline for GuardDuty {
         desired: &'a Value,
     ) -> BoxFuture<'a, Result<Option<Value>>> {
         Box::pin(read(context, key, desired))
+    }
+
+    fn audit_account<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a AuditedAccount<'a>,
+    ) -> BoxFuture<'a, Vec<Finding>> {
+        Box::pin(audit_account(context, account))
     }
 
     fn apply<'a>(

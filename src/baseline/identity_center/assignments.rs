@@ -127,26 +127,21 @@ pub(super) async fn in_account(
     account: &str,
 ) -> Result<Vec<(String, String)>> {
     let mut assignments = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_account_assignments()
-            .instance_arn(&instance.arn)
-            .account_id(account)
-            .permission_set_arn(arn)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListAccountAssignments", error))?;
+    let mut pages = client
+        .list_account_assignments()
+        .instance_arn(&instance.arn)
+        .account_id(account)
+        .permission_set_arn(arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("ListAccountAssignments", error))?;
         for assignment in page.account_assignments.unwrap_or_default() {
             let kind = assignment.principal_type.as_ref().map(|kind| kind.as_str().to_string()).unwrap_or_default();
             assignments.push((kind, assignment.principal_id.unwrap_or_default()));
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(assignments);
-        }
     }
+    Ok(assignments)
 }
 
 /// Where to look: the accounts the set is provisioned to. An assignment provisions its set to its

@@ -154,7 +154,7 @@ pub async fn create_group(context: &Context<'_>, key: &ControlKey, name: &str) -
     match client.create_group().identity_store_id(&instance.identity_store_id).display_name(name).send().await {
         Ok(_) => Ok(()),
         // Display names are unique per directory: ConflictException means it is there now.
-        Err(error) if crate::aws::errors::error_code(&error) == Some("ConflictException") => Ok(()),
+        Err(error) if crate::aws::errors::is_conflict(&error) => Ok(()),
         Err(error) => Err(aws_error("CreateGroup", error)),
     }
 }

@@ -369,6 +369,14 @@ impl Baseline for IdentityCenter {
         })
     }
 
+    fn audit_organization<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        organization: &'a super::audit::AuditedOrganization<'a>,
+    ) -> BoxFuture<'a, Vec<super::audit::Finding>> {
+        Box::pin(posture::audit_organization(context, organization))
+    }
+
     fn apply<'a>(
         &'a self,
         context: &'a Context<'_>,

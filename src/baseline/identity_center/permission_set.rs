@@ -78,23 +78,14 @@ pub async fn all(client: &aws_sdk_ssoadmin::Client, instance: &Instance) -> Resu
 /// Every permission set of the instance, described.
 pub async fn summaries(client: &aws_sdk_ssoadmin::Client, instance: &Instance) -> Result<Vec<Summary>> {
     let mut sets = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_permission_sets()
-            .instance_arn(&instance.arn)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListPermissionSets", error))?;
+    let mut pages = client.list_permission_sets().instance_arn(&instance.arn).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("ListPermissionSets", error))?;
         for arn in page.permission_sets.unwrap_or_default() {
             sets.push(describe(client, instance, &arn).await?);
         }
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(sets);
-        }
     }
+    Ok(sets)
 }
 
 /// https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_DescribePermissionSet.html
@@ -177,40 +168,29 @@ async fn read_details(
 ) -> Result<PermissionSetAttributes> {
     let arn = summary.arn.as_str();
     let mut managed_policies = BTreeSet::new();
-    let mut token: Option<String> = None;
-    loop {
-        // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListManagedPoliciesInPermissionSet.html
-        let page = client
-            .list_managed_policies_in_permission_set()
-            .instance_arn(&instance.arn)
-            .permission_set_arn(arn)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListManagedPoliciesInPermissionSet", error))?;
+    // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListManagedPoliciesInPermissionSet.html
+    let mut pages = client
+        .list_managed_policies_in_permission_set()
+        .instance_arn(&instance.arn)
+        .permission_set_arn(arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("ListManagedPoliciesInPermissionSet", error))?;
         managed_policies.extend(page.attached_managed_policies.unwrap_or_default().into_iter().filter_map(|p| p.arn));
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            break;
-        }
     }
     let mut customer_managed_policies = BTreeSet::new();
-    loop {
-        // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListCustomerManagedPolicyReferencesInPermissionSet.html
-        let page = client
-            .list_customer_managed_policy_references_in_permission_set()
-            .instance_arn(&instance.arn)
-            .permission_set_arn(arn)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListCustomerManagedPolicyReferencesInPermissionSet", error))?;
+    // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_ListCustomerManagedPolicyReferencesInPermissionSet.html
+    let mut pages = client
+        .list_customer_managed_policy_references_in_permission_set()
+        .instance_arn(&instance.arn)
+        .permission_set_arn(arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("ListCustomerManagedPolicyReferencesInPermissionSet", error))?;
         customer_managed_policies
             .extend(page.customer_managed_policy_references.unwrap_or_default().iter().map(reference_of));
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            break;
-        }
     }
     // https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_GetInlinePolicyForPermissionSet.html
     let inline = client
@@ -440,22 +420,17 @@ pub async fn provisioned_accounts(
     arn: &str,
 ) -> Result<BTreeSet<String>> {
     let mut accounts = BTreeSet::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_accounts_for_provisioned_permission_set()
-            .instance_arn(&instance.arn)
-            .permission_set_arn(arn)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|error| aws_error("ListAccountsForProvisionedPermissionSet", error))?;
+    let mut pages = client
+        .list_accounts_for_provisioned_permission_set()
+        .instance_arn(&instance.arn)
+        .permission_set_arn(arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| aws_error("ListAccountsForProvisionedPermissionSet", error))?;
         accounts.extend(page.account_ids.unwrap_or_default());
-        token = page.next_token.filter(|next| !next.is_empty());
-        if token.is_none() {
-            return Ok(accounts);
-        }
     }
+    Ok(accounts)
 }
 
 /// A changed set reaches the accounts it is assigned in only once provisioned again: "If the

@@ -52,3 +52,39 @@ pub async fn posture(context: &Context<'_>, account: &str, region: &str) -> Resu
     posture.administrator_sets.sort();
     Ok(posture)
 }
+
+/// `audit`, when the spec manages Identity Center: permission sets granting `AdministratorAccess`
+/// (a FAIL each: least privilege), and every active account with no assignment.
+pub async fn audit_organization(
+    context: &Context<'_>,
+    organization: &crate::baseline::audit::AuditedOrganization<'_>,
+) -> Vec<crate::baseline::audit::Finding> {
+    use crate::baseline::audit::{Finding, Status};
+    const CHECK: &str = "identity center";
+    let Some(spec) = organization.spec else { return Vec::new() };
+    let Some(admin) = super::admin_account(spec) else { return Vec::new() };
+    let region = spec.organization.regions.first().map_or("us-east-1", String::as_str);
+    let posture = match posture(context, admin, region).await {
+        Ok(posture) => posture,
+        Err(error) => return vec![Finding::errored("organization", CHECK, Some(region), format!("{error:#}"))],
+    };
+    let mut findings: Vec<Finding> = posture
+        .administrator_sets
+        .iter()
+        .map(|name| {
+            let detail = format!("permission set `{name}` grants AdministratorAccess");
+            Finding::new("organization", CHECK, Some(region), Status::Fail, detail)
+        })
+        .collect();
+    for (id, scope) in organization.accounts {
+        findings.push(Finding::check(
+            scope,
+            CHECK,
+            Some(region),
+            posture.assigned_accounts.contains(id),
+            "some permission set is assigned here",
+            "no Identity Center assignment: nobody signs in here through Identity Center",
+        ));
+    }
+    findings
+}

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use super::attributes::{decode, encode};
 use super::organization_service::{
-    self, Accounts, AdministratorApi, After, Control, OrganizationService, RegionAttributes,
+    self, Accounts, AdministratorApi, After, Control, Delegated, OrganizationService, RegionAttributes, Registration,
 };
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
@@ -95,7 +95,7 @@ fn scan_state<'a>(state: &'a ResourceState, scan: &str) -> Option<&'a State> {
 /// administrator enables it there, so it has no control of its own for that; its members control is
 /// `inspector/accounts` (associated, with the spec's scan types enabled).
 pub const ORGANIZATION_SERVICE: OrganizationService = OrganizationService {
-    principal: SERVICE,
+    delegated: Delegated { principal: SERVICE, registration: Registration::ServiceApi },
     enabled: None,
     administrator: Control {
         name: ADMIN,
@@ -440,11 +440,7 @@ impl Baseline for Inspector {
     }
 
     fn trusted_services(&self, spec: &Spec) -> Vec<&'static str> {
-        if spec.baseline.inspector.is_some() {
-            vec![SERVICE]
-        } else {
-            Vec::new()
-        }
+        ORGANIZATION_SERVICE.delegated.trusted_services(spec.baseline.inspector.is_some())
     }
 
     fn permissions(&self) -> Permissions {

@@ -28,39 +28,28 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option
         Err(error) => return Err(aws_error("HeadBucket", error)),
     }
     let versioning = versioning_status(s3, bucket).await?;
-    let encryption = match s3.get_bucket_encryption().bucket(bucket).send().await {
-        Ok(output) => output
-            .server_side_encryption_configuration
-            .and_then(|configuration| configuration.rules.into_iter().next())
-            .and_then(|rule| {
-                let bucket_key = rule.bucket_key_enabled.unwrap_or(false);
-                rule.apply_server_side_encryption_by_default.map(|default| (default, bucket_key))
-            })
-            .map(|(default, bucket_key)| Encryption {
-                algorithm: default.sse_algorithm.as_str().to_string(),
-                key: default.kms_master_key_id,
-                bucket_key,
-            }),
-        Err(error) if errors::is_no_bucket_encryption(&error) => None,
-        Err(error) => return Err(aws_error("GetBucketEncryption", error)),
-    };
-    let public_access_blocked = match s3.get_public_access_block().bucket(bucket).send().await {
-        Ok(output) => output.public_access_block_configuration.is_some_and(|block| {
-            block.block_public_acls == Some(true)
-                && block.ignore_public_acls == Some(true)
-                && block.block_public_policy == Some(true)
-                && block.restrict_public_buckets == Some(true)
-        }),
-        Err(error) if errors::is_no_public_access_block(&error) => false,
-        Err(error) => return Err(aws_error("GetPublicAccessBlock", error)),
-    };
-    let policy = match s3.get_bucket_policy().bucket(bucket).send().await {
-        Ok(output) => {
-            output.policy.map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text))).unwrap_or(Value::Null)
-        }
-        Err(error) if errors::is_no_bucket_policy(&error) => Value::Null,
-        Err(error) => return Err(aws_error("GetBucketPolicy", error)),
-    };
+    let encryption = encryption_configuration(s3, bucket)
+        .await?
+        .and_then(|configuration| configuration.rules.into_iter().next())
+        .and_then(|rule| {
+            let bucket_key = rule.bucket_key_enabled.unwrap_or(false);
+            rule.apply_server_side_encryption_by_default.map(|default| (default, bucket_key))
+        })
+        .map(|(default, bucket_key)| Encryption {
+            algorithm: default.sse_algorithm.as_str().to_string(),
+            key: default.kms_master_key_id,
+            bucket_key,
+        });
+    let public_access_blocked = public_access_block(s3, bucket).await?.is_some_and(|block| {
+        block.block_public_acls == Some(true)
+            && block.ignore_public_acls == Some(true)
+            && block.block_public_policy == Some(true)
+            && block.restrict_public_buckets == Some(true)
+    });
+    let policy = policy_text(s3, bucket)
+        .await?
+        .map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        .unwrap_or(Value::Null);
     let (lifecycle_days, noncurrent_days, expired_delete_markers) =
         match s3.get_bucket_lifecycle_configuration().bucket(bucket).send().await {
             Ok(output) => read_lifecycle(&output.rules.unwrap_or_default()),
@@ -97,6 +86,39 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option
         expired_delete_markers,
         logging,
     })))
+}
+
+/// The bucket's default encryption; None when it has none.
+pub async fn encryption_configuration(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<Option<aws_sdk_s3::types::ServerSideEncryptionConfiguration>> {
+    match s3.get_bucket_encryption().bucket(bucket).send().await {
+        Ok(output) => Ok(output.server_side_encryption_configuration),
+        Err(error) if errors::is_no_bucket_encryption(&error) => Ok(None),
+        Err(error) => Err(aws_error("GetBucketEncryption", error)),
+    }
+}
+
+/// The bucket's Block Public Access switches; None when it has none.
+pub async fn public_access_block(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<Option<aws_sdk_s3::types::PublicAccessBlockConfiguration>> {
+    match s3.get_public_access_block().bucket(bucket).send().await {
+        Ok(output) => Ok(output.public_access_block_configuration),
+        Err(error) if errors::is_no_public_access_block(&error) => Ok(None),
+        Err(error) => Err(aws_error("GetPublicAccessBlock", error)),
+    }
+}
+
+/// The bucket's policy document as S3 returns it; None when it has none.
+pub async fn policy_text(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option<String>> {
+    match s3.get_bucket_policy().bucket(bucket).send().await {
+        Ok(output) => Ok(output.policy),
+        Err(error) if errors::is_no_bucket_policy(&error) => Ok(None),
+        Err(error) => Err(aws_error("GetBucketPolicy", error)),
+    }
 }
 
 /// The bucket's versioning status (`Enabled`, `Suspended`, or None when never set).

@@ -3,6 +3,7 @@
 //! versioned, public access blocked, TLS only, writable only by the organization trail and Config,
 //! access-logged, lifecycle, optional Object Lock) and its access-log bucket.
 
+mod audit;
 mod bucket;
 mod documents;
 mod import;
@@ -11,7 +12,6 @@ mod validate;
 pub use import::{find_bunker, locate_bunker};
 
 use anyhow::{bail, Result};
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -206,10 +206,6 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
     }
 }
 
-pub(crate) fn missing(error: &impl ProvideErrorMetadata, codes: &[&str]) -> bool {
-    error.code().is_some_and(|code| codes.contains(&code))
-}
-
 pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value, before: Option<&Value>) -> Result<()> {
     let account_id = context.account_id(&key.account)?;
     let region = key.region.as_deref();
@@ -295,6 +291,14 @@ impl Baseline for LogArchive {
         desired: &'a Value,
     ) -> BoxFuture<'a, Result<Option<Value>>> {
         Box::pin(read(context, key, desired))
+    }
+
+    fn audit_organization<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        organization: &'a crate::baseline::audit::AuditedOrganization<'a>,
+    ) -> BoxFuture<'a, Vec<crate::baseline::audit::Finding>> {
+        Box::pin(audit::audit_organization(context, organization))
     }
 
     fn apply<'a>(

@@ -22,7 +22,8 @@ use serde_json::Value;
 
 use super::attributes::{decode, encode};
 use super::organization_service::{
-    self, Accounts, AdministratorApi, After, Control, OrganizationService, RegionAttributes, Whose,
+    self, Accounts, AdministratorApi, After, Control, Delegated, OrganizationService, RegionAttributes, Registration,
+    Whose,
 };
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
@@ -84,7 +85,7 @@ fn frequency(frequency: MacieFindingFrequency) -> &'static str {
 
 /// Macie as an organization-wide service with a delegated administrator.
 pub const ORGANIZATION_SERVICE: OrganizationService = OrganizationService {
-    principal: SERVICE,
+    delegated: Delegated { principal: SERVICE, registration: Registration::ServiceApi },
     enabled: Some(Control {
         name: SESSION,
         needs: &[
@@ -399,11 +400,7 @@ impl Baseline for Macie {
     }
 
     fn trusted_services(&self, spec: &Spec) -> Vec<&'static str> {
-        if spec.baseline.macie.is_some() {
-            vec![SERVICE]
-        } else {
-            Vec::new()
-        }
+        ORGANIZATION_SERVICE.delegated.trusted_services(spec.baseline.macie.is_some())
     }
 
     fn permissions(&self) -> Permissions {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
+use super::audit::{AuditedAccount, Finding, Status};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors::is_not_found;
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
@@ -130,6 +131,32 @@ pub async fn import(
     super::import::ImportedSection::new(section, notes).map(Some)
 }
 
+/// `audit`: the account's password policy asks for at least 14 characters (CIS AWS Foundations
+/// 1.8), read as `plan` reads the control.
+async fn audit_account(context: &Context<'_>, account: &AuditedAccount<'_>) -> Vec<Finding> {
+    const CHECK: &str = "password policy";
+    let key = ControlKey::new(CONTROL, account.id, None);
+    let policy = match read(context, &key).await {
+        Ok(Some(live)) => decode::<PasswordPolicyAttributes>(&key, &live),
+        Ok(None) => return vec![Finding::new(account.scope, CHECK, None, Status::Fail, "no password policy")],
+        Err(error) => return vec![Finding::read_failed(account.scope, CHECK, None, &error)],
+    };
+    match policy {
+        Ok(policy) => {
+            let length = policy.minimum_length;
+            vec![Finding::check(
+                account.scope,
+                CHECK,
+                None,
+                length >= 14,
+                &format!("minimum length {length}"),
+                &format!("minimum length {length} is below 14"),
+            )]
+        }
+        Err(error) => vec![Finding::read_failed(account.scope, CHECK, None, &error)],
+    }
+}
+
 /// The `baseline.password_policy` section in the registry.
 pub struct PasswordPolicy;
 
@@ -171,6 +198,14 @@ impl Baseline for PasswordPolicy {
         _desired: &'a Value,
     ) -> BoxFuture<'a, Result<Option<Value>>> {
         Box::pin(read(context, key))
+    }
+
+    fn audit_account<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a AuditedAccount<'a>,
+    ) -> BoxFuture<'a, Vec<Finding>> {
+        Box::pin(audit_account(context, account))
     }
 
     fn apply<'a>(

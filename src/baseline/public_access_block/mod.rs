@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::attributes::{decode, encode};
+use super::audit::{AuditedAccount, Finding, Status};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
 
@@ -106,6 +107,32 @@ pub async fn import(
     super::import::ImportedSection::new(section, notes).map(Some)
 }
 
+/// `audit`: all four switches of the account's Block Public Access on, read as `plan` reads the
+/// control.
+async fn audit_account(context: &Context<'_>, account: &AuditedAccount<'_>) -> Vec<Finding> {
+    const CHECK: &str = "S3 Block Public Access";
+    let key = ControlKey::new(CONTROL, account.id, None);
+    let block = match read(context, &key).await {
+        Ok(Some(live)) => decode::<PublicAccessBlockAttributes>(&key, &live),
+        Ok(None) => return vec![Finding::new(account.scope, CHECK, None, Status::Fail, "not configured")],
+        Err(error) => return vec![Finding::read_failed(account.scope, CHECK, None, &error)],
+    };
+    match block {
+        Ok(block) => vec![Finding::check(
+            account.scope,
+            CHECK,
+            None,
+            block.block_public_acls
+                && block.ignore_public_acls
+                && block.block_public_policy
+                && block.restrict_public_buckets,
+            "all four settings on",
+            "not every setting is on",
+        )],
+        Err(error) => vec![Finding::read_failed(account.scope, CHECK, None, &error)],
+    }
+}
+
 /// The `baseline.s3_block_public_access` section in the registry.
 pub struct PublicAccessBlock;
 
@@ -147,6 +174,14 @@ impl Baseline for PublicAccessBlock {
         _desired: &'a Value,
     ) -> BoxFuture<'a, Result<Option<Value>>> {
         Box::pin(read(context, key))
+    }
+
+    fn audit_account<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a AuditedAccount<'a>,
+    ) -> BoxFuture<'a, Vec<Finding>> {
+        Box::pin(audit_account(context, account))
     }
 
     fn apply<'a>(

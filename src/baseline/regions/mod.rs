@@ -255,6 +255,14 @@ impl Baseline for Regions {
         CONTROL
     }
 
+    fn is_region_gate(&self, key: &ControlKey) -> bool {
+        key.control == CONTROL
+    }
+
+    fn region_usable(&self, live: Option<&Value>) -> bool {
+        usable(live)
+    }
+
     fn section(&self) -> &'static str {
         "regions"
     }

@@ -30,7 +30,10 @@ use anyhow::{anyhow, bail, Result};
 use aws_sdk_securityhub::types::{AutoEnableStandards, StandardsSubscriptionRequest};
 use serde_json::{json, Value};
 
-use super::organization_service::{self, Accounts, AdministratorApi, After, Control, OrganizationService, Whose};
+use super::audit::{AuditedAccount, Finding, Status};
+use super::organization_service::{
+    self, Accounts, AdministratorApi, After, Control, Delegated, OrganizationService, Registration, Whose,
+};
 use super::{aws_error, Actions, Baseline, BoxFuture, Context, Permissions};
 use crate::aws::errors;
 use crate::aws::session::partition_of;
@@ -66,7 +69,7 @@ pub fn standard_arn(standard: SecurityStandard, region: &str) -> String {
 
 /// Security Hub as an organization-wide service with a delegated administrator.
 pub const ORGANIZATION_SERVICE: OrganizationService = OrganizationService {
-    principal: SERVICE,
+    delegated: Delegated { principal: SERVICE, registration: Registration::ServiceApi },
     enabled: Some(Control {
         name: HUB,
         needs: &[
@@ -289,6 +292,21 @@ pub async fn read_hub(client: &aws_sdk_securityhub::Client) -> Result<Option<Val
     }
 }
 
+/// `audit`: Security Hub enabled in each audited region, read as `plan` reads the hub.
+async fn audit_account(context: &Context<'_>, account: &AuditedAccount<'_>) -> Vec<Finding> {
+    const CHECK: &str = "Security Hub";
+    let mut findings = Vec::new();
+    for region in account.regions {
+        let client = context.sessions.client::<aws_sdk_securityhub::Client>(account.id, Some(region)).await;
+        findings.push(match read_hub(&client).await {
+            Ok(Some(_)) => Finding::new(account.scope, CHECK, Some(region), Status::Pass, "enabled"),
+            Ok(None) => Finding::new(account.scope, CHECK, Some(region), Status::Fail, "not enabled"),
+            Err(error) => Finding::read_failed(account.scope, CHECK, Some(region), &error),
+        });
+    }
+    findings
+}
+
 /// Enables Security Hub without the default standards; already enabled is success.
 pub async fn apply_hub(client: &aws_sdk_securityhub::Client) -> Result<()> {
     match client.enable_security_hub().enable_default_standards(false).send().await {
@@ -482,11 +500,7 @@ impl Baseline for SecurityHub {
     }
 
     fn trusted_services(&self, spec: &Spec) -> Vec<&'static str> {
-        if spec.baseline.security_hub.is_some() {
-            vec![SERVICE]
-        } else {
-            Vec::new()
-        }
+        ORGANIZATION_SERVICE.delegated.trusted_services(spec.baseline.security_hub.is_some())
     }
 
     fn permissions(&self) -> Permissions {
@@ -531,6 +545,14 @@ impl Baseline for SecurityHub {
         desired: &'a Value,
     ) -> BoxFuture<'a, Result<Option<Value>>> {
         Box::pin(read(context, key, desired))
+    }
+
+    fn audit_account<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        account: &'a AuditedAccount<'a>,
+    ) -> BoxFuture<'a, Vec<Finding>> {
+        Box::pin(audit_account(context, account))
     }
 
     fn apply<'a>(
