@@ -178,17 +178,22 @@ where
 /// notes of what was left out.
 pub async fn import_sections(context: &Context<'_>, scope: &ImportScope) -> Result<(BaselineSpec, Vec<String>)> {
     let imported = futures::future::join_all(REGISTRY.iter().map(|baseline| async move {
-        let section = baseline
-            .import(context, scope)
-            .await
-            .with_context(|| format!("importing `baseline.{}`", baseline.section()))?;
-        Ok::<_, anyhow::Error>((baseline.section(), section))
+        // One baseline that cannot be read (refused, or an endpoint without its calls) does not
+        // cost the import of the organization and the other sections: its section is left out
+        // and the note says why, so nothing is written that the plan would then change.
+        let section = match baseline.import(context, scope).await {
+            Ok(section) => section,
+            Err(error) => Some(ImportedSection::left_out(format!(
+                "`baseline.{}` left out: it could not be read: {error:#}",
+                baseline.section()
+            ))),
+        };
+        (baseline.section(), section)
     }))
     .await;
     let mut sections = Map::new();
     let mut notes = Vec::new();
-    for result in imported {
-        let (name, section) = result?;
+    for (name, section) in imported {
         if let Some(section) = section {
             if !section.section.is_null() {
                 sections.insert(name.to_string(), section.section);

@@ -80,3 +80,27 @@ async fn import_writes_macie_inspector_and_detective_as_applied_and_leaves_out_w
     assert!(notes.contains("`baseline.inspector` left out: eu-west-1 differs from us-east-1"), "{notes}");
     assert_eq!(section(again.path(), "macie"), reference["baseline"]["macie"]);
 }
+
+/// Against an endpoint where a baseline cannot be read (moto itself, without the strict layer: no
+/// Detective at all, Macie answers the SDK cannot parse), that baseline's section is left out with
+/// a note saying why, and the rest of the organization is still imported.
+#[tokio::test]
+async fn an_endpoint_without_a_baselines_calls_leaves_only_that_section_out() {
+    let moto = Moto::start();
+    let applied = tempfile::tempdir().expect("temp dir");
+    std::fs::write(applied.path().join("landing-zone.yaml"), SPEC).expect("write spec");
+    let output = moto.run(&["apply", "--auto-approve"], applied.path());
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+
+    let raw = format!("http://127.0.0.1:{}", moto.port);
+    let imported = tempfile::tempdir().expect("temp dir");
+    let output = moto.run_with_endpoint(&["import", "--out", "."], imported.path(), &raw);
+    let notes = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{notes}");
+    assert!(notes.contains("`baseline.detective` left out: ") && notes.contains("does not implement"), "{notes}");
+    assert!(section(imported.path(), "detective").is_null());
+    assert!(notes.contains("`baseline.macie` left out: it could not be read: "), "{notes}");
+    assert!(section(imported.path(), "macie").is_null());
+    let spec = std::fs::read_to_string(imported.path().join("landing-zone.yaml")).expect("imported spec");
+    assert!(spec.contains("security"), "the accounts are imported: {spec}");
+}
