@@ -104,6 +104,48 @@ impl ImportedSection {
     }
 }
 
+/// A section of its own that a baseline imports beside `baseline:` (Identity Center's
+/// `identity_center:`), with the policy documents it refers to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedTopLevel {
+    /// The spec's top-level key.
+    pub key: &'static str,
+    /// The section as the spec writes it, serialized from its spec type.
+    pub section: Value,
+    /// File name under `policies/` -> document.
+    pub documents: BTreeMap<String, Value>,
+}
+
+/// A baseline's own top-level section as import found it: the section (None when there was nothing
+/// to write) and the notes of what was left out.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OwnSection {
+    pub found: Option<ImportedTopLevel>,
+    pub notes: Vec<String>,
+}
+
+/// What the registry's baselines import: `baseline:`, their own top-level sections, and the notes
+/// of what was left out.
+#[derive(Debug, Clone, Default)]
+pub struct ImportedBaselines {
+    pub baseline: BaselineSpec,
+    pub top_level: Vec<ImportedTopLevel>,
+    pub notes: Vec<String>,
+}
+
+/// A file name under `policies/` for a document named `name`, not yet in `taken` (which it joins).
+pub fn policy_file_name(name: &str, taken: &mut BTreeSet<String>) -> String {
+    let stem: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    let mut file = format!("{stem}.json");
+    let mut counter = 2;
+    while !taken.insert(file.clone()) {
+        file = format!("{stem}-{counter}.json");
+        counter += 1;
+    }
+    file
+}
+
 /// The setting most accounts share, and the targets that name exactly those accounts: `Root` when
 /// every imported account has it. Accounts with another setting (or none) are left out of the
 /// targets, so the plan of the imported spec does not change them, and named in a note. Ties go to
@@ -174,9 +216,9 @@ where
     Ok(found)
 }
 
-/// Every baseline's imported section, through the registry, as the spec's `baseline:`; and the
-/// notes of what was left out.
-pub async fn import_sections(context: &Context<'_>, scope: &ImportScope) -> Result<(BaselineSpec, Vec<String>)> {
+/// Every baseline's imported section, through the registry, as the spec's `baseline:`; the
+/// top-level sections baselines own; and the notes of what was left out.
+pub async fn import_sections(context: &Context<'_>, scope: &ImportScope) -> Result<ImportedBaselines> {
     let imported = futures::future::join_all(REGISTRY.iter().map(|baseline| async move {
         // One baseline that cannot be read (refused, or an endpoint without its calls) does not
         // cost the import of the organization and the other sections: its section is left out
@@ -188,21 +230,34 @@ pub async fn import_sections(context: &Context<'_>, scope: &ImportScope) -> Resu
                 baseline.section()
             ))),
         };
-        (baseline.section(), section)
+        let top_level = match baseline.import_top_level(context, scope).await {
+            Ok(found) => Ok(found),
+            Err(error) => Err(format!("`{}` left out: it could not be read: {error:#}", baseline.section())),
+        };
+        (baseline.section(), section, top_level)
     }))
     .await;
     let mut sections = Map::new();
     let mut notes = Vec::new();
-    for (name, section) in imported {
+    let mut top_level = Vec::new();
+    for (name, section, own) in imported {
         if let Some(section) = section {
             if !section.section.is_null() {
                 sections.insert(name.to_string(), section.section);
             }
             notes.extend(section.notes);
         }
+        match own {
+            Ok(Some(own)) => {
+                top_level.extend(own.found);
+                notes.extend(own.notes);
+            }
+            Ok(None) => {}
+            Err(why) => notes.push(why),
+        }
     }
     let baseline = serde_json::from_value(Value::Object(sections)).context("the imported `baseline:` section")?;
-    Ok((baseline, notes))
+    Ok(ImportedBaselines { baseline, top_level, notes })
 }
 
 #[cfg(test)]

@@ -280,6 +280,17 @@ pub trait Baseline: Sync {
         Box::pin(async { Ok(None) })
     }
 
+    /// Its own top-level section of an imported spec, beside `baseline:` (Identity Center's
+    /// `identity_center:`), and the notes of what it left out; the section None when it found
+    /// nothing to write. Most baselines have none.
+    fn import_top_level<'a>(
+        &'a self,
+        _context: &'a Context<'_>,
+        _scope: &'a import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<import::OwnSection>>> {
+        Box::pin(async { Ok(None) })
+    }
+
     /// Removes one resource it created. Checks the ownership mark again first and refuses what no
     /// longer carries it; one already gone is success (idempotent).
     fn remove<'a>(

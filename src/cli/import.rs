@@ -12,7 +12,6 @@ use anyhow::Context;
 use clap::Args;
 
 use super::{runtime, write_stderr, write_stdout, GlobalOptions, EXIT_OK};
-use crate::baseline::identity_center::read_for_import;
 use crate::baseline::import::{import_sections, ImportScope};
 use crate::live::{read_organization, ReadScope};
 use crate::ops::import::{account_names, import, to_yaml, RecognisedBaselines};
@@ -105,16 +104,6 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
         } else {
             args.regions.clone()
         };
-        let home = regions.first().map_or("us-east-1", String::as_str);
-        let identity_center = read_for_import(&clients, &live, home).await?;
-        if identity_center.is_none() {
-            write_stderr(&format!(
-                "no IAM Identity Center instance in {home} for the management account: `identity_center` left out"
-            ));
-        }
-        for note in identity_center.iter().flat_map(|found| &found.notes) {
-            write_stderr(&format!("note: {note}"));
-        }
         // Every baseline reads what it finds live, under the names the spec will give the accounts.
         let names = account_names(&live);
         let management = live.organization.as_ref().and_then(|org| names.get(&org.management_account_id)).cloned();
@@ -129,13 +118,14 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
             trusted_services: live.trusted_services.clone(),
             delegated_administrators: live.delegated_administrators.clone(),
         };
-        let (baseline, notes) = import_sections(&context, &scope).await?;
-        for note in notes {
-            write_stderr(&format!("note: {}", crate::plan::escape::inline(&note)));
+        let imported = import_sections(&context, &scope).await?;
+        for note in &imported.notes {
+            write_stderr(&format!("note: {}", crate::plan::escape::inline(note)));
         }
-        Ok::<_, anyhow::Error>((live, RecognisedBaselines { baseline, identity_center }, regions))
+        let recognised = RecognisedBaselines { baseline: imported.baseline, top_level: imported.top_level };
+        Ok::<_, anyhow::Error>((live, recognised, regions))
     })?;
-    let imported = import(&live, regions, baselines);
+    let imported = import(&live, regions, baselines)?;
     let mut files = vec![(spec_path.clone(), to_yaml(&imported.spec)?)];
     for (file, document) in &imported.documents {
         files.push((args.out.join("policies").join(file), serde_json::to_string_pretty(document)? + "\n"));

@@ -3,20 +3,19 @@
 //!
 //! OUs and accounts are pinned by `id:` so later renames stay renames. Names that would collide as
 //! spec keys get a suffix from their id. AWS-managed default policies are left out: the planner
-//! never detaches what the spec does not name. Identity Center's permission sets and assignments
-//! become `identity_center:`, and each baseline's live settings `baseline:` (both read by the CLI
-//! into `RecognisedBaselines`; the baselines through the registry's `Baseline::import`).
+//! never detaches what the spec does not name. Each baseline's live settings become `baseline:`, and
+//! a baseline's own top-level section (Identity Center's `identity_center:`) its key (both read by
+//! the CLI through the registry's `Baseline::import` and `Baseline::import_top_level`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::baseline::identity_center::{LiveIdentityCenter, Principal, DEFAULT_SESSION_DURATION};
+use crate::baseline::import::{policy_file_name as file_name, ImportedTopLevel};
 use crate::plan::state::LiveOrganization;
 use crate::spec::{
-    AccountSpec, AssignmentSpec, BaselineSpec, DestructiveOptIns, DocumentSource, FeatureSet, IdentityCenterSpec,
-    OrganizationSpec, PermissionSetSpec, PolicySpec, RootAccessSpec, Spec, Targets, UnitSpec, OWNERSHIP_TAG, ROOT,
-    ROOT_CREDENTIALS_MANAGEMENT, ROOT_SESSIONS,
+    AccountSpec, BaselineSpec, DestructiveOptIns, DocumentSource, FeatureSet, OrganizationSpec, PolicySpec,
+    RootAccessSpec, Spec, Targets, UnitSpec, OWNERSHIP_TAG, ROOT, ROOT_CREDENTIALS_MANAGEMENT, ROOT_SESSIONS,
 };
 
 /// A spec and the policy documents it references (file name under `policies/` -> document).
@@ -32,8 +31,8 @@ pub struct RecognisedBaselines {
     /// `baseline:` as the registry's baselines imported it (`baseline::import::import_sections`),
     /// naming accounts by [`account_names`].
     pub baseline: BaselineSpec,
-    /// The management account's Identity Center instance in the home Region, if it has one.
-    pub identity_center: Option<LiveIdentityCenter>,
+    /// Top-level sections baselines import beside `baseline:`, with their policy documents.
+    pub top_level: Vec<ImportedTopLevel>,
 }
 
 fn visible_tags(tags: &Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
@@ -60,69 +59,6 @@ fn account_key(name: &str, id: &str, taken: &mut BTreeSet<String>) -> String {
     key
 }
 
-/// A file name for a policy document.
-fn file_name(name: &str, taken: &mut BTreeSet<String>) -> String {
-    let stem: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
-    let mut file = format!("{stem}.json");
-    let mut counter = 2;
-    while !taken.insert(file.clone()) {
-        file = format!("{stem}-{counter}.json");
-        counter += 1;
-    }
-    file
-}
-
-/// The `identity_center:` section: every permission set (an inline policy becomes a policy file),
-/// and the assignments grouped by (permission set, principal) over the imported accounts. Groups
-/// are never listed: import names what exists, it creates nothing.
-fn identity_center(
-    live: &LiveIdentityCenter,
-    account_names: &BTreeMap<String, String>,
-    files: &mut BTreeSet<String>,
-    documents: &mut BTreeMap<String, Value>,
-) -> IdentityCenterSpec {
-    let mut permission_sets = BTreeMap::new();
-    for (name, set) in &live.permission_sets {
-        let inline_policy = set.inline_policy.as_ref().map(|document| {
-            let file = file_name(&format!("permission-set-{name}"), files);
-            documents.insert(file.clone(), document.clone());
-            DocumentSource::File(format!("policies/{file}"))
-        });
-        let spec = PermissionSetSpec {
-            description: set.description.clone(),
-            session_duration: (set.session_duration != DEFAULT_SESSION_DURATION).then(|| set.session_duration.clone()),
-            relay_state: set.relay_state.clone(),
-            managed_policies: set.managed_policies.iter().cloned().collect(),
-            customer_managed_policies: set.customer_managed_policies.iter().cloned().collect(),
-            inline_policy,
-            permissions_boundary: set.permissions_boundary.clone(),
-        };
-        permission_sets.insert(name.clone(), spec);
-    }
-    let mut grouped: BTreeMap<(&str, &Principal), Vec<String>> = BTreeMap::new();
-    for assignment in &live.assignments {
-        // Accounts that are not imported (suspended, or gone) cannot be named.
-        let Some(account) = account_names.get(&assignment.account) else { continue };
-        grouped.entry((&assignment.permission_set, &assignment.principal)).or_default().push(account.clone());
-    }
-    let assignments = grouped
-        .into_iter()
-        .map(|((set, principal), mut accounts)| {
-            accounts.sort();
-            accounts.dedup();
-            let user = principal.principal_type == "USER";
-            AssignmentSpec {
-                group: (!user).then(|| principal.name.clone()),
-                user: user.then(|| principal.name.clone()),
-                permission_set: set.to_string(),
-                targets: Targets { accounts, ..Targets::default() },
-            }
-        })
-        .collect();
-    IdentityCenterSpec { admin_account: None, groups: Vec::new(), permission_sets, assignments }
-}
-
 /// The spec name of every active account, by id: the keys `import` writes them under (and the
 /// names its baseline sections must use).
 pub fn account_names(live: &LiveOrganization) -> BTreeMap<String, String> {
@@ -134,8 +70,13 @@ pub fn account_names(live: &LiveOrganization) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Builds the spec. `regions` become `organization.regions` (home region first).
-pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: RecognisedBaselines) -> Imported {
+/// Builds the spec. `regions` become `organization.regions` (home region first). Fails only if a
+/// baseline's top-level section does not fit the spec model (a defect, not a user error).
+pub fn import(
+    live: &LiveOrganization,
+    regions: Vec<String>,
+    baselines: RecognisedBaselines,
+) -> anyhow::Result<Imported> {
     let root_id = live.root.as_ref().map(|root| root.id.clone()).unwrap_or_default();
 
     fn units_under(live: &LiveOrganization, parent: &str) -> BTreeMap<String, UnitSpec> {
@@ -178,8 +119,10 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
         );
     }
 
-    let mut files = BTreeSet::new();
-    let mut documents = BTreeMap::new();
+    // The documents of the baselines' own sections keep their names; policies' files avoid them.
+    let mut documents: BTreeMap<String, Value> =
+        baselines.top_level.iter().flat_map(|section| section.documents.clone()).collect();
+    let mut files: BTreeSet<String> = documents.keys().cloned().collect();
     let mut policies = BTreeMap::new();
     let mut policy_types = BTreeSet::new();
     if let Some(root) = &live.root {
@@ -220,12 +163,6 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
         );
     }
 
-    let identity_center = baselines
-        .identity_center
-        .as_ref()
-        // An instance without permission sets has nothing the section could name.
-        .filter(|live| management_account.is_some() && !live.permission_sets.is_empty())
-        .map(|live| identity_center(live, &account_names, &mut files, &mut documents));
     let baseline = baselines.baseline;
     let spec = Spec {
         version: 1,
@@ -253,10 +190,22 @@ pub fn import(live: &LiveOrganization, regions: Vec<String>, baselines: Recognis
         accounts,
         policies,
         baseline,
-        identity_center,
+        identity_center: None,
         network: None,
     };
-    Imported { spec, documents }
+    Ok(Imported { spec: with_top_level(spec, &baselines.top_level)?, documents })
+}
+
+/// The spec with the baselines' own top-level sections under their keys.
+fn with_top_level(spec: Spec, sections: &[ImportedTopLevel]) -> anyhow::Result<Spec> {
+    if sections.is_empty() {
+        return Ok(spec);
+    }
+    let mut value = serde_json::to_value(&spec)?;
+    for section in sections {
+        value[section.key] = section.section.clone();
+    }
+    serde_json::from_value(value).map_err(|error| anyhow::anyhow!("an imported top-level section: {error}"))
 }
 
 /// The spec as YAML, with the schema line editors use.

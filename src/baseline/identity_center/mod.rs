@@ -439,6 +439,14 @@ impl Baseline for IdentityCenter {
             permission_set::remove(context, key, name).await
         })
     }
+
+    fn import_top_level<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::OwnSection>>> {
+        Box::pin(import::import(context, scope))
+    }
 }
 
 #[cfg(test)]
