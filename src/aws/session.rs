@@ -216,6 +216,7 @@ service_clients!(
     aws_sdk_inspector2::Client,
     aws_sdk_kms::Client,
     aws_sdk_macie2::Client,
+    aws_sdk_ram::Client,
     aws_sdk_securityhub::Client,
     aws_sdk_sns::Client,
     aws_sdk_ssoadmin::Client,

@@ -857,3 +857,196 @@ async fn a_subnet_tier_the_spec_drops_goes_with_its_route_table() {
         .expect("route tables");
     assert!(public.route_tables().is_empty(), "the public route table is gone");
 }
+
+/// A RAM client of `account` (the management account when None) in us-east-1.
+async fn ram_in(moto: &Moto, account: Option<&str>) -> aws_sdk_ram::Client {
+    let config = match account {
+        Some(id) => moto.assumed_config(id).await,
+        None => moto.sdk_config().await,
+    };
+    let config =
+        aws_sdk_ram::config::Builder::from(&config).region(aws_sdk_ram::config::Region::new("us-east-1".to_string()));
+    aws_sdk_ram::Client::from_conf(config.build())
+}
+
+/// The shares landing-zone made for the spec's gateway `name`, by their tags: (ARN, name,
+/// allowExternalPrincipals).
+async fn tagged_shares(ram: &aws_sdk_ram::Client, name: &str) -> Vec<(String, String, Option<bool>)> {
+    let shares = ram
+        .get_resource_shares()
+        .resource_owner(aws_sdk_ram::types::ResourceOwner::SelfValue)
+        .tag_filters(
+            aws_sdk_ram::types::TagFilter::builder()
+                .tag_key("landing-zone:transit-gateway-share")
+                .tag_values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("resource shares");
+    shares
+        .resource_shares()
+        .iter()
+        .map(|share| {
+            (
+                share.resource_share_arn().unwrap_or_default().to_string(),
+                share.name().unwrap_or_default().to_string(),
+                share.allow_external_principals(),
+            )
+        })
+        .collect()
+}
+
+/// The share's associated entities of one type, `ASSOCIATED` only, sorted.
+async fn share_associations(
+    ram: &aws_sdk_ram::Client,
+    share: &str,
+    kind: aws_sdk_ram::types::ResourceShareAssociationType,
+) -> Vec<String> {
+    let associations = ram
+        .get_resource_share_associations()
+        .association_type(kind)
+        .resource_share_arns(share)
+        .association_status(aws_sdk_ram::types::ResourceShareAssociationStatus::Associated)
+        .send()
+        .await
+        .expect("associations");
+    let mut entities: Vec<String> = associations
+        .resource_share_associations()
+        .iter()
+        .filter_map(|association| association.associated_entity().map(str::to_string))
+        .collect();
+    entities.sort();
+    entities
+}
+
+/// The ARN of the spec's unit `name` (a child of the root).
+async fn unit_arn(moto: &Moto, name: &str) -> String {
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let roots = organizations.list_roots().send().await.expect("roots");
+    let root = roots.roots()[0].id().unwrap_or_default().to_string();
+    let units = organizations.list_organizational_units_for_parent().parent_id(root).send().await.expect("units");
+    units
+        .organizational_units()
+        .iter()
+        .find(|unit| unit.name() == Some(name))
+        .and_then(|unit| unit.arn().map(str::to_string))
+        .expect("unit")
+}
+
+#[tokio::test]
+async fn a_shared_gateway_is_shared_through_ram_with_its_units_and_accounts_and_the_share_repaired() {
+    let moto = Moto::start();
+    let workspace = workspace(GATEWAY_SPEC);
+    let dir = workspace.path();
+
+    let first = actions(&plan(&moto, dir, &[]));
+    for wanted in [
+        "configure_control network/ram_sharing management -",
+        "configure_control network/transit_gateway_share/hub network us-east-1",
+    ] {
+        assert!(first.contains(&wanted.to_string()), "{wanted}: {first:?}");
+    }
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "a second plan is empty");
+
+    // Sharing with the organization is on: Organizations lists RAM's trusted access.
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let services = organizations.list_aws_service_access_for_organization().send().await.expect("services");
+    assert!(
+        services
+            .enabled_service_principals()
+            .iter()
+            .any(|service| service.service_principal() == Some("ram.amazonaws.com")),
+        "{services:?}"
+    );
+
+    // One share in the hub's account, found by its tags, with the gateway, for the Workloads OU.
+    let network = account_id(&moto, "aws+network@example.com").await;
+    let ram = ram_in(&moto, Some(&network)).await;
+    let shares = tagged_shares(&ram, "hub").await;
+    assert_eq!(shares.len(), 1, "{shares:?}");
+    let (share, name, external) = shares[0].clone();
+    assert_eq!((name.as_str(), external), ("landing-zone-hub", Some(false)));
+    let ec2 = ec2_in(&moto, Some(&network), "us-east-1").await;
+    let gateway = tagged_gateways(&ec2, "hub").await[0].transit_gateway_arn().unwrap_or_default().to_string();
+    use aws_sdk_ram::types::ResourceShareAssociationType::{Principal, Resource};
+    assert_eq!(share_associations(&ram, &share, Resource).await, vec![gateway.clone()]);
+    let workloads = unit_arn(&moto, "Workloads").await;
+    assert_eq!(share_associations(&ram, &share, Principal).await, vec![workloads.clone()]);
+
+    // The OU disassociated by hand is planned and associated again, on the same share.
+    ram.disassociate_resource_share().resource_share_arn(&share).principals(&workloads).send().await.expect("drift");
+    assert!(share_associations(&ram, &share, Principal).await.is_empty());
+    let drift = plan(&moto, dir, &[]);
+    assert_eq!(actions(&drift), ["configure_control network/transit_gateway_share/hub network us-east-1"]);
+    let text = moto.run_expecting(&["plan"], dir, 0);
+    assert!(text.contains("unit Workloads"), "{text}");
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "repaired");
+    assert_eq!(tagged_shares(&ram, "hub").await.len(), 1, "no second share");
+    assert_eq!(share_associations(&ram, &share, Principal).await, vec![workloads.clone()]);
+
+    // The spec shares with one account instead: it is associated, the OU it dropped disassociated.
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let by_account = GATEWAY_SPEC.replace("share_with: { units: [Workloads] }", "share_with: { accounts: [app-a] }");
+    std::fs::write(dir.join("landing-zone.yaml"), &by_account).expect("spec");
+    assert_eq!(
+        actions(&plan(&moto, dir, &[])),
+        ["configure_control network/transit_gateway_share/hub network us-east-1"]
+    );
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "converged");
+    assert_eq!(share_associations(&ram, &share, Principal).await, vec![app_a.clone()]);
+    assert_eq!(share_associations(&ram, &share, Resource).await, [gateway]);
+
+    // The member account sees the share as shared with it.
+    let member = ram_in(&moto, Some(&app_a)).await;
+    let received = member
+        .get_resource_shares()
+        .resource_owner(aws_sdk_ram::types::ResourceOwner::OtherAccounts)
+        .send()
+        .await
+        .expect("shares with the member");
+    assert_eq!(received.resource_shares().len(), 1, "{received:?}");
+
+    // `landing-zone permissions` allows every call the tool made.
+    let (caller, member, unknown) = crate::permissions::signed_actions(&moto);
+    assert!(unknown.is_empty(), "{unknown:?}");
+    for (signed, role) in [(&caller, "management"), (&member, "member")] {
+        let printed = crate::permissions::policy_actions(&moto, "apply", role, dir);
+        let missing: Vec<&String> =
+            signed.iter().filter(|action| !crate::permissions::allows(&printed, action)).collect();
+        assert!(missing.is_empty(), "`permissions apply --role {role}` lacks {missing:?}");
+    }
+    assert!(caller.contains("ram:EnableSharingWithAwsOrganization"), "{caller:?}");
+    assert!(member.contains("ram:CreateResourceShare"), "{member:?}");
+}
+
+#[tokio::test]
+async fn strict_ram_shares_with_units_only_once_sharing_with_the_organization_is_on() {
+    let moto = Moto::start();
+    let workspace = workspace(GATEWAY_SPEC);
+    let dir = workspace.path();
+    // The organization and its accounts, without the network section.
+    let without_network = GATEWAY_SPEC.split("network:\n").next().unwrap_or_default().to_string();
+    std::fs::write(dir.join("landing-zone.yaml"), &without_network).expect("spec");
+    apply(&moto, dir, &[]);
+    // The new accounts' first second answers SubscriptionRequiredException (the strict layer's
+    // fresh-account window).
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let network = account_id(&moto, "aws+network@example.com").await;
+    let ram = ram_in(&moto, Some(&network)).await;
+    let workloads = unit_arn(&moto, "Workloads").await;
+    let refused = ram.create_resource_share().name("early").principals(&workloads).send().await;
+    let code = refused
+        .as_ref()
+        .err()
+        .and_then(|error| aws_sdk_ram::error::ProvideErrorMetadata::code(error).map(str::to_string));
+    assert_eq!(code.as_deref(), Some("OperationNotPermittedException"), "{refused:?}");
+    // A member account cannot turn it on; the management account can.
+    let refused = ram.enable_sharing_with_aws_organization().send().await;
+    assert!(refused.is_err(), "{refused:?}");
+    ram_in(&moto, None).await.enable_sharing_with_aws_organization().send().await.expect("enable");
+    ram.create_resource_share().name("now").principals(&workloads).send().await.expect("shared with the unit");
+}

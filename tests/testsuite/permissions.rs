@@ -67,6 +67,13 @@ fn rest_action(operation: &str) -> Option<&'static str> {
     let (method, path) = request.split_once(' ')?;
     let path = path.trim_end_matches('/');
     let action = match (service, method, path) {
+        // AWS RAM: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsresourceaccessmanagerram.html
+        ("ram", "POST", "/enablesharingwithawsorganization") => "ram:EnableSharingWithAwsOrganization",
+        ("ram", "POST", "/createresourceshare") => "ram:CreateResourceShare",
+        ("ram", "POST", "/getresourceshares") => "ram:GetResourceShares",
+        ("ram", "POST", "/getresourceshareassociations") => "ram:GetResourceShareAssociations",
+        ("ram", "POST", "/associateresourceshare") => "ram:AssociateResourceShare",
+        ("ram", "POST", "/disassociateresourceshare") => "ram:DisassociateResourceShare",
         ("guardduty", "GET", "/detector") => "guardduty:ListDetectors",
         ("guardduty", "POST", "/detector") => "guardduty:CreateDetector",
         ("guardduty", "GET", p) if p.starts_with("/detector/") && p.ends_with("/admin") => {

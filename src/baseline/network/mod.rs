@@ -1,11 +1,13 @@
 //! The top-level `network:` section: the VPCs landing-zone builds (`network.vpcs`, [`vpc`]) and
-//! the Transit Gateways they attach to (`network.transit_gateways`, [`transit_gateway`]). One
-//! family, `network`, whose controls are named `network/vpc/<name>` and
-//! `network/transit_gateway/<name>`.
+//! the Transit Gateways they attach to (`network.transit_gateways`, [`transit_gateway`]), shared
+//! through AWS RAM ([`sharing`]). One family, `network`, whose controls are named
+//! `network/vpc/<name>`, `network/transit_gateway/<name>`, `network/transit_gateway_share/<name>`
+//! and `network/ram_sharing`.
 //!
 //! Its offline rules are in [`validate`], the CIDR arithmetic they use in [`cidr`].
 
 pub mod cidr;
+pub mod sharing;
 pub mod transit_gateway;
 pub mod validate;
 pub mod vpc;
@@ -43,6 +45,7 @@ impl Baseline for Network {
 
     fn desired(&self, inputs: &Inputs<'_>) -> Vec<DesiredControl> {
         let mut controls = transit_gateway::desired(inputs);
+        controls.extend(sharing::desired(inputs));
         controls.extend(vpc::desired(inputs));
         controls
     }
@@ -55,7 +58,22 @@ impl Baseline for Network {
         // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html;
         // resources created with tags need ec2:CreateTags on them as well.
         Permissions {
-            management: Actions { read: &[], write: &[] },
+            // https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsresourceaccessmanagerram.html
+            // (EnableSharingWithAwsOrganization also needs iam:CreateServiceLinkedRole and
+            // organizations:EnableAWSServiceAccess: https://docs.aws.amazon.com/ram/latest/APIReference/API_EnableSharingWithAwsOrganization.html).
+            management: Actions {
+                read: &[
+                    "organizations:ListAWSServiceAccessForOrganization",
+                    "organizations:DescribeOrganization",
+                    "organizations:ListRoots",
+                    "organizations:ListOrganizationalUnitsForParent",
+                ],
+                write: &[
+                    "ram:EnableSharingWithAwsOrganization",
+                    "iam:CreateServiceLinkedRole",
+                    "organizations:EnableAWSServiceAccess",
+                ],
+            },
             in_account: Actions {
                 read: &[
                     "ec2:DescribeVpcs",
@@ -66,6 +84,8 @@ impl Baseline for Network {
                     "ec2:DescribeTransitGateways",
                     "ec2:DescribeNetworkInterfaces",
                     "ec2:DescribeTransitGatewayVpcAttachments",
+                    "ram:GetResourceShares",
+                    "ram:GetResourceShareAssociations",
                 ],
                 write: &[
                     "ec2:CreateVpc",
@@ -89,6 +109,10 @@ impl Baseline for Network {
                     "ec2:DeleteVpc",
                     "ec2:CreateTransitGatewayVpcAttachment",
                     "ec2:AcceptTransitGatewayVpcAttachment",
+                    "ram:CreateResourceShare",
+                    "ram:TagResource",
+                    "ram:AssociateResourceShare",
+                    "ram:DisassociateResourceShare",
                 ],
             },
         }
@@ -136,6 +160,12 @@ impl Baseline for Network {
             if key.control.starts_with(transit_gateway::PREFIX) {
                 return transit_gateway::read(context, key, desired).await;
             }
+            if key.control.starts_with(sharing::SHARE_PREFIX) {
+                return sharing::read_share(context, key, desired).await;
+            }
+            if key.control == sharing::SHARING_CONTROL {
+                return sharing::read_sharing(context).await;
+            }
             bail!("{}: not a control of `network`", key.label())
         })
     }
@@ -153,6 +183,12 @@ impl Baseline for Network {
             }
             if key.control.starts_with(transit_gateway::PREFIX) {
                 return transit_gateway::apply(context, key, attributes).await;
+            }
+            if key.control.starts_with(sharing::SHARE_PREFIX) {
+                return sharing::apply_share(context, key, attributes).await;
+            }
+            if key.control == sharing::SHARING_CONTROL {
+                return sharing::apply_sharing(context, key, attributes).await;
             }
             bail!("{}: not a control of `network`", key.label())
         })

@@ -128,6 +128,26 @@ pub(super) fn check(checker: &mut Checker<'_>) {
             );
         }
         checker.targets(&[&base[..], &["share_with"]].concat(), &gateway.share_with, true);
+        // A RAM share reaches every account of an OU it names: it has no exclusions.
+        // https://docs.aws.amazon.com/ram/latest/APIReference/API_CreateResourceShare.html
+        if !gateway.share_with.exclude.is_empty() {
+            checker.error(
+                &[&base[..], &["share_with", "exclude"]].concat(),
+                "`exclude` does not apply to `share_with`: an AWS RAM share with an OU reaches every account below it"
+                    .to_string(),
+                Some("share with the child OUs or accounts the gateway should reach instead".to_string()),
+            );
+        }
+        // Sharing with OUs needs RAM's sharing with the organization on, enabled from the
+        // management account (`sharing`).
+        if !gateway.share_with.is_empty() && spec.organization.management_account.is_none() {
+            checker.error_at(
+                &[&base[..], &["share_with"]].concat(),
+                true,
+                "sharing a transit gateway through AWS RAM is enabled from the management account: `organization.management_account` must name it".to_string(),
+                Some("add `management_account: <name of the management account entry>` under `organization`".to_string()),
+            );
+        }
     }
     // Blocks of the VPCs attached to each gateway, to find overlaps: gateway -> (VPC, block).
     let mut attached: BTreeMap<&str, Vec<(&str, Ipv4Cidr)>> = BTreeMap::new();
@@ -254,6 +274,7 @@ mod tests {
 
     const HEAD: &str = "version: 1
 organization:
+  management_account: network
   regions: [us-east-1, eu-west-1]
 units:
   Workloads: {}
@@ -299,8 +320,8 @@ accounts:
     fn cidrs_must_be_well_formed_canonical_and_sized() {
         let vpc = |cidr: &str| format!("  vpcs:\n    v: {{ account: app-prod, region: us-east-1, cidr: {cidr} }}\n");
         let found = one(&vpc("10.10.0.0"), "is not an IPv4 CIDR block");
-        // The diagnostic points at the value: line 13 (`v:`), column 54 (the CIDR).
-        assert!(found.contains("line: 13, column: 54"), "{found}");
+        // The diagnostic points at the value: line 14 (`v:`), column 54 (the CIDR).
+        assert!(found.contains("line: 14, column: 54"), "{found}");
         one(&vpc("10.10.1.0/16"), "AWS would store `10.10.0.0/16`");
         one(&vpc("10.0.0.0/8"), "is a /8: AWS allows /16 to /28");
         one(&vpc("10.0.0.0/29"), "is a /29");
@@ -361,6 +382,22 @@ accounts:
         );
         one("  transit_gateways:\n    hub: { account: network, region: us-east-1, share_with: { units: [Workload] } }\n", "unit `Workload` does not exist");
         assert!(is_private_asn(64512) && is_private_asn(65534) && !is_private_asn(64511));
+    }
+
+    #[test]
+    fn sharing_needs_the_management_account_and_takes_no_exclusions() {
+        one(
+            "  transit_gateways:\n    hub: { account: network, region: us-east-1, share_with: { units: [Workloads], exclude: [app-prod] } }\n",
+            "`exclude` does not apply to `share_with`",
+        );
+        let spec = format!("{}network:\n{HUB}", HEAD.replace("  management_account: network\n", ""));
+        let found = messages(&spec);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].contains("`organization.management_account` must name it"), "{found:#?}");
+        // Without `share_with`, no management account is needed.
+        let unshared = "  transit_gateways:\n    hub: { account: network, region: us-east-1 }\n";
+        assert!(messages(&format!("{}network:\n{unshared}", HEAD.replace("  management_account: network\n", "")))
+            .is_empty());
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod inspector;
 pub mod macie;
 pub mod outputs;
 pub mod proxy;
+pub mod ram;
 pub mod root_credentials;
 pub mod security_hub;
 pub mod simulate;

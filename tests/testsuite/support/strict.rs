@@ -102,6 +102,8 @@ pub struct StrictState {
     budgets: std::sync::Mutex<super::budgets::BudgetState>,
     /// Macie enablement and the operations moto lacks (`macie.rs`).
     macie: std::sync::Mutex<super::macie::MacieState>,
+    /// AWS RAM's resource shares, which moto serves only in part (`ram.rs`).
+    pub ram: std::sync::Mutex<super::ram::RamState>,
     /// Amazon Detective, which moto lacks entirely (`detective.rs`).
     pub detective: std::sync::Mutex<super::detective::DetectiveState>,
     /// IAM Identity Center's asynchronous answers and the operations moto lacks (`identity_center.rs`).
@@ -135,6 +137,7 @@ impl StrictState {
         clear(&self.budgets);
         clear(&self.macie);
         clear(&self.detective);
+        clear(&self.ram);
         clear(&self.identity_center);
         clear(&self.backup);
         clear(&self.security_hub);
@@ -298,11 +301,50 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
             request,
         );
     }
+    if context.operation.service == "ram" && super::ram::serves(&context.operation.name) {
+        return ram(context, &caller.account).await;
+    }
     if context.operation.service == "sso" {
         let (state, request) = (&context.state.identity_center, context.request);
         return super::identity_center::before(state, &caller.account, &context.operation.name, request);
     }
     None
+}
+
+/// A RAM request, served by `ram.rs` with what it needs of the organization (read from moto as
+/// the management account). EnableSharingWithAwsOrganization turns on Organizations' trusted
+/// access for RAM, as AWS does.
+/// https://docs.aws.amazon.com/ram/latest/APIReference/API_EnableSharingWithAwsOrganization.html
+async fn ram(context: &Context<'_>, caller: &str) -> Option<Response> {
+    let region = signing_region(context.request).unwrap_or_default();
+    let described = organizations(context, "DescribeOrganization", serde_json::json!({})).await;
+    let id = described["Organization"]["Id"].as_str().map(str::to_string);
+    let mut caller_parents = Vec::new();
+    if context.operation.name == "POST /getresourceshares" {
+        let mut child = caller.to_string();
+        // An account's parents up to the root (one each: ListParents).
+        for _ in 0..8 {
+            let parents = organizations(context, "ListParents", serde_json::json!({ "ChildId": child })).await;
+            let Some(parent) = as_list(&parents["Parents"]).first().and_then(|p| p["Id"].as_str()).map(str::to_string)
+            else {
+                break;
+            };
+            caller_parents.push(parent.clone());
+            child = parent;
+        }
+    }
+    let organization = super::ram::Organization { management: MANAGEMENT_ACCOUNT.to_string(), id, caller_parents };
+    let (state, name, request) = (&context.state.ram, &context.operation.name, context.request);
+    let response = super::ram::before(state, caller, &region, &organization, name, request)?;
+    if name == "POST /enablesharingwithawsorganization" && response.status == 200 {
+        organizations(
+            context,
+            "EnableAWSServiceAccess",
+            serde_json::json!({ "ServicePrincipal": "ram.amazonaws.com" }),
+        )
+        .await;
+    }
+    Some(response)
 }
 
 /// Runs the rules that rewrite moto's answer, and records what later rules need.
