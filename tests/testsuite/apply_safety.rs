@@ -222,8 +222,11 @@ async fn ctrl_c_at_the_prompt_takes_no_lock_and_writes_nothing() {
     let proxy = moto.strict_proxy();
     proxy.reset_stats();
     let binary = env!("CARGO_BIN_EXE_landing-zone");
+    // `env --default-signal=INT`: Ctrl-C must reach apply even when the suite itself was started
+    // with SIGINT ignored (a background job of a shell without job control), which apply would
+    // inherit and rightly respect.
     let mut child = Command::new("script")
-        .args(["-qec", &format!("{binary} apply"), "/dev/null"])
+        .args(["-qec", &format!("env --default-signal=INT {binary} apply"), "/dev/null"])
         .current_dir(dir)
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
