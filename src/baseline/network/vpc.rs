@@ -144,12 +144,17 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
                     "ec2:CreateRoute",
                     "ec2:AssociateRouteTable",
                 ]);
-            match gateway {
+            match (gateway, vpc.transit_gateway.as_deref()) {
                 // The gateway first.
-                Some((gateway_name, gateway)) => control
+                (Some((gateway_name, gateway)), _) => control
                     .after(super::transit_gateway::key(gateway_name, gateway))
                     .needs(&["ec2:CreateTransitGatewayVpcAttachment"]),
-                None => control,
+                // A gateway of another account: shared through RAM, but the attachment from this
+                // account is not built yet; every plan says so rather than show the VPC as done.
+                (None, Some(wanted)) => control.noting(format!(
+                    "not attached to Transit Gateway `{wanted}`: attaching a VPC to another account's gateway is not built yet (docs/spec.md, `network`); attach it by hand"
+                )),
+                (None, None) => control,
             }
         })
         .collect()
@@ -911,5 +916,56 @@ pub async fn remove(context: &Context<'_>, key: &ControlKey) -> Result<()> {
             describe(&error)
         ),
         Err(error) => Err(aws_error("DeleteVpc", error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::spec::Spec;
+
+    fn controls(text: &str) -> Vec<DesiredControl> {
+        let spec: Spec = match serde_yaml::from_str(text) {
+            Ok(spec) => spec,
+            Err(error) => panic!("spec: {error}"),
+        };
+        let none = BTreeMap::new();
+        desired(&Inputs {
+            spec: &spec,
+            accounts: &[],
+            role_documents: &none,
+            permission_set_documents: &BTreeMap::new(),
+        })
+    }
+
+    const SPEC: &str = r#"
+version: 1
+organization: { feature_set: ALL, management_account: management, regions: [us-east-1] }
+accounts:
+  management: { email: root@example.com, unit: Root }
+  network: { email: network@example.com, unit: Root }
+  app: { email: app@example.com, unit: Root }
+network:
+  transit_gateways:
+    hub: { account: network, region: us-east-1, share_with: { accounts: [app] } }
+  vpcs:
+    hub-main: { account: network, region: us-east-1, cidr: 10.0.0.0/16, subnets: { private: [10.0.0.0/20] }, transit_gateway: hub }
+    app-main: { account: app, region: us-east-1, cidr: 10.1.0.0/16, subnets: { private: [10.1.0.0/20] }, transit_gateway: hub }
+"#;
+
+    /// A VPC of another account than its gateway's is not attached (not built): every plan says
+    /// so beside the VPC, instead of showing it as done; one of the gateway's account is attached.
+    #[test]
+    fn a_vpc_attaching_to_another_accounts_gateway_carries_a_note_in_every_plan() {
+        let controls = controls(SPEC);
+        let app = controls.iter().find(|control| control.key.account == "app").expect("the app VPC");
+        let note = app.note.as_deref().unwrap_or_default();
+        assert!(note.starts_with("not attached to Transit Gateway `hub`"), "{note}");
+        assert!(app.attributes["transit_gateway"].is_null(), "{}", app.attributes);
+        let hub = controls.iter().find(|control| control.key.account == "network").expect("the hub VPC");
+        assert_eq!(hub.note, None);
+        assert_eq!(hub.attributes["transit_gateway"], "hub");
     }
 }
