@@ -146,6 +146,8 @@ struct Run {
     moto_cpu: Duration,
     /// The busiest moto process's CPU time over the run (with shards, the one that bounds the wall).
     busiest_moto_cpu: Duration,
+    /// Each moto process's CPU time over the run: the primary first, then the shards.
+    each_moto_cpu: Vec<Duration>,
     /// The machine's 1-minute load average at the end (other work competes with moto for CPU).
     load_average: String,
 }
@@ -175,6 +177,7 @@ fn run_limited(moto_pids: &[u32], proxy: &Proxy, command: std::process::Command,
         measured,
         moto_cpu: used.iter().sum(),
         busiest_moto_cpu: used.iter().max().copied().unwrap_or_default(),
+        each_moto_cpu: used.clone(),
         load_average: load.split_whitespace().next().unwrap_or("?").to_string(),
     }
 }
@@ -198,7 +201,12 @@ fn report(label: &str, run: &Run, floor: &BTreeMap<String, u64>) {
     );
     if !measured.stats.sharded.is_empty() {
         let routed: Vec<String> = measured.stats.sharded.values().map(u64::to_string).collect();
-        println!("  requests routed to each shard: {}", routed.join(", "));
+        let cpu: Vec<String> = run.each_moto_cpu.iter().map(|cpu| format!("{:.1} s", cpu.as_secs_f64())).collect();
+        println!(
+            "  requests routed to each shard: {}; CPU of each moto, the primary first: {}",
+            routed.join(", "),
+            cpu.join(", ")
+        );
     }
     let mut operations: Vec<&String> = measured.stats.calls.keys().chain(floor.keys()).collect();
     operations.sort();
