@@ -102,7 +102,7 @@ async fn a_sharded_proxy_keeps_each_member_account_on_its_shard() {
         accounts.push(status.account_id.expect("moto creates accounts at once"));
     }
     let kept = accounts[0].clone();
-    let proxy = Proxy::start_sharded(primary.port, &shard_ports, &[kept.clone()], Faults::none());
+    let proxy = Proxy::start_sharded(primary.port, &shard_ports, std::slice::from_ref(&kept), Faults::none());
     let base = crate::support::sdk_config_at(&proxy.endpoint).await;
     let sts = aws_sdk_sts::Client::new(&base);
 
