@@ -93,11 +93,14 @@ fn main() {
         organization_case(full);
     }
     if case != "organization" {
+        // `BENCH_SHARDS`: further moto processes holding the member accounts (landing_zone.rs).
+        let shards =
+            |default: usize| std::env::var("BENCH_SHARDS").ok().and_then(|v| v.parse().ok()).unwrap_or(default);
         if full {
             let accounts = std::env::var("BENCH_ACCOUNTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-            landing_zone::run_case("full", accounts);
+            landing_zone::run_case("full", accounts, shards(4));
         } else {
-            landing_zone::run_case("small", 3);
+            landing_zone::run_case("small", 3, shards(1));
         }
     }
 }

@@ -14,6 +14,13 @@
 //! organization's size (default 1,000, the management account included); under `cargo test` it
 //! runs on 3 accounts and asserts the no-change plan stays within the floor plus the constant
 //! extras.
+//!
+//! `BENCH_SHARDS` (default 4; 1 under `cargo test`, so the smoke run goes through a shard) starts
+//! that many further moto processes behind the proxy, which routes each member account's requests
+//! to one of them (`Proxy::start_sharded`; the management account, Organizations, STS and the log
+//! archive stay on the first): on AWS every account's endpoints answer apart, and one Python
+//! process standing for all of them would hide the client's own behaviour (issue 25, step 3).
+//! `BENCH_SHARDS=0` runs everything on one moto. The emulators' CPU is summed over all of them.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -135,7 +142,12 @@ fn cpu_time(pid: u32) -> Duration {
 /// One run of the binary with moto's CPU time over it.
 struct Run {
     measured: Measured,
+    /// Every moto process's CPU time over the run, summed.
     moto_cpu: Duration,
+    /// The busiest moto process's CPU time over the run (with shards, the one that bounds the wall).
+    busiest_moto_cpu: Duration,
+    /// Each moto process's CPU time over the run: the primary first, then the shards.
+    each_moto_cpu: Vec<Duration>,
     /// The machine's 1-minute load average at the end (other work competes with moto for CPU).
     load_average: String,
 }
@@ -150,17 +162,24 @@ impl Run {
     }
 }
 
-fn run(moto_pid: u32, proxy: &Proxy, command: std::process::Command) -> Run {
-    run_limited(moto_pid, proxy, command, false)
+fn run(moto_pids: &[u32], proxy: &Proxy, command: std::process::Command) -> Run {
+    run_limited(moto_pids, proxy, command, false)
 }
 
 /// [`run`], with the tool's client-side rate limiter on when `rate_limited`.
-fn run_limited(moto_pid: u32, proxy: &Proxy, command: std::process::Command, rate_limited: bool) -> Run {
-    let before = cpu_time(moto_pid);
+fn run_limited(moto_pids: &[u32], proxy: &Proxy, command: std::process::Command, rate_limited: bool) -> Run {
+    let before: Vec<Duration> = moto_pids.iter().map(|pid| cpu_time(*pid)).collect();
     let measured = measure(proxy, command, rate_limited);
-    let moto_cpu = cpu_time(moto_pid).saturating_sub(before);
+    let used: Vec<Duration> =
+        moto_pids.iter().zip(&before).map(|(pid, before)| cpu_time(*pid).saturating_sub(*before)).collect();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    Run { measured, moto_cpu, load_average: load.split_whitespace().next().unwrap_or("?").to_string() }
+    Run {
+        measured,
+        moto_cpu: used.iter().sum(),
+        busiest_moto_cpu: used.iter().max().copied().unwrap_or_default(),
+        each_moto_cpu: used.clone(),
+        load_average: load.split_whitespace().next().unwrap_or("?").to_string(),
+    }
 }
 
 fn report(label: &str, run: &Run, floor: &BTreeMap<String, u64>) {
@@ -169,16 +188,26 @@ fn report(label: &str, run: &Run, floor: &BTreeMap<String, u64>) {
     let floor_total: u64 = floor.values().sum();
     println!("\n== landing zone, {label}: exit {:?}, {}", measured.status, measured.plan_line());
     println!(
-        "wall {:.1} s, moto CPU {:.1} s ({:.2}x), tool CPU {:.1} s, load average {}, peak RSS {:.1} MiB, {} text-plan lines, {total} calls, read floor {floor_total} ({:.3}x)",
+        "wall {:.1} s, emulators' CPU {:.1} s ({:.2}x; busiest moto {:.1} s), tool CPU {:.1} s, load average {}, peak RSS {:.1} MiB, {} text-plan lines, {total} calls, read floor {floor_total} ({:.3}x)",
         measured.wall.as_secs_f64(),
         run.moto_cpu.as_secs_f64(),
         measured.wall.as_secs_f64() / run.moto_cpu.as_secs_f64().max(0.001),
+        run.busiest_moto_cpu.as_secs_f64(),
         measured.cpu.as_secs_f64(),
         run.load_average,
         measured.peak_rss_kib as f64 / 1024.0,
         run.lines(),
         total as f64 / floor_total.max(1) as f64
     );
+    if !measured.stats.sharded.is_empty() {
+        let routed: Vec<String> = measured.stats.sharded.values().map(u64::to_string).collect();
+        let cpu: Vec<String> = run.each_moto_cpu.iter().map(|cpu| format!("{:.1} s", cpu.as_secs_f64())).collect();
+        println!(
+            "  requests routed to each shard: {}; CPU of each moto, the primary first: {}",
+            routed.join(", "),
+            cpu.join(", ")
+        );
+    }
     let mut operations: Vec<&String> = measured.stats.calls.keys().chain(floor.keys()).collect();
     operations.sort();
     operations.dedup();
@@ -192,9 +221,14 @@ fn report(label: &str, run: &Run, floor: &BTreeMap<String, u64>) {
 
 /// Seeds the organization (`accounts` accounts, the tree and SCPs of `seed_size`), adds the
 /// baselines, and measures the first plan, the apply and the no-change plan.
-pub fn run_case(seed_size: &str, accounts: usize) {
+pub fn run_case(seed_size: &str, accounts: usize, shards: usize) {
     let moto = Moto::start();
     let pid = moto_pid(moto.port).expect("moto_server's process");
+    let shard_motos: Vec<Moto> = (0..shards).map(|_| Moto::start()).collect();
+    let shard_ports: Vec<u16> = shard_motos.iter().map(|shard| shard.port).collect();
+    let pids: Vec<u32> = std::iter::once(pid)
+        .chain(shard_ports.iter().map(|port| moto_pid(*port).expect("a shard's moto_server process")))
+        .collect();
     let started = std::time::Instant::now();
     let shape = seed(&moto, seed_size, Some(accounts));
     println!("\n== landing zone: seeded in {:.1} s: {}", started.elapsed().as_secs_f64(), shape.summary);
@@ -203,17 +237,23 @@ pub fn run_case(seed_size: &str, accounts: usize) {
     let imported = moto.run(&["import", "--out", "."], dir);
     assert_eq!(imported.status.code(), Some(0), "import: {}", support::stderr(&imported));
     add_baselines(dir);
+    // The log archive holds the bucket every account's AWS Config delivers into: it stays on the
+    // primary with the management account.
+    let log_archive = read_spec(dir)["accounts"]["acct-0000"]["id"].as_str().expect("acct-0000's id").to_string();
 
-    // A counting proxy at AWS's page size in front of moto itself, as the organization case uses.
-    let proxy = Proxy::start(moto.port, Faults { aws_page_size: true, ..Faults::none() });
+    // A counting proxy at AWS's page size in front of moto itself (and its shards), as the
+    // organization case uses.
+    let counting = Faults { aws_page_size: true, ..Faults::none() };
+    let proxy = Proxy::start_sharded(moto.port, &shard_ports, &[log_archive], counting);
+    println!("== landing zone: {} moto processes ({shards} shards of the member accounts)", pids.len());
     let plan = || moto.command(&["plan", "--detailed-exitcode"], dir, &proxy.endpoint);
     let floor = floor(&shape, accounts as u64);
 
-    let first = run(pid, &proxy, plan());
+    let first = run(&pids, &proxy, plan());
     report("first plan", &first, &floor);
-    let applied = run(pid, &proxy, moto.command(&["apply", "--auto-approve"], dir, &proxy.endpoint));
+    let applied = run(&pids, &proxy, moto.command(&["apply", "--auto-approve"], dir, &proxy.endpoint));
     report("apply", &applied, &floor);
-    let unchanged = run(pid, &proxy, plan());
+    let unchanged = run(&pids, &proxy, plan());
     report("no-change plan", &unchanged, &floor);
     if seed_size == "full" {
         // The same plan at AWS's published rates with 50 ms latency, the tool's limiter on: the
@@ -225,17 +265,21 @@ pub fn run_case(seed_size: &str, accounts: usize) {
             latency: Some((Duration::from_millis(50), Duration::from_millis(50))),
             ..Faults::none()
         });
-        let limited = run_limited(pid, &proxy, plan(), true);
+        let limited = run_limited(&pids, &proxy, plan(), true);
         report("no-change plan at AWS's rates + 50 ms latency", &limited, &floor);
         let (seconds, slowest) = floor_seconds(&shape.floor);
-        // On AWS every member account answers on its own; here one moto process answers all of
-        // them, so its own CPU over the run is a floor too, whichever is the larger.
-        let moto = limited.moto_cpu.as_secs_f64();
+        // On AWS every member account answers on its own; here the motos answer all of them, so
+        // the busiest one's CPU over the run is a floor too (the shards run side by side, as far
+        // as the machine's cores let them), whichever is the larger.
+        let busiest = limited.busiest_moto_cpu.as_secs_f64();
         let wall = limited.measured.wall.as_secs_f64();
         println!(
-            "organization's rate-limited floor {seconds:.1} s ({slowest}): wall {:.2}x of it; moto's own CPU {moto:.1} s: wall {:.2}x of the larger floor; throttles met: {}",
+            "organization's rate-limited floor {seconds:.1} s ({slowest}): wall {:.2}x of it (goal <= 1.1x); emulators' CPU {:.1} s in {} processes, busiest {busiest:.1} s: wall {:.2}x of the larger floor; tool CPU {:.1} s; throttles met: {}",
             wall / seconds.max(0.001),
-            wall / seconds.max(moto).max(0.001),
+            limited.moto_cpu.as_secs_f64(),
+            pids.len(),
+            wall / seconds.max(busiest).max(0.001),
+            limited.measured.cpu.as_secs_f64(),
             limited.measured.stats.total_rate_throttled()
         );
     }
@@ -247,6 +291,12 @@ pub fn run_case(seed_size: &str, accounts: usize) {
     for (operation, allowed) in &floor {
         let calls = unchanged.measured.stats.calls.get(operation).copied().unwrap_or(0);
         assert!(calls <= *allowed, "no-change plan: {operation} {calls} calls, floor {allowed}");
+    }
+    // With shards, the member accounts' reads were answered by them (the management account and
+    // the log archive stay on the primary, so a 2-account organization has nothing to route).
+    if shards > 0 && accounts > 2 {
+        let routed: u64 = unchanged.measured.stats.sharded.values().sum();
+        assert!(routed > 0, "no-change plan: no request reached the {shards} shards");
     }
     let floor_total: u64 = floor.values().sum();
     assert!(

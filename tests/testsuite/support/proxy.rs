@@ -121,6 +121,8 @@ pub struct Stats {
     /// The most assumed-role sessions (signers other than the caller, `CALLER_KEY`) with a request
     /// in flight at once: how many accounts are worked on at once.
     pub most_sessions_at_once: usize,
+    /// Requests routed to each shard (`Proxy::start_sharded`), by the shard's index.
+    pub sharded: BTreeMap<usize, u64>,
 }
 
 impl Stats {
@@ -172,7 +174,12 @@ struct Hold {
 }
 
 struct Shared {
+    /// The primary moto: the organization, STS, and every account not sharded.
     upstream_port: u16,
+    /// Further motos, each holding the member accounts routed to it (`Proxy::start_sharded`).
+    shards: Vec<u16>,
+    /// Accounts kept on the primary although sharding is on (they hold cross-account state).
+    primary_accounts: BTreeSet<String>,
     faults: Mutex<Faults>,
     rng: Mutex<fastrand::Rng>,
     stats: Mutex<Stats>,
@@ -185,8 +192,8 @@ struct Shared {
     creations: Mutex<HashMap<String, Instant>>,
     started: Instant,
     strict: StrictState,
-    /// Requests forwarded to moto at once (see [`MOTO_AT_ONCE`]).
-    upstream: tokio::sync::Semaphore,
+    /// Requests forwarded to each moto at once (see [`MOTO_AT_ONCE`]), by its port.
+    upstream: HashMap<u16, tokio::sync::Semaphore>,
 }
 
 /// The most requests moto is given at once. moto is one Python process whose threads share one
@@ -209,6 +216,31 @@ pub struct Proxy {
 impl Proxy {
     /// Starts a proxy forwarding to moto on `upstream_port`.
     pub fn start(upstream_port: u16, faults: Faults) -> Proxy {
+        Proxy::start_sharded(upstream_port, &[], &[], faults)
+    }
+
+    /// Starts a proxy in front of several motos, routed by the account that signed each request
+    /// (only the benchmark does this, so that one Python process does not stand for every
+    /// account's service endpoints: on AWS each account's reads are answered apart).
+    ///
+    /// The primary (`primary_port`) gets the management account's requests, every
+    /// Organizations, STS and Account Management request whoever signs it (STS issued every
+    /// session's keys there; the Account Management API is called for members from the
+    /// management account), and the requests of `primary_accounts` (accounts other accounts'
+    /// state points into, such as the log archive's bucket). A request signed by any other
+    /// account goes to `shard_ports[hash(account) % n]` with `x-moto-account-id: <account>`
+    /// added, which moto takes as the caller's account (moto/core/responses.py,
+    /// `get_current_account`), since that shard's STS never issued the key. The signer's
+    /// account is found once per key through the primary's STS (the strict layer's cache).
+    /// Limits: a role the tool creates in a sharded account cannot be assumed (the strict
+    /// layer's AssumeRole check reads roles on the primary, where Organizations created
+    /// `OrganizationAccountAccessRole`); `POST /moto-api/reset` resets the primary only.
+    pub fn start_sharded(
+        upstream_port: u16,
+        shard_ports: &[u16],
+        primary_accounts: &[String],
+        faults: Faults,
+    ) -> Proxy {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -220,8 +252,14 @@ impl Proxy {
         listener.set_nonblocking(true).expect("non-blocking listener");
         let port = listener.local_addr().expect("proxy address").port();
         let (release, _) = tokio::sync::watch::channel(0);
+        let upstream = std::iter::once(upstream_port)
+            .chain(shard_ports.iter().copied())
+            .map(|port| (port, tokio::sync::Semaphore::new(MOTO_AT_ONCE)))
+            .collect();
         let shared = Arc::new(Shared {
             upstream_port,
+            shards: shard_ports.to_vec(),
+            primary_accounts: primary_accounts.iter().cloned().collect(),
             rng: Mutex::new(fastrand::Rng::with_seed(faults.seed)),
             faults: Mutex::new(faults),
             stats: Mutex::new(Stats::default()),
@@ -233,7 +271,7 @@ impl Proxy {
             creations: Mutex::new(HashMap::new()),
             started: Instant::now(),
             strict: StrictState::default(),
-            upstream: tokio::sync::Semaphore::new(MOTO_AT_ONCE),
+            upstream,
         });
         let serving = Arc::clone(&shared);
         runtime.spawn(async move {
@@ -949,10 +987,12 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
         None => {}
     }
     let strict_config = lock(&shared.faults).strict.clone();
+    let upstream_port = route(&shared, &strict_config, &mut request, &operation).await;
     let strict_context = strict::Context {
         config: &strict_config,
         state: &shared.strict,
-        upstream_port: shared.upstream_port,
+        upstream_port,
+        primary_port: shared.upstream_port,
         request: &request,
         operation: &operation,
     };
@@ -985,8 +1025,12 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
     }
     let forwarded = {
         // A closed semaphore cannot happen (it is never closed); forward regardless.
-        let _turn = shared.upstream.acquire().await.ok();
-        forward(shared.upstream_port, &request).await
+        let turn = shared.upstream.get(&upstream_port);
+        let _turn = match turn {
+            Some(semaphore) => semaphore.acquire().await.ok(),
+            None => None,
+        };
+        forward(upstream_port, &request).await
     };
     let mut response = match forwarded {
         Ok(response) => response,
@@ -1013,6 +1057,48 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
         page_unpaged_answer(&operation, &request, &mut response);
     }
     respond(&mut stream, &response).await
+}
+
+/// The moto a request goes to (`Proxy::start_sharded`): the primary, or the shard of the account
+/// that signed it, to which `x-moto-account-id` is then added.
+async fn route(shared: &Shared, config: &strict::Strict, request: &mut Request, operation: &Operation) -> u16 {
+    const ON_THE_PRIMARY: [&str; 3] = ["organizations", "sts", "account"];
+    if shared.shards.is_empty() || operation.service == "unsigned" || access_key_of(request) == "unsigned" {
+        return shared.upstream_port;
+    }
+    let context = strict::Context {
+        config,
+        state: &shared.strict,
+        upstream_port: shared.upstream_port,
+        primary_port: shared.upstream_port,
+        request,
+        operation,
+    };
+    let account = strict::caller_account(&context).await;
+    let on_the_primary = ON_THE_PRIMARY.contains(&operation.service.as_str())
+        || account == strict::MANAGEMENT_ACCOUNT
+        || shared.primary_accounts.contains(&account);
+    let port = if on_the_primary {
+        shared.upstream_port
+    } else {
+        let shard = shard_of(&account, shared.shards.len());
+        *lock(&shared.stats).sharded.entry(shard).or_default() += 1;
+        shared.shards[shard]
+    };
+    // On the primary too: the account moto would find for the key itself, by looking for it in
+    // every account's IAM (`moto.iam.models.get_account_id_from`, a scan of every account on
+    // every request: at 1,000 accounts the primary's largest cost), named instead.
+    request.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("x-moto-account-id"));
+    request.headers.push(("x-moto-account-id".to_string(), account));
+    port
+}
+
+/// Which of `shards` shards holds `account` (FNV-1a of its id: stable across runs and builds).
+pub fn shard_of(account: &str, shards: usize) -> usize {
+    let hash = account
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3));
+    (hash % shards.max(1) as u64) as usize
 }
 
 /// AWS answers every Organizations List* call with at most 20 items (`MaxResults` is 1-20, e.g.

@@ -154,7 +154,14 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub struct Context<'a> {
     pub config: &'a Strict,
     pub state: &'a StrictState,
+    /// The moto this request goes to: the primary, or with a sharded proxy the shard of the
+    /// signing account (`proxy::Proxy::start_sharded`; the request then carries
+    /// `x-moto-account-id`). The layer's reads of that account's state go there too.
     pub upstream_port: u16,
+    /// The moto holding the organization: Organizations, STS (which issued every session's keys,
+    /// so callers are identified there), the Account Management API, the layer's
+    /// organization-wide stand-ins. The same as `upstream_port` unless the proxy is sharded.
+    pub primary_port: u16,
     pub request: &'a Request,
     pub operation: &'a Operation,
 }
@@ -164,7 +171,7 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     // The layer's stand-ins for AWS state moto lacks (account names, root access, trusted access
     // moto refuses) go with moto's own state when a test resets moto.
     if context.request.method == "POST" && context.request.target.starts_with("/moto-api/reset") {
-        forget_moto(context.upstream_port);
+        forget_moto(context.primary_port);
         context.state.forget();
     }
     if !context.config.enabled || context.operation.service == "unsigned" {
@@ -174,7 +181,7 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     if let Some(key) = access_key(context.request) {
         let service = &context.operation.service;
         if let Some(response) =
-            super::root_credentials::in_root_session(context.upstream_port, &key, service, context.request)
+            super::root_credentials::in_root_session(context.primary_port, &key, service, context.request)
         {
             return Some(response);
         }
@@ -471,13 +478,24 @@ pub(super) async fn moto_in(
     target: Option<&str>,
     body: String,
 ) -> Option<Response> {
+    moto_at(context.upstream_port, region, service, access_key, headers, target, body).await
+}
+
+/// A request of the layer's own to the moto on `port`.
+async fn moto_at(
+    port: u16,
+    region: &str,
+    service: &str,
+    access_key: &str,
+    headers: &[(&str, &str)],
+    target: Option<&str>,
+    body: String,
+) -> Option<Response> {
     let authorization = format!(
         "AWS4-HMAC-SHA256 Credential={access_key}/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=00"
     );
-    let mut request_headers = vec![
-        ("host".to_string(), format!("127.0.0.1:{}", context.upstream_port)),
-        ("authorization".to_string(), authorization),
-    ];
+    let mut request_headers =
+        vec![("host".to_string(), format!("127.0.0.1:{port}")), ("authorization".to_string(), authorization)];
     if let Some(target) = target {
         request_headers.push(("x-amz-target".to_string(), target.to_string()));
         request_headers.push(("content-type".to_string(), "application/x-amz-json-1.1".to_string()));
@@ -491,13 +509,14 @@ pub(super) async fn moto_in(
         headers: request_headers,
         body: body.into_bytes(),
     };
-    forward(context.upstream_port, &request).await.ok()
+    forward(port, &request).await.ok()
 }
 
-/// An Organizations read as the management account.
+/// An Organizations read as the management account (from the primary moto, which holds the organization).
 async fn organizations(context: &Context<'_>, operation: &str, body: Value) -> Value {
     let target = format!("AWSOrganizationsV20161128.{operation}");
-    let response = moto(context, "organizations", "testing", &[], Some(&target), body.to_string()).await;
+    let port = context.primary_port;
+    let response = moto_at(port, "us-east-1", "organizations", "testing", &[], Some(&target), body.to_string()).await;
     response.and_then(|response| serde_json::from_slice(&response.body).ok()).unwrap_or(Value::Null)
 }
 
@@ -515,8 +534,10 @@ async fn caller(context: &Context<'_>) -> Identity {
     if let Some(identity) = lock(&context.state.identities).get(&key) {
         return identity.clone();
     }
+    // Asked of the primary moto: its STS issued every session's keys (a shard's never did).
     let body = "Action=GetCallerIdentity&Version=2011-06-15".to_string();
-    let Some(response) = moto(context, "sts", &key, &[], None, body).await else { return fallback };
+    let port = context.primary_port;
+    let Some(response) = moto_at(port, "us-east-1", "sts", &key, &[], None, body).await else { return fallback };
     let text = String::from_utf8_lossy(&response.body);
     let (Some(account), Some(arn)) = (xml_text(&text, "Account"), xml_text(&text, "Arn")) else { return fallback };
     let identity = Identity { account, arn };
@@ -1333,7 +1354,7 @@ async fn assume_root(context: &Context<'_>, caller: &Identity) -> Option<Respons
     let listed = organizations(context, "ListAccounts", serde_json::json!({})).await;
     let members: BTreeSet<String> =
         as_list(&listed["Accounts"]).iter().filter_map(|account| account["Id"].as_str().map(str::to_string)).collect();
-    let features = lock(&ROOT_ACCESS).get(&context.upstream_port).cloned().unwrap_or_default();
+    let features = lock(&ROOT_ACCESS).get(&context.primary_port).cloned().unwrap_or_default();
     super::root_credentials::assume_root(context.request, &caller.account, MANAGEMENT_ACCOUNT, &members, &features)
 }
 
@@ -1351,7 +1372,7 @@ fn put_account_name(context: &Context<'_>, caller: &Identity) -> Option<Response
         // served beside PutAccountName (moto has neither), with the name it gave.
         let body = json_body(context.request);
         let account = body["AccountId"].as_str().map_or_else(|| caller.account.clone(), str::to_string);
-        let name = lock(&ACCOUNT_NAMES).get(&context.upstream_port).and_then(|names| names.get(&account).cloned());
+        let name = lock(&ACCOUNT_NAMES).get(&context.primary_port).and_then(|names| names.get(&account).cloned());
         let answer = serde_json::json!({ "AccountId": account, "AccountName": name.unwrap_or_default() });
         return Some(Response {
             status: 200,
@@ -1394,7 +1415,7 @@ fn put_account_name(context: &Context<'_>, caller: &Identity) -> Option<Response
         Some(id) => id.to_string(),
         None => caller.account.clone(),
     };
-    lock(&ACCOUNT_NAMES).entry(context.upstream_port).or_default().insert(account, name);
+    lock(&ACCOUNT_NAMES).entry(context.primary_port).or_default().insert(account, name);
     Some(Response {
         status: 200,
         headers: vec![("content-type".to_string(), "application/json".to_string())],
@@ -1412,7 +1433,7 @@ fn overlay_account_names(context: &Context<'_>, response: &mut Response) {
     {
         return;
     }
-    let names = lock(&ACCOUNT_NAMES).get(&context.upstream_port).cloned().unwrap_or_default();
+    let names = lock(&ACCOUNT_NAMES).get(&context.primary_port).cloned().unwrap_or_default();
     if names.is_empty() {
         return;
     }
@@ -1474,7 +1495,7 @@ async fn root_access_features(context: &Context<'_>, caller: &Identity) -> Optio
         );
     };
     let trusted = lock(&EXTRA_TRUSTED_SERVICES)
-        .get(&context.upstream_port)
+        .get(&context.primary_port)
         .is_some_and(|services| services.contains("iam.amazonaws.com"));
     if !trusted {
         return refuse(
@@ -1484,7 +1505,7 @@ async fn root_access_features(context: &Context<'_>, caller: &Identity) -> Optio
     }
     let enabled = {
         let mut features = lock(&ROOT_ACCESS);
-        let enabled = features.entry(context.upstream_port).or_default();
+        let enabled = features.entry(context.primary_port).or_default();
         match (feature, enable) {
             (Some(feature), true) => enabled.insert(feature.to_string()),
             (Some(feature), false) => enabled.remove(feature),
@@ -1530,7 +1551,7 @@ fn trusted_access_moto_lacks(context: &Context<'_>) -> Option<Response> {
     let body = json_body(context.request);
     let principal = body["ServicePrincipal"].as_str().filter(|principal| SERVICES_MOTO_LACKS.contains(principal))?;
     let mut services = lock(&EXTRA_TRUSTED_SERVICES);
-    let services = services.entry(context.upstream_port).or_default();
+    let services = services.entry(context.primary_port).or_default();
     if enable {
         services.insert(principal.to_string());
     } else {
@@ -1551,7 +1572,7 @@ fn list_trusted_access_moto_lacks(context: &Context<'_>, response: &mut Response
     {
         return;
     }
-    let extra = lock(&EXTRA_TRUSTED_SERVICES).get(&context.upstream_port).cloned().unwrap_or_default();
+    let extra = lock(&EXTRA_TRUSTED_SERVICES).get(&context.primary_port).cloned().unwrap_or_default();
     if extra.is_empty() {
         return;
     }
