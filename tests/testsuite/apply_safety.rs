@@ -211,10 +211,12 @@ async fn sigint_and_sigterm_under_the_lock_release_it_and_the_lock_says_who_hold
 /// nothing, not even the lock.
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_at_the_prompt_takes_no_lock_and_writes_nothing() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: `script` (util-linux) is not installed");
-        return;
-    }
+    // A terminal is what makes a prompt: `script` (util-linux) gives apply one. No skipping when
+    // it is missing: the test fails and says what to install.
+    assert!(
+        Command::new("script").arg("--version").output().is_ok(),
+        "`script` (util-linux) is needed to give apply a terminal: install util-linux"
+    );
     let moto = Moto::start();
     create_organization(&moto).await;
     let workspace = workspace();
