@@ -42,11 +42,11 @@ use super::super::attributes::{decode, encode};
 use super::super::default_vpcs::network_interfaces;
 use super::super::vpcs::{ec2_client, filter};
 use super::super::{aws_error, Context, Found};
+use super::validate::covers_account;
 use crate::aws::errors::{
     describe, is_ec2_dependency_violation, is_ec2_not_found, is_ec2_route_already_exists, is_ec2_route_not_found,
 };
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
-use super::validate::covers_account;
 use crate::spec::model::{SubnetTier, TransitGatewaySpec, VpcSpec};
 use crate::spec::{Spec, OWNERSHIP_TAG, OWNERSHIP_VALUE};
 
@@ -156,14 +156,13 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
         .iter()
         .map(|(name, vpc)| {
             let gateway = attached_gateway(inputs.spec, vpc);
-            let control = DesiredControl::new(key(name, vpc), encode(&wanted(name, vpc, gateway)))
-                .needs(&[
-                    "ec2:CreateVpc",
-                    "ec2:CreateSubnet",
-                    "ec2:CreateRouteTable",
-                    "ec2:CreateRoute",
-                    "ec2:AssociateRouteTable",
-                ]);
+            let control = DesiredControl::new(key(name, vpc), encode(&wanted(name, vpc, gateway))).needs(&[
+                "ec2:CreateVpc",
+                "ec2:CreateSubnet",
+                "ec2:CreateRouteTable",
+                "ec2:CreateRoute",
+                "ec2:AssociateRouteTable",
+            ]);
             match gateway {
                 // The gateway first; one of another account, once shared with this one.
                 Some((gateway_name, gateway)) if gateway.account != vpc.account => control
@@ -493,7 +492,11 @@ async fn attachment(
 
 /// The EC2 client of the account of the VPC's Transit Gateway, in the VPC's Region: the VPC's
 /// own, or the hub account that shares the gateway.
-async fn gateway_client(context: &Context<'_>, key: &ControlKey, wanted: &VpcAttributes) -> Result<aws_sdk_ec2::Client> {
+async fn gateway_client(
+    context: &Context<'_>,
+    key: &ControlKey,
+    wanted: &VpcAttributes,
+) -> Result<aws_sdk_ec2::Client> {
     match &wanted.transit_gateway_account {
         Some(account) => Ok(context
             .sessions
