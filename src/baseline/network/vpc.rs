@@ -13,15 +13,17 @@
 //! with `transit_gateway` is attached on its private subnets and its private route table routes
 //! `0.0.0.0/0` to the gateway ([`attached_gateway`]). A VPC of another account than the gateway's
 //! attaches to it once the gateway is shared with that account through AWS RAM (`sharing`): the
-//! gateway is found by its tags from the gateway's account (a shared gateway's tags are the
-//! owner's: "Tags are not shared", https://docs.aws.amazon.com/vpc/latest/tgw/tgw-transit-gateways.html),
-//! the attachment is made from the VPC's account and accepted from the gateway's, where it waits
-//! in `pendingAcceptance` (gateways are created with `AutoAcceptSharedAttachments` left at its
-//! default, `disable`: "Indicates whether attachment requests are automatically accepted. …
-//! Default: disable", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_TransitGatewayRequestOptions.html;
-//! "If you attach a VPC … in another account … the owner of the transit gateway must accept the
-//! attachment request", https://docs.aws.amazon.com/vpc/latest/tgw/tgw-vpc-attachments.html), so
-//! the hub account decides which attachments it takes.
+//! gateway is found by the tags landing-zone put on it, read from the gateway's own account (the
+//! VPC's account is not relied on to see the owner's tags), the attachment is made from the VPC's
+//! account and accepted from the gateway's, where it waits in `pendingAcceptance` ("The VPC
+//! attachment must be in the `pendingAcceptance` state",
+//! https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AcceptTransitGatewayVpcAttachment.html).
+//! Gateways are created with `AutoAcceptSharedAttachments` left at its default ("Enable or disable
+//! automatic acceptance of attachment requests. Disabled by default.",
+//! https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_TransitGatewayRequestOptions.html;
+//! AWS Config's ec2-transit-gateway-auto-vpc-attach-disabled finds a gateway that auto-accepts
+//! NON_COMPLIANT, https://docs.aws.amazon.com/config/latest/developerguide/ec2-transit-gateway-auto-vpc-attach-disabled.html),
+//! so the hub account accepts only the attachments the spec asks for.
 //!
 //! A VPC landing-zone made that the spec no longer lists is found by its tags ([`find`]) and
 //! planned for removal with what landing-zone made in it ([`remove`]): a removal that needs

@@ -5,11 +5,11 @@
 //! gateway shared with the caller by another account (the RAM layer's shares, `ram.rs`); a
 //! gateway of the caller's own account is left to moto:
 //!
-//! - CreateTransitGatewayVpcAttachment: the gateway must be shared with the caller ("To attach a
-//!   VPC to a transit gateway in another account, the transit gateway must be shared with you using
-//!   AWS RAM", https://docs.aws.amazon.com/vpc/latest/tgw/tgw-vpc-attachments.html), else
-//!   `InvalidTransitGatewayID.NotFound`; the VPC must be the caller's (`InvalidVpcID.NotFound`).
-//!   The attachment is `pendingAcceptance` unless the gateway's `AutoAcceptSharedAttachments` is
+//! - CreateTransitGatewayVpcAttachment: the gateway must be shared with the caller (moto's own
+//!   answer, InvalidTransitGatewayID.NotFound, otherwise); the VPC must be the caller's
+//!   (`InvalidVpcID.NotFound`).
+//!   The attachment is `pendingAcceptance` unless the gateway's `AutoAcceptSharedAttachments`
+//!   ("Enable or disable automatic acceptance of attachment requests. Disabled by default.") is
 //!   `enable` (read from moto in the owner's account), then `available`
 //!   (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateTransitGatewayVpcAttachment.html,
 //!   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_TransitGatewayRequestOptions.html).
@@ -20,12 +20,13 @@
 //!   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTransitGatewayVpcAttachments.html
 //!   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTransitGatewayAttachments.html
 //! - AcceptTransitGatewayVpcAttachment: by the gateway's owner, of an attachment in
-//!   `pendingAcceptance` (`IncorrectState` otherwise), which becomes `available`; another caller
+//!   `pendingAcceptance` ("The VPC attachment must be in the `pendingAcceptance` state":
+//!   `IncorrectState` otherwise), which becomes `available`; another caller
 //!   does not find it (`InvalidTransitGatewayAttachmentID.NotFound`).
 //!   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AcceptTransitGatewayVpcAttachment.html
 //! - CreateRoute / DeleteRoute with such a gateway as target, by the VPC's account once it has an
-//!   attachment to it (`RouteAlreadyExists` for a destination taken, `InvalidRoute.NotFound` for a
-//!   route not there), and the route in DescribeRouteTables (merged into moto's answer, `origin`
+//!   attachment to it (`RouteAlreadyExists` for a destination the layer holds; DeleteRoute of a
+//!   route it does not hold is moto's), and the route in DescribeRouteTables (merged into moto's answer, `origin`
 //!   `CreateRoute`, `state` `active`).
 //!   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateRoute.html
 //!   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteRoute.html
