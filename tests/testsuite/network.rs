@@ -1184,3 +1184,25 @@ async fn strict_a_shared_gateways_attachment_waits_for_its_owner_to_accept_it() 
         management.create_transit_gateway_vpc_attachment().transit_gateway_id(&gateway).vpc_id(&vpc_id).send().await;
     assert!(refused.is_err(), "{refused:?}");
 }
+
+/// The hub account and its gateway added to the spec in one change, with a VPC of an existing
+/// account attached to it: the plan reads the VPC as not attached yet (the hub has no id yet), and
+/// one apply makes the account, the gateway, its share and the attachment.
+#[tokio::test]
+async fn a_vpc_attached_to_the_gateway_of_a_hub_account_not_made_yet_plans_and_converges() {
+    let moto = Moto::start();
+    let without_hub = GATEWAY_SPEC
+        .replace("  network: { email: aws+network@example.com, unit: Infrastructure }\n", "")
+        .split("network:\n  transit_gateways:")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let workspace = workspace(&without_hub);
+    let dir = workspace.path();
+    apply(&moto, dir, &[]);
+    std::fs::write(dir.join("landing-zone.yaml"), cross_account_spec()).expect("spec");
+    let planned = actions(&plan(&moto, dir, &[]));
+    assert!(planned.contains(&"configure_control network/vpc/app-vpc app-a us-east-1".to_string()), "{planned:?}");
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "a second plan is empty");
+}
