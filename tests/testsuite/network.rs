@@ -1050,3 +1050,159 @@ async fn strict_ram_shares_with_units_only_once_sharing_with_the_organization_is
     ram_in(&moto, None).await.enable_sharing_with_aws_organization().send().await.expect("enable");
     ram.create_resource_share().name("now").principals(&workloads).send().await.expect("shared with the unit");
 }
+
+/// The spec of a workload VPC in `app-a` attached to the hub gateway of `network`, shared with
+/// the Workloads unit.
+fn cross_account_spec() -> String {
+    format!(
+        "{GATEWAY_SPEC}  vpcs:\n    app-vpc: {{ account: app-a, region: us-east-1, cidr: 10.20.0.0/16, subnets: {{ private: [10.20.0.0/24, 10.20.1.0/24] }}, transit_gateway: hub }}\n"
+    )
+}
+
+#[tokio::test]
+async fn a_vpc_of_another_account_attaches_to_the_shared_gateway_accepted_by_the_hub_and_routes_to_it() {
+    let moto = Moto::start();
+    let workspace = workspace(&cross_account_spec());
+    let dir = workspace.path();
+    let text = moto.run_expecting(&["plan"], dir, 0);
+    assert!(!text.contains("not attached"), "{text}");
+    assert!(text.contains("transit_gateway hub"), "{text}");
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "a second plan is empty");
+
+    let network = account_id(&moto, "aws+network@example.com").await;
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let hub = ec2_in(&moto, Some(&network), "us-east-1").await;
+    let ec2 = ec2_in(&moto, Some(&app_a), "us-east-1").await;
+    let gateway = tagged_gateways(&hub, "hub").await[0].transit_gateway_id().unwrap_or_default().to_string();
+    let vpc_id = tagged_vpcs(&ec2, "app-vpc").await[0].vpc_id().unwrap_or_default().to_string();
+    // One attachment, made from the VPC's account on its private subnets, accepted by the hub.
+    for (who, client) in [("app-a", &ec2), ("network", &hub)] {
+        let attachments = client
+            .describe_transit_gateway_vpc_attachments()
+            .filters(filter("vpc-id", &vpc_id))
+            .send()
+            .await
+            .expect("attachments");
+        let found = attachments.transit_gateway_vpc_attachments();
+        assert_eq!(found.len(), 1, "{who}: {attachments:?}");
+        assert_eq!(found[0].transit_gateway_id(), Some(gateway.as_str()), "{who}");
+        assert_eq!(found[0].vpc_owner_id(), Some(app_a.as_str()), "{who}");
+        assert_eq!(found[0].state(), Some(&aws_sdk_ec2::types::TransitGatewayAttachmentState::Available), "{who}");
+        let mut attached: Vec<String> = found[0].subnet_ids().to_vec();
+        attached.sort();
+        let mut private: Vec<String> = subnets_of(&ec2, &vpc_id).await.values().map(|(_, id)| id.clone()).collect();
+        private.sort();
+        assert_eq!(attached, private, "{who}: the attachment is on the private subnets");
+    }
+    let to_gateway = |table: &aws_sdk_ec2::types::RouteTable| {
+        table
+            .routes()
+            .iter()
+            .find(|route| route.destination_cidr_block() == Some("0.0.0.0/0"))
+            .and_then(|route| route.transit_gateway_id().map(str::to_string))
+    };
+    let table = tier_table(&ec2, &vpc_id, "private").await;
+    assert_eq!(to_gateway(&table), Some(gateway.clone()));
+
+    // The route deleted by hand is planned and made again; no second attachment.
+    ec2.delete_route()
+        .route_table_id(table.route_table_id().unwrap_or_default())
+        .destination_cidr_block("0.0.0.0/0")
+        .send()
+        .await
+        .expect("delete route");
+    assert_eq!(to_gateway(&tier_table(&ec2, &vpc_id, "private").await), None);
+    assert_eq!(actions(&plan(&moto, dir, &[])), ["configure_control network/vpc/app-vpc app-a us-east-1"]);
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "repaired");
+    assert_eq!(to_gateway(&tier_table(&ec2, &vpc_id, "private").await), Some(gateway));
+    let attachments = ec2.describe_transit_gateway_vpc_attachments().send().await.expect("attachments");
+    assert_eq!(attachments.transit_gateway_vpc_attachments().len(), 1, "one attachment");
+
+    // `landing-zone permissions` allows every call the tool made.
+    let (caller, member, unknown) = crate::permissions::signed_actions(&moto);
+    assert!(unknown.is_empty(), "{unknown:?}");
+    for (signed, role) in [(&caller, "management"), (&member, "member")] {
+        let printed = crate::permissions::policy_actions(&moto, "apply", role, dir);
+        let missing: Vec<&String> =
+            signed.iter().filter(|action| !crate::permissions::allows(&printed, action)).collect();
+        assert!(missing.is_empty(), "`permissions apply --role {role}` lacks {missing:?}");
+    }
+    assert!(member.contains("ec2:AcceptTransitGatewayVpcAttachment"), "{member:?}");
+}
+
+/// The layer: an attachment to a gateway shared with the caller waits for the owner's acceptance,
+/// which the VPC's account cannot give; one to a gateway not shared with the caller is refused.
+#[tokio::test]
+async fn strict_a_shared_gateways_attachment_waits_for_its_owner_to_accept_it() {
+    let moto = Moto::start();
+    let workspace = workspace(GATEWAY_SPEC);
+    let dir = workspace.path();
+    apply(&moto, dir, &[]);
+    let network = account_id(&moto, "aws+network@example.com").await;
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let hub = ec2_in(&moto, Some(&network), "us-east-1").await;
+    let ec2 = ec2_in(&moto, Some(&app_a), "us-east-1").await;
+    let gateway = tagged_gateways(&hub, "hub").await[0].transit_gateway_id().unwrap_or_default().to_string();
+    let vpc = ec2.create_vpc().cidr_block("10.30.0.0/16").send().await.expect("vpc");
+    let vpc_id = vpc.vpc().and_then(|vpc| vpc.vpc_id()).unwrap_or_default().to_string();
+    let subnet = ec2.create_subnet().vpc_id(&vpc_id).cidr_block("10.30.0.0/24").send().await.expect("subnet");
+    let subnet_id = subnet.subnet().and_then(|subnet| subnet.subnet_id()).unwrap_or_default().to_string();
+    let made = ec2
+        .create_transit_gateway_vpc_attachment()
+        .transit_gateway_id(&gateway)
+        .vpc_id(&vpc_id)
+        .subnet_ids(&subnet_id)
+        .send()
+        .await
+        .expect("attachment");
+    let attachment = made.transit_gateway_vpc_attachment().expect("the attachment");
+    use aws_sdk_ec2::types::TransitGatewayAttachmentState::{Available, PendingAcceptance};
+    assert_eq!(attachment.state(), Some(&PendingAcceptance));
+    let id = attachment.transit_gateway_attachment_id().unwrap_or_default().to_string();
+    // The hub sees it waiting (DescribeTransitGatewayAttachments names the VPC's owner).
+    let listed = hub
+        .describe_transit_gateway_attachments()
+        .filters(filter("state", "pendingAcceptance"))
+        .send()
+        .await
+        .expect("attachments");
+    let listed = listed.transit_gateway_attachments();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].resource_owner_id(), Some(app_a.as_str()));
+    assert!(ec2.accept_transit_gateway_vpc_attachment().transit_gateway_attachment_id(&id).send().await.is_err());
+    let accepted =
+        hub.accept_transit_gateway_vpc_attachment().transit_gateway_attachment_id(&id).send().await.expect("accept");
+    assert_eq!(accepted.transit_gateway_vpc_attachment().and_then(|a| a.state()), Some(&Available));
+
+    // A gateway not shared with the caller (the management account) is not found.
+    let management = ec2_in(&moto, None, "us-east-1").await;
+    let vpc = management.create_vpc().cidr_block("10.31.0.0/16").send().await.expect("vpc");
+    let vpc_id = vpc.vpc().and_then(|vpc| vpc.vpc_id()).unwrap_or_default().to_string();
+    let refused =
+        management.create_transit_gateway_vpc_attachment().transit_gateway_id(&gateway).vpc_id(&vpc_id).send().await;
+    assert!(refused.is_err(), "{refused:?}");
+}
+
+/// The hub account and its gateway added to the spec in one change, with a VPC of an existing
+/// account attached to it: the plan reads the VPC as not attached yet (the hub has no id yet), and
+/// one apply makes the account, the gateway, its share and the attachment.
+#[tokio::test]
+async fn a_vpc_attached_to_the_gateway_of_a_hub_account_not_made_yet_plans_and_converges() {
+    let moto = Moto::start();
+    let without_hub = GATEWAY_SPEC
+        .replace("  network: { email: aws+network@example.com, unit: Infrastructure }\n", "")
+        .split("network:\n  transit_gateways:")
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let workspace = workspace(&without_hub);
+    let dir = workspace.path();
+    apply(&moto, dir, &[]);
+    std::fs::write(dir.join("landing-zone.yaml"), cross_account_spec()).expect("spec");
+    let planned = actions(&plan(&moto, dir, &[]));
+    assert!(planned.contains(&"configure_control network/vpc/app-vpc app-a us-east-1".to_string()), "{planned:?}");
+    apply(&moto, dir, &[]);
+    assert!(actions(&plan(&moto, dir, &[])).is_empty(), "a second plan is empty");
+}

@@ -10,8 +10,10 @@
 //! https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyTransitGatewayOptions.html).
 //! A gateway the spec stops listing is left in place.
 //!
-//! VPCs of its own account attach to it through their control (`vpc::attach`); sharing it through
-//! AWS RAM, and so attaching VPCs of other accounts, is not built yet (docs/spec.md, `network`).
+//! VPCs attach to it through their control (`vpc::attach`): those of its own account, and those of
+//! the accounts it is shared with through AWS RAM (`sharing`), whose attachments are accepted from
+//! here. Gateways are created with `AutoAcceptSharedAttachments` at its default, disabled (see
+//! `vpc`).
 
 use anyhow::{bail, Result};
 use aws_sdk_ec2::types::{

@@ -10,8 +10,20 @@
 //! finds what was made and goes on, and nothing is created twice. Applying converges from what it
 //! reads afresh: missing pieces are created, a subnet associated with another route table is
 //! moved back (ReplaceRouteTableAssociation), a default route deleted by hand is recreated. A VPC
-//! of the Transit Gateway's own account with `transit_gateway` is attached on its private subnets
-//! and its private route table routes `0.0.0.0/0` to the gateway ([`attached_gateway`]).
+//! with `transit_gateway` is attached on its private subnets and its private route table routes
+//! `0.0.0.0/0` to the gateway ([`attached_gateway`]). A VPC of another account than the gateway's
+//! attaches to it once the gateway is shared with that account through AWS RAM (`sharing`): the
+//! gateway is found by the tags landing-zone put on it, read from the gateway's own account (the
+//! VPC's account is not relied on to see the owner's tags), the attachment is made from the VPC's
+//! account and accepted from the gateway's, where it waits in `pendingAcceptance` ("The VPC
+//! attachment must be in the `pendingAcceptance` state",
+//! https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AcceptTransitGatewayVpcAttachment.html).
+//! Gateways are created with `AutoAcceptSharedAttachments` left at its default ("Enable or disable
+//! automatic acceptance of attachment requests. Disabled by default.",
+//! https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_TransitGatewayRequestOptions.html;
+//! AWS Config's ec2-transit-gateway-auto-vpc-attach-disabled finds a gateway that auto-accepts
+//! NON_COMPLIANT, https://docs.aws.amazon.com/config/latest/developerguide/ec2-transit-gateway-auto-vpc-attach-disabled.html),
+//! so the hub account accepts only the attachments the spec asks for.
 //!
 //! A VPC landing-zone made that the spec no longer lists is found by its tags ([`find`]) and
 //! planned for removal with what landing-zone made in it ([`remove`]): a removal that needs
@@ -32,12 +44,13 @@ use super::super::attributes::{decode, encode};
 use super::super::default_vpcs::network_interfaces;
 use super::super::vpcs::{ec2_client, filter};
 use super::super::{aws_error, Context, Found};
+use super::validate::covers_account;
 use crate::aws::errors::{
     describe, is_ec2_dependency_violation, is_ec2_not_found, is_ec2_route_already_exists, is_ec2_route_not_found,
 };
 use crate::plan::control::{ControlKey, DesiredControl, Inputs};
-use crate::spec::model::{NetworkSpec, SubnetTier, TransitGatewaySpec, VpcSpec};
-use crate::spec::{OWNERSHIP_TAG, OWNERSHIP_VALUE};
+use crate::spec::model::{SubnetTier, TransitGatewaySpec, VpcSpec};
+use crate::spec::{Spec, OWNERSHIP_TAG, OWNERSHIP_VALUE};
 
 /// Control names: `network/vpc/<name>`.
 pub const PREFIX: &str = "network/vpc/";
@@ -62,6 +75,10 @@ pub struct VpcAttributes {
     /// The Transit Gateway (its spec name) the private subnets are attached to; None: none wanted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transit_gateway: Option<String>,
+    /// The account (its spec name) of the Transit Gateway, when it is not the VPC's own: the
+    /// gateway is found, and the attachment accepted, from there. None: the VPC's account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transit_gateway_account: Option<String>,
     /// Why a VPC the spec no longer lists must stay (the network interfaces in it); only ever set
     /// by [`find`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,13 +104,14 @@ pub fn key(name: &str, vpc: &VpcSpec) -> ControlKey {
     ControlKey::new(format!("{PREFIX}{name}"), &vpc.account, Some(&vpc.region))
 }
 
-/// The Transit Gateway a VPC attaches to, when landing-zone builds the attachment: the gateway is
-/// in the VPC's own account. Attaching a VPC of another account needs the gateway shared through
-/// AWS RAM first, which is not built yet (docs/spec.md, `network`).
-pub fn attached_gateway<'s>(network: &'s NetworkSpec, vpc: &VpcSpec) -> Option<(&'s str, &'s TransitGatewaySpec)> {
+/// The Transit Gateway a VPC attaches to: one of its Region, in the VPC's own account or shared
+/// with it through the gateway's `share_with` (validation refuses anything else).
+pub fn attached_gateway<'s>(spec: &'s Spec, vpc: &VpcSpec) -> Option<(&'s str, &'s TransitGatewaySpec)> {
+    let network = spec.network.as_ref()?;
     let name = vpc.transit_gateway.as_deref()?;
     let (name, gateway) = network.transit_gateways.get_key_value(name)?;
-    (gateway.account == vpc.account && gateway.region == vpc.region).then_some((name.as_str(), gateway))
+    let reachable = gateway.account == vpc.account || covers_account(spec, &gateway.share_with, &vpc.account);
+    (reachable && gateway.region == vpc.region).then_some((name.as_str(), gateway))
 }
 
 /// The private route table's default route to a gateway, as the attributes name it.
@@ -102,7 +120,8 @@ fn to_transit_gateway(name: &str) -> String {
 }
 
 /// The attributes the spec wants for one VPC; `gateway`: the Transit Gateway it attaches to.
-pub fn wanted(name: &str, vpc: &VpcSpec, gateway: Option<&str>) -> VpcAttributes {
+pub fn wanted(name: &str, vpc: &VpcSpec, attached: Option<(&str, &TransitGatewaySpec)>) -> VpcAttributes {
+    let gateway = attached.map(|(name, _)| name);
     let mut tiers = BTreeMap::new();
     for (tier, cidrs) in vpc.subnets.tiers() {
         if cidrs.is_empty() {
@@ -125,6 +144,9 @@ pub fn wanted(name: &str, vpc: &VpcSpec, gateway: Option<&str>) -> VpcAttributes
         cidr_block: vpc.cidr.clone(),
         tiers,
         transit_gateway: gateway.map(str::to_string),
+        transit_gateway_account: attached
+            .filter(|(_, gateway)| gateway.account != vpc.account)
+            .map(|(_, gateway)| gateway.account.clone()),
         kept_because: None,
     }
 }
@@ -135,26 +157,24 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
         .vpcs
         .iter()
         .map(|(name, vpc)| {
-            let gateway = attached_gateway(network, vpc);
-            let control = DesiredControl::new(key(name, vpc), encode(&wanted(name, vpc, gateway.map(|(g, _)| g))))
-                .needs(&[
-                    "ec2:CreateVpc",
-                    "ec2:CreateSubnet",
-                    "ec2:CreateRouteTable",
-                    "ec2:CreateRoute",
-                    "ec2:AssociateRouteTable",
-                ]);
-            match (gateway, vpc.transit_gateway.as_deref()) {
-                // The gateway first.
-                (Some((gateway_name, gateway)), _) => control
+            let gateway = attached_gateway(inputs.spec, vpc);
+            let control = DesiredControl::new(key(name, vpc), encode(&wanted(name, vpc, gateway))).needs(&[
+                "ec2:CreateVpc",
+                "ec2:CreateSubnet",
+                "ec2:CreateRouteTable",
+                "ec2:CreateRoute",
+                "ec2:AssociateRouteTable",
+            ]);
+            match gateway {
+                // The gateway first; one of another account, once shared with this one.
+                Some((gateway_name, gateway)) if gateway.account != vpc.account => control
+                    .after(super::transit_gateway::key(gateway_name, gateway))
+                    .after(super::sharing::share_key(gateway_name, gateway))
+                    .needs(&["ec2:CreateTransitGatewayVpcAttachment", "ec2:AcceptTransitGatewayVpcAttachment"]),
+                Some((gateway_name, gateway)) => control
                     .after(super::transit_gateway::key(gateway_name, gateway))
                     .needs(&["ec2:CreateTransitGatewayVpcAttachment"]),
-                // A gateway of another account: shared through RAM, but the attachment from this
-                // account is not built yet; every plan says so rather than show the VPC as done.
-                (None, Some(wanted)) => control.noting(format!(
-                    "not attached to Transit Gateway `{wanted}`: attaching a VPC to another account's gateway is not built yet (docs/spec.md, `network`); attach it by hand"
-                )),
-                (None, None) => control,
+                None => control,
             }
         })
         .collect()
@@ -281,9 +301,10 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
     let zones = zones(&ec2).await?;
     let subnets = subnets(&ec2, vpc_id).await?;
     let tables = route_tables(&ec2, vpc_id).await?;
-    // The gateway the spec attaches the VPC to, by its tags, and whether the attachment is there.
+    // The gateway the spec attaches the VPC to, by its tags (from its own account), and whether
+    // the attachment is there.
     let gateway = match &wanted.transit_gateway {
-        Some(name) => super::transit_gateway::find(&ec2, name)
+        Some(name) => super::transit_gateway::find(&gateway_client(context, key, &wanted).await?, name)
             .await?
             .and_then(|gateway| gateway.transit_gateway_id().map(|id| (id.to_string(), name.clone()))),
         None => None,
@@ -343,6 +364,7 @@ pub async fn read(context: &Context<'_>, key: &ControlKey, desired: &Value) -> R
     Ok(Some(encode(&VpcAttributes {
         name: wanted.name,
         cidr_block: vpc.cidr_block().unwrap_or_default().to_string(),
+        transit_gateway_account: attached.as_ref().and(wanted.transit_gateway_account.clone()),
         tiers,
         transit_gateway: attached,
         kept_because: None,
@@ -399,9 +421,12 @@ pub async fn apply(context: &Context<'_>, key: &ControlKey, attributes: &Value) 
                 Some(RouteTarget::InternetGateway(internet_gateway(&ec2, &wanted.name, &vpc_id).await?))
             }
             SubnetTier::Private => match &wanted.transit_gateway {
-                Some(name) => Some(RouteTarget::TransitGateway(
-                    attach(&ec2, key, name, &wanted.name, &vpc_id, &subnet_ids).await?,
-                )),
+                Some(name) => {
+                    let owner = gateway_client(context, key, &wanted).await?;
+                    Some(RouteTarget::TransitGateway(
+                        attach(&ec2, &owner, key, name, &wanted.name, &vpc_id, &subnet_ids).await?,
+                    ))
+                }
                 None => None,
             },
         };
@@ -467,22 +492,41 @@ async fn attachment(
     Ok(found.into_iter().next())
 }
 
+/// The EC2 client of the account of the VPC's Transit Gateway, in the VPC's Region: the VPC's
+/// own, or the hub account that shares the gateway.
+async fn gateway_client(
+    context: &Context<'_>,
+    key: &ControlKey,
+    wanted: &VpcAttributes,
+) -> Result<aws_sdk_ec2::Client> {
+    match &wanted.transit_gateway_account {
+        Some(account) => Ok(context
+            .sessions
+            .client::<aws_sdk_ec2::Client>(context.account_id(account)?, key.region.as_deref())
+            .await),
+        None => ec2_client(context, key).await,
+    }
+}
+
 /// How long an attachment may take to become `available` before apply gives up.
 const ATTACHMENT_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Attaches the VPC's private subnets to the spec's gateway `gateway` (in the VPC's account),
-/// adopting the attachment an earlier apply made, and waits until it is `available`: a route to
-/// the gateway needs it. Returns the gateway's id.
+/// Attaches the VPC's private subnets to the spec's gateway `gateway` (found with `owner`, the
+/// client of the gateway's account), adopting the attachment an earlier apply made, accepts it
+/// from the gateway's account when it waits for that, and waits until it is `available`: a route
+/// to the gateway needs it. Returns the gateway's id.
 /// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateTransitGatewayVpcAttachment.html
 async fn attach(
     ec2: &aws_sdk_ec2::Client,
+    owner: &aws_sdk_ec2::Client,
     key: &ControlKey,
     gateway: &str,
     name: &str,
     vpc_id: &str,
     subnet_ids: &[String],
 ) -> Result<String> {
-    let Some(gateway_id) = super::transit_gateway::find(ec2, gateway).await?.and_then(|g| g.transit_gateway_id) else {
+    let Some(gateway_id) = super::transit_gateway::find(owner, gateway).await?.and_then(|g| g.transit_gateway_id)
+    else {
         bail!("{}: transit gateway `{gateway}` is not there yet\nhint: apply again once it is", key.label());
     };
     if attachment(ec2, &gateway_id, vpc_id).await?.is_none() {
@@ -506,13 +550,15 @@ async fn attach(
         match state {
             Some(aws_sdk_ec2::types::TransitGatewayAttachmentState::Available) => return Ok(gateway_id),
             // An attachment in the gateway's own account is accepted automatically; one waiting for
-            // acceptance is accepted here, where the gateway is
+            // acceptance (another account's, the gateway not auto-accepting) is accepted by the
+            // gateway's owner
             // (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AcceptTransitGatewayVpcAttachment.html).
             Some(aws_sdk_ec2::types::TransitGatewayAttachmentState::PendingAcceptance) => {
                 if let Some(attachment_id) =
                     attachment(ec2, &gateway_id, vpc_id).await?.and_then(|a| a.transit_gateway_attachment_id)
                 {
-                    ec2.accept_transit_gateway_vpc_attachment()
+                    owner
+                        .accept_transit_gateway_vpc_attachment()
                         .transit_gateway_attachment_id(attachment_id)
                         .send()
                         .await
@@ -834,6 +880,7 @@ pub async fn find(
             cidr_block: vpc.cidr_block().unwrap_or_default().to_string(),
             tiers: BTreeMap::new(),
             transit_gateway: None,
+            transit_gateway_account: None,
             kept_because: in_use(&interfaces),
         };
         found.push(Found { key, owned: true, attributes: encode(&attributes), loses_data: Some(REMOVAL_LOSES) });
@@ -955,17 +1002,22 @@ network:
     app-main: { account: app, region: us-east-1, cidr: 10.1.0.0/16, subnets: { private: [10.1.0.0/20] }, transit_gateway: hub }
 "#;
 
-    /// A VPC of another account than its gateway's is not attached (not built): every plan says
-    /// so beside the VPC, instead of showing it as done; one of the gateway's account is attached.
+    /// A VPC of another account than its gateway's attaches to it once it is shared with that
+    /// account: its control wants the attachment, names the gateway's account, comes after the
+    /// gateway and its share, and carries no note; one of the gateway's account names none.
     #[test]
-    fn a_vpc_attaching_to_another_accounts_gateway_carries_a_note_in_every_plan() {
+    fn a_vpc_of_another_account_attaches_to_the_shared_gateway_after_its_share() {
         let controls = controls(SPEC);
         let app = controls.iter().find(|control| control.key.account == "app").expect("the app VPC");
-        let note = app.note.as_deref().unwrap_or_default();
-        assert!(note.starts_with("not attached to Transit Gateway `hub`"), "{note}");
-        assert!(app.attributes["transit_gateway"].is_null(), "{}", app.attributes);
+        assert_eq!(app.note, None);
+        assert_eq!(app.attributes["transit_gateway"], "hub", "{}", app.attributes);
+        assert_eq!(app.attributes["transit_gateway_account"], "network", "{}", app.attributes);
+        assert_eq!(app.attributes["tiers"]["private"]["default_route"], "transit_gateway hub");
+        assert!(app.after.iter().any(|key| key.control == "network/transit_gateway/hub"), "{:?}", app.after);
+        assert!(app.after.iter().any(|key| key.control == "network/transit_gateway_share/hub"), "{:?}", app.after);
         let hub = controls.iter().find(|control| control.key.account == "network").expect("the hub VPC");
         assert_eq!(hub.note, None);
         assert_eq!(hub.attributes["transit_gateway"], "hub");
+        assert!(hub.attributes["transit_gateway_account"].is_null(), "{}", hub.attributes);
     }
 }

@@ -26,6 +26,7 @@ pub mod security_hub;
 pub mod simulate;
 pub mod sns;
 pub mod strict;
+pub mod tgw;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -121,6 +121,32 @@ fn reaches(principal: &str, account: &str, organization: Option<&str>, parents: 
     false
 }
 
+/// The account that shares the Transit Gateway `gateway_id` of `region` with `caller` through an
+/// active share (the resource and a principal reaching the caller associated); never the caller.
+/// The Transit Gateway layer (`tgw.rs`) asks it.
+pub fn gateway_owner(
+    state: &std::sync::Mutex<RamState>,
+    gateway_id: &str,
+    caller: &str,
+    region: &str,
+    organization: &Organization,
+) -> Option<String> {
+    let state = lock(state);
+    let suffix = format!(":transit-gateway/{gateway_id}");
+    state
+        .shares
+        .iter()
+        .filter(|share| share.region == region && share.owner != caller)
+        .filter(|share| share.resources.iter().any(|(arn, status)| *status == ASSOCIATED && arn.ends_with(&suffix)))
+        .find(|share| {
+            share.principals.iter().any(|(principal, status)| {
+                *status == ASSOCIATED
+                    && reaches(principal, caller, organization.id.as_deref(), &organization.caller_parents)
+            })
+        })
+        .map(|share| share.owner.clone())
+}
+
 /// Checks principals as CreateResourceShare / AssociateResourceShare do.
 fn check_principals(principals: &[String], organization: &Organization, sharing: bool) -> Result<(), Response> {
     for principal in principals {

@@ -104,6 +104,9 @@ pub struct StrictState {
     macie: std::sync::Mutex<super::macie::MacieState>,
     /// AWS RAM's resource shares, which moto serves only in part (`ram.rs`).
     pub ram: std::sync::Mutex<super::ram::RamState>,
+    /// Attachments of VPCs to Transit Gateways of other accounts, and routes to them, which moto
+    /// lacks (`tgw.rs`).
+    pub tgw: std::sync::Mutex<super::tgw::TgwState>,
     /// Amazon Detective, which moto lacks entirely (`detective.rs`).
     pub detective: std::sync::Mutex<super::detective::DetectiveState>,
     /// IAM Identity Center's asynchronous answers and the operations moto lacks (`identity_center.rs`).
@@ -138,6 +141,7 @@ impl StrictState {
         clear(&self.macie);
         clear(&self.detective);
         clear(&self.ram);
+        clear(&self.tgw);
         clear(&self.identity_center);
         clear(&self.backup);
         clear(&self.security_hub);
@@ -276,6 +280,17 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
         if let Some(response) = super::flow_logs::before(port, &caller.account, &region, request).await {
             return Some(response);
         }
+        let shared_owner = match shared_gateway(request) {
+            Some(gateway_id) => {
+                let organization = ram_organization(context, &caller.account, true).await;
+                super::ram::gateway_owner(&context.state.ram, &gateway_id, &caller.account, &region, &organization)
+            }
+            None => None,
+        };
+        let state = &context.state.tgw;
+        if let Some(response) = super::tgw::before(state, port, &caller.account, &region, request, shared_owner).await {
+            return Some(response);
+        }
     }
     if context.operation.service == "inspector2" {
         let (port, request) = (context.upstream_port, context.request);
@@ -318,16 +333,13 @@ pub async fn before(context: &Context<'_>) -> Option<Response> {
     None
 }
 
-/// A RAM request, served by `ram.rs` with what it needs of the organization (read from moto as
-/// the management account). EnableSharingWithAwsOrganization turns on Organizations' trusted
-/// access for RAM, as AWS does.
-/// https://docs.aws.amazon.com/ram/latest/APIReference/API_EnableSharingWithAwsOrganization.html
-async fn ram(context: &Context<'_>, caller: &str) -> Option<Response> {
-    let region = signing_region(context.request).unwrap_or_default();
+/// What the RAM layer needs of the organization (read from moto as the management account); with
+/// `parents`, the caller's OUs and root from its parent up.
+async fn ram_organization(context: &Context<'_>, caller: &str, parents: bool) -> super::ram::Organization {
     let described = organizations(context, "DescribeOrganization", serde_json::json!({})).await;
     let id = described["Organization"]["Id"].as_str().map(str::to_string);
     let mut caller_parents = Vec::new();
-    if context.operation.name == "POST /getresourceshares" {
+    if parents {
         let mut child = caller.to_string();
         // An account's parents up to the root (one each: ListParents).
         for _ in 0..8 {
@@ -340,7 +352,31 @@ async fn ram(context: &Context<'_>, caller: &str) -> Option<Response> {
             child = parent;
         }
     }
-    let organization = super::ram::Organization { management: MANAGEMENT_ACCOUNT.to_string(), id, caller_parents };
+    super::ram::Organization { management: MANAGEMENT_ACCOUNT.to_string(), id, caller_parents }
+}
+
+/// The gateway of a CreateTransitGatewayVpcAttachment request (whether it is shared with the
+/// caller is asked of the RAM layer).
+fn shared_gateway(request: &Request) -> Option<String> {
+    let body = String::from_utf8_lossy(&request.body);
+    let form: Vec<(String, String)> = body
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').map(|(key, value)| (percent_decode(key), percent_decode(value))))
+        .collect();
+    let action = form.iter().find(|(key, _)| key == "Action").map(|(_, value)| value.as_str());
+    if action != Some("CreateTransitGatewayVpcAttachment") {
+        return None;
+    }
+    form.into_iter().find(|(key, _)| key == "TransitGatewayId").map(|(_, value)| value)
+}
+
+/// A RAM request, served by `ram.rs` with what it needs of the organization (read from moto as
+/// the management account). EnableSharingWithAwsOrganization turns on Organizations' trusted
+/// access for RAM, as AWS does.
+/// https://docs.aws.amazon.com/ram/latest/APIReference/API_EnableSharingWithAwsOrganization.html
+async fn ram(context: &Context<'_>, caller: &str) -> Option<Response> {
+    let region = signing_region(context.request).unwrap_or_default();
+    let organization = ram_organization(context, caller, context.operation.name == "POST /getresourceshares").await;
     let (state, name, request) = (&context.state.ram, &context.operation.name, context.request);
     let response = super::ram::before(state, caller, &region, &organization, name, request)?;
     if name == "POST /enablesharingwithawsorganization" && response.status == 200 {
