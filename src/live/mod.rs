@@ -8,4 +8,4 @@ pub mod progress;
 pub mod root_credentials;
 
 pub use crate::plan::state::LiveOrganization;
-pub use organization::{read_organization, read_organization_with, ReadScope};
+pub use organization::{read_organization, read_organization_with, PolicyFocus, ReadScope};

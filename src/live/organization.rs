@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result};
-use aws_sdk_organizations::types::{CreateAccountState, PolicyType as AwsPolicyType};
+use aws_sdk_organizations::types::{CreateAccountState, PolicySummary, PolicyType as AwsPolicyType};
 use aws_sdk_organizations::Client;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
@@ -56,6 +56,44 @@ pub struct ReadScope {
     /// When set, tags are read only for these live ids (among those the fields above select):
     /// the re-read under the apply lock of the objects a reviewed plan touches.
     pub tags_only_for: Option<BTreeSet<String>>,
+    /// `--target`: read in full only the policies the targets need; None: every policy.
+    pub policy_focus: Option<PolicyFocus>,
+}
+
+/// What a targeted read needs of the organization's policies (`plan --target`).
+///
+/// ListPolicies is still made per type: a spec policy must be known to exist, or the planner would
+/// create it again. DescribePolicy, its tags and ListTargetsForPolicy are made only for:
+/// - every policy attached to a covered container or to one of its ancestors up to the root, as
+///   ListPoliciesForTarget answers for each of them and each enabled type
+///   (<https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListPoliciesForTarget.html>:
+///   the policies "directly attached to the specified target root, organizational unit (OU), or
+///   account"). So the attachments of those containers are known in full: the targets'
+///   attachments and detachments, their order on a target (never to zero SCPs, never past the
+///   limit), the last-SCP and too-many checks on the path, and the lock-out order of an SCP
+///   attached to a target all rest on the same data as an untargeted read;
+/// - the spec policies the spec attaches to one of those containers (`needed`): whether they are
+///   attached already, and their content changes (an attachment waits for nothing else of them,
+///   but their update, detachments elsewhere and trail-guard checks are planned as before, with
+///   their full target lists);
+/// - every customer-managed policy the spec does not name: the plan's note on it (or its deletion
+///   when landing-zone owns it) needs its tags and target count, as before.
+///
+/// Every other policy (in the spec, attached neither to the path nor by the spec to it) is listed
+/// only: `LiveOrganization::unread_policies`. Whatever the planner would do with it (update it,
+/// attach or detach it elsewhere) is outside the targets and is not a dependency of theirs, so
+/// `Scope::restrict` drops it; the planner plans nothing for it, and checks the per-target rules
+/// only on `LiveOrganization::attachments_known_for`.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyFocus {
+    /// Covered accounts: emails (lower-case) and ids.
+    pub accounts: BTreeSet<String>,
+    /// Covered units and the ancestors of every covered unit and account, by path (`Root` too).
+    pub units: BTreeSet<String>,
+    /// Every spec policy by (type, name).
+    pub named: BTreeSet<(PolicyType, String)>,
+    /// The spec policies the spec attaches to a covered container or an ancestor.
+    pub needed: BTreeSet<(PolicyType, String)>,
 }
 
 /// What a failed read of the organization is reported as.
@@ -101,16 +139,35 @@ where
             ..Default::default()
         };
         let tags = async { reader.container_tags(&live, scope).await.context(READ_FAILED) };
-        let (tags, extra) = futures::try_join!(tags, alongside(live.clone()))?;
-        Ok::<_, anyhow::Error>((live, tags, extra))
+        // A targeted read of the policies needs the containers' ids: it waits for the tree.
+        let focused = async {
+            match &scope.policy_focus {
+                Some(focus) => reader.focused_policies(&root, scope, focus, &live).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (tags, extra, focused) =
+            futures::try_join!(tags, alongside(live.clone()), async { focused.await.context(READ_FAILED) })?;
+        Ok::<_, anyhow::Error>((live, tags, extra, focused))
     };
     let rest = async {
-        let policies = reader.policies(&root, scope);
+        let policies = async {
+            if scope.policy_focus.is_some() {
+                Ok(BTreeMap::new())
+            } else {
+                reader.policies(&root, scope, None).await
+            }
+        };
         let admins = reader.delegated_administrators();
         let pending = reader.pending_account_creations();
         futures::try_join!(policies, admins, pending).context(READ_FAILED)
     };
-    let ((mut live, tags, extra), (policies, admins, pending)) = futures::try_join!(structure, rest)?;
+    let ((mut live, tags, extra, focused), (mut policies, admins, pending)) = futures::try_join!(structure, rest)?;
+    if let Some((read, unread, known)) = focused {
+        policies = read;
+        live.unread_policies = unread;
+        live.attachments_known_for = Some(known);
+    }
     for (id, tags) in tags {
         if let Some(unit) = live.units.get_mut(&id) {
             unit.tags = Some(tags);
@@ -123,6 +180,9 @@ where
     live.pending_account_creations = pending;
     Ok((live, extra))
 }
+
+/// Which listed policies to read in full (document, tags, targets).
+type ReadInFull<'a> = dyn Fn(&PolicySummary, PolicyType) -> bool + Sync + 'a;
 
 struct Reader<'a> {
     client: &'a Client,
@@ -255,7 +315,104 @@ impl Reader<'_> {
         }
     }
 
-    async fn policies(&self, root: &RootInfo, scope: &ReadScope) -> Result<BTreeMap<String, LivePolicy>> {
+    /// The policies as [`PolicyFocus`] says: all listed, those the targets need read in full.
+    /// Returns them, the ids of those left unread, and the containers whose attachments are known.
+    async fn focused_policies(
+        &self,
+        root: &RootInfo,
+        scope: &ReadScope,
+        focus: &PolicyFocus,
+        structure: &LiveOrganization,
+    ) -> Result<(BTreeMap<String, LivePolicy>, BTreeSet<String>, BTreeSet<String>)> {
+        let mut path: BTreeSet<String> = BTreeSet::new();
+        for (id, account) in &structure.accounts {
+            if focus.accounts.contains(id) || focus.accounts.contains(&account.email.to_lowercase()) {
+                path.insert(id.clone());
+            }
+        }
+        for unit in structure.units.values() {
+            if structure.path_of(&unit.id).is_some_and(|unit_path| focus.units.contains(&unit_path)) {
+                path.insert(unit.id.clone());
+            }
+        }
+        path.insert(root.id.clone());
+        // Ancestors by the live tree (an account the plan moves keeps its live parent's policies
+        // until it moves).
+        let mut pending: Vec<String> = path.iter().cloned().collect();
+        while let Some(id) = pending.pop() {
+            let parent = structure
+                .accounts
+                .get(&id)
+                .map(|account| account.parent_id.clone())
+                .or_else(|| structure.units.get(&id).map(|unit| unit.parent_id.clone()));
+            if let Some(parent) = parent.filter(|parent| !parent.is_empty()) {
+                if path.insert(parent.clone()) {
+                    pending.push(parent);
+                }
+            }
+        }
+        let enabled: Vec<PolicyType> =
+            root.policy_types.iter().filter(|(_, status)| *status == "ENABLED").map(|(t, _)| *t).collect();
+        let pairs: Vec<(String, PolicyType)> =
+            path.iter().flat_map(|id| enabled.iter().map(move |t| (id.clone(), *t))).collect();
+        let attached: Vec<BTreeSet<String>> = stream::iter(pairs)
+            .map(|(target, policy_type)| async move { self.policies_for_target(&target, policy_type).await })
+            .buffer_unordered(self.parallelism)
+            .try_collect()
+            .await?;
+        let attached: BTreeSet<String> = attached.into_iter().flatten().collect();
+        let wanted = |summary: &PolicySummary, policy_type: PolicyType| {
+            let id = summary.id.clone().unwrap_or_default();
+            let key = (policy_type, summary.name.clone().unwrap_or_default());
+            attached.contains(&id)
+                || focus.needed.contains(&key)
+                || (!summary.aws_managed && !focus.named.contains(&key))
+        };
+        let policies = self.policies(root, scope, Some(&wanted)).await?;
+        let unread = policies
+            .values()
+            .filter(|policy| !attached.contains(&policy.id))
+            .filter(|policy| !focus.needed.contains(&(policy.policy_type, policy.name.clone())))
+            .filter(|policy| policy.aws_managed || focus.named.contains(&(policy.policy_type, policy.name.clone())))
+            .map(|policy| policy.id.clone())
+            .collect();
+        Ok((policies, unread, path))
+    }
+
+    /// The ids of the policies of `policy_type` attached directly to `target`.
+    /// <https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListPoliciesForTarget.html>
+    async fn policies_for_target(&self, target: &str, policy_type: PolicyType) -> Result<BTreeSet<String>> {
+        let mut ids = BTreeSet::new();
+        // Paged by hand: each page through `with_retry` (the module's docs say why).
+        let mut token: Option<String> = None;
+        loop {
+            let output = with_retry(&self.retry, "ListPoliciesForTarget", || {
+                self.client
+                    .list_policies_for_target()
+                    .target_id(target)
+                    .filter(AwsPolicyType::from(policy_type.as_aws()))
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await
+            .map_err(|error| anyhow::anyhow!(describe(&error)))
+            .with_context(|| format!("ListPoliciesForTarget `{target}` {policy_type} failed"))?;
+            ids.extend(output.policies.unwrap_or_default().into_iter().filter_map(|policy| policy.id));
+            token = output.next_token;
+            if token.is_none() {
+                return Ok(ids);
+            }
+        }
+    }
+
+    /// Every policy of the enabled and wanted types; in full those `full` accepts (all: None),
+    /// only listed the others (no document, tags nor targets).
+    async fn policies(
+        &self,
+        root: &RootInfo,
+        scope: &ReadScope,
+        full: Option<&ReadInFull<'_>>,
+    ) -> Result<BTreeMap<String, LivePolicy>> {
         let wanted = &scope.policy_types;
         let mut summaries = Vec::new();
         let enabled = root.policy_types.iter().filter(|(_, status)| *status == "ENABLED").map(|(t, _)| *t);
@@ -285,6 +442,18 @@ impl Reader<'_> {
             .map(|(policy_type, summary)| async move {
                 let id = summary.id.clone().unwrap_or_default();
                 let aws_managed = summary.aws_managed;
+                if full.is_some_and(|full| !full(&summary, policy_type)) {
+                    return Ok(LivePolicy {
+                        id,
+                        name: summary.name.unwrap_or_default(),
+                        policy_type,
+                        description: summary.description.unwrap_or_default(),
+                        aws_managed,
+                        document: None,
+                        targets: BTreeSet::new(),
+                        tags: None,
+                    });
+                }
                 let targets = self.policy_targets(&id);
                 let skip_tags =
                     scope.skip_policy_tags.contains(&(policy_type, summary.name.clone().unwrap_or_default()));

@@ -10,7 +10,7 @@ use crate::baseline::reads::RunReads;
 use crate::baseline::Context as BaselineContext;
 use crate::live::controls::{find_owned, read_controls_reporting, FindScope};
 use crate::live::progress::{ReadReporter, SilentReadReporter};
-use crate::live::{read_organization_with, LiveOrganization, ReadScope};
+use crate::live::{read_organization_with, LiveOrganization, PolicyFocus, ReadScope};
 use crate::plan::control::ControlKey;
 use crate::plan::control::KnownIds;
 use crate::plan::saved::{plan_digest, SavedPlan, SAVED_PLAN_VERSION};
@@ -50,6 +50,8 @@ pub struct ReadLimits {
     pub owned_accounts: Option<std::collections::BTreeSet<String>>,
     /// Keep only these of what is found (a reviewed plan's removals); None: all.
     pub owned_keys: Option<std::collections::BTreeSet<ControlKey>>,
+    /// Read in full only the policies these containers need (`PolicyFocus`); None: all.
+    pub policies: Option<PolicyFocus>,
 }
 
 impl ReadLimits {
@@ -71,6 +73,7 @@ impl ReadLimits {
             root_credentials: false,
             owned_accounts: Some(scope.accounts.clone()),
             owned_keys: None,
+            policies: Some(policy_focus(scope, desired)),
         }
     }
 
@@ -85,8 +88,40 @@ impl ReadLimits {
             root_credentials: false,
             owned_accounts: None,
             owned_keys: Some(touched.removed.clone()),
+            policies: None,
         }
     }
+}
+
+/// The policies `--target` needs read in full (`PolicyFocus` says why): those attached to the
+/// covered accounts and units or their ancestors, and the spec's attached to any of them.
+fn policy_focus(scope: &Scope, desired: &DesiredOrganization) -> PolicyFocus {
+    let covered = desired.accounts.iter().filter(|account| scope.accounts.contains(&account.name));
+    let accounts = covered
+        .clone()
+        .flat_map(|account| std::iter::once(account.email.to_lowercase()).chain(account.id.clone()))
+        .collect();
+    // Every unit on the spec's path of a covered account or unit, the root included.
+    let mut units: std::collections::BTreeSet<String> = scope.units.clone();
+    units.insert(crate::spec::ROOT.to_string());
+    for path in scope.units.iter().cloned().chain(covered.map(|account| account.unit_path.clone())) {
+        let mut prefix = String::new();
+        for part in path.split('/') {
+            prefix = if prefix.is_empty() { part.to_string() } else { format!("{prefix}/{part}") };
+            units.insert(prefix.clone());
+        }
+    }
+    let needed = desired
+        .policies
+        .iter()
+        .filter(|policy| {
+            policy.target_units.iter().any(|unit| units.contains(unit))
+                || policy.target_accounts.iter().any(|account| scope.accounts.contains(account))
+        })
+        .map(|policy| (policy.policy_type, policy.name.clone()))
+        .collect();
+    let named = desired.policies.iter().map(|policy| (policy.policy_type, policy.name.clone())).collect();
+    PolicyFocus { accounts, units, named, needed }
 }
 
 /// The tags the spec manages decide which tags are read.
@@ -108,6 +143,7 @@ pub fn read_scope(desired: &DesiredOrganization) -> ReadScope {
             .map(|policy| (policy.policy_type, policy.name.clone()))
             .collect(),
         tags_only_for: None,
+        policy_focus: None,
     }
 }
 
@@ -121,6 +157,7 @@ fn limited_read_scope(desired: &DesiredOrganization, limits: &ReadLimits) -> Rea
         scope.unit_tags.retain(|path| units.contains(path));
     }
     scope.tags_only_for.clone_from(&limits.tag_ids);
+    scope.policy_focus.clone_from(&limits.policies);
     scope
 }
 

@@ -22,6 +22,15 @@ pub struct LiveOrganization {
     pub policies: BTreeMap<String, LivePolicy>,
     /// Service principals with trusted access.
     pub trusted_services: BTreeSet<String>,
+    /// Policies a targeted read listed but did not read (document, tags and targets unknown): not
+    /// attached to the targets nor their ancestors, and attached to none of them by the spec.
+    /// The planner plans nothing for them (`live::organization`'s `PolicyFocus` says why).
+    #[serde(skip)]
+    pub unread_policies: BTreeSet<String>,
+    /// After a targeted read, the live containers whose attachments are known in full (the
+    /// targets and their ancestors); None: all. The per-target rules are checked on these only.
+    #[serde(skip)]
+    pub attachments_known_for: Option<BTreeSet<String>>,
     /// (service principal, account id) pairs.
     pub delegated_administrators: BTreeSet<(String, String)>,
     /// Centralized root access features enabled (IAM `ListOrganizationsFeatures`; read only when

@@ -210,3 +210,106 @@ async fn apply_reads_once_and_checks_only_what_the_plan_touches() {
     let (code, _, _, _) = run(&moto, dir, &["plan", "--detailed-exitcode"]);
     assert_eq!(code, Some(0));
 }
+
+/// An SCP document that denies `action`.
+fn deny(action: &str) -> String {
+    format!("{{ Version: \"2012-10-17\", Statement: [{{ Effect: Deny, Action: \"{action}\", Resource: \"*\" }}] }}")
+}
+
+/// [`spec`] with SCPs enabled and `policies` (name, document, targets) added.
+fn spec_with_policies(baselines: bool, policies: &[(&str, String, &str)]) -> String {
+    let mut text = spec(baselines).replacen(
+        "  regions: [us-east-1]\n",
+        "  regions: [us-east-1]\n  policy_types: [SERVICE_CONTROL_POLICY]\n",
+        1,
+    );
+    text.push_str("policies:\n");
+    for (name, document, targets) in policies {
+        text.push_str(&format!("  {name}:\n    document: {document}\n    targets: {targets}\n"));
+    }
+    text
+}
+
+/// The SCPs of the organization: one on the root (on `dev`'s path), one on `dev`, and several
+/// attached elsewhere (Sandbox, fillers, `prod`).
+fn scps(dev_guard: &str) -> Vec<(&'static str, String, &'static str)> {
+    vec![
+        ("deny-leave", deny("organizations:LeaveOrganization"), "{ units: [Root] }"),
+        ("dev-guard", deny(dev_guard), "{ accounts: [dev] }"),
+        ("prod-guard", deny("ec2:DeleteVpc"), "{ accounts: [prod] }"),
+        ("sandbox-a", deny("ec2:CreateVpc"), "{ units: [Sandbox] }"),
+        ("sandbox-b", deny("ec2:CreateSubnet"), "{ units: [Sandbox] }"),
+        ("filler-guard", deny("s3:DeleteBucket"), "{ accounts: [filler-1, filler-2, filler-3] }"),
+    ]
+}
+
+/// `plan --target account:dev` reads in full only the SCPs on `dev`'s path and those the spec
+/// attaches there (ListPoliciesForTarget per container on the path), and says what it said when
+/// it read every policy: an SCP attached to the target (with its lock-out warning), a content
+/// change of the target's SCP, and the last-SCP check on the target.
+#[test]
+fn a_targeted_plan_reads_only_the_policies_on_its_path() {
+    let moto = Moto::start();
+    let workspace = tempfile::tempdir().expect("workspace");
+    let dir = workspace.path();
+    let write = |text: String| std::fs::write(dir.join("landing-zone.yaml"), text).expect("spec");
+    write(spec_with_policies(false, &scps("ec2:DeleteSubnet")));
+    let (code, _, err, _) = run(&moto, dir, &["apply", "--auto-approve"]);
+    assert_eq!(code, Some(0), "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+
+    // Nothing to do with the policies: the whole plan reads every one; the targeted one those of
+    // Root (deny-leave, FullAWSAccess) and dev (dev-guard), with one ListPoliciesForTarget for
+    // each of Root, Workloads and dev.
+    write(spec_with_policies(true, &scps("ec2:DeleteSubnet")));
+    let (code, _, err, full) = run(&moto, dir, &["plan"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, unchanged, err, targeted) = run(&moto, dir, &["plan", "--target", "account:dev"]);
+    assert_eq!(code, Some(0), "{err}");
+    let text = unchanged.clone();
+    eprintln!("--- unchanged\n{text}");
+    assert_eq!(count(&full, "organizations:DescribePolicy"), 6, "{full:#?}");
+    assert_eq!(count(&full, "organizations:ListTargetsForPolicy"), 7, "{full:#?}");
+    assert_eq!(count(&targeted, "organizations:DescribePolicy"), 2, "{targeted:#?}");
+    assert_eq!(count(&targeted, "organizations:ListTargetsForPolicy"), 3, "{targeted:#?}");
+    assert_eq!(count(&targeted, "organizations:ListPoliciesForTarget"), 3, "{targeted:#?}");
+    assert_eq!(count(&targeted, "organizations:ListPolicies"), 1, "{targeted:#?}");
+    assert!(!text.contains("guard") && !text.contains("deny-leave") && !text.contains("sandbox-"), "{text}");
+
+    // (a) An SCP attached to the target (and to prod): the attachment to dev and its lock-out
+    // warning, not prod's.
+    let mut added = scps("ec2:DeleteSubnet");
+    added.push(("no-password", deny("iam:UpdateAccountPasswordPolicy"), "{ accounts: [dev, prod] }"));
+    write(spec_with_policies(true, &added));
+    let (code, text, err, _) = run(&moto, dir, &["plan", "--target", "account:dev"]);
+    assert_eq!(code, Some(0), "{err}");
+    eprintln!("--- attached\n{text}\n{err}");
+    assert!(text.contains("no-password") && text.contains("dev"), "{text}");
+    assert!(!text.contains("prod"), "{text}");
+    assert!(format!("{text}{err}").contains("lock-out: SCP `no-password`"), "{text}\n{err}");
+
+    // (b) The content of the target's SCP changes: read in full as before (its document is
+    // compared), and shown as before: a policy's update is organization-wide, outside the targets
+    // (`Scope::covers`), and nothing of theirs waits for it.
+    write(spec_with_policies(true, &scps("ec2:DeleteRouteTable")));
+    let (code, text, err, calls) = run(&moto, dir, &["plan", "--target", "account:dev"]);
+    assert_eq!(code, Some(0), "{err}");
+    eprintln!("--- updated\n{text}\n{err}");
+    assert_eq!(count(&calls, "organizations:DescribePolicy"), 2, "{calls:#?}");
+    assert_eq!(text, unchanged);
+
+    // (c) The target would be left without an SCP: FullAWSAccess managed everywhere but dev, and
+    // dev-guard detached from it.
+    let mut last = scps("ec2:DeleteSubnet");
+    last[1].2 = "[]";
+    let fillers: Vec<String> = (1..=FILLERS).map(|n| format!("filler-{n}")).collect();
+    let everywhere_but_dev =
+        format!("{{ units: [Root, Workloads, Sandbox], accounts: [management, prod, {}] }}", fillers.join(", "));
+    let mut text = spec_with_policies(true, &last);
+    text.push_str(&format!("  FullAWSAccess:\n    targets: {everywhere_but_dev}\n"));
+    write(text.replace("    targets: []\n", ""));
+    let (code, text, err, _) = run(&moto, dir, &["plan", "--target", "account:dev"]);
+    eprintln!("--- last SCP\n{text}\n{err}");
+    assert_eq!(code, Some(1), "{text}\n{err}");
+    assert!(err.contains("account dev"), "{err}");
+}

@@ -85,6 +85,11 @@ impl Planner<'_> {
                 .policies
                 .values()
                 .find(|live| live.policy_type == desired.policy_type && live.name == desired.name);
+            // A targeted read left it unread: it touches neither the targets nor their path, so
+            // nothing about it is planned (the targeted plan would drop it anyway).
+            if live_policy.is_some_and(|live| self.live.unread_policies.contains(&live.id)) {
+                continue;
+            }
             let type_action = self.policy_type_actions.get(&desired.policy_type).copied();
             let (policy_ref, created_by) = match (live_policy, &desired.document) {
                 (Some(live_policy), _) => {
@@ -353,6 +358,10 @@ impl Planner<'_> {
                 .any(|planned| matches!(&planned.action, Action::CloseAccount { id, .. } if id == key));
             !inactive && !closing
         });
+        // A targeted read knows the attachments of the targets and their ancestors only.
+        if let Some(known) = &self.live.attachments_known_for {
+            targets.retain(|key| known.contains(key));
+        }
         for resolved in self.units.values() {
             if let UnitRef::Planned { path } = &resolved.reference {
                 targets.push(format!("unit:{path}"));
@@ -427,5 +436,118 @@ impl Planner<'_> {
                 previous = Some(next);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::desired::{DesiredAccount, DesiredPolicy};
+    use crate::plan::state::{AccountState, LiveAccount, LiveOrganization, LivePolicy, OrganizationInfo, RootInfo};
+    use crate::plan::{plan, DesiredOrganization, PlanOptions};
+    use crate::spec::{PolicyType, ROOT};
+
+    /// `app` (on a targeted read's path) carries FullAWSAccess; `other`'s only SCP is `other-guard`,
+    /// which a targeted read of `app` listed but did not read.
+    fn targeted_read() -> (DesiredOrganization, LiveOrganization) {
+        let scp = PolicyType::ServiceControlPolicy;
+        let desired_account = |name: &str| DesiredAccount {
+            name: name.to_string(),
+            aws_name: None,
+            email: format!("{name}@example.com"),
+            unit_path: ROOT.to_string(),
+            id: None,
+            tags: None,
+            close: false,
+        };
+        let desired = DesiredOrganization {
+            management_account: Some("management".to_string()),
+            accounts: ["management", "app", "other"].map(desired_account).into(),
+            policies: vec![DesiredPolicy {
+                name: "other-guard".to_string(),
+                policy_type: scp,
+                description: String::new(),
+                document: Some(serde_json::json!({ "Version": "2012-10-17", "Statement": [] })),
+                target_units: Default::default(),
+                target_accounts: ["other".to_string()].into(),
+                tags: None,
+            }],
+            ..DesiredOrganization::default()
+        };
+        let account = |id: &str, name: &str| {
+            let live = LiveAccount {
+                id: id.to_string(),
+                name: name.to_string(),
+                email: format!("{name}@example.com"),
+                state: AccountState::Active,
+                parent_id: "r-root".to_string(),
+                tags: None,
+            };
+            (id.to_string(), live)
+        };
+        let policy = |id: &str, name: &str, aws_managed: bool, targets: &[&str]| {
+            let live = LivePolicy {
+                id: id.to_string(),
+                name: name.to_string(),
+                policy_type: scp,
+                description: String::new(),
+                aws_managed,
+                document: None,
+                targets: targets.iter().map(ToString::to_string).collect(),
+                tags: None,
+            };
+            (id.to_string(), live)
+        };
+        let live = LiveOrganization {
+            organization: Some(OrganizationInfo {
+                id: "o-1".to_string(),
+                management_account_id: "111111111111".to_string(),
+                management_account_email: "management@example.com".to_string(),
+                all_features: true,
+            }),
+            root: Some(RootInfo { id: "r-root".to_string(), policy_types: [(scp, "ENABLED".to_string())].into() }),
+            accounts: [
+                account("111111111111", "management"),
+                account("222222222222", "app"),
+                account("333333333333", "other"),
+            ]
+            .into(),
+            policies: [
+                policy("p-FullAWSAccess", "FullAWSAccess", true, &["r-root", "111111111111", "222222222222"]),
+                policy("p-other", "other-guard", false, &[]),
+            ]
+            .into(),
+            unread_policies: ["p-other".to_string()].into(),
+            attachments_known_for: Some(["r-root".to_string(), "222222222222".to_string()].into()),
+            ..LiveOrganization::default()
+        };
+        (desired, live)
+    }
+
+    #[test]
+    fn a_policy_a_targeted_read_left_unread_is_planned_nothing_for() {
+        let (desired, live) = targeted_read();
+        // Unread: neither an update (its document is unknown) nor an attachment (its targets are).
+        let planned = plan(&desired, &live, PlanOptions::default()).expect("plan");
+        let actions: Vec<String> = planned.actions.iter().map(|planned| planned.action.address()).collect();
+        assert!(actions.is_empty(), "{actions:?}");
+    }
+
+    #[test]
+    fn a_targeted_read_checks_the_scp_rules_only_where_it_knows_the_attachments() {
+        let (mut desired, mut live) = targeted_read();
+        // The spec attaches `other-guard` nowhere; `other`'s attachments were not read: it is not
+        // taken for an account without an SCP.
+        desired.policies[0].target_accounts.clear();
+        assert!(plan(&desired, &live, PlanOptions::default()).is_ok());
+        // Known in full (`other-guard` read: attached nowhere), the same account is refused.
+        live.unread_policies.clear();
+        if let Some(known) = live.attachments_known_for.as_mut() {
+            known.insert("333333333333".to_string());
+        }
+        if let Some(read) = live.policies.get_mut("p-other") {
+            read.document.clone_from(&desired.policies[0].document);
+        }
+        let error = plan(&desired, &live, PlanOptions::default()).expect_err("no SCP left");
+        assert!(error.to_string().contains("other"), "{error}");
     }
 }
