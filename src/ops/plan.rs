@@ -221,7 +221,9 @@ pub async fn make_targeted_plan(
         Some(scope) => {
             let unit_ids = live.units_by_path().into_iter().map(|(path, unit)| (path, unit.id.clone())).collect();
             let scope = scope.with_live_ids(&known.accounts, &unit_ids);
-            (scope.restrict(&full), scope.targets)
+            let mut restricted = scope.restrict(&full);
+            restricted.blocked.extend(scope.held_back_policy_updates(&full, &live));
+            (restricted, scope.targets)
         }
     };
     Ok(PlanOutcome { plan, live, known, targets })

@@ -6,9 +6,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::action::{AccountRef, Action, Plan, PlannedAction, TargetRef};
+use super::action::{AccountRef, Action, Blocked, Plan, PlannedAction, TargetRef};
 use super::control::ControlKey;
 use super::desired::DesiredOrganization;
+use super::state::LiveOrganization;
 use crate::spec::ROOT;
 
 /// One `--target` as written on the command line.
@@ -232,6 +233,51 @@ impl Scope {
             })
             .collect();
         Plan { actions, ..plan.clone() }
+    }
+}
+
+impl Scope {
+    /// The full plan's policy updates the targets would feel — the policy is attached to a covered
+    /// account or unit, or to one above it — that the targeted plan leaves out because a policy's
+    /// content is organization-wide: held back (`blocked`), so the targeted plan is not "no
+    /// changes" (`--detailed-exitcode` exits 2) while the targets' own guardrails differ from the
+    /// spec.
+    pub fn held_back_policy_updates(&self, full: &Plan, live: &LiveOrganization) -> Vec<Blocked> {
+        // The covered containers and every container above them, up to the root.
+        let mut path: BTreeSet<&str> = BTreeSet::new();
+        for id in &self.ids {
+            let mut current = Some(id.as_str());
+            while let Some(container) = current {
+                if !path.insert(container) {
+                    break;
+                }
+                current = live
+                    .accounts
+                    .get(container)
+                    .map(|account| account.parent_id.as_str())
+                    .or_else(|| live.units.get(container).map(|unit| unit.parent_id.as_str()));
+            }
+        }
+        if let Some(root) = &live.root {
+            path.insert(root.id.as_str());
+        }
+        full.actions
+            .iter()
+            .filter_map(|planned| match &planned.action {
+                Action::UpdatePolicy { id, name, .. } => Some((id, name)),
+                _ => None,
+            })
+            .filter(|(id, _)| {
+                live.policies
+                    .get(id.as_str())
+                    .is_some_and(|policy| policy.targets.iter().any(|t| path.contains(t.as_str())))
+            })
+            .map(|(_, name)| Blocked {
+                resource: format!("policy {name}"),
+                change: "update its content, which applies to the targets".to_string(),
+                unblock: "plan and apply without `--target`: a policy's content is organization-wide".to_string(),
+            })
+            .collect()
     }
 }
 

@@ -288,15 +288,18 @@ fn a_targeted_plan_reads_only_the_policies_on_its_path() {
     assert!(!text.contains("prod"), "{text}");
     assert!(format!("{text}{err}").contains("lock-out: SCP `no-password`"), "{text}\n{err}");
 
-    // (b) The content of the target's SCP changes: read in full as before (its document is
-    // compared), and shown as before: a policy's update is organization-wide, outside the targets
-    // (`Scope::covers`), and nothing of theirs waits for it.
+    // (b) The content of the target's SCP changes: read in full (its document is compared). A
+    // policy's update is organization-wide, outside the targets (`Scope::covers`), so it is not
+    // an action of the targeted plan; but the targets feel it, so it is held back and said, and
+    // the plan is not "no changes".
     write(spec_with_policies(true, &scps("ec2:DeleteRouteTable")));
-    let (code, text, err, calls) = run(&moto, dir, &["plan", "--target", "account:dev"]);
-    assert_eq!(code, Some(0), "{err}");
+    let (code, text, err, calls) = run(&moto, dir, &["plan", "--target", "account:dev", "--detailed-exitcode"]);
+    assert_eq!(code, Some(2), "pending for the targets: {text}\n{err}");
     eprintln!("--- updated\n{text}\n{err}");
     assert_eq!(count(&calls, "organizations:DescribePolicy"), 2, "{calls:#?}");
-    assert_eq!(text, unchanged);
+    assert_ne!(text, unchanged);
+    assert!(text.contains("policy dev-guard") && text.contains("without `--target`"), "{text}");
+    assert!(!text.contains("policy deny-leave"), "the root's unchanged SCP is not held back: {text}");
 
     // (c) The target would be left without an SCP: FullAWSAccess managed everywhere but dev, and
     // dev-guard detached from it.
