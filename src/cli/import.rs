@@ -110,7 +110,10 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
         let accounts: std::collections::BTreeMap<String, String> =
             names.into_iter().map(|(id, name)| (name, id)).collect();
         let ids = KnownIds { accounts: accounts.clone(), organization: None };
-        let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids, reads: None };
+        // Shared by the baselines' imports: what several need (the organization trail, the bunker)
+        // is read once.
+        let reads = crate::baseline::reads::RunReads::new(std::collections::BTreeSet::new());
+        let context = crate::baseline::Context { sessions: &clients.sessions, ids: &ids, reads: Some(&reads) };
         let scope = ImportScope {
             accounts,
             management,

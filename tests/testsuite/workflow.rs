@@ -224,8 +224,13 @@ async fn import_round_trips_an_applied_spec() {
     let workspace = spec_workspace(&[]);
     assert_eq!(moto.run(&["apply", "--auto-approve"], workspace.path()).status.code(), Some(0));
     let imported = tempfile::tempdir().expect("dir");
+    moto.strict_proxy().reset_stats();
     let output = moto.run(&["import", "--out", ".", "--regions", "us-east-1,eu-west-1"], imported.path());
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // The trail and the bunker, which the trail's, the bunker's and AWS Config's imports all need,
+    // are read once.
+    let calls = moto.strict_proxy().stats().calls;
+    assert_eq!(calls.get("cloudtrail:DescribeTrails").copied(), Some(1), "{calls:#?}");
     assert!(imported.path().join("policies/region-allow-list.json").exists());
     // The baselines the spec applied come back as the spec wrote them: every account carries them,
     // so they target the root.

@@ -6,13 +6,25 @@ use anyhow::Result;
 use aws_sdk_cloudtrail::types::Trail;
 
 use crate::baseline::import::{ImportScope, ImportedSection};
-use crate::baseline::log_archive::find_bunker;
+use crate::baseline::log_archive::locate_bunker;
 use crate::baseline::{aws_error, Context};
 use crate::spec::CloudTrailSpec;
 
 /// The management account's organization trails in the home region, by name (shadow trails of
-/// other regions left out: a multi-region trail is read where it was created).
+/// other regions left out: a multi-region trail is read where it was created). Read once per
+/// import when the context shares reads (the trail's and the bunker's imports both need them).
 pub async fn organization_trails(context: &Context<'_>, scope: &ImportScope) -> Result<Vec<Trail>> {
+    match context.reads {
+        Some(reads) => Ok(reads
+            .once("import: organization trails".to_string(), || describe_organization_trails(context, scope))
+            .await?
+            .as_ref()
+            .clone()),
+        None => describe_organization_trails(context, scope).await,
+    }
+}
+
+async fn describe_organization_trails(context: &Context<'_>, scope: &ImportScope) -> Result<Vec<Trail>> {
     let (Some(management), Some(home)) = (&scope.management, scope.regions.first()) else { return Ok(Vec::new()) };
     let client =
         context.sessions.client::<aws_sdk_cloudtrail::Client>(context.account_id(management)?, Some(home)).await;
@@ -49,7 +61,7 @@ pub async fn import(context: &Context<'_>, scope: &ImportScope) -> Result<Option
             trails.len()
         ));
     }
-    let Some(bunker) = find_bunker(context, scope, trail.s3_bucket_name.as_deref()).await? else {
+    let Some(bunker) = locate_bunker(context, scope).await? else {
         return Ok(Some(ImportedSection::left_out(format!(
             "`baseline.cloudtrail` left out: the organization trail `{name}` writes to bucket `{}`, which is in no imported account",
             trail.s3_bucket_name.as_deref().unwrap_or_default()

@@ -25,11 +25,7 @@ fn default_bucket(account_id: &str) -> String {
 /// The bunker: the imported account holding `trail_bucket` (the organization trail's bucket) when
 /// given, else the account holding a bucket with the tool's name for it. A bucket with the tool's
 /// name is placed without a call; any other is looked for in each account's bucket list.
-pub async fn find_bunker(
-    context: &Context<'_>,
-    scope: &ImportScope,
-    trail_bucket: Option<&str>,
-) -> Result<Option<Bunker>> {
+async fn find_bunker(context: &Context<'_>, scope: &ImportScope, trail_bucket: Option<&str>) -> Result<Option<Bunker>> {
     let named = |bucket: &str| {
         scope
             .accounts
@@ -63,11 +59,18 @@ pub async fn find_bunker(
 }
 
 /// The bunker as `import` finds it: the bucket the (first) organization trail writes to, else the
-/// one with the tool's name.
+/// one with the tool's name. Found once per import when the context shares reads (the bunker's,
+/// the trail's and AWS Config's imports all need it; the search may list every account's buckets).
 pub async fn locate_bunker(context: &Context<'_>, scope: &ImportScope) -> Result<Option<Bunker>> {
-    let trails = crate::baseline::cloudtrail::organization_trails(context, scope).await?;
-    let trail_bucket = trails.first().and_then(|trail| trail.s3_bucket_name.as_deref());
-    find_bunker(context, scope, trail_bucket).await
+    let locate = || async {
+        let trails = crate::baseline::cloudtrail::organization_trails(context, scope).await?;
+        let trail_bucket = trails.first().and_then(|trail| trail.s3_bucket_name.as_deref());
+        find_bunker(context, scope, trail_bucket).await
+    };
+    match context.reads {
+        Some(reads) => Ok(reads.once("import: the bunker".to_string(), locate).await?.as_ref().clone()),
+        None => locate().await,
+    }
 }
 
 /// The section for the bunker found, with the retention and Object Lock its bucket has.

@@ -9,7 +9,7 @@ mod documents;
 mod import;
 mod validate;
 
-pub use import::{find_bunker, locate_bunker};
+pub use import::locate_bunker;
 
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
