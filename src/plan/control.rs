@@ -98,9 +98,6 @@ pub struct DesiredControl {
     /// AWS makes the resource with every new account (a default VPC in each Region): in an account
     /// the plan creates, an absent control is removed right after the account is made.
     pub made_with_account: bool,
-    /// Something the spec asks of the control that landing-zone does not do (yet), said in every
-    /// plan beside it so that no summary hides it.
-    pub note: Option<String>,
 }
 
 impl DesiredControl {
@@ -114,14 +111,7 @@ impl DesiredControl {
             irreversible: None,
             absent: None,
             made_with_account: false,
-            note: None,
         }
-    }
-
-    /// Says `note` beside the control in every plan (see [`DesiredControl::note`]).
-    pub fn noting(mut self, note: String) -> DesiredControl {
-        self.note = Some(note);
-        self
     }
 
     /// AWS makes the resource with every new account (see [`DesiredControl::made_with_account`]).

@@ -1004,19 +1004,17 @@ network:
 
     /// A VPC of another account than its gateway's attaches to it once it is shared with that
     /// account: its control wants the attachment, names the gateway's account, comes after the
-    /// gateway and its share, and carries no note; one of the gateway's account names none.
+    /// gateway and its share; one of the gateway's account names none.
     #[test]
     fn a_vpc_of_another_account_attaches_to_the_shared_gateway_after_its_share() {
         let controls = controls(SPEC);
         let app = controls.iter().find(|control| control.key.account == "app").expect("the app VPC");
-        assert_eq!(app.note, None);
         assert_eq!(app.attributes["transit_gateway"], "hub", "{}", app.attributes);
         assert_eq!(app.attributes["transit_gateway_account"], "network", "{}", app.attributes);
         assert_eq!(app.attributes["tiers"]["private"]["default_route"], "transit_gateway hub");
         assert!(app.after.iter().any(|key| key.control == "network/transit_gateway/hub"), "{:?}", app.after);
         assert!(app.after.iter().any(|key| key.control == "network/transit_gateway_share/hub"), "{:?}", app.after);
         let hub = controls.iter().find(|control| control.key.account == "network").expect("the hub VPC");
-        assert_eq!(hub.note, None);
         assert_eq!(hub.attributes["transit_gateway"], "hub");
         assert!(hub.attributes["transit_gateway_account"].is_null(), "{}", hub.attributes);
     }

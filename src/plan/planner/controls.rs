@@ -21,9 +21,6 @@ impl Planner<'_> {
             for message in self.live.control_notes.get(&control.key).into_iter().flatten() {
                 self.notes.push(Note { resource: control.key.display_label(), message: message.clone() });
             }
-            if let Some(message) = &control.note {
-                self.notes.push(Note { resource: control.key.display_label(), message: message.clone() });
-            }
             if let Some(why) = control.absent {
                 self.absent_control(control, account, why);
                 continue;
@@ -317,17 +314,6 @@ mod tests {
             .filter(|planned| matches!(planned.action, Action::RemoveControl { .. }))
             .map(|planned| planned.action.address())
             .collect()
-    }
-
-    /// A control's note is said in the plan even when the control needs no change.
-    #[test]
-    fn a_controls_note_is_in_the_plan_even_without_a_change() {
-        let mut wanted = desired(false);
-        wanted.controls[0] = wanted.controls[0].clone().noting("not attached: not built yet".to_string());
-        let planned = plan(&wanted, &live(None), PlanOptions::default()).expect("plan");
-        assert!(planned.notes.iter().any(|note| note.message == "not attached: not built yet"), "{:?}", planned.notes);
-        let unnoted = plan(&desired(false), &live(None), PlanOptions::default()).expect("plan");
-        assert!(!unnoted.notes.iter().any(|note| note.message.contains("not built")));
     }
 
     #[test]
