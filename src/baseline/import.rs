@@ -18,6 +18,9 @@ pub struct ImportScope {
     pub accounts: BTreeMap<String, String>,
     /// The spec name of the management account.
     pub management: Option<String>,
+    /// Where each of those accounts lives: spec name -> unit path (`Root`, `Workloads/Prod`), as
+    /// the imported spec writes its `unit`.
+    pub account_units: BTreeMap<String, String>,
     /// `organization.regions` of the imported spec, home region first.
     pub regions: Vec<String>,
     /// Service principals with trusted access in the organization.

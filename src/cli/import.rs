@@ -106,6 +106,14 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
         };
         // Every baseline reads what it finds live, under the names the spec will give the accounts.
         let names = account_names(&live);
+        let account_units = live
+            .accounts
+            .values()
+            .filter_map(|account| {
+                let unit = live.path_of(&account.parent_id).unwrap_or_else(|| crate::spec::ROOT.to_string());
+                names.get(&account.id).map(|name| (name.clone(), unit))
+            })
+            .collect();
         let management = live.organization.as_ref().and_then(|org| names.get(&org.management_account_id)).cloned();
         let accounts: std::collections::BTreeMap<String, String> =
             names.into_iter().map(|(id, name)| (name, id)).collect();
@@ -117,6 +125,7 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
         let scope = ImportScope {
             accounts,
             management,
+            account_units,
             regions: regions.clone(),
             trusted_services: live.trusted_services.clone(),
             delegated_administrators: live.delegated_administrators.clone(),

@@ -4,9 +4,11 @@
 //! `network/vpc/<name>`, `network/transit_gateway/<name>`, `network/transit_gateway_share/<name>`
 //! and `network/ram_sharing`.
 //!
-//! Its offline rules are in [`validate`], the CIDR arithmetic they use in [`cidr`].
+//! Its offline rules are in [`validate`], the CIDR arithmetic they use in [`cidr`]; `import` writes
+//! the section from what landing-zone made ([`import`]).
 
 pub mod cidr;
+pub mod import;
 pub mod sharing;
 pub mod transit_gateway;
 pub mod validate;
@@ -121,6 +123,14 @@ impl Baseline for Network {
     fn ownership(&self) -> Option<Ownership> {
         // VPCs it made and the spec no longer lists (`vpc::find`); Transit Gateways are left.
         Some(Ownership { places: Places::Regions })
+    }
+
+    fn import_top_level<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::OwnSection>>> {
+        Box::pin(import::import(context, scope))
     }
 
     fn find<'a>(

@@ -51,7 +51,7 @@ pub const SHARE_TAG: &str = "landing-zone:transit-gateway-share";
 /// RAM's service principal, as Organizations lists its trusted access.
 pub const RAM_SERVICE: &str = "ram.amazonaws.com";
 /// How a unit is named among a share's principals (`unit Workloads/Prod`).
-const UNIT: &str = "unit ";
+pub(super) const UNIT: &str = "unit ";
 
 /// Resource sharing with the organization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,13 +159,13 @@ pub async fn apply_sharing(context: &Context<'_>, key: &ControlKey, attributes: 
     Ok(())
 }
 
-async fn ram_client(context: &Context<'_>, key: &ControlKey) -> Result<aws_sdk_ram::Client> {
+pub(super) async fn ram_client(context: &Context<'_>, key: &ControlKey) -> Result<aws_sdk_ram::Client> {
     Ok(context.sessions.client::<aws_sdk_ram::Client>(context.account_id(&key.account)?, key.region.as_deref()).await)
 }
 
 /// The active share landing-zone made for the spec's gateway `name`, found by its tags: its ARN.
 /// https://docs.aws.amazon.com/ram/latest/APIReference/API_GetResourceShares.html
-async fn find_share(ram: &aws_sdk_ram::Client, name: &str) -> Result<Option<String>> {
+pub(super) async fn find_share(ram: &aws_sdk_ram::Client, name: &str) -> Result<Option<String>> {
     let mut pages = ram
         .get_resource_shares()
         .resource_owner(ResourceOwner::SelfValue)
@@ -191,7 +191,7 @@ async fn find_share(ram: &aws_sdk_ram::Client, name: &str) -> Result<Option<Stri
 /// The share's associated entities of one type (principals or resources), associated or on
 /// their way; disassociated and failed ones aside.
 /// https://docs.aws.amazon.com/ram/latest/APIReference/API_GetResourceShareAssociations.html
-async fn associated(
+pub(super) async fn associated(
     ram: &aws_sdk_ram::Client,
     share_arn: &str,
     association: ResourceShareAssociationType,
@@ -223,7 +223,7 @@ async fn associated(
 /// The organization's principals RAM names: unit path -> ARN (`Root` -> the organization's ARN),
 /// read from the management account.
 /// https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListOrganizationalUnitsForParent.html
-async fn unit_arns(context: &Context<'_>) -> Result<BTreeMap<String, String>> {
+pub(super) async fn unit_arns(context: &Context<'_>) -> Result<BTreeMap<String, String>> {
     let management = management_id(context).await?;
     let organizations = aws_sdk_organizations::Client::new(&context.sessions.config(&management, None).await);
     let organization =

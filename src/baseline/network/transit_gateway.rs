@@ -64,11 +64,22 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
 }
 
 /// The gateway landing-zone made for the spec's `name`, found by its tags; deleted ones aside.
-/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTransitGateways.html
 pub(super) async fn find(ec2: &aws_sdk_ec2::Client, name: &str) -> Result<Option<TransitGateway>> {
+    Ok(tagged(ec2, filter(&format!("tag:{GATEWAY_TAG}"), name)).await?.into_iter().next())
+}
+
+/// Every gateway landing-zone made in the client's account and Region (any [`GATEWAY_TAG`]), by
+/// id; deleted ones aside. What `import` adopts.
+pub(super) async fn all(ec2: &aws_sdk_ec2::Client) -> Result<Vec<TransitGateway>> {
+    tagged(ec2, Filter::builder().name("tag-key").values(GATEWAY_TAG).build()).await
+}
+
+/// The gateways with landing-zone's ownership tag that `named` also selects, by id.
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTransitGateways.html
+async fn tagged(ec2: &aws_sdk_ec2::Client, named: Filter) -> Result<Vec<TransitGateway>> {
     let filters = vec![
         filter(&format!("tag:{OWNERSHIP_TAG}"), OWNERSHIP_VALUE),
-        filter(&format!("tag:{GATEWAY_TAG}"), name),
+        named,
         Filter::builder().name("state").values("pending").values("available").values("modifying").build(),
     ];
     let mut pages = ec2.describe_transit_gateways().set_filters(Some(filters)).into_paginator().items().send();
@@ -77,10 +88,11 @@ pub(super) async fn find(ec2: &aws_sdk_ec2::Client, name: &str) -> Result<Option
         found.push(gateway.map_err(|error| aws_error("DescribeTransitGateways", error))?);
     }
     found.sort_by(|a, b| a.transit_gateway_id.cmp(&b.transit_gateway_id));
-    Ok(found.into_iter().next())
+    Ok(found)
 }
 
-fn asn_of(gateway: &TransitGateway) -> u64 {
+/// The gateway's Amazon-side ASN.
+pub(super) fn asn_of(gateway: &TransitGateway) -> u64 {
     gateway.options().and_then(|options| options.amazon_side_asn()).map_or(0, |asn| asn.max(0) as u64)
 }
 

@@ -55,8 +55,14 @@ pub fn is_private_asn(asn: u64) -> bool {
 /// Whether `targets` covers the account `name` of the spec (units cover their subtree).
 pub fn covers_account(spec: &Spec, targets: &Targets, name: &str) -> bool {
     let Some(account) = spec.accounts.get(name) else { return false };
-    let under = |unit: &str| unit == ROOT || account.unit == unit || account.unit.starts_with(&format!("{unit}/"));
-    let included = targets.accounts.iter().any(|listed| listed == name) || targets.units.iter().any(|unit| under(unit));
+    covers(targets, name, &account.unit)
+}
+
+/// Whether `targets` covers the account `name` that lives in the unit `unit` (a path, or `Root`).
+pub fn covers(targets: &Targets, name: &str, unit: &str) -> bool {
+    let under = |listed: &str| listed == ROOT || unit == listed || unit.starts_with(&format!("{listed}/"));
+    let included =
+        targets.accounts.iter().any(|listed| listed == name) || targets.units.iter().any(|listed| under(listed));
     let excluded = targets.exclude.iter().any(|excluded| excluded == name || (excluded != ROOT && under(excluded)));
     included && !excluded
 }

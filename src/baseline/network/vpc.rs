@@ -184,11 +184,11 @@ fn tag(key: &str, value: &str) -> Tag {
     Tag::builder().key(key).value(value).build()
 }
 
-fn tag_value<'t>(tags: &'t [Tag], key: &str) -> Option<&'t str> {
+pub(super) fn tag_value<'t>(tags: &'t [Tag], key: &str) -> Option<&'t str> {
     tags.iter().find(|tag| tag.key() == Some(key)).and_then(Tag::value)
 }
 
-fn owned(tags: &[Tag]) -> bool {
+pub(super) fn owned(tags: &[Tag]) -> bool {
     tag_value(tags, OWNERSHIP_TAG) == Some(OWNERSHIP_VALUE)
 }
 
@@ -239,7 +239,7 @@ async fn zones(ec2: &aws_sdk_ec2::Client) -> Result<Vec<String>> {
 }
 
 /// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeSubnets.html
-async fn subnets(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<Vec<Subnet>> {
+pub(super) async fn subnets(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<Vec<Subnet>> {
     let mut pages = ec2.describe_subnets().filters(filter("vpc-id", vpc_id)).into_paginator().items().send();
     let mut found = Vec::new();
     while let Some(subnet) = pages.next().await {
@@ -470,8 +470,29 @@ async fn attachment(
     gateway_id: &str,
     vpc_id: &str,
 ) -> Result<Option<aws_sdk_ec2::types::TransitGatewayVpcAttachment>> {
-    let filters = vec![
-        filter("transit-gateway-id", gateway_id),
+    Ok(attachments(ec2, vpc_id, Some(gateway_id)).await?.into_iter().next())
+}
+
+/// The ids of the Transit Gateways the VPC is attached to (attachments on their way or there),
+/// as the VPC's account sees them. What `import` reads a VPC's `transit_gateway` from.
+pub(super) async fn attached_gateways(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<Vec<String>> {
+    let mut ids: Vec<String> = attachments(ec2, vpc_id, None)
+        .await?
+        .iter()
+        .filter_map(|attachment| attachment.transit_gateway_id().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The VPC's live attachments (to `gateway_id` only, when given), by attachment id.
+async fn attachments(
+    ec2: &aws_sdk_ec2::Client,
+    vpc_id: &str,
+    gateway_id: Option<&str>,
+) -> Result<Vec<aws_sdk_ec2::types::TransitGatewayVpcAttachment>> {
+    let mut filters = vec![
         filter("vpc-id", vpc_id),
         Filter::builder()
             .name("state")
@@ -482,6 +503,7 @@ async fn attachment(
             ))
             .build(),
     ];
+    filters.extend(gateway_id.map(|id| filter("transit-gateway-id", id)));
     let mut pages =
         ec2.describe_transit_gateway_vpc_attachments().set_filters(Some(filters)).into_paginator().items().send();
     let mut found = Vec::new();
@@ -489,7 +511,7 @@ async fn attachment(
         found.push(attachment.map_err(|error| aws_error("DescribeTransitGatewayVpcAttachments", error))?);
     }
     found.sort_by(|a, b| a.transit_gateway_attachment_id.cmp(&b.transit_gateway_attachment_id));
-    Ok(found.into_iter().next())
+    Ok(found)
 }
 
 /// The EC2 client of the account of the VPC's Transit Gateway, in the VPC's Region: the VPC's
