@@ -136,4 +136,11 @@ async fn import_writes_the_network_as_applied_and_leaves_out_vpcs_the_spec_canno
     let mut without_egress = expected;
     without_egress.vpcs.remove("network-egress");
     assert_eq!(imported_network(drifted.path()), Some(without_egress), "{notes}");
+    // A VPC landing-zone made that the spec does not list is one whose removal the plan lists,
+    // blocked without the opt-ins: the only entry of the imported spec's plan, as the note says.
+    assert!(notes.contains("blocked unless"), "{notes}");
+    let plan = moto.run(&["plan"], drifted.path());
+    let text = stdout(&plan);
+    assert!(text.contains("Plan: 0 to add, 0 to change, 0 to destroy; 1 blocked"), "{text}\n{}", stderr(&plan));
+    assert!(text.contains("! network/vpc/network-egress in network (us-east-1): remove it"), "{text}");
 }

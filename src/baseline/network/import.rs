@@ -83,6 +83,8 @@ async fn read_account(context: &Context<'_>, scope: &ImportScope, account: Strin
         }
         for vpc in vpcs(&ec2, false).await? {
             let Some(id) = vpc.vpc_id().map(str::to_string) else { continue };
+            // `isDefault` (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Vpc.html):
+            // the default VPC is `baseline.default_vpcs`'s, never one of `network.vpcs`.
             if vpc.is_default() == Some(true) {
                 continue;
             }
@@ -226,6 +228,10 @@ async fn shares(
             units_by_arn = Some(unit_arns(context).await?.into_iter().map(|(path, arn)| (arn, path)).collect());
         }
         let Some(units) = &units_by_arn else { continue };
+        // A principal is an account id, the organization's or an OU's ARN, or an IAM role's or
+        // user's ARN (`associatedEntity`,
+        // https://docs.aws.amazon.com/ram/latest/APIReference/API_ResourceShareAssociation.html);
+        // `share_with` names only the first three.
         let mut share_with = Targets::default();
         let mut unknown = Vec::new();
         for principal in principals {
@@ -279,7 +285,7 @@ fn refused(vpc: &FoundVpc) -> Option<String> {
 }
 
 /// The VPCs as `network.vpcs`: each one whose rebuilt entry the plan's reader finds exactly as
-/// wanted; the others named in notes.
+/// wanted; the others named in notes ([`LEFT_OUT_VPC`]).
 async fn vpcs_of(
     context: &Context<'_>,
     scope: &ImportScope,
@@ -288,19 +294,21 @@ async fn vpcs_of(
     gateways: &BTreeMap<String, FoundGateway>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
+    // What is left out, each noted with what the plan of the imported spec then says of it.
+    let mut left = Vec::new();
     // Blocks of the VPCs written on each gateway: the spec refuses two that overlap.
     let mut on_gateway: BTreeMap<String, Vec<(String, Ipv4Cidr)>> = BTreeMap::new();
     for vpc in found {
         let place = format!("VPC {} (`{}`) in account `{}` ({})", vpc.id, vpc.name, vpc.account, vpc.region);
         if let Some(other) = network.vpcs.get(&vpc.name) {
-            notes.push(format!(
+            left.push(format!(
                 "{place} is left out: `network.vpcs.{}` is the one in account `{}` ({})",
                 vpc.name, other.account, other.region
             ));
             continue;
         }
         if let Some(why) = refused(&vpc) {
-            notes.push(format!("{place} is left out: {why}"));
+            left.push(format!("{place} is left out: {why}"));
             continue;
         }
         let gateway = match vpc.gateway_ids.as_slice() {
@@ -308,14 +316,14 @@ async fn vpcs_of(
             [id] => match gateways.get(id) {
                 Some(gateway) => Some(gateway.name.clone()),
                 None => {
-                    notes.push(format!(
+                    left.push(format!(
                         "{place} is left out: it is attached to transit gateway {id}, which is not one `network.transit_gateways` names"
                     ));
                     continue;
                 }
             },
             many => {
-                notes.push(format!(
+                left.push(format!(
                     "{place} is left out: it is attached to {} transit gateways ({}), the spec to one",
                     many.len(),
                     many.join(", ")
@@ -339,20 +347,20 @@ async fn vpcs_of(
                     && (gateway.account == vpc.account || covers(&gateway.share_with, &vpc.account, unit))
             });
         if let Some(name) = gateway.as_deref().filter(|_| attached.is_none()) {
-            notes.push(format!(
+            left.push(format!(
                 "{place} is left out: it is attached to transit gateway `{name}`, which the spec does not share with its account"
             ));
             continue;
         }
         if attached.is_some() && vpc.subnets.private.is_empty() {
-            notes.push(format!("{place} is left out: it is attached to a transit gateway without private subnets"));
+            left.push(format!("{place} is left out: it is attached to a transit gateway without private subnets"));
             continue;
         }
         let block = Ipv4Cidr::parse(&vpc.cidr).ok();
         if let (Some(name), Some(block)) = (&gateway, block) {
             let others = on_gateway.get(name).map(Vec::as_slice).unwrap_or_default();
             if let Some((other, _)) = others.iter().find(|(_, other)| other.overlaps(block)) {
-                notes.push(format!(
+                left.push(format!(
                     "{place} is left out: its block overlaps VPC `{other}`'s, and both attach to transit gateway `{name}`"
                 ));
                 continue;
@@ -362,7 +370,7 @@ async fn vpcs_of(
         let wanted = encode(&super::vpc::wanted(name, &spec, attached));
         let live = super::vpc::read(context, &super::vpc::key(name, &spec), &wanted).await?;
         if live.as_ref() != Some(&wanted) {
-            notes.push(format!(
+            left.push(format!(
                 "{place} is left out: it is not as `network.vpcs` builds one (one subnet of a tier per Availability Zone in zone order, each tier's route table holding exactly its subnets, a public tier routed to its internet gateway, a private one to its transit gateway or nowhere), so the plan would change it"
             ));
             continue;
@@ -372,5 +380,75 @@ async fn vpcs_of(
         }
         network.vpcs.insert(vpc.name.clone(), spec);
     }
+    notes.extend(left.into_iter().map(|note| format!("{note}; {LEFT_OUT_VPC}")));
     Ok(())
+}
+
+/// What the plan of the imported spec says of a VPC landing-zone made that import left out: the
+/// spec does not list it, so its removal is planned (`vpc::find`), blocked without the opt-ins.
+const LEFT_OUT_VPC: &str = "landing-zone made it, so the plan of the imported spec lists its removal, blocked unless `organization.allow.delete_baseline_data` is set and `--allow-destructive` given: write it under `network.vpcs` as it should be to have it repaired instead";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vpc(cidr: &str, private: &[&str], public: &[&str]) -> FoundVpc {
+        FoundVpc {
+            name: "main".to_string(),
+            id: "vpc-1".to_string(),
+            account: "app".to_string(),
+            region: "eu-west-1".to_string(),
+            cidr: cidr.to_string(),
+            subnets: SubnetsSpec {
+                private: private.iter().map(|cidr| cidr.to_string()).collect(),
+                public: public.iter().map(|cidr| cidr.to_string()).collect(),
+            },
+            gateway_ids: Vec::new(),
+        }
+    }
+
+    /// What `validate` would refuse is never written: the imported spec validates.
+    #[test]
+    fn a_vpc_the_spec_rules_refuse_is_not_written() {
+        assert_eq!(refused(&vpc("10.0.0.0/16", &["10.0.0.0/20", "10.0.16.0/20"], &["10.0.32.0/24"])), None);
+        let refusal = |found: FoundVpc| refused(&found).unwrap_or_default();
+        assert!(refusal(vpc("8.8.0.0/16", &[], &[])).contains("not a private /16-/28 block"));
+        assert!(refusal(vpc("10.0.0.0/8", &[], &[])).contains("not a private /16-/28 block"));
+        assert!(refusal(vpc("10.0.0.0/16", &["10.1.0.0/20"], &[])).contains("not a /16-/28 block inside 10.0.0.0/16"));
+        assert!(refusal(vpc("10.0.0.0/16", &["10.0.0.0/20"], &["10.0.8.0/24"])).contains("overlaps another"));
+        let four = ["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24", "10.0.3.0/24"];
+        assert!(refusal(vpc("10.0.0.0/16", &four, &[]))
+            .contains("4 private subnets, more than the spec lists in eu-west-1"));
+    }
+
+    fn gateway(name: &str, id: &str, account: &str, asn: u64) -> FoundGateway {
+        FoundGateway {
+            name: name.to_string(),
+            id: id.to_string(),
+            arn: None,
+            account: account.to_string(),
+            region: "us-east-1".to_string(),
+            asn,
+        }
+    }
+
+    /// Two gateways tagged with one name: the first (by account, then id) is written, the other
+    /// named in a note; one with a public ASN is left out.
+    #[test]
+    fn one_gateway_per_name_with_a_private_asn() {
+        let mut network = NetworkSpec::default();
+        let mut notes = Vec::new();
+        let found = vec![
+            gateway("hub", "tgw-1", "network", 64512),
+            gateway("hub", "tgw-2", "other", 64513),
+            gateway("edge", "tgw-3", "network", 100),
+        ];
+        let written = transit_gateways(&mut network, found, &mut notes);
+        assert_eq!(written.keys().collect::<Vec<_>>(), ["tgw-1"]);
+        assert_eq!(network.transit_gateways["hub"].account, "network");
+        assert_eq!(network.transit_gateways.len(), 1);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].contains("transit gateway tgw-2 (`hub`) in account `other` (us-east-1) is left out"));
+        assert!(notes[1].contains("its ASN 100 is not a private ASN"), "{notes:?}");
+    }
 }

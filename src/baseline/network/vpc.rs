@@ -474,7 +474,9 @@ async fn attachment(
 }
 
 /// The ids of the Transit Gateways the VPC is attached to (attachments on their way or there),
-/// as the VPC's account sees them. What `import` reads a VPC's `transit_gateway` from.
+/// as the VPC's account sees them (filter `vpc-id`:
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeTransitGatewayVpcAttachments.html).
+/// What `import` reads a VPC's `transit_gateway` from.
 pub(super) async fn attached_gateways(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> Result<Vec<String>> {
     let mut ids: Vec<String> = attachments(ec2, vpc_id, None)
         .await?
