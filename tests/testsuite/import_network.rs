@@ -1,8 +1,8 @@
 //! `import` writes `network:` from what landing-zone made: a hub Transit Gateway with its ASN,
-//! shared through AWS RAM with the Workloads unit, and the workload VPCs (tiers, subnets in zone
-//! order, attachments) are imported as they were applied and the plan of the imported spec is
-//! empty; a VPC made by hand (not tagged as landing-zone's) and one whose routes were changed by
-//! hand are left out, each with a note naming it (account, region, VPC id).
+//! shared through AWS RAM with the Workloads unit and an account, and the workload VPCs (tiers,
+//! subnets in zone order, attachments) are imported as they were applied and the plan of the
+//! imported spec is empty; a VPC made by hand (not tagged as landing-zone's) and one whose routes
+//! were changed by hand are left out, each with a note naming it (account, region, VPC id).
 
 use aws_sdk_ec2::types::Filter;
 use landing_zone::spec::model::NetworkSpec;
@@ -23,9 +23,10 @@ accounts:
   network: { email: aws+network@example.com, unit: Infrastructure }
   app-prod: { email: aws+app-prod@example.com, unit: Workloads }
   app-dev: { email: aws+app-dev@example.com, unit: Workloads }
+  tools: { email: aws+tools@example.com, unit: Infrastructure }
 network:
   transit_gateways:
-    hub: { account: network, region: us-east-1, asn: 64600, share_with: { units: [Workloads] } }
+    hub: { account: network, region: us-east-1, asn: 64600, share_with: { units: [Workloads], accounts: [tools] } }
   vpcs:
     app-prod-main:
       account: app-prod
