@@ -301,6 +301,15 @@ async fn vpcs_of(
     for vpc in found {
         let place = format!("VPC {} (`{}`) in account `{}` ({})", vpc.id, vpc.name, vpc.account, vpc.region);
         if let Some(other) = network.vpcs.get(&vpc.name) {
+            if other.account == vpc.account && other.region == vpc.region {
+                // The plan finds the VPC of a name by its tags, the first by id (`vpc::read`): this
+                // one it never sees, so it never changes it.
+                notes.push(format!(
+                    "{place} is left out: it carries the name of `network.vpcs.{}`, another VPC of its account and Region, which is the one the plan manages",
+                    vpc.name
+                ));
+                continue;
+            }
             left.push(format!(
                 "{place} is left out: `network.vpcs.{}` is the one in account `{}` ({})",
                 vpc.name, other.account, other.region
