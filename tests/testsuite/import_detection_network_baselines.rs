@@ -1,0 +1,138 @@
+//! `import` writes the network baselines it finds — `default_vpcs` (`delete: true` for the accounts
+//! with no default VPC anywhere), `default_security_groups` (the accounts whose default groups
+//! hold no rule) and `flow_logs` (the accounts the bunker admits flow logs of, each logging every
+//! VPC there) — so that the plan of the imported spec is empty, the bunker's bucket and key
+//! policies included; the accounts that differ are left out and named in notes, and a flow log
+//! deleted by hand leaves `flow_logs` out with a note saying whose.
+
+use crate::support::{stderr, stdout, workspace, Moto};
+
+const NETWORK: &str = r#"
+version: 1
+organization:
+  management_account: management
+  regions: [us-east-1, eu-west-1]
+units:
+  Workloads: {}
+accounts:
+  management: { email: aws-root@example.com }
+  log-archive: { email: aws+log-archive@example.com }
+  app-a: { email: aws+app-a@example.com, unit: Workloads }
+  app-b: { email: aws+app-b@example.com, unit: Workloads }
+baseline:
+  log_archive: { account: log-archive }
+  default_vpcs: { targets: { units: [Workloads] }, delete: true }
+  default_security_groups: { targets: { units: [Workloads] } }
+  flow_logs: { targets: { units: [Workloads] }, traffic: REJECT }
+"#;
+
+fn apply(moto: &Moto, dir: &std::path::Path) {
+    let output = moto.run(&["apply", "--auto-approve", "--allow-destructive"], dir);
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+}
+
+/// Imports into a new directory: the directory and the notes (stderr).
+fn import(moto: &Moto) -> (tempfile::TempDir, String) {
+    let imported = tempfile::tempdir().expect("temp dir");
+    let output = moto.run(&["import", "--out", ".", "--regions", "us-east-1,eu-west-1"], imported.path());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    (imported, stderr(&output))
+}
+
+fn section(dir: &std::path::Path, name: &str) -> serde_yaml::Value {
+    let spec = std::fs::read_to_string(dir.join("landing-zone.yaml")).expect("imported spec");
+    let spec: serde_yaml::Value = serde_yaml::from_str(&spec).expect("yaml");
+    spec["baseline"][name].clone()
+}
+
+fn yaml(text: &str) -> serde_yaml::Value {
+    serde_yaml::from_str(text).expect("yaml")
+}
+
+fn assert_plans_nothing(moto: &Moto, dir: &std::path::Path) {
+    let plan = moto.run(&["plan", "--detailed-exitcode"], dir);
+    assert_eq!(plan.status.code(), Some(0), "{}\n{}", stdout(&plan), stderr(&plan));
+}
+
+async fn account_id(moto: &Moto, email: &str) -> String {
+    let organizations = aws_sdk_organizations::Client::new(&moto.sdk_config().await);
+    let accounts = organizations.list_accounts().send().await.expect("accounts").accounts.unwrap_or_default();
+    accounts.iter().find(|account| account.email.as_deref() == Some(email)).and_then(|a| a.id.clone()).expect("account")
+}
+
+async fn ec2_in(moto: &Moto, account: &str, region: &str) -> aws_sdk_ec2::Client {
+    let config = moto.assumed_config(account).await;
+    let config =
+        aws_sdk_ec2::config::Builder::from(&config).region(aws_sdk_ec2::config::Region::new(region.to_string()));
+    aws_sdk_ec2::Client::from_conf(config.build())
+}
+
+#[tokio::test]
+async fn import_writes_the_network_baselines_as_applied_with_the_bunkers_policies_and_leaves_out_what_differs() {
+    let moto = Moto::start();
+    let workspace = workspace(NETWORK);
+    apply(&moto, workspace.path());
+    // A VPC of app-a's own: the next apply empties its default group and gives it a REJECT flow
+    // log, so the flow logs import has a VPC to find (the default VPCs are gone).
+    let app_a = account_id(&moto, "aws+app-a@example.com").await;
+    let ec2 = ec2_in(&moto, &app_a, "us-east-1").await;
+    let vpc = ec2.create_vpc().cidr_block("10.20.0.0/16").send().await.expect("vpc");
+    let vpc_id = vpc.vpc().and_then(|vpc| vpc.vpc_id()).expect("vpc id").to_string();
+    apply(&moto, workspace.path());
+
+    let (imported, notes) = import(&moto);
+    assert_eq!(
+        section(imported.path(), "default_vpcs"),
+        yaml("{ targets: { accounts: [app-a, app-b] }, delete: true }"),
+        "{notes}"
+    );
+    assert_eq!(section(imported.path(), "default_security_groups"), yaml("{ targets: { accounts: [app-a, app-b] } }"));
+    assert_eq!(
+        section(imported.path(), "flow_logs"),
+        yaml("{ targets: { accounts: [app-a, app-b] }, traffic: REJECT }"),
+        "{notes}"
+    );
+    // The accounts that keep their default VPC (with its default group's rules) are named.
+    for account in ["management", "log-archive"] {
+        assert!(
+            notes.contains(&format!(
+                "`baseline.default_vpcs` leaves out `{account}`: it has a default VPC in us-east-1, eu-west-1"
+            )),
+            "{notes}"
+        );
+        assert!(notes.contains(&format!("`baseline.default_security_groups` leaves out `{account}`: ")), "{notes}");
+    }
+    // Empty, the bunker's bucket policy (which admits app-a's and app-b's flow logs) and key
+    // policy included.
+    assert_plans_nothing(&moto, imported.path());
+
+    // A flow log deleted by hand: app-a's VPC no longer logs to the bunker, which still admits
+    // app-a; the section would create a flow log, so it is left out and app-a named.
+    let flow_logs = ec2.describe_flow_logs().send().await.expect("flow logs");
+    let ids: Vec<String> = flow_logs
+        .flow_logs()
+        .iter()
+        .filter(|log| log.resource_id() == Some(vpc_id.as_str()))
+        .filter_map(|log| log.flow_log_id().map(str::to_string))
+        .collect();
+    assert!(!ids.is_empty(), "the apply made a flow log for {vpc_id}");
+    ec2.delete_flow_logs().set_flow_log_ids(Some(ids)).send().await.expect("delete flow log");
+    let (again, notes) = import(&moto);
+    assert!(section(again.path(), "flow_logs").is_null(), "{:?}", section(again.path(), "flow_logs"));
+    assert!(
+        notes.contains("`baseline.flow_logs` left out: the accounts the bunker `")
+            && notes.contains("include `app-a` with a VPC that has no flow log to it"),
+        "{notes}"
+    );
+    assert_eq!(section(again.path(), "default_vpcs"), section(imported.path(), "default_vpcs"));
+
+    // app-b's default VPC recreated by hand in eu-west-1 (its default group comes with rules):
+    // app-b keeps a default VPC and an open default group, so both sections leave it out.
+    let app_b = account_id(&moto, "aws+app-b@example.com").await;
+    ec2_in(&moto, &app_b, "eu-west-1").await.create_default_vpc().send().await.expect("default vpc");
+    let (third, notes) = import(&moto);
+    assert_eq!(section(third.path(), "default_vpcs"), yaml("{ targets: { accounts: [app-a] }, delete: true }"));
+    assert!(notes.contains("`baseline.default_vpcs` leaves out `app-b`: it has a default VPC in eu-west-1"), "{notes}");
+    assert_eq!(section(third.path(), "default_security_groups"), yaml("{ targets: { accounts: [app-a] } }"));
+    assert!(notes.contains("`baseline.default_security_groups` leaves out `app-b`: eu-west-1: sg-"), "{notes}");
+}
