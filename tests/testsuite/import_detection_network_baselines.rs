@@ -136,3 +136,93 @@ async fn import_writes_the_network_baselines_as_applied_with_the_bunkers_policie
     assert_eq!(section(third.path(), "default_security_groups"), yaml("{ targets: { accounts: [app-a] } }"));
     assert!(notes.contains("`baseline.default_security_groups` leaves out `app-b`: eu-west-1: sg-"), "{notes}");
 }
+
+const ALERTS: &str = r#"version: 1
+organization:
+  feature_set: ALL
+  management_account: management
+  regions: [us-east-1, eu-west-1]
+units:
+  Security: {}
+  Workloads: {}
+accounts:
+  management: { email: aws-root@example.com, unit: Root }
+  security: { email: aws+security@example.com, unit: Security }
+  app-a: { email: aws+app-a@example.com, unit: Workloads }
+  app-b: { email: aws+app-b@example.com, unit: Workloads }
+baseline:
+  alerts:
+    account: security
+    email: [secops@example.com, oncall@example.com]
+    findings: { min_severity: MEDIUM }
+    root_activity: { targets: { units: [Workloads] } }
+"#;
+
+async fn events_in(moto: &Moto, account: &str, region: &str) -> aws_sdk_eventbridge::Client {
+    let config = moto.assumed_config(account).await;
+    aws_sdk_eventbridge::Client::new(
+        &config.into_builder().region(aws_sdk_eventbridge::config::Region::new(region.to_string())).build(),
+    )
+}
+
+#[tokio::test]
+async fn import_writes_the_alerts_as_applied_and_leaves_out_the_parts_changed_by_hand() {
+    let moto = Moto::start();
+    let workspace = workspace(ALERTS);
+    apply(&moto, workspace.path());
+
+    let (imported, notes) = import(&moto);
+    // The addresses sorted; the forwarding accounts by name.
+    assert_eq!(
+        section(imported.path(), "alerts"),
+        yaml(
+            "{ account: security, email: [oncall@example.com, secops@example.com], findings: { min_severity: MEDIUM },
+               root_activity: { targets: { accounts: [app-a, app-b] } } }"
+        ),
+        "{notes}"
+    );
+    assert_plans_nothing(&moto, imported.path());
+
+    // By hand: app-b's forwarding rule in eu-west-1 goes, and the GuardDuty findings rule of
+    // eu-west-1 matches another severity. The section leaves out app-b and `findings`, each with a
+    // note, and still plans nothing (the baseline removes nothing it leaves out).
+    let app_b = account_id(&moto, "aws+app-b@example.com").await;
+    let forwarder = events_in(&moto, &app_b, "eu-west-1").await;
+    forwarder
+        .remove_targets()
+        .rule("landing-zone-root-activity")
+        .ids("landing-zone-alerts")
+        .send()
+        .await
+        .expect("remove");
+    forwarder.delete_rule().name("landing-zone-root-activity").send().await.expect("delete by hand");
+    let security = account_id(&moto, "aws+security@example.com").await;
+    let central = events_in(&moto, &security, "eu-west-1").await;
+    let pattern = serde_json::json!({
+        "source": ["aws.guardduty"],
+        "detail-type": ["GuardDuty Finding"],
+        "detail": { "severity": [{ "numeric": [">=", 8] }] },
+    });
+    central
+        .put_rule()
+        .name("landing-zone-guardduty-findings")
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .expect("the rule changed by hand");
+    let (again, notes) = import(&moto);
+    assert_eq!(
+        section(again.path(), "alerts"),
+        yaml(
+            "{ account: security, email: [oncall@example.com, secops@example.com],
+               root_activity: { targets: { accounts: [app-a] } } }"
+        ),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("`baseline.alerts` leaves out `findings`: the findings rules of `security` differ from what it writes in eu-west-1"),
+        "{notes}"
+    );
+    assert!(notes.contains("`baseline.alerts.root_activity` leaves out `app-b`: "), "{notes}");
+    assert_plans_nothing(&moto, again.path());
+}
