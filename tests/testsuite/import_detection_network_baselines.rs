@@ -5,6 +5,8 @@
 //! policies included; the accounts that differ are left out and named in notes, and a flow log
 //! deleted by hand leaves `flow_logs` out with a note saying whose.
 
+use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, TrafficType};
+
 use crate::support::{stderr, stdout, workspace, Moto};
 
 const NETWORK: &str = r#"
@@ -79,8 +81,33 @@ async fn import_writes_the_network_baselines_as_applied_with_the_bunkers_policie
     let vpc = ec2.create_vpc().cidr_block("10.20.0.0/16").send().await.expect("vpc");
     let vpc_id = vpc.vpc().and_then(|vpc| vpc.vpc_id()).expect("vpc id").to_string();
     apply(&moto, workspace.path());
+    // The bunker account logs its own default VPCs to its bucket by hand: it logs every VPC there,
+    // but the bunker's policies do not admit it, and writing it would change them.
+    let bunker = account_id(&moto, "aws+log-archive@example.com").await;
+    for region in ["us-east-1", "eu-west-1"] {
+        let own = ec2_in(&moto, &bunker, region).await;
+        let vpcs = own.describe_vpcs().send().await.expect("vpcs");
+        let ids: Vec<String> = vpcs.vpcs().iter().filter_map(|vpc| vpc.vpc_id().map(str::to_string)).collect();
+        let made = own
+            .create_flow_logs()
+            .resource_type(FlowLogsResourceType::Vpc)
+            .set_resource_ids(Some(ids))
+            .traffic_type(TrafficType::Reject)
+            .log_destination_type(LogDestinationType::S3)
+            .log_destination(format!("arn:aws:s3:::landing-zone-logs-{bunker}"))
+            .send()
+            .await
+            .expect("flow logs by hand");
+        assert!(made.unsuccessful().is_empty(), "{made:?}");
+    }
 
     let (imported, notes) = import(&moto);
+    assert!(
+        notes.contains(
+            "`baseline.flow_logs` leaves out `log-archive`: they log to the bunker, but its policies do not admit them"
+        ),
+        "{notes}"
+    );
     assert_eq!(
         section(imported.path(), "default_vpcs"),
         yaml("{ targets: { accounts: [app-a, app-b] }, delete: true }"),
