@@ -252,6 +252,23 @@ async fn import_writes_the_alerts_as_applied_and_leaves_out_the_parts_changed_by
     );
     assert!(notes.contains("`baseline.alerts.root_activity` leaves out `app-b`: "), "{notes}");
     assert_plans_nothing(&moto, again.path());
+
+    // The home region's rule too: its pattern is none the section writes, said as such.
+    events_in(&moto, &security, "us-east-1")
+        .await
+        .put_rule()
+        .name("landing-zone-guardduty-findings")
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .expect("the rule changed by hand");
+    let (third, notes) = import(&moto);
+    assert!(section(third.path(), "alerts")["findings"].is_null(), "{notes}");
+    assert!(
+        notes.contains("`baseline.alerts` leaves out `findings`: the GuardDuty findings rule of `security` in us-east-1 matches severities no `min_severity` does"),
+        "{notes}"
+    );
+    assert_plans_nothing(&moto, third.path());
 }
 
 const PACKS: &str = r#"version: 1

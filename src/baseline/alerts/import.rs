@@ -50,8 +50,17 @@ pub async fn import(context: &Context<'_>, scope: &ImportScope) -> Result<Option
             "the topic `{TOPIC_NAME}` of `{account}` has no e-mail subscription, and the section needs one"
         ))));
     }
-    let findings =
-        findings_severity(context, &account, home).await?.map(|min_severity| FindingAlertsSpec { min_severity });
+    let mut notes = Vec::new();
+    let findings = match findings_severity(context, &account, home).await? {
+        FindingsRule::Absent => None,
+        FindingsRule::At(min_severity) => Some(FindingAlertsSpec { min_severity }),
+        FindingsRule::Other => {
+            notes.push(format!(
+                "`baseline.alerts` leaves out `findings`: the GuardDuty findings rule of `{account}` in {home} matches severities no `min_severity` does; the rules are left as they are"
+            ));
+            None
+        }
+    };
     let forwarding = per_account(scope, |source| async move {
         let key = ControlKey::new(format!("{RULE_PREFIX}root_activity_forwarder"), &source, Some(home));
         let rule = json!({ "name": root_activity::BUS_NAME, "bus": DEFAULT_BUS });
@@ -65,7 +74,6 @@ pub async fn import(context: &Context<'_>, scope: &ImportScope) -> Result<Option
         root_activity: targets_of(scope, forwarding.keys().cloned().collect()),
     };
 
-    let mut notes = Vec::new();
     let differing = differing_controls(context, scope, &section).await?;
     let regions_of = |control: &dyn Fn(&ControlKey) -> bool| -> Vec<String> {
         let regions: BTreeSet<String> =
@@ -125,13 +133,23 @@ pub async fn import(context: &Context<'_>, scope: &ImportScope) -> Result<Option
     ImportedSection::new(section, notes).map(Some)
 }
 
-/// The minimum severity whose GuardDuty pattern the home region's findings rule has; None without
-/// the rule or with a pattern the section does not write (checked again with the others).
-async fn findings_severity(context: &Context<'_>, account: &str, home: &str) -> Result<Option<Severity>> {
+/// What the home region's GuardDuty findings rule says of the section's `min_severity`.
+enum FindingsRule {
+    Absent,
+    /// The pattern `desired` makes for this severity (the others are checked with the section).
+    At(Severity),
+    /// A pattern the section does not write.
+    Other,
+}
+
+async fn findings_severity(context: &Context<'_>, account: &str, home: &str) -> Result<FindingsRule> {
     let key = ControlKey::new(format!("{RULE_PREFIX}guardduty_findings"), account, Some(home));
     let rule = json!({ "name": "landing-zone-guardduty-findings", "bus": DEFAULT_BUS });
-    let Some(live) = read_rule(context, &key, &rule).await? else { return Ok(None) };
-    Ok(SEVERITIES.into_iter().find(|severity| guardduty_pattern(*severity) == live["pattern"]))
+    let Some(live) = read_rule(context, &key, &rule).await? else { return Ok(FindingsRule::Absent) };
+    Ok(SEVERITIES
+        .into_iter()
+        .find(|severity| guardduty_pattern(*severity) == live["pattern"])
+        .map_or(FindingsRule::Other, FindingsRule::At))
 }
 
 /// `targets` naming exactly these accounts: `Root` when they are every imported account; None

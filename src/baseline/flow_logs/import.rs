@@ -170,14 +170,16 @@ async fn admitted(
 }
 
 /// The `aws:SourceAccount` list of the statement `sid` of `policy`; None without the statement or
-/// a list of strings there.
+/// a non-empty list of strings there (the section writes neither a single string nor an empty
+/// list).
 fn source_accounts(policy: &Value, sid: &str) -> Option<Vec<String>> {
     let statement = policy["Statement"].as_array()?.iter().find(|statement| statement["Sid"] == sid)?;
-    statement["Condition"]["StringEquals"]["aws:SourceAccount"]
+    let ids: Vec<String> = statement["Condition"]["StringEquals"]["aws:SourceAccount"]
         .as_array()?
         .iter()
         .map(|id| id.as_str().map(str::to_string))
-        .collect()
+        .collect::<Option<_>>()?;
+    (!ids.is_empty()).then_some(ids)
 }
 
 fn named(accounts: &[&str]) -> String {
@@ -217,5 +219,8 @@ mod tests {
         let single = json!({ "Statement": [{ "Sid": "AWSLogDeliveryWrite",
             "Condition": { "StringEquals": { "aws:SourceAccount": "111111111111" } } }] });
         assert_eq!(source_accounts(&single, BUCKET_STATEMENT), None);
+        let empty = json!({ "Statement": [{ "Sid": "AWSLogDeliveryWrite",
+            "Condition": { "StringEquals": { "aws:SourceAccount": [] } } }] });
+        assert_eq!(source_accounts(&empty, BUCKET_STATEMENT), None);
     }
 }
