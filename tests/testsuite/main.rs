@@ -26,6 +26,7 @@ mod identity;
 mod identity_center;
 mod import_baselines;
 mod import_network;
+mod import_detection_network_baselines;
 mod init;
 mod inspector;
 mod json_output;

@@ -21,6 +21,7 @@
 //! every member's findings (`validate` says so). The topic's policy follows
 //! https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions.
 
+mod import;
 mod root_activity;
 mod validate;
 
@@ -515,6 +516,14 @@ impl Baseline for Alerts {
 
     fn audit_gap(&self, key: &ControlKey, notes: &[String]) -> Option<String> {
         (key.control == TOPIC && !notes.is_empty()).then(|| notes.join("; "))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 
     fn read<'a>(

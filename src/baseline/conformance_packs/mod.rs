@@ -25,6 +25,8 @@
 //! results in every member account — hence `organization.allow.delete_baseline_data` and
 //! `--allow-destructive`. A pack without the tag (made by hand, or adopted) is never removed.
 
+mod import;
+
 use std::time::Duration;
 
 use std::collections::BTreeSet;
@@ -481,5 +483,13 @@ impl Baseline for ConformancePacks {
         _before: &'a Value,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(remove(context, key))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }

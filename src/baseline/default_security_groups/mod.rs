@@ -12,6 +12,8 @@
 //! emptied; a new VPC's default group comes with an inbound rule from itself and an outbound rule
 //! to everywhere (https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html).
 
+mod import;
+
 use crate::spec::validate::Checker;
 use std::collections::BTreeMap;
 
@@ -191,5 +193,13 @@ impl Baseline for DefaultSecurityGroups {
         _before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }

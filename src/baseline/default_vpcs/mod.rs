@@ -15,6 +15,8 @@
 //! … When you delete the VPC, it deletes the default security group, network ACL, and route
 //! table for the VPC").
 
+mod import;
+
 use crate::spec::validate::Checker;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
@@ -257,6 +259,14 @@ impl Baseline for DefaultVpcs {
         _before: &'a Value,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(remove(context, key))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }
 

@@ -14,6 +14,8 @@
 //! are in different accounts"); its delivery rests on the bucket policy
 //! (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html).
 
+mod import;
+
 use crate::spec::validate::Checker;
 use std::collections::BTreeSet;
 
@@ -97,23 +99,33 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     controls
 }
 
-/// The VPCs with a flow log of `traffic` to `destination` (ignoring a trailing `/` or a folder).
+/// The VPCs with a flow log to `destination` (ignoring a trailing `/` or a folder), each with the
+/// flow log's traffic type: (VPC id, `ALL` | `ACCEPT` | `REJECT`).
 /// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeFlowLogs.html
-async fn covered_vpcs(ec2: &aws_sdk_ec2::Client, destination: &str, traffic: &str) -> Result<BTreeSet<String>> {
+async fn flow_logs_to(ec2: &aws_sdk_ec2::Client, destination: &str) -> Result<Vec<(String, String)>> {
     let mut pages = ec2.describe_flow_logs().into_paginator().items().send();
-    let mut covered = BTreeSet::new();
+    let mut found = Vec::new();
     while let Some(flow_log) = pages.next().await {
         let flow_log = flow_log.map_err(|error| aws_error("DescribeFlowLogs", error))?;
         let to_bucket = flow_log.log_destination_type() == Some(&LogDestinationType::S3)
             && flow_log.log_destination().is_some_and(|arn| {
                 arn == destination || arn.strip_prefix(destination).is_some_and(|rest| rest.starts_with('/'))
             });
-        let same_traffic = flow_log.traffic_type().map(TrafficType::as_str) == Some(traffic);
-        if to_bucket && same_traffic {
-            covered.extend(flow_log.resource_id().map(str::to_string));
+        if let (true, Some(vpc), Some(traffic)) = (to_bucket, flow_log.resource_id(), flow_log.traffic_type()) {
+            found.push((vpc.to_string(), traffic.as_str().to_string()));
         }
     }
-    Ok(covered)
+    Ok(found)
+}
+
+/// The VPCs with a flow log of `traffic` to `destination`.
+async fn covered_vpcs(ec2: &aws_sdk_ec2::Client, destination: &str, traffic: &str) -> Result<BTreeSet<String>> {
+    Ok(flow_logs_to(ec2, destination)
+        .await?
+        .into_iter()
+        .filter(|(_, logged)| logged == traffic)
+        .map(|(vpc, _)| vpc)
+        .collect())
 }
 
 async fn missing(ec2: &aws_sdk_ec2::Client, wanted: &FlowLogAttributes) -> Result<Vec<String>> {
@@ -250,5 +262,13 @@ impl Baseline for FlowLogs {
         _before: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(apply(context, key, attributes))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }
