@@ -125,7 +125,11 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
         for note in &imported.notes {
             write_stderr(&format!("note: {}", crate::plan::escape::inline(note)));
         }
-        let recognised = RecognisedBaselines { baseline: imported.baseline, top_level: imported.top_level };
+        let recognised = RecognisedBaselines {
+            baseline: imported.baseline,
+            top_level: imported.top_level,
+            documents: imported.documents,
+        };
         Ok::<_, anyhow::Error>((live, recognised, regions))
     })?;
     let imported = import(&live, regions, baselines)?;

@@ -33,6 +33,9 @@ pub struct RecognisedBaselines {
     pub baseline: BaselineSpec,
     /// Top-level sections baselines import beside `baseline:`, with their policy documents.
     pub top_level: Vec<ImportedTopLevel>,
+    /// The documents `baseline:` refers to (role inline policies): file name under `policies/`
+    /// -> document.
+    pub documents: BTreeMap<String, Value>,
 }
 
 fn visible_tags(tags: &Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
@@ -119,9 +122,10 @@ pub fn import(
         );
     }
 
-    // The documents of the baselines' own sections keep their names; policies' files avoid them.
+    // The documents of the baselines' sections keep their names; policies' files avoid them.
     let mut documents: BTreeMap<String, Value> =
         baselines.top_level.iter().flat_map(|section| section.documents.clone()).collect();
+    documents.extend(baselines.documents.clone());
     let mut files: BTreeSet<String> = documents.keys().cloned().collect();
     let mut policies = BTreeMap::new();
     let mut policy_types = BTreeSet::new();

@@ -25,6 +25,7 @@ mod hostile_output;
 mod identity;
 mod identity_center;
 mod import_baselines;
+mod import_roles_budgets;
 mod init;
 mod inspector;
 mod json_output;
