@@ -106,10 +106,14 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
         };
         // Every baseline reads what it finds live, under the names the spec will give the accounts.
         let names = account_names(&live);
+        let names_by_id = names.clone();
         let management = live.organization.as_ref().and_then(|org| names.get(&org.management_account_id)).cloned();
         let accounts: std::collections::BTreeMap<String, String> =
             names.into_iter().map(|(id, name)| (name, id)).collect();
-        let ids = KnownIds { accounts: accounts.clone(), organization: None };
+        let ids = KnownIds {
+            accounts: accounts.clone(),
+            organization: live.organization.as_ref().map(|organization| organization.id.clone()),
+        };
         // Shared by the baselines' imports: what several need (the organization trail, the bunker)
         // is read once.
         let reads = crate::baseline::reads::RunReads::new(std::collections::BTreeSet::new());
@@ -120,6 +124,22 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
             regions: regions.clone(),
             trusted_services: live.trusted_services.clone(),
             delegated_administrators: live.delegated_administrators.clone(),
+            containers: live
+                .root
+                .iter()
+                .map(|root| root.id.clone())
+                .chain(live.units.keys().cloned())
+                .filter_map(|id| live.path_of(&id).map(|path| (id, path)))
+                .collect(),
+            account_units: live
+                .accounts
+                .values()
+                .filter_map(|account| {
+                    let name = names_by_id.get(&account.id)?;
+                    Some((name.clone(), live.path_of(&account.parent_id)?))
+                })
+                .collect(),
+            policies: live.policies.values().filter(|policy| !policy.aws_managed).cloned().collect(),
         };
         let imported = import_sections(&context, &scope).await?;
         for note in &imported.notes {
@@ -129,6 +149,7 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
             baseline: imported.baseline,
             top_level: imported.top_level,
             documents: imported.documents,
+            organization_policies: imported.organization_policies,
         };
         Ok::<_, anyhow::Error>((live, recognised, regions))
     })?;

@@ -5,6 +5,8 @@
 //! say (a trust condition it has no word for, a budget that differs between accounts) leaves the
 //! section out with a note, since with the section the plan would remove the tagged ones it does
 //! not name; what the tool did not create (untagged) is never imported, and the note says so.
+//! `baseline.backup` comes back from the organization's backup policy and the vault its copy
+//! actions point to, only when every control it asks for reads back as it wants.
 
 use crate::support::{stderr, stdout, workspace, Moto};
 
@@ -225,5 +227,67 @@ async fn what_the_spec_cannot_say_or_the_tool_did_not_make_is_left_out_with_a_no
         "{notes}"
     );
     // Without the sections the plan neither changes nor removes them.
+    assert_plan_is_empty(&moto, imported.path());
+}
+
+const BACKUP_SPEC: &str = r#"
+version: 1
+organization:
+  management_account: management
+  regions: [us-east-1]
+units:
+  Workloads: {}
+accounts:
+  management: { email: aws-root@example.com }
+  log-archive: { email: aws+log-archive@example.com }
+  app: { email: aws+app@example.com, unit: Workloads }
+baseline:
+  backup:
+    vault_account: log-archive
+    vault_lock: { min_retention_days: 7, max_retention_days: 400 }
+    plans:
+      daily:
+        schedule: cron(0 5 ? * * *)
+        retention_days: 35
+        copy_to_bunker_retention_days: 365
+        selection_tags: { backup: daily }
+        targets: { units: [Workloads] }
+"#;
+
+/// The backup policy comes back as the `plans` that make it and the bunker vault (account, name,
+/// lock) as its copy actions point to it; the policy is not listed under `policies:` as well, and
+/// the plan is empty. A member role deleted by hand leaves the section out, naming it, and the
+/// policy is imported as one of `policies:`, so the plan still changes nothing.
+#[tokio::test]
+async fn backup_comes_back_from_its_policy_and_its_vault() {
+    let moto = Moto::start_with_managed_policies();
+    let applied = workspace(BACKUP_SPEC);
+    moto.run_expecting(&["apply", "--auto-approve"], applied.path(), 0);
+
+    let (imported, notes) = import(&moto);
+    let spec = imported_spec(imported.path());
+    let reference: serde_yaml::Value = serde_yaml::from_str(BACKUP_SPEC).expect("yaml");
+    let mut expected = reference["baseline"]["backup"].clone();
+    expected["vault_name"] = "landing-zone-bunker".into();
+    assert_eq!(spec["baseline"]["backup"], expected, "{notes}");
+    assert!(spec["policies"]["landing-zone-backup"].is_null(), "{:?}", spec["policies"]);
+    assert_plan_is_empty(&moto, imported.path());
+
+    let ids = account_ids(&moto).await;
+    let iam = aws_sdk_iam::Client::new(&moto.assumed_config(&ids["aws+app@example.com"]).await);
+    let attached = iam.list_attached_role_policies().role_name("LandingZoneBackup").send().await.expect("policies");
+    for policy in attached.attached_policies.unwrap_or_default() {
+        let arn = policy.policy_arn.unwrap_or_default();
+        iam.detach_role_policy().role_name("LandingZoneBackup").policy_arn(arn).send().await.expect("detach");
+    }
+    iam.delete_role().role_name("LandingZoneBackup").send().await.expect("the member role deleted by hand");
+    let (imported, notes) = import(&moto);
+    let spec = imported_spec(imported.path());
+    assert!(spec["baseline"]["backup"].is_null(), "{:?}", spec["baseline"]);
+    assert!(
+        notes.contains("`baseline.backup` left out: backup/member_role in app is not as the section would have it"),
+        "{notes}"
+    );
+    assert!(!spec["policies"]["landing-zone-backup"].is_null(), "{:?}", spec["policies"]);
     assert_plan_is_empty(&moto, imported.path());
 }
