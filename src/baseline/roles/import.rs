@@ -27,7 +27,7 @@ const MANAGED_POLICIES_PER_ROLE: usize = 10;
 /// What the accounts have: tagged roles by name (account -> attributes as the plan reads them),
 /// and the names of untagged ones by name (accounts).
 #[derive(Default)]
-struct Found {
+struct Searched {
     owned: BTreeMap<String, BTreeMap<String, Value>>,
     unowned: BTreeMap<String, Vec<String>>,
 }
@@ -40,7 +40,7 @@ pub async fn import(context: &Context<'_>, scope: &ImportScope) -> Result<Option
     // nothing wanted.
     let searched =
         per_account(scope, |account| async move { Ok(Some(find(context, &account, &BTreeSet::new()).await?)) }).await?;
-    let mut found = Found::default();
+    let mut found = Searched::default();
     for (account, roles) in searched {
         for role in roles {
             let name = role.key.control.split_once('/').map_or("", |(_, name)| name).to_string();
