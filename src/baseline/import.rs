@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result};
 use serde_json::{Map, Value};
 
 use super::{Context, REGISTRY};
-use crate::spec::{BaselineSpec, Targets};
+use crate::spec::{BaselineSpec, PolicyType, Targets};
 
 /// What a baseline knows when it imports.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +27,10 @@ pub struct ImportScope {
     pub trusted_services: BTreeSet<String>,
     /// Delegated administrators registered through Organizations: (service principal, account id).
     pub delegated_administrators: BTreeSet<(String, String)>,
+    /// The root's and every OU's path (`Root`, `Workloads/Prod`) by id.
+    pub containers: BTreeMap<String, String>,
+    /// The organization's customer-managed policies, with their documents and targets.
+    pub policies: Vec<crate::plan::state::LivePolicy>,
 }
 
 impl ImportScope {
@@ -94,16 +98,45 @@ pub struct ImportedSection {
     pub section: Value,
     /// What was seen but left out (accounts that differ), for the user.
     pub notes: Vec<String>,
+    /// The documents the section refers to as `policies/<file>` (role inline policies): file name
+    /// under `policies/` -> document. The baseline names the files ([`policy_file_name`], with a
+    /// prefix of its own); [`import_sections`] leaves a section out whose file another took.
+    pub documents: BTreeMap<String, Value>,
+    /// The organization policies the section makes (the backup policy), by type and name: the
+    /// imported spec does not list them under `policies:` as well.
+    pub organization_policies: Vec<(PolicyType, String)>,
 }
 
 impl ImportedSection {
     pub fn new(section: impl serde::Serialize, notes: Vec<String>) -> Result<ImportedSection> {
-        Ok(ImportedSection { section: serde_json::to_value(section)?, notes })
+        Ok(ImportedSection {
+            section: serde_json::to_value(section)?,
+            notes,
+            documents: BTreeMap::new(),
+            organization_policies: Vec::new(),
+        })
+    }
+
+    /// The section with the organization policies it makes.
+    pub fn with_organization_policies(mut self, policies: Vec<(PolicyType, String)>) -> ImportedSection {
+        self.organization_policies = policies;
+        self
+    }
+
+    /// The section with the documents it refers to under `policies/`.
+    pub fn with_documents(mut self, documents: BTreeMap<String, Value>) -> ImportedSection {
+        self.documents = documents;
+        self
     }
 
     /// Nothing written, and why.
     pub fn left_out(note: String) -> ImportedSection {
-        ImportedSection { section: Value::Null, notes: vec![note] }
+        ImportedSection::left_out_with(vec![note])
+    }
+
+    /// Nothing written, and why, with every note.
+    pub fn left_out_with(notes: Vec<String>) -> ImportedSection {
+        ImportedSection { section: Value::Null, notes, documents: BTreeMap::new(), organization_policies: Vec::new() }
     }
 }
 
@@ -133,6 +166,10 @@ pub struct OwnSection {
 pub struct ImportedBaselines {
     pub baseline: BaselineSpec,
     pub top_level: Vec<ImportedTopLevel>,
+    /// The documents `baseline:` refers to: file name under `policies/` -> document.
+    pub documents: BTreeMap<String, Value>,
+    /// The organization policies `baseline:` makes (by type and name).
+    pub organization_policies: Vec<(PolicyType, String)>,
     pub notes: Vec<String>,
 }
 
@@ -243,10 +280,28 @@ pub async fn import_sections(context: &Context<'_>, scope: &ImportScope) -> Resu
     let mut sections = Map::new();
     let mut notes = Vec::new();
     let mut top_level = Vec::new();
+    let mut documents = BTreeMap::new();
+    let mut organization_policies = Vec::new();
+    let mut own_files: BTreeSet<String> = BTreeSet::new();
+    for (_, _, own) in &imported {
+        if let Ok(Some(own)) = own {
+            own_files.extend(own.found.iter().flat_map(|found| found.documents.keys().cloned()));
+        }
+    }
     for (name, section, own) in imported {
         if let Some(section) = section {
-            if !section.section.is_null() {
+            // Two sections' files may not share a name: the second would overwrite the first.
+            let taken: Vec<&String> = section
+                .documents
+                .keys()
+                .filter(|file| documents.contains_key(*file) || own_files.contains(*file))
+                .collect();
+            if let Some(file) = taken.first() {
+                notes.push(format!("`baseline.{name}` left out: its file `policies/{file}` is another section's"));
+            } else if !section.section.is_null() {
                 sections.insert(name.to_string(), section.section);
+                documents.extend(section.documents);
+                organization_policies.extend(section.organization_policies);
             }
             notes.extend(section.notes);
         }
@@ -260,7 +315,7 @@ pub async fn import_sections(context: &Context<'_>, scope: &ImportScope) -> Resu
         }
     }
     let baseline = serde_json::from_value(Value::Object(sections)).context("the imported `baseline:` section")?;
-    Ok(ImportedBaselines { baseline, top_level, notes })
+    Ok(ImportedBaselines { baseline, top_level, documents, organization_policies, notes })
 }
 
 #[cfg(test)]

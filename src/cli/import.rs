@@ -117,7 +117,10 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
         let management = live.organization.as_ref().and_then(|org| names.get(&org.management_account_id)).cloned();
         let accounts: std::collections::BTreeMap<String, String> =
             names.into_iter().map(|(id, name)| (name, id)).collect();
-        let ids = KnownIds { accounts: accounts.clone(), organization: None };
+        let ids = KnownIds {
+            accounts: accounts.clone(),
+            organization: live.organization.as_ref().map(|organization| organization.id.clone()),
+        };
         // Shared by the baselines' imports: what several need (the organization trail, the bunker)
         // is read once.
         let reads = crate::baseline::reads::RunReads::new(std::collections::BTreeSet::new());
@@ -129,12 +132,25 @@ pub fn run(global: &GlobalOptions, args: &ImportArgs) -> anyhow::Result<u8> {
             regions: regions.clone(),
             trusted_services: live.trusted_services.clone(),
             delegated_administrators: live.delegated_administrators.clone(),
+            containers: live
+                .root
+                .iter()
+                .map(|root| root.id.clone())
+                .chain(live.units.keys().cloned())
+                .filter_map(|id| live.path_of(&id).map(|path| (id, path)))
+                .collect(),
+            policies: live.policies.values().filter(|policy| !policy.aws_managed).cloned().collect(),
         };
         let imported = import_sections(&context, &scope).await?;
         for note in &imported.notes {
             write_stderr(&format!("note: {}", crate::plan::escape::inline(note)));
         }
-        let recognised = RecognisedBaselines { baseline: imported.baseline, top_level: imported.top_level };
+        let recognised = RecognisedBaselines {
+            baseline: imported.baseline,
+            top_level: imported.top_level,
+            documents: imported.documents,
+            organization_policies: imported.organization_policies,
+        };
         Ok::<_, anyhow::Error>((live, recognised, regions))
     })?;
     let imported = import(&live, regions, baselines)?;

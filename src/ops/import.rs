@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::baseline::import::{policy_file_name as file_name, ImportedTopLevel};
 use crate::plan::state::LiveOrganization;
 use crate::spec::{
-    AccountSpec, BaselineSpec, DestructiveOptIns, DocumentSource, FeatureSet, OrganizationSpec, PolicySpec,
+    AccountSpec, BaselineSpec, DestructiveOptIns, DocumentSource, FeatureSet, OrganizationSpec, PolicySpec, PolicyType,
     RootAccessSpec, Spec, Targets, UnitSpec, OWNERSHIP_TAG, ROOT, ROOT_CREDENTIALS_MANAGEMENT, ROOT_SESSIONS,
 };
 
@@ -33,6 +33,12 @@ pub struct RecognisedBaselines {
     pub baseline: BaselineSpec,
     /// Top-level sections baselines import beside `baseline:`, with their policy documents.
     pub top_level: Vec<ImportedTopLevel>,
+    /// The documents `baseline:` refers to (role inline policies): file name under `policies/`
+    /// -> document.
+    pub documents: BTreeMap<String, Value>,
+    /// Organization policies a `baseline:` section makes (the backup policy), by type and name:
+    /// not listed under `policies:` as well.
+    pub organization_policies: Vec<(PolicyType, String)>,
 }
 
 fn visible_tags(tags: &Option<BTreeMap<String, String>>) -> Option<BTreeMap<String, String>> {
@@ -119,9 +125,10 @@ pub fn import(
         );
     }
 
-    // The documents of the baselines' own sections keep their names; policies' files avoid them.
+    // The documents of the baselines' sections keep their names; policies' files avoid them.
     let mut documents: BTreeMap<String, Value> =
         baselines.top_level.iter().flat_map(|section| section.documents.clone()).collect();
+    documents.extend(baselines.documents.clone());
     let mut files: BTreeSet<String> = documents.keys().cloned().collect();
     let mut policies = BTreeMap::new();
     let mut policy_types = BTreeSet::new();
@@ -129,9 +136,11 @@ pub fn import(
         policy_types.extend(root.policy_types.iter().filter(|(_, status)| *status == "ENABLED").map(|(t, _)| *t));
     }
     // Policies of a type not enabled on the root are left out: naming them would enable the type.
-    for policy in
-        live.policies.values().filter(|policy| !policy.aws_managed && policy_types.contains(&policy.policy_type))
-    {
+    for policy in live.policies.values().filter(|policy| {
+        !policy.aws_managed
+            && policy_types.contains(&policy.policy_type)
+            && !baselines.organization_policies.contains(&(policy.policy_type, policy.name.clone()))
+    }) {
         let Some(document) = &policy.document else { continue };
         let mut key = policy.name.clone();
         if policies.contains_key(&key) {

@@ -27,6 +27,7 @@ mod identity_center;
 mod import_baselines;
 mod import_network;
 mod import_detection_network_baselines;
+mod import_roles_budgets;
 mod init;
 mod inspector;
 mod json_output;

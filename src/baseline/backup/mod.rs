@@ -10,6 +10,7 @@
 //! change reads as `immutable`, which the planner notes instead of planning.
 
 mod documents;
+mod import;
 mod validate;
 mod vault;
 
@@ -446,5 +447,13 @@ impl Baseline for Backup {
         _before: &'a Value,
     ) -> BoxFuture<'a, Result<()>> {
         Box::pin(remove(context, key))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 }

@@ -11,6 +11,7 @@
 //!
 //! API: https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_Operations_AWS_Budgets.html
 
+mod import;
 mod validate;
 
 use std::collections::BTreeSet;
@@ -384,6 +385,22 @@ pub async fn is_owned(client: &aws_sdk_budgets::Client, account_id: &str, name: 
     }
 }
 
+/// Every budget in the account, as DescribeBudgets lists it.
+pub async fn list_budgets(client: &aws_sdk_budgets::Client, account_id: &str) -> Result<Vec<Budget>> {
+    let mut budgets = Vec::new();
+    // https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DescribeBudgets.html
+    let mut pages = client.describe_budgets().account_id(account_id).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => budgets.extend(page.budgets.unwrap_or_default()),
+            // An account without budgets answers NotFoundException.
+            Err(error) if is_budgets_not_found(&error) => break,
+            Err(error) => return Err(aws_error("DescribeBudgets", error)),
+        }
+    }
+    Ok(budgets)
+}
+
 /// Every budget in the account that `wanted` does not name, marked owned when it carries the
 /// ownership tag (read in full then: the plan shows what it removes).
 pub async fn find_budgets(
@@ -392,17 +409,7 @@ pub async fn find_budgets(
     account_id: &str,
     wanted: &BTreeSet<ControlKey>,
 ) -> Result<Vec<Found>> {
-    let mut names = Vec::new();
-    // https://docs.aws.amazon.com/aws-cost-management/latest/APIReference/API_budgets_DescribeBudgets.html
-    let mut pages = client.describe_budgets().account_id(account_id).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(page) => names.extend(page.budgets.unwrap_or_default().into_iter().map(|budget| budget.budget_name)),
-            // An account without budgets answers NotFoundException.
-            Err(error) if is_budgets_not_found(&error) => break,
-            Err(error) => return Err(aws_error("DescribeBudgets", error)),
-        }
-    }
+    let names = list_budgets(client, account_id).await?.into_iter().map(|budget| budget.budget_name);
     let mut found = Vec::new();
     for name in names {
         let key = ControlKey::new(format!("{CONTROL}/{name}"), account, None);
@@ -512,6 +519,14 @@ impl Baseline for Budgets {
             let client = context.sessions.client::<aws_sdk_budgets::Client>(account_id, None).await;
             remove_budget(&client, key, account_id).await
         })
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 
     fn read<'a>(

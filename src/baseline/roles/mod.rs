@@ -4,6 +4,7 @@
 //! the spec no longer asks for in an account (the account left the role's targets, the role left
 //! the spec) is removed. Roles it did not create are never deleted.
 
+mod import;
 mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -69,12 +70,24 @@ pub fn trust_policy(role: &RoleSpec, partition: &str) -> Value {
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
+/// The attributes the plan compares for one role (what [`read_role`] reads), placeholders
+/// unresolved; `inline` are its inline policies' documents by name.
+pub fn attributes(role: &RoleSpec, partition: &str, inline: BTreeMap<String, Value>) -> Value {
+    let mut managed = role.managed_policies.clone();
+    managed.sort();
+    json!({
+        "trust_policy": trust_policy(role, partition),
+        "description": role.description,
+        "max_session_duration": role.max_session_duration,
+        "managed_policies": managed,
+        "inline_policies": inline,
+    })
+}
+
 pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
     let partition = partition_of(inputs.home_region());
     let mut controls = Vec::new();
     for (name, role) in &inputs.spec.baseline.roles {
-        let mut managed = role.managed_policies.clone();
-        managed.sort();
         let inline: BTreeMap<String, Value> = role
             .inline_policies
             .keys()
@@ -82,13 +95,7 @@ pub fn desired(inputs: &Inputs<'_>) -> Vec<DesiredControl> {
                 inputs.role_documents.get(&(name.clone(), policy.clone())).map(|doc| (policy.clone(), doc.clone()))
             })
             .collect();
-        let attributes = json!({
-            "trust_policy": trust_policy(role, partition),
-            "description": role.description,
-            "max_session_duration": role.max_session_duration,
-            "managed_policies": managed,
-            "inline_policies": inline,
-        });
+        let attributes = attributes(role, partition, inline);
         // A trusted role defined by this spec must exist before IAM accepts it as a principal.
         let trusted_roles: Vec<(String, String)> = role
             .trust
@@ -493,6 +500,14 @@ impl Baseline for Roles {
         wanted: &'a BTreeSet<ControlKey>,
     ) -> BoxFuture<'a, Result<Vec<Found>>> {
         Box::pin(find(context, account, wanted))
+    }
+
+    fn import<'a>(
+        &'a self,
+        context: &'a Context<'_>,
+        scope: &'a super::import::ImportScope,
+    ) -> BoxFuture<'a, Result<Option<super::import::ImportedSection>>> {
+        Box::pin(import::import(context, scope))
     }
 
     fn remove<'a>(
