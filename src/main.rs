@@ -54,7 +54,15 @@ fn init_tracing(verbose: u8, color: bool) {
         .with_ansi(color)
         .fmt_fields(fields)
         .with_filter(filter);
-    let sdk_spans = landing_zone::aws::logging::SdkSpans
-        .with_filter(tracing_subscriber::filter::filter_fn(landing_zone::aws::logging::SdkSpans::wants));
+    // The SDK's spans are kept only when the call lines can be printed (`-vv`, or a filter of
+    // one's own): otherwise every operation would open and record spans no one reads, on each of
+    // the thousands of calls of a large organization (issue 25: the tool's CPU per call).
+    let calls_logged = verbose >= 2
+        || std::env::var_os("LANDING_ZONE_LOG").is_some()
+        || std::env::var_os(EnvFilter::DEFAULT_ENV).is_some();
+    let sdk_spans = calls_logged.then(|| {
+        landing_zone::aws::logging::SdkSpans
+            .with_filter(tracing_subscriber::filter::filter_fn(landing_zone::aws::logging::SdkSpans::wants))
+    });
     tracing_subscriber::registry().with(sdk_spans).with(output).init();
 }

@@ -113,7 +113,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
         }
         Ok(EXIT_OK)
     };
-    let preview;
+    let preview_plan;
     let preview_digests;
     let show_fresh = |plan: &Plan| show(plan, &options.targets.iter().map(ToString::to_string).collect::<Vec<_>>());
     let reviewed = match &saved {
@@ -128,7 +128,7 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
         // otherwise it is confirmed here (or by `--auto-approve`) and, under the lock, what it
         // touches is read again (`ops::apply`).
         None => {
-            preview = runtime.block_on(make_targeted_plan(
+            let preview = runtime.block_on(make_targeted_plan(
                 &desired,
                 &clients,
                 options.plan,
@@ -146,11 +146,15 @@ pub fn run(global: &GlobalOptions, args: &ApplyArgs) -> anyhow::Result<u8> {
             }
             let touched = Touched::of(&preview.plan, &desired);
             preview_digests = touched.digests(&preview.live);
+            // Only the plan and the digests of what it touches are needed from here: the live
+            // organization the preview read (every account's controls) is dropped before the
+            // apply reads it again under the lock, rather than held beside that read.
+            preview_plan = preview.plan;
             match args.auto_approve {
                 true => {
-                    Reviewed::AutoApproved { plan: &preview.plan, live_digests: &preview_digests, show: &show_fresh }
+                    Reviewed::AutoApproved { plan: &preview_plan, live_digests: &preview_digests, show: &show_fresh }
                 }
-                false => Reviewed::Confirmed { plan: &preview.plan, live_digests: &preview_digests },
+                false => Reviewed::Confirmed { plan: &preview_plan, live_digests: &preview_digests },
             }
         }
     };

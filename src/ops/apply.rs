@@ -16,6 +16,7 @@
 //! carries who, where and which process holds it, and is released whatever happens: success,
 //! failure, an error, SIGINT or SIGTERM.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -78,11 +79,13 @@ impl<'a> Reviewed<'a> {
 
 /// How an apply ended (errors before or around execution are `Err`).
 #[derive(Debug)]
-pub enum ApplyOutcome {
+pub enum ApplyOutcome<'a> {
     /// Nothing to do: the fresh plan under the lock is empty, as the reviewed one was.
     NothingToDo,
-    /// Every action ran, or some failed or were skipped (see the report).
-    Executed { plan: Box<Plan>, report: ApplyReport, elapsed: Duration },
+    /// Every action ran, or some failed or were skipped (see the report). The plan is the reviewed
+    /// one when it held under the lock (borrowed, not copied: at a thousand accounts it holds
+    /// thousands of actions with their attributes), else the one made under the lock.
+    Executed { plan: Cow<'a, Plan>, report: ApplyReport, elapsed: Duration },
     /// SIGINT or SIGTERM arrived; the lock was released.
     Interrupted,
 }
@@ -95,14 +98,14 @@ pub struct Reporters<'a> {
 
 /// Takes the lock, re-plans, checks the fresh plan against the reviewed one, executes it, records
 /// the change history and releases the lock. `interrupted` resolves when the user asks to stop.
-pub async fn apply_reviewed(
+pub async fn apply_reviewed<'a>(
     desired: &DesiredOrganization,
     clients: &Clients,
-    reviewed: Reviewed<'_>,
+    reviewed: Reviewed<'a>,
     options: &ApplyOptions,
     reporters: Reporters<'_>,
     interrupted: impl Future<Output = ()>,
-) -> Result<ApplyOutcome> {
+) -> Result<ApplyOutcome<'a>> {
     let caller = caller_identity(clients).await?;
     if clients.sessions.management_account().await.is_none() {
         // No organization was read yet (a saved plan) or none exists: the caller's account is the
@@ -136,25 +139,25 @@ pub async fn apply_reviewed(
     Ok(outcome)
 }
 
-async fn locked(
+async fn locked<'a>(
     desired: &DesiredOrganization,
     clients: &Clients,
-    reviewed: Reviewed<'_>,
+    reviewed: Reviewed<'a>,
     options: &ApplyOptions,
     reporters: Reporters<'_>,
     store: &StateStore,
     lock: &LockInfo,
-) -> Result<ApplyOutcome> {
+) -> Result<ApplyOutcome<'a>> {
     let (plan, known) = match reviewed {
         Reviewed::Confirmed { plan, live_digests } | Reviewed::Saved { plan, live_digests } => {
             match check_untouched(desired, clients, plan, live_digests, options, reporters.reads).await? {
-                Untouched::Same(known) => (plan.clone(), known),
+                Untouched::Same(known) => (Cow::Borrowed(plan), known),
                 Untouched::Moved(why) => bail!("{why}"),
             }
         }
         Reviewed::AutoApproved { plan, live_digests, show } => {
             match check_untouched(desired, clients, plan, live_digests, options, reporters.reads).await? {
-                Untouched::Same(known) => (plan.clone(), known),
+                Untouched::Same(known) => (Cow::Borrowed(plan), known),
                 Untouched::Moved(why) => {
                     tracing::info!("{why}; planning again under the lock");
                     let fresh = make_targeted_plan(
@@ -167,7 +170,7 @@ async fn locked(
                     )
                     .await?;
                     show(&fresh.plan)?;
-                    (fresh.plan, fresh.known)
+                    (Cow::Owned(fresh.plan), fresh.known)
                 }
             }
         }
@@ -181,7 +184,7 @@ async fn locked(
     let report = execute(&plan, clients, executor, reporters.actions, &known).await;
     let elapsed = started.elapsed();
     record(store, lock, &plan, Some(&report), elapsed).await;
-    Ok(ApplyOutcome::Executed { plan: Box::new(plan), report, elapsed })
+    Ok(ApplyOutcome::Executed { plan, report, elapsed })
 }
 
 /// Re-reads what `plan` touches and refuses it, naming each object, when one moved since the read

@@ -145,3 +145,38 @@ async fn a_sharded_proxy_keeps_each_member_account_on_its_shard() {
     let routed: u64 = proxy.stats().sharded.values().sum();
     assert_eq!(routed, 3 * 2, "CreateRole and GetRole in each of three members: {:?}", proxy.stats().sharded);
 }
+
+/// The benchmark's replay (`Proxy::record`, `Proxy::replay`): a plan's reads recorded once are
+/// answered again without the emulator. Checked by wiping moto between the two plans: answered by
+/// moto, the second plan would find nothing and plan everything; replayed, it is the first plan,
+/// word for word, and every request was answered from the recording.
+#[test]
+fn a_recorded_plan_is_replayed_without_the_emulator() {
+    // The repository's spec attaches AWS-managed policies to its roles.
+    let moto = Moto::start_with_managed_policies();
+    let workspace = crate::support::spec_workspace(&[]);
+    let dir = workspace.path();
+    moto.run_expecting(&["apply", "--auto-approve"], dir, 0);
+    let proxy = moto.strict_proxy();
+
+    proxy.record();
+    proxy.reset_stats();
+    let recorded = moto.run_expecting(&["plan", "--detailed-exitcode"], dir, 0);
+    let calls: u64 = proxy.stats().calls.values().sum();
+    assert!(recorded.contains("No changes"), "{recorded}");
+
+    // moto itself forgets everything (the strict layer in front of it keeps its own state).
+    let reset = std::process::Command::new("curl")
+        .args(["-sf", "-X", "POST", &format!("{}/moto-api/reset", moto.raw_endpoint)])
+        .output()
+        .expect("reset moto");
+    assert!(reset.status.success(), "reset");
+    let held = proxy.replay();
+    assert!(held > 0, "the recording holds the plan's reads");
+    proxy.reset_stats();
+    let replayed = moto.run_expecting(&["plan", "--detailed-exitcode"], dir, 0);
+    assert_eq!(replayed, recorded, "the replayed plan is the recorded one");
+    let stats = proxy.stats();
+    assert!(stats.replay_misses.is_empty(), "every read was recorded: {:?}", stats.replay_misses);
+    assert_eq!(stats.replayed, calls, "every request was answered from the recording");
+}

@@ -123,6 +123,10 @@ pub struct Stats {
     pub most_sessions_at_once: usize,
     /// Requests routed to each shard (`Proxy::start_sharded`), by the shard's index.
     pub sharded: BTreeMap<usize, u64>,
+    /// Requests answered from the recording (`Proxy::replay`), and those it did not hold (sent on
+    /// to moto as usual), by operation.
+    pub replayed: u64,
+    pub replay_misses: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -194,6 +198,49 @@ struct Shared {
     strict: StrictState,
     /// Requests forwarded to each moto at once (see [`MOTO_AT_ONCE`]), by its port.
     upstream: HashMap<u16, tokio::sync::Semaphore>,
+    /// Read answers recorded from one run and replayed in a later one ([`Proxy::record`]).
+    recording: Mutex<Recording>,
+}
+
+/// The answers of one run's reads, to replay in a later run of the same reads
+/// ([`Proxy::record`], [`Proxy::replay`]).
+#[derive(Default)]
+struct Recording {
+    recording: bool,
+    replaying: bool,
+    answers: HashMap<ReplayKey, Response>,
+}
+
+/// What makes two requests the same read: the signer's key, Region and service (the credential
+/// scope without its date), the method, path and query, the JSON protocols' `x-amz-target`, and
+/// the body. The SDK writes the same request the same way each time; an assumed-role session
+/// replayed from the recording signs with the recorded keys, so its reads match too.
+type ReplayKey = (String, String, String, String, Vec<u8>);
+
+fn replay_key(request: &Request) -> ReplayKey {
+    let scope = request
+        .header("authorization")
+        .and_then(|value| value.split("Credential=").nth(1))
+        .and_then(|credential| credential.split(',').next())
+        .map(|credential| {
+            let parts: Vec<&str> = credential.split('/').collect();
+            // KEY/DATE/REGION/SERVICE/aws4_request: the date is left out.
+            parts
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| *index != 1)
+                .map(|(_, part)| *part)
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .unwrap_or_default();
+    (
+        scope,
+        request.method.clone(),
+        request.target.clone(),
+        request.header("x-amz-target").unwrap_or_default().to_string(),
+        request.body.clone(),
+    )
 }
 
 /// The most requests moto is given at once. moto is one Python process whose threads share one
@@ -272,6 +319,7 @@ impl Proxy {
             started: Instant::now(),
             strict: StrictState::default(),
             upstream,
+            recording: Mutex::new(Recording::default()),
         });
         let serving = Arc::clone(&shared);
         runtime.spawn(async move {
@@ -296,6 +344,26 @@ impl Proxy {
 
     pub fn stats(&self) -> Stats {
         lock(&self.shared.stats).clone()
+    }
+
+    /// Records the answers of every read (not a write; errors included) from now on, for
+    /// [`Proxy::replay`]. The benchmark records its no-change plan so that the same plan at AWS's
+    /// rates can be answered without the emulators, whose CPU would otherwise be what it measures.
+    pub fn record(&self) {
+        let mut recording = lock(&self.shared.recording);
+        recording.recording = true;
+        recording.replaying = false;
+        recording.answers.clear();
+    }
+
+    /// Answers each read the recording holds with the recorded answer, after the latency and the
+    /// rate limits of the faults, as the emulator would have (what it does not hold goes to the
+    /// emulator as usual, counted in `Stats::replay_misses`). Returns how many answers it holds.
+    pub fn replay(&self) -> usize {
+        let mut recording = lock(&self.shared.recording);
+        recording.recording = false;
+        recording.replaying = true;
+        recording.answers.len()
     }
 
     /// EnableRegion requests the strict layer refused for too many region-opt requests in progress.
@@ -459,6 +527,7 @@ impl Request {
     }
 }
 
+#[derive(Clone)]
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
@@ -1016,8 +1085,23 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
             }
         }
     }
+    if !operation.write {
+        let replayed = {
+            let recording = lock(&shared.recording);
+            recording.replaying.then(|| recording.answers.get(&replay_key(&request)).cloned())
+        };
+        match replayed {
+            Some(Some(response)) => {
+                lock(&shared.stats).replayed += 1;
+                return respond(&mut stream, &response).await;
+            }
+            Some(None) => *lock(&shared.stats).replay_misses.entry(operation.key()).or_default() += 1,
+            None => {}
+        }
+    }
     if let Some(response) = strict::before(&strict_context).await {
         *lock(&shared.stats).strict_answers.entry(operation.key()).or_default() += 1;
+        remember(&shared, &request, &operation, &response);
         return respond(&mut stream, &response).await;
     }
     if let Some(response) = asynchronous_account_creation(&shared, &operation, &request) {
@@ -1056,7 +1140,20 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
     if lock(&shared.faults).aws_page_size {
         page_unpaged_answer(&operation, &request, &mut response);
     }
+    remember(&shared, &request, &operation, &response);
     respond(&mut stream, &response).await
+}
+
+/// Keeps a read's answer while recording ([`Proxy::record`]). Errors are answers too (a bucket
+/// without an Object Lock configuration answers 404).
+fn remember(shared: &Shared, request: &Request, operation: &Operation, response: &Response) {
+    if operation.write {
+        return;
+    }
+    let mut recording = lock(&shared.recording);
+    if recording.recording {
+        recording.answers.insert(replay_key(request), response.clone());
+    }
 }
 
 /// The moto a request goes to (`Proxy::start_sharded`): the primary, or the shard of the account
