@@ -268,7 +268,9 @@ pub fn run_case(seed_size: &str, accounts: usize, shards: usize) {
 
     // A counting proxy at AWS's page size in front of moto itself (and its shards), as the
     // organization case uses.
-    let counting = Faults { aws_page_size: true, ..Faults::none() };
+    // Connections kept alive, as AWS's are: the tool's CPU per call is then its own, not a new
+    // connection's each time (the proxy closes each one otherwise).
+    let counting = Faults { aws_page_size: true, keep_alive: true, ..Faults::none() };
     let proxy = Proxy::start_sharded(moto.port, &shard_ports, &[log_archive], counting);
     println!("== landing zone: {} moto processes ({shards} shards of the member accounts)", pids.len());
     let plan = || moto.command(&["plan", "--detailed-exitcode"], dir, &proxy.endpoint);
@@ -288,6 +290,7 @@ pub fn run_case(seed_size: &str, accounts: usize, shards: usize) {
         // the organization's own rate-limited floor. Not in the `cargo test` smoke run.
         proxy.set_faults(Faults {
             aws_page_size: true,
+            keep_alive: true,
             aws_rates: true,
             latency: Some((Duration::from_millis(50), Duration::from_millis(50))),
             ..Faults::none()

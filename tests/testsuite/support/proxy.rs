@@ -58,6 +58,12 @@ pub struct Faults {
     pub aws_page_size: bool,
     /// The strict layer (`strict.rs`): AWS rules moto does not enforce. On by default.
     pub strict: Strict,
+    /// Keep each connection open for the client's next request, as AWS's endpoints do (HTTP/1.1
+    /// connections are persistent unless a side says otherwise, and the AWS SDKs reuse them:
+    /// https://aws.amazon.com/blogs/developer/http-keep-alive-is-on-by-default-in-modular-aws-sdk-for-javascript/).
+    /// Off by default (every answer closes its connection, which the fault tests rely on); the
+    /// benchmark turns it on, so that the tool's CPU per call is not a new connection's each time.
+    pub keep_alive: bool,
     /// Refuse these operations with `AccessDenied` (HTTP 403) when signed in these accounts: a
     /// failure confined to one account (an SCP or a permission boundary there, say).
     pub refuse_in_account: Vec<Refusal>,
@@ -656,7 +662,9 @@ pub async fn forward(port: u16, request: &Request) -> std::io::Result<Response> 
     Ok(Response { status, headers, body })
 }
 
-async fn respond(stream: &mut TcpStream, response: &Response) -> std::io::Result<()> {
+/// Writes `response`; the connection stays open for the next request with `keep_alive`, else it is
+/// closed (`connection: close`).
+async fn respond(stream: &mut TcpStream, response: &Response, keep_alive: bool) -> std::io::Result<()> {
     let reason = match response.status {
         200 => "OK",
         400 => "Bad Request",
@@ -674,10 +682,14 @@ async fn respond(stream: &mut TcpStream, response: &Response) -> std::io::Result
             head.push_str(&format!("{key}: {value}\r\n"));
         }
     }
-    head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", response.body.len()));
+    let connection = if keep_alive { "keep-alive" } else { "close" };
+    head.push_str(&format!("content-length: {}\r\nconnection: {connection}\r\n\r\n", response.body.len()));
     stream.write_all(head.as_bytes()).await?;
     stream.write_all(&response.body).await?;
     stream.flush().await?;
+    if keep_alive {
+        return Ok(());
+    }
     stream.shutdown().await
 }
 
@@ -1015,7 +1027,22 @@ impl Drop for InFlight<'_> {
 }
 
 async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
-    let Some(mut request) = read_request(&mut stream).await? else { return Ok(()) };
+    // With `keep_alive`, the connection serves the client's next request once this one is
+    // answered, as AWS's endpoints do; a request left unanswered (a dropped connection, a lost
+    // answer, a hold) closes it.
+    loop {
+        let keep_alive = lock(&shared.faults).keep_alive;
+        let answered = handle_one(&mut stream, &shared, keep_alive).await?;
+        if !(keep_alive && answered) {
+            return Ok(());
+        }
+    }
+}
+
+/// Serves one request of the connection; whether it was answered.
+async fn handle_one(stream: &mut TcpStream, shared: &Arc<Shared>, keep_alive: bool) -> std::io::Result<bool> {
+    let shared = Arc::clone(shared);
+    let Some(mut request) = read_request(stream).await? else { return Ok(false) };
     let operation = identify_request(&request);
     if lock(&shared.faults).aws_page_size {
         page_like_aws(&mut request, &operation);
@@ -1035,22 +1062,22 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
     }
     if is_held(&shared) {
         wait_for_release(&shared).await;
-        return Ok(());
+        return Ok(false);
     }
     let rates = lock(&shared.faults).aws_rates;
     if rates && operation.service == "organizations" && !take_token(&shared, &operation.name) {
         *lock(&shared.stats).rate_throttled.entry(operation.name.clone()).or_default() += 1;
-        return respond(&mut stream, &throttle_response(protocol, &operation)).await;
+        return respond(stream, &throttle_response(protocol, &operation), keep_alive).await.map(|()| true);
     }
     let mut lose_response = false;
     match fault {
         Some(Fault::Drop) => {
             count_injected(&shared, "drop");
-            return Ok(()); // the socket closes unanswered
+            return Ok(false); // the socket closes unanswered
         }
         Some(Fault::Answer(response, kind)) => {
             count_injected(&shared, kind);
-            return respond(&mut stream, &response).await;
+            return respond(stream, &response, keep_alive).await.map(|()| true);
         }
         Some(Fault::LoseResponse) => lose_response = true,
         None => {}
@@ -1071,7 +1098,9 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
         if refusals.iter().any(|refusal| refusal.operation == operation.key() && refusal.account == account) {
             count_injected(&shared, "refused");
             let message = format!("User is not authorized to perform: {} in account {account}", operation.key());
-            return respond(&mut stream, &error_response(protocol, 403, "AccessDenied", &message)).await;
+            return respond(stream, &error_response(protocol, 403, "AccessDenied", &message), keep_alive)
+                .await
+                .map(|()| true);
         }
     }
     // AWS throttles the Account Management API per caller account above its published rates
@@ -1081,7 +1110,7 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
             let caller = strict::caller_account(&strict_context).await;
             if !take_token_from(&shared, &format!("account:{name}:{caller}"), per_second, burst) {
                 *lock(&shared.stats).rate_throttled.entry(name.to_string()).or_default() += 1;
-                return respond(&mut stream, &throttle_response(protocol, &operation)).await;
+                return respond(stream, &throttle_response(protocol, &operation), keep_alive).await.map(|()| true);
             }
         }
     }
@@ -1093,7 +1122,7 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
         match replayed {
             Some(Some(response)) => {
                 lock(&shared.stats).replayed += 1;
-                return respond(&mut stream, &response).await;
+                return respond(stream, &response, keep_alive).await.map(|()| true);
             }
             Some(None) => *lock(&shared.stats).replay_misses.entry(operation.key()).or_default() += 1,
             None => {}
@@ -1102,10 +1131,10 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
     if let Some(response) = strict::before(&strict_context).await {
         *lock(&shared.stats).strict_answers.entry(operation.key()).or_default() += 1;
         remember(&shared, &request, &operation, &response);
-        return respond(&mut stream, &response).await;
+        return respond(stream, &response, keep_alive).await.map(|()| true);
     }
     if let Some(response) = asynchronous_account_creation(&shared, &operation, &request) {
-        return respond(&mut stream, &response).await;
+        return respond(stream, &response, keep_alive).await.map(|()| true);
     }
     let forwarded = {
         // A closed semaphore cannot happen (it is never closed); forward regardless.
@@ -1118,30 +1147,30 @@ async fn handle(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<(
     };
     let mut response = match forwarded {
         Ok(response) => response,
-        Err(_) => return Ok(()),
+        Err(_) => return Ok(false),
     };
     strict::after(&strict_context, &mut response).await;
     capture_secrets(&shared, &response.body);
     if operation.write && record_write(&shared, &operation) {
         wait_for_release(&shared).await;
-        return Ok(());
+        return Ok(false);
     }
     if is_held(&shared) {
         wait_for_release(&shared).await;
-        return Ok(());
+        return Ok(false);
     }
     // A creation whose answer is lost is still in progress at AWS.
     track_account_creation(&shared, &operation, &mut response);
     list_creations_in_progress(&shared, &operation, &mut response);
     if lose_response {
         count_injected(&shared, "lost-response");
-        return Ok(());
+        return Ok(false);
     }
     if lock(&shared.faults).aws_page_size {
         page_unpaged_answer(&operation, &request, &mut response);
     }
     remember(&shared, &request, &operation, &response);
-    respond(&mut stream, &response).await
+    respond(stream, &response, keep_alive).await.map(|()| true)
 }
 
 /// Keeps a read's answer while recording ([`Proxy::record`]). Errors are answers too (a bucket
