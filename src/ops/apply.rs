@@ -85,7 +85,7 @@ pub enum ApplyOutcome<'a> {
     /// Every action ran, or some failed or were skipped (see the report). The plan is the reviewed
     /// one when it held under the lock (borrowed, not copied: at a thousand accounts it holds
     /// thousands of actions with their attributes), else the one made under the lock.
-    Executed { plan: Cow<'a, Plan>, report: ApplyReport, elapsed: Duration },
+    Executed { plan: Box<Cow<'a, Plan>>, report: ApplyReport, elapsed: Duration },
     /// SIGINT or SIGTERM arrived; the lock was released.
     Interrupted,
 }
@@ -184,7 +184,7 @@ async fn locked<'a>(
     let report = execute(&plan, clients, executor, reporters.actions, &known).await;
     let elapsed = started.elapsed();
     record(store, lock, &plan, Some(&report), elapsed).await;
-    Ok(ApplyOutcome::Executed { plan, report, elapsed })
+    Ok(ApplyOutcome::Executed { plan: Box::new(plan), report, elapsed })
 }
 
 /// Re-reads what `plan` touches and refuses it, naming each object, when one moved since the read
