@@ -39,6 +39,24 @@ impl ImportScope {
         self.accounts.iter().find(|(_, account_id)| account_id.as_str() == id).map(|(name, _)| name.as_str())
     }
 
+    /// The imported accounts as the desired organization holds them (id known, in their unit):
+    /// what a baseline's own `desired` is given when its import checks a section the way the plan
+    /// would.
+    pub fn desired_accounts(&self) -> Vec<crate::plan::desired::DesiredAccount> {
+        self.accounts
+            .iter()
+            .map(|(name, id)| crate::plan::desired::DesiredAccount {
+                name: name.clone(),
+                aws_name: None,
+                email: String::new(),
+                unit_path: self.account_units.get(name).cloned().unwrap_or_else(|| crate::spec::ROOT.to_string()),
+                id: Some(id.clone()),
+                tags: None,
+                close: false,
+            })
+            .collect()
+    }
+
     /// The account ids registered as delegated administrator for `principal` through
     /// Organizations.
     pub fn delegated_administrators_of(&self, principal: &str) -> Vec<&str> {

@@ -19,7 +19,6 @@ use crate::baseline::attributes::decode;
 use crate::baseline::import::{per_account, ImportScope, ImportedSection};
 use crate::baseline::{aws_error, Baseline, Context};
 use crate::plan::control::{resolve, ControlKey, Inputs, KnownIds};
-use crate::plan::desired::DesiredAccount;
 use crate::spec::{AlertsSpec, FindingAlertsSpec, Severity, Spec, TargetedSpec, Targets};
 
 /// The severities a findings rule can start at, the default first.
@@ -180,19 +179,7 @@ async fn differing_controls(
         "baseline": { "alerts": section },
     }))
     .context("the imported `baseline.alerts`")?;
-    let accounts: Vec<DesiredAccount> = scope
-        .accounts
-        .iter()
-        .map(|(name, id)| DesiredAccount {
-            name: name.clone(),
-            aws_name: None,
-            email: String::new(),
-            unit_path: String::new(),
-            id: Some(id.clone()),
-            tags: None,
-            close: false,
-        })
-        .collect();
+    let accounts = scope.desired_accounts();
     let (role_documents, permission_set_documents) = (BTreeMap::new(), BTreeMap::new());
     let inputs = Inputs {
         spec: &spec,

@@ -15,8 +15,7 @@ use super::{desired, desired_policy, find, read, POLICY_NAME, SERVICE};
 use crate::baseline::import::{ImportScope, ImportedSection};
 use crate::baseline::Context;
 use crate::plan::control::{resolve, ControlKey, Inputs};
-use crate::plan::desired::DesiredAccount;
-use crate::spec::{BackupPlanSpec, BackupSpec, PolicyType, Spec, Targets, VaultLockSpec, ROOT};
+use crate::spec::{BackupPlanSpec, BackupSpec, PolicyType, Spec, Targets, VaultLockSpec};
 
 pub async fn import(context: &Context<'_>, scope: &ImportScope) -> Result<Option<ImportedSection>> {
     let Some(policy) = scope
@@ -167,19 +166,7 @@ async fn differences(
     if document.as_ref() != live_policy.document.as_ref() || policy.description != live_policy.description {
         return Ok(Some(format!("the backup policy `{POLICY_NAME}` is not the one its `plans` make")));
     }
-    let accounts: Vec<DesiredAccount> = scope
-        .accounts
-        .iter()
-        .map(|(name, id)| DesiredAccount {
-            name: name.clone(),
-            aws_name: None,
-            email: String::new(),
-            unit_path: scope.account_units.get(name).cloned().unwrap_or_else(|| ROOT.to_string()),
-            id: Some(id.clone()),
-            tags: None,
-            close: false,
-        })
-        .collect();
+    let accounts = scope.desired_accounts();
     let (roles, sets) = (BTreeMap::new(), BTreeMap::new());
     let inputs = Inputs { spec: &spec, accounts: &accounts, role_documents: &roles, permission_set_documents: &sets };
     let controls = desired(&inputs);
