@@ -10,6 +10,7 @@
 #   BENCH_CASE=organization ...           only the organization without baselines (the above)
 #   BENCH_CASE=landing-zone ...           only the landing-zone case: every account carrying the
 #                                         baselines; first plan, apply, no-change plan (issue 13)
+#   BENCH_ACCOUNTS_AT_ONCE=96 ...         the landing-zone case's AWS-rate plan with --accounts-at-once 96
 #   BENCH_ACCOUNTS=200 ...                the landing-zone case's size (default 1,000 accounts, the
 #                                         management account included; 200 takes ~4 minutes on 2 cores)
 set -euo pipefail

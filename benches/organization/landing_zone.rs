@@ -300,7 +300,14 @@ pub fn run_case(seed_size: &str, accounts: usize, shards: usize) {
         // what this run measures, where on AWS every account's endpoints answer apart. Only a read
         // the recording does not hold goes to them. The emulators' own run is the one above.
         let held = proxy.replay();
-        let limited = run_limited(&pids, &proxy, plan(), true);
+        // `BENCH_ACCOUNTS_AT_ONCE` gives this run `--accounts-at-once` (the tool's default, 32,
+        // when unset): how wide the accounts' reads go once the tree is walked.
+        let mut limited_plan = plan();
+        if let Ok(accounts_at_once) = std::env::var("BENCH_ACCOUNTS_AT_ONCE") {
+            limited_plan.args(["--accounts-at-once", &accounts_at_once]);
+            println!("== landing zone: the AWS-rate plan with --accounts-at-once {accounts_at_once}");
+        }
+        let limited = run_limited(&pids, &proxy, limited_plan, true);
         report("no-change plan at AWS's rates + 50 ms latency", &limited, &floor);
         let stats = &limited.measured.stats;
         println!(
