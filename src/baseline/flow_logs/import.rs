@@ -10,9 +10,8 @@ use serde_json::Value;
 
 use super::{flow_logs_to, CONTROL};
 use crate::aws::session::partition_of;
-use crate::baseline::attributes::encode;
 use crate::baseline::import::{per_account, ImportScope, ImportedSection};
-use crate::baseline::log_archive::{self, locate_bunker, BucketAttributes, KeyAttributes};
+use crate::baseline::log_archive::{self, locate_bunker, KeyAttributes};
 use crate::baseline::vpcs::{ec2_client, vpcs};
 use crate::baseline::Context;
 use crate::plan::control::ControlKey;
@@ -146,22 +145,10 @@ async fn admitted(
     bucket: &str,
     home: &str,
 ) -> Result<(Option<Vec<String>>, Option<Vec<String>>)> {
-    // The log archive's own reader, as its plan reads the bucket and the key.
-    let bucket_key = ControlKey::new(log_archive::BUCKET_CONTROL, account, Some(home));
-    let wanted = encode(&BucketAttributes {
-        name: bucket.to_string(),
-        object_lock: None,
-        versioning: None,
-        encryption: None,
-        public_access_blocked: false,
-        policy: Value::Null,
-        lifecycle_days: None,
-        noncurrent_days: None,
-        expired_delete_markers: None,
-        logging: None,
-    });
-    let bucket = log_archive::read(context, &bucket_key, &wanted).await?;
-    let bucket_policy = bucket.map(|bucket| bucket["policy"].clone()).unwrap_or(Value::Null);
+    // The bucket's policy alone (one GetBucketPolicy, not the bucket's every setting), read and
+    // parsed as the log archive's plan reads it; the key through the log archive's own reader.
+    let s3 = context.sessions.client::<aws_sdk_s3::Client>(context.account_id(account)?, Some(home)).await;
+    let bucket_policy = log_archive::policy_document(&s3, bucket).await?;
     let key_key = ControlKey::new(log_archive::KEY_CONTROL, account, Some(home));
     let key = log_archive::read(context, &key_key, &Value::Null).await?;
     let key_policy =

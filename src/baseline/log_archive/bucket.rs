@@ -46,10 +46,7 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option
             && block.block_public_policy == Some(true)
             && block.restrict_public_buckets == Some(true)
     });
-    let policy = policy_text(s3, bucket)
-        .await?
-        .map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text)))
-        .unwrap_or(Value::Null);
+    let policy = policy_document(s3, bucket).await?;
     let (lifecycle_days, noncurrent_days, expired_delete_markers) =
         match s3.get_bucket_lifecycle_configuration().bucket(bucket).send().await {
             Ok(output) => read_lifecycle(&output.rules.unwrap_or_default()),
@@ -119,6 +116,15 @@ pub async fn policy_text(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option
         Err(error) if errors::is_no_bucket_policy(&error) => Ok(None),
         Err(error) => Err(aws_error("GetBucketPolicy", error)),
     }
+}
+
+/// The bucket's policy as a document (the text as it is when it is not JSON); Null when it has
+/// none. What the plan compares, and all another baseline's import needs of the bucket.
+pub async fn policy_document(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Value> {
+    Ok(policy_text(s3, bucket)
+        .await?
+        .map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        .unwrap_or(Value::Null))
 }
 
 /// The bucket's versioning status (`Enabled`, `Suspended`, or None when never set).

@@ -24,8 +24,8 @@ use crate::spec::ObjectLockMode;
 
 pub use crate::baseline::kms_key::KeyAttributes;
 use crate::baseline::kms_key::{apply_key, read_key, OwnedKey};
-pub use bucket::versioning_status;
 use bucket::{apply_bucket, read_bucket};
+pub use bucket::{policy_document, versioning_status};
 pub use documents::{bucket_name, key_alias_arn, trail_arn};
 use documents::{bucket_policy, deny_insecure_transport, key_policy};
 
