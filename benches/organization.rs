@@ -218,7 +218,8 @@ fn plan_pair(moto: &Moto, proxy: &Proxy, dir: &Path, counting: &Faults, publishe
 
 /// Runs `command` to its end; peak memory from the kernel's accounting of that one child.
 #[expect(clippy::zombie_processes, reason = "the child is reaped by wait4 in `wait_with_peak_memory`")]
-fn measure(proxy: &Proxy, mut command: Command, rate_limited: bool) -> Measured {
+fn measure(proxy: &Proxy, command: Command, rate_limited: bool) -> Measured {
+    let mut command = wrapped(command);
     if rate_limited {
         command.env_remove("LANDING_ZONE_RATE_LIMIT");
     }
@@ -249,6 +250,29 @@ fn measure(proxy: &Proxy, mut command: Command, rate_limited: bool) -> Measured 
         stderr: err.join().unwrap_or_default(),
         stats: proxy.stats(),
     }
+}
+
+/// `command`, run through the program `BENCH_TOOL_WRAPPER` names when it is set (a profiler:
+/// `perf record -g --`, `heaptrack`, or a script choosing by the arguments it is given), with the
+/// same arguments, directory and environment. The figures are then the wrapper's and its child's
+/// (wait4 counts the children it waited for): for profiling runs, not for the goals.
+fn wrapped(command: Command) -> Command {
+    let Ok(wrapper) = std::env::var("BENCH_TOOL_WRAPPER") else { return command };
+    let mut parts = wrapper.split_whitespace();
+    let Some(program) = parts.next() else { return command };
+    let mut outer = Command::new(program);
+    outer.args(parts).arg(command.get_program()).args(command.get_args());
+    if let Some(dir) = command.get_current_dir() {
+        outer.current_dir(dir);
+    }
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => outer.env(key, value),
+            None => outer.env_remove(key),
+        };
+    }
+    outer.stdin(Stdio::null());
+    outer
 }
 
 /// Waits for the child `pid` and returns its exit code, peak resident set (KiB) and CPU time.

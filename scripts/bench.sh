@@ -11,6 +11,7 @@
 #   BENCH_CASE=landing-zone ...           only the landing-zone case: every account carrying the
 #                                         baselines; first plan, apply, no-change plan (issue 13)
 #   BENCH_ACCOUNTS_AT_ONCE=96 ...         the landing-zone case's AWS-rate plan with --accounts-at-once 96
+#   BENCH_TOOL_WRAPPER='perf record -g --' ...  run each tool command through a profiler (figures are then the profiler's)
 #   BENCH_ACCOUNTS=200 ...                the landing-zone case's size (default 1,000 accounts, the
 #                                         management account included; 200 takes ~4 minutes on 2 cores)
 set -euo pipefail
