@@ -115,7 +115,13 @@ impl Sessions {
 
     /// Records which account is the management account (its calls need no role).
     pub async fn set_management_account(&self, account_id: &str) {
-        *self.management_account_id.write().await = Some(account_id.to_string());
+        let mut management = self.management_account_id.write().await;
+        if management.as_deref() == Some(account_id) {
+            // Told again (the early reads, then the reads after the walk): its clients stand.
+            return;
+        }
+        *management = Some(account_id.to_string());
+        drop(management);
         // A client built before for that account signed with an assumed role: build it again.
         self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entries.clear();
         super::logging::note_caller_account(account_id);

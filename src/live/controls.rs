@@ -13,6 +13,7 @@ use crate::aws::session::Sessions;
 use crate::aws::Concurrency;
 use crate::baseline::reads::RunReads;
 use crate::baseline::Context as BaselineContext;
+use crate::live::early::EarlyReads;
 use crate::live::progress::{ReadReporter, ReadTally};
 use crate::plan::control::{ControlKey, DesiredControl, KnownIds};
 use crate::plan::state::LiveOrganization;
@@ -34,7 +35,7 @@ pub async fn read_controls_reporting(
     sessions: &Sessions,
     concurrency: Concurrency,
     reporter: &dyn ReadReporter,
-    reads: &RunReads,
+    (reads, early): (&RunReads, Option<&EarlyReads<'_>>),
 ) -> Result<ControlReads> {
     // Attributes are resolved (placeholders filled in) as each control is read, not all up front:
     // at 1,000 accounts a resolved copy of every control's attributes is megabytes held for the
@@ -50,8 +51,18 @@ pub async fn read_controls_reporting(
     }
     tracing::info!("reading {} controls in {} accounts", tally.now().controls, by_account.len());
     let reading = Reading { context: &context, known, live, tally: &tally, reporter, calls: concurrency.calls };
-    let per_account: Vec<Vec<Read>> = stream::iter(by_account.into_values())
-        .map(|controls| reading.read_account(controls))
+    let (reading, tally) = (&reading, &tally);
+    let per_account: Vec<Vec<Read>> = stream::iter(by_account)
+        .map(|(account, controls)| async move {
+            // Read already while the tree was walked (`live::early`): only told as read now.
+            if let Some(done) = finished_early(early, account).await {
+                for (key, _) in &done.reads {
+                    reporter.progress(tally.read(key));
+                }
+                return Ok(done.reads.clone());
+            }
+            reading.read_account(controls).await
+        })
         .buffer_unordered(concurrency.accounts.max(1))
         .try_collect()
         .await?;
@@ -71,24 +82,33 @@ pub async fn read_controls_reporting(
     Ok((controls, unsupported))
 }
 
-type Read = (ControlKey, Result<Option<serde_json::Value>, String>);
+/// What was read of `account` while the tree was walked, if anything.
+async fn finished_early(
+    early: Option<&EarlyReads<'_>>,
+    account: &str,
+) -> Option<std::sync::Arc<crate::live::early::AccountReads>> {
+    early?.finished(account).await
+}
+
+/// One control's read: its live attributes (None: absent), or the operation the endpoint lacks.
+pub(super) type Read = (ControlKey, Result<Option<serde_json::Value>, String>);
 
 /// What one round of concurrent reads shares.
-struct Reading<'a> {
-    context: &'a BaselineContext<'a>,
-    known: &'a KnownIds,
-    live: &'a LiveOrganization,
-    tally: &'a ReadTally,
-    reporter: &'a dyn ReadReporter,
+pub(super) struct Reading<'a> {
+    pub(super) context: &'a BaselineContext<'a>,
+    pub(super) known: &'a KnownIds,
+    pub(super) live: &'a LiveOrganization,
+    pub(super) tally: &'a ReadTally,
+    pub(super) reporter: &'a dyn ReadReporter,
     /// Reads at once within the account.
-    calls: usize,
+    pub(super) calls: usize,
 }
 
 impl Reading<'_> {
     /// One account's controls. Its opt-in Regions first: a control in a Region the account has
     /// not enabled cannot be read (AWS refuses every call there) and reads as absent; the plan
     /// enables the Region first.
-    async fn read_account(&self, controls: Vec<&DesiredControl>) -> Result<Vec<Read>> {
+    pub(super) async fn read_account(&self, controls: Vec<&DesiredControl>) -> Result<Vec<Read>> {
         let (gates, rest): (Vec<_>, Vec<_>) =
             controls.into_iter().partition(|control| crate::baseline::is_region_gate(&control.key));
         let mut results = self.read(gates, &BTreeSet::new()).await?;
@@ -207,6 +227,7 @@ pub async fn find_owned(
     context: &BaselineContext<'_>,
     concurrency: Concurrency,
     scope: FindScope<'_>,
+    early: Option<&EarlyReads<'_>>,
 ) -> Result<FoundControls> {
     let known = context.ids;
     if scope.baselines.is_empty() {
@@ -227,44 +248,22 @@ pub async fn find_owned(
         })
         .map(|account| account.name.as_str())
         .collect();
-    // One search per (baseline, account, region).
-    let mut searches: Vec<Search<'_>> = Vec::new();
-    for baseline in scope.baselines {
-        let Some(ownership) = baseline.ownership() else { continue };
-        let (account_wide, regional) = match ownership.places {
-            crate::baseline::Places::Account => (true, false),
-            crate::baseline::Places::Regions => (false, true),
-            crate::baseline::Places::Both => (true, true),
-        };
-        for account in &accounts {
-            if account_wide {
-                searches.push((*baseline, *account, None));
-            }
-            if regional {
-                searches.extend(regions.iter().map(|region| (*baseline, *account, Some(region.as_str()))));
-            }
-        }
-    }
-    tracing::debug!(searches = searches.len(), accounts = ?accounts, "searching for what landing-zone created");
+    tracing::debug!(accounts = ?accounts, "searching for what landing-zone created");
     let wanted = &wanted;
     // Wide across accounts, at most `concurrency.calls` searches at once within each.
-    let mut by_account: BTreeMap<&str, Vec<Search<'_>>> = BTreeMap::new();
-    for search in searches {
-        by_account.entry(search.1).or_default().push(search);
-    }
-    let calls = concurrency.calls.max(1);
-    let results: Vec<Vec<Vec<crate::baseline::Found>>> = stream::iter(by_account.into_values())
-        .map(|searches| {
-            stream::iter(searches)
-                .map(|(baseline, account, region)| search(baseline, context, account, region, wanted))
-                .buffer_unordered(calls)
-                .try_collect::<Vec<_>>()
+    let results: Vec<Vec<crate::baseline::Found>> = stream::iter(accounts)
+        .map(|account| async move {
+            // Searched already while the tree was walked (`live::early`).
+            if let Some(found) = finished_early(early, account).await.and_then(|done| done.found.clone()) {
+                return Ok(found);
+            }
+            search_account(scope.baselines, context, account, regions, wanted, concurrency.calls).await
         })
         .buffer_unordered(concurrency.accounts.max(1))
         .try_collect()
         .await?;
     let mut found = FoundControls::default();
-    for item in results.into_iter().flatten().flatten() {
+    for item in results.into_iter().flatten() {
         if wanted.contains(&item.key) || scope.keys.is_some_and(|keys| !keys.contains(&item.key)) {
             continue;
         }
@@ -277,8 +276,38 @@ pub async fn find_owned(
     Ok(found)
 }
 
-/// One search: a baseline, an account, a region (None: account-wide).
-type Search<'a> = (&'static dyn crate::baseline::Baseline, &'a str, Option<&'a str>);
+/// One account's searches for what `baselines` created there: one per baseline and, for
+/// regional kinds, per Region, `calls` at once.
+pub(super) async fn search_account(
+    baselines: &[&'static dyn crate::baseline::Baseline],
+    context: &BaselineContext<'_>,
+    account: &str,
+    regions: &[String],
+    wanted: &BTreeSet<ControlKey>,
+    calls: usize,
+) -> Result<Vec<crate::baseline::Found>> {
+    let mut searches: Vec<(&'static dyn crate::baseline::Baseline, Option<&str>)> = Vec::new();
+    for baseline in baselines {
+        let Some(ownership) = baseline.ownership() else { continue };
+        let (account_wide, regional) = match ownership.places {
+            crate::baseline::Places::Account => (true, false),
+            crate::baseline::Places::Regions => (false, true),
+            crate::baseline::Places::Both => (true, true),
+        };
+        if account_wide {
+            searches.push((*baseline, None));
+        }
+        if regional {
+            searches.extend(regions.iter().map(|region| (*baseline, Some(region.as_str()))));
+        }
+    }
+    let found: Vec<Vec<crate::baseline::Found>> = stream::iter(searches)
+        .map(|(baseline, region)| search(baseline, context, account, region, wanted))
+        .buffer_unordered(calls.max(1))
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
 
 /// One search; an endpoint that lacks the listing (emulators only) finds nothing.
 async fn search(

@@ -96,12 +96,21 @@ pub struct PolicyFocus {
     pub needed: BTreeSet<(PolicyType, String)>,
 }
 
+/// Told what the read learns before it ends (`live::early` starts the accounts' reads from it
+/// while the tree is still being walked). Called from the read's own task: it must not block.
+pub trait WalkWatcher: Sync {
+    /// The organization and its trusted services, once both are read.
+    fn organization(&self, organization: &OrganizationInfo, trusted_services: &BTreeSet<String>);
+    /// An account the walk has just listed under its parent.
+    fn account(&self, account: &LiveAccount);
+}
+
 /// What a failed read of the organization is reported as.
 const READ_FAILED: &str = "reading the live organization failed";
 
 /// Reads the whole organization.
 pub async fn read_organization(client: &Client, scope: &ReadScope, parallelism: usize) -> Result<LiveOrganization> {
-    let (live, ()) = read_organization_with(client, scope, parallelism, |_| async { Ok(()) }).await?;
+    let (live, ()) = read_organization_with(client, scope, parallelism, None, |_| async { Ok(()) }).await?;
     Ok(live)
 }
 
@@ -109,17 +118,19 @@ pub async fn read_organization(client: &Client, scope: &ReadScope, parallelism: 
 /// (its accounts, units and trusted services), concurrently with the reads that remain (policies,
 /// delegated administrators, pending creations, tags). `alongside` is given the structure; the
 /// baselines' reads in every account start there instead of waiting for the slowest
-/// Organizations read (DescribePolicy, 2 a second: issue 13).
+/// Organizations read (DescribePolicy, 2 a second: issue 13). `watcher` is told of the
+/// organization and of each account as the walk lists it, before the structure is complete.
 pub async fn read_organization_with<T, Fut>(
     client: &Client,
     scope: &ReadScope,
     parallelism: usize,
+    watcher: Option<&dyn WalkWatcher>,
     alongside: impl FnOnce(LiveOrganization) -> Fut,
 ) -> Result<(LiveOrganization, T)>
 where
     Fut: std::future::Future<Output = Result<T>>,
 {
-    let reader = Reader { client, retry: RetryPolicy::default(), parallelism: parallelism.max(1) };
+    let reader = Reader { client, retry: RetryPolicy::default(), parallelism: parallelism.max(1), watcher };
     let Some(organization) = reader.organization().await.context(READ_FAILED)? else {
         let live = LiveOrganization::default();
         let extra = alongside(live.clone()).await?;
@@ -128,7 +139,13 @@ where
     let root = reader.root().await.context(READ_FAILED)?;
     let structure = async {
         let tree = reader.walk_tree(&root.id);
-        let services = reader.trusted_services();
+        let services = async {
+            let services = reader.trusted_services().await?;
+            if let Some(watcher) = watcher {
+                watcher.organization(&organization, &services);
+            }
+            Ok(services)
+        };
         let ((units, accounts), trusted_services) = futures::try_join!(tree, services).context(READ_FAILED)?;
         let live = LiveOrganization {
             organization: Some(organization),
@@ -188,6 +205,7 @@ struct Reader<'a> {
     client: &'a Client,
     retry: RetryPolicy,
     parallelism: usize,
+    watcher: Option<&'a dyn WalkWatcher>,
 }
 
 impl Reader<'_> {
@@ -232,25 +250,29 @@ impl Reader<'_> {
         let mut accounts = BTreeMap::new();
         let mut frontier = vec![root_id.to_string()];
         while !frontier.is_empty() {
-            let results: Vec<(Vec<LiveUnit>, Vec<LiveAccount>)> = stream::iter(frontier.iter())
+            let mut results = stream::iter(frontier.iter())
                 .map(|parent| async move {
                     let (children, members) =
                         futures::try_join!(self.child_units(parent), self.child_accounts(parent))?;
                     Ok::<_, anyhow::Error>((children, members))
                 })
-                .buffer_unordered(self.parallelism)
-                .try_collect()
-                .await?;
-            frontier = Vec::new();
-            for (children, members) in results {
+                .buffer_unordered(self.parallelism);
+            let mut next = Vec::new();
+            // Each parent's children as they come, so the watcher hears of its accounts at once.
+            while let Some((children, members)) = results.try_next().await? {
                 for unit in children {
-                    frontier.push(unit.id.clone());
+                    next.push(unit.id.clone());
                     units.insert(unit.id.clone(), unit);
                 }
                 for account in members {
+                    if let Some(watcher) = self.watcher {
+                        watcher.account(&account);
+                    }
                     accounts.insert(account.id.clone(), account);
                 }
             }
+            drop(results);
+            frontier = next;
             frontier.sort();
         }
         Ok((units, accounts))

@@ -9,8 +9,9 @@ use crate::aws::{load_config, Clients, Concurrency, ConnectOptions};
 use crate::baseline::reads::RunReads;
 use crate::baseline::Context as BaselineContext;
 use crate::live::controls::{find_owned, read_controls_reporting, FindScope};
+use crate::live::early::EarlyReads;
 use crate::live::progress::{ReadReporter, SilentReadReporter};
-use crate::live::{read_organization_with, LiveOrganization, PolicyFocus, ReadScope};
+use crate::live::{read_organization_with, LiveOrganization, PolicyFocus, ReadScope, WalkWatcher};
 use crate::plan::control::ControlKey;
 use crate::plan::control::KnownIds;
 use crate::plan::saved::{plan_digest, SavedPlan, SAVED_PLAN_VERSION};
@@ -55,6 +56,12 @@ pub struct ReadLimits {
 }
 
 impl ReadLimits {
+    /// Whether this is a whole read: every control of every matched account, and the search of
+    /// every account (what `live::early` may start before the walk is done).
+    pub fn reads_everything(&self) -> bool {
+        self.controls.is_none() && self.owned_accounts.is_none() && self.owned_keys.is_none() && !self.structure_only
+    }
+
     /// The reads `--target` needs: tags and controls of the covered accounts and units only (and
     /// the controls theirs come after).
     pub fn for_targets(scope: &Scope, desired: &DesiredOrganization) -> ReadLimits {
@@ -242,11 +249,33 @@ pub async fn read_live(
     let scope = limited_read_scope(desired, limits);
     let tracked = crate::baseline::tracked(desired);
     let regions = &desired.regions;
-    let accounts =
-        |structure| read_accounts(structure, desired, (&tracked, regions), clients, concurrency, reporter, limits);
+    // A full read starts each account's reads as the walk lists it (`live::early`), when the
+    // spec pins every account's id (as `import` writes it): an account matched by its email
+    // instead would make the ids differ after the walk, and every early read would be made again.
+    let pinned = desired.accounts.iter().all(|account| account.id.is_some());
+    let early = (limits.reads_everything() && pinned)
+        .then(|| EarlyReads::new(desired, &clients.sessions, &tracked, regions, concurrency));
+    let early = early.as_ref();
+    let accounts = |structure| {
+        read_accounts(structure, desired, (&tracked, regions), clients, (concurrency, early), reporter, limits)
+    };
     tracing::info!("reading the organization");
-    let (mut live, (read, known)) =
-        read_organization_with(&clients.organizations, &scope, concurrency.calls, accounts).await?;
+    let watcher = early.map(|early| early as &dyn WalkWatcher);
+    let reading = async {
+        let read = read_organization_with(&clients.organizations, &scope, concurrency.calls, watcher, accounts).await;
+        // Whether it failed or not: the early reads end with it.
+        if let Some(early) = early {
+            early.stop();
+        }
+        read
+    };
+    let reading_early = async {
+        if let Some(early) = early {
+            early.run().await;
+        }
+    };
+    let (read, ()) = futures::join!(reading, reading_early);
+    let (mut live, (read, known)) = read?;
     tracing::info!(
         "organization read: {} accounts, {} units, {} policies",
         live.accounts.len(),
@@ -273,10 +302,14 @@ async fn read_accounts(
     desired: &DesiredOrganization,
     (tracked, regions): (&[&'static dyn crate::baseline::Baseline], &[String]),
     clients: &Clients,
-    concurrency: Concurrency,
+    (concurrency, early): (Concurrency, Option<&EarlyReads<'_>>),
     reporter: &dyn ReadReporter,
     limits: &ReadLimits,
 ) -> Result<(LiveOrganization, KnownIds)> {
+    // The structure is complete: no account starts early from here on.
+    if let Some(early) = early {
+        early.stop();
+    }
     if let Some(organization) = &structure.organization {
         clients.sessions.set_management_account(&organization.management_account_id).await;
     }
@@ -304,17 +337,36 @@ async fn read_accounts(
             &limited
         }
     };
-    // What the reads share (one listing answering several controls), kept for the search below.
-    let reads = RunReads::new(
-        to_read
-            .controls
-            .iter()
-            .filter(|control| known.accounts.contains_key(&control.key.account))
-            .map(|control| control.key.clone())
-            .collect(),
-    );
+    // The early reads hold only if they were made with the ids matched now.
+    let early = match early {
+        Some(early) if early.usable(&known) => Some(early),
+        Some(_) => {
+            tracing::info!("the accounts matched are not the spec's pinned ids: every account is read after the walk");
+            None
+        }
+        None => None,
+    };
+    // What the reads share (one listing answering several controls), kept for the search below:
+    // the early reads' own when they hold (it names every desired control; only the matched
+    // accounts' are ever read).
+    let fresh;
+    let reads = match early {
+        Some(early) => early.reads(),
+        None => {
+            fresh = RunReads::new(
+                to_read
+                    .controls
+                    .iter()
+                    .filter(|control| known.accounts.contains_key(&control.key.account))
+                    .map(|control| control.key.clone())
+                    .collect(),
+            );
+            &fresh
+        }
+    };
     let (controls, unsupported) =
-        read_controls_reporting(to_read, &known, &structure, &clients.sessions, concurrency, reporter, &reads).await?;
+        read_controls_reporting(to_read, &known, &structure, &clients.sessions, concurrency, reporter, (reads, early))
+            .await?;
     let (controls, notes) = take_control_notes(controls);
     structure.controls = controls;
     structure.control_notes = notes;
@@ -329,8 +381,8 @@ async fn read_accounts(
             keys: limits.owned_keys.as_ref(),
         };
         let found = {
-            let context = BaselineContext { sessions: &clients.sessions, ids: &known, reads: Some(&reads) };
-            find_owned(desired, regions, &structure, &context, concurrency, scope).await?
+            let context = BaselineContext { sessions: &clients.sessions, ids: &known, reads: Some(reads) };
+            find_owned(desired, regions, &structure, &context, concurrency, scope, early).await?
         };
         for (key, (attributes, loses)) in found.owned {
             structure.controls.insert(key.clone(), Some(attributes));

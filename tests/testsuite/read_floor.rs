@@ -173,3 +173,56 @@ fn account_reads_start_before_the_policies_are_read() {
     };
     assert!(first_control < last_policy, "the accounts' reads waited for every policy: {:?}", stats.arrivals);
 }
+
+/// Issue 25: when the spec pins every account's id (as `import` writes it), each account's
+/// reads start as the tree walk lists it (`live::early`), not once the walk is done; and nothing
+/// is read twice for it.
+#[test]
+fn a_spec_pinning_every_id_reads_accounts_while_the_tree_is_walked() {
+    let moto = Moto::start();
+    let workspace = tempfile::tempdir().expect("workspace");
+    let dir = workspace.path();
+    // Three levels of units under the root, an account at each: the walk takes four rounds.
+    let mut text = String::from(
+        "version: 1\norganization:\n  management_account: management\n  regions: [us-east-1]\n\
+         units:\n  Top:\n    units:\n      Middle:\n        units:\n          Bottom: {}\n\
+         accounts:\n  management: { email: aws-root@example.com }\n",
+    );
+    for (index, unit) in ["Root", "Top", "Top/Middle", "Top/Middle/Bottom"].iter().enumerate() {
+        text.push_str(&format!("  app-{index}: {{ email: aws+app-{index}@example.com, unit: {unit} }}\n"));
+    }
+    text.push_str("baseline:\n  password_policy: { minimum_length: 14 }\n");
+    std::fs::write(dir.join("landing-zone.yaml"), &text).expect("spec");
+    run(&moto, dir, &["apply", "--auto-approve"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    // The imported spec pins every account's id.
+    let imported = tempfile::tempdir().expect("imported workspace");
+    let output = moto.run(&["import", "--out", "."], imported.path());
+    assert_eq!(output.status.code(), Some(0), "import: {}", stderr(&output));
+    let spec = std::fs::read_to_string(imported.path().join("landing-zone.yaml")).expect("imported spec");
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&spec).expect("imported spec parses");
+    let accounts = parsed["accounts"].as_mapping().expect("accounts");
+    assert!(accounts.len() == 5 && accounts.values().all(|account| account["id"].is_string()), "{spec}");
+
+    // Every answer 40 ms late: the walk's four rounds take 160 ms at least.
+    let proxy = moto.strict_proxy();
+    let latency = Duration::from_millis(40);
+    proxy.set_faults(Faults { latency: Some((latency, latency)), ..Faults::none() });
+    proxy.reset_stats();
+    let output = moto.run(&["plan", "--detailed-exitcode"], imported.path());
+    let stats = proxy.stats();
+    proxy.set_faults(Faults::none());
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+    let first_control = stats.arrivals.iter().position(|call| call == "iam:GetAccountPasswordPolicy");
+    let last_walk = stats.arrivals.iter().rposition(|call| {
+        call == "organizations:ListOrganizationalUnitsForParent" || call == "organizations:ListAccountsForParent"
+    });
+    let (Some(first_control), Some(last_walk)) = (first_control, last_walk) else {
+        panic!("both reads happen: {:?}", stats.arrivals);
+    };
+    assert!(first_control < last_walk, "the accounts' reads waited for the whole tree: {:?}", stats.arrivals);
+    // Each read once: one session per member, one password policy read per account.
+    let count = |operation: &str| stats.calls.get(operation).copied().unwrap_or(0);
+    assert_eq!(count("sts:AssumeRole"), 4, "{:#?}", stats.calls);
+    assert_eq!(count("iam:GetAccountPasswordPolicy"), 5, "{:#?}", stats.calls);
+}

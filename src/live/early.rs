@@ -1,0 +1,304 @@
+//! Accounts' reads started while the organization's tree is still being walked (issue 25).
+//!
+//! At AWS's rates the walk alone takes ~11 s at 1,000 accounts (ListOrganizationalUnitsForParent
+//! and ListAccountsForParent, 5 a second each). Each account's controls, and its search for what
+//! landing-zone created, start as the walk lists the account (`WalkWatcher`), on the ids the
+//! spec pins (`accounts.X.id`, which `import` writes), instead of after the whole structure.
+//!
+//! They are kept only if the ids matched once the walk is done (`planner::match_accounts`) are
+//! the very ids they were read with ([`EarlyReads::usable`]); otherwise every early read is
+//! dropped and the accounts are read as before. A read depends on nothing else the walk learns:
+//! its account's id, the organization's id, its management account and trusted services (both
+//! read before the first early read starts), the account's state (from its own listing), and the
+//! spec. A failed early read is not kept: the read after the walk makes it again and reports its
+//! own error. No more than `--accounts-at-once` accounts are read early at once, and none start
+//! once the structure is complete ([`EarlyReads::stop`]): the reads after it take over.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::{mpsc, watch, Notify};
+
+use crate::aws::session::Sessions;
+use crate::aws::Concurrency;
+use crate::baseline::reads::RunReads;
+use crate::baseline::Context as BaselineContext;
+use crate::live::controls::{search_account, Read, Reading};
+use crate::live::organization::WalkWatcher;
+use crate::live::progress::{ReadTally, SilentReadReporter};
+use crate::plan::control::{ControlKey, DesiredControl, KnownIds};
+use crate::plan::state::{AccountState, LiveAccount, LiveOrganization, OrganizationInfo};
+use crate::plan::DesiredOrganization;
+
+/// One account's early reads: its controls, and what its search found (None: not searched).
+#[derive(Debug)]
+pub struct AccountReads {
+    pub reads: Vec<Read>,
+    pub found: Option<Vec<crate::baseline::Found>>,
+}
+
+/// One account's early reads as they stand: None while under way; the sender is dropped without
+/// a value when they failed.
+type Outcome = watch::Receiver<Option<Arc<AccountReads>>>;
+
+/// What the walk has told: an account listed, or the organization known.
+enum Message {
+    Ready,
+    Account { name: String, searched: bool },
+}
+
+/// Known once the organization and its trusted services are read.
+struct Started {
+    /// The organization and its trusted services: what a control's read asks of the structure.
+    live: LiveOrganization,
+    /// The ids the early reads resolve with: the spec's pinned ids, matched as after the walk.
+    known: KnownIds,
+}
+
+/// The accounts' reads made while the walk goes on, and the means to start them.
+pub struct EarlyReads<'a> {
+    desired: &'a DesiredOrganization,
+    sessions: &'a Sessions,
+    /// The baselines searched for what landing-zone created (`baseline::tracked`).
+    baselines: &'a [&'static dyn crate::baseline::Baseline],
+    regions: &'a [String],
+    concurrency: Concurrency,
+    /// Spec account name by the id the spec pins.
+    pinned: BTreeMap<&'a str, &'a str>,
+    /// Each account's desired controls, by spec name.
+    controls: BTreeMap<&'a str, Vec<&'a DesiredControl>>,
+    /// Every desired control (a search keeps only what the spec does not ask for).
+    wanted: BTreeSet<ControlKey>,
+    /// Shared with the reads after the walk when the early reads are kept.
+    reads: RunReads,
+    started: OnceLock<Started>,
+    sender: mpsc::UnboundedSender<Message>,
+    receiver: Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
+    work: Mutex<HashMap<String, Outcome>>,
+    stopped: AtomicBool,
+    stop: Notify,
+}
+
+impl<'a> EarlyReads<'a> {
+    pub fn new(
+        desired: &'a DesiredOrganization,
+        sessions: &'a Sessions,
+        baselines: &'a [&'static dyn crate::baseline::Baseline],
+        regions: &'a [String],
+        concurrency: Concurrency,
+    ) -> EarlyReads<'a> {
+        let pinned = desired
+            .accounts
+            .iter()
+            .filter_map(|account| Some((account.id.as_deref()?, account.name.as_str())))
+            .collect();
+        let mut controls: BTreeMap<&str, Vec<&DesiredControl>> = BTreeMap::new();
+        for control in &desired.controls {
+            controls.entry(control.key.account.as_str()).or_default().push(control);
+        }
+        let wanted: BTreeSet<ControlKey> = desired.controls.iter().map(|control| control.key.clone()).collect();
+        let (sender, receiver) = mpsc::unbounded_channel();
+        EarlyReads {
+            desired,
+            sessions,
+            baselines,
+            regions,
+            concurrency,
+            pinned,
+            controls,
+            reads: RunReads::new(wanted.clone()),
+            wanted,
+            started: OnceLock::new(),
+            sender,
+            receiver: Mutex::new(Some(receiver)),
+            work: Mutex::new(HashMap::new()),
+            stopped: AtomicBool::new(false),
+            stop: Notify::new(),
+        }
+    }
+
+    /// Whether the early reads hold for `known`, the ids matched once the walk is done: they were
+    /// read with exactly these.
+    pub fn usable(&self, known: &KnownIds) -> bool {
+        self.started.get().is_some_and(|started| started.known == *known)
+    }
+
+    /// The run's shared reads the early reads used (for the reads after the walk, when usable).
+    pub fn reads(&self) -> &RunReads {
+        &self.reads
+    }
+
+    /// Starts no more accounts; those under way finish.
+    pub fn stop(&self) {
+        {
+            let _work = self.work.lock().unwrap_or_else(PoisonError::into_inner);
+            self.stopped.store(true, Ordering::SeqCst);
+        }
+        self.stop.notify_one();
+    }
+
+    /// What was read early in `account` (spec name), waiting for it when under way; None when it
+    /// was not started or failed.
+    pub async fn finished(&self, account: &str) -> Option<Arc<AccountReads>> {
+        let mut outcome = self.work.lock().unwrap_or_else(PoisonError::into_inner).get(account).cloned()?;
+        let done = outcome.wait_for(Option::is_some).await.ok()?.clone();
+        done
+    }
+
+    /// Starts each account the walk lists, `--accounts-at-once` at a time, until [`Self::stop`];
+    /// returns once stopped and the accounts under way are read.
+    pub async fn run(&self) {
+        let Some(mut messages) = self.receiver.lock().unwrap_or_else(PoisonError::into_inner).take() else { return };
+        let mut ready = false;
+        let mut waiting: VecDeque<(String, bool)> = VecDeque::new();
+        let mut under_way = FuturesUnordered::new();
+        loop {
+            let stopped = self.stopped.load(Ordering::SeqCst);
+            if stopped {
+                waiting.clear();
+                if under_way.is_empty() {
+                    return;
+                }
+            }
+            while ready && !stopped && under_way.len() < self.concurrency.accounts.max(1) {
+                let Some((name, searched)) = waiting.pop_front() else { break };
+                let Some(work) = self.start(name, searched) else { break };
+                under_way.push(work);
+            }
+            tokio::select! {
+                message = messages.recv(), if !stopped => match message {
+                    Some(Message::Ready) => {
+                        if let Some(organization) = self.started.get().and_then(|started| started.live.organization.as_ref()) {
+                            // Before any client is built: the management account signs as the caller.
+                            self.sessions.set_management_account(&organization.management_account_id).await;
+                            ready = true;
+                        }
+                    }
+                    Some(Message::Account { name, searched }) => waiting.push_back((name, searched)),
+                    // The sender lives as long as `self`.
+                    None => self.stopped.store(true, Ordering::SeqCst),
+                },
+                Some(_) = under_way.next(), if !under_way.is_empty() => {}
+                () = self.stop.notified(), if !stopped => {}
+            }
+        }
+    }
+
+    /// Starts `account`'s reads (and its search when `searched`): their outcome is kept for
+    /// [`Self::finished`] from now on, so nothing reads the account twice.
+    /// None once stopped (checked under the same lock [`Self::stop`] takes).
+    fn start(&self, account: String, searched: bool) -> Option<impl std::future::Future<Output = ()> + '_> {
+        let (sender, outcome) = watch::channel(None);
+        {
+            let mut work = self.work.lock().unwrap_or_else(PoisonError::into_inner);
+            if self.stopped.load(Ordering::SeqCst) {
+                return None;
+            }
+            work.insert(account.clone(), outcome);
+        }
+        Some(async move {
+            if let Some(reads) = self.read_account(account, searched).await {
+                // Nobody may be waiting yet; the value stays for those who come.
+                sender.send_replace(Some(reads));
+            }
+        })
+    }
+
+    async fn read_account(&self, account: String, searched: bool) -> Option<Arc<AccountReads>> {
+        let started = self.started.get()?;
+        let controls = self.controls.get(account.as_str()).cloned().unwrap_or_default();
+        let context = BaselineContext { sessions: self.sessions, ids: &started.known, reads: Some(&self.reads) };
+        let tally = ReadTally::new(controls.iter().map(|control| &control.key));
+        let reading = Reading {
+            context: &context,
+            known: &started.known,
+            live: &started.live,
+            tally: &tally,
+            reporter: &SilentReadReporter,
+            calls: self.concurrency.calls,
+        };
+        let reads = match reading.read_account(controls).await {
+            Ok(reads) => reads,
+            Err(error) => {
+                tracing::debug!(account, "an early read failed; read again after the walk: {error:#}");
+                return None;
+            }
+        };
+        let found = if searched {
+            let calls = self.concurrency.calls;
+            match search_account(self.baselines, &context, &account, self.regions, &self.wanted, calls).await {
+                Ok(found) => Some(found),
+                Err(error) => {
+                    tracing::debug!(account, "an early search failed; searched again after the walk: {error:#}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        Some(Arc::new(AccountReads { reads, found }))
+    }
+}
+
+impl WalkWatcher for EarlyReads<'_> {
+    fn organization(&self, organization: &OrganizationInfo, trusted_services: &BTreeSet<String>) {
+        // The ids as `match_accounts` will match them if every pinned id is found live and no
+        // other account matches by email: the pinned accounts, and the management account.
+        let pinned = LiveOrganization {
+            organization: Some(organization.clone()),
+            accounts: self
+                .desired
+                .accounts
+                .iter()
+                .filter_map(|account| {
+                    let id = account.id.clone()?;
+                    let live = LiveAccount {
+                        id: id.clone(),
+                        name: account.name.clone(),
+                        email: account.email.clone(),
+                        state: AccountState::Active,
+                        parent_id: String::new(),
+                        tags: None,
+                    };
+                    Some((id, live))
+                })
+                .collect(),
+            ..LiveOrganization::default()
+        };
+        let known = KnownIds {
+            accounts: crate::plan::planner::match_accounts(self.desired, &pinned),
+            organization: Some(organization.id.clone()),
+        };
+        let live = LiveOrganization {
+            organization: Some(organization.clone()),
+            trusted_services: trusted_services.clone(),
+            ..LiveOrganization::default()
+        };
+        if self.started.set(Started { live, known }).is_ok() {
+            let _ = self.sender.send(Message::Ready);
+        }
+    }
+
+    fn account(&self, account: &LiveAccount) {
+        // By the id the spec pins; the management account may also be matched as such (known
+        // once the organization is read). Queued either way until the organization is known.
+        let name = self.pinned.get(account.id.as_str()).map(|name| name.to_string()).or_else(|| {
+            let known = &self.started.get()?.known;
+            known.accounts.iter().find(|(_, id)| **id == account.id).map(|(name, _)| name.clone())
+        });
+        if let Some(name) = name {
+            let searched = self.searched(&name, account);
+            let _ = self.sender.send(Message::Account { name, searched });
+        }
+    }
+}
+
+impl EarlyReads<'_> {
+    /// Whether `account` (spec `name`) is searched for what landing-zone created: active, and not
+    /// being closed (as `controls::find_owned` chooses).
+    fn searched(&self, name: &str, account: &LiveAccount) -> bool {
+        account.state.is_active() && self.desired.accounts.iter().any(|desired| desired.name == name && !desired.close)
+    }
+}
