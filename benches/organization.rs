@@ -65,6 +65,11 @@ impl Shape {
 struct Measured {
     wall: Duration,
     peak_rss_kib: u64,
+    /// The most of the child's resident memory that was its heap and stacks (`RssAnon`) and
+    /// that was mapped files, its own code first (`RssFile`), sampled every 50 ms: how much of
+    /// the peak is data and how much the program's text.
+    peak_anon_kib: u64,
+    peak_file_kib: u64,
     /// The child's own CPU time, user and system (wait4).
     cpu: Duration,
     status: Option<i32>,
@@ -239,11 +244,15 @@ fn measure(proxy: &Proxy, command: Command, rate_limited: bool) -> Measured {
         let _ = err.read_to_string(&mut text);
         text
     });
+    let sampler = sample_resident(child.id());
     let (status, peak_rss_kib, cpu) = wait_with_peak_memory(child.id());
+    let (peak_anon_kib, peak_file_kib) = sampler.join().unwrap_or_default();
     let wall = started.elapsed();
     Measured {
         wall,
         peak_rss_kib,
+        peak_anon_kib,
+        peak_file_kib,
         cpu,
         status,
         stdout: out.join().unwrap_or_default(),
@@ -273,6 +282,31 @@ fn wrapped(command: Command) -> Command {
     }
     outer.stdin(Stdio::null());
     outer
+}
+
+/// Samples `/proc/<pid>/status` every 50 ms until the process is gone (or reaped); returns the
+/// most `RssAnon` and `RssFile` seen, in KiB.
+fn sample_resident(pid: u32) -> std::thread::JoinHandle<(u64, u64)> {
+    std::thread::spawn(move || {
+        let (mut anon, mut file) = (0, 0);
+        let field = |status: &str, name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            // A zombie (exited, not yet reaped) has no memory left to read.
+            if status.contains("State:\tZ") {
+                break;
+            }
+            anon = anon.max(field(&status, "RssAnon:"));
+            file = file.max(field(&status, "RssFile:"));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        (anon, file)
+    })
 }
 
 /// Waits for the child `pid` and returns its exit code, peak resident set (KiB) and CPU time.
