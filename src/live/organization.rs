@@ -436,13 +436,16 @@ impl Reader<'_> {
         full: Option<&ReadInFull<'_>>,
     ) -> Result<BTreeMap<String, LivePolicy>> {
         let wanted = &scope.policy_types;
-        let mut summaries = Vec::new();
         let enabled = root.policy_types.iter().filter(|(_, status)| *status == "ENABLED").map(|(t, _)| *t);
-        let types: BTreeSet<PolicyType> = enabled.chain(wanted.iter().copied()).collect();
-        for policy_type in types {
-            // Paged by hand: each page through `with_retry` (the module's docs say why).
-            let mut token: Option<String> = None;
-            loop {
+        let types: Vec<PolicyType> =
+            enabled.chain(wanted.iter().copied()).collect::<BTreeSet<_>>().into_iter().collect();
+        // Each ListPolicies page's policies are read as the page comes, not once every page is
+        // listed: DescribePolicy (2 a second) is the organization's slowest read (issue 25).
+        let pages = stream::try_unfold((0usize, None::<String>), |(index, token)| {
+            let types = &types;
+            async move {
+                let Some(policy_type) = types.get(index).copied() else { return Ok(None) };
+                // Paged by hand: each page through `with_retry` (the module's docs say why).
                 let output = with_retry(&self.retry, "ListPolicies", || {
                     self.client
                         .list_policies()
@@ -453,15 +456,18 @@ impl Reader<'_> {
                 .await
                 .map_err(|error| anyhow::anyhow!(describe(&error)))
                 .with_context(|| format!("ListPolicies {policy_type} failed"))?;
-                summaries.extend(output.policies.unwrap_or_default().into_iter().map(|s| (policy_type, s)));
-                token = output.next_token;
-                if token.is_none() {
-                    break;
-                }
+                let page: Vec<(PolicyType, PolicySummary)> =
+                    output.policies.unwrap_or_default().into_iter().map(|summary| (policy_type, summary)).collect();
+                let next = match output.next_token {
+                    Some(token) => (index, Some(token)),
+                    None => (index + 1, None),
+                };
+                Ok::<_, anyhow::Error>(Some((stream::iter(page.into_iter().map(Ok::<_, anyhow::Error>)), next)))
             }
-        }
-        let policies: Vec<LivePolicy> = stream::iter(summaries)
-            .map(|(policy_type, summary)| async move {
+        });
+        let policies: Vec<LivePolicy> = pages
+            .try_flatten()
+            .map_ok(|(policy_type, summary)| async move {
                 let id = summary.id.clone().unwrap_or_default();
                 let aws_managed = summary.aws_managed;
                 if full.is_some_and(|full| !full(&summary, policy_type)) {
@@ -501,7 +507,7 @@ impl Reader<'_> {
                     tags,
                 })
             })
-            .buffer_unordered(self.parallelism)
+            .try_buffer_unordered(self.parallelism)
             .try_collect()
             .await?;
         Ok(policies.into_iter().map(|policy| (policy.id.clone(), policy)).collect())

@@ -226,3 +226,48 @@ fn a_spec_pinning_every_id_reads_accounts_while_the_tree_is_walked() {
     assert_eq!(count("sts:AssumeRole"), 4, "{:#?}", stats.calls);
     assert_eq!(count("iam:GetAccountPasswordPolicy"), 5, "{:#?}", stats.calls);
 }
+
+/// Issue 25: each ListPolicies page's policies are read (DescribePolicy, the organization's
+/// slowest read at 2 a second) as the page comes, not once every page is listed.
+#[test]
+fn policies_are_read_as_each_listing_page_comes() {
+    let moto = Moto::start();
+    let workspace = tempfile::tempdir().expect("workspace");
+    let dir = workspace.path();
+    std::fs::create_dir(dir.join("policies")).expect("policies directory");
+    let mut text = String::from(
+        "version: 1\norganization:\n  management_account: management\n  regions: [us-east-1]\n\
+         \x20 policy_types: [SERVICE_CONTROL_POLICY]\naccounts:\n  management: { email: aws-root@example.com }\n\
+         \x20 app-1: { email: aws+app-1@example.com }\n  app-2: { email: aws+app-2@example.com }\n\
+         \x20 app-3: { email: aws+app-3@example.com }\npolicies:\n",
+    );
+    // 25 customer SCPs and FullAWSAccess: two ListPolicies pages at AWS's 20 a page.
+    for policy in 1..=25 {
+        let document = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"ec2:Policy{policy}","Resource":"*"}}]}}"#
+        );
+        std::fs::write(dir.join(format!("policies/deny-{policy}.json")), document).expect("policy");
+        text.push_str(&format!(
+            "  deny-{policy}:\n    document: policies/deny-{policy}.json\n    targets: {{ accounts: [app-{}] }}\n",
+            policy % 3 + 1
+        ));
+    }
+    std::fs::write(dir.join("landing-zone.yaml"), &text).expect("spec");
+    run(&moto, dir, &["apply", "--auto-approve"]);
+
+    let proxy = moto.strict_proxy();
+    let latency = Duration::from_millis(30);
+    proxy.set_faults(Faults { aws_page_size: true, latency: Some((latency, latency)), ..Faults::none() });
+    proxy.reset_stats();
+    let output = moto.run(&["plan", "--detailed-exitcode"], dir);
+    let stats = proxy.stats();
+    proxy.set_faults(Faults::none());
+    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+    assert_eq!(stats.calls.get("organizations:ListPolicies"), Some(&2), "{:#?}", stats.calls);
+    let first_describe = stats.arrivals.iter().position(|call| call == "organizations:DescribePolicy");
+    let last_listing = stats.arrivals.iter().rposition(|call| call == "organizations:ListPolicies");
+    let (Some(first_describe), Some(last_listing)) = (first_describe, last_listing) else {
+        panic!("both reads happen: {:?}", stats.arrivals);
+    };
+    assert!(first_describe < last_listing, "DescribePolicy waited for every page: {:?}", stats.arrivals);
+}
