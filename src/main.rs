@@ -5,6 +5,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use landing_zone::cli::{run, Cli};
 
+/// mimalloc rather than glibc's malloc: allocation and freeing were a quarter of the tool's own
+/// CPU per AWS call (`perf`, docs/performance.md), most of it glibc's free-list upkeep; the SDK
+/// makes some 600 allocations a call. Its features are chosen in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.global.verbose, cli.global.stderr_color());
