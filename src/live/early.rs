@@ -11,8 +11,10 @@
 //! its account's id, the organization's id, its management account and trusted services (both
 //! read before the first early read starts), the account's state (from its own listing), and the
 //! spec. A failed early read is not kept: the read after the walk makes it again and reports its
-//! own error. No more than `--accounts-at-once` accounts are read early at once, and none start
-//! once the structure is complete ([`EarlyReads::stop`]): the reads after it take over.
+//! own error. No more than `--accounts-at-once` accounts are read at once: once the walk is done,
+//! the early reads go on through every account it listed ([`EarlyReads::close`]) and the reads
+//! after the walk wait for them, or, when they do not hold, stop ([`EarlyReads::stop`]) and the
+//! reads after the walk read the accounts themselves.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,10 +45,17 @@ pub struct AccountReads {
 /// a value when they failed.
 type Outcome = watch::Receiver<Option<Arc<AccountReads>>>;
 
-/// What the walk has told: an account listed, or the organization known.
+/// What the walk has told: an account listed (its outcome's sender), or the organization known.
 enum Message {
     Ready,
-    Account { name: String, searched: bool },
+    Account { name: String, searched: bool, outcome: watch::Sender<Option<Arc<AccountReads>>> },
+}
+
+/// An account waiting for its early reads.
+struct Queued {
+    name: String,
+    searched: bool,
+    outcome: watch::Sender<Option<Arc<AccountReads>>>,
 }
 
 /// Known once the organization and its trusted services are read.
@@ -77,8 +86,12 @@ pub struct EarlyReads<'a> {
     sender: mpsc::UnboundedSender<Message>,
     receiver: Mutex<Option<mpsc::UnboundedReceiver<Message>>>,
     work: Mutex<HashMap<String, Outcome>>,
+    /// No account starts from now on; those queued are dropped (their readers read them again).
     stopped: AtomicBool,
-    stop: Notify,
+    /// The walk is done: every account is queued, and the queue is read to its end.
+    closed: AtomicBool,
+    /// Wakes the runner for either.
+    wake: Notify,
 }
 
 impl<'a> EarlyReads<'a> {
@@ -115,7 +128,8 @@ impl<'a> EarlyReads<'a> {
             receiver: Mutex::new(Some(receiver)),
             work: Mutex::new(HashMap::new()),
             stopped: AtomicBool::new(false),
-            stop: Notify::new(),
+            closed: AtomicBool::new(false),
+            wake: Notify::new(),
         }
     }
 
@@ -130,80 +144,84 @@ impl<'a> EarlyReads<'a> {
         &self.reads
     }
 
-    /// Starts no more accounts; those under way finish.
+    /// Starts no more accounts; those under way finish, those queued are dropped (whoever waits
+    /// for one reads it itself).
     pub fn stop(&self) {
         {
             let _work = self.work.lock().unwrap_or_else(PoisonError::into_inner);
             self.stopped.store(true, Ordering::SeqCst);
         }
-        self.stop.notify_one();
+        self.wake.notify_one();
     }
 
-    /// What was read early in `account` (spec name), waiting for it when under way; None when it
-    /// was not started or failed.
+    /// The walk is done and the early reads hold: read every queued account, `--accounts-at-once`
+    /// at a time as before, so the reads after the walk only wait for them (no second set of
+    /// accounts in flight beside them).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+
+    /// What was read early in `account` (spec name), waiting for it when queued or under way;
+    /// None when the walk never listed it, or its reads failed or were dropped.
     pub async fn finished(&self, account: &str) -> Option<Arc<AccountReads>> {
         let mut outcome = self.work.lock().unwrap_or_else(PoisonError::into_inner).get(account).cloned()?;
         let done = outcome.wait_for(Option::is_some).await.ok()?.clone();
         done
     }
 
-    /// Starts each account the walk lists, `--accounts-at-once` at a time, until [`Self::stop`];
-    /// returns once stopped and the accounts under way are read.
+    /// Reads each account the walk lists, `--accounts-at-once` at a time, in the order listed;
+    /// returns once stopped (or closed with the queue read) and the accounts under way are read.
     pub async fn run(&self) {
         let Some(mut messages) = self.receiver.lock().unwrap_or_else(PoisonError::into_inner).take() else { return };
         let mut ready = false;
-        let mut waiting: VecDeque<(String, bool)> = VecDeque::new();
+        let mut waiting: VecDeque<Queued> = VecDeque::new();
         let mut under_way = FuturesUnordered::new();
         loop {
+            // Every message sent so far, so a closed queue is whole.
+            while let Ok(message) = messages.try_recv() {
+                self.take(message, &mut ready, &mut waiting).await;
+            }
             let stopped = self.stopped.load(Ordering::SeqCst);
-            if stopped {
+            let closed = self.closed.load(Ordering::SeqCst);
+            if stopped || (closed && !ready) {
                 waiting.clear();
-                if under_way.is_empty() {
-                    return;
-                }
             }
             while ready && !stopped && under_way.len() < self.concurrency.accounts.max(1) {
-                let Some((name, searched)) = waiting.pop_front() else { break };
-                let Some(work) = self.start(name, searched) else { break };
-                under_way.push(work);
+                let Some(queued) = waiting.pop_front() else { break };
+                under_way.push(self.read_into(queued));
+            }
+            if (stopped || closed) && waiting.is_empty() && under_way.is_empty() {
+                return;
             }
             tokio::select! {
-                message = messages.recv(), if !stopped => match message {
-                    Some(Message::Ready) => {
-                        if let Some(organization) = self.started.get().and_then(|started| started.live.organization.as_ref()) {
-                            // Before any client is built: the management account signs as the caller.
-                            self.sessions.set_management_account(&organization.management_account_id).await;
-                            ready = true;
-                        }
-                    }
-                    Some(Message::Account { name, searched }) => waiting.push_back((name, searched)),
-                    // The sender lives as long as `self`.
-                    None => self.stopped.store(true, Ordering::SeqCst),
-                },
-                Some(_) = under_way.next(), if !under_way.is_empty() => {}
-                () = self.stop.notified(), if !stopped => {}
+                Some(message) = messages.recv(), if !stopped && !closed => self.take(message, &mut ready, &mut waiting).await,
+                Some(()) = under_way.next(), if !under_way.is_empty() => {}
+                () = self.wake.notified() => {}
             }
         }
     }
 
-    /// Starts `account`'s reads (and its search when `searched`): their outcome is kept for
-    /// [`Self::finished`] from now on, so nothing reads the account twice.
-    /// None once stopped (checked under the same lock [`Self::stop`] takes).
-    fn start(&self, account: String, searched: bool) -> Option<impl std::future::Future<Output = ()> + '_> {
-        let (sender, outcome) = watch::channel(None);
-        {
-            let mut work = self.work.lock().unwrap_or_else(PoisonError::into_inner);
-            if self.stopped.load(Ordering::SeqCst) {
-                return None;
+    /// Takes in one message of the walk's.
+    async fn take(&self, message: Message, ready: &mut bool, waiting: &mut VecDeque<Queued>) {
+        match message {
+            Message::Ready => {
+                if let Some(organization) = self.started.get().and_then(|started| started.live.organization.as_ref()) {
+                    // Before any client is built: the management account signs as the caller.
+                    self.sessions.set_management_account(&organization.management_account_id).await;
+                    *ready = true;
+                }
             }
-            work.insert(account.clone(), outcome);
+            Message::Account { name, searched, outcome } => waiting.push_back(Queued { name, searched, outcome }),
         }
-        Some(async move {
-            if let Some(reads) = self.read_account(account, searched).await {
-                // Nobody may be waiting yet; the value stays for those who come.
-                sender.send_replace(Some(reads));
-            }
-        })
+    }
+
+    /// Reads one queued account and tells whoever waits for it.
+    async fn read_into(&self, queued: Queued) {
+        if let Some(reads) = self.read_account(queued.name, queued.searched).await {
+            // Nobody may be waiting yet; the value stays for those who come.
+            queued.outcome.send_replace(Some(reads));
+        }
     }
 
     async fn read_account(&self, account: String, searched: bool) -> Option<Arc<AccountReads>> {
@@ -282,6 +300,9 @@ impl WalkWatcher for EarlyReads<'_> {
     }
 
     fn account(&self, account: &LiveAccount) {
+        if self.stopped.load(Ordering::SeqCst) {
+            return;
+        }
         // By the id the spec pins; the management account may also be matched as such (known
         // once the organization is read). Queued either way until the organization is known.
         let name = self.pinned.get(account.id.as_str()).map(|name| name.to_string()).or_else(|| {
@@ -290,7 +311,17 @@ impl WalkWatcher for EarlyReads<'_> {
         });
         if let Some(name) = name {
             let searched = self.searched(&name, account);
-            let _ = self.sender.send(Message::Account { name, searched });
+            // Its outcome is known to readers from now on (before the runner takes the message),
+            // so no account is read both early and after the walk.
+            let (outcome, receiver) = watch::channel(None);
+            {
+                let mut work = self.work.lock().unwrap_or_else(PoisonError::into_inner);
+                if self.stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                work.insert(name.clone(), receiver);
+            }
+            let _ = self.sender.send(Message::Account { name, searched, outcome });
         }
     }
 }

@@ -306,10 +306,6 @@ async fn read_accounts(
     reporter: &dyn ReadReporter,
     limits: &ReadLimits,
 ) -> Result<(LiveOrganization, KnownIds)> {
-    // The structure is complete: no account starts early from here on.
-    if let Some(early) = early {
-        early.stop();
-    }
     if let Some(organization) = &structure.organization {
         clients.sessions.set_management_account(&organization.management_account_id).await;
     }
@@ -338,9 +334,15 @@ async fn read_accounts(
         }
     };
     // The early reads hold only if they were made with the ids matched now.
+    // The walk is done: the early reads go on through every account it listed when they hold,
+    // and stop (the accounts are read below instead) when they do not.
     let early = match early {
-        Some(early) if early.usable(&known) => Some(early),
-        Some(_) => {
+        Some(early) if early.usable(&known) => {
+            early.close();
+            Some(early)
+        }
+        Some(early) => {
+            early.stop();
             tracing::info!("the accounts matched are not the spec's pinned ids: every account is read after the walk");
             None
         }

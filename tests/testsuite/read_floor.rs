@@ -182,13 +182,15 @@ fn a_spec_pinning_every_id_reads_accounts_while_the_tree_is_walked() {
     let moto = Moto::start();
     let workspace = tempfile::tempdir().expect("workspace");
     let dir = workspace.path();
-    // Three levels of units under the root, an account at each: the walk takes four rounds.
+    // Three levels of units under the root: the walk takes four rounds.
     let mut text = String::from(
         "version: 1\norganization:\n  management_account: management\n  regions: [us-east-1]\n\
          units:\n  Top:\n    units:\n      Middle:\n        units:\n          Bottom: {}\n\
          accounts:\n  management: { email: aws-root@example.com }\n",
     );
-    for (index, unit) in ["Root", "Top", "Top/Middle", "Top/Middle/Bottom"].iter().enumerate() {
+    // Most accounts in the last unit listed: still queued when the walk ends.
+    let units = ["Root", "Top", "Top/Middle"].into_iter().chain(std::iter::repeat_n("Top/Middle/Bottom", 6));
+    for (index, unit) in units.enumerate() {
         text.push_str(&format!("  app-{index}: {{ email: aws+app-{index}@example.com, unit: {unit} }}\n"));
     }
     text.push_str("baseline:\n  password_policy: { minimum_length: 14 }\n");
@@ -202,17 +204,19 @@ fn a_spec_pinning_every_id_reads_accounts_while_the_tree_is_walked() {
     let spec = std::fs::read_to_string(imported.path().join("landing-zone.yaml")).expect("imported spec");
     let parsed: serde_yaml::Value = serde_yaml::from_str(&spec).expect("imported spec parses");
     let accounts = parsed["accounts"].as_mapping().expect("accounts");
-    assert!(accounts.len() == 5 && accounts.values().all(|account| account["id"].is_string()), "{spec}");
+    assert!(accounts.len() == 10 && accounts.values().all(|account| account["id"].is_string()), "{spec}");
 
     // Every answer 40 ms late: the walk's four rounds take 160 ms at least.
     let proxy = moto.strict_proxy();
     let latency = Duration::from_millis(40);
     proxy.set_faults(Faults { latency: Some((latency, latency)), ..Faults::none() });
     proxy.reset_stats();
-    let output = moto.run(&["plan", "--detailed-exitcode"], imported.path());
+    let output = moto.run(&["plan", "--detailed-exitcode", "--accounts-at-once", "2"], imported.path());
     let stats = proxy.stats();
     proxy.set_faults(Faults::none());
     assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), stderr(&output));
+    // Two accounts at once however the reads are split between the walk and after it.
+    assert!(stats.most_sessions_at_once <= 2, "{stats:#?}");
     let first_control = stats.arrivals.iter().position(|call| call == "iam:GetAccountPasswordPolicy");
     let last_walk = stats.arrivals.iter().rposition(|call| {
         call == "organizations:ListOrganizationalUnitsForParent" || call == "organizations:ListAccountsForParent"
@@ -223,8 +227,8 @@ fn a_spec_pinning_every_id_reads_accounts_while_the_tree_is_walked() {
     assert!(first_control < last_walk, "the accounts' reads waited for the whole tree: {:?}", stats.arrivals);
     // Each read once: one session per member, one password policy read per account.
     let count = |operation: &str| stats.calls.get(operation).copied().unwrap_or(0);
-    assert_eq!(count("sts:AssumeRole"), 4, "{:#?}", stats.calls);
-    assert_eq!(count("iam:GetAccountPasswordPolicy"), 5, "{:#?}", stats.calls);
+    assert_eq!(count("sts:AssumeRole"), 9, "{:#?}", stats.calls);
+    assert_eq!(count("iam:GetAccountPasswordPolicy"), 10, "{:#?}", stats.calls);
 }
 
 /// Issue 25: each ListPolicies page's policies are read (DescribePolicy, the organization's
