@@ -55,11 +55,11 @@ pub async fn read_controls_reporting(
     let per_account: Vec<Vec<Read>> = stream::iter(by_account)
         .map(|(account, controls)| async move {
             // Read already while the tree was walked (`live::early`): only told as read now.
-            if let Some(done) = finished_early(early, account).await {
-                for (key, _) in &done.reads {
+            if let Some(reads) = finished_early(early, account).await.and_then(|done| done.take_reads()) {
+                for (key, _) in &reads {
                     reporter.progress(tally.read(key));
                 }
-                return Ok(done.reads.clone());
+                return Ok(reads);
             }
             reading.read_account(controls).await
         })
@@ -254,7 +254,7 @@ pub async fn find_owned(
     let results: Vec<Vec<crate::baseline::Found>> = stream::iter(accounts)
         .map(|account| async move {
             // Searched already while the tree was walked (`live::early`).
-            if let Some(found) = finished_early(early, account).await.and_then(|done| done.found.clone()) {
+            if let Some(found) = finished_early(early, account).await.and_then(|done| done.take_found()) {
                 return Ok(found);
             }
             search_account(scope.baselines, context, account, regions, wanted, concurrency.calls).await

@@ -35,10 +35,24 @@ use crate::plan::state::{AccountState, LiveAccount, LiveOrganization, Organizati
 use crate::plan::DesiredOrganization;
 
 /// One account's early reads: its controls, and what its search found (None: not searched).
+/// Each is taken once by the read after the walk that needs it, so the organization's controls
+/// are held once, not here and in the live state both.
 #[derive(Debug)]
 pub struct AccountReads {
-    pub reads: Vec<Read>,
-    pub found: Option<Vec<crate::baseline::Found>>,
+    reads: Mutex<Option<Vec<Read>>>,
+    found: Mutex<Option<Vec<crate::baseline::Found>>>,
+}
+
+impl AccountReads {
+    /// The controls read; None once taken.
+    pub fn take_reads(&self) -> Option<Vec<Read>> {
+        self.reads.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    /// What the search found; None when not searched, or once taken.
+    pub fn take_found(&self) -> Option<Vec<crate::baseline::Found>> {
+        self.found.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
 }
 
 /// One account's early reads as they stand: None while under way; the sender is dropped without
@@ -256,7 +270,7 @@ impl<'a> EarlyReads<'a> {
         } else {
             None
         };
-        Some(Arc::new(AccountReads { reads, found }))
+        Some(Arc::new(AccountReads { reads: Mutex::new(Some(reads)), found: Mutex::new(found) }))
     }
 }
 
