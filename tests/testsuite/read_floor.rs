@@ -275,3 +275,43 @@ fn policies_are_read_as_each_listing_page_comes() {
     };
     assert!(first_describe < last_listing, "DescribePolicy waited for every page: {:?}", stats.arrivals);
 }
+
+/// Issue 25: when a pinned id is not in the organization, the ids matched after the walk differ
+/// from those the early reads used: those are dropped, every account is read after the walk, and
+/// the planner reports the pinned id (the early reads neither hang the read nor hide the error).
+#[test]
+fn early_reads_made_with_ids_that_turn_out_wrong_are_dropped() {
+    let moto = Moto::start();
+    let workspace = tempfile::tempdir().expect("workspace");
+    let dir = workspace.path();
+    let text = "version: 1\norganization:\n  management_account: management\n  regions: [us-east-1]\n\
+                accounts:\n  management: { email: aws-root@example.com }\n\
+                \x20 app-1: { email: aws+app-1@example.com }\n  app-2: { email: aws+app-2@example.com }\n\
+                baseline:\n  password_policy: { minimum_length: 14 }\n";
+    std::fs::write(dir.join("landing-zone.yaml"), text).expect("spec");
+    run(&moto, dir, &["apply", "--auto-approve"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let imported = tempfile::tempdir().expect("imported workspace");
+    let output = moto.run(&["import", "--out", "."], imported.path());
+    assert_eq!(output.status.code(), Some(0), "import: {}", stderr(&output));
+    let path = imported.path().join("landing-zone.yaml");
+    let spec = std::fs::read_to_string(&path).expect("imported spec");
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&spec).expect("imported spec parses");
+    let app_2 = parsed["accounts"]["app-2"]["id"].as_str().expect("app-2's pinned id").to_string();
+    // app-2 pinned to an id the organization does not have.
+    let edited = spec.replace(&app_2, "999999999999");
+    assert_ne!(edited, spec);
+    std::fs::write(&path, edited).expect("edited spec");
+
+    let proxy = moto.strict_proxy();
+    proxy.reset_stats();
+    let output = moto.run(&["plan", "--detailed-exitcode", "-v"], imported.path());
+    let stats = proxy.stats();
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert_eq!(output.status.code(), Some(1), "{out}\n{err}");
+    assert!(err.contains("every account is read after the walk"), "{err}");
+    assert!(err.contains("account `app-2` pins id `999999999999`, which is not a member of the organization"), "{err}");
+    // The accounts that exist were read after the walk all the same.
+    assert!(stats.calls.get("iam:GetAccountPasswordPolicy").is_some_and(|calls| *calls >= 2), "{:#?}", stats.calls);
+    assert!(stats.writes.is_empty(), "{:?}", stats.writes);
+}
