@@ -27,6 +27,11 @@ impl RunReads {
         RunReads { controls, batches: Mutex::new(HashMap::new()) }
     }
 
+    /// Every control this run reads.
+    pub fn controls(&self) -> &BTreeSet<ControlKey> {
+        &self.controls
+    }
+
     /// The controls of this run in `account` and `region` whose name starts with `prefix`.
     pub fn peers<'a>(
         &'a self,

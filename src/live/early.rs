@@ -88,13 +88,14 @@ pub struct EarlyReads<'a> {
     baselines: &'a [&'static dyn crate::baseline::Baseline],
     regions: &'a [String],
     concurrency: Concurrency,
-    /// Spec account name by the id the spec pins.
+    /// Spec account name by the id the spec pins (every account's).
     pinned: BTreeMap<&'a str, &'a str>,
+    /// Accounts the spec closes: not searched (as `controls::find_owned` chooses).
+    closing: BTreeSet<&'a str>,
     /// Each account's desired controls, by spec name.
     controls: BTreeMap<&'a str, Vec<&'a DesiredControl>>,
-    /// Every desired control (a search keeps only what the spec does not ask for).
-    wanted: BTreeSet<ControlKey>,
-    /// Shared with the reads after the walk when the early reads are kept.
+    /// Shared with the reads after the walk when the early reads are kept. It names every desired
+    /// control, which is also what a search keeps out (`RunReads::controls`).
     reads: RunReads,
     started: OnceLock<Started>,
     sender: mpsc::UnboundedSender<Message>,
@@ -109,34 +110,39 @@ pub struct EarlyReads<'a> {
 }
 
 impl<'a> EarlyReads<'a> {
+    /// None unless the spec pins every account's id (as `import` writes it): an account matched
+    /// by its email instead would make the ids differ after the walk, and every early read would
+    /// be made again.
     pub fn new(
         desired: &'a DesiredOrganization,
         sessions: &'a Sessions,
         baselines: &'a [&'static dyn crate::baseline::Baseline],
         regions: &'a [String],
         concurrency: Concurrency,
-    ) -> EarlyReads<'a> {
+    ) -> Option<EarlyReads<'a>> {
         let pinned = desired
             .accounts
             .iter()
-            .filter_map(|account| Some((account.id.as_deref()?, account.name.as_str())))
-            .collect();
+            .map(|account| Some((account.id.as_deref()?, account.name.as_str())))
+            .collect::<Option<BTreeMap<&str, &str>>>()?;
+        let closing =
+            desired.accounts.iter().filter(|account| account.close).map(|account| account.name.as_str()).collect();
         let mut controls: BTreeMap<&str, Vec<&DesiredControl>> = BTreeMap::new();
         for control in &desired.controls {
             controls.entry(control.key.account.as_str()).or_default().push(control);
         }
         let wanted: BTreeSet<ControlKey> = desired.controls.iter().map(|control| control.key.clone()).collect();
         let (sender, receiver) = mpsc::unbounded_channel();
-        EarlyReads {
+        Some(EarlyReads {
             desired,
             sessions,
             baselines,
             regions,
             concurrency,
             pinned,
+            closing,
             controls,
-            reads: RunReads::new(wanted.clone()),
-            wanted,
+            reads: RunReads::new(wanted),
             started: OnceLock::new(),
             sender,
             receiver: Mutex::new(Some(receiver)),
@@ -144,7 +150,7 @@ impl<'a> EarlyReads<'a> {
             stopped: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             wake: Notify::new(),
-        }
+        })
     }
 
     /// Whether the early reads hold for `known`, the ids matched once the walk is done: they were
@@ -260,7 +266,8 @@ impl<'a> EarlyReads<'a> {
         };
         let found = if searched {
             let calls = self.concurrency.calls;
-            match search_account(self.baselines, &context, &account, self.regions, &self.wanted, calls).await {
+            let wanted = self.reads.controls();
+            match search_account(self.baselines, &context, &account, self.regions, wanted, calls).await {
                 Ok(found) => Some(found),
                 Err(error) => {
                     tracing::debug!(account, "an early search failed; searched again after the walk: {error:#}");
@@ -317,14 +324,9 @@ impl WalkWatcher for EarlyReads<'_> {
         if self.stopped.load(Ordering::SeqCst) {
             return;
         }
-        // By the id the spec pins; the management account may also be matched as such (known
-        // once the organization is read). Queued either way until the organization is known.
-        let name = self.pinned.get(account.id.as_str()).map(|name| name.to_string()).or_else(|| {
-            let known = &self.started.get()?.known;
-            known.accounts.iter().find(|(_, id)| **id == account.id).map(|(name, _)| name.clone())
-        });
-        if let Some(name) = name {
-            let searched = self.searched(&name, account);
+        // By the id the spec pins; queued until the organization is known.
+        if let Some(name) = self.pinned.get(account.id.as_str()).map(|name| name.to_string()) {
+            let searched = account.state.is_active() && !self.closing.contains(name.as_str());
             // Its outcome is known to readers from now on (before the runner takes the message),
             // so no account is read both early and after the walk.
             let (outcome, receiver) = watch::channel(None);
@@ -337,13 +339,5 @@ impl WalkWatcher for EarlyReads<'_> {
             }
             let _ = self.sender.send(Message::Account { name, searched, outcome });
         }
-    }
-}
-
-impl EarlyReads<'_> {
-    /// Whether `account` (spec `name`) is searched for what landing-zone created: active, and not
-    /// being closed (as `controls::find_owned` chooses).
-    fn searched(&self, name: &str, account: &LiveAccount) -> bool {
-        account.state.is_active() && self.desired.accounts.iter().any(|desired| desired.name == name && !desired.close)
     }
 }

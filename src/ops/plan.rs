@@ -250,11 +250,11 @@ pub async fn read_live(
     let tracked = crate::baseline::tracked(desired);
     let regions = &desired.regions;
     // A full read starts each account's reads as the walk lists it (`live::early`), when the
-    // spec pins every account's id (as `import` writes it): an account matched by its email
-    // instead would make the ids differ after the walk, and every early read would be made again.
-    let pinned = desired.accounts.iter().all(|account| account.id.is_some());
-    let early = (limits.reads_everything() && pinned)
-        .then(|| EarlyReads::new(desired, &clients.sessions, &tracked, regions, concurrency));
+    // spec pins every account's id.
+    let early = limits
+        .reads_everything()
+        .then(|| EarlyReads::new(desired, &clients.sessions, &tracked, regions, concurrency))
+        .flatten();
     let early = early.as_ref();
     let accounts = |structure| {
         read_accounts(structure, desired, (&tracked, regions), clients, (concurrency, early), reporter, limits)
@@ -333,8 +333,7 @@ async fn read_accounts(
             &limited
         }
     };
-    // The early reads hold only if they were made with the ids matched now.
-    // The walk is done: the early reads go on through every account it listed when they hold,
+    // The early reads hold only if they were made with the ids matched now. The walk is done: the early reads go on through every account it listed when they hold,
     // and stop (the accounts are read below instead) when they do not.
     let early = match early {
         Some(early) if early.usable(&known) => {

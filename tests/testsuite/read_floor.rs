@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use std::time::Duration;
 
-use crate::support::proxy::Faults;
+use crate::support::proxy::{Faults, Refusal};
 use crate::support::{stderr, stdout, Moto, CALLER_KEY};
 
 /// More member accounts than the SDK identity cache keeps partitions (64).
@@ -313,5 +313,44 @@ fn early_reads_made_with_ids_that_turn_out_wrong_are_dropped() {
     assert!(err.contains("account `app-2` pins id `999999999999`, which is not a member of the organization"), "{err}");
     // The accounts that exist were read after the walk all the same.
     assert!(stats.calls.get("iam:GetAccountPasswordPolicy").is_some_and(|calls| *calls >= 2), "{:#?}", stats.calls);
+    assert!(stats.writes.is_empty(), "{:?}", stats.writes);
+}
+
+/// Issue 25: an early read that fails is not kept. The account is read again after the walk,
+/// where the failure is reported as any read's is: the plan fails naming the control, and the
+/// other accounts are read once each.
+#[test]
+fn an_early_read_that_fails_is_read_again_after_the_walk_and_reported() {
+    let moto = Moto::start();
+    let workspace = tempfile::tempdir().expect("workspace");
+    let dir = workspace.path();
+    let text = "version: 1\norganization:\n  management_account: management\n  regions: [us-east-1]\n\
+                accounts:\n  management: { email: aws-root@example.com }\n\
+                \x20 app-1: { email: aws+app-1@example.com }\n  app-2: { email: aws+app-2@example.com }\n\
+                baseline:\n  password_policy: { minimum_length: 14 }\n";
+    std::fs::write(dir.join("landing-zone.yaml"), text).expect("spec");
+    run(&moto, dir, &["apply", "--auto-approve"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let imported = tempfile::tempdir().expect("imported workspace");
+    let output = moto.run(&["import", "--out", "."], imported.path());
+    assert_eq!(output.status.code(), Some(0), "import: {}", stderr(&output));
+    let spec = std::fs::read_to_string(imported.path().join("landing-zone.yaml")).expect("imported spec");
+    let parsed: serde_yaml::Value = serde_yaml::from_str(&spec).expect("imported spec parses");
+    let app_1 = parsed["accounts"]["app-1"]["id"].as_str().expect("app-1's pinned id").to_string();
+
+    // app-1 refuses the read (an SCP there, say): every attempt, early and after the walk.
+    let proxy = moto.strict_proxy();
+    let refused = Refusal { operation: "iam:GetAccountPasswordPolicy".to_string(), account: app_1 };
+    proxy.set_faults(Faults { refuse_in_account: vec![refused], ..Faults::none() });
+    proxy.reset_stats();
+    let output = moto.run(&["plan", "--detailed-exitcode", "-v"], imported.path());
+    let stats = proxy.stats();
+    proxy.set_faults(Faults::none());
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert_eq!(output.status.code(), Some(1), "{out}\n{err}");
+    assert!(!err.contains("every account is read after the walk"), "the early reads held: {err}");
+    assert!(err.contains("password_policy") && err.contains("app-1") && err.contains("AccessDenied"), "{err}");
+    // Three accounts read once, app-1 twice: early, then after the walk.
+    assert_eq!(stats.calls.get("iam:GetAccountPasswordPolicy"), Some(&4), "{:#?}", stats.calls);
     assert!(stats.writes.is_empty(), "{:?}", stats.writes);
 }
