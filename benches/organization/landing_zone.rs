@@ -306,7 +306,7 @@ pub fn run_case(seed_size: &str, accounts: usize, shards: usize) {
         // the recording does not hold goes to them. The emulators' own run is the one above.
         let held = proxy.replay();
         // `BENCH_ACCOUNTS_AT_ONCE` gives this run `--accounts-at-once` (the tool's default, 32,
-        // when unset): how wide the accounts' reads go once the tree is walked.
+        // when unset): how many accounts are read at once.
         let mut limited_plan = plan();
         if let Ok(accounts_at_once) = std::env::var("BENCH_ACCOUNTS_AT_ONCE") {
             limited_plan.args(["--accounts-at-once", &accounts_at_once]);

@@ -279,8 +279,7 @@ pub enum Command {
     Man(man::ManArgs),
 }
 
-/// A tokio runtime for one command.
-/// The commands' runtime: one thread. What the tool does is wait on AWS, thousands of calls at
+/// The tokio runtime for one command: one thread. What the tool does is wait on AWS, thousands of calls at
 /// once, and its own CPU per call is what bounds a large organization (issue 25); a multi-threaded
 /// runtime spent a sixth of that CPU handing tasks between its threads and waking them (futex
 /// waits, context switches: `perf` of the 300-account no-change plan, docs/performance.md).
