@@ -397,7 +397,7 @@ mod tests {
             control: crate::plan::control::ControlKey::new("access_analyzer/analyzer", "security", Some("us-east-1")),
             account: crate::plan::action::AccountRef::Planned { name: "security".to_string() },
             before: None,
-            after: serde_json::json!({}),
+            after: serde_json::json!({}).into(),
         };
         assert_eq!(
             report.outcome(2).progress_line(&analyzer),
@@ -548,7 +548,7 @@ mod tests {
                                     name: account.to_string(),
                                 },
                                 before: None,
-                                after: serde_json::json!({}),
+                                after: serde_json::json!({}).into(),
                             }
                         }
                         None => Action::EnableServiceAccess {

@@ -204,10 +204,7 @@ async fn check_untouched(
     let (live, known) = read_live(desired, clients, options.concurrency, read_reporter, &limits).await?;
     // The plan made now from this read, of the controls read (the others were not, and would
     // plan as absent): every reviewed action must be in it, with the same dependencies.
-    let read_only = DesiredOrganization {
-        controls: desired.controls.iter().filter(|control| touched.controls.contains(&control.key)).cloned().collect(),
-        ..desired.clone()
-    };
+    let read_only = desired.with_controls_only(|control| touched.controls.contains(&control.key));
     let fresh = crate::plan::plan(&read_only, &live, options.plan)?;
     if let Some(difference) = first_unreviewed(plan, &fresh) {
         return Ok(Untouched::Moved(format!(

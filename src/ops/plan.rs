@@ -289,16 +289,14 @@ pub async fn read_live(
     live.unsupported_controls = read.unsupported_controls;
     live.owned_controls = read.owned_controls;
     live.unowned_controls = read.unowned_controls;
-    if !limits.structure_only {
-        live.account_names_unsupported = account_names_unsupported(clients).await;
-    }
+    live.account_names_unsupported = read.account_names_unsupported;
     Ok((live, known))
 }
 
 /// What is read in and about the accounts, given the organization's `structure` (its accounts,
 /// units and trusted services): root access, root credentials and the controls, filled into it.
 async fn read_accounts(
-    mut structure: LiveOrganization,
+    structure: LiveOrganization,
     desired: &DesiredOrganization,
     (tracked, regions): (&[&'static dyn crate::baseline::Baseline], &[String]),
     clients: &Clients,
@@ -309,6 +307,32 @@ async fn read_accounts(
     if let Some(organization) = &structure.organization {
         clients.sessions.set_management_account(&organization.management_account_id).await;
     }
+    // The emulator probe (one call, none against AWS) goes beside the accounts' reads rather than
+    // after the whole read: at AWS's rates it was one more round trip on the plan's wall (issue 25).
+    let probe = async {
+        match limits.structure_only {
+            true => None,
+            false => account_names_unsupported(clients).await,
+        }
+    };
+    let reads =
+        read_in_accounts(structure, desired, (tracked, regions), clients, (concurrency, early), reporter, limits);
+    let (read, names_unsupported) = futures::join!(reads, probe);
+    let (mut structure, known) = read?;
+    structure.account_names_unsupported = names_unsupported;
+    Ok((structure, known))
+}
+
+/// [`read_accounts`] but the emulator probe.
+async fn read_in_accounts(
+    mut structure: LiveOrganization,
+    desired: &DesiredOrganization,
+    (tracked, regions): (&[&'static dyn crate::baseline::Baseline], &[String]),
+    clients: &Clients,
+    (concurrency, early): (Concurrency, Option<&EarlyReads<'_>>),
+    reporter: &dyn ReadReporter,
+    limits: &ReadLimits,
+) -> Result<(LiveOrganization, KnownIds)> {
     if !limits.structure_only || limits.root_credentials {
         read_root_access(clients, &mut structure).await?;
     }
@@ -322,17 +346,11 @@ async fn read_accounts(
         accounts: match_accounts(desired, &structure),
         organization: structure.organization.as_ref().map(|org| org.id.clone()),
     };
-    let limited;
     let to_read = match &limits.controls {
-        None => desired,
-        Some(keys) => {
-            limited = DesiredOrganization {
-                controls: desired.controls.iter().filter(|control| keys.contains(&control.key)).cloned().collect(),
-                ..desired.clone()
-            };
-            &limited
-        }
+        None => std::borrow::Cow::Borrowed(desired),
+        Some(keys) => desired.with_controls_only(|control| keys.contains(&control.key)),
     };
+    let to_read = to_read.as_ref();
     // The early reads hold only if they were made with the ids matched now. The walk is done: the early reads go on through every account it listed when they hold,
     // and stop (the accounts are read below instead) when they do not.
     let early = match early {

@@ -192,8 +192,9 @@ pub enum Action {
         account: AccountRef,
         /// Live attributes; None when the control does not exist yet.
         before: Option<Value>,
-        /// Desired attributes; `{{account:NAME}}` placeholders are filled in at apply time.
-        after: Value,
+        /// Desired attributes; `{{account:NAME}}` placeholders are filled in at apply time. The
+        /// desired organization's own map when it holds no placeholder (`control::resolve_shared`).
+        after: std::sync::Arc<Value>,
     },
     /// Remove a baseline resource landing-zone created (it carries the tool's ownership mark) that
     /// the spec no longer asks for in that account (and region). Resources of the same kind the

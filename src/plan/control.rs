@@ -8,7 +8,8 @@
 //! Everything here is data and pure functions: `live`, `apply` and the baselines import it; it
 //! imports no SDK type and does no I/O.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -80,8 +81,11 @@ pub fn display_control(control: &str) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesiredControl {
     pub key: ControlKey,
-    /// Attribute map; may hold placeholders.
-    pub attributes: Value,
+    /// Attribute map; may hold placeholders. Shared: by the plan's actions (an action's `after` is
+    /// this same map when it holds no placeholder), and between accounts wanting the same
+    /// attributes ([`share_attributes`]). At a thousand accounts the controls' attributes are
+    /// most of a plan's memory (issue 25).
+    pub attributes: Arc<Value>,
     /// Controls that must be in place first.
     pub after: Vec<ControlKey>,
     /// Trusted-access service principals that must be enabled first.
@@ -104,7 +108,7 @@ impl DesiredControl {
     pub fn new(key: ControlKey, attributes: Value) -> DesiredControl {
         DesiredControl {
             key,
-            attributes,
+            attributes: Arc::new(attributes),
             after: Vec::new(),
             after_services: Vec::new(),
             needs: Vec::new(),
@@ -194,6 +198,34 @@ pub struct KnownIds {
     /// Account spec name -> id.
     pub accounts: BTreeMap<String, String>,
     pub organization: Option<String>,
+}
+
+/// [`resolve`], sharing `value` itself when it holds no placeholder (most attributes): a plan's
+/// actions then hold the desired organization's attributes rather than copies of them.
+pub fn resolve_shared(value: &Arc<Value>, ids: &KnownIds) -> Arc<Value> {
+    match has_placeholders(value) {
+        true => Arc::new(resolve(value, ids)),
+        false => Arc::clone(value),
+    }
+}
+
+/// Makes controls wanting equal attributes share one map: a baseline builds each account's
+/// controls on their own, and most of them are alike in every account (a password policy, a
+/// recorder). Returns how many distinct maps remain.
+pub fn share_attributes(controls: &mut [DesiredControl]) -> usize {
+    let mut distinct: HashMap<String, Arc<Value>> = HashMap::new();
+    for control in controls.iter_mut() {
+        // Serialized, a map's text is its identity: equal texts are equal maps, keys in the
+        // same order (maps equal but ordered apart stay apart, which costs memory, not meaning).
+        let text = control.attributes.to_string();
+        match distinct.get(&text) {
+            Some(shared) => control.attributes = Arc::clone(shared),
+            None => {
+                distinct.insert(text, Arc::clone(&control.attributes));
+            }
+        }
+    }
+    distinct.len()
 }
 
 /// Replaces every placeholder whose id is known; unknown ones stay (shown as "known after apply").
@@ -297,6 +329,35 @@ mod tests {
         assert!(has_placeholders(&resolved));
         ids.organization = Some("o-abc".to_string());
         assert!(!has_placeholders(&resolve(&value, &ids)));
+    }
+
+    #[test]
+    fn attributes_without_placeholders_are_shared_not_copied() {
+        let mut ids = KnownIds::default();
+        ids.accounts.insert("log-archive".to_string(), "111111111111".to_string());
+        let plain = Arc::new(serde_json::json!({"minimum_length": 14, "names": ["a", "b"]}));
+        assert!(Arc::ptr_eq(&resolve_shared(&plain, &ids), &plain));
+        let templated = Arc::new(serde_json::json!({"bucket": "logs-{{account:log-archive}}"}));
+        let resolved = resolve_shared(&templated, &ids);
+        assert!(!Arc::ptr_eq(&resolved, &templated));
+        assert_eq!(resolved["bucket"], "logs-111111111111");
+    }
+
+    #[test]
+    fn controls_wanting_equal_attributes_share_one_map() {
+        let control = |account: &str, length: u64| {
+            DesiredControl::new(
+                ControlKey::new("password_policy", account, None),
+                serde_json::json!({"minimum_length": length, "require_symbols": true}),
+            )
+        };
+        let mut controls = vec![control("a", 14), control("b", 14), control("c", 20), control("d", 14)];
+        assert!(!Arc::ptr_eq(&controls[0].attributes, &controls[1].attributes));
+        assert_eq!(share_attributes(&mut controls), 2);
+        assert!(Arc::ptr_eq(&controls[0].attributes, &controls[1].attributes));
+        assert!(Arc::ptr_eq(&controls[0].attributes, &controls[3].attributes));
+        assert!(!Arc::ptr_eq(&controls[0].attributes, &controls[2].attributes));
+        assert_eq!(controls[2].attributes["minimum_length"], 20);
     }
 
     #[test]

@@ -93,6 +93,52 @@ impl DesiredAccount {
 }
 
 impl DesiredOrganization {
+    /// This organization with only the controls `keep` accepts: itself, uncopied, when it accepts
+    /// every one (an apply touching every control, as the first apply to a thousand accounts
+    /// does), else a copy holding only those. The other fields are copied, the controls left
+    /// out never are: at a thousand accounts the controls are most of the desired organization's
+    /// memory (issue 25).
+    pub fn with_controls_only(
+        &self,
+        keep: impl Fn(&DesiredControl) -> bool,
+    ) -> std::borrow::Cow<'_, DesiredOrganization> {
+        if self.controls.iter().all(&keep) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let DesiredOrganization {
+            policy_types,
+            trusted_services,
+            delegated_administrators,
+            units,
+            accounts,
+            policies,
+            management_account,
+            allow,
+            controls,
+            access_role,
+            root_access_features,
+            delete_member_root_credentials,
+            regions,
+            baseline_sections,
+        } = self;
+        std::borrow::Cow::Owned(DesiredOrganization {
+            policy_types: policy_types.clone(),
+            trusted_services: trusted_services.clone(),
+            delegated_administrators: delegated_administrators.clone(),
+            units: units.clone(),
+            accounts: accounts.clone(),
+            policies: policies.clone(),
+            management_account: management_account.clone(),
+            allow: allow.clone(),
+            controls: controls.iter().filter(|control| keep(control)).cloned().collect(),
+            access_role: access_role.clone(),
+            root_access_features: root_access_features.clone(),
+            delete_member_root_credentials: *delete_member_root_credentials,
+            regions: regions.clone(),
+            baseline_sections: baseline_sections.clone(),
+        })
+    }
+
     /// Flattens a validated spec; `baselines` turns the flattened accounts into the baselines'
     /// demands (`baseline::desired_organization` passes the registry's).
     pub fn from_spec(valid: &ValidSpec, baselines: impl FnOnce(&Inputs<'_>) -> BaselineDemands) -> DesiredOrganization {
@@ -143,7 +189,8 @@ impl DesiredOrganization {
         delegated_administrators.extend(demands.delegated_administrators);
         trusted_services.extend(demands.trusted_services);
         trusted_services.extend(delegated_administrators.iter().map(|(service, _)| service.clone()));
-        let controls = demands.controls;
+        let mut controls = demands.controls;
+        crate::plan::control::share_attributes(&mut controls);
         DesiredOrganization {
             policy_types: spec.organization.policy_types.iter().copied().collect(),
             trusted_services,

@@ -166,7 +166,7 @@ fn abstract_account(action: &Action, account: &AccountRef) -> Vec<Detail> {
     let mut action = action.clone();
     match &mut action {
         Action::ConfigureControl { before, after, .. } => {
-            replace_strings(after, &own);
+            replace_strings(std::sync::Arc::make_mut(after), &own);
             if let Some(before) = before {
                 replace_strings(before, &own);
             }
@@ -280,7 +280,7 @@ pub(crate) mod tests {
                 control: ControlKey::new("password_policy", &name, None),
                 account: account.clone(),
                 before: None,
-                after: json!({ "minimum_length": 14, "require_symbols": true }),
+                after: json!({ "minimum_length": 14, "require_symbols": true }).into(),
             });
             for region in ["us-east-1", "eu-west-1"] {
                 actions.push(Action::ConfigureControl {
@@ -291,7 +291,7 @@ pub(crate) mod tests {
                         "name": "default",
                         "role_arn": format!("arn:aws:iam::{id}:role/aws-service-role/config.amazonaws.com/AWSServiceRoleForConfig"),
                         "include_global_resource_types": region == "us-east-1",
-                    }),
+                    }).into(),
                 });
             }
         }

@@ -376,7 +376,8 @@ mod tests {
                 control: control.clone(),
                 account: account.clone(),
                 before: None,
-                after: serde_json::json!({ "trust_policy": { "Principal": format!("arn:aws:iam::{index:012}:root") } }),
+                after: serde_json::json!({ "trust_policy": { "Principal": format!("arn:aws:iam::{index:012}:root") } })
+                    .into(),
             };
             plan.actions.push(action);
         }

@@ -499,7 +499,8 @@ pub(crate) mod tests {
                     "trust_policy": trust(&["222222222222", OUTSIDE]),
                     "enabled": true,
                     "note": "y".repeat(300),
-                }),
+                })
+                .into(),
             },
         ];
         Plan {
@@ -537,7 +538,7 @@ pub(crate) mod tests {
                 control: ControlKey::new(control, account, None),
                 account: AccountRef::Planned { name: account.to_string() },
                 before: None,
-                after: json!({ "enabled": true }),
+                after: json!({ "enabled": true }).into(),
             },
             depends_on: vec![],
             reaches_accounts: 1,

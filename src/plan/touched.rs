@@ -279,7 +279,7 @@ mod tests {
                         control: ControlKey::new("password_policy", "dev", None),
                         account: AccountRef::Existing { id: "111".to_string(), name: "dev".to_string() },
                         before: None,
-                        after: serde_json::json!({"minimum_length": 14}),
+                        after: serde_json::json!({"minimum_length": 14}).into(),
                     },
                     depends_on: vec![],
                     reaches_accounts: 1,

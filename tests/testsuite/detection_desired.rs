@@ -62,7 +62,7 @@ fn guardduty_and_security_hub_controls_per_region() {
     assert_eq!(admin.after, [ControlKey::new(guardduty::DETECTOR, "management", Some("eu-west-1"))]);
     assert_eq!(admin.after_services, [guardduty::SERVICE]);
     let organization = by_key["guardduty/organization_configuration security eu-west-1"];
-    assert_eq!(organization.attributes, serde_json::json!({ "auto_enable": "ALL" }));
+    assert_eq!(*organization.attributes, serde_json::json!({ "auto_enable": "ALL" }));
     assert!(organization.after.contains(&ControlKey::new(guardduty::ADMIN, "management", Some("eu-west-1"))));
     let standards = by_key["security_hub/standards security eu-west-1"];
     assert_eq!(
@@ -74,7 +74,7 @@ fn guardduty_and_security_hub_controls_per_region() {
     );
     assert!(standards.after.contains(&ControlKey::new(security_hub::HUB, "security", Some("eu-west-1"))));
     assert_eq!(
-        by_key["security_hub/organization_configuration security us-east-1"].attributes,
+        *by_key["security_hub/organization_configuration security us-east-1"].attributes,
         serde_json::json!({ "auto_enable": true, "auto_enable_standards": "NONE" })
     );
 }
@@ -96,7 +96,7 @@ fn access_analyzer_in_the_admin_account_per_region_after_the_delegation() {
     let labels: Vec<String> = analyzers.iter().map(|control| label(&control.key)).collect();
     assert_eq!(labels, ["access_analyzer/analyzer security us-east-1", "access_analyzer/analyzer security eu-west-1"]);
     for analyzer in analyzers {
-        assert_eq!(analyzer.attributes, serde_json::json!({ "name": "organization", "type": "ORGANIZATION" }));
+        assert_eq!(*analyzer.attributes, serde_json::json!({ "name": "organization", "type": "ORGANIZATION" }));
         assert_eq!(analyzer.after_services, ["access-analyzer.amazonaws.com"]);
     }
 }
@@ -243,7 +243,7 @@ fn security_hub_central_plans_one_policy_on_the_root_from_the_home_region() {
     let by_key: BTreeMap<String, &DesiredControl> = all.iter().map(|control| (label(&control.key), control)).collect();
     let organization = by_key["security_hub/organization_configuration security us-east-1"];
     assert_eq!(
-        organization.attributes,
+        *organization.attributes,
         serde_json::json!({ "configuration_type": "CENTRAL", "auto_enable": false, "auto_enable_standards": "NONE" })
     );
     assert!(organization.after.contains(&ControlKey::new(security_hub::ADMIN, "management", Some("us-east-1"))));
@@ -251,7 +251,7 @@ fn security_hub_central_plans_one_policy_on_the_root_from_the_home_region() {
     // the spec's other regions (start-central-configuration.html).
     let aggregator = by_key["security_hub/finding_aggregator security us-east-1"];
     assert_eq!(
-        aggregator.attributes,
+        *aggregator.attributes,
         serde_json::json!({ "home_region": "us-east-1", "region_linking_mode": "SPECIFIED_REGIONS", "regions": ["eu-west-1"] })
     );
     assert!(organization.after.contains(&aggregator.key), "CENTRAL waits for the aggregator");
@@ -259,7 +259,7 @@ fn security_hub_central_plans_one_policy_on_the_root_from_the_home_region() {
     assert!(aggregator.needs.contains(&"securityhub:CreateFindingAggregator"));
     let policy = by_key["security_hub/configuration_policy security us-east-1"];
     assert_eq!(
-        policy.attributes,
+        *policy.attributes,
         serde_json::json!({
             "name": "landing-zone",
             "service_enabled": true,
@@ -272,7 +272,7 @@ fn security_hub_central_plans_one_policy_on_the_root_from_the_home_region() {
     );
     assert_eq!(policy.after, std::slice::from_ref(&organization.key), "the policy needs CENTRAL first");
     let association = by_key["security_hub/policy_association security us-east-1"];
-    assert_eq!(association.attributes, serde_json::json!({ "policy": "landing-zone", "target": "root" }));
+    assert_eq!(*association.attributes, serde_json::json!({ "policy": "landing-zone", "target": "root" }));
     assert_eq!(association.after, std::slice::from_ref(&policy.key));
     for control in [organization, policy, association] {
         assert!(!control.needs.is_empty());
@@ -293,7 +293,7 @@ fn security_hub_local_is_the_default_and_unchanged() {
         .iter()
         .find(|control| control.key.control == security_hub::ORGANIZATION)
         .expect("organization configuration");
-    assert_eq!(organization.attributes, serde_json::json!({ "auto_enable": true, "auto_enable_standards": "NONE" }));
+    assert_eq!(*organization.attributes, serde_json::json!({ "auto_enable": true, "auto_enable_standards": "NONE" }));
 }
 
 #[test]

@@ -299,7 +299,7 @@ fn existing_accounts_are_enrolled_as_members_of_the_administrator() {
             assert_eq!(control.key.account, "security", "the administrator enrols");
             // Every open account but the administrator; a pinned id is used as is.
             assert_eq!(
-                control.attributes,
+                *control.attributes,
                 json!({ "members": {
                     "management": { "account_id": "{{account:management}}", "email": "mgmt@example.com" },
                     "workload": { "account_id": "000000000003", "email": "workload@example.com" },

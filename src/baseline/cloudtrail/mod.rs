@@ -364,6 +364,7 @@ baseline:
                 "global_service_events": true,
                 "logging": true,
             })
+            .into()
         );
         assert_eq!(
             trail.after,

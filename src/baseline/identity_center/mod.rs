@@ -508,16 +508,16 @@ identity_center:
             .iter()
             .all(|control| control.key.account == "management" && control.key.region.as_deref() == Some("eu-west-1")));
         let administrator: PermissionSetAttributes =
-            serde_json::from_value(controls[1].attributes.clone()).expect("set");
+            serde_json::from_value((*controls[1].attributes).clone()).expect("set");
         assert_eq!(administrator.session_duration, "PT4H");
-        let auditor: PermissionSetAttributes = serde_json::from_value(controls[3].attributes.clone()).expect("set");
+        let auditor: PermissionSetAttributes = serde_json::from_value((*controls[3].attributes).clone()).expect("set");
         assert_eq!(auditor.session_duration, DEFAULT_SESSION_DURATION);
         // A unit reaches the account the same plan creates, through a placeholder.
-        let assigned: AssignmentsAttributes = serde_json::from_value(controls[2].attributes.clone()).expect("a");
+        let assigned: AssignmentsAttributes = serde_json::from_value((*controls[2].attributes).clone()).expect("a");
         let accounts: Vec<&str> = assigned.assignments.iter().map(|a| a.account.as_str()).collect();
         assert_eq!(accounts, ["{{account:shared}}"]);
         assert!(controls[2].after.iter().any(|key| key.control == "identity_center/group/Platform"));
-        let audited: AssignmentsAttributes = serde_json::from_value(controls[4].attributes.clone()).expect("a");
+        let audited: AssignmentsAttributes = serde_json::from_value((*controls[4].attributes).clone()).expect("a");
         let accounts: BTreeSet<&str> = audited.assignments.iter().map(|a| a.account.as_str()).collect();
         assert_eq!(accounts, BTreeSet::from(["111111111111", "{{account:shared}}"]));
         assert_eq!(audited.managed_principals.len(), 2);

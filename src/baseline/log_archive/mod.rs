@@ -471,12 +471,12 @@ baseline:
         let controls = controls(&spec(&[]));
         let key = &controls[BUCKET_CONTROL].key;
         let bucket: BucketAttributes = decode(key, &controls[BUCKET_CONTROL].attributes).expect("decodes");
-        assert_eq!(encode(&bucket), controls[BUCKET_CONTROL].attributes, "round trip");
+        assert_eq!(encode(&bucket), *controls[BUCKET_CONTROL].attributes, "round trip");
         assert_eq!(bucket.object_lock, Some(ObjectLock { mode: Some("COMPLIANCE".to_string()), days: Some(30) }));
         let key_attributes: KeyAttributes =
             decode(&controls[KEY_CONTROL].key, &controls[KEY_CONTROL].attributes).expect("decodes");
         assert!(key_attributes.rotation);
-        let mut misspelt = controls[BUCKET_CONTROL].attributes.clone();
+        let mut misspelt = (*controls[BUCKET_CONTROL].attributes).clone();
         if let Some(map) = misspelt.as_object_mut() {
             let days = map.remove("lifecycle_days").unwrap_or_default();
             map.insert("lifecycle_day".to_string(), days);

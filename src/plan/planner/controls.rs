@@ -2,7 +2,7 @@
 //! depends on; order SCP attachments after the controls they would freeze (lock-out).
 
 use super::*;
-use crate::plan::control::DesiredControl;
+use crate::plan::control::{resolve_shared, DesiredControl};
 use crate::plan::policy_evaluator::Verdict;
 
 impl Planner<'_> {
@@ -25,9 +25,9 @@ impl Planner<'_> {
                 self.absent_control(control, account, why);
                 continue;
             }
-            let after = resolve(&control.attributes, &ids);
+            let after = resolve_shared(&control.attributes, &ids);
             let before = self.live.controls.get(&control.key).cloned().flatten();
-            if before.as_ref() == Some(&after) {
+            if before.as_ref() == Some(&*after) {
                 continue;
             }
             if before.as_ref().is_some_and(crate::plan::control::is_immutable) {
@@ -336,6 +336,29 @@ mod tests {
             "{notes:?}"
         );
         assert!(planned.warnings.is_empty(), "{:?}", planned.warnings);
+    }
+
+    #[test]
+    fn a_planned_control_holds_the_desired_attributes_themselves_unless_it_fills_in_ids() {
+        let mut wanted = desired(false);
+        wanted.controls[0] =
+            DesiredControl::new(ControlKey::new("budget/monthly", "management", None), json!({"limit": 6}));
+        wanted.controls.push(DesiredControl::new(
+            ControlKey::new("budget/named", "management", None),
+            json!({"notify": "{{account:app}}"}),
+        ));
+        let planned = plan(&wanted, &live(None), PlanOptions { allow_destructive: false }).expect("plan");
+        let after = |control: &str| {
+            planned.actions.iter().find_map(|planned| match &planned.action {
+                Action::ConfigureControl { control: key, after, .. } if key.control == control => Some(after.clone()),
+                _ => None,
+            })
+        };
+        let plain = after("budget/monthly").expect("the changed budget is planned");
+        assert!(std::sync::Arc::ptr_eq(&plain, &wanted.controls[0].attributes), "shared, not copied");
+        let filled = after("budget/named").expect("the new budget is planned");
+        assert!(!std::sync::Arc::ptr_eq(&filled, &wanted.controls[1].attributes));
+        assert_eq!(filled["notify"], "222222222222");
     }
 
     #[test]
