@@ -296,7 +296,7 @@ pub async fn read_live(
 /// What is read in and about the accounts, given the organization's `structure` (its accounts,
 /// units and trusted services): root access, root credentials and the controls, filled into it.
 async fn read_accounts(
-    structure: LiveOrganization,
+    mut structure: LiveOrganization,
     desired: &DesiredOrganization,
     (tracked, regions): (&[&'static dyn crate::baseline::Baseline], &[String]),
     clients: &Clients,
@@ -315,100 +315,98 @@ async fn read_accounts(
             false => account_names_unsupported(clients).await,
         }
     };
-    let reads =
-        read_in_accounts(structure, desired, (tracked, regions), clients, (concurrency, early), reporter, limits);
+    let reads = async move {
+        if !limits.structure_only || limits.root_credentials {
+            read_root_access(clients, &mut structure).await?;
+        }
+        // Root credentials are read only when the spec and the command line both opt into deleting
+        // them, and only once root credentials management is on (AssumeRoot needs it).
+        if limits.root_credentials && structure.root_access_features.contains(crate::spec::ROOT_CREDENTIALS_MANAGEMENT)
+        {
+            structure.root_credentials =
+                Some(read_member_root_credentials(clients, &structure, concurrency.accounts).await?);
+        }
+        let known = KnownIds {
+            accounts: match_accounts(desired, &structure),
+            organization: structure.organization.as_ref().map(|org| org.id.clone()),
+        };
+        let to_read = match &limits.controls {
+            None => std::borrow::Cow::Borrowed(desired),
+            Some(keys) => desired.with_controls_only(|control| keys.contains(&control.key)),
+        };
+        let to_read = to_read.as_ref();
+        // The early reads hold only if they were made with the ids matched now. The walk is done: the early reads go on through every account it listed when they hold,
+        // and stop (the accounts are read below instead) when they do not.
+        let early = match early {
+            Some(early) if early.usable(&known) => {
+                early.close();
+                Some(early)
+            }
+            Some(early) => {
+                early.stop();
+                tracing::info!(
+                    "the accounts matched are not the spec's pinned ids: every account is read after the walk"
+                );
+                None
+            }
+            None => None,
+        };
+        // What the reads share (one listing answering several controls), kept for the search below:
+        // the early reads' own when they hold (it names every desired control; only the matched
+        // accounts' are ever read).
+        let fresh;
+        let reads = match early {
+            Some(early) => early.reads(),
+            None => {
+                fresh = RunReads::new(
+                    to_read
+                        .controls
+                        .iter()
+                        .filter(|control| known.accounts.contains_key(&control.key.account))
+                        .map(|control| control.key.clone())
+                        .collect(),
+                );
+                &fresh
+            }
+        };
+        let (controls, unsupported) = read_controls_reporting(
+            to_read,
+            &known,
+            &structure,
+            &clients.sessions,
+            concurrency,
+            reporter,
+            (reads, early),
+        )
+        .await?;
+        let (controls, notes) = take_control_notes(controls);
+        structure.controls = controls;
+        structure.control_notes = notes;
+        structure.unsupported_controls = unsupported;
+        // What the tool created and the spec no longer asks for (a reviewed plan without removals
+        // searches nothing).
+        let search = limits.owned_keys.as_ref().is_none_or(|keys| !keys.is_empty());
+        if search {
+            let scope = FindScope {
+                baselines: tracked,
+                accounts: limits.owned_accounts.as_ref(),
+                keys: limits.owned_keys.as_ref(),
+            };
+            let found = {
+                let context = BaselineContext { sessions: &clients.sessions, ids: &known, reads: Some(reads) };
+                find_owned(desired, regions, &structure, &context, concurrency, scope, early).await?
+            };
+            for (key, (attributes, loses)) in found.owned {
+                structure.controls.insert(key.clone(), Some(attributes));
+                structure.owned_controls.insert(key, loses);
+            }
+            structure.unowned_controls = found.unowned;
+        }
+        Ok::<_, anyhow::Error>((structure, known))
+    };
     let (read, names_unsupported) = futures::join!(reads, probe);
     let (mut structure, known) = read?;
     structure.account_names_unsupported = names_unsupported;
-    Ok((structure, known))
-}
-
-/// [`read_accounts`] but the emulator probe.
-async fn read_in_accounts(
-    mut structure: LiveOrganization,
-    desired: &DesiredOrganization,
-    (tracked, regions): (&[&'static dyn crate::baseline::Baseline], &[String]),
-    clients: &Clients,
-    (concurrency, early): (Concurrency, Option<&EarlyReads<'_>>),
-    reporter: &dyn ReadReporter,
-    limits: &ReadLimits,
-) -> Result<(LiveOrganization, KnownIds)> {
-    if !limits.structure_only || limits.root_credentials {
-        read_root_access(clients, &mut structure).await?;
-    }
-    // Root credentials are read only when the spec and the command line both opt into deleting
-    // them, and only once root credentials management is on (AssumeRoot needs it).
-    if limits.root_credentials && structure.root_access_features.contains(crate::spec::ROOT_CREDENTIALS_MANAGEMENT) {
-        structure.root_credentials =
-            Some(read_member_root_credentials(clients, &structure, concurrency.accounts).await?);
-    }
-    let known = KnownIds {
-        accounts: match_accounts(desired, &structure),
-        organization: structure.organization.as_ref().map(|org| org.id.clone()),
-    };
-    let to_read = match &limits.controls {
-        None => std::borrow::Cow::Borrowed(desired),
-        Some(keys) => desired.with_controls_only(|control| keys.contains(&control.key)),
-    };
-    let to_read = to_read.as_ref();
-    // The early reads hold only if they were made with the ids matched now. The walk is done: the early reads go on through every account it listed when they hold,
-    // and stop (the accounts are read below instead) when they do not.
-    let early = match early {
-        Some(early) if early.usable(&known) => {
-            early.close();
-            Some(early)
-        }
-        Some(early) => {
-            early.stop();
-            tracing::info!("the accounts matched are not the spec's pinned ids: every account is read after the walk");
-            None
-        }
-        None => None,
-    };
-    // What the reads share (one listing answering several controls), kept for the search below:
-    // the early reads' own when they hold (it names every desired control; only the matched
-    // accounts' are ever read).
-    let fresh;
-    let reads = match early {
-        Some(early) => early.reads(),
-        None => {
-            fresh = RunReads::new(
-                to_read
-                    .controls
-                    .iter()
-                    .filter(|control| known.accounts.contains_key(&control.key.account))
-                    .map(|control| control.key.clone())
-                    .collect(),
-            );
-            &fresh
-        }
-    };
-    let (controls, unsupported) =
-        read_controls_reporting(to_read, &known, &structure, &clients.sessions, concurrency, reporter, (reads, early))
-            .await?;
-    let (controls, notes) = take_control_notes(controls);
-    structure.controls = controls;
-    structure.control_notes = notes;
-    structure.unsupported_controls = unsupported;
-    // What the tool created and the spec no longer asks for (a reviewed plan without removals
-    // searches nothing).
-    let search = limits.owned_keys.as_ref().is_none_or(|keys| !keys.is_empty());
-    if search {
-        let scope = FindScope {
-            baselines: tracked,
-            accounts: limits.owned_accounts.as_ref(),
-            keys: limits.owned_keys.as_ref(),
-        };
-        let found = {
-            let context = BaselineContext { sessions: &clients.sessions, ids: &known, reads: Some(reads) };
-            find_owned(desired, regions, &structure, &context, concurrency, scope, early).await?
-        };
-        for (key, (attributes, loses)) in found.owned {
-            structure.controls.insert(key.clone(), Some(attributes));
-            structure.owned_controls.insert(key, loses);
-        }
-        structure.unowned_controls = found.unowned;
-    }
     Ok((structure, known))
 }
 
