@@ -19,12 +19,32 @@ type Slot = Arc<OnceCell<Arc<dyn Any + Send + Sync>>>;
 pub struct RunReads {
     /// Every control read this run.
     controls: BTreeSet<ControlKey>,
-    batches: Mutex<HashMap<String, Slot>>,
+    /// By the account whose reads alone use them (None: any read of the run), then by key.
+    batches: Mutex<HashMap<Option<String>, HashMap<String, Slot>>>,
 }
 
 impl RunReads {
     pub fn new(controls: BTreeSet<ControlKey>) -> RunReads {
         RunReads { controls, batches: Mutex::new(HashMap::new()) }
+    }
+
+    /// Drops the batches of `account` (loaded with [`RunReads::once_in_account`]): once its
+    /// controls are read and its resources searched, nothing else asks for them. At a thousand
+    /// accounts the config rules' listings alone were 11 MB of a plan's peak (issue 25). A later
+    /// read of them loads them again.
+    pub fn forget_account(&self, account: &str) {
+        self.batches.lock().unwrap_or_else(PoisonError::into_inner).remove(&Some(account.to_string()));
+    }
+
+    /// [`RunReads::once`] for a batch only `account`'s reads use (its spec name), which
+    /// [`RunReads::forget_account`] drops.
+    pub async fn once_in_account<T, F, Fut>(&self, account: &str, key: String, load: F) -> Result<Arc<T>>
+    where
+        T: Any + Send + Sync,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        self.load(Some(account.to_string()), key, load).await
     }
 
     /// Every control this run reads.
@@ -52,9 +72,18 @@ impl RunReads {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
+        self.load(None, key, load).await
+    }
+
+    async fn load<T, F, Fut>(&self, account: Option<String>, key: String, load: F) -> Result<Arc<T>>
+    where
+        T: Any + Send + Sync,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         let slot = {
             let mut batches = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
-            batches.entry(key.clone()).or_default().clone()
+            batches.entry(account).or_default().entry(key.clone()).or_default().clone()
         };
         let value = slot
             .get_or_try_init(|| async { load().await.map(|value| Arc::new(value) as Arc<dyn Any + Send + Sync>) })
@@ -96,6 +125,31 @@ mod tests {
         assert!(failed.is_err());
         let retried = reads.once("other".to_string(), || async { Ok(7u8) }).await.expect("retried");
         assert_eq!(*retried, 7);
+    }
+
+    #[tokio::test]
+    async fn an_accounts_batches_are_dropped_when_it_is_done_and_the_others_stay() {
+        let reads = RunReads::default();
+        let loads = AtomicUsize::new(0);
+        let load = |value: u8| {
+            let loads = &loads;
+            move || async move {
+                loads.fetch_add(1, Ordering::SeqCst);
+                Ok(value)
+            }
+        };
+        let app = reads.once_in_account("app", "rules app us-east-1".to_string(), load(1)).await.expect("app");
+        reads.once_in_account("other", "rules other us-east-1".to_string(), load(2)).await.expect("other");
+        reads.once("instance".to_string(), load(3)).await.expect("run-wide");
+        assert_eq!(loads.load(Ordering::SeqCst), 3);
+        reads.forget_account("app");
+        // What was handed out stays readable; the run no longer holds it.
+        assert_eq!(Arc::strong_count(&app), 1);
+        reads.once_in_account("other", "rules other us-east-1".to_string(), load(9)).await.expect("other");
+        reads.once("instance".to_string(), load(9)).await.expect("run-wide");
+        assert_eq!(loads.load(Ordering::SeqCst), 3, "the other account's batch and the run's stay");
+        let again = reads.once_in_account("app", "rules app us-east-1".to_string(), load(4)).await.expect("app");
+        assert_eq!((*again, loads.load(Ordering::SeqCst)), (4, 4), "a forgotten batch is loaded again");
     }
 
     #[test]

@@ -255,9 +255,14 @@ pub async fn find_owned(
         .map(|account| async move {
             // Searched already while the tree was walked (`live::early`).
             if let Some(found) = finished_early(early, account).await.and_then(|done| done.take_found()) {
-                return Ok(found);
+                return Ok::<_, anyhow::Error>(found);
             }
-            search_account(scope.baselines, context, account, regions, wanted, concurrency.calls).await
+            let found = search_account(scope.baselines, context, account, regions, wanted, concurrency.calls).await?;
+            // The account's controls were read before the search: its batched listings are done.
+            if let Some(reads) = context.reads {
+                reads.forget_account(account);
+            }
+            Ok(found)
         })
         .buffer_unordered(concurrency.accounts.max(1))
         .try_collect()

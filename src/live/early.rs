@@ -277,6 +277,10 @@ impl<'a> EarlyReads<'a> {
         } else {
             None
         };
+        if found.is_some() {
+            // Read and searched: the account's batched listings are of no further use.
+            self.reads.forget_account(&account);
+        }
         Some(Arc::new(AccountReads { reads: Mutex::new(Some(reads)), found: Mutex::new(found) }))
     }
 }

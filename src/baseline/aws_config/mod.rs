@@ -154,7 +154,7 @@ async fn listing(
 ) -> Result<std::sync::Arc<Listing>> {
     let batch = format!("aws_config rules {account} {}", region.unwrap_or_default());
     reads
-        .once(batch, || async {
+        .once_in_account(account, batch, || async {
             // Which rules the run reads here: worked out once per account and region, by the
             // first reader (scanning the run's controls per rule would cost a scan per read).
             let read: BTreeSet<&str> = reads
