@@ -496,6 +496,24 @@ pub fn dependency_cycle(actions: &[PlannedAction]) -> Option<Vec<usize>> {
     None
 }
 
+/// Writes and reads an `Arc<Value>` as the value itself (a saved plan holds no sharing). By hand
+/// rather than with serde's `rc` feature, which would rebuild serde and every crate above it, the
+/// SDK's included, for one field.
+mod shared_value {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(value: &Arc<Value>, serializer: S) -> Result<S::Ok, S::Error> {
+        value.as_ref().serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<Value>, D::Error> {
+        Value::deserialize(deserializer).map(Arc::new)
+    }
+}
+
 #[cfg(test)]
 mod cycle_tests {
     use super::*;
@@ -522,23 +540,5 @@ mod cycle_tests {
     fn a_cycle_is_found_and_named() {
         assert_eq!(dependency_cycle(&actions(&[&[], &[2], &[3], &[1]])), Some(vec![1, 2, 3, 1]));
         assert_eq!(dependency_cycle(&actions(&[&[0]])), Some(vec![0, 0]));
-    }
-}
-
-/// Writes and reads an `Arc<Value>` as the value itself (a saved plan holds no sharing). By hand
-/// rather than with serde's `rc` feature, which would rebuild serde and every crate above it, the
-/// SDK's included, for one field.
-mod shared_value {
-    use std::sync::Arc;
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use serde_json::Value;
-
-    pub fn serialize<S: Serializer>(value: &Arc<Value>, serializer: S) -> Result<S::Ok, S::Error> {
-        value.as_ref().serialize(serializer)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Arc<Value>, D::Error> {
-        Value::deserialize(deserializer).map(Arc::new)
     }
 }
