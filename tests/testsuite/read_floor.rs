@@ -276,12 +276,9 @@ fn policies_are_read_as_each_listing_page_comes() {
     assert!(first_describe < last_listing, "DescribePolicy waited for every page: {:?}", stats.arrivals);
 }
 
-/// Issue 25: when a pinned id is not in the organization, the ids matched after the walk differ
-/// from those the early reads used: those are dropped, every account is read after the walk, and
-/// the planner reports the pinned id (the early reads neither hang the read nor hide the error).
-#[test]
-fn early_reads_made_with_ids_that_turn_out_wrong_are_dropped() {
-    let moto = Moto::start();
+/// A workspace holding what `import` wrote of an organization that `apply` made: a management
+/// account and two members with a password policy, every account's id pinned.
+fn applied_and_imported(moto: &Moto) -> tempfile::TempDir {
     let workspace = tempfile::tempdir().expect("workspace");
     let dir = workspace.path();
     let text = "version: 1\norganization:\n  management_account: management\n  regions: [us-east-1]\n\
@@ -289,11 +286,21 @@ fn early_reads_made_with_ids_that_turn_out_wrong_are_dropped() {
                 \x20 app-1: { email: aws+app-1@example.com }\n  app-2: { email: aws+app-2@example.com }\n\
                 baseline:\n  password_policy: { minimum_length: 14 }\n";
     std::fs::write(dir.join("landing-zone.yaml"), text).expect("spec");
-    run(&moto, dir, &["apply", "--auto-approve"]);
+    run(moto, dir, &["apply", "--auto-approve"]);
     std::thread::sleep(Duration::from_millis(1500));
     let imported = tempfile::tempdir().expect("imported workspace");
     let output = moto.run(&["import", "--out", "."], imported.path());
     assert_eq!(output.status.code(), Some(0), "import: {}", stderr(&output));
+    imported
+}
+
+/// Issue 25: when a pinned id is not in the organization, the ids matched after the walk differ
+/// from those the early reads used: those are dropped, every account is read after the walk, and
+/// the planner reports the pinned id (the early reads neither hang the read nor hide the error).
+#[test]
+fn early_reads_made_with_ids_that_turn_out_wrong_are_dropped() {
+    let moto = Moto::start();
+    let imported = applied_and_imported(&moto);
     let path = imported.path().join("landing-zone.yaml");
     let spec = std::fs::read_to_string(&path).expect("imported spec");
     let parsed: serde_yaml::Value = serde_yaml::from_str(&spec).expect("imported spec parses");
@@ -322,18 +329,7 @@ fn early_reads_made_with_ids_that_turn_out_wrong_are_dropped() {
 #[test]
 fn an_early_read_that_fails_is_read_again_after_the_walk_and_reported() {
     let moto = Moto::start();
-    let workspace = tempfile::tempdir().expect("workspace");
-    let dir = workspace.path();
-    let text = "version: 1\norganization:\n  management_account: management\n  regions: [us-east-1]\n\
-                accounts:\n  management: { email: aws-root@example.com }\n\
-                \x20 app-1: { email: aws+app-1@example.com }\n  app-2: { email: aws+app-2@example.com }\n\
-                baseline:\n  password_policy: { minimum_length: 14 }\n";
-    std::fs::write(dir.join("landing-zone.yaml"), text).expect("spec");
-    run(&moto, dir, &["apply", "--auto-approve"]);
-    std::thread::sleep(Duration::from_millis(1500));
-    let imported = tempfile::tempdir().expect("imported workspace");
-    let output = moto.run(&["import", "--out", "."], imported.path());
-    assert_eq!(output.status.code(), Some(0), "import: {}", stderr(&output));
+    let imported = applied_and_imported(&moto);
     let spec = std::fs::read_to_string(imported.path().join("landing-zone.yaml")).expect("imported spec");
     let parsed: serde_yaml::Value = serde_yaml::from_str(&spec).expect("imported spec parses");
     let app_1 = parsed["accounts"]["app-1"]["id"].as_str().expect("app-1's pinned id").to_string();
