@@ -26,11 +26,13 @@ impl Planner<'_> {
                 continue;
             }
             let after = resolve_shared(&control.attributes, &ids);
-            let before = self.live.controls.get(&control.key).cloned().flatten();
-            if before.as_ref() == Some(&*after) {
+            // Compared where it lies: copied only into an action (a converged control, most of a
+            // no-change plan, is not copied at all).
+            let before = self.live.controls.get(&control.key).and_then(Option::as_ref);
+            if before == Some(&*after) {
                 continue;
             }
-            if before.as_ref().is_some_and(crate::plan::control::is_immutable) {
+            if before.is_some_and(crate::plan::control::is_immutable) {
                 self.note(
                     control.key.display_label(),
                     "differs from the spec, but AWS no longer lets anyone change it (immutable); left as is",
@@ -55,8 +57,12 @@ impl Planner<'_> {
                 depends.extend(self.delegated_admin_actions.get(service).into_iter().flatten().map(|i| Some(*i)));
             }
             depends.extend(control.after.iter().map(|key| self.control_actions.get(key).copied()));
-            let action =
-                Action::ConfigureControl { control: control.key.clone(), account: account.reference, before, after };
+            let action = Action::ConfigureControl {
+                control: control.key.clone(),
+                account: account.reference,
+                before: before.cloned(),
+                after,
+            };
             let index = self.push(action, depends, 1);
             self.control_actions.insert(control.key.clone(), index);
         }
